@@ -1,0 +1,343 @@
+/* Hand-written BPF C shared by every generated program: packet parsing into struct bpft_pkt, counters,
+ * conntrack state through the kernel's conntrack kfuncs, the routing decision, interface names, limit.
+ *
+ * The generated C defines BPFT_HOOK_XDP or BPFT_HOOK_TC (and BPFT_NEED_* for the optional parts the ruleset
+ * uses) before pasting this file, then emits one function per chain over a struct bpft_pkt. Matches read only
+ * the scalar fields parsed here, so the chain code never touches packet memory. */
+#ifndef BPFTABLES_BPF_H
+#define BPFTABLES_BPF_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#ifndef BPFTABLES_ABI_H
+#include "abi.h"
+#endif
+
+#define BPFT_V(kind, gid) (((__u32)(kind) << 24) | (__u32)(gid))
+
+/* L4 header state as the matches see it. */
+#define BPFT_L4_NONE 0 /* a later fragment: port/flag/type matches do not match */
+#define BPFT_L4_OK 1
+
+struct bpft_ifname {
+    __u64 w[2];
+};
+
+struct bpft_pkt {
+    __u32 saddr, daddr; /* host order */
+    __u32 len;          /* IP total length: what netfilter's byte counters count */
+    __u32 l4_len;       /* bytes after the IP header, within the total length */
+    __u16 frag_off;     /* host order, flags and offset */
+    __u16 sport, dport; /* host order, when l4_len >= 4 */
+    __u8 proto, ttl, tos, l4;
+    __u8 tcp_flags, tcp_doff, icmp_type, icmp_code;
+    __u8 pkttype; /* PACKET_HOST=0, BROADCAST=1, MULTICAST=2, OTHERHOST=3 */
+    __u8 in_known, out_known;
+    __u8 untracked; /* a raw-table NOTRACK reached the packet */
+    __u8 ct_reply;  /* the packet travels in the connection's reply direction */
+    __u8 smac[6];
+    __u32 ct_state; /* xt_conntrack state bits; 0 when bpftables cannot know it */
+    __u32 mark;
+    __u32 chain; /* BPFT_CHAIN_* */
+    struct bpft_ifname in, out;
+#ifdef BPFT_NEED_TCPOPT
+    __u8 tcpopt_ok;    /* options read completely */
+    __u32 tcpopts[8];  /* bit per option kind present */
+#endif
+};
+
+/* Set by the loader before the program is loaded; constant to the verifier, which prunes what it excludes. */
+const volatile struct bpft_config bpft_cfg = {};
+
+#ifndef BPFT_GIDS
+#define BPFT_GIDS 1
+#endif
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, BPFT_GIDS);
+    __type(key, __u32);
+    __type(value, struct bpft_counter);
+} bpft_counters SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct bpft_result);
+} bpft_results SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, __u32);
+    __type(value, struct bpft_ifname);
+} bpft_ifnames SEC(".maps");
+
+static __always_inline void bpft_count(__u32 gid, const struct bpft_pkt *p) {
+    struct bpft_counter *c = bpf_map_lookup_elem(&bpft_counters, &gid);
+    if (c) {
+        c->packets++;
+        c->bytes += p->len;
+    }
+}
+
+static __always_inline void bpft_record(__u32 verdict, __u32 chain) {
+    if (!bpft_cfg.record) return;
+    __u32 zero = 0;
+    struct bpft_result *r = bpf_map_lookup_elem(&bpft_results, &zero);
+    if (r) {
+        r->verdict = verdict;
+        r->chain = chain;
+        r->packets++;
+    }
+}
+
+/* ---- interface names ---------------------------------------------------------------------------------- */
+
+static __always_inline int bpft_ifname_match(const struct bpft_ifname *n, __u64 w0, __u64 w1, __u64 m0,
+                                             __u64 m1) {
+    return ((n->w[0] ^ w0) & m0) == 0 && ((n->w[1] ^ w1) & m1) == 0;
+}
+
+static __always_inline int bpft_ifname_lookup(__u32 ifindex, struct bpft_ifname *out) {
+    struct bpft_ifname *n = bpf_map_lookup_elem(&bpft_ifnames, &ifindex);
+    if (!n) return 0;
+    *out = *n;
+    return 1;
+}
+
+static __always_inline void bpft_ifname_copy(struct bpft_ifname *out, volatile const char *name) {
+    __builtin_memset(out, 0, sizeof(*out));
+    char *o = (char *)out;
+#pragma unroll
+    for (int i = 0; i < 16; i++) o[i] = name[i];
+}
+
+/* ---- parsing ------------------------------------------------------------------------------------------ */
+
+/* Fills p from the frame. Returns 0 when the IPv4 ruleset applies, else the verdict kind to report:
+ * BPFT_NOT_IP for frames that are not IPv4, BPFT_KERNEL for IPv4 packets the kernel itself would discard or
+ * that carry IP options (the kernel decides those). */
+static __always_inline __u32 bpft_parse(void *data, void *data_end, struct bpft_pkt *p) {
+    struct ethhdr *eth = data;
+    if ((void *)(eth + 1) > data_end) return BPFT_KERNEL;
+    if (eth->h_proto != bpf_htons(ETH_P_IP)) return BPFT_NOT_IP;
+    __builtin_memcpy(p->smac, eth->h_source, 6);
+    if (eth->h_dest[0] & 1) {
+        p->pkttype = (eth->h_dest[0] & eth->h_dest[1] & eth->h_dest[2] & eth->h_dest[3] & eth->h_dest[4] &
+                      eth->h_dest[5]) == 0xff
+                         ? 1
+                         : 2;
+    }
+    struct iphdr *ip = (void *)(eth + 1);
+    if ((void *)(ip + 1) > data_end) return BPFT_KERNEL;
+    if (ip->version != 4 || ip->ihl != 5) return BPFT_KERNEL;
+    __u32 tot = bpf_ntohs(ip->tot_len);
+    if (tot < sizeof(*ip) || (void *)ip + tot > data_end) return BPFT_KERNEL;
+    /* the kernel drops packets whose header checksum is wrong before netfilter sees them */
+    __u32 sum = 0;
+    __u16 *w = (__u16 *)ip;
+#pragma unroll
+    for (int i = 0; i < 10; i++) sum += w[i];
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    if (sum != 0xffff) return BPFT_KERNEL;
+
+    p->saddr = bpf_ntohl(ip->saddr);
+    p->daddr = bpf_ntohl(ip->daddr);
+    p->len = tot;
+    p->l4_len = tot - sizeof(*ip);
+    p->frag_off = bpf_ntohs(ip->frag_off);
+    p->proto = ip->protocol;
+    p->ttl = ip->ttl;
+    p->tos = ip->tos;
+    if (p->frag_off & 0x1fff) {
+        p->l4 = BPFT_L4_NONE;
+        return 0;
+    }
+    p->l4 = BPFT_L4_OK;
+    __u8 *l4 = (void *)(ip + 1);
+    if (p->l4_len >= 4 && (void *)(l4 + 4) <= data_end) {
+        p->sport = ((__u16)l4[0] << 8) | l4[1];
+        p->dport = ((__u16)l4[2] << 8) | l4[3];
+        p->icmp_type = l4[0];
+        p->icmp_code = l4[1];
+    }
+    if (p->l4_len >= 20 && (void *)(l4 + 20) <= data_end) {
+        p->tcp_doff = l4[12] >> 4;
+        p->tcp_flags = l4[13];
+    }
+#ifdef BPFT_NEED_TCPOPT
+    /* options of a well-formed TCP header, as xt_tcp's tcp_find_option walks them */
+    __u32 optlen = p->tcp_doff * 4;
+    if (p->proto == IPPROTO_TCP && p->l4_len >= 20 && optlen >= 20 && optlen <= p->l4_len) {
+        optlen -= 20;
+        __u8 *op = l4 + 20;
+        __u32 i = 0;
+        p->tcpopt_ok = 1;
+#pragma unroll
+        for (int n = 0; n < 40; n++) {
+            if (i >= optlen) break;
+            if ((void *)(op + i + 2) > data_end) {
+                if ((void *)(op + i + 1) > data_end) break;
+            }
+            __u8 kind = op[i & 63];
+            p->tcpopts[(kind >> 5) & 7] |= 1u << (kind & 31);
+            if (kind < 2) {
+                i++;
+            } else {
+                if ((void *)(op + (i & 63) + 2) > data_end) break;
+                __u8 l = op[(i & 63) + 1];
+                i += l ? l : 1;
+            }
+        }
+    }
+#endif
+    return 0;
+}
+
+/* ---- conntrack ---------------------------------------------------------------------------------------- */
+#ifdef BPFT_NEED_CT
+struct nf_conn {
+    unsigned long status;
+} __attribute__((preserve_access_index));
+
+struct bpf_ct_opts___local {
+    __s32 netns_id;
+    __s32 error;
+    __u8 l4proto;
+    __u8 dir;
+    __u16 ct_zone_id;
+    __u8 ct_zone_dir;
+    __u8 reserved[3];
+};
+
+#ifdef BPFT_HOOK_XDP
+extern struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *, struct bpf_sock_tuple *, __u32,
+                                         struct bpf_ct_opts___local *, __u32) __ksym;
+#define BPFT_CT_LOOKUP bpf_xdp_ct_lookup
+#else
+extern struct nf_conn *bpf_skb_ct_lookup(struct __sk_buff *, struct bpf_sock_tuple *, __u32,
+                                         struct bpf_ct_opts___local *, __u32) __ksym;
+#define BPFT_CT_LOOKUP bpf_skb_ct_lookup
+#endif
+extern void bpf_ct_release(struct nf_conn *) __ksym;
+
+/* The state netfilter's conntrack gives this packet, or 0 when only the kernel can tell (no entry for a
+ * protocol the kfuncs cannot look up, a TCP packet without an entry that is not a plain SYN, ...). */
+static __always_inline __u32 bpft_ct_state(void *ctx, struct bpft_pkt *p) {
+    if ((p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) || p->l4 != BPFT_L4_OK || p->l4_len < 8)
+        return 0;
+    struct bpf_sock_tuple t = {};
+    t.ipv4.saddr = bpf_htonl(p->saddr);
+    t.ipv4.daddr = bpf_htonl(p->daddr);
+    t.ipv4.sport = bpf_htons(p->sport);
+    t.ipv4.dport = bpf_htons(p->dport);
+    struct bpf_ct_opts___local opts = {.netns_id = -1, .l4proto = p->proto};
+    struct nf_conn *ct = BPFT_CT_LOOKUP(ctx, &t, sizeof(t.ipv4), &opts, sizeof(opts));
+    if (!ct) {
+        if (p->proto == IPPROTO_TCP && (p->tcp_flags & 0x17) != 0x02) return 0;
+        return 1u << 3; /* NEW */
+    }
+    unsigned long status = ct->status;
+    __u32 state;
+    p->ct_reply = opts.dir == 1;
+    if (opts.dir == 1 || (status & 2 /* IPS_SEEN_REPLY */))
+        state = 1u << 1; /* ESTABLISHED */
+    else if (status & 1 /* IPS_EXPECTED */)
+        state = 1u << 2; /* RELATED */
+    else
+        state = 1u << 3; /* NEW */
+    if (status & (1 << 4)) state |= 1u << 5; /* IPS_SRC_NAT: SNAT */
+    if (status & (1 << 5)) state |= 1u << 6; /* IPS_DST_NAT: DNAT */
+    bpf_ct_release(ct);
+    return state;
+}
+#endif
+
+/* ---- sets (ipset hash:ip and hash:net, as LPM tries keyed by network-order address) ----------------- */
+
+struct bpft_lpm_key {
+    __u32 prefixlen;
+    __u32 addr;
+};
+
+#define bpft_in_set(map, a)                                          \
+    ({                                                               \
+        struct bpft_lpm_key k_ = {32, bpf_htonl(a)};                 \
+        bpf_map_lookup_elem(map, &k_) != 0;                          \
+    })
+
+/* ---- routing ------------------------------------------------------------------------------------------ */
+
+/* INPUT or FORWARD, as the kernel's routing decides; 0 when the kernel must decide (no route, forwarding
+ * disabled, blackhole ...). out receives the outgoing interface of a forwarded packet. */
+static __always_inline __u32 bpft_route(void *ctx, __u32 ifindex, const struct bpft_pkt *p, __u32 *out) {
+    __u32 d = p->daddr;
+    if ((d >> 28) == 0xe || d == 0xffffffff) return BPFT_CHAIN_INPUT;
+    struct bpf_fib_lookup f = {};
+    f.family = 2; /* AF_INET */
+    f.l4_protocol = p->proto;
+    f.sport = bpf_htons(p->sport);
+    f.dport = bpf_htons(p->dport);
+    f.tot_len = p->len;
+    f.tos = p->tos;
+    f.ipv4_src = bpf_htonl(p->saddr);
+    f.ipv4_dst = bpf_htonl(p->daddr);
+    f.ifindex = ifindex;
+    long rc = bpf_fib_lookup(ctx, &f, sizeof(f), 0);
+    if (rc == BPF_FIB_LKUP_RET_NOT_FWDED) return BPFT_CHAIN_INPUT;
+    if (rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+        *out = f.ifindex;
+        return BPFT_CHAIN_FORWARD;
+    }
+    return 0;
+}
+
+/* ---- limit (token bucket per rule, as xt_limit, on nanoseconds instead of jiffies) -------------------- */
+#ifdef BPFT_NEED_LIMIT
+struct bpft_limit_state {
+    struct bpf_spin_lock lock;
+    __u64 credit; /* in ns of "rate time" */
+    __u64 last;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, BPFT_LIMITS);
+    __type(key, __u32);
+    __type(value, struct bpft_limit_state);
+} bpft_limits SEC(".maps");
+
+/* avg: 1/10000 s per packet (xt_rateinfo.avg); burst: packets. */
+static __always_inline int bpft_limit(__u32 index, __u64 avg, __u64 burst) {
+    struct bpft_limit_state *s = bpf_map_lookup_elem(&bpft_limits, &index);
+    if (!s) return 0;
+    __u64 cost = avg * 100000; /* ns per packet */
+    __u64 cap = cost * burst;
+    __u64 now = bpf_ktime_get_ns();
+    int ok = 0;
+    bpf_spin_lock(&s->lock);
+    if (s->last == 0) s->credit = cap;
+    else {
+        __u64 c = s->credit + (now - s->last);
+        s->credit = c > cap ? cap : c;
+    }
+    s->last = now;
+    if (s->credit >= cost) {
+        s->credit -= cost;
+        ok = 1;
+    }
+    bpf_spin_unlock(&s->lock);
+    return ok;
+}
+#endif
+
+#endif

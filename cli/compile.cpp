@@ -1,0 +1,100 @@
+// bpftables compile FILE -o OUT [--hook HOOK] [--emit obj|c|ir] [--explain] [--ipsets FILE] [--stats]
+#include <getopt.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "cli/input.hpp"
+#include "codegen/build.hpp"
+#include "compiler/ir_print.hpp"
+#include "compiler/passes/pass.hpp"
+#include "runtime/loaded_program.hpp"
+
+namespace bpftables::cli {
+
+int compile_command(int argc, char** argv) {
+    static const option long_options[] = {
+        {"output", required_argument, nullptr, 'o'}, {"hook", required_argument, nullptr, 'H'},
+        {"emit", required_argument, nullptr, 'e'},   {"explain", no_argument, nullptr, 'x'},
+        {"ipsets", required_argument, nullptr, 'S'}, {"stats", no_argument, nullptr, 's'},
+        {nullptr, 0, nullptr, 0}};
+    std::string out, emit = "obj", ipsets;
+    codegen::Hook hook = codegen::Hook::xdp;
+    bool explain = false, stats = false;
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, "o:", long_options, nullptr)) != -1;) {
+        switch (c) {
+            case 'o': out = optarg; break;
+            case 'H':
+                if (!codegen::parse_hook(optarg, hook)) {
+                    std::fprintf(stderr, "bpftables compile: unknown hook '%s' (xdp, tc-ingress, tc-egress)\n", optarg);
+                    return 2;
+                }
+                break;
+            case 'e': emit = optarg; break;
+            case 'x': explain = true; break;
+            case 'S': ipsets = optarg; break;
+            case 's': stats = true; break;
+            default: return 2;
+        }
+    }
+    if (optind + 1 != argc || (out.empty() && !explain && !stats) || (emit != "obj" && emit != "c" && emit != "ir")) {
+        std::fputs("usage: bpftables compile FILE -o OUT [--hook xdp|tc-ingress|tc-egress] [--emit obj|c|ir] "
+                   "[--explain] [--ipsets FILE] [--stats]\n", stderr);
+        return 2;
+    }
+    Diagnostics diags;
+    std::optional<ir::Program> program = load_ruleset(argv[optind], ipsets, diags);
+    auto report = [&] { std::fputs(diags.str().c_str(), stderr); };
+    if (!program) return report(), 1;
+
+    std::string result;
+    if (emit == "ir") {
+        if (!passes::run_pipeline(*program, diags)) return report(), 1;
+        result = ir::to_save(*program);
+        report();
+    } else {
+        std::optional<codegen::Build> built = codegen::build(*program, hook, diags);
+        report();
+        if (!built) return 1;
+        result = emit == "c" ? built->c.source : built->object.object;
+        if (explain) {
+            std::printf("hook %s: %zu rules and policies compiled\n", codegen::hook_name(hook),
+                        built->c.layout.gids.size());
+            for (const codegen::Explanation& e : built->c.explain)
+                std::printf("%s:%d: %s\n", e.loc.file.c_str(), e.loc.line, e.text.c_str());
+            if (built->c.explain.empty()) std::puts("every rule is decided in BPF");
+        }
+        if (stats) {
+            bpft_config config{};
+            std::string error;
+            auto start = std::chrono::steady_clock::now();
+            auto loaded = runtime::LoadedProgram::load(built->object.object, hook, config, *program,
+                                                       built->c.layout, error);
+            double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            if (!loaded) {
+                std::fprintf(stderr, "bpftables compile: %s\n", error.c_str());
+                return 1;
+            }
+            runtime::ProgramStats s = loaded->stats();
+            std::printf("rules %zu  c_bytes %zu  clang_s %.3f  object_bytes %zu  load_s %.3f  insns %u  "
+                        "verified_insns %u  jited_bytes %u\n",
+                        built->c.layout.gids.size(), built->c.source.size(), built->object.seconds,
+                        built->object.object.size(), load_s, s.insns, s.verified_insns, s.jited_bytes);
+        }
+    }
+    if (!out.empty()) {
+        std::ofstream f(out, std::ios::binary);
+        f << result;
+        if (!f) {
+            std::fprintf(stderr, "bpftables compile: cannot write %s\n", out.c_str());
+            return 1;
+        }
+    }
+    return 0;
+}
+
+}  // namespace bpftables::cli

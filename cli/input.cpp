@@ -1,0 +1,48 @@
+#include "cli/input.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "compiler/iptables_lower.hpp"
+#include "parser/ipset_parser.hpp"
+
+namespace bpftables::cli {
+
+bool read_text(const std::string& file, std::string& out, std::string& error) {
+    std::ostringstream s;
+    if (file == "-") {
+        s << std::cin.rdbuf();
+    } else {
+        std::ifstream in(file, std::ios::binary);
+        if (!in) return error = file + ": " + std::strerror(errno), false;
+        s << in.rdbuf();
+    }
+    out = s.str();
+    return true;
+}
+
+std::optional<ir::Program> load_ruleset(const std::string& file, const std::string& ipsets, Diagnostics& diags) {
+    std::string text, error;
+    if (!read_text(file, text, error)) {
+        diags.error({}, error);
+        return std::nullopt;
+    }
+    std::string name = file == "-" ? "<stdin>" : file;
+    std::optional<ir::Program> program = parse_and_lower(text, name, diags);
+    if (program && !ipsets.empty()) {
+        std::string sets_text;
+        if (!read_text(ipsets, sets_text, error)) {
+            diags.error({}, error);
+            return std::nullopt;
+        }
+        auto sets = parser::parse_ipset_save(sets_text, ipsets, diags);
+        if (!sets) return std::nullopt;
+        program->sets = std::move(*sets);
+    }
+    return program;
+}
+
+}  // namespace bpftables::cli

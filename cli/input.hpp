@@ -1,0 +1,17 @@
+#pragma once
+// Reading a ruleset (and its ipsets) from a file or stdin for the commands.
+#include <optional>
+#include <string>
+
+#include "compiler/diagnostics.hpp"
+#include "compiler/ir.hpp"
+
+namespace bpftables::cli {
+
+// Reads FILE ("-" for stdin), parses and lowers it, and attaches the sets of IPSETS ("" for none).
+// Diagnostics (warnings too) are printed to stderr. Empty on any error.
+std::optional<ir::Program> load_ruleset(const std::string& file, const std::string& ipsets, Diagnostics& diags);
+
+bool read_text(const std::string& file, std::string& out, std::string& error);
+
+}  // namespace bpftables::cli

@@ -1,0 +1,19 @@
+#pragma once
+// From IR to a BPF object for one hook: the passes, the C back end, clang.
+#include <optional>
+#include <string>
+
+#include "codegen/c_emitter.hpp"
+#include "codegen/clang.hpp"
+
+namespace bpftables::codegen {
+
+struct Build {
+    CProgram c;
+    ClangResult object;
+};
+
+// Runs the pass pipeline on `program` (which it may rewrite), then generates and compiles.
+std::optional<Build> build(ir::Program& program, Hook hook, Diagnostics& diags);
+
+}  // namespace bpftables::codegen

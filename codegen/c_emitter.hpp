@@ -1,0 +1,36 @@
+#pragma once
+// The generated-C back end: one readable C file per hook, compiled by clang -O2 -g -target bpf.
+//
+// Each chain becomes a static function over struct bpft_pkt that returns a verdict (bpf/abi.h); each rule a
+// do { ... } while (0) block whose conditions come from the match emitters, carrying its source line as a
+// comment. The hook's entry point parses the packet, runs raw, asks the routing which filter chain applies,
+// records the verdict and maps it to the hook's return code.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "codegen/layout.hpp"
+#include "codegen/match_emitters.hpp"
+#include "compiler/diagnostics.hpp"
+#include "compiler/ir.hpp"
+
+namespace bpftables::codegen {
+
+struct Explanation {
+    SourceLoc loc;
+    std::string text;  // what happens to packets that reach this rule or table
+};
+
+struct CProgram {
+    std::string source;
+    Layout layout;
+    Needs needs;
+    std::vector<Explanation> explain;
+};
+
+std::optional<CProgram> emit_c(const ir::Program& program, Hook hook, Diagnostics& diags);
+
+// The BPF program's function name for a hook ("bpftables_xdp", ...).
+const char* entry_point(Hook hook);
+
+}  // namespace bpftables::codegen

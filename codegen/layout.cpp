@@ -1,0 +1,67 @@
+#include "codegen/layout.hpp"
+
+#include <algorithm>
+
+#include "compiler/ir_print.hpp"
+
+namespace bpftables::codegen {
+
+const char* hook_name(Hook hook) {
+    switch (hook) {
+        case Hook::xdp: return "xdp";
+        case Hook::tc_ingress: return "tc-ingress";
+        case Hook::tc_egress: return "tc-egress";
+    }
+    return "?";
+}
+
+bool parse_hook(const std::string& name, Hook& out) {
+    for (Hook h : {Hook::xdp, Hook::tc_ingress, Hook::tc_egress})
+        if (name == hook_name(h)) return out = h, true;
+    return false;
+}
+
+bool is_compiled_table(const std::string& table) { return table == "filter" || table == "raw"; }
+
+int Layout::gid(const std::string& table, const std::string& chain, int rule) const {
+    int want = rule < 0 ? 0 : rule + 1;
+    for (size_t i = 0; i < gids.size(); ++i)
+        if (gids[i].rule == want && gids[i].chain == chain && gids[i].table == table) return static_cast<int>(i);
+    return -1;
+}
+
+int Layout::set_index(const std::string& name) const {
+    auto it = std::find(sets.begin(), sets.end(), name);
+    return it == sets.end() ? -1 : static_cast<int>(it - sets.begin());
+}
+
+Layout make_layout(const ir::Program& program) {
+    Layout layout;
+    for (const ir::Table& t : program.tables) {
+        if (!is_compiled_table(t.name)) continue;
+        for (const ir::Chain& c : t.chains) {
+            for (size_t i = 0; i < c.rules.size(); ++i) {
+                const ir::Rule& r = c.rules[i];
+                int gid = static_cast<int>(layout.gids.size());
+                layout.gids.push_back({t.name, c.name, static_cast<int>(i) + 1, r.loc,
+                                       "-A " + c.name + " " + ir::rule_spec(r)});
+                for (size_t m = 0; m < r.matches.size(); ++m) {
+                    if (std::holds_alternative<ir::LimitMatch>(r.matches[m]))
+                        layout.limits[{gid, static_cast<int>(m)}] = static_cast<int>(layout.limits.size());
+                    if (auto* s = std::get_if<ir::SetMatch>(&r.matches[m]); s && layout.set_index(s->name) < 0)
+                        layout.sets.push_back(s->name);
+                }
+            }
+        }
+    }
+    for (const ir::Table& t : program.tables) {
+        if (!is_compiled_table(t.name)) continue;
+        for (const ir::Chain& c : t.chains)
+            if (c.builtin())
+                layout.gids.push_back({t.name, c.name, 0, c.loc,
+                                       ":" + c.name + (c.policy == ir::Policy::drop ? " DROP" : " ACCEPT")});
+    }
+    return layout;
+}
+
+}  // namespace bpftables::codegen

@@ -1,0 +1,285 @@
+#include "codegen/match_emitters.hpp"
+
+#include <cstdio>
+
+#include "compiler/xt/module.hpp"
+
+namespace bpftables::codegen {
+namespace {
+
+std::string hex(uint64_t v) {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "0x%llxu", static_cast<unsigned long long>(v));
+    return buf;
+}
+
+std::string num(uint64_t v) { return std::to_string(v) + "u"; }
+
+std::string invert_if(bool invert, const std::string& cond) {
+    return invert ? "!(" + cond + ")" : "(" + cond + ")";
+}
+
+std::string in_range(const std::string& field, uint32_t lo, uint32_t hi) {
+    if (lo == hi) return field + " == " + num(lo);
+    if (lo == 0) return field + " <= " + num(hi);
+    return field + " >= " + num(lo) + " && " + field + " <= " + num(hi);
+}
+
+std::string port_cond(const std::optional<ir::Negatable<ir::PortRange>>& p, const char* field) {
+    if (!p) return {};
+    return invert_if(p->invert, in_range(field, p->value.lo, p->value.hi));
+}
+
+std::string all_of(std::initializer_list<std::string> parts) {
+    std::string out;
+    for (const std::string& s : parts) {
+        if (s.empty()) continue;
+        if (!out.empty()) out += " && ";
+        out += s;
+    }
+    return out.empty() ? "1" : out;
+}
+
+MatchCode kernel(std::string why) {
+    MatchCode c;
+    c.kernel_if = "1";
+    c.kernel_why = std::move(why);
+    return c;
+}
+
+// A later fragment never matches a port/type match; a first fragment too short for the header is dropped.
+MatchCode l4_match(const std::string& cond, uint32_t header_bytes) {
+    MatchCode c;
+    c.hotdrop_if = "p->l4 == BPFT_L4_OK && p->l4_len < " + num(header_bytes);
+    c.cond = "p->l4 == BPFT_L4_OK && " + cond;
+    return c;
+}
+
+// The interface name as iptables compares it: the bytes of the name plus its NUL, or only the prefix before
+// a trailing '+'. Packed into two little-endian words and masks.
+std::string ifname_cond(const ir::InterfaceMatch& m) {
+    uint8_t name[16] = {}, mask[16] = {};
+    std::string n = m.name;
+    bool wildcard = !n.empty() && n.back() == '+';
+    if (wildcard) n.pop_back();
+    for (size_t i = 0; i < n.size() && i < 16; ++i) name[i] = static_cast<uint8_t>(n[i]), mask[i] = 0xff;
+    if (!wildcard && n.size() < 16) mask[n.size()] = 0xff;
+    uint64_t w[2] = {}, k[2] = {};
+    for (int i = 0; i < 16; ++i) {
+        w[i / 8] |= static_cast<uint64_t>(name[i]) << (8 * (i % 8));
+        k[i / 8] |= static_cast<uint64_t>(mask[i]) << (8 * (i % 8));
+    }
+    const char* field = m.dir == ir::Dir::src ? "&p->in" : "&p->out";
+    return invert_if(m.invert, std::string("bpft_ifname_match(") + field + ", " + hex(w[0]) + ", " + hex(w[1]) +
+                                   ", " + hex(k[0]) + ", " + hex(k[1]) + ")");
+}
+
+bool table_has_rules(const ir::Program& program, const std::string& table) {
+    const ir::Table* t = program.find(table);
+    if (!t) return false;
+    for (const ir::Chain& c : t->chains)
+        if (!c.rules.empty()) return true;
+    return false;
+}
+
+struct Emitter {
+    MatchContext& ctx;
+
+    std::optional<MatchCode> unsupported(const std::string& what) {
+        ctx.diags.error(ctx.loc, what);
+        return std::nullopt;
+    }
+
+    // The conntrack state bits netfilter sees in this table: none yet in raw (conntrack runs after it).
+    std::string ct_state_expr() {
+        if (ctx.table == "raw") return "(p->untracked ? " + num(ir::ct::untracked) + " : " + num(ir::ct::invalid) + ")";
+        return "(p->untracked ? " + num(ir::ct::untracked) + " : p->ct_state)";
+    }
+    std::string ct_unknown() { return ctx.table == "raw" ? std::string() : "!p->untracked && p->ct_state == 0"; }
+
+    std::optional<MatchCode> operator()(const ir::ProtocolMatch& m) {
+        MatchCode c;
+        c.cond = invert_if(m.invert, "p->proto == " + num(m.proto));
+        return c;
+    }
+    std::optional<MatchCode> operator()(const ir::AddressMatch& m) {
+        MatchCode c;
+        const char* field = m.dir == ir::Dir::src ? "p->saddr" : "p->daddr";
+        c.cond = m.net.mask == 0 ? invert_if(m.invert, "1")
+                                 : invert_if(m.invert, std::string("(") + field + " & " + hex(m.net.mask) +
+                                                           ") == " + hex(m.net.addr));
+        return c;
+    }
+    std::optional<MatchCode> operator()(const ir::InterfaceMatch& m) {
+        ctx.needs.ifname = true;
+        MatchCode c;
+        c.kernel_if = m.dir == ir::Dir::src ? "!p->in_known" : "!p->out_known";
+        c.cond = ifname_cond(m);
+        return c;
+    }
+    std::optional<MatchCode> operator()(const ir::FragmentMatch& m) {
+        MatchCode c;
+        c.cond = invert_if(m.invert, "(p->frag_off & 0x1fff) != 0");
+        return c;
+    }
+    std::optional<MatchCode> operator()(const ir::TcpMatch& m) {
+        std::string flags;
+        if (m.flags)
+            flags = invert_if(m.flags->invert, "(p->tcp_flags & " + hex(m.flags->value.mask) +
+                                                   ") == " + hex(m.flags->value.cmp));
+        std::string head = all_of({port_cond(m.sport, "p->sport"), port_cond(m.dport, "p->dport"), flags});
+        MatchCode c = l4_match(head, 20);
+        c.hotdrop_if = "(p->frag_off & 0x1fff) == 1 || (" + c.hotdrop_if + ")";
+        if (m.option) {
+            ctx.needs.tcpopt = true;
+            uint8_t k = m.option->value;
+            c.hotdrop_if += " || (p->l4 == BPFT_L4_OK && " + head + " && !p->tcpopt_ok)";
+            c.cond += " && " + invert_if(m.option->invert, "(p->tcpopts[" + std::to_string(k >> 5) + "] & " +
+                                                               hex(1u << (k & 31)) + ") != 0");
+        }
+        return c;
+    }
+    std::optional<MatchCode> operator()(const ir::UdpMatch& m) {
+        return l4_match(all_of({port_cond(m.sport, "p->sport"), port_cond(m.dport, "p->dport")}), 8);
+    }
+    std::optional<MatchCode> operator()(const ir::IcmpMatch& m) {
+        if (m.type == 0xff) return l4_match("1", 8);
+        std::string c = "p->icmp_type == " + num(m.type) + " && " +
+                        in_range("p->icmp_code", m.code_min, m.code_max);
+        return l4_match(invert_if(m.invert, c), 8);
+    }
+    std::optional<MatchCode> operator()(const ir::MultiportMatch& m) {
+        std::string any;
+        for (const ir::PortRange& r : m.ports) {
+            auto one = [&](const char* f) { return "(" + in_range(f, r.lo, r.hi) + ")"; };
+            std::string term = m.kind == ir::MultiportKind::sports   ? one("p->sport")
+                               : m.kind == ir::MultiportKind::dports ? one("p->dport")
+                                                                      : one("p->sport") + " || " + one("p->dport");
+            any += (any.empty() ? "" : " || ") + term;
+        }
+        return l4_match(invert_if(m.invert, any.empty() ? "0" : any), 4);
+    }
+    std::optional<MatchCode> operator()(const ir::StateMatch& m) {
+        ctx.needs.ct = true;
+        MatchCode c;
+        c.kernel_if = ct_unknown();
+        c.cond = invert_if(m.invert, "(" + ct_state_expr() + " & " + hex(m.states) + ") != 0");
+        return c;
+    }
+    std::optional<MatchCode> operator()(const ir::ConntrackMatch& m) {
+        ctx.needs.ct = true;
+        if (m.orig_src_port || m.orig_dst_port || m.repl_src_port || m.repl_dst_port || m.repl_src || m.repl_dst ||
+            m.status || m.expire || m.direction)
+            return kernel("conntrack reply tuple, ports, status, expiry and direction are decided by the kernel");
+        if ((m.orig_src || m.orig_dst) && table_has_rules(ctx.program, "nat"))
+            return kernel("--ctorigsrc/--ctorigdst with NAT rules are decided by the kernel");
+        MatchCode c;
+        c.kernel_if = ct_unknown();
+        std::string state;
+        if (m.state) state = invert_if(m.state->invert, "(" + ct_state_expr() + " & " + hex(m.state->value) + ") != 0");
+        // Without a connection (INVALID, UNTRACKED, and always in raw) only --ctstate can match.
+        std::string tracked = ctx.table == "raw" ? "0" : "(!p->untracked && (p->ct_state & 0xe) != 0)";
+        std::string fields;
+        if (m.proto) fields = invert_if(m.proto->invert, "p->proto == " + num(m.proto->value));
+        auto orig = [&](const std::optional<ir::Negatable<ir::Ipv4Net>>& n, bool src) {
+            if (!n) return std::string();
+            std::string addr = src ? "(p->ct_reply ? p->daddr : p->saddr)" : "(p->ct_reply ? p->saddr : p->daddr)";
+            return invert_if(n->invert, "(" + addr + " & " + hex(n->value.mask) + ") == " + hex(n->value.addr));
+        };
+        fields = all_of({fields, orig(m.orig_src, true), orig(m.orig_dst, false)});
+        if (fields == "1")
+            c.cond = state.empty() ? tracked : state;
+        else
+            c.cond = all_of({state, tracked, fields});
+        return c;
+    }
+    std::optional<MatchCode> operator()(const ir::IpRangeMatch& m) {
+        auto range = [](const std::optional<ir::Negatable<ir::AddrRange>>& r, const char* f) {
+            if (!r) return std::string();
+            return invert_if(r->invert, std::string(f) + " >= " + hex(r->value.lo) + " && " + f + " <= " +
+                                            hex(r->value.hi));
+        };
+        MatchCode c;
+        c.cond = all_of({range(m.src, "p->saddr"), range(m.dst, "p->daddr")});
+        return c;
+    }
+    std::optional<MatchCode> operator()(const ir::MarkMatch& m) {
+        if (ctx.hook == Hook::xdp) return kernel("the packet mark does not exist yet at XDP");
+        if (table_has_rules(ctx.program, "mangle")) return kernel("the mangle table may set the mark first");
+        MatchCode c;
+        c.cond = invert_if(m.invert, "(p->mark & " + hex(m.mask) + ") == " + hex(m.value));
+        return c;
+    }
+    std::optional<MatchCode> operator()(const ir::CommentMatch&) { return MatchCode{}; }
+    std::optional<MatchCode> operator()(const ir::LengthMatch& m) {
+        MatchCode c;
+        c.cond = invert_if(m.invert, in_range("p->len", m.min, m.max));
+        return c;
+    }
+    std::optional<MatchCode> operator()(const ir::TtlMatch& m) {
+        static const char* const ops[] = {" == ", " != ", " < ", " > "};
+        MatchCode c;
+        c.cond = "p->ttl" + std::string(ops[static_cast<int>(m.op)]) + num(m.value);
+        return c;
+    }
+    std::optional<MatchCode> operator()(const ir::DscpMatch& m) {
+        MatchCode c;
+        c.cond = invert_if(m.invert, "(p->tos >> 2) == " + num(m.dscp));
+        return c;
+    }
+    std::optional<MatchCode> operator()(const ir::TosMatch& m) {
+        MatchCode c;
+        c.cond = invert_if(m.invert, "(p->tos & " + hex(m.mask) + ") == " + hex(m.value & m.mask));
+        return c;
+    }
+    std::optional<MatchCode> operator()(const ir::MacMatch& m) {
+        if (ctx.hook == Hook::tc_egress) return kernel("--mac-source is only defined on received packets");
+        std::string c;
+        for (int i = 0; i < 6; ++i)
+            c += (i ? " && " : "") + std::string("p->smac[") + std::to_string(i) + "] == " + hex(m.addr[i]);
+        MatchCode code;
+        code.cond = invert_if(m.invert, c);
+        return code;
+    }
+    std::optional<MatchCode> operator()(const ir::AddrTypeMatch&) {
+        return kernel("address types come from the kernel's routing tables");
+    }
+    std::optional<MatchCode> operator()(const ir::PktTypeMatch& m) {
+        MatchCode c;
+        c.cond = invert_if(m.invert, "p->pkttype == " + num(static_cast<uint32_t>(m.type)));
+        return c;
+    }
+    std::optional<MatchCode> operator()(const ir::LimitMatch& m) {
+        ctx.needs.limit = true;
+        int index = ctx.layout.limits.at({ctx.gid, ctx.match_index});
+        MatchCode c;
+        c.cond = "bpft_limit(" + num(index) + ", " + num(m.avg) + ", " + num(m.burst) + ")";
+        return c;
+    }
+    std::optional<MatchCode> operator()(const ir::SetMatch& m) {
+        const ir::IpSet* set = ctx.program.find_set(m.name);
+        if (!set) return unsupported("set '" + m.name + "' is not loaded: give its 'ipset save' file with --ipsets");
+        if (set->type != "hash:ip" && set->type != "hash:net")
+            return unsupported("set type '" + set->type + "' of set '" + m.name + "' is not supported (hash:ip, hash:net)");
+        if (m.flags.size() != 1)
+            return unsupported("set '" + m.name + "' of type " + set->type + " takes one direction (src or dst)");
+        if (m.return_nomatch || !m.counter_conditions.empty())
+            return unsupported("--return-nomatch and set counter conditions are not supported");
+        MatchCode c;
+        int index = ctx.layout.set_index(m.name);
+        c.cond = invert_if(m.invert, "bpft_in_set(&bpft_set_" + std::to_string(index) + ", " +
+                                         (m.flags[0] == ir::Dir::src ? "p->saddr" : "p->daddr") + ")");
+        return c;
+    }
+    std::optional<MatchCode> operator()(const ir::OpaqueMatch& m) {
+        return unsupported("match '" + m.module + "' is not supported by bpftables (table " + ctx.table + ")");
+    }
+};
+
+}  // namespace
+
+std::optional<MatchCode> emit_match(const ir::Match& match, MatchContext& ctx) {
+    return std::visit(Emitter{ctx}, match);
+}
+
+}  // namespace bpftables::codegen

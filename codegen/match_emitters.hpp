@@ -1,0 +1,43 @@
+#pragma once
+// One emitter per match kind: each turns a match into C conditions over `struct bpft_pkt *p` (see
+// bpf/bpftables.bpf.h). Emitters never choose verdicts; the rule emitter (c_emitter.cpp) does, from these
+// conditions:
+//   kernel_if  - when true, only the kernel can decide this match here: the packet is handed over
+//   hotdrop_if - when true, netfilter drops the packet at this match (a header too short to read)
+//   cond       - when true (and neither of the above), the match matches
+#include <optional>
+#include <string>
+
+#include "codegen/layout.hpp"
+#include "compiler/diagnostics.hpp"
+#include "compiler/ir.hpp"
+
+namespace bpftables::codegen {
+
+struct Needs {  // optional parts of bpf/bpftables.bpf.h the program uses
+    bool ct = false, ifname = false, tcpopt = false, limit = false;
+};
+
+struct MatchCode {
+    std::string kernel_if;
+    std::string hotdrop_if;
+    std::string cond = "1";
+    std::string kernel_why;  // set when kernel_if is always true: why this hook cannot decide the match
+};
+
+struct MatchContext {
+    Hook hook;
+    const std::string& table;
+    const Layout& layout;
+    int gid;
+    int match_index;
+    SourceLoc loc;
+    Diagnostics& diags;
+    Needs& needs;
+    const ir::Program& program;
+};
+
+// Empty when the match cannot be compiled at all (diagnosed).
+std::optional<MatchCode> emit_match(const ir::Match& match, MatchContext& ctx);
+
+}  // namespace bpftables::codegen

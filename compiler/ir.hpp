@@ -1,0 +1,341 @@
+#pragma once
+// The intermediate representation every front end lowers into and every back end reads.
+//
+// Value types only: a Program owns Tables, a Table owns Chains, a Chain owns Rules; chains refer to each
+// other by name (resolved to indices by the chain-resolution pass). A Match is a std::variant with one small
+// struct per match kind; consumers use std::visit with one handler per alternative and no catch-all, so a new
+// kind fails to compile until every consumer handles it. Addresses and ports are in host byte order.
+//
+// Each match struct keeps what iptables-save needs to print it back (so the canonical printer can reproduce
+// the upstream text) and what the back ends need to decide it.
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "compiler/source_loc.hpp"
+
+namespace bpftables::ir {
+
+enum class Dir : uint8_t { src, dst };
+
+struct Ipv4Net {
+    uint32_t addr = 0;  // already masked
+    uint32_t mask = 0;
+    auto operator<=>(const Ipv4Net&) const = default;
+};
+
+struct AddrRange {
+    uint32_t lo = 0, hi = 0;
+    auto operator<=>(const AddrRange&) const = default;
+};
+
+struct PortRange {
+    uint16_t lo = 0, hi = 0xffff;
+    auto operator<=>(const PortRange&) const = default;
+};
+
+// A value with iptables' "!" in front of its option.
+template <class T>
+struct Negatable {
+    T value{};
+    bool invert = false;
+    auto operator<=>(const Negatable&) const = default;
+};
+
+struct Counters {
+    uint64_t packets = 0, bytes = 0;
+    auto operator<=>(const Counters&) const = default;
+};
+
+// ---- matches -----------------------------------------------------------------------------------------------
+
+struct ProtocolMatch {  // -p; proto 0 ("all") is never stored
+    uint8_t proto = 0;
+    bool invert = false;
+    auto operator<=>(const ProtocolMatch&) const = default;
+};
+
+struct AddressMatch {  // -s / -d
+    Dir dir = Dir::src;
+    Ipv4Net net;
+    bool invert = false;
+    auto operator<=>(const AddressMatch&) const = default;
+};
+
+struct InterfaceMatch {  // -i (src) / -o (dst); a trailing '+' matches every name with that prefix
+    Dir dir = Dir::src;
+    std::string name;
+    bool invert = false;
+    auto operator<=>(const InterfaceMatch&) const = default;
+};
+
+struct FragmentMatch {  // -f: second and later fragments
+    bool invert = false;
+    auto operator<=>(const FragmentMatch&) const = default;
+};
+
+struct TcpFlags {
+    uint8_t mask = 0, cmp = 0;  // FIN=0x01 SYN=0x02 RST=0x04 PSH=0x08 ACK=0x10 URG=0x20 ECE=0x40 CWR=0x80
+    auto operator<=>(const TcpFlags&) const = default;
+};
+
+struct TcpMatch {  // -m tcp (also implicit after -p tcp)
+    std::optional<Negatable<PortRange>> sport, dport;
+    std::optional<Negatable<TcpFlags>> flags;
+    std::optional<Negatable<uint8_t>> option;
+    auto operator<=>(const TcpMatch&) const = default;
+};
+
+struct UdpMatch {  // -m udp
+    std::optional<Negatable<PortRange>> sport, dport;
+    auto operator<=>(const UdpMatch&) const = default;
+};
+
+struct IcmpMatch {  // -m icmp --icmp-type; type 0xff = any
+    uint8_t type = 0xff;
+    uint8_t code_min = 0, code_max = 0xff;
+    bool invert = false;
+    auto operator<=>(const IcmpMatch&) const = default;
+};
+
+enum class MultiportKind : uint8_t { sports, dports, ports };
+
+struct MultiportMatch {  // -m multiport; a single port is lo == hi
+    MultiportKind kind = MultiportKind::dports;
+    std::vector<PortRange> ports;
+    bool invert = false;
+    auto operator<=>(const MultiportMatch&) const = default;
+};
+
+// Conntrack state bits, as xt_conntrack numbers them.
+namespace ct {
+inline constexpr uint32_t invalid = 1u << 0;
+inline constexpr uint32_t established = 1u << 1;
+inline constexpr uint32_t related = 1u << 2;
+inline constexpr uint32_t new_ = 1u << 3;
+inline constexpr uint32_t untracked = 1u << 4;
+inline constexpr uint32_t snat = 1u << 5;
+inline constexpr uint32_t dnat = 1u << 6;
+}  // namespace ct
+
+struct StateMatch {  // -m state --state
+    uint32_t states = 0;
+    bool invert = false;
+    auto operator<=>(const StateMatch&) const = default;
+};
+
+enum class CtDir : uint8_t { original, reply };
+
+struct ConntrackMatch {  // -m conntrack; options print in this order
+    std::optional<Negatable<uint32_t>> state;
+    std::optional<Negatable<uint8_t>> proto;
+    std::optional<Negatable<Ipv4Net>> orig_src, orig_dst, repl_src, repl_dst;
+    std::optional<Negatable<PortRange>> orig_src_port, orig_dst_port, repl_src_port, repl_dst_port;
+    std::optional<Negatable<uint32_t>> status;  // IPS_EXPECTED=1 SEEN_REPLY=2 ASSURED=4 CONFIRMED=8
+    std::optional<Negatable<AddrRange>> expire;  // seconds, lo..hi
+    std::optional<CtDir> direction;
+    auto operator<=>(const ConntrackMatch&) const = default;
+};
+
+struct IpRangeMatch {  // -m iprange
+    std::optional<Negatable<AddrRange>> src, dst;
+    auto operator<=>(const IpRangeMatch&) const = default;
+};
+
+struct MarkMatch {  // -m mark --mark value[/mask]
+    uint32_t value = 0, mask = 0xffffffff;
+    bool invert = false;
+    auto operator<=>(const MarkMatch&) const = default;
+};
+
+struct CommentMatch {  // -m comment --comment
+    std::string text;
+    auto operator<=>(const CommentMatch&) const = default;
+};
+
+struct LengthMatch {  // -m length --length min[:max]; layer-3 length
+    uint16_t min = 0, max = 0xffff;
+    bool invert = false;
+    auto operator<=>(const LengthMatch&) const = default;
+};
+
+enum class TtlOp : uint8_t { eq, ne, lt, gt };
+
+struct TtlMatch {  // -m ttl --ttl-eq/--ttl-lt/--ttl-gt; "! --ttl-eq" is ne
+    TtlOp op = TtlOp::eq;
+    uint8_t value = 0;
+    auto operator<=>(const TtlMatch&) const = default;
+};
+
+struct DscpMatch {  // -m dscp --dscp / --dscp-class
+    uint8_t dscp = 0;
+    bool invert = false;
+    auto operator<=>(const DscpMatch&) const = default;
+};
+
+struct TosMatch {  // -m tos --tos value[/mask] or symbolic name
+    uint8_t value = 0, mask = 0xff;
+    bool invert = false;
+    auto operator<=>(const TosMatch&) const = default;
+};
+
+struct MacMatch {  // -m mac --mac-source
+    std::array<uint8_t, 6> addr{};
+    bool invert = false;
+    auto operator<=>(const MacMatch&) const = default;
+};
+
+// Address types, as xt_addrtype numbers them (1 << RTN_*).
+namespace addrtype {
+inline constexpr uint16_t unspec = 1 << 0, unicast = 1 << 1, local = 1 << 2, broadcast = 1 << 3,
+                          anycast = 1 << 4, multicast = 1 << 5, blackhole = 1 << 6, unreachable = 1 << 7,
+                          prohibit = 1 << 8, throw_ = 1 << 9, nat = 1 << 10, xresolve = 1 << 11;
+}
+
+struct AddrTypeMatch {  // -m addrtype
+    std::optional<Negatable<uint16_t>> src, dst;
+    bool limit_iface_in = false, limit_iface_out = false;
+    auto operator<=>(const AddrTypeMatch&) const = default;
+};
+
+enum class PktType : uint8_t { unicast, broadcast, multicast };
+
+struct PktTypeMatch {  // -m pkttype --pkt-type
+    PktType type = PktType::unicast;
+    bool invert = false;
+    auto operator<=>(const PktTypeMatch&) const = default;
+};
+
+struct LimitMatch {  // -m limit; avg in xt_rateinfo units: 1/10000 s per packet
+    uint32_t avg = 10000 * 3600 / 3;  // 3/hour, iptables' default
+    uint32_t burst = 5;
+    auto operator<=>(const LimitMatch&) const = default;
+};
+
+struct SetMatch {  // -m set --match-set NAME src[,dst...]
+    std::string name;
+    std::vector<Dir> flags;
+    bool invert = false;
+    bool return_nomatch = false;
+    bool update_counters = true;      // "! --update-counters" clears it
+    bool update_subcounters = true;   // "! --update-subcounters" clears it
+    std::vector<std::string> counter_conditions;  // e.g. "--packets-gt 5", printed verbatim
+    auto operator<=>(const SetMatch&) const = default;
+};
+
+struct OpaqueMatch {  // any other -m module: kept as canonical text, never compiled
+    std::string module;
+    std::vector<std::string> args;
+    auto operator<=>(const OpaqueMatch&) const = default;
+};
+
+using Match = std::variant<ProtocolMatch, AddressMatch, InterfaceMatch, FragmentMatch, TcpMatch, UdpMatch,
+                           IcmpMatch, MultiportMatch, StateMatch, ConntrackMatch, IpRangeMatch, MarkMatch,
+                           CommentMatch, LengthMatch, TtlMatch, DscpMatch, TosMatch, MacMatch, AddrTypeMatch,
+                           PktTypeMatch, LimitMatch, SetMatch, OpaqueMatch>;
+
+// ---- targets -----------------------------------------------------------------------------------------------
+
+struct NoTarget {  // a rule without -j: counts and falls through
+    auto operator<=>(const NoTarget&) const = default;
+};
+struct AcceptTarget {
+    auto operator<=>(const AcceptTarget&) const = default;
+};
+struct DropTarget {
+    auto operator<=>(const DropTarget&) const = default;
+};
+struct ReturnTarget {
+    auto operator<=>(const ReturnTarget&) const = default;
+};
+struct JumpTarget {  // -j CHAIN
+    std::string chain;
+    auto operator<=>(const JumpTarget&) const = default;
+};
+struct GotoTarget {  // -g CHAIN
+    std::string chain;
+    auto operator<=>(const GotoTarget&) const = default;
+};
+struct RejectTarget {  // -j REJECT [--reject-with TYPE]
+    std::string with = "icmp-port-unreachable";
+    auto operator<=>(const RejectTarget&) const = default;
+};
+struct LogTarget {  // -j LOG
+    uint8_t level = 4;
+    std::string prefix;
+    uint8_t flags = 0;  // tcp-sequence=1 tcp-options=2 ip-options=4 uid=8 macdecode=0x20
+    auto operator<=>(const LogTarget&) const = default;
+};
+struct NotrackTarget {  // raw: -j NOTRACK
+    auto operator<=>(const NotrackTarget&) const = default;
+};
+struct CtTarget {  // raw: -j CT [--notrack | other options kept as text]
+    bool notrack = false;
+    std::vector<std::string> args;
+    auto operator<=>(const CtTarget&) const = default;
+};
+struct OpaqueTarget {  // any other -j TARGET: kept as canonical text, never compiled
+    std::string name;
+    std::vector<std::string> args;
+    auto operator<=>(const OpaqueTarget&) const = default;
+};
+
+using Target = std::variant<NoTarget, AcceptTarget, DropTarget, ReturnTarget, JumpTarget, GotoTarget,
+                            RejectTarget, LogTarget, NotrackTarget, CtTarget, OpaqueTarget>;
+
+// ---- structure ---------------------------------------------------------------------------------------------
+
+struct Rule {
+    SourceLoc loc;                   // where the rule's line starts
+    std::vector<Match> matches;      // builtins (-s -d -i -o -p -f) first, in iptables-save's order
+    std::vector<SourceLoc> match_locs;  // parallel to matches: where each was written
+    Target target = NoTarget{};
+    SourceLoc target_loc;
+    std::optional<Counters> counters;  // "[p:b]" or -c from the input
+};
+
+enum class Policy : uint8_t { none, accept, drop };  // none: user-defined chain
+
+struct Chain {
+    std::string name;
+    Policy policy = Policy::none;
+    Counters policy_counters;
+    SourceLoc loc;
+    std::vector<Rule> rules;
+    bool builtin() const { return policy != Policy::none; }
+};
+
+struct Table {
+    std::string name;
+    SourceLoc loc;
+    std::vector<Chain> chains;
+    const Chain* find(const std::string& chain) const;
+    Chain* find(const std::string& chain);
+};
+
+// One ipset, loaded from an `ipset save` file.
+struct IpSet {
+    std::string name;
+    std::string type;  // hash:ip, hash:net, ...
+    SourceLoc loc;
+    std::vector<Ipv4Net> members;  // hash:ip members have mask /32
+};
+
+struct Program {
+    std::vector<Table> tables;
+    std::vector<IpSet> sets;
+    const Table* find(const std::string& table) const;
+    Table* find(const std::string& table);
+    const IpSet* find_set(const std::string& name) const;
+};
+
+// Protocol numbers by name as /etc/protocols and iptables know them.
+std::optional<uint8_t> protocol_by_name(const std::string& name);
+std::string protocol_name(uint8_t proto);  // "tcp", or the number when unnamed
+
+}  // namespace bpftables::ir

@@ -1,0 +1,83 @@
+#include "compiler/ir_print.hpp"
+
+#include <algorithm>
+
+#include "compiler/xt/module.hpp"
+
+namespace bpftables::ir {
+namespace {
+
+struct TargetName {
+    std::string operator()(const NoTarget&) { return {}; }
+    std::string operator()(const AcceptTarget&) { return "ACCEPT"; }
+    std::string operator()(const DropTarget&) { return "DROP"; }
+    std::string operator()(const ReturnTarget&) { return "RETURN"; }
+    std::string operator()(const JumpTarget& t) { return t.chain; }
+    std::string operator()(const GotoTarget& t) { return t.chain; }
+    std::string operator()(const RejectTarget&) { return "REJECT"; }
+    std::string operator()(const LogTarget&) { return "LOG"; }
+    std::string operator()(const NotrackTarget&) { return "NOTRACK"; }
+    std::string operator()(const CtTarget&) { return "CT"; }
+    std::string operator()(const OpaqueTarget& t) { return t.name; }
+};
+
+const char* policy_name(Policy p) { return p == Policy::accept ? "ACCEPT" : p == Policy::drop ? "DROP" : "-"; }
+
+}  // namespace
+
+std::string target_name(const Target& target) { return std::visit(TargetName{}, target); }
+
+std::string rule_spec(const Rule& rule) {
+    std::string out;
+    for (const Match& m : rule.matches) {
+        std::string module = xt::module_name(m);
+        if (!module.empty()) out += " -m " + module;
+        xt::print_options(m, out);
+    }
+    std::string target = target_name(rule.target);
+    if (!target.empty()) {
+        out += std::holds_alternative<GotoTarget>(rule.target) ? " -g " : " -j ";
+        out += target;
+        xt::print_options(rule.target, out);
+    }
+    return out.empty() ? out : out.substr(1);
+}
+
+std::string to_save(const Table& table, const PrintOptions& options) {
+    std::vector<const Chain*> order;
+    for (const Chain& c : table.chains)
+        if (c.builtin()) order.push_back(&c);
+    std::vector<const Chain*> user;
+    for (const Chain& c : table.chains)
+        if (!c.builtin()) user.push_back(&c);
+    std::sort(user.begin(), user.end(), [](const Chain* a, const Chain* b) { return a->name < b->name; });
+    order.insert(order.end(), user.begin(), user.end());
+
+    std::string out = "*" + table.name + "\n";
+    for (const Chain* c : order) {
+        out += ":" + c->name + " " + policy_name(c->policy) + " [";
+        Counters pc = c->builtin() ? c->policy_counters : Counters{};
+        out += std::to_string(options.counters ? pc.packets : 0) + ":" +
+               std::to_string(options.counters ? pc.bytes : 0) + "]\n";
+    }
+    for (const Chain* c : order) {
+        for (const Rule& r : c->rules) {
+            if (options.counters) {
+                Counters rc = r.counters.value_or(Counters{});
+                out += "[" + std::to_string(rc.packets) + ":" + std::to_string(rc.bytes) + "] ";
+            }
+            std::string spec = rule_spec(r);
+            out += "-A " + c->name + (spec.empty() ? "" : " " + spec) + "\n";
+        }
+    }
+    return out + "COMMIT\n";
+}
+
+std::string to_save(const Program& program, const PrintOptions& options) {
+    std::string out;
+    for (const Table& t : program.tables)
+        if (options.only_table.empty() || options.only_table == t.name) out += to_save(t, options);
+    return out;
+}
+
+}  // namespace bpftables::ir

@@ -1,0 +1,112 @@
+#include "compiler/xt/module.hpp"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+
+#include <charconv>
+
+namespace bpftables::xt {
+
+const parser::Word* OptionReader::arg() {
+    if (next_ >= words_.size()) {
+        error("option \"" + option_.text + "\" requires an argument");
+        return nullptr;
+    }
+    return &words_[next_++];
+}
+
+bool OptionReader::has_arg() const {
+    if (next_ >= words_.size()) return false;
+    const std::string& t = words_[next_].text;
+    return !(t == "!" || (t.size() > 1 && t[0] == '-' && !(t[1] >= '0' && t[1] <= '9')));
+}
+
+bool OptionReader::error(const parser::Word& at, const std::string& message) {
+    diags_.error(at.loc, message, at.length);
+    return false;
+}
+
+std::string quote_if_needed(std::string_view s) {
+    bool needs = s.empty() || s.find_first_of(" \t\"'\\") != std::string_view::npos;
+    if (!needs) return std::string(s);
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + '"';
+}
+
+bool parse_u32(std::string_view s, uint32_t& out, uint32_t max) {
+    if (s.empty()) return false;
+    int base = 10;
+    if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s.remove_prefix(2), base = 16;
+    uint64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
+    if (ec != std::errc() || p != s.data() + s.size() || v > max) return false;
+    out = static_cast<uint32_t>(v);
+    return true;
+}
+
+static bool parse_port(std::string_view s, std::string_view proto, uint16_t& out) {
+    uint32_t v;
+    if (parse_u32(s, v, 0xffff)) {
+        out = static_cast<uint16_t>(v);
+        return true;
+    }
+    std::string name(s), p(proto);
+    if (const servent* se = getservbyname(name.c_str(), p.empty() ? nullptr : p.c_str())) {
+        out = ntohs(static_cast<uint16_t>(se->s_port));
+        return true;
+    }
+    return false;
+}
+
+bool parse_port_range(OptionReader& r, const parser::Word& w, ir::PortRange& out, std::string_view proto) {
+    std::string_view s = w.text;
+    size_t colon = s.find(':');
+    if (colon == std::string_view::npos) {
+        uint16_t p;
+        if (!parse_port(s, proto, p)) return r.error(w, "invalid port/service \"" + w.text + "\" specified");
+        out = {p, p};
+        return true;
+    }
+    std::string_view lo = s.substr(0, colon), hi = s.substr(colon + 1);
+    uint16_t a = 0, b = 0xffff;
+    if (!lo.empty() && !parse_port(lo, proto, a))
+        return r.error(w, "invalid port/service \"" + std::string(lo) + "\" specified");
+    if (!hi.empty() && !parse_port(hi, proto, b))
+        return r.error(w, "invalid port/service \"" + std::string(hi) + "\" specified");
+    if (a > b) std::swap(a, b);  // as iptables: "--dport 80:22" means 22:80
+    out = {a, b};
+    return true;
+}
+
+bool parse_ipv4(std::string_view s, uint32_t& out) {
+    std::string str(s);
+    in_addr a{};
+    if (inet_pton(AF_INET, str.c_str(), &a) != 1) return false;
+    out = ntohl(a.s_addr);
+    return true;
+}
+
+std::string format_ipv4(uint32_t addr) {
+    return std::to_string(addr >> 24) + '.' + std::to_string((addr >> 16) & 0xff) + '.' +
+           std::to_string((addr >> 8) & 0xff) + '.' + std::to_string(addr & 0xff);
+}
+
+std::string format_net(const ir::Ipv4Net& net) {
+    uint32_t inv = ~net.mask;
+    bool contiguous = (inv & (inv + 1)) == 0;
+    if (!contiguous) return format_ipv4(net.addr) + '/' + format_ipv4(net.mask);
+    int len = 0;
+    for (uint32_t m = net.mask; m & 0x80000000u; m <<= 1) ++len;
+    return format_ipv4(net.addr) + '/' + std::to_string(len);
+}
+
+void print_port_range(const ir::PortRange& r, std::string& out, char sep) {
+    out += std::to_string(r.lo);
+    if (r.lo != r.hi) out += sep + std::to_string(r.hi);
+}
+
+}  // namespace bpftables::xt

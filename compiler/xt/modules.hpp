@@ -1,0 +1,10 @@
+#pragma once
+// Every module bpftables parses, one definition each in the compiler/xt/ file of its family; the registry
+// (registry.cpp) lists them. Add a module here, define it in its file, list it in the registry.
+#include "compiler/xt/module.hpp"
+
+namespace bpftables::xt {
+
+extern const MatchModule tcp_module, udp_module;
+
+}  // namespace bpftables::xt

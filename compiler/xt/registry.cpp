@@ -1,0 +1,19 @@
+#include "compiler/xt/modules.hpp"
+
+namespace bpftables::xt {
+
+const MatchModule* find_match_module(std::string_view name) {
+    static const MatchModule* const modules[] = {&tcp_module, &udp_module};
+    for (const MatchModule* m : modules)
+        if (m->name == name) return m;
+    return nullptr;
+}
+
+const TargetModule* find_target_module(std::string_view name) {
+    static const TargetModule* const modules[] = {nullptr};
+    for (const TargetModule* t : modules)
+        if (t && t->name == name) return t;
+    return nullptr;
+}
+
+}  // namespace bpftables::xt

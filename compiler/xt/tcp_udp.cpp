@@ -1,0 +1,91 @@
+// -m tcp and -m udp (also loaded implicitly by -p tcp / -p udp).
+#include "compiler/xt/module.hpp"
+#include "compiler/xt/modules.hpp"
+
+namespace bpftables::xt {
+namespace {
+
+using PortOpt = std::optional<ir::Negatable<ir::PortRange>>;
+
+// --sport/--source-port, --dport/--destination-port, shared by tcp and udp.
+Parsed parse_port_option(OptionReader& r, PortOpt& sport, PortOpt& dport, std::string_view proto) {
+    std::string_view n = r.name();
+    PortOpt* slot = nullptr;
+    if (n == "--sport" || n == "--source-port") slot = &sport;
+    if (n == "--dport" || n == "--destination-port") slot = &dport;
+    if (!slot) return Parsed::not_mine;
+    if (*slot) return r.error("multiple " + std::string(n) + " flags not allowed"), Parsed::error;
+    const parser::Word* w = r.arg();
+    ir::PortRange range;
+    if (!w || !parse_port_range(r, *w, range, proto)) return Parsed::error;
+    *slot = ir::Negatable<ir::PortRange>{range, r.inverted()};
+    return Parsed::ok;
+}
+
+bool parse_tcp_flag_list(OptionReader& r, const parser::Word& w, uint8_t& out) {
+    static const std::pair<std::string_view, uint8_t> names[] = {
+        {"FIN", 0x01}, {"SYN", 0x02}, {"RST", 0x04}, {"PSH", 0x08}, {"ACK", 0x10},
+        {"URG", 0x20}, {"ECE", 0x40}, {"CWR", 0x80}, {"ALL", 0x3f}, {"NONE", 0x00}};
+    out = 0;
+    std::string_view s = w.text;
+    while (true) {
+        size_t comma = s.find(',');
+        std::string_view name = s.substr(0, comma);
+        bool found = false;
+        for (auto [n, bit] : names) {
+            if (name.size() == n.size() && std::equal(name.begin(), name.end(), n.begin(), [](char a, char b) {
+                    return std::toupper(static_cast<unsigned char>(a)) == b;
+                })) {
+                out |= bit, found = true;
+                break;
+            }
+        }
+        if (!found) return r.error(w, "unknown TCP flag \"" + std::string(name) + "\"");
+        if (comma == std::string_view::npos) return true;
+        s.remove_prefix(comma + 1);
+    }
+}
+
+Parsed parse_tcp(ir::Match& match, OptionReader& r) {
+    auto& m = std::get<ir::TcpMatch>(match);
+    if (Parsed p = parse_port_option(r, m.sport, m.dport, "tcp"); p != Parsed::not_mine) return p;
+    std::string_view n = r.name();
+    if (n == "--syn" || n == "--tcp-flags") {
+        if (m.flags) return r.error("multiple flags not allowed"), Parsed::error;
+        ir::TcpFlags f{0x17, 0x02};  // --syn: SYN set, FIN, RST and ACK clear
+        if (n == "--tcp-flags") {
+            const parser::Word* mask = r.arg();
+            if (!mask || !parse_tcp_flag_list(r, *mask, f.mask)) return Parsed::error;
+            if (!r.has_arg()) return r.error("--tcp-flags requires two args."), Parsed::error;
+            const parser::Word* cmp = r.arg();
+            if (!cmp || !parse_tcp_flag_list(r, *cmp, f.cmp)) return Parsed::error;
+        }
+        m.flags = ir::Negatable<ir::TcpFlags>{f, r.inverted()};
+        return Parsed::ok;
+    }
+    if (n == "--tcp-option") {
+        if (m.option) return r.error("multiple --tcp-option flags not allowed"), Parsed::error;
+        const parser::Word* w = r.arg();
+        uint32_t v;
+        if (!w) return Parsed::error;
+        if (!parse_u32(w->text, v, 255) || v == 0)
+            return r.error(*w, "bad TCP option \"" + w->text + "\""), Parsed::error;
+        m.option = ir::Negatable<uint8_t>{static_cast<uint8_t>(v), r.inverted()};
+        return Parsed::ok;
+    }
+    return Parsed::not_mine;
+}
+
+Parsed parse_udp(ir::Match& match, OptionReader& r) {
+    auto& m = std::get<ir::UdpMatch>(match);
+    return parse_port_option(r, m.sport, m.dport, "udp");
+}
+
+bool finish_nothing(ir::Match&, const parser::Word&, Diagnostics&) { return true; }
+
+}  // namespace
+
+const MatchModule tcp_module{"tcp", [] { return ir::Match{ir::TcpMatch{}}; }, parse_tcp, finish_nothing};
+const MatchModule udp_module{"udp", [] { return ir::Match{ir::UdpMatch{}}; }, parse_udp, finish_nothing};
+
+}  // namespace bpftables::xt

@@ -1,0 +1,165 @@
+#include "runtime/loaded_program.hpp"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include <cstdarg>
+#include <cstring>
+
+#include "codegen/c_emitter.hpp"
+
+namespace bpftables::runtime {
+namespace {
+
+// libbpf prints through this; the verifier's log is kept so that a refusal can be explained.
+thread_local std::string* libbpf_log = nullptr;
+
+int print_to_log(enum libbpf_print_level level, const char* fmt, va_list args) {
+    if (!libbpf_log || level == LIBBPF_DEBUG) return 0;
+    char buf[4096];
+    int n = vsnprintf(buf, sizeof buf, fmt, args);
+    if (libbpf_log->size() < (1 << 20)) libbpf_log->append(buf, n > 0 ? std::min<size_t>(n, sizeof buf - 1) : 0);
+    return n;
+}
+
+// Where bpft_cfg lives inside the object's .rodata image.
+bool set_config(bpf_object* obj, const bpft_config& config, std::string& error) {
+    const btf* b = bpf_object__btf(obj);
+    bpf_map* rodata = nullptr;
+    bpf_map* map;
+    bpf_object__for_each_map(map, obj) {
+        std::string name = bpf_map__name(map);
+        if (bpf_map__is_internal(map) && name.size() >= 7 && name.compare(name.size() - 7, 7, ".rodata") == 0)
+            rodata = map;
+    }
+    if (!b || !rodata) return error = "the object has no .rodata with bpft_cfg", false;
+    int sec = btf__find_by_name_kind(b, ".rodata", BTF_KIND_DATASEC);
+    if (sec < 0) return error = "the object's BTF has no .rodata section", false;
+    const btf_type* t = btf__type_by_id(b, sec);
+    const btf_var_secinfo* v = btf_var_secinfos(t);
+    for (int i = 0; i < btf_vlen(t); ++i, ++v) {
+        const btf_type* var = btf__type_by_id(b, v->type);
+        if (std::strcmp(btf__name_by_offset(b, var->name_off), "bpft_cfg") != 0) continue;
+        size_t size = 0;
+        auto* image = static_cast<char*>(const_cast<void*>(bpf_map__initial_value(rodata, &size)));
+        if (!image || v->offset + sizeof(config) > size) break;
+        std::memcpy(image + v->offset, &config, sizeof(config));
+        return true;
+    }
+    return error = "bpft_cfg not found in .rodata", false;
+}
+
+bool fill_sets(bpf_object* obj, const ir::Program& program, const codegen::Layout& layout, std::string& error) {
+    for (size_t i = 0; i < layout.sets.size(); ++i) {
+        const ir::IpSet* set = program.find_set(layout.sets[i]);
+        std::string name = "bpft_set_" + std::to_string(i);
+        bpf_map* map = bpf_object__find_map_by_name(obj, name.c_str());
+        if (!set || !map) return error = "set " + layout.sets[i] + " has no map", false;
+        for (const ir::Ipv4Net& n : set->members) {
+            struct {
+                uint32_t prefixlen;
+                uint32_t addr;
+            } key{static_cast<uint32_t>(__builtin_popcount(n.mask)), htonl(n.addr)};
+            uint8_t one = 1;
+            if (bpf_map_update_elem(bpf_map__fd(map), &key, &one, BPF_ANY) != 0)
+                return error = "cannot fill set " + set->name + ": " + std::strerror(errno), false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+void LoadedProgram::Closer::operator()(bpf_object* obj) const { bpf_object__close(obj); }
+
+LoadedProgram::LoadedProgram(LoadedProgram&&) noexcept = default;
+LoadedProgram& LoadedProgram::operator=(LoadedProgram&&) noexcept = default;
+LoadedProgram::~LoadedProgram() = default;
+
+std::optional<LoadedProgram> LoadedProgram::load(const std::string& object, codegen::Hook hook,
+                                                 const bpft_config& config, const ir::Program& program,
+                                                 const codegen::Layout& layout, std::string& error) {
+    std::string log;
+    libbpf_log = &log;
+    libbpf_set_print(print_to_log);
+    LoadedProgram p;
+    p.hook_ = hook;
+    p.gids_ = layout.gids.size();
+    LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "bpftables");
+    p.obj_.reset(bpf_object__open_mem(object.data(), object.size(), &opts));
+    if (!p.obj_) {
+        error = "cannot open the BPF object: " + std::string(std::strerror(errno)) + "\n" + log;
+        libbpf_log = nullptr;
+        return std::nullopt;
+    }
+    if (!set_config(p.obj_.get(), config, error)) return libbpf_log = nullptr, std::nullopt;
+    if (bpf_object__load(p.obj_.get()) != 0) {
+        error = "the kernel refused the program: " + std::string(std::strerror(errno)) + "\n" + log;
+        libbpf_log = nullptr;
+        return std::nullopt;
+    }
+    libbpf_log = nullptr;
+    bpf_program* prog = bpf_object__find_program_by_name(p.obj_.get(), codegen::entry_point(hook));
+    p.prog_fd_ = prog ? bpf_program__fd(prog) : -1;
+    bpf_map* results = bpf_object__find_map_by_name(p.obj_.get(), "bpft_results");
+    bpf_map* counters = bpf_object__find_map_by_name(p.obj_.get(), "bpft_counters");
+    p.results_fd_ = results ? bpf_map__fd(results) : -1;
+    p.counters_fd_ = counters ? bpf_map__fd(counters) : -1;
+    if (p.prog_fd_ < 0 || p.results_fd_ < 0 || p.counters_fd_ < 0) {
+        error = "the BPF object lacks its entry point or maps";
+        return std::nullopt;
+    }
+    if (!fill_sets(p.obj_.get(), program, layout, error)) return std::nullopt;
+    return p;
+}
+
+int LoadedProgram::prog_fd() const { return prog_fd_; }
+
+std::optional<RunResult> LoadedProgram::test_run(const std::vector<uint8_t>& frame, std::string& error) const {
+    uint32_t zero = 0;
+    bpft_result before{}, after{};
+    bpf_map_lookup_elem(results_fd_, &zero, &before);
+    std::vector<uint8_t> out(frame.size() + 256);
+    LIBBPF_OPTS(bpf_test_run_opts, opts);
+    opts.data_in = frame.data();
+    opts.data_size_in = static_cast<uint32_t>(frame.size());
+    opts.data_out = out.data();
+    opts.data_size_out = static_cast<uint32_t>(out.size());
+    opts.repeat = 1;
+    if (bpf_prog_test_run_opts(prog_fd_, &opts) != 0) {
+        error = "BPF_PROG_TEST_RUN failed: " + std::string(std::strerror(errno));
+        return std::nullopt;
+    }
+    bpf_map_lookup_elem(results_fd_, &zero, &after);
+    if (after.packets == before.packets) {
+        error = "the program recorded no verdict (was it loaded with record set?)";
+        return std::nullopt;
+    }
+    return RunResult{after.verdict, after.chain, opts.retval};
+}
+
+std::vector<bpft_counter> LoadedProgram::counters() const {
+    int cpus = libbpf_num_possible_cpus();
+    std::vector<bpft_counter> sums(gids_), per_cpu(cpus > 0 ? cpus : 1);
+    for (uint32_t gid = 0; gid < gids_; ++gid) {
+        if (bpf_map_lookup_elem(counters_fd_, &gid, per_cpu.data()) != 0) continue;
+        for (const bpft_counter& c : per_cpu) sums[gid].packets += c.packets, sums[gid].bytes += c.bytes;
+    }
+    return sums;
+}
+
+ProgramStats LoadedProgram::stats() const {
+    bpf_prog_info info{};
+    uint32_t len = sizeof(info);
+    ProgramStats s;
+    if (bpf_obj_get_info_by_fd(prog_fd_, &info, &len) == 0) {
+        s.insns = info.xlated_prog_len / 8;
+        s.verified_insns = info.verified_insns;
+        s.jited_bytes = info.jited_prog_len;
+    }
+    return s;
+}
+
+}  // namespace bpftables::runtime

@@ -1,0 +1,61 @@
+#pragma once
+// A compiled generation loaded into the kernel (not attached): the RAII owner of its bpf_object, its
+// configuration, sets and counters, and BPF_PROG_TEST_RUN on it.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bpf/abi.h"
+#include "codegen/layout.hpp"
+#include "compiler/ir.hpp"
+
+struct bpf_object;
+
+namespace bpftables::runtime {
+
+struct RunResult {
+    uint32_t verdict = 0;  // BPFT_V(kind, gid)
+    uint32_t chain = 0;    // BPFT_CHAIN_*
+    uint32_t retval = 0;   // what the hook returned (XDP_* / TC_ACT_*)
+};
+
+struct ProgramStats {
+    uint32_t insns = 0;           // instructions after the verifier's rewrite (xlated)
+    uint32_t verified_insns = 0;  // instructions the verifier processed
+    uint32_t jited_bytes = 0;
+};
+
+class LoadedProgram {
+public:
+    // Opens the object, sets the configuration and loads it; fills the sets of `program`. On failure, `error`
+    // says why (with the verifier's log when the verifier refused).
+    static std::optional<LoadedProgram> load(const std::string& object, codegen::Hook hook,
+                                             const bpft_config& config, const ir::Program& program,
+                                             const codegen::Layout& layout, std::string& error);
+
+    LoadedProgram(LoadedProgram&&) noexcept;
+    LoadedProgram& operator=(LoadedProgram&&) noexcept;
+    ~LoadedProgram();
+
+    int prog_fd() const;
+    std::optional<RunResult> test_run(const std::vector<uint8_t>& frame, std::string& error) const;
+    // Per-gid counters, summed over CPUs.
+    std::vector<bpft_counter> counters() const;
+    ProgramStats stats() const;
+
+private:
+    LoadedProgram() = default;
+    struct Closer {
+        void operator()(bpf_object* obj) const;
+    };
+    std::unique_ptr<bpf_object, Closer> obj_;
+    codegen::Hook hook_ = codegen::Hook::xdp;
+    int prog_fd_ = -1;
+    int results_fd_ = -1;
+    int counters_fd_ = -1;
+    size_t gids_ = 0;
+};
+
+}  // namespace bpftables::runtime
