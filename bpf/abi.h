@@ -23,6 +23,7 @@ typedef __u8 bpft_u8;
 #define BPFT_KERNEL 4u   /* undecided here: handed to the kernel's netfilter */
 #define BPFT_HOTDROP 5u  /* a match dropped a malformed packet, as netfilter's hotdrop */
 #define BPFT_NOT_IP 6u   /* not IPv4: the IPv4 ruleset does not apply, handed to the kernel */
+#define BPFT_RETURN 7u   /* internal: a segment of a long chain ended the chain (RETURN, goto) */
 #define BPFT_KIND(v) ((v) >> 24)
 #define BPFT_GID(v) ((v) & 0xffffffu)
 #define BPFT_NO_GID 0xffffffu

@@ -52,6 +52,19 @@ struct bpft_pkt {
 #endif
 };
 
+/* The parsed packet lives in a per-CPU map value, read through a volatile pointer: every comparison then works
+ * on a fresh value the verifier knows nothing about, so it never learns ranges from one rule that would decide
+ * branches of the next (which marks registers precise and defeats state pruning: the verifier's work would
+ * grow exponentially with the number of rules). */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct bpft_pkt);
+} bpft_scratch SEC(".maps");
+
+typedef volatile struct bpft_pkt bpft_pkt_t;
+
 /* Set by the loader before the program is loaded; constant to the verifier, which prunes what it excludes. */
 const volatile struct bpft_config bpft_cfg = {};
 
@@ -80,7 +93,7 @@ struct {
     __type(value, struct bpft_ifname);
 } bpft_ifnames SEC(".maps");
 
-static __always_inline void bpft_count(__u32 gid, const struct bpft_pkt *p) {
+static __always_inline void bpft_count(__u32 gid, bpft_pkt_t *p) {
     struct bpft_counter *c = bpf_map_lookup_elem(&bpft_counters, &gid);
     if (c) {
         c->packets++;
@@ -101,21 +114,21 @@ static __always_inline void bpft_record(__u32 verdict, __u32 chain) {
 
 /* ---- interface names ---------------------------------------------------------------------------------- */
 
-static __always_inline int bpft_ifname_match(const struct bpft_ifname *n, __u64 w0, __u64 w1, __u64 m0,
+static __always_inline int bpft_ifname_match(const volatile struct bpft_ifname *n, __u64 w0, __u64 w1, __u64 m0,
                                              __u64 m1) {
     return ((n->w[0] ^ w0) & m0) == 0 && ((n->w[1] ^ w1) & m1) == 0;
 }
 
-static __always_inline int bpft_ifname_lookup(__u32 ifindex, struct bpft_ifname *out) {
+static __always_inline int bpft_ifname_lookup(__u32 ifindex, volatile struct bpft_ifname *out) {
     struct bpft_ifname *n = bpf_map_lookup_elem(&bpft_ifnames, &ifindex);
     if (!n) return 0;
-    *out = *n;
+    out->w[0] = n->w[0];
+    out->w[1] = n->w[1];
     return 1;
 }
 
-static __always_inline void bpft_ifname_copy(struct bpft_ifname *out, volatile const char *name) {
-    __builtin_memset(out, 0, sizeof(*out));
-    char *o = (char *)out;
+static __always_inline void bpft_ifname_copy(volatile struct bpft_ifname *out, volatile const char *name) {
+    volatile char *o = (volatile char *)out;
 #pragma unroll
     for (int i = 0; i < 16; i++) o[i] = name[i];
 }
@@ -126,6 +139,7 @@ static __always_inline void bpft_ifname_copy(struct bpft_ifname *out, volatile c
  * BPFT_NOT_IP for frames that are not IPv4, BPFT_KERNEL for IPv4 packets the kernel itself would discard or
  * that carry IP options (the kernel decides those). */
 static __always_inline __u32 bpft_parse(void *data, void *data_end, struct bpft_pkt *p) {
+    __builtin_memset(p, 0, sizeof(*p));
     struct ethhdr *eth = data;
     if ((void *)(eth + 1) > data_end) return BPFT_KERNEL;
     if (eth->h_proto != bpf_htons(ETH_P_IP)) return BPFT_NOT_IP;
@@ -232,7 +246,7 @@ extern void bpf_ct_release(struct nf_conn *) __ksym;
 
 /* The state netfilter's conntrack gives this packet, or 0 when only the kernel can tell (no entry for a
  * protocol the kfuncs cannot look up, a TCP packet without an entry that is not a plain SYN, ...). */
-static __always_inline __u32 bpft_ct_state(void *ctx, struct bpft_pkt *p) {
+static __always_inline __u32 bpft_ct_state(void *ctx, bpft_pkt_t *p) {
     if ((p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) || p->l4 != BPFT_L4_OK || p->l4_len < 8)
         return 0;
     struct bpf_sock_tuple t = {};
@@ -279,7 +293,7 @@ struct bpft_lpm_key {
 
 /* INPUT or FORWARD, as the kernel's routing decides; 0 when the kernel must decide (no route, forwarding
  * disabled, blackhole ...). out receives the outgoing interface of a forwarded packet. */
-static __always_inline __u32 bpft_route(void *ctx, __u32 ifindex, const struct bpft_pkt *p, __u32 *out) {
+static __always_inline __u32 bpft_route(void *ctx, __u32 ifindex, bpft_pkt_t *p, __u32 *out) {
     __u32 d = p->daddr;
     if ((d >> 28) == 0xe || d == 0xffffffff) return BPFT_CHAIN_INPUT;
     struct bpf_fib_lookup f = {};

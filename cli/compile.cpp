@@ -16,34 +16,52 @@
 namespace bpftables::cli {
 
 int compile_command(int argc, char** argv) {
-    static const option long_options[] = {
-        {"output", required_argument, nullptr, 'o'}, {"hook", required_argument, nullptr, 'H'},
-        {"emit", required_argument, nullptr, 'e'},   {"explain", no_argument, nullptr, 'x'},
-        {"ipsets", required_argument, nullptr, 'S'}, {"stats", no_argument, nullptr, 's'},
-        {nullptr, 0, nullptr, 0}};
+    static const option long_options[] = {{"output", required_argument, nullptr, 'o'},
+                                          {"hook", required_argument, nullptr, 'H'},
+                                          {"emit", required_argument, nullptr, 'e'},
+                                          {"explain", no_argument, nullptr, 'x'},
+                                          {"ipsets", required_argument, nullptr, 'S'},
+                                          {"stats", no_argument, nullptr, 's'},
+                                          {nullptr, 0, nullptr, 0}};
     std::string out, emit = "obj", ipsets;
     codegen::Hook hook = codegen::Hook::xdp;
     bool explain = false, stats = false;
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "o:", long_options, nullptr)) != -1;) {
         switch (c) {
-            case 'o': out = optarg; break;
+            case 'o':
+                out = optarg;
+                break;
             case 'H':
                 if (!codegen::parse_hook(optarg, hook)) {
-                    std::fprintf(stderr, "bpftables compile: unknown hook '%s' (xdp, tc-ingress, tc-egress)\n", optarg);
+                    std::fprintf(stderr,
+                                 "bpftables compile: unknown hook '%s' (xdp, tc-ingress, tc-egress)\n",
+                                 optarg);
                     return 2;
                 }
                 break;
-            case 'e': emit = optarg; break;
-            case 'x': explain = true; break;
-            case 'S': ipsets = optarg; break;
-            case 's': stats = true; break;
-            default: return 2;
+            case 'e':
+                emit = optarg;
+                break;
+            case 'x':
+                explain = true;
+                break;
+            case 'S':
+                ipsets = optarg;
+                break;
+            case 's':
+                stats = true;
+                break;
+            default:
+                return 2;
         }
     }
-    if (optind + 1 != argc || (out.empty() && !explain && !stats) || (emit != "obj" && emit != "c" && emit != "ir")) {
-        std::fputs("usage: bpftables compile FILE -o OUT [--hook xdp|tc-ingress|tc-egress] [--emit obj|c|ir] "
-                   "[--explain] [--ipsets FILE] [--stats]\n", stderr);
+    if (optind + 1 != argc || (out.empty() && !explain && !stats) ||
+        (emit != "obj" && emit != "c" && emit != "ir")) {
+        std::fputs(
+            "usage: bpftables compile FILE -o OUT [--hook xdp|tc-ingress|tc-egress] [--emit obj|c|ir] "
+            "[--explain] [--ipsets FILE] [--stats]\n",
+            stderr);
         return 2;
     }
     Diagnostics diags;
@@ -80,10 +98,11 @@ int compile_command(int argc, char** argv) {
                 return 1;
             }
             runtime::ProgramStats s = loaded->stats();
-            std::printf("rules %zu  c_bytes %zu  clang_s %.3f  object_bytes %zu  load_s %.3f  insns %u  "
-                        "verified_insns %u  jited_bytes %u\n",
-                        built->c.layout.gids.size(), built->c.source.size(), built->object.seconds,
-                        built->object.object.size(), load_s, s.insns, s.verified_insns, s.jited_bytes);
+            std::printf(
+                "rules %zu  c_bytes %zu  clang_s %.3f  object_bytes %zu  load_s %.3f  insns %u  "
+                "verified_insns %u  jited_bytes %u\n",
+                built->c.layout.gids.size(), built->c.source.size(), built->object.seconds,
+                built->object.object.size(), load_s, s.insns, s.verified_insns, s.jited_bytes);
         }
     }
     if (!out.empty()) {

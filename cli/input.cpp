@@ -24,7 +24,8 @@ bool read_text(const std::string& file, std::string& out, std::string& error) {
     return true;
 }
 
-std::optional<ir::Program> load_ruleset(const std::string& file, const std::string& ipsets, Diagnostics& diags) {
+std::optional<ir::Program> load_ruleset(const std::string& file, const std::string& ipsets,
+                                        Diagnostics& diags) {
     std::string text, error;
     if (!read_text(file, text, error)) {
         diags.error({}, error);

@@ -10,7 +10,8 @@ namespace bpftables::cli {
 
 // Reads FILE ("-" for stdin), parses and lowers it, and attaches the sets of IPSETS ("" for none).
 // Diagnostics (warnings too) are printed to stderr. Empty on any error.
-std::optional<ir::Program> load_ruleset(const std::string& file, const std::string& ipsets, Diagnostics& diags);
+std::optional<ir::Program> load_ruleset(const std::string& file, const std::string& ipsets,
+                                        Diagnostics& diags);
 
 bool read_text(const std::string& file, std::string& out, std::string& error);
 

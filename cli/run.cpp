@@ -17,20 +17,28 @@ namespace {
 
 const char* kind_name(uint32_t kind) {
     switch (kind) {
-        case BPFT_ACCEPT: return "ACCEPT";
+        case BPFT_ACCEPT:
+            return "ACCEPT";
         case BPFT_DROP:
-        case BPFT_HOTDROP: return "DROP";
-        case BPFT_REJECT: return "REJECT";
-        default: return "KERNEL";
+        case BPFT_HOTDROP:
+            return "DROP";
+        case BPFT_REJECT:
+            return "REJECT";
+        default:
+            return "KERNEL";
     }
 }
 
 const char* chain_name(uint32_t chain) {
     switch (chain) {
-        case BPFT_CHAIN_INPUT: return "INPUT";
-        case BPFT_CHAIN_FORWARD: return "FORWARD";
-        case BPFT_CHAIN_OUTPUT: return "OUTPUT";
-        default: return "";
+        case BPFT_CHAIN_INPUT:
+            return "INPUT";
+        case BPFT_CHAIN_FORWARD:
+            return "FORWARD";
+        case BPFT_CHAIN_OUTPUT:
+            return "OUTPUT";
+        default:
+            return "";
     }
 }
 
@@ -45,12 +53,14 @@ const char* retval_name(codegen::Hook hook, uint32_t rv) {
 std::string json_string(const std::string& s) {
     std::string out = "\"";
     for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\', out += c;
+        if (c == '"' || c == '\\')
+            out += '\\', out += c;
         else if (static_cast<unsigned char>(c) < 0x20) {
             char buf[8];
             std::snprintf(buf, sizeof buf, "\\u%04x", c);
             out += buf;
-        } else out += c;
+        } else
+            out += c;
     }
     return out + '"';
 }
@@ -65,10 +75,10 @@ bool set_name(char (&dst)[16], const char* src) {
 
 int run_command(int argc, char** argv) {
     static const option long_options[] = {
-        {"pcap", required_argument, nullptr, 'p'}, {"hook", required_argument, nullptr, 'H'},
+        {"pcap", required_argument, nullptr, 'p'},  {"hook", required_argument, nullptr, 'H'},
         {"chain", required_argument, nullptr, 'c'}, {"in", required_argument, nullptr, 'i'},
-        {"out", required_argument, nullptr, 'o'}, {"ipsets", required_argument, nullptr, 'S'},
-        {"json", no_argument, nullptr, 'j'}, {nullptr, 0, nullptr, 0}};
+        {"out", required_argument, nullptr, 'o'},   {"ipsets", required_argument, nullptr, 'S'},
+        {"json", no_argument, nullptr, 'j'},        {nullptr, 0, nullptr, 0}};
     std::string pcap, ipsets;
     codegen::Hook hook = codegen::Hook::xdp;
     bool json = false;
@@ -77,17 +87,23 @@ int run_command(int argc, char** argv) {
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "", long_options, nullptr)) != -1;) {
         switch (c) {
-            case 'p': pcap = optarg; break;
+            case 'p':
+                pcap = optarg;
+                break;
             case 'H':
                 if (!codegen::parse_hook(optarg, hook)) {
-                    std::fprintf(stderr, "bpftables run: unknown hook '%s' (xdp, tc-ingress, tc-egress)\n", optarg);
+                    std::fprintf(stderr, "bpftables run: unknown hook '%s' (xdp, tc-ingress, tc-egress)\n",
+                                 optarg);
                     return 2;
                 }
                 break;
             case 'c':
-                if (!std::strcmp(optarg, "INPUT")) config.chain_mode = BPFT_CHAIN_INPUT;
-                else if (!std::strcmp(optarg, "FORWARD")) config.chain_mode = BPFT_CHAIN_FORWARD;
-                else if (!std::strcmp(optarg, "OUTPUT")) config.chain_mode = BPFT_CHAIN_OUTPUT;
+                if (!std::strcmp(optarg, "INPUT"))
+                    config.chain_mode = BPFT_CHAIN_INPUT;
+                else if (!std::strcmp(optarg, "FORWARD"))
+                    config.chain_mode = BPFT_CHAIN_FORWARD;
+                else if (!std::strcmp(optarg, "OUTPUT"))
+                    config.chain_mode = BPFT_CHAIN_OUTPUT;
                 else {
                     std::fprintf(stderr, "bpftables run: --chain takes INPUT, FORWARD or OUTPUT\n");
                     return 2;
@@ -101,14 +117,21 @@ int run_command(int argc, char** argv) {
                 }
                 (c == 'i' ? config.in_override : config.out_override) = 1;
                 break;
-            case 'S': ipsets = optarg; break;
-            case 'j': json = true; break;
-            default: return 2;
+            case 'S':
+                ipsets = optarg;
+                break;
+            case 'j':
+                json = true;
+                break;
+            default:
+                return 2;
         }
     }
     if (optind + 1 != argc || pcap.empty()) {
-        std::fputs("usage: bpftables run FILE --pcap IN.pcap [--hook HOOK] [--chain INPUT|FORWARD|OUTPUT] "
-                   "[--in IF] [--out IF] [--ipsets FILE] [--json]\n", stderr);
+        std::fputs(
+            "usage: bpftables run FILE --pcap IN.pcap [--hook HOOK] [--chain INPUT|FORWARD|OUTPUT] "
+            "[--in IF] [--out IF] [--ipsets FILE] [--json]\n",
+            stderr);
         return 2;
     }
     std::string error;
@@ -123,7 +146,8 @@ int run_command(int argc, char** argv) {
     if (program) built = codegen::build(*program, hook, diags);
     std::fputs(diags.str().c_str(), stderr);
     if (!built) return 1;
-    auto loaded = runtime::LoadedProgram::load(built->object.object, hook, config, *program, built->c.layout, error);
+    auto loaded =
+        runtime::LoadedProgram::load(built->object.object, hook, config, *program, built->c.layout, error);
     if (!loaded) {
         std::fprintf(stderr, "bpftables run: %s\n", error.c_str());
         return 1;
@@ -141,19 +165,23 @@ int run_command(int argc, char** argv) {
         std::string chain = info ? info->chain : chain_name(r->chain);
         int rule = info ? info->rule : 0;
         int line = info ? info->loc.line : 0;
-        std::string reason = kind == BPFT_NOT_IP ? "not IPv4" : kind == BPFT_HOTDROP ? "malformed header (hotdrop)"
-                             : kind == BPFT_KERNEL && !info ? "only the kernel can decide" : "";
+        std::string reason = kind == BPFT_NOT_IP            ? "not IPv4"
+                             : kind == BPFT_HOTDROP         ? "malformed header (hotdrop)"
+                             : kind == BPFT_KERNEL && !info ? "only the kernel can decide"
+                                                            : "";
         if (json) {
-            std::printf("{\"index\":%zu,\"verdict\":\"%s\",\"table\":%s,\"chain\":%s,\"rule\":%d,\"line\":%d,"
-                        "\"return\":\"%s\"%s%s}\n",
-                        i + 1, kind_name(kind), json_string(table).c_str(), json_string(chain).c_str(), rule, line,
-                        retval_name(hook, r->retval), reason.empty() ? "" : ",\"reason\":",
-                        reason.empty() ? "" : json_string(reason).c_str());
+            std::printf(
+                "{\"index\":%zu,\"verdict\":\"%s\",\"table\":%s,\"chain\":%s,\"rule\":%d,\"line\":%d,"
+                "\"return\":\"%s\"%s%s}\n",
+                i + 1, kind_name(kind), json_string(table).c_str(), json_string(chain).c_str(), rule, line,
+                retval_name(hook, r->retval),
+                reason.empty() ? "" : ",\"reason\":", reason.empty() ? "" : json_string(reason).c_str());
         } else {
             std::printf("%zu: %-7s %s", i + 1, kind_name(kind), retval_name(hook, r->retval));
             if (info)
                 std::printf("  %s %s %s (line %d: %s)", table.c_str(), chain.c_str(),
-                            rule ? ("rule " + std::to_string(rule)).c_str() : "policy", line, info->text.c_str());
+                            rule ? ("rule " + std::to_string(rule)).c_str() : "policy", line,
+                            info->text.c_str());
             else if (!chain.empty())
                 std::printf("  %s %s", table.c_str(), chain.c_str());
             if (!reason.empty()) std::printf("  [%s]", reason.c_str());

@@ -24,7 +24,7 @@ std::string where(const SourceLoc& loc) {
 }
 
 class Emitter {
-public:
+  public:
     Emitter(const ir::Program& program, Hook hook, Diagnostics& diags)
         : program_(program), hook_(hook), diags_(diags), layout_(make_layout(program)) {}
 
@@ -33,9 +33,11 @@ public:
         for (const ir::Table& t : program_.tables) {
             if (!is_compiled_table(t.name)) {
                 bool empty = true;
-                for (const ir::Chain& c : t.chains) empty = empty && c.rules.empty() && c.policy != ir::Policy::drop;
+                for (const ir::Chain& c : t.chains)
+                    empty = empty && c.rules.empty() && c.policy != ir::Policy::drop;
                 if (!empty)
-                    explain_.push_back({t.loc, "table " + t.name + " is not compiled: it stays in the kernel's "
+                    explain_.push_back({t.loc, "table " + t.name +
+                                                   " is not compiled: it stays in the kernel's "
                                                    "netfilter, unchanged"});
                 continue;
             }
@@ -43,8 +45,11 @@ public:
                 names_[{t.name, c.name}] = "chain_" + sanitize(t.name) + "_" + sanitize(c.name) + "_" +
                                            std::to_string(names_.size());
             }
+            for (const ir::Chain& c : t.chains) plan(t, c);
             for (const ir::Chain& c : t.chains) {
-                protos += "static __always_inline __u32 " + names_[{t.name, c.name}] + "(struct bpft_pkt *p);\n";
+                const Plan& pl = plans_[{t.name, c.name}];
+                protos += std::string("static ") + (pl.inline_ ? "__always_inline" : "__noinline") +
+                          " __u32 " + names_[{t.name, c.name}] + "(bpft_pkt_t *p);\n";
                 chains += emit_chain(t, c);
             }
         }
@@ -59,8 +64,9 @@ public:
         if (needs_.ct) s += "#define BPFT_NEED_CT 1\n";
         if (needs_.ifname) s += "#define BPFT_NEED_IFNAME 1\n";
         if (needs_.tcpopt) s += "#define BPFT_NEED_TCPOPT 1\n";
-        if (needs_.limit) s += "#define BPFT_NEED_LIMIT 1\n#define BPFT_LIMITS " +
-                               std::to_string(layout_.limits.size()) + "\n";
+        if (needs_.limit)
+            s += "#define BPFT_NEED_LIMIT 1\n#define BPFT_LIMITS " + std::to_string(layout_.limits.size()) +
+                 "\n";
         s += "\n/* ---- bpf/abi.h ---- */\n";
         s += bpf::abi_h;
         s += "\n/* ---- bpf/bpftables.bpf.h ---- */\n";
@@ -69,8 +75,11 @@ public:
         for (size_t i = 0; i < layout_.sets.size(); ++i) {
             const ir::IpSet* set = program_.find_set(layout_.sets[i]);
             size_t n = set ? std::max<size_t>(set->members.size(), 1) : 1;
-            s += "/* set " + comment_text(layout_.sets[i]) + " */\nstruct {\n    __uint(type, BPF_MAP_TYPE_LPM_TRIE);\n"
-                 "    __uint(max_entries, " + std::to_string(n) + ");\n    __uint(map_flags, BPF_F_NO_PREALLOC);\n"
+            s += "/* set " + comment_text(layout_.sets[i]) +
+                 " */\nstruct {\n    __uint(type, BPF_MAP_TYPE_LPM_TRIE);\n"
+                 "    __uint(max_entries, " +
+                 std::to_string(n) +
+                 ");\n    __uint(map_flags, BPF_F_NO_PREALLOC);\n"
                  "    __type(key, struct bpft_lpm_key);\n    __type(value, __u8);\n} bpft_set_" +
                  std::to_string(i) + " SEC(\".maps\");\n";
         }
@@ -83,28 +92,96 @@ public:
         return out;
     }
 
-private:
+  private:
     std::string call(const std::string& table, const std::string& chain) {
         auto it = names_.find({table, chain});
         return it == names_.end() ? std::string() : it->second + "(p)";
     }
 
-    std::string emit_chain(const ir::Table& t, const ir::Chain& c) {
-        std::string out = "/* " + t.name + " " + c.name + " (" + where(c.loc) + ")";
-        if (c.builtin()) out += std::string(", policy ") + (c.policy == ir::Policy::drop ? "DROP" : "ACCEPT");
-        out += " */\nstatic __always_inline __u32 " + names_[{t.name, c.name}] + "(struct bpft_pkt *p) {\n";
-        out += "    __u32 v __attribute__((unused));\n";
-        for (size_t i = 0; i < c.rules.size(); ++i) out += emit_rule(t, c, static_cast<int>(i));
-        if (c.builtin()) {
-            int gid = layout_.gid(t.name, c.name, -1);
-            out += "policy: __attribute__((unused));\n";
-            out += "    bpft_count(" + std::to_string(gid) + "u, p);\n";
-            out += std::string("    return BPFT_V(") + (c.policy == ir::Policy::drop ? "BPFT_DROP" : "BPFT_ACCEPT") +
-                   ", " + std::to_string(gid) + "u);\n";
-        } else {
-            out += "    return BPFT_CONTINUE;\n";
+    // How a chain is emitted. Small chains are inlined where they are jumped to; the others are functions of
+    // their own (bpf-to-bpf calls), split into segments so that no jump inside a function spans more than
+    // BPF's 16-bit offsets can reach. Size counts rules plus what they inline.
+    struct Plan {
+        bool inline_ = false;
+        int size = 0;
+        std::vector<std::pair<size_t, size_t>> segments;  // [begin, end) rule ranges
+    };
+    static constexpr int inline_limit = 16;    // chains smaller than this are inlined
+    static constexpr int segment_limit = 192;  // size units per function
+
+    const Plan& plan(const ir::Table& t, const ir::Chain& c) {
+        auto key = std::make_pair(t.name, c.name);
+        if (auto it = plans_.find(key); it != plans_.end()) return it->second;
+        Plan p;
+        std::vector<int> rule_size;
+        for (const ir::Rule& r : c.rules) {
+            int size = 1 + static_cast<int>(r.matches.size()) / 4;
+            const std::string* target = nullptr;
+            if (auto* j = std::get_if<ir::JumpTarget>(&r.target)) target = &j->chain;
+            if (auto* g = std::get_if<ir::GotoTarget>(&r.target)) target = &g->chain;
+            if (const ir::Chain* to = target ? t.find(*target) : nullptr) {
+                const Plan& tp = plan(t, *to);
+                if (tp.inline_) size += tp.size;
+            }
+            rule_size.push_back(size);
+            p.size += size;
         }
-        return out + "}\n\n";
+        p.inline_ = !c.builtin() && p.size < inline_limit;
+        size_t begin = 0;
+        int acc = 0;
+        for (size_t i = 0; i < c.rules.size(); ++i) {
+            if (acc > 0 && acc + rule_size[i] > segment_limit) {
+                p.segments.push_back({begin, i});
+                begin = i, acc = 0;
+            }
+            acc += rule_size[i];
+        }
+        p.segments.push_back({begin, c.rules.size()});
+        return plans_[key] = p;
+    }
+
+    std::string emit_chain(const ir::Table& t, const ir::Chain& c) {
+        const Plan& pl = plans_[{t.name, c.name}];
+        const std::string& name = names_[{t.name, c.name}];
+        int policy_gid = c.builtin() ? layout_.gid(t.name, c.name, -1) : -1;
+        std::string header = "/* " + t.name + " " + c.name + " (" + where(c.loc) + ")";
+        if (c.builtin())
+            header += std::string(", policy ") + (c.policy == ir::Policy::drop ? "DROP" : "ACCEPT");
+        header += " */\n";
+        std::string tail;
+        if (c.builtin())
+            tail = "    bpft_count(" + std::to_string(policy_gid) + "u, p);\n" + "    return BPFT_V(" +
+                   (c.policy == ir::Policy::drop ? "BPFT_DROP" : "BPFT_ACCEPT") + ", " +
+                   std::to_string(policy_gid) + "u);\n";
+        else
+            tail = "    return BPFT_CONTINUE;\n";
+        const char* linkage = pl.inline_ ? "static __always_inline" : "static __noinline";
+
+        if (pl.segments.size() == 1) {  // one function: RETURN ends the chain directly
+            end_chain_ = c.builtin() ? "goto policy;" : "return BPFT_CONTINUE;";
+            std::string out = header + linkage + " __u32 " + name + "(bpft_pkt_t *p) {\n";
+            out += "    __u32 v __attribute__((unused));\n";
+            for (size_t i = 0; i < c.rules.size(); ++i) out += emit_rule(t, c, static_cast<int>(i));
+            if (c.builtin()) out += "policy: __attribute__((unused));\n";
+            return out + tail + "}\n\n";
+        }
+        // Segments: each returns BPFT_CONTINUE when it falls off its end, BPFT_RETURN when a rule ended the
+        // chain.
+        end_chain_ = "return BPFT_V(BPFT_RETURN, BPFT_NO_GID);";
+        std::string out, calls;
+        for (size_t s = 0; s < pl.segments.size(); ++s) {
+            std::string seg = name + "_s" + std::to_string(s);
+            out += "/* " + t.name + " " + c.name + ", rules " + std::to_string(pl.segments[s].first + 1) +
+                   " to " + std::to_string(pl.segments[s].second) + " */\nstatic __noinline __u32 " + seg +
+                   "(bpft_pkt_t *p) {\n    __u32 v __attribute__((unused));\n";
+            for (size_t i = pl.segments[s].first; i < pl.segments[s].second; ++i)
+                out += emit_rule(t, c, static_cast<int>(i));
+            out += "    return BPFT_CONTINUE;\n}\n\n";
+            calls += "    v = " + seg + "(p);\n    if (v != BPFT_CONTINUE) goto done;\n";
+        }
+        out += header + linkage + " __u32 " + name + "(bpft_pkt_t *p) {\n    __u32 v;\n" + calls;
+        out += "done:\n    if (v != BPFT_CONTINUE && BPFT_KIND(v) != BPFT_RETURN) return v;\n";
+        return out + tail + "}\n\n";
     }
 
     std::string emit_rule(const ir::Table& t, const ir::Chain& c, int index) {
@@ -114,18 +191,28 @@ private:
         std::string out = "    /* #" + std::to_string(index + 1) + " " + where(r.loc) + ": -A " +
                           comment_text(c.name + " " + ir::rule_spec(r)) + " */\n    do {\n";
         for (size_t m = 0; m < r.matches.size(); ++m) {
-            MatchContext ctx{hook_, t.name, layout_, gid, static_cast<int>(m),
-                             m < r.match_locs.size() ? r.match_locs[m] : r.loc, diags_, needs_, program_};
+            MatchContext ctx{hook_,
+                             t.name,
+                             layout_,
+                             gid,
+                             static_cast<int>(m),
+                             m < r.match_locs.size() ? r.match_locs[m] : r.loc,
+                             diags_,
+                             needs_,
+                             program_};
             std::optional<MatchCode> code = emit_match(r.matches[m], ctx);
             if (!code) return {};
             if (!code->kernel_why.empty()) {
                 explain_.push_back({ctx.loc, "handed to the kernel: " + code->kernel_why});
-                out += "        return BPFT_V(BPFT_KERNEL, " + g + "); /* " + comment_text(code->kernel_why) + " */\n";
+                out += "        return BPFT_V(BPFT_KERNEL, " + g + "); /* " + comment_text(code->kernel_why) +
+                       " */\n";
                 out += "    } while (0);\n";
                 return out;
             }
-            if (!code->kernel_if.empty()) out += "        if (" + code->kernel_if + ") return BPFT_V(BPFT_KERNEL, " + g + ");\n";
-            if (!code->hotdrop_if.empty()) out += "        if (" + code->hotdrop_if + ") return BPFT_V(BPFT_HOTDROP, " + g + ");\n";
+            if (!code->kernel_if.empty())
+                out += "        if (" + code->kernel_if + ") return BPFT_V(BPFT_KERNEL, " + g + ");\n";
+            if (!code->hotdrop_if.empty())
+                out += "        if (" + code->hotdrop_if + ") return BPFT_V(BPFT_HOTDROP, " + g + ");\n";
             if (code->cond != "1") out += "        if (!(" + code->cond + ")) break;\n";
         }
         out += "        bpft_count(" + g + ", p);\n";
@@ -133,45 +220,63 @@ private:
         return out + "    } while (0);\n";
     }
 
-    std::string ret(const char* kind, const std::string& g) { return "        return BPFT_V(" + std::string(kind) + ", " + g + ");\n"; }
+    std::string ret(const char* kind, const std::string& g) {
+        return "        return BPFT_V(" + std::string(kind) + ", " + g + ");\n";
+    }
 
-    std::string emit_target(const ir::NoTarget&, const ir::Table&, const ir::Chain&, const ir::Rule&, const std::string&) {
+    std::string emit_target(const ir::NoTarget&, const ir::Table&, const ir::Chain&, const ir::Rule&,
+                            const std::string&) {
         return "";
     }
-    std::string emit_target(const ir::AcceptTarget&, const ir::Table&, const ir::Chain&, const ir::Rule&, const std::string& g) {
+    std::string emit_target(const ir::AcceptTarget&, const ir::Table&, const ir::Chain&, const ir::Rule&,
+                            const std::string& g) {
         return ret("BPFT_ACCEPT", g);
     }
-    std::string emit_target(const ir::DropTarget&, const ir::Table&, const ir::Chain&, const ir::Rule&, const std::string& g) {
+    std::string emit_target(const ir::DropTarget&, const ir::Table&, const ir::Chain&, const ir::Rule&,
+                            const std::string& g) {
         return ret("BPFT_DROP", g);
     }
-    std::string emit_target(const ir::ReturnTarget&, const ir::Table&, const ir::Chain& c, const ir::Rule&, const std::string&) {
-        return c.builtin() ? "        goto policy;\n" : "        return BPFT_CONTINUE;\n";
+    std::string emit_target(const ir::ReturnTarget&, const ir::Table&, const ir::Chain& c, const ir::Rule&,
+                            const std::string&) {
+        (void)c;
+        return "        " + end_chain_ + "\n";
     }
-    std::string emit_target(const ir::JumpTarget& j, const ir::Table& t, const ir::Chain&, const ir::Rule&, const std::string&) {
+    std::string emit_target(const ir::JumpTarget& j, const ir::Table& t, const ir::Chain&, const ir::Rule&,
+                            const std::string&) {
         return "        v = " + call(t.name, j.chain) + ";\n        if (v != BPFT_CONTINUE) return v;\n";
     }
-    std::string emit_target(const ir::GotoTarget& j, const ir::Table& t, const ir::Chain& c, const ir::Rule&, const std::string&) {
-        return "        v = " + call(t.name, j.chain) + ";\n        if (v != BPFT_CONTINUE) return v;\n" +
-               (c.builtin() ? "        goto policy;\n" : "        return BPFT_CONTINUE;\n");
+    std::string emit_target(const ir::GotoTarget& j, const ir::Table& t, const ir::Chain& c, const ir::Rule&,
+                            const std::string&) {
+        (void)c;
+        return "        v = " + call(t.name, j.chain) +
+               ";\n        if (v != BPFT_CONTINUE) return v;\n        " + end_chain_ + "\n";
     }
-    std::string emit_target(const ir::RejectTarget& x, const ir::Table&, const ir::Chain&, const ir::Rule& r, const std::string& g) {
-        explain_.push_back({r.target_loc, "REJECT (" + x.with + "): handed to the kernel, which sends the reply"});
+    std::string emit_target(const ir::RejectTarget& x, const ir::Table&, const ir::Chain&, const ir::Rule& r,
+                            const std::string& g) {
+        explain_.push_back(
+            {r.target_loc, "REJECT (" + x.with + "): handed to the kernel, which sends the reply"});
         return ret("BPFT_REJECT", g);
     }
-    std::string emit_target(const ir::LogTarget&, const ir::Table&, const ir::Chain&, const ir::Rule& r, const std::string& g) {
-        explain_.push_back({r.target_loc, "LOG: handed to the kernel, which logs and goes on with the chain"});
+    std::string emit_target(const ir::LogTarget&, const ir::Table&, const ir::Chain&, const ir::Rule& r,
+                            const std::string& g) {
+        explain_.push_back(
+            {r.target_loc, "LOG: handed to the kernel, which logs and goes on with the chain"});
         return ret("BPFT_KERNEL", g);
     }
-    std::string emit_target(const ir::NotrackTarget&, const ir::Table& t, const ir::Chain&, const ir::Rule& r, const std::string& g) {
+    std::string emit_target(const ir::NotrackTarget&, const ir::Table& t, const ir::Chain&, const ir::Rule& r,
+                            const std::string& g) {
         return notrack(t, r, g);
     }
-    std::string emit_target(const ir::CtTarget& x, const ir::Table& t, const ir::Chain&, const ir::Rule& r, const std::string& g) {
+    std::string emit_target(const ir::CtTarget& x, const ir::Table& t, const ir::Chain&, const ir::Rule& r,
+                            const std::string& g) {
         if (x.notrack && x.args.empty()) return notrack(t, r, g);
         explain_.push_back({r.target_loc, "CT with options other than --notrack: handed to the kernel"});
         return ret("BPFT_KERNEL", g);
     }
-    std::string emit_target(const ir::OpaqueTarget& x, const ir::Table& t, const ir::Chain&, const ir::Rule& r, const std::string&) {
-        diags_.error(r.target_loc, "target '" + x.name + "' is not supported by bpftables (table " + t.name + ")",
+    std::string emit_target(const ir::OpaqueTarget& x, const ir::Table& t, const ir::Chain&,
+                            const ir::Rule& r, const std::string&) {
+        diags_.error(r.target_loc,
+                     "target '" + x.name + "' is not supported by bpftables (table " + t.name + ")",
                      static_cast<int>(x.name.size()));
         return "";
     }
@@ -190,11 +295,13 @@ private:
         bool xdp = hook_ == Hook::xdp, egress = hook_ == Hook::tc_egress;
         std::string ctx_type = xdp ? "struct xdp_md" : "struct __sk_buff";
         std::string in_ifindex = xdp ? "ctx->ingress_ifindex" : "ctx->ingress_ifindex";
-        std::string s = std::string("SEC(\"") + (xdp ? "xdp" : "tc") + "\")\nint " + entry_point(hook_) + "(" +
-                        ctx_type + " *ctx) {\n";
-        s += "    struct bpft_pkt pkt = {};\n    struct bpft_pkt *p = &pkt;\n";
-        s += "    __u32 chain = bpft_cfg.chain_mode, oif = 0;\n";
-        s += "    __u32 v = bpft_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, p);\n";
+        std::string s = std::string("SEC(\"") + (xdp ? "xdp" : "tc") + "\")\nint " + entry_point(hook_) +
+                        "(" + ctx_type + " *ctx) {\n";
+        s += "    __u32 zero = 0, chain = bpft_cfg.chain_mode, oif = 0;\n";
+        s += "    bpft_pkt_t *p = bpf_map_lookup_elem(&bpft_scratch, &zero);\n";
+        s += std::string("    if (!p) return ") + (xdp ? "XDP_PASS" : "TC_ACT_OK") + ";\n";
+        s += "    __u32 v = bpft_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, (struct "
+             "bpft_pkt *)p);\n";
         s += "    (void)oif;\n";
         s += "    if (v) {\n        v = BPFT_V(v, BPFT_NO_GID);\n        goto out;\n    }\n";
         if (!xdp) s += "    p->mark = ctx->mark;\n    p->pkttype = ctx->pkt_type;\n";
@@ -206,9 +313,11 @@ private:
             s += "    }\n";
         }
         if (needs_.ct) s += "    p->ct_state = bpft_ct_state(ctx, p);\n";
-        if (egress) s += "    if (chain == BPFT_CHAIN_ROUTE) {\n        if (!ctx->sk) { /* forwarded: not OUTPUT's */\n"
-                         "            v = BPFT_V(BPFT_KERNEL, BPFT_NO_GID);\n            goto out;\n        }\n"
-                         "        chain = BPFT_CHAIN_OUTPUT;\n        oif = ctx->ifindex;\n    }\n";
+        if (egress)
+            s += "    if (chain == BPFT_CHAIN_ROUTE) {\n        if (!ctx->sk) { /* forwarded: not OUTPUT's "
+                 "*/\n"
+                 "            v = BPFT_V(BPFT_KERNEL, BPFT_NO_GID);\n            goto out;\n        }\n"
+                 "        chain = BPFT_CHAIN_OUTPUT;\n        oif = ctx->ifindex;\n    }\n";
         // OUTPUT: raw OUTPUT, then filter OUTPUT.
         s += "    if (chain == BPFT_CHAIN_OUTPUT) {\n        p->chain = chain;\n";
         s += out_iface("        ");
@@ -231,16 +340,19 @@ private:
         if (!fwd.empty()) s += "    if (chain == BPFT_CHAIN_FORWARD) v = " + fwd + ";\n";
         s += "out:\n    bpft_record(v, p->chain);\n";
         if (xdp)
-            s += "    return BPFT_KIND(v) == BPFT_DROP || BPFT_KIND(v) == BPFT_HOTDROP ? XDP_DROP : XDP_PASS;\n";
+            s += "    return BPFT_KIND(v) == BPFT_DROP || BPFT_KIND(v) == BPFT_HOTDROP ? XDP_DROP : "
+                 "XDP_PASS;\n";
         else
-            s += "    return BPFT_KIND(v) == BPFT_DROP || BPFT_KIND(v) == BPFT_HOTDROP ? TC_ACT_SHOT : TC_ACT_OK;\n";
+            s += "    return BPFT_KIND(v) == BPFT_DROP || BPFT_KIND(v) == BPFT_HOTDROP ? TC_ACT_SHOT : "
+                 "TC_ACT_OK;\n";
         return s + "}\n";
     }
 
     std::string out_iface(const std::string& indent) {
         if (!needs_.ifname) return {};
-        return indent + "if (bpft_cfg.out_override) {\n" + indent + "    bpft_ifname_copy(&p->out, bpft_cfg.out_name);\n" +
-               indent + "    p->out_known = 1;\n" + indent + "} else {\n" + indent +
+        return indent + "if (bpft_cfg.out_override) {\n" + indent +
+               "    bpft_ifname_copy(&p->out, bpft_cfg.out_name);\n" + indent + "    p->out_known = 1;\n" +
+               indent + "} else {\n" + indent +
                "    p->out_known = oif ? bpft_ifname_lookup(oif, &p->out) : 1;\n" + indent + "}\n";
     }
 
@@ -251,15 +363,20 @@ private:
     Needs needs_;
     std::vector<Explanation> explain_;
     std::map<std::pair<std::string, std::string>, std::string> names_;
+    std::map<std::pair<std::string, std::string>, Plan> plans_;
+    std::string end_chain_;  // what a rule emits to end its chain (RETURN, the end of a goto)
 };
 
 }  // namespace
 
 const char* entry_point(Hook hook) {
     switch (hook) {
-        case Hook::xdp: return "bpftables_xdp";
-        case Hook::tc_ingress: return "bpftables_tc_ingress";
-        case Hook::tc_egress: return "bpftables_tc_egress";
+        case Hook::xdp:
+            return "bpftables_xdp";
+        case Hook::tc_ingress:
+            return "bpftables_tc_ingress";
+        case Hook::tc_egress:
+            return "bpftables_tc_egress";
     }
     return "";
 }

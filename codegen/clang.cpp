@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 // A private temporary directory removed when it goes out of scope.
 class TempDir {
-public:
+  public:
     TempDir() {
         std::string tmpl = (fs::temp_directory_path() / "bpftables.XXXXXX").string();
         if (mkdtemp(tmpl.data())) path_ = tmpl;
@@ -30,7 +30,7 @@ public:
     TempDir& operator=(const TempDir&) = delete;
     const fs::path& path() const { return path_; }
 
-private:
+  private:
     fs::path path_;
 };
 

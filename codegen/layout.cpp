@@ -8,9 +8,12 @@ namespace bpftables::codegen {
 
 const char* hook_name(Hook hook) {
     switch (hook) {
-        case Hook::xdp: return "xdp";
-        case Hook::tc_ingress: return "tc-ingress";
-        case Hook::tc_egress: return "tc-egress";
+        case Hook::xdp:
+            return "xdp";
+        case Hook::tc_ingress:
+            return "tc-ingress";
+        case Hook::tc_egress:
+            return "tc-egress";
     }
     return "?";
 }
@@ -21,12 +24,15 @@ bool parse_hook(const std::string& name, Hook& out) {
     return false;
 }
 
-bool is_compiled_table(const std::string& table) { return table == "filter" || table == "raw"; }
+bool is_compiled_table(const std::string& table) {
+    return table == "filter" || table == "raw";
+}
 
 int Layout::gid(const std::string& table, const std::string& chain, int rule) const {
     int want = rule < 0 ? 0 : rule + 1;
     for (size_t i = 0; i < gids.size(); ++i)
-        if (gids[i].rule == want && gids[i].chain == chain && gids[i].table == table) return static_cast<int>(i);
+        if (gids[i].rule == want && gids[i].chain == chain && gids[i].table == table)
+            return static_cast<int>(i);
     return -1;
 }
 
@@ -48,7 +54,8 @@ Layout make_layout(const ir::Program& program) {
                 for (size_t m = 0; m < r.matches.size(); ++m) {
                     if (std::holds_alternative<ir::LimitMatch>(r.matches[m]))
                         layout.limits[{gid, static_cast<int>(m)}] = static_cast<int>(layout.limits.size());
-                    if (auto* s = std::get_if<ir::SetMatch>(&r.matches[m]); s && layout.set_index(s->name) < 0)
+                    if (auto* s = std::get_if<ir::SetMatch>(&r.matches[m]);
+                        s && layout.set_index(s->name) < 0)
                         layout.sets.push_back(s->name);
                 }
             }

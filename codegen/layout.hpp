@@ -1,6 +1,7 @@
 #pragma once
 // What the generated program numbers, shared by the back ends and the runtime: every rule and every built-in
-// chain's policy has a gid (index into the counters map and into verdicts); sets and limit states have indices.
+// chain's policy has a gid (index into the counters map and into verdicts); sets and limit states have
+// indices.
 #include <map>
 #include <string>
 #include <vector>
@@ -26,8 +27,8 @@ struct GidInfo {
 
 struct Layout {
     std::vector<GidInfo> gids;
-    std::vector<std::string> sets;  // map bpft_set_<index> holds set <name>
-    std::map<std::pair<int, int>, int> limits;  // (gid, match index) -> index into bpft_limits
+    std::vector<std::string> sets;                 // map bpft_set_<index> holds set <name>
+    std::map<std::pair<int, int>, int> limits;     // (gid, match index) -> index into bpft_limits
     int set_index(const std::string& name) const;  // -1 when the program does not use the set
     // gid of rule `rule` (0-based) of chain `chain` of table `table`, or of the policy when rule < 0
     int gid(const std::string& table, const std::string& chain, int rule) const;

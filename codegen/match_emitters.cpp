@@ -13,7 +13,9 @@ std::string hex(uint64_t v) {
     return buf;
 }
 
-std::string num(uint64_t v) { return std::to_string(v) + "u"; }
+std::string num(uint64_t v) {
+    return std::to_string(v) + "u";
+}
 
 std::string invert_if(bool invert, const std::string& cond) {
     return invert ? "!(" + cond + ")" : "(" + cond + ")";
@@ -70,8 +72,8 @@ std::string ifname_cond(const ir::InterfaceMatch& m) {
         k[i / 8] |= static_cast<uint64_t>(mask[i]) << (8 * (i % 8));
     }
     const char* field = m.dir == ir::Dir::src ? "&p->in" : "&p->out";
-    return invert_if(m.invert, std::string("bpft_ifname_match(") + field + ", " + hex(w[0]) + ", " + hex(w[1]) +
-                                   ", " + hex(k[0]) + ", " + hex(k[1]) + ")");
+    return invert_if(m.invert, std::string("bpft_ifname_match(") + field + ", " + hex(w[0]) + ", " +
+                                   hex(w[1]) + ", " + hex(k[0]) + ", " + hex(k[1]) + ")");
 }
 
 bool table_has_rules(const ir::Program& program, const std::string& table) {
@@ -92,10 +94,13 @@ struct Emitter {
 
     // The conntrack state bits netfilter sees in this table: none yet in raw (conntrack runs after it).
     std::string ct_state_expr() {
-        if (ctx.table == "raw") return "(p->untracked ? " + num(ir::ct::untracked) + " : " + num(ir::ct::invalid) + ")";
+        if (ctx.table == "raw")
+            return "(p->untracked ? " + num(ir::ct::untracked) + " : " + num(ir::ct::invalid) + ")";
         return "(p->untracked ? " + num(ir::ct::untracked) + " : p->ct_state)";
     }
-    std::string ct_unknown() { return ctx.table == "raw" ? std::string() : "!p->untracked && p->ct_state == 0"; }
+    std::string ct_unknown() {
+        return ctx.table == "raw" ? std::string() : "!p->untracked && p->ct_state == 0";
+    }
 
     std::optional<MatchCode> operator()(const ir::ProtocolMatch& m) {
         MatchCode c;
@@ -144,17 +149,18 @@ struct Emitter {
     }
     std::optional<MatchCode> operator()(const ir::IcmpMatch& m) {
         if (m.type == 0xff) return l4_match("1", 8);
-        std::string c = "p->icmp_type == " + num(m.type) + " && " +
-                        in_range("p->icmp_code", m.code_min, m.code_max);
+        std::string c =
+            "p->icmp_type == " + num(m.type) + " && " + in_range("p->icmp_code", m.code_min, m.code_max);
         return l4_match(invert_if(m.invert, c), 8);
     }
     std::optional<MatchCode> operator()(const ir::MultiportMatch& m) {
         std::string any;
         for (const ir::PortRange& r : m.ports) {
             auto one = [&](const char* f) { return "(" + in_range(f, r.lo, r.hi) + ")"; };
-            std::string term = m.kind == ir::MultiportKind::sports   ? one("p->sport")
-                               : m.kind == ir::MultiportKind::dports ? one("p->dport")
-                                                                      : one("p->sport") + " || " + one("p->dport");
+            std::string term = m.kind == ir::MultiportKind::sports ? one("p->sport")
+                               : m.kind == ir::MultiportKind::dports
+                                   ? one("p->dport")
+                                   : one("p->sport") + " || " + one("p->dport");
             any += (any.empty() ? "" : " || ") + term;
         }
         return l4_match(invert_if(m.invert, any.empty() ? "0" : any), 4);
@@ -168,23 +174,28 @@ struct Emitter {
     }
     std::optional<MatchCode> operator()(const ir::ConntrackMatch& m) {
         ctx.needs.ct = true;
-        if (m.orig_src_port || m.orig_dst_port || m.repl_src_port || m.repl_dst_port || m.repl_src || m.repl_dst ||
-            m.status || m.expire || m.direction)
-            return kernel("conntrack reply tuple, ports, status, expiry and direction are decided by the kernel");
+        if (m.orig_src_port || m.orig_dst_port || m.repl_src_port || m.repl_dst_port || m.repl_src ||
+            m.repl_dst || m.status || m.expire || m.direction)
+            return kernel(
+                "conntrack reply tuple, ports, status, expiry and direction are decided by the kernel");
         if ((m.orig_src || m.orig_dst) && table_has_rules(ctx.program, "nat"))
             return kernel("--ctorigsrc/--ctorigdst with NAT rules are decided by the kernel");
         MatchCode c;
         c.kernel_if = ct_unknown();
         std::string state;
-        if (m.state) state = invert_if(m.state->invert, "(" + ct_state_expr() + " & " + hex(m.state->value) + ") != 0");
+        if (m.state)
+            state =
+                invert_if(m.state->invert, "(" + ct_state_expr() + " & " + hex(m.state->value) + ") != 0");
         // Without a connection (INVALID, UNTRACKED, and always in raw) only --ctstate can match.
         std::string tracked = ctx.table == "raw" ? "0" : "(!p->untracked && (p->ct_state & 0xe) != 0)";
         std::string fields;
         if (m.proto) fields = invert_if(m.proto->invert, "p->proto == " + num(m.proto->value));
         auto orig = [&](const std::optional<ir::Negatable<ir::Ipv4Net>>& n, bool src) {
             if (!n) return std::string();
-            std::string addr = src ? "(p->ct_reply ? p->daddr : p->saddr)" : "(p->ct_reply ? p->saddr : p->daddr)";
-            return invert_if(n->invert, "(" + addr + " & " + hex(n->value.mask) + ") == " + hex(n->value.addr));
+            std::string addr =
+                src ? "(p->ct_reply ? p->daddr : p->saddr)" : "(p->ct_reply ? p->saddr : p->daddr)";
+            return invert_if(n->invert,
+                             "(" + addr + " & " + hex(n->value.mask) + ") == " + hex(n->value.addr));
         };
         fields = all_of({fields, orig(m.orig_src, true), orig(m.orig_dst, false)});
         if (fields == "1")
@@ -196,8 +207,8 @@ struct Emitter {
     std::optional<MatchCode> operator()(const ir::IpRangeMatch& m) {
         auto range = [](const std::optional<ir::Negatable<ir::AddrRange>>& r, const char* f) {
             if (!r) return std::string();
-            return invert_if(r->invert, std::string(f) + " >= " + hex(r->value.lo) + " && " + f + " <= " +
-                                            hex(r->value.hi));
+            return invert_if(r->invert, std::string(f) + " >= " + hex(r->value.lo) + " && " + f +
+                                            " <= " + hex(r->value.hi));
         };
         MatchCode c;
         c.cond = all_of({range(m.src, "p->saddr"), range(m.dst, "p->daddr")});
@@ -258,11 +269,15 @@ struct Emitter {
     }
     std::optional<MatchCode> operator()(const ir::SetMatch& m) {
         const ir::IpSet* set = ctx.program.find_set(m.name);
-        if (!set) return unsupported("set '" + m.name + "' is not loaded: give its 'ipset save' file with --ipsets");
+        if (!set)
+            return unsupported("set '" + m.name +
+                               "' is not loaded: give its 'ipset save' file with --ipsets");
         if (set->type != "hash:ip" && set->type != "hash:net")
-            return unsupported("set type '" + set->type + "' of set '" + m.name + "' is not supported (hash:ip, hash:net)");
+            return unsupported("set type '" + set->type + "' of set '" + m.name +
+                               "' is not supported (hash:ip, hash:net)");
         if (m.flags.size() != 1)
-            return unsupported("set '" + m.name + "' of type " + set->type + " takes one direction (src or dst)");
+            return unsupported("set '" + m.name + "' of type " + set->type +
+                               " takes one direction (src or dst)");
         if (m.return_nomatch || !m.counter_conditions.empty())
             return unsupported("--return-nomatch and set counter conditions are not supported");
         MatchCode c;
@@ -272,7 +287,8 @@ struct Emitter {
         return c;
     }
     std::optional<MatchCode> operator()(const ir::OpaqueMatch& m) {
-        return unsupported("match '" + m.module + "' is not supported by bpftables (table " + ctx.table + ")");
+        return unsupported("match '" + m.module + "' is not supported by bpftables (table " + ctx.table +
+                           ")");
     }
 };
 

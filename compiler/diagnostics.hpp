@@ -21,7 +21,7 @@ struct Diagnostic {
 };
 
 class Diagnostics {
-public:
+  public:
     // Source text of each file, so that messages can quote the offending line.
     void add_source(const std::string& file, const std::string& text);
 
@@ -38,7 +38,7 @@ public:
     std::string str() const;
     std::string format(const Diagnostic& d) const;
 
-private:
+  private:
     std::vector<Diagnostic> diags_;
     std::map<std::string, std::vector<std::string>> lines_;
     int errors_ = 0;

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <map>
 
-#include "compiler/xt/module.hpp"
+#include "compiler/xt/modules.hpp"
 #include "parser/iptables_parser.hpp"
 
 namespace bpftables {
@@ -24,7 +24,8 @@ std::vector<Word> split_options(const std::vector<Word>& words) {
             Word v{t.substr(eq + 1), w.loc, w.length - static_cast<int>(eq) - 1};
             v.loc.col += static_cast<int>(eq) + 1;
             out.push_back(v);
-        } else if (t.size() > 2 && t[0] == '-' && t[1] != '-' && short_with_arg.find(t[1]) != std::string::npos) {
+        } else if (t.size() > 2 && t[0] == '-' && t[1] != '-' &&
+                   short_with_arg.find(t[1]) != std::string::npos) {
             out.push_back({t.substr(0, 2), w.loc, 2});
             Word v{t.substr(2), w.loc, w.length - 2};
             v.loc.col += 2;
@@ -122,7 +123,8 @@ const std::map<std::string, uint8_t, std::less<>>& implicit_modules() {
     return m;
 }
 
-// Hands an option to the loaded modules (newest first), then the target. Returns not_mine when nobody took it.
+// Hands an option to the loaded modules (newest first), then the target. Returns not_mine when nobody took
+// it.
 xt::Parsed dispatch(RuleBuilder& b, const std::vector<Word>& words, size_t& next, const Word& option,
                     bool invert, Diagnostics& diags) {
     for (auto it = b.modules.rbegin(); it != b.modules.rend(); ++it) {
@@ -235,8 +237,8 @@ std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<Word>& ra
             std::string name = w->text;
             std::transform(name.begin(), name.end(), name.begin(), ::tolower);
             uint32_t num;
-            std::optional<uint8_t> p = xt::parse_u32(name, num, 255) ? std::optional<uint8_t>(num)
-                                                                      : ir::protocol_by_name(name);
+            std::optional<uint8_t> p =
+                xt::parse_u32(name, num, 255) ? std::optional<uint8_t>(num) : ir::protocol_by_name(name);
             if (!p) {
                 diags.error(w->loc, "unknown protocol \"" + w->text + "\" specified", w->length);
                 break;
@@ -308,8 +310,9 @@ std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<Word>& ra
                 auto* proto = std::get_if<ir::ProtocolMatch>(&*b.proto);
                 for (auto& [name, number] : implicit_modules()) {
                     if (proto->proto != number || proto->invert) continue;
-                    bool loaded = std::any_of(b.modules.begin(), b.modules.end(),
-                                              [&](const RuleBuilder::Loaded& l) { return l.word.text == name; });
+                    bool loaded =
+                        std::any_of(b.modules.begin(), b.modules.end(),
+                                    [&](const RuleBuilder::Loaded& l) { return l.word.text == name; });
                     const xt::MatchModule* mod = xt::find_match_module(name);
                     if (loaded || !mod) continue;
                     b.modules.push_back({mod, mod->make(), Word{name, opt.loc, 1}});
@@ -341,6 +344,10 @@ std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<Word>& ra
     for (RuleBuilder::Loaded& l : b.modules)
         if (l.module && !l.module->finish(l.match, l.word, diags)) return std::nullopt;
     if (b.target_module && !b.target_module->finish(*b.target, b.target_word, diags)) return std::nullopt;
+    if (b.target && !xt::check_target_context(*b.target, table_name,
+                                              b.proto ? std::get_if<ir::ProtocolMatch>(&*b.proto) : nullptr,
+                                              b.target_word, diags))
+        return std::nullopt;
     for (const RuleBuilder::Loaded& l : b.modules) {
         if (l.word.text == "tcp" || l.word.text == "udp") {
             auto* p = b.proto ? std::get_if<ir::ProtocolMatch>(&*b.proto) : nullptr;
@@ -350,6 +357,22 @@ std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<Word>& ra
                             l.word.length);
                 return std::nullopt;
             }
+        }
+    }
+    for (const RuleBuilder::Loaded& l : b.modules) {  // the kernel checks these matches' protocol too
+        auto* p = b.proto ? std::get_if<ir::ProtocolMatch>(&*b.proto) : nullptr;
+        bool ok = true;
+        if (l.word.text == "icmp") ok = p && p->proto == 1 && !p->invert;
+        if (l.word.text == "multiport")  // tcp, udp, udplite, sctp, dccp
+            ok = p && !p->invert &&
+                 (p->proto == 6 || p->proto == 17 || p->proto == 136 || p->proto == 132 || p->proto == 33);
+        if (!ok) {
+            diags.error(l.word.loc,
+                        l.word.text == "icmp"
+                            ? "the icmp match requires -p icmp"
+                            : "multiport needs -p tcp, -p udp, -p udplite, -p sctp or -p dccp",
+                        l.word.length);
+            return std::nullopt;
         }
     }
     (void)table_name;
@@ -383,7 +406,7 @@ namespace {
 
 // Applies the lines of one script to a program.
 class Lowering {
-public:
+  public:
     Lowering(Diagnostics& diags, const LowerOptions& options) : diags_(diags), options_(options) {
         if (options.noflush && options.base) program_ = *options.base;
     }
@@ -400,10 +423,11 @@ public:
         return std::move(program_);
     }
 
-private:
+  private:
     void handle(const parser::TableHeader& h) {
         if (table_) {
-            diags_.error(h.loc, "table '" + h.name + "' starts before COMMIT of table '" + table_->name + "'");
+            diags_.error(h.loc,
+                         "table '" + h.name + "' starts before COMMIT of table '" + table_->name + "'");
             return;
         }
         if (builtin_chains(h.name).empty()) {
@@ -493,7 +517,8 @@ private:
         };
         auto index_arg = [&](size_t i, size_t& out) {
             uint32_t n;
-            if (i < w.size() && xt::parse_u32(w[i].text, n) && n > 0 && w[i].text.find('x') == std::string::npos) {
+            if (i < w.size() && xt::parse_u32(w[i].text, n) && n > 0 &&
+                w[i].text.find('x') == std::string::npos) {
                 out = n;
                 return true;
             }
@@ -555,7 +580,8 @@ private:
                     return x.matches == r.matches && x.target == r.target;
                 });
                 if (it == c->rules.end()) {
-                    diags_.error(verb.loc, "bad rule (does a matching rule exist in that chain?)", verb.length);
+                    diags_.error(verb.loc, "bad rule (does a matching rule exist in that chain?)",
+                                 verb.length);
                     return;
                 }
                 c->rules.erase(it);
@@ -610,11 +636,14 @@ private:
             c->name = w[2].text;
             for (ir::Chain& other : table_->chains)
                 for (ir::Rule& r : other.rules) {
-                    if (auto* j = std::get_if<ir::JumpTarget>(&r.target); j && j->chain == old) j->chain = c->name;
-                    if (auto* g = std::get_if<ir::GotoTarget>(&r.target); g && g->chain == old) g->chain = c->name;
+                    if (auto* j = std::get_if<ir::JumpTarget>(&r.target); j && j->chain == old)
+                        j->chain = c->name;
+                    if (auto* g = std::get_if<ir::GotoTarget>(&r.target); g && g->chain == old)
+                        g->chain = c->name;
                 }
         } else {
-            diags_.error(verb.loc, "unknown command \"" + v + "\" (expected -A, -I, -D, -R, -N, -X, -F, -Z, -P or -E)",
+            diags_.error(verb.loc,
+                         "unknown command \"" + v + "\" (expected -A, -I, -D, -R, -N, -X, -F, -Z, -P or -E)",
                          verb.length);
         }
     }
@@ -640,8 +669,9 @@ private:
         }
         ir::Chain* c = table_->find(w[1].text);
         if (!c || c->builtin()) {
-            diags_.error(w[1].loc, c ? "cannot delete built-in chain '" + w[1].text + "'"
-                                     : "chain '" + w[1].text + "' does not exist",
+            diags_.error(w[1].loc,
+                         c ? "cannot delete built-in chain '" + w[1].text + "'"
+                           : "chain '" + w[1].text + "' does not exist",
                          w[1].length);
             return;
         }
@@ -679,7 +709,8 @@ private:
         } else if (policy == "DROP") {
             c.policy = ir::Policy::drop;
         } else {
-            diags_.error(loc, "bad policy '" + policy + "' for built-in chain '" + c.name + "' (ACCEPT or DROP)",
+            diags_.error(loc,
+                         "bad policy '" + policy + "' for built-in chain '" + c.name + "' (ACCEPT or DROP)",
                          static_cast<int>(policy.size()));
             return false;
         }
@@ -713,8 +744,8 @@ std::optional<ir::Program> lower_iptables(const parser::Script& script, Diagnost
     return Lowering(diags, options).run(script);
 }
 
-std::optional<ir::Program> parse_and_lower(const std::string& text, const std::string& file, Diagnostics& diags,
-                                           const LowerOptions& options) {
+std::optional<ir::Program> parse_and_lower(const std::string& text, const std::string& file,
+                                           Diagnostics& diags, const LowerOptions& options) {
     auto script = parser::parse_iptables(text, file, diags);
     if (!script) return std::nullopt;
     return lower_iptables(*script, diags, options);

@@ -31,9 +31,9 @@ const IpSet* Program::find_set(const std::string& name) const {
 
 // The names iptables itself knows (xtables_chain_protos), then /etc/protocols.
 static const std::pair<const char*, uint8_t> known_protocols[] = {
-    {"tcp", 6}, {"udp", 17}, {"udplite", 136}, {"icmp", 1}, {"icmpv6", 58}, {"ipv6-icmp", 58},
-    {"esp", 50}, {"ah", 51}, {"ipv6-mh", 135}, {"mh", 135}, {"sctp", 132}, {"dccp", 33}, {"gre", 47},
-    {"all", 0}};
+    {"tcp", 6},        {"udp", 17},  {"udplite", 136}, {"icmp", 1},      {"icmpv6", 58},
+    {"ipv6-icmp", 58}, {"esp", 50},  {"ah", 51},       {"ipv6-mh", 135}, {"mh", 135},
+    {"sctp", 132},     {"dccp", 33}, {"gre", 47},      {"all", 0}};
 
 std::optional<uint8_t> protocol_by_name(const std::string& name) {
     for (auto [n, p] : known_protocols)

@@ -21,11 +21,15 @@ struct TargetName {
     std::string operator()(const OpaqueTarget& t) { return t.name; }
 };
 
-const char* policy_name(Policy p) { return p == Policy::accept ? "ACCEPT" : p == Policy::drop ? "DROP" : "-"; }
+const char* policy_name(Policy p) {
+    return p == Policy::accept ? "ACCEPT" : p == Policy::drop ? "DROP" : "-";
+}
 
 }  // namespace
 
-std::string target_name(const Target& target) { return std::visit(TargetName{}, target); }
+std::string target_name(const Target& target) {
+    return std::visit(TargetName{}, target);
+}
 
 std::string rule_spec(const Rule& rule) {
     std::string out;

@@ -20,7 +20,8 @@ bool parse_entry(const std::string& s, std::vector<ir::Ipv4Net>& out) {
     size_t dash = s.find('-'), slash = s.find('/');
     uint32_t lo, hi;
     if (dash != std::string::npos) {
-        if (!parse_addr(s.substr(0, dash), lo) || !parse_addr(s.substr(dash + 1), hi) || lo > hi) return false;
+        if (!parse_addr(s.substr(0, dash), lo) || !parse_addr(s.substr(dash + 1), hi) || lo > hi)
+            return false;
     } else {
         if (!parse_addr(s.substr(0, slash), lo)) return false;
         int len = 32;
@@ -80,15 +81,16 @@ std::optional<std::vector<ir::IpSet>> parse_ipset_save(const std::string& text, 
             }
             sets.push_back({name, arg, loc, {}});
         } else if (verb == "add" || verb == "-A" || verb == "a") {
-            auto it = std::find_if(sets.begin(), sets.end(), [&](const ir::IpSet& s) { return s.name == name; });
+            auto it =
+                std::find_if(sets.begin(), sets.end(), [&](const ir::IpSet& s) { return s.name == name; });
             if (it == sets.end()) {
                 diags.error(loc, "set '" + name + "' is not created before this line");
                 continue;
             }
             if (it->type != "hash:ip" && it->type != "hash:net") continue;  // kept by name only
             if (!parse_entry(arg, it->members))
-                diags.error({file, lineno, static_cast<int>(line.find(arg)) + 1}, "bad set entry '" + arg + "'",
-                            static_cast<int>(arg.size()));
+                diags.error({file, lineno, static_cast<int>(line.find(arg)) + 1},
+                            "bad set entry '" + arg + "'", static_cast<int>(arg.size()));
         } else {
             diags.error(loc, "unknown ipset command '" + verb + "' (expected create or add)",
                         static_cast<int>(verb.size()));

@@ -57,7 +57,8 @@ struct dquoted : seq<one<'"'>, star<sor<escaped, not_one<'"'>>>, must<dquote_clo
 struct squoted : seq<one<'\''>, star<not_one<'\''>>, must<squote_close>> {};
 struct bare_char : sor<escaped, not_one<' ', '\t', '"', '\''>> {};
 struct word : plus<sor<dquoted, squoted, bare_char>> {};
-struct command_line : seq<opt_blanks, opt<counters, blanks>, word, star<blanks, word>, opt_blanks, must<end_of_line>> {};
+struct command_line
+    : seq<opt_blanks, opt<counters, blanks>, word, star<blanks, word>, opt_blanks, must<end_of_line>> {};
 
 // Messages for each must<> point; a rule without one here is a bug caught by the control's static_assert.
 template <typename Rule>

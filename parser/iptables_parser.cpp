@@ -27,12 +27,18 @@ std::string unquote(std::string_view raw) {
     char quote = 0;
     for (size_t i = 0; i < raw.size(); ++i) {
         char c = raw[i];
-        if (quote == '\'' ) {
-            if (c == '\'') quote = 0; else out += c;
+        if (quote == '\'') {
+            if (c == '\'')
+                quote = 0;
+            else
+                out += c;
         } else if (c == '\\' && i + 1 < raw.size()) {
             out += raw[++i];
         } else if (quote == '"') {
-            if (c == '"') quote = 0; else out += c;
+            if (c == '"')
+                quote = 0;
+            else
+                out += c;
         } else if (c == '"' || c == '\'') {
             quote = c;
         } else {
@@ -72,7 +78,9 @@ struct action<grammar::policy_name> {
 template <>
 struct action<grammar::packet_count> {
     template <typename Input>
-    static void apply(const Input& in, LineState& st) { st.packets = to_u64(in.string_view()); }
+    static void apply(const Input& in, LineState& st) {
+        st.packets = to_u64(in.string_view());
+    }
 };
 template <>
 struct action<grammar::byte_count> {
@@ -129,7 +137,8 @@ std::optional<Script> parse_iptables(const std::string& text, const std::string&
                 script.lines.push_back(TableHeader{st.first, loc});
         } else if (line[0] == ':') {
             if (parse_line<grammar::chain_line>(line, st, diags))
-                script.lines.push_back(ChainDecl{st.first, st.second, st.counters, loc, st.at(st.second_col)});
+                script.lines.push_back(
+                    ChainDecl{st.first, st.second, st.counters, loc, st.at(st.second_col)});
         } else if (line.substr(first).starts_with("COMMIT") &&
                    line.find_first_not_of(" \t", first + 6) == std::string_view::npos) {
             script.lines.push_back(Commit{loc});

@@ -20,7 +20,8 @@ int print_to_log(enum libbpf_print_level level, const char* fmt, va_list args) {
     if (!libbpf_log || level == LIBBPF_DEBUG) return 0;
     char buf[4096];
     int n = vsnprintf(buf, sizeof buf, fmt, args);
-    if (libbpf_log->size() < (1 << 20)) libbpf_log->append(buf, n > 0 ? std::min<size_t>(n, sizeof buf - 1) : 0);
+    if (libbpf_log->size() < (1 << 20))
+        libbpf_log->append(buf, n > 0 ? std::min<size_t>(n, sizeof buf - 1) : 0);
     return n;
 }
 
@@ -51,7 +52,8 @@ bool set_config(bpf_object* obj, const bpft_config& config, std::string& error) 
     return error = "bpft_cfg not found in .rodata", false;
 }
 
-bool fill_sets(bpf_object* obj, const ir::Program& program, const codegen::Layout& layout, std::string& error) {
+bool fill_sets(bpf_object* obj, const ir::Program& program, const codegen::Layout& layout,
+               std::string& error) {
     for (size_t i = 0; i < layout.sets.size(); ++i) {
         const ir::IpSet* set = program.find_set(layout.sets[i]);
         std::string name = "bpft_set_" + std::to_string(i);
@@ -72,7 +74,9 @@ bool fill_sets(bpf_object* obj, const ir::Program& program, const codegen::Layou
 
 }  // namespace
 
-void LoadedProgram::Closer::operator()(bpf_object* obj) const { bpf_object__close(obj); }
+void LoadedProgram::Closer::operator()(bpf_object* obj) const {
+    bpf_object__close(obj);
+}
 
 LoadedProgram::LoadedProgram(LoadedProgram&&) noexcept = default;
 LoadedProgram& LoadedProgram::operator=(LoadedProgram&&) noexcept = default;
@@ -115,9 +119,12 @@ std::optional<LoadedProgram> LoadedProgram::load(const std::string& object, code
     return p;
 }
 
-int LoadedProgram::prog_fd() const { return prog_fd_; }
+int LoadedProgram::prog_fd() const {
+    return prog_fd_;
+}
 
-std::optional<RunResult> LoadedProgram::test_run(const std::vector<uint8_t>& frame, std::string& error) const {
+std::optional<RunResult> LoadedProgram::test_run(const std::vector<uint8_t>& frame,
+                                                 std::string& error) const {
     uint32_t zero = 0;
     bpft_result before{}, after{};
     bpf_map_lookup_elem(results_fd_, &zero, &before);

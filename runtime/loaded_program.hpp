@@ -28,7 +28,7 @@ struct ProgramStats {
 };
 
 class LoadedProgram {
-public:
+  public:
     // Opens the object, sets the configuration and loads it; fills the sets of `program`. On failure, `error`
     // says why (with the verifier's log when the verifier refused).
     static std::optional<LoadedProgram> load(const std::string& object, codegen::Hook hook,
@@ -45,7 +45,7 @@ public:
     std::vector<bpft_counter> counters() const;
     ProgramStats stats() const;
 
-private:
+  private:
     LoadedProgram() = default;
     struct Closer {
         void operator()(bpf_object* obj) const;

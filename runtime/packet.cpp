@@ -45,7 +45,8 @@ L4Bytes l4_bytes(const L4& l4, size_t payload) {
                 out.checksum_at = 16;
             } else if constexpr (std::is_same_v<T, Udp>) {
                 out.proto = 17;
-                put16(b, h.sport), put16(b, h.dport), put16(b, static_cast<uint16_t>(8 + payload)), put16(b, 0);
+                put16(b, h.sport), put16(b, h.dport), put16(b, static_cast<uint16_t>(8 + payload)),
+                    put16(b, 0);
                 out.checksum_at = 6;
             } else if constexpr (std::is_same_v<T, Icmp>) {
                 out.proto = 1;
@@ -84,13 +85,16 @@ std::vector<uint8_t> frame(const Eth& eth, const Ipv4& ip, const L4& l4, size_t 
         }
         uint16_t c = checksum(l.bytes.data(), l.bytes.size(), pseudo);
         if (proto == 17 && c == 0) c = 0xffff;
-        l.bytes[l.checksum_at] = static_cast<uint8_t>(c >> 8), l.bytes[l.checksum_at + 1] = static_cast<uint8_t>(c);
+        l.bytes[l.checksum_at] = static_cast<uint8_t>(c >> 8),
+        l.bytes[l.checksum_at + 1] = static_cast<uint8_t>(c);
     }
     b.insert(b.end(), l.bytes.begin(), l.bytes.end());
     return b;
 }
 
-std::vector<uint8_t> frame(const Ipv4& ip, const L4& l4, size_t payload) { return frame(Eth{}, ip, l4, payload); }
+std::vector<uint8_t> frame(const Ipv4& ip, const L4& l4, size_t payload) {
+    return frame(Eth{}, ip, l4, payload);
+}
 
 uint32_t ip(const std::string& dotted) {
     in_addr a{};

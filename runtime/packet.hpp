@@ -24,8 +24,8 @@ struct Ipv4 {
     uint32_t dst = 0xc6120002;  // 198.18.0.2
     uint8_t ttl = 64, tos = 0;
     uint16_t id = 1;
-    uint16_t frag_off = 0;  // flags and offset in 8-byte units, host order
-    std::optional<uint8_t> proto;   // default: from the L4 header
+    uint16_t frag_off = 0;            // flags and offset in 8-byte units, host order
+    std::optional<uint8_t> proto;     // default: from the L4 header
     std::optional<uint16_t> tot_len;  // default: the real length
     bool bad_checksum = false;
 };

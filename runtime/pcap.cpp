@@ -10,7 +10,9 @@ namespace {
 constexpr uint32_t magic_us = 0xa1b2c3d4, magic_ns = 0xa1b23c4d;
 constexpr uint32_t linktype_ethernet = 1, linktype_raw = 101, linktype_ipv4 = 228;
 
-uint32_t swap32(uint32_t v) { return __builtin_bswap32(v); }
+uint32_t swap32(uint32_t v) {
+    return __builtin_bswap32(v);
+}
 
 }  // namespace
 
@@ -23,7 +25,8 @@ std::optional<std::vector<PcapFrame>> read_pcap(const std::string& path, std::st
     std::memcpy(&magic, bytes.data(), 4);
     bool swap = magic == swap32(magic_us) || magic == swap32(magic_ns);
     if (swap) magic = swap32(magic);
-    if (magic != magic_us && magic != magic_ns) return error = path + ": not a pcap file (bad magic)", std::nullopt;
+    if (magic != magic_us && magic != magic_ns)
+        return error = path + ": not a pcap file (bad magic)", std::nullopt;
     auto u32 = [&](size_t off) {
         uint32_t v;
         std::memcpy(&v, bytes.data() + off, 4);

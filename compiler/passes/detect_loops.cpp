@@ -8,7 +8,7 @@ namespace bpftables::passes {
 namespace {
 
 class DetectLoops : public Pass {
-public:
+  public:
     const char* name() const override { return "detect-loops"; }
     bool run(ir::Program& program, Diagnostics& diags) override {
         for (const ir::Table& t : program.tables) {
@@ -20,7 +20,7 @@ public:
         return false;
     }
 
-private:
+  private:
     bool visit(const ir::Table& t, const ir::Chain& c, std::map<std::string, int>& state,
                std::vector<std::string>& path, Diagnostics& diags) {
         if (state[c.name] == 2) return true;
@@ -52,6 +52,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Pass> make_detect_loops() { return std::make_unique<DetectLoops>(); }
+std::unique_ptr<Pass> make_detect_loops() {
+    return std::make_unique<DetectLoops>();
+}
 
 }  // namespace bpftables::passes

@@ -10,15 +10,16 @@
 namespace bpftables::passes {
 
 class Pass {
-public:
+  public:
     virtual ~Pass() = default;
     virtual const char* name() const = 0;
     virtual bool run(ir::Program& program, Diagnostics& diags) = 0;
 };
 
-std::unique_ptr<Pass> make_resolve_chains();     // jump and goto targets exist and are user chains
-std::unique_ptr<Pass> make_detect_loops();       // no chain reaches itself (iptables refuses loops)
-std::unique_ptr<Pass> make_unreachable_rules();  // warnings: rules after an unconditional verdict, shadowed rules
+std::unique_ptr<Pass> make_resolve_chains();  // jump and goto targets exist and are user chains
+std::unique_ptr<Pass> make_detect_loops();    // no chain reaches itself (iptables refuses loops)
+std::unique_ptr<Pass>
+make_unreachable_rules();  // warnings: rules after an unconditional verdict, shadowed rules
 
 // The passes every ruleset goes through before code generation, in order. Stops at the first pass that
 // reports an error; returns false then.

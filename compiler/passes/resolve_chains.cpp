@@ -6,7 +6,7 @@ namespace bpftables::passes {
 namespace {
 
 class ResolveChains : public Pass {
-public:
+  public:
     const char* name() const override { return "resolve-chains"; }
     bool run(ir::Program& program, Diagnostics& diags) override {
         for (const ir::Table& t : program.tables)
@@ -19,7 +19,8 @@ public:
                     const ir::Chain* to = t.find(*target);
                     int len = static_cast<int>(target->size());
                     if (!to)
-                        diags.error(r.target_loc, "chain '" + *target + "' does not exist in table " + t.name, len);
+                        diags.error(r.target_loc, "chain '" + *target + "' does not exist in table " + t.name,
+                                    len);
                     else if (to->builtin())
                         diags.error(r.target_loc, "cannot jump to built-in chain '" + *target + "'", len);
                 }
@@ -29,6 +30,8 @@ public:
 
 }  // namespace
 
-std::unique_ptr<Pass> make_resolve_chains() { return std::make_unique<ResolveChains>(); }
+std::unique_ptr<Pass> make_resolve_chains() {
+    return std::make_unique<ResolveChains>();
+}
 
 }  // namespace bpftables::passes

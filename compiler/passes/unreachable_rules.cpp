@@ -1,6 +1,6 @@
 // Unreachable and shadowed rules (warnings only, nothing is removed):
-//   -A INPUT -j DROP / -A INPUT -p tcp -j ACCEPT         warning: rule 2 is unreachable (rule 1 always decides)
-//   -A INPUT -p tcp -j DROP / -A INPUT -p tcp -j ACCEPT  warning: rule 2 is shadowed by rule 1
+//   -A INPUT -j DROP / -A INPUT -p tcp -j ACCEPT         warning: rule 2 is unreachable (rule 1 always
+//   decides) -A INPUT -p tcp -j DROP / -A INPUT -p tcp -j ACCEPT  warning: rule 2 is shadowed by rule 1
 #include "compiler/passes/pass.hpp"
 
 namespace bpftables::passes {
@@ -14,12 +14,13 @@ bool decides(const ir::Target& t) {  // ends the chain for every packet that mat
 
 bool stateless(const ir::Rule& r) {  // matching depends on the packet alone
     for (const ir::Match& m : r.matches)
-        if (std::holds_alternative<ir::LimitMatch>(m) || std::holds_alternative<ir::OpaqueMatch>(m)) return false;
+        if (std::holds_alternative<ir::LimitMatch>(m) || std::holds_alternative<ir::OpaqueMatch>(m))
+            return false;
     return true;
 }
 
 class UnreachableRules : public Pass {
-public:
+  public:
     const char* name() const override { return "unreachable-rules"; }
     bool run(ir::Program& program, Diagnostics& diags) override {
         for (const ir::Table& t : program.tables)
@@ -47,6 +48,8 @@ public:
 
 }  // namespace
 
-std::unique_ptr<Pass> make_unreachable_rules() { return std::make_unique<UnreachableRules>(); }
+std::unique_ptr<Pass> make_unreachable_rules() {
+    return std::make_unique<UnreachableRules>();
+}
 
 }  // namespace bpftables::passes
