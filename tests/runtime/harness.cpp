@@ -202,6 +202,27 @@ std::string input_chain(const std::vector<std::string>& rules, const std::string
     return verdict_on_both(ruleset(rules), frame, kind, chain, rule);
 }
 
+ir::Program program_of(const std::string& text) {
+    Diagnostics diags;
+    std::optional<ir::Program> p = parse_and_lower(text, "test.rules", diags);
+    if (!p) {
+        ADD_FAILURE() << "the ruleset does not parse:\n" << diags.str();
+        return {};
+    }
+    return std::move(*p);
+}
+
+ir::Rule& rule_of(ir::Program& program, const std::string& chain, int rule) {
+    static ir::Rule none;
+    ir::Table* t = program.find("filter");
+    ir::Chain* c = t ? t->find(chain) : nullptr;
+    if (!c || rule < 1 || static_cast<size_t>(rule) > c->rules.size()) {
+        ADD_FAILURE() << "no rule " << rule << " in filter " << chain;
+        return none;
+    }
+    return c->rules[rule - 1];
+}
+
 bool parses(const std::string& text, std::string* diagnostics) {
     Diagnostics diags;
     bool ok = parse_and_lower(text, "test.rules", diags).has_value();

@@ -90,8 +90,14 @@ std::string input_chain(const std::vector<std::string>& rules, const std::string
 ::testing::AssertionResult verdict_on_both(const std::string& rules, const std::vector<uint8_t>& frame,
                                            const std::string& kind, const std::string& chain, int rule);
 
-// True when the verdict is neither a parse error nor a load failure: the parser knows every module in
-// `text` (for tests of modules whose parsers are still being written).
+// The IR of an iptables-save text (a test failure when it does not parse), for tests that edit it: a match
+// or target whose parser is not written yet, set into a rule that parses.
+ir::Program program_of(const std::string& text);
+// Rule `rule` (1-based) of filter `chain` in `program`.
+ir::Rule& rule_of(ir::Program& program, const std::string& chain, int rule);
+
+// True when `text` parses and lowers: the parser knows every module in it (for tests of modules whose
+// parsers are still being written).
 bool parses(const std::string& text, std::string* diagnostics = nullptr);
 
 class RuntimeTest : public ::testing::Test {
