@@ -6,5 +6,8 @@
 namespace bpftables::xt {
 
 extern const MatchModule tcp_module, udp_module;
+extern const MatchModule icmp_module, multiport_module, iprange_module, length_module, ttl_module;
+extern const MatchModule mark_module, comment_module, dscp_module, tos_module, mac_module, pkttype_module,
+    addrtype_module, limit_module;
 
 }  // namespace bpftables::xt

@@ -12,6 +12,12 @@ std::string hex(uint32_t v) {
     return buf;
 }
 
+std::string hex2(uint8_t v) {  // "0x0f": dscp and tos print two digits
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "0x%02x", v);
+    return buf;
+}
+
 void negatable(bool invert, std::string_view option, std::string& out) {
     out += invert ? " ! " : " ";
     out += option;
@@ -135,12 +141,15 @@ struct MatchPrinter {
     }
     void operator()(const ir::IcmpMatch& m) {
         negatable(m.invert, "--icmp-type ", out);
-        if (m.type == 0xff) {
+        if (m.type == 0xff && m.code_min == 0 && m.code_max == 0xff) {
             out += "any";
             return;
         }
         out += std::to_string(m.type);
-        if (m.code_min != 0 || m.code_max != 0xff) out += '/' + std::to_string(m.code_min);
+        if (m.code_min != 0 || m.code_max != 0xff) {
+            out += '/' + std::to_string(m.code_min);
+            if (m.code_max != m.code_min) out += ':' + std::to_string(m.code_max);
+        }
     }
     void operator()(const ir::MultiportMatch& m) {
         static const char* const kinds[] = {"--sports ", "--dports ", "--ports "};
@@ -213,11 +222,11 @@ struct MatchPrinter {
     }
     void operator()(const ir::DscpMatch& m) {
         negatable(m.invert, "--dscp ", out);
-        out += hex(m.dscp);
+        out += hex2(m.dscp);
     }
     void operator()(const ir::TosMatch& m) {
         negatable(m.invert, "--tos ", out);
-        out += hex(m.value) + '/' + hex(m.mask);
+        out += hex2(m.value) + '/' + hex2(m.mask);
     }
     void operator()(const ir::MacMatch& m) {
         negatable(m.invert, "--mac-source ", out);
