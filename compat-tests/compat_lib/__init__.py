@@ -1,0 +1,1 @@
+"""Differential testing of bpftables against the kernel's netfilter (issue 4)."""

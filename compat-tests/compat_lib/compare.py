@@ -1,0 +1,136 @@
+"""Comparing the kernel's answer with bpftables's, printing a mismatch, and shrinking it."""
+import time
+
+from . import packets as pk
+from . import subject
+from .netns import DUT_MAC, GEN_MAC
+
+
+def frame_of(p):
+    return pk.build(p, DUT_MAC, GEN_MAC)
+
+
+def classify(oracle, subj):
+    """agree | mismatch | deferred (bpftables hands the packet to the kernel) | unverifiable | confused."""
+    if oracle["verdict"] == "CONFUSED":
+        return "confused"
+    if oracle["verdict"] == "UNREACHED":
+        return "unverifiable"
+    if subj["verdict"] == "KERNEL":
+        return "deferred"
+    if oracle["rule"] == -1:  # hotdrop: the kernel dropped it in filter with no rule counted
+        return "agree" if subj["verdict"] == "DROP" else "mismatch"
+    same = (subj["verdict"], subj["chain"], subj["rule"]) == (oracle["verdict"], oracle["chain"], oracle["rule"])
+    return "agree" if same else "mismatch"
+
+
+def oracles_agree(a, b):
+    return (a["verdict"], a["chain"], a["rule"]) == (b["verdict"], b["chain"], b["rule"])
+
+
+def decider_families(ruleset, answer):
+    if answer.get("rule", -1) == 0:
+        return {"policy"}
+    if answer.get("rule", -1) < 0:
+        return {"hotdrop"} if answer.get("verdict") == "DROP" else set()
+    rules = ruleset.rules.get(answer.get("chain"), [])
+    if answer["rule"] > len(rules):
+        return set()
+    fams = rules[answer["rule"] - 1].families()
+    if answer["chain"] != "INPUT":
+        fams.add("chains")
+    return fams
+
+
+def describe_answer(ruleset, a):
+    if a["verdict"] in ("UNREACHED", "CONFUSED") or a.get("rule", -1) < 0:
+        return f"{a['verdict']} ({a.get('why') or a.get('reason') or 'no rule'})"
+    if a["rule"] == 0:
+        return f"{a['verdict']} by the policy of {a['chain'] or 'INPUT'}" + \
+            (f" [{a['reason']}]" if a.get("reason") else "")
+    rules = ruleset.rules.get(a["chain"], [])
+    text = rules[a["rule"] - 1].text(a["chain"]) if a["rule"] <= len(rules) else "?"
+    return f"{a['verdict']} by {a['chain']} rule {a['rule']}: {text}" + \
+        (f" [{a['reason']}]" if a.get("reason") else "")
+
+
+def format_case(title, ruleset, p, oracle, subj):
+    frame = frame_of(p)
+    return "\n".join([
+        f"=== {title}",
+        "ruleset:",
+        ruleset.filter_text().rstrip(),
+        f"packet:  {pk.describe(p)}",
+        f"decoded: {pk.decode(frame)}",
+        "hex:",
+        pk.hexdump(frame),
+        f"kernel (iptables-legacy): {describe_answer(ruleset, oracle)}",
+        f"bpftables:                {describe_answer(ruleset, subj)}",
+    ])
+
+
+class Shrinker:
+    """Greedy reduction of (ruleset, packet) while the mismatch persists: drop user chains, drop rules, drop
+    matches, simplify the packet. Bounded in checks and time."""
+
+    def __init__(self, oracle, bpftables, hook, max_checks=150, max_seconds=120):
+        self.oracle, self.bpftables, self.hook = oracle, bpftables, hook
+        self.max_checks, self.deadline = max_checks, time.monotonic() + max_seconds
+        self.checks = 0
+
+    def mismatch(self, ruleset, p):
+        if self.checks >= self.max_checks or time.monotonic() > self.deadline:
+            return None
+        self.checks += 1
+        if self.oracle.load(ruleset.filter_text()) is not None:
+            return False
+        frame = frame_of(p)
+        try:
+            o = self.oracle.verdicts(ruleset, [frame])[0]
+            s = subject.verdicts(self.bpftables, ruleset.filter_text(), [frame], self.hook)[0]
+        except subject.CompileError:
+            return False
+        return (o, s) if classify(o, s) == "mismatch" else False
+
+    def candidates(self, rs, p):
+        for chain in reversed(rs.user_chains()):
+            c = rs.copy()
+            del c.rules[chain]
+            for ch in c.rules:
+                c.rules[ch] = [r for r in c.rules[ch] if r.target != chain]
+            yield c, p
+        for chain in rs.rules:
+            for i in reversed(range(len(rs.rules[chain]))):
+                c = rs.copy()
+                del c.rules[chain][i]
+                yield c, p
+        for chain in rs.rules:
+            for i, rule in enumerate(rs.rules[chain]):
+                for j in range(len(rule.matches)):
+                    c = rs.copy()
+                    del c.rules[chain][i].matches[j]
+                    yield c, p
+                if rule.goto:
+                    c = rs.copy()
+                    c.rules[chain][i].goto = False
+                    yield c, p
+        simpler = [("ipopts", b""), ("payload", 0), ("l4_keep", -1), ("eth_dst", b""), ("eth_src", b""),
+                   ("tos", 0), ("ttl", 64)]
+        for field, value in simpler:
+            if getattr(p, field) != value:
+                q = pk.Packet.from_json(p.to_json())
+                setattr(q, field, value)
+                yield rs, q
+
+    def shrink(self, rs, p, answers):
+        changed = True
+        while changed:
+            changed = False
+            for c, q in self.candidates(rs, p):
+                r = self.mismatch(c, q)
+                if r is None:
+                    return rs, p, answers, False
+                if r:
+                    rs, p, answers, changed = c, q, r, True
+                    break
+        return rs, p, answers, True

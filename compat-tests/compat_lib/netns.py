@@ -1,0 +1,224 @@
+"""The oracle: the kernel's own netfilter in a pair of network namespaces this process creates.
+
+    GEN namespace                      DUT namespace
+    vgen0 (AF_PACKET injection) <----> vdut0 (rules loaded here; 198.18.0.0/16 is local)
+
+Packets are addressed to 198.18.0.0/16 (a `local` route in the DUT, so every address there is delivered through
+PREROUTING -> INPUT) from 198.19.0.0/16 (no route back, rp_filter off), so nothing the DUT answers comes back into
+INPUT. An empty mangle INPUT chain is the witness: its policy counter says the packet reached INPUT at all, so
+"filter dropped it without any counter moving" (a hotdrop) is told apart from "never reached INPUT" (e.g. a
+fragment held for reassembly). Nothing in the host namespace is touched; both namespaces are deleted on exit.
+"""
+import ctypes
+import os
+import re
+import socket
+import subprocess
+import time
+
+CLONE_NEWNET = 0x40000000
+DUT_IF, GEN_IF = "vdut0", "vgen0"
+DUT_MAC, GEN_MAC = bytes.fromhex("020000c61201"), bytes.fromhex("020000c61302")
+LOCAL_NET, REMOTE_NET = "198.18.0.0/16", "198.19.0.0/16"
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_live = set()  # namespaces created by this process and not yet deleted
+
+
+def _setns(fd):
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+def run(cmd, ns=None, check=True, input=None, timeout=30):
+    """Runs cmd (a list) in namespace ns; returns CompletedProcess with text output."""
+    full = (["ip", "netns", "exec", ns] if ns else []) + cmd
+    r = subprocess.run(full, input=input, capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"{' '.join(full)} failed ({r.returncode}): {r.stderr.strip()}")
+    return r
+
+
+def cleanup_all():
+    """Deletes every namespace this process created (idempotent; used by atexit and signal handlers)."""
+    for ns in sorted(_live):
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
+        _live.discard(ns)
+
+
+class Flavour:
+    """How to talk to one of the two iptables implementations."""
+
+    def __init__(self, name, restore, save):
+        self.name, self.restore, self.save = name, restore, save
+
+
+LEGACY = Flavour("legacy", ["iptables-legacy-restore", "-w", "10"], ["iptables-legacy-save", "-c"])
+NFT = Flavour("nft", ["iptables-nft-restore"], ["iptables-nft-save", "-c"])
+
+WITNESS = "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n" \
+          ":OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n"
+
+_COUNTER_RULE = re.compile(r"^\[(\d+):(\d+)\] -A (\S+) ")
+_COUNTER_POLICY = re.compile(r"^:(\S+) (\S+) \[(\d+):(\d+)\]")
+
+
+class Counters:
+    """Packet counters of one `*-save -c` output: policies[(table, chain)], rules[(table, chain)] = [pkts...]."""
+
+    def __init__(self, text):
+        self.policies, self.rules = {}, {}
+        table = None
+        for line in text.splitlines():
+            if line.startswith("*"):
+                table = line[1:].strip()
+            elif m := _COUNTER_POLICY.match(line):
+                if m.group(2) != "-":
+                    self.policies[(table, m.group(1))] = int(m.group(3))
+            elif m := _COUNTER_RULE.match(line):
+                self.rules.setdefault((table, m.group(3)), []).append(int(m.group(1)))
+
+
+class Oracle:
+    """One GEN/DUT namespace pair running one iptables flavour. Use as a context manager."""
+
+    def __init__(self, flavour, tag):
+        self.flavour = flavour
+        base = f"bpftc-{os.getpid()}-{tag}"
+        self.gen, self.dut = base + "-g", base + "-d"
+        self.sock = None
+        self._dut_fd = None
+        self.loaded_rules = None
+
+    def __enter__(self):
+        try:
+            self._create()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _create(self):
+        for ns in (self.gen, self.dut):
+            run(["ip", "netns", "add", ns])
+            _live.add(ns)
+        # The pair is created inside GEN and its peer moved straight into DUT: it never exists in the host.
+        run(["ip", "-n", self.gen, "link", "add", GEN_IF, "address", GEN_MAC.hex(":"), "type", "veth", "peer",
+             "name", DUT_IF, "address", DUT_MAC.hex(":"), "netns", self.dut])
+        for ns in (self.gen, self.dut):
+            run(["sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"],
+                ns=ns)
+        run(["sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0",
+             f"net.ipv4.conf.{DUT_IF}.rp_filter=0", "net.ipv4.conf.all.log_martians=0",
+             f"net.ipv4.conf.{DUT_IF}.accept_local=1"], ns=self.dut)
+        run(["ip", "-n", self.gen, "link", "set", GEN_IF, "up"])
+        run(["ip", "-n", self.dut, "link", "set", "lo", "up"])
+        run(["ip", "-n", self.dut, "link", "set", DUT_IF, "up"])
+        run(["ip", "-n", self.dut, "addr", "add", "198.18.255.254/32", "dev", DUT_IF])
+        run(["ip", "-n", self.dut, "route", "add", "local", LOCAL_NET, "dev", "lo"])
+        self._dut_fd = os.open(f"/run/netns/{self.dut}", os.O_RDONLY)
+        own = os.open("/proc/self/ns/net", os.O_RDONLY)
+        gen_fd = os.open(f"/run/netns/{self.gen}", os.O_RDONLY)
+        try:
+            _setns(gen_fd)
+            try:
+                self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+                self.sock.bind((GEN_IF, 0))
+            finally:
+                _setns(own)
+        finally:
+            os.close(own)
+            os.close(gen_fd)
+        deadline = time.monotonic() + 5
+        while "LOWER_UP" not in run(["ip", "-n", self.dut, "link", "show", DUT_IF]).stdout:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{DUT_IF} in {self.dut} did not come up")
+            time.sleep(0.02)
+
+    def close(self):
+        if self.sock:
+            self.sock.close()
+            self.sock = None
+        if self._dut_fd is not None:
+            os.close(self._dut_fd)
+            self._dut_fd = None
+        for ns in (self.gen, self.dut):
+            if ns in _live:
+                subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
+                _live.discard(ns)
+
+    def _dut_cmd(self, cmd, input=None):
+        # Switch this thread into DUT around the spawn (no preexec_fn, so the fast vfork path is used).
+        own = os.open("/proc/self/ns/net", os.O_RDONLY)
+        try:
+            _setns(self._dut_fd)
+            try:
+                return subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=30)
+            finally:
+                _setns(own)
+        finally:
+            os.close(own)
+
+    def load(self, filter_text):
+        """Loads the filter table (plus the witness mangle table). Returns None or the loader's error text."""
+        r = self._dut_cmd(self.flavour.restore, input=filter_text + WITNESS)
+        self.loaded_rules = filter_text if r.returncode == 0 else None
+        return None if r.returncode == 0 else (r.stderr.strip() or f"exit {r.returncode}")
+
+    def counters(self):
+        r = self._dut_cmd(self.flavour.save)
+        if r.returncode != 0:
+            raise RuntimeError(f"{self.flavour.save[0]} failed: {r.stderr.strip()}")
+        return Counters(r.stdout)
+
+    def verdicts(self, ruleset, frames, expect_unreached=()):
+        """Injects each frame and returns one answer per frame (see decide()). ruleset is the generator's model
+        of what was loaded (targets per chain and rule). expect_unreached: indexes for which a silent kernel is
+        likely (fragments); they are waited on for less time."""
+        answers = []
+        before = self.counters()
+        for i, frame in enumerate(frames):
+            self.sock.send(frame)
+            # Bounded wait for the witness counter: the veth delivers in softirq, normally before send() returns.
+            delays = [0, 0.001, 0.002, 0.005, 0.01, 0.02] if i in expect_unreached else \
+                [0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1]
+            after = None
+            for delay in delays:
+                time.sleep(delay)
+                after = self.counters()
+                if after.policies.get(("mangle", "INPUT"), 0) != before.policies.get(("mangle", "INPUT"), 0):
+                    break
+            answers.append(decide(ruleset, before, after))
+            before = after
+        return answers
+
+
+def decide(ruleset, before, after):
+    """The kernel's answer for one packet from the counter deltas:
+    {"verdict": ACCEPT|DROP|REJECT|UNREACHED|CONFUSED, "chain": str, "rule": int (0 = policy, -1 = no rule)}."""
+    witness = after.policies.get(("mangle", "INPUT"), 0) - before.policies.get(("mangle", "INPUT"), 0)
+    if witness == 0:
+        return {"verdict": "UNREACHED", "chain": "", "rule": -1, "why": "never reached INPUT"}
+    if witness != 1:
+        return {"verdict": "CONFUSED", "chain": "", "rule": -1, "why": f"{witness} packets reached INPUT"}
+    terminal = []
+    for chain, rules in ruleset.rules.items():
+        a, b = after.rules.get(("filter", chain), []), before.rules.get(("filter", chain), [])
+        if len(a) != len(rules) or len(b) != len(rules):
+            return {"verdict": "CONFUSED", "chain": chain, "rule": -1, "why": "rule count differs from the model"}
+        for pos, (rule, x, y) in enumerate(zip(rules, a, b), 1):
+            if x != y and rule.terminal():
+                terminal.append((chain, pos, rule.verdict()))
+    policy = after.policies.get(("filter", "INPUT"), 0) - before.policies.get(("filter", "INPUT"), 0)
+    if len(terminal) + (policy > 0) > 1:
+        return {"verdict": "CONFUSED", "chain": "", "rule": -1, "why": f"several deciders: {terminal} policy {policy}"}
+    if terminal:
+        chain, pos, verdict = terminal[0]
+        return {"verdict": verdict, "chain": chain, "rule": pos}
+    if policy:
+        return {"verdict": ruleset.policy, "chain": "INPUT", "rule": 0}
+    return {"verdict": "DROP", "chain": "", "rule": -1, "why": "dropped in filter without a counter (hotdrop)"}

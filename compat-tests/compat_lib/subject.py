@@ -1,0 +1,42 @@
+"""The subject: `bpftables run FILE --pcap IN.pcap --chain INPUT --in vdut0 --json` on the same frames."""
+import json
+import os
+import subprocess
+import tempfile
+
+from . import packets as pk
+from .netns import DUT_IF
+
+
+class CompileError(Exception):
+    pass
+
+
+def probe(bpftables, rule):
+    """True if a ruleset holding just this INPUT rule compiles."""
+    text = f"*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{rule}\nCOMMIT\n"
+    with tempfile.TemporaryDirectory(prefix="bpftc-") as d:
+        path = os.path.join(d, "probe.rules")
+        with open(path, "w") as f:
+            f.write(text)
+        r = subprocess.run([bpftables, "compile", path, "-o", os.path.join(d, "probe.o")], capture_output=True,
+                           text=True, timeout=120)
+        return r.returncode == 0
+
+
+def verdicts(bpftables, filter_text, frames, hook="xdp"):
+    """One answer per frame: {"verdict", "chain", "rule", "reason"}; raises CompileError with the diagnostics."""
+    with tempfile.TemporaryDirectory(prefix="bpftc-") as d:
+        rules, pcap = os.path.join(d, "rules"), os.path.join(d, "in.pcap")
+        with open(rules, "w") as f:
+            f.write(filter_text)
+        pk.write_pcap(pcap, frames)
+        r = subprocess.run([bpftables, "run", rules, "--pcap", pcap, "--chain", "INPUT", "--in", DUT_IF, "--hook",
+                            hook, "--json"], capture_output=True, text=True, timeout=300)
+        if r.returncode != 0:
+            raise CompileError(r.stderr.strip().replace(rules, "rules") or f"exit {r.returncode}")
+        out = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+        if len(out) != len(frames):
+            raise CompileError(f"bpftables run printed {len(out)} answers for {len(frames)} packets")
+        return [{"verdict": o["verdict"], "chain": o.get("chain", ""), "rule": o.get("rule", 0),
+                 "reason": o.get("reason", ""), "table": o.get("table", "")} for o in out]
