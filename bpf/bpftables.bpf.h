@@ -199,16 +199,15 @@ static __always_inline __u32 bpft_parse(void *data, void *data_end, struct bpft_
 #pragma unroll
         for (int n = 0; n < 40; n++) {
             if (i >= optlen) break;
-            if ((void *)(op + i + 2) > data_end) {
-                if ((void *)(op + i + 1) > data_end) break;
-            }
-            __u8 kind = op[i & 63];
+            __u8 *o = op + (i & 63); /* one bounded pointer, checked before each read */
+            if ((void *)(o + 1) > data_end) break;
+            __u8 kind = o[0];
             p->tcpopts[(kind >> 5) & 7] |= 1u << (kind & 31);
             if (kind < 2) {
                 i++;
             } else {
-                if ((void *)(op + (i & 63) + 2) > data_end) break;
-                __u8 l = op[(i & 63) + 1];
+                if ((void *)(o + 2) > data_end) break;
+                __u8 l = o[1];
                 i += l ? l : 1;
             }
         }
