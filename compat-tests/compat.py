@@ -127,13 +127,13 @@ def main(argv):
             k += 1
             ruleset = rulegen.RulesetGenerator(rng, families).generate()
             pkts = rulegen.PacketGenerator(rng, classes).generate(ruleset, args.packets)
-            frames = [compare.frame_of(p) for p in pkts]
+            units = [compare.unit_of(p) for p in pkts]
             text = ruleset.filter_text()
             results["rulesets"] += 1
             for fam in ruleset.families():
                 stats.family_rulesets[fam] += 1
             try:
-                subj = subject.verdicts(args.bpftables, text, frames, args.hook)
+                subj = compare.subject_units(args.bpftables, text, units, args.hook)
             except subject.CompileError as e:
                 results["compile_failures"].append({"seed": rs_seed, "ruleset": text, "error": str(e)})
                 log(f"ruleset {rs_seed}: bpftables failed:\n{e}")
@@ -143,8 +143,7 @@ def main(argv):
                 results["load_failures"].append({"seed": rs_seed, "ruleset": text, "error": err, "oracle": "legacy"})
                 log(f"ruleset {rs_seed}: iptables-legacy-restore rejected it: {err}")
                 continue
-            unreached = {i for i, p in enumerate(pkts) if p.frag}
-            kernel = legacy.verdicts(ruleset, frames, unreached)
+            kernel = legacy.verdicts(ruleset, units)
             second = None
             if isinstance(nft, netns.Oracle):
                 err = nft.load(text)
@@ -152,7 +151,7 @@ def main(argv):
                     results["load_failures"].append({"seed": rs_seed, "ruleset": text, "error": err, "oracle": "nft"})
                     log(f"ruleset {rs_seed}: iptables-nft-restore rejected it: {err}")
                 else:
-                    second = nft.verdicts(ruleset, frames, unreached)
+                    second = nft.verdicts(ruleset, units)
             counts = collections.Counter()
             for i, (p, o, s) in enumerate(zip(pkts, kernel, subj)):
                 outcome = compare.classify(o, s)
@@ -218,7 +217,7 @@ def main(argv):
 
 
 def frame_of_hex(p):
-    return compare.frame_of(p).hex()
+    return " ".join(f.hex() for f in compare.unit_of(p))
 
 
 class _Null:

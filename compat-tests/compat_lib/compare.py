@@ -10,6 +10,23 @@ def frame_of(p):
     return pk.build(p, DUT_MAC, GEN_MAC)
 
 
+def unit_of(p):
+    return pk.build_unit(p, DUT_MAC, GEN_MAC)
+
+
+def subject_units(bpftables, text, units, hook):
+    """bpftables's answer per unit: for a fragmented datagram, the first fragment it drops (the datagram is lost),
+    else KERNEL if it hands any fragment to the kernel, else its answer for the first fragment."""
+    flat = subject.verdicts(bpftables, text, [f for u in units for f in u], hook)
+    out, i = [], 0
+    for u in units:
+        answers, i = flat[i:i + len(u)], i + len(u)
+        dropped = [a for a in answers if a["verdict"] in ("DROP", "REJECT")]
+        kernel = [a for a in answers if a["verdict"] == "KERNEL"]
+        out.append(dropped[0] if dropped else kernel[0] if kernel else answers[0])
+    return out
+
+
 def classify(oracle, subj):
     """agree | mismatch | deferred (bpftables hands the packet to the kernel) | unverifiable | confused."""
     if oracle["verdict"] == "CONFUSED":
@@ -55,15 +72,13 @@ def describe_answer(ruleset, a):
 
 
 def format_case(title, ruleset, p, oracle, subj):
-    frame = frame_of(p)
+    frames = unit_of(p)
     return "\n".join([
         f"=== {title}",
         "ruleset:",
         ruleset.filter_text().rstrip(),
         f"packet:  {pk.describe(p)}",
-        f"decoded: {pk.decode(frame)}",
-        "hex:",
-        pk.hexdump(frame),
+        *[f"decoded: {pk.decode(f)}\nhex:\n{pk.hexdump(f)}" for f in frames],
         f"kernel (iptables-legacy): {describe_answer(ruleset, oracle)}",
         f"bpftables:                {describe_answer(ruleset, subj)}",
     ])
@@ -84,10 +99,10 @@ class Shrinker:
         self.checks += 1
         if self.oracle.load(ruleset.filter_text()) is not None:
             return False
-        frame = frame_of(p)
+        unit = unit_of(p)
         try:
-            o = self.oracle.verdicts(ruleset, [frame])[0]
-            s = subject.verdicts(self.bpftables, ruleset.filter_text(), [frame], self.hook)[0]
+            o = self.oracle.verdicts(ruleset, [unit])[0]
+            s = subject_units(self.bpftables, ruleset.filter_text(), [unit], self.hook)[0]
         except subject.CompileError:
             return False
         return (o, s) if classify(o, s) == "mismatch" else False
@@ -115,7 +130,7 @@ class Shrinker:
                     c.rules[chain][i].goto = False
                     yield c, p
         simpler = [("ipopts", b""), ("payload", 0), ("l4_keep", -1), ("eth_dst", b""), ("eth_src", b""),
-                   ("tos", 0), ("ttl", 64)]
+                   ("tos", 0), ("ttl", 64), ("split", False), ("frag", 0)]
         for field, value in simpler:
             if getattr(p, field) != value:
                 q = pk.Packet.from_json(p.to_json())

@@ -175,17 +175,18 @@ class Oracle:
             raise RuntimeError(f"{self.flavour.save[0]} failed: {r.stderr.strip()}")
         return Counters(r.stdout)
 
-    def verdicts(self, ruleset, frames, expect_unreached=()):
-        """Injects each frame and returns one answer per frame (see decide()). ruleset is the generator's model
-        of what was loaded (targets per chain and rule). expect_unreached: indexes for which a silent kernel is
-        likely (fragments); they are waited on for less time."""
+    def verdicts(self, ruleset, units):
+        """Injects each unit (a list of frames: one packet, or the fragments of one datagram) and returns one
+        answer per unit (see decide()). ruleset is the generator's model of what was loaded. A unit ending in a
+        lone fragment is expected to stay silent and is waited on for less time."""
         answers = []
         before = self.counters()
-        for i, frame in enumerate(frames):
-            self.sock.send(frame)
+        for unit in units:
+            for frame in unit:
+                self.sock.send(frame)
             # Bounded wait for the witness counter: the veth delivers in softirq, normally before send() returns.
-            delays = [0, 0.001, 0.002, 0.005, 0.01, 0.02] if i in expect_unreached else \
-                [0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1]
+            lone_fragment = len(unit) == 1 and len(unit[0]) > 21 and (unit[0][20] & 0x3F or unit[0][21])
+            delays = [0, 0.001, 0.002, 0.005, 0.01, 0.02] + ([] if lone_fragment else [0.05, 0.1])
             after = None
             for delay in delays:
                 time.sleep(delay)

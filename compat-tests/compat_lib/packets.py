@@ -56,6 +56,7 @@ class Packet:
     l4_keep: int = -1  # keep only this many L4 bytes (a truncated header); -1 keeps all
     eth_dst: bytes = b""  # empty: the receiving interface's own address
     eth_src: bytes = b""  # empty: the sending interface's own address
+    split: bool = False  # send the datagram as two fragments (the L4 header and 8 bytes, then the rest)
 
     def to_json(self):
         d = dataclasses.asdict(self)
@@ -97,17 +98,31 @@ def l4_bytes(p, src, dst):
     return body
 
 
-def build(p, eth_dst, eth_src):
-    """The Ethernet frame; eth_dst/eth_src are the defaults used when the packet leaves them empty."""
+def _ip_frame(p, eth_dst, eth_src, frag, l4):
     opts = p.ipopts + b"\0" * (-len(p.ipopts) % 4)
-    l4 = l4_bytes(p, p.src, p.dst)
     ihl = 5 + len(opts) // 4
     total = ihl * 4 + len(l4)
-    hdr = struct.pack("!BBHHHBBHII", 0x40 | ihl, p.tos, total, p.ip_id, p.frag, p.ttl, p.proto, 0, p.src, p.dst)
+    hdr = struct.pack("!BBHHHBBHII", 0x40 | ihl, p.tos, total, p.ip_id, frag, p.ttl, p.proto, 0, p.src, p.dst)
     hdr += opts
     hdr = hdr[:10] + struct.pack("!H", checksum(hdr)) + hdr[12:]
     eth = (p.eth_dst or eth_dst) + (p.eth_src or eth_src) + struct.pack("!H", ETH_P_IP)
     return eth + hdr + l4
+
+
+def build(p, eth_dst, eth_src):
+    """The Ethernet frame; eth_dst/eth_src are the defaults used when the packet leaves them empty."""
+    return _ip_frame(p, eth_dst, eth_src, p.frag, l4_bytes(p, p.src, p.dst))
+
+
+def build_unit(p, eth_dst, eth_src):
+    """The frames of one test unit: one frame, or the two fragments of a split datagram (checksums of the whole)."""
+    if not p.split:
+        return [build(p, eth_dst, eth_src)]
+    whole = dataclasses.replace(p, frag=0, l4_keep=-1, payload=max(p.payload, 16))
+    body = l4_bytes(whole, p.src, p.dst)
+    cut = (len(body) - len(bytes(whole.payload)) + 8 + 7) // 8 * 8
+    return [_ip_frame(whole, eth_dst, eth_src, 0x2000, body[:cut]),
+            _ip_frame(whole, eth_dst, eth_src, cut // 8, body[cut:])]
 
 
 def describe(p):
@@ -131,6 +146,8 @@ def describe(p):
         parts.append(f"ip-options {p.ipopts.hex()}")
     if p.payload:
         parts.append(f"payload {p.payload}")
+    if p.split:
+        parts.append("sent as two fragments")
     if p.l4_keep >= 0:
         parts.append(f"L4 truncated to {p.l4_keep} bytes")
     if p.eth_dst:

@@ -38,7 +38,7 @@ FAMILY_PROBES = {
     "log": "-A INPUT -j LOG --log-prefix compat",
 }
 # Packet classes (not matches): fragments are reassembled before INPUT, so the kernel never decides them alone.
-PACKET_CLASSES = ("ipopts", "short", "fragments")
+PACKET_CLASSES = ("ipopts", "short", "fragments", "split")
 
 
 class Match:
@@ -384,6 +384,9 @@ class PacketGenerator:
             p.l4_keep = rng.randrange(4 if p.proto == pk.ICMP else 8 if p.proto == pk.UDP else 20)
         if "fragments" in self.classes and rng.random() < 0.02:
             p.frag = rng.choice([0x2000, 0x2000 | 1, 1])
+        if "split" in self.classes and not p.frag and p.l4_keep < 0 and rng.random() < 0.03:
+            p.split = True
+            p.payload = max(p.payload, 16)
         return p
 
     def apply(self, p, field, value):
