@@ -23,9 +23,12 @@ void negatable(bool invert, std::string_view option, std::string& out) {
     out += option;
 }
 
-template <class T>
-void ports(const std::optional<ir::Negatable<ir::PortRange>>& p, std::string_view option, std::string& out) {
+// A port option. tcp and udp leave out a range that covers every port (iptables-save does); conntrack
+// prints it.
+void ports(const std::optional<ir::Negatable<ir::PortRange>>& p, std::string_view option, std::string& out,
+           bool omit_every_port = false) {
     if (!p) return;
+    if (omit_every_port && !p->invert && p->value == ir::PortRange{0, 0xffff}) return;
     negatable(p->invert, option, out);
     out += ' ';
     print_port_range(p->value, out);
@@ -105,6 +108,21 @@ void rate(uint32_t period, std::string& out) {  // as iptables' print_rate
     out += ' ' + std::to_string(rates[i - 1].second / period) + '/' + rates[i - 1].first;
 }
 
+// As iptables-save prints a free-text value: bare when it is only letters, digits, '_' and '-'; otherwise in
+// double quotes with '"', '\'' and '\\' escaped by a backslash.
+std::string save_string(std::string_view s) {
+    bool bare = !s.empty() &&
+                s.find_first_not_of("_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") ==
+                    std::string_view::npos;
+    if (bare) return std::string(s);
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\'' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + '"';
+}
+
 struct MatchPrinter {
     std::string& out;
 
@@ -122,13 +140,14 @@ struct MatchPrinter {
     }
     void operator()(const ir::FragmentMatch& m) { negatable(m.invert, "-f", out); }
     void operator()(const ir::TcpMatch& m) {
-        ports<ir::PortRange>(m.sport, "--sport", out);
-        ports<ir::PortRange>(m.dport, "--dport", out);
+        ports(m.sport, "--sport", out, true);
+        ports(m.dport, "--dport", out, true);
         if (m.option) {
             negatable(m.option->invert, "--tcp-option ", out);
             out += std::to_string(m.option->value);
         }
-        if (m.flags) {
+        // A mask of NONE prints nothing, unless inverted.
+        if (m.flags && (m.flags->value.mask != 0 || m.flags->invert)) {
             negatable(m.flags->invert, "--tcp-flags ", out);
             tcp_flag_list(m.flags->value.mask, out);
             out += ' ';
@@ -136,8 +155,8 @@ struct MatchPrinter {
         }
     }
     void operator()(const ir::UdpMatch& m) {
-        ports<ir::PortRange>(m.sport, "--sport", out);
-        ports<ir::PortRange>(m.dport, "--dport", out);
+        ports(m.sport, "--sport", out, true);
+        ports(m.dport, "--dport", out, true);
     }
     void operator()(const ir::IcmpMatch& m) {
         negatable(m.invert, "--icmp-type ", out);
@@ -181,10 +200,10 @@ struct MatchPrinter {
         net(m.orig_dst, "--ctorigdst");
         net(m.repl_src, "--ctreplsrc");
         net(m.repl_dst, "--ctrepldst");
-        ports<ir::PortRange>(m.orig_src_port, "--ctorigsrcport", out);
-        ports<ir::PortRange>(m.orig_dst_port, "--ctorigdstport", out);
-        ports<ir::PortRange>(m.repl_src_port, "--ctreplsrcport", out);
-        ports<ir::PortRange>(m.repl_dst_port, "--ctrepldstport", out);
+        ports(m.orig_src_port, "--ctorigsrcport", out);
+        ports(m.orig_dst_port, "--ctorigdstport", out);
+        ports(m.repl_src_port, "--ctreplsrcport", out);
+        ports(m.repl_dst_port, "--ctrepldstport", out);
         if (m.status) {
             negatable(m.status->invert, "--ctstatus ", out);
             ct_status(m.status->value, out);
@@ -210,7 +229,7 @@ struct MatchPrinter {
         out += hex(m.value);
         if (m.mask != 0xffffffff) out += '/' + hex(m.mask);
     }
-    void operator()(const ir::CommentMatch& m) { out += " --comment " + quote_if_needed(m.text); }
+    void operator()(const ir::CommentMatch& m) { out += " --comment " + save_string(m.text); }
     void operator()(const ir::LengthMatch& m) {
         negatable(m.invert, "--length ", out);
         out += std::to_string(m.min);
@@ -285,7 +304,7 @@ struct TargetPrinter {
     void operator()(const ir::GotoTarget&) {}
     void operator()(const ir::RejectTarget& t) { out += " --reject-with " + t.with; }
     void operator()(const ir::LogTarget& t) {
-        if (!t.prefix.empty()) out += " --log-prefix " + quote_if_needed(t.prefix);
+        if (!t.prefix.empty()) out += " --log-prefix " + save_string(t.prefix);
         if (t.level != 4) out += " --log-level " + std::to_string(t.level);
         if (t.flags & 0x01) out += " --log-tcp-sequence";
         if (t.flags & 0x02) out += " --log-tcp-options";

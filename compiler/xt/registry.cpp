@@ -8,6 +8,7 @@ const MatchModule* find_match_module(std::string_view name) {
         &icmp_module, &multiport_module, &iprange_module, &length_module, &ttl_module,
         &mark_module, &comment_module, &dscp_module, &tos_module, &mac_module, &pkttype_module,
         &addrtype_module, &limit_module,
+        &state_module, &conntrack_module, &set_module,
     };
     for (const MatchModule* m : modules)
         if (m->name == name) return m;
@@ -15,7 +16,9 @@ const MatchModule* find_match_module(std::string_view name) {
 }
 
 const TargetModule* find_target_module(std::string_view name) {
-    static const TargetModule* const modules[] = {nullptr};
+    static const TargetModule* const modules[] = {
+        &reject_target, &log_target, &notrack_target, &ct_target,
+    };
     for (const TargetModule* t : modules)
         if (t && t->name == name) return t;
     return nullptr;

@@ -1,6 +1,10 @@
 // -m tcp and -m udp (also loaded implicitly by -p tcp / -p udp).
+//
+// A port option that covers every port ("--sport :") is kept but prints nothing unless inverted, as
+// iptables-save does; "--syn" is stored as the flags it stands for (FIN,SYN,RST,ACK SYN).
 #include "compiler/xt/module.hpp"
 #include "compiler/xt/modules.hpp"
+#include "compiler/xt/numbers.hpp"
 
 namespace bpftables::xt {
 namespace {
@@ -11,39 +15,28 @@ using PortOpt = std::optional<ir::Negatable<ir::PortRange>>;
 Parsed parse_port_option(OptionReader& r, PortOpt& sport, PortOpt& dport, std::string_view proto) {
     std::string_view n = r.name();
     PortOpt* slot = nullptr;
-    if (n == "--sport" || n == "--source-port") slot = &sport;
-    if (n == "--dport" || n == "--destination-port") slot = &dport;
+    const char* canonical = nullptr;
+    if (n == "--sport" || n == "--source-port") slot = &sport, canonical = "--source-port";
+    if (n == "--dport" || n == "--destination-port") slot = &dport, canonical = "--destination-port";
     if (!slot) return Parsed::not_mine;
-    if (*slot) return r.error("multiple " + std::string(n) + " flags not allowed"), Parsed::error;
+    if (*slot) return r.error("only one " + std::string(canonical) + " allowed"), Parsed::error;
     const parser::Word* w = r.arg();
     ir::PortRange range;
-    if (!w || !parse_port_range(r, *w, range, proto)) return Parsed::error;
+    if (!w || !parse_ordered_port_range(r, *w, range, proto)) return Parsed::error;
     *slot = ir::Negatable<ir::PortRange>{range, r.inverted()};
     return Parsed::ok;
 }
 
+// The names iptables accepts: the six original flags (not ECE or CWR), ALL for those six and NONE.
+constexpr NamedBits tcp_flag_names[] = {{"FIN", 0x01}, {"SYN", 0x02}, {"RST", 0x04}, {"PSH", 0x08},
+                                        {"ACK", 0x10}, {"URG", 0x20}, {"ALL", 0x3f}, {"NONE", 0x00}};
+
 bool parse_tcp_flag_list(OptionReader& r, const parser::Word& w, uint8_t& out) {
-    static const std::pair<std::string_view, uint8_t> names[] = {
-        {"FIN", 0x01}, {"SYN", 0x02}, {"RST", 0x04}, {"PSH", 0x08}, {"ACK", 0x10},
-        {"URG", 0x20}, {"ECE", 0x40}, {"CWR", 0x80}, {"ALL", 0x3f}, {"NONE", 0x00}};
-    out = 0;
-    std::string_view s = w.text;
-    while (true) {
-        size_t comma = s.find(',');
-        std::string_view name = s.substr(0, comma);
-        bool found = false;
-        for (auto [n, bit] : names) {
-            if (name.size() == n.size() && std::equal(name.begin(), name.end(), n.begin(), [](char a, char b) {
-                    return std::toupper(static_cast<unsigned char>(a)) == b;
-                })) {
-                out |= bit, found = true;
-                break;
-            }
-        }
-        if (!found) return r.error(w, "unknown TCP flag \"" + std::string(name) + "\"");
-        if (comma == std::string_view::npos) return true;
-        s.remove_prefix(comma + 1);
-    }
+    uint32_t bits;
+    if (!parse_name_list(r, w, tcp_flag_names, std::size(tcp_flag_names), "unknown TCP flag", bits))
+        return false;
+    out = static_cast<uint8_t>(bits);
+    return true;
 }
 
 Parsed parse_tcp(ir::Match& match, OptionReader& r) {
@@ -51,12 +44,12 @@ Parsed parse_tcp(ir::Match& match, OptionReader& r) {
     if (Parsed p = parse_port_option(r, m.sport, m.dport, "tcp"); p != Parsed::not_mine) return p;
     std::string_view n = r.name();
     if (n == "--syn" || n == "--tcp-flags") {
-        if (m.flags) return r.error("multiple flags not allowed"), Parsed::error;
+        if (m.flags) return r.error("only one of --syn or --tcp-flags allowed"), Parsed::error;
         ir::TcpFlags f{0x17, 0x02};  // --syn: SYN set, FIN, RST and ACK clear
         if (n == "--tcp-flags") {
             const parser::Word* mask = r.arg();
             if (!mask || !parse_tcp_flag_list(r, *mask, f.mask)) return Parsed::error;
-            if (!r.has_arg()) return r.error("--tcp-flags requires two args."), Parsed::error;
+            if (!r.has_arg()) return r.error("--tcp-flags requires two args"), Parsed::error;
             const parser::Word* cmp = r.arg();
             if (!cmp || !parse_tcp_flag_list(r, *cmp, f.cmp)) return Parsed::error;
         }
@@ -64,12 +57,12 @@ Parsed parse_tcp(ir::Match& match, OptionReader& r) {
         return Parsed::ok;
     }
     if (n == "--tcp-option") {
-        if (m.option) return r.error("multiple --tcp-option flags not allowed"), Parsed::error;
+        if (m.option) return r.error("only one --tcp-option allowed"), Parsed::error;
         const parser::Word* w = r.arg();
-        uint32_t v;
+        uint64_t v;
         if (!w) return Parsed::error;
-        if (!parse_u32(w->text, v, 255) || v == 0)
-            return r.error(*w, "bad TCP option \"" + w->text + "\""), Parsed::error;
+        if (!parse_number(w->text, v, 255) || v == 0)
+            return r.error(*w, "bad TCP option \"" + w->text + "\" (1 to 255)"), Parsed::error;
         m.option = ir::Negatable<uint8_t>{static_cast<uint8_t>(v), r.inverted()};
         return Parsed::ok;
     }
@@ -81,7 +74,9 @@ Parsed parse_udp(ir::Match& match, OptionReader& r) {
     return parse_port_option(r, m.sport, m.dport, "udp");
 }
 
-bool finish_nothing(ir::Match&, const parser::Word&, Diagnostics&) { return true; }
+bool finish_nothing(ir::Match&, const parser::Word&, Diagnostics&) {
+    return true;
+}
 
 }  // namespace
 

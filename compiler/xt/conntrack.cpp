@@ -1,0 +1,199 @@
+// -m state and -m conntrack: connection tracking state, tuple, status, expiry and direction.
+//
+// Every option may be given once. Lists are case-insensitive ("new,Established"); numbers follow strtoul's
+// base-0 notation. Tuple addresses are IPv4 with an optional /len or /mask (no name resolution).
+#include <algorithm>
+#include <cctype>
+
+#include "compiler/xt/module.hpp"
+#include "compiler/xt/modules.hpp"
+#include "compiler/xt/numbers.hpp"
+
+namespace bpftables::xt {
+namespace {
+
+constexpr NamedBits state_names[] = {{"INVALID", ir::ct::invalid},
+                                     {"ESTABLISHED", ir::ct::established},
+                                     {"NEW", ir::ct::new_},
+                                     {"RELATED", ir::ct::related},
+                                     {"UNTRACKED", ir::ct::untracked}};
+
+constexpr NamedBits ctstate_names[] = {
+    {"INVALID", ir::ct::invalid}, {"ESTABLISHED", ir::ct::established}, {"NEW", ir::ct::new_},
+    {"RELATED", ir::ct::related}, {"UNTRACKED", ir::ct::untracked},     {"SNAT", ir::ct::snat},
+    {"DNAT", ir::ct::dnat}};
+
+constexpr NamedBits ctstatus_names[] = {
+    {"NONE", 0}, {"EXPECTED", 1}, {"SEEN_REPLY", 2}, {"ASSURED", 4}, {"CONFIRMED", 8}};
+
+Parsed once_error(OptionReader& r, std::string_view module) {
+    r.error(std::string(module) + ": option \"" + std::string(r.name()) + "\" can only be used once");
+    return Parsed::error;
+}
+
+// ---- -m state
+// ----------------------------------------------------------------------------------------------
+
+Parsed parse_state(ir::Match& match, OptionReader& r) {
+    auto& m = std::get<ir::StateMatch>(match);
+    if (r.name() != "--state") return Parsed::not_mine;
+    if (m.states) return once_error(r, "state");
+    const parser::Word* w = r.arg();
+    if (!w) return Parsed::error;
+    if (!parse_name_list(r, *w, state_names, std::size(state_names), "bad state", m.states))
+        return Parsed::error;
+    m.invert = r.inverted();
+    return Parsed::ok;
+}
+
+bool finish_state(ir::Match& match, const parser::Word& module_word, Diagnostics& diags) {
+    if (std::get<ir::StateMatch>(match).states) return true;
+    diags.error(module_word.loc, "state: option \"--state\" must be specified", module_word.length);
+    return false;
+}
+
+// ---- -m conntrack
+// ------------------------------------------------------------------------------------------
+
+// a.b.c.d[/len|/mask]; the address is stored masked.
+bool parse_ct_net(OptionReader& r, const parser::Word& w, ir::Ipv4Net& out) {
+    std::string_view s = w.text;
+    size_t slash = s.find('/');
+    uint32_t addr = 0, mask = 0xffffffff;
+    if (!parse_ipv4(s.substr(0, slash), addr))
+        return r.error(w, "host/network \"" + std::string(s.substr(0, slash)) + "\" is not an IPv4 address");
+    if (slash != std::string_view::npos) {
+        std::string_view m = s.substr(slash + 1);
+        uint64_t len;
+        if (m.find('.') != std::string_view::npos) {
+            if (!parse_ipv4(m, mask)) return r.error(w, "invalid mask \"" + std::string(m) + "\" specified");
+        } else if (!m.empty() && std::all_of(m.begin(), m.end(), ::isdigit) && parse_number(m, len, 32)) {
+            mask = len == 0 ? 0 : 0xffffffffu << (32 - len);
+        } else {
+            return r.error(w, "invalid mask \"" + std::string(m) + "\" specified");
+        }
+    }
+    out = {addr & mask, mask};
+    return true;
+}
+
+// --ctexpire lo[:hi], seconds.
+bool parse_ct_expire(OptionReader& r, const parser::Word& w, ir::AddrRange& out) {
+    std::string_view s = w.text;
+    size_t colon = s.find(':');
+    std::string_view lo = s.substr(0, colon);
+    std::string_view hi = colon == std::string_view::npos ? lo : s.substr(colon + 1);
+    uint64_t a = 0, b = 0xffffffff;
+    if ((colon == std::string_view::npos || !lo.empty()) && !parse_number(lo, a, 0xffffffff))
+        return r.error(w, "conntrack: bad value for --ctexpire \"" + w.text + "\" (0 to 4294967295)");
+    if ((colon == std::string_view::npos || !hi.empty()) && !parse_number(hi, b, 0xffffffff))
+        return r.error(w, "conntrack: bad value for --ctexpire \"" + w.text + "\" (0 to 4294967295)");
+    if (a > b)
+        return r.error(w, "conntrack: --ctexpire range \"" + w.text + "\" has its minimum above its maximum");
+    out = {static_cast<uint32_t>(a), static_cast<uint32_t>(b)};
+    return true;
+}
+
+template <class T>
+using Opt = std::optional<ir::Negatable<T>>;
+
+Parsed parse_conntrack(ir::Match& match, OptionReader& r) {
+    auto& m = std::get<ir::ConntrackMatch>(match);
+    std::string_view n = r.name();
+    auto begin = [&](bool given) -> const parser::Word* {
+        if (given) {
+            once_error(r, "conntrack");
+            return nullptr;
+        }
+        return r.arg();
+    };
+
+    if (n == "--ctstate" || n == "--ctstatus") {
+        bool state = n == "--ctstate";
+        Opt<uint32_t>& slot = state ? m.state : m.status;
+        const parser::Word* w = begin(slot.has_value());
+        uint32_t bits;
+        if (!w) return Parsed::error;
+        bool ok =
+            state ? parse_name_list(r, *w, ctstate_names, std::size(ctstate_names), "bad ctstate", bits)
+                  : parse_name_list(r, *w, ctstatus_names, std::size(ctstatus_names), "bad ctstatus", bits);
+        if (!ok) return Parsed::error;
+        slot = ir::Negatable<uint32_t>{bits, r.inverted()};
+        return Parsed::ok;
+    }
+    if (n == "--ctproto") {
+        const parser::Word* w = begin(m.proto.has_value());
+        if (!w) return Parsed::error;
+        std::string name = w->text;
+        std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+        uint64_t num;
+        std::optional<uint8_t> p = parse_number(name, num, 255)
+                                       ? std::optional<uint8_t>(static_cast<uint8_t>(num))
+                                       : ir::protocol_by_name(name);
+        if (!p) return r.error(*w, "unknown protocol \"" + w->text + "\" specified"), Parsed::error;
+        if (*p == 0)
+            return r.error(*w, "conntrack: --ctproto needs a protocol other than 0 (all)"), Parsed::error;
+        m.proto = ir::Negatable<uint8_t>{*p, r.inverted()};
+        return Parsed::ok;
+    }
+    Opt<ir::Ipv4Net>* net = n == "--ctorigsrc"   ? &m.orig_src
+                            : n == "--ctorigdst" ? &m.orig_dst
+                            : n == "--ctreplsrc" ? &m.repl_src
+                            : n == "--ctrepldst" ? &m.repl_dst
+                                                 : nullptr;
+    if (net) {
+        const parser::Word* w = begin(net->has_value());
+        ir::Ipv4Net value;
+        if (!w || !parse_ct_net(r, *w, value)) return Parsed::error;
+        *net = ir::Negatable<ir::Ipv4Net>{value, r.inverted()};
+        return Parsed::ok;
+    }
+    Opt<ir::PortRange>* port = n == "--ctorigsrcport"   ? &m.orig_src_port
+                               : n == "--ctorigdstport" ? &m.orig_dst_port
+                               : n == "--ctreplsrcport" ? &m.repl_src_port
+                               : n == "--ctrepldstport" ? &m.repl_dst_port
+                                                        : nullptr;
+    if (port) {
+        const parser::Word* w = begin(port->has_value());
+        ir::PortRange value;
+        if (!w || !parse_ordered_port_range(r, *w, value, "")) return Parsed::error;
+        *port = ir::Negatable<ir::PortRange>{value, r.inverted()};
+        return Parsed::ok;
+    }
+    if (n == "--ctexpire") {
+        const parser::Word* w = begin(m.expire.has_value());
+        ir::AddrRange value;
+        if (!w || !parse_ct_expire(r, *w, value)) return Parsed::error;
+        m.expire = ir::Negatable<ir::AddrRange>{value, r.inverted()};
+        return Parsed::ok;
+    }
+    if (n == "--ctdir") {
+        if (r.inverted()) return r.error("conntrack: option \"--ctdir\" cannot be inverted"), Parsed::error;
+        const parser::Word* w = begin(m.direction.has_value());
+        if (!w) return Parsed::error;
+        std::string v = w->text;
+        std::transform(v.begin(), v.end(), v.begin(), ::toupper);
+        if (v != "ORIGINAL" && v != "REPLY")
+            return r.error(*w,
+                           "conntrack: bad value for \"--ctdir\": \"" + w->text + "\" (ORIGINAL or REPLY)"),
+                   Parsed::error;
+        m.direction = v == "ORIGINAL" ? ir::CtDir::original : ir::CtDir::reply;
+        return Parsed::ok;
+    }
+    return Parsed::not_mine;
+}
+
+bool finish_conntrack(ir::Match& match, const parser::Word& module_word, Diagnostics& diags) {
+    if (std::get<ir::ConntrackMatch>(match) != ir::ConntrackMatch{}) return true;
+    diags.error(module_word.loc, "conntrack: at least one option is required", module_word.length);
+    return false;
+}
+
+}  // namespace
+
+const MatchModule state_module{"state", [] { return ir::Match{ir::StateMatch{}}; }, parse_state,
+                               finish_state};
+const MatchModule conntrack_module{"conntrack", [] { return ir::Match{ir::ConntrackMatch{}}; },
+                                   parse_conntrack, finish_conntrack};
+
+}  // namespace bpftables::xt
