@@ -3,9 +3,18 @@
 
 #include "compiler/xt/module.hpp"
 #include "compiler/xt/modules.hpp"
+#include "compiler/xt/numbers.hpp"
 
 namespace bpftables::xt {
 namespace {
+
+// A number as libxtables reads one (strtoul base 0: decimal, 0x hex, leading-0 octal), at most `max`.
+bool number(std::string_view s, uint32_t& out, uint32_t max = 0xffffffff) {
+    uint64_t v;
+    if (!parse_number(s, v, max)) return false;
+    out = static_cast<uint32_t>(v);
+    return true;
+}
 
 struct IcmpName {
     std::string_view name;
@@ -79,15 +88,15 @@ bool parse_icmp_type(OptionReader& r, const parser::Word& w, ir::IcmpMatch& m) {
     }
     size_t slash = s.find('/');
     uint32_t type, lo = 0, hi = 0xff;
-    if (!parse_u32(s.substr(0, slash), type, 0xff))
+    if (!number(s.substr(0, slash), type, 0xff))
         return r.error(w, "invalid ICMP type \"" + std::string(s.substr(0, slash)) + "\"");
     if (slash != std::string_view::npos) {
         std::string_view code = s.substr(slash + 1);
         size_t colon = code.find(':');
-        if (!parse_u32(code.substr(0, colon), lo, 0xff))
+        if (!number(code.substr(0, colon), lo, 0xff))
             return r.error(w, "invalid ICMP code \"" + std::string(code) + "\"");
         hi = lo;
-        if (colon != std::string_view::npos && !parse_u32(code.substr(colon + 1), hi, 0xff))
+        if (colon != std::string_view::npos && !number(code.substr(colon + 1), hi, 0xff))
             return r.error(w, "invalid ICMP code \"" + std::string(code) + "\"");
         if (lo > hi) return r.error(w, "invalid ICMP code range \"" + std::string(code) + "\"");
     }

@@ -1,6 +1,7 @@
 // -m multiport --sports/--dports/--ports: up to 15 ports or ranges (a range takes two of the 15 slots).
 #include "compiler/xt/module.hpp"
 #include "compiler/xt/modules.hpp"
+#include "compiler/xt/numbers.hpp"
 
 namespace bpftables::xt {
 namespace {
@@ -15,25 +16,14 @@ bool parse_port_list(OptionReader& r, const parser::Word& w, std::vector<ir::Por
         size_t comma = s.find(',');
         std::string_view item = s.substr(0, comma);
         size_t colon = item.find(':');
-        parser::Word part = w;
+        std::string_view lo = item.substr(0, colon);
+        std::string_view hi = colon == std::string_view::npos ? lo : item.substr(colon + 1);
         ir::PortRange range;
-        if (colon == std::string_view::npos) {
-            part.text = std::string(item);
-            if (!parse_port_range(r, part, range, "")) return false;
-            ++slots;
-        } else {
-            std::string_view lo = item.substr(0, colon), hi = item.substr(colon + 1);
-            if (lo.empty() || hi.empty() || hi.find(':') != std::string_view::npos)
-                return r.error(w, "invalid port range \"" + std::string(item) + "\" specified");
-            ir::PortRange a, b;
-            part.text = std::string(lo);
-            if (!parse_port_range(r, part, a, "")) return false;
-            part.text = std::string(hi);
-            if (!parse_port_range(r, part, b, "")) return false;
-            if (a.lo > b.lo) return r.error(w, "invalid port range \"" + std::string(item) + "\" specified");
-            range = {a.lo, b.lo};
-            slots += 2;
-        }
+        if (!parse_port_number(lo, "", range.lo) || !parse_port_number(hi, "", range.hi))
+            return r.error(w, "invalid port/service \"" + std::string(item) + "\" specified");
+        if (range.lo > range.hi)
+            return r.error(w, "invalid port range \"" + std::string(item) + "\" specified");
+        slots += colon == std::string_view::npos ? 1 : 2;
         if (slots > max_port_slots)
             return r.error(w, "too many ports specified (at most 15, a range counts 2)");
         out.push_back(range);

@@ -7,9 +7,18 @@
 
 #include "compiler/xt/module.hpp"
 #include "compiler/xt/modules.hpp"
+#include "compiler/xt/numbers.hpp"
 
 namespace bpftables::xt {
 namespace {
+
+// A number as libxtables reads one (strtoul base 0: decimal, 0x hex, leading-0 octal), at most `max`.
+bool number(std::string_view s, uint32_t& out, uint32_t max = 0xffffffff) {
+    uint64_t v;
+    if (!parse_number(s, v, max)) return false;
+    out = static_cast<uint32_t>(v);
+    return true;
+}
 
 bool equal_nocase(std::string_view a, std::string_view b) {
     return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
@@ -47,8 +56,8 @@ Parsed parse_mark(ir::Match& match, OptionReader& r) {
     std::string_view s = w->text;
     size_t slash = s.find('/');
     ir::MarkMatch m;
-    if (!parse_u32(s.substr(0, slash), m.value) ||
-        (slash != std::string_view::npos && !parse_u32(s.substr(slash + 1), m.mask)))
+    if (!number(s.substr(0, slash), m.value) ||
+        (slash != std::string_view::npos && !number(s.substr(slash + 1), m.mask)))
         return r.error(*w, "mark: bad value \"" + w->text + "\" (value[/mask], 32 bits each)"), Parsed::error;
     m.invert = r.inverted();
     match = m;
@@ -93,7 +102,7 @@ Parsed parse_dscp(ir::Match& match, OptionReader& r) {
     m.invert = r.inverted();
     if (n == "--dscp") {
         uint32_t v;
-        if (!parse_u32(w->text, v, 0x3f))
+        if (!number(w->text, v, 0x3f))
             return r.error(*w, "dscp: invalid DSCP value \"" + w->text + "\" (0 to 0x3f)"), Parsed::error;
         m.dscp = static_cast<uint8_t>(v);
     } else {
@@ -126,8 +135,8 @@ Parsed parse_tos(ir::Match& match, OptionReader& r) {
         std::string_view s = w->text;
         size_t slash = s.find('/');
         uint32_t value, mask = 0xff;
-        if (!parse_u32(s.substr(0, slash), value, 0xff) ||
-            (slash != std::string_view::npos && !parse_u32(s.substr(slash + 1), mask, 0xff)))
+        if (!number(s.substr(0, slash), value, 0xff) ||
+            (slash != std::string_view::npos && !number(s.substr(slash + 1), mask, 0xff)))
             return r.error(*w, "tos: bad value \"" + w->text + "\" (value[/mask] up to 0xff, or a name)"),
                    Parsed::error;
         m.value = static_cast<uint8_t>(value), m.mask = static_cast<uint8_t>(mask);
@@ -205,8 +214,10 @@ bool parse_addr_types(OptionReader& r, const parser::Word& w, uint16_t& out) {
     while (true) {
         size_t comma = s.find(',');
         std::string_view item = s.substr(0, comma);
-        size_t i = 0;
-        while (i < std::size(names) && !equal_nocase(names[i], item)) ++i;
+        size_t i = 0;  // as iptables: the first type the item is a prefix of (case-insensitive)
+        while (i < std::size(names) && (item.empty() || item.size() > names[i].size() ||
+                                        !equal_nocase(names[i].substr(0, item.size()), item)))
+            ++i;
         if (i == std::size(names))
             return r.error(w, "addrtype: unknown address type \"" + std::string(item) + "\"");
         out |= static_cast<uint16_t>(1u << i);
@@ -289,7 +300,7 @@ Parsed parse_limit(ir::Match& match, OptionReader& r) {
         if (!parse_rate(w->text, m.avg))
             return r.error(*w, "limit: bad rate \"" + w->text + "\" (N/sec, N/min, N/hour or N/day)"),
                    Parsed::error;
-    } else if (!parse_u32(w->text, m.burst, 10000) || m.burst == 0) {
+    } else if (!number(w->text, m.burst, 10000) || m.burst == 0) {
         return r.error(*w, "limit: bad --limit-burst \"" + w->text + "\" (1 to 10000)"), Parsed::error;
     }
     return Parsed::ok;

@@ -21,6 +21,11 @@ TEST(XtMultiport, FifteenSlotsARangeTakingTwo) {
     EXPECT_FALSE(round_trip("-p tcp -m multiport --ports 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15:16"));
 }
 
+TEST(XtMultiport, ServiceNamesAndOctal) {
+    EXPECT_EQ(round_trip("-p tcp -m multiport --dports ssh,010:0x10"),
+              "-p tcp -m multiport --dports 22,8:16");
+}
+
 TEST(XtMultiport, Rejects) {
     EXPECT_FALSE(round_trip("-p tcp -m multiport --dports 90:80"));
     EXPECT_FALSE(round_trip("-p tcp -m multiport --dports 80:"));

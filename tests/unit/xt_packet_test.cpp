@@ -10,6 +10,7 @@ using testing::round_trip;
 TEST(XtMark, ValueAndMask) {
     EXPECT_EQ(round_trip("-m mark ! --mark 10/0xff"), "-m mark ! --mark 0xa/0xff");
     EXPECT_FALSE(round_trip("-m mark --mark 1/0x100000000"));
+    EXPECT_EQ(round_trip("-m mark --mark 010"), "-m mark --mark 0x8");  // numbers are read as strtoul base 0
 }
 
 TEST(XtComment, QuotesWhatIptablesSaveQuotes) {
@@ -48,7 +49,9 @@ TEST(XtPktType, AliasesPrintCanonical) {
 TEST(XtAddrType, ListsAndInterfaceLimits) {
     EXPECT_EQ(round_trip("-m addrtype ! --dst-type local,broadcast --src-type unicast"),
               "-m addrtype --src-type UNICAST ! --dst-type LOCAL,BROADCAST");
+    EXPECT_EQ(round_trip("-m addrtype --src-type loc,U"), "-m addrtype --src-type UNSPEC,LOCAL");
     EXPECT_FALSE(round_trip("-m addrtype --src-type LOCAL,"));
+    EXPECT_FALSE(round_trip("-m addrtype --src-type LOCALS"));
     EXPECT_FALSE(round_trip("-m addrtype --src-type LOCAL ! --limit-iface-in"));
 }
 
