@@ -148,7 +148,7 @@ struct Emitter {
         return l4_match(all_of({port_cond(m.sport, "p->sport"), port_cond(m.dport, "p->dport")}), 8);
     }
     std::optional<MatchCode> operator()(const ir::IcmpMatch& m) {
-        if (m.type == 0xff) return l4_match("1", 8);
+        if (m.type == 0xff) return l4_match(m.invert ? "0" : "1", 8);  // xt_icmp: (any) ^ invert
         std::string c =
             "p->icmp_type == " + num(m.type) + " && " + in_range("p->icmp_code", m.code_min, m.code_max);
         return l4_match(invert_if(m.invert, c), 8);
