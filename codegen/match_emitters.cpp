@@ -240,7 +240,7 @@ struct Emitter {
     }
     std::optional<MatchCode> operator()(const ir::TosMatch& m) {
         MatchCode c;
-        c.cond = invert_if(m.invert, "(p->tos & " + hex(m.mask) + ") == " + hex(m.value & m.mask));
+        c.cond = invert_if(m.invert, "(p->tos & " + hex(m.mask) + ") == " + hex(m.value));  // as xt_tos: value not masked
         return c;
     }
     std::optional<MatchCode> operator()(const ir::MacMatch& m) {

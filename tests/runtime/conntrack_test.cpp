@@ -1,0 +1,111 @@
+// -m state / -m conntrack through the kernel's conntrack kfuncs. BPF_PROG_TEST_RUN packets have no conntrack
+// entry, so: a UDP packet or a TCP SYN is NEW (conntrack would create the entry); a TCP packet without an
+// entry that is not a plain SYN (loose pickup, INVALID ... depend on sysctls) and protocols the kfuncs cannot
+// look up are handed to the kernel at the first rule that needs the state. NOTRACK in raw makes UNTRACKED.
+#include "tests/runtime/harness.hpp"
+
+namespace bpftables::test {
+namespace {
+
+using runtime::frame;
+using runtime::Icmp;
+using runtime::ip;
+using runtime::Ipv4;
+using runtime::Tcp;
+using runtime::Udp;
+
+class Conntrack : public RuntimeTest {};
+
+constexpr uint8_t SYN = 0x02, ACK = 0x10, RST = 0x04;
+
+// Ports unlikely to have a real conntrack entry on the test machine.
+std::vector<uint8_t> udp() {
+    return frame(Ipv4{.src = ip("198.51.100.7")}, Udp{.sport = 47001, .dport = 47002});
+}
+std::vector<uint8_t> tcp(uint8_t flags) {
+    return frame(Ipv4{.src = ip("198.51.100.7")}, Tcp{.sport = 47003, .dport = 47004, .flags = flags});
+}
+
+TEST_F(Conntrack, StateWithoutEntry) {
+    std::string text = input_chain({"-p icmp -j ACCEPT", "-m state --state RELATED,ESTABLISHED -j ACCEPT",
+                                    "-m state --state NEW -j DROP"});
+    REQUIRE_PARSER(text);
+    Ruleset& rs = ruleset(text);
+    EXPECT_VERDICT(rs, udp(), "DROP", "INPUT", 3);
+    EXPECT_VERDICT(rs, tcp(SYN), "DROP", "INPUT", 3);
+    EXPECT_VERDICT(rs, tcp(ACK), "KERNEL", "INPUT", 2);
+    EXPECT_VERDICT(rs, tcp(SYN | ACK), "KERNEL", "INPUT", 2);
+    EXPECT_VERDICT(rs, tcp(RST), "KERNEL", "INPUT", 2);
+    // rules before the first state match decide as usual
+    EXPECT_VERDICT(rs, frame(Ipv4{}, Icmp{}), "ACCEPT", "INPUT", 1);
+}
+
+TEST_F(Conntrack, ProtocolsWithoutLookupAreHandedToTheKernel) {
+    std::string text = input_chain({"-m state --state NEW -j ACCEPT"});
+    REQUIRE_PARSER(text);
+    EXPECT_VERDICT(text, frame(Ipv4{}, Icmp{}), "KERNEL", "INPUT", 1);
+    EXPECT_VERDICT(text, frame(Ipv4{.proto = 47}, runtime::RawL4{{0, 0, 8, 0}}), "KERNEL", "INPUT", 1);
+}
+
+TEST_F(Conntrack, NegatedState) {
+    std::string text = input_chain({"-m state ! --state NEW -j DROP", "-j ACCEPT"});
+    REQUIRE_PARSER(text);
+    Ruleset& rs = ruleset(text);
+    EXPECT_VERDICT(rs, udp(), "ACCEPT", "INPUT", 2);
+    EXPECT_VERDICT(rs, tcp(SYN), "ACCEPT", "INPUT", 2);
+}
+
+TEST_F(Conntrack, CtstateWithoutEntry) {
+    std::string text =
+        input_chain({"-m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+                     "-m conntrack --ctstate INVALID -j DROP", "-m conntrack --ctstate NEW -j ACCEPT"},
+                    "DROP");
+    REQUIRE_PARSER(text);
+    Ruleset& rs = ruleset(text);
+    EXPECT_VERDICT(rs, udp(), "ACCEPT", "INPUT", 3);
+    EXPECT_VERDICT(rs, tcp(SYN), "ACCEPT", "INPUT", 3);
+    EXPECT_VERDICT(rs, tcp(ACK), "KERNEL", "INPUT", 1);
+}
+
+TEST_F(Conntrack, CtprotoAndOriginalAddresses) {
+    // a NEW connection's original tuple is the packet's own
+    std::string text =
+        input_chain({"-m conntrack --ctstate NEW --ctproto 6 -j DROP",
+                     "-m conntrack --ctorigsrc 198.51.100.0/24 --ctorigdst 198.18.0.2 -j ACCEPT"},
+                    "DROP");
+    REQUIRE_PARSER(text);
+    Ruleset& rs = ruleset(text);
+    EXPECT_VERDICT(rs, tcp(SYN), "DROP", "INPUT", 1);
+    EXPECT_VERDICT(rs, udp(), "ACCEPT", "INPUT", 2);
+    EXPECT_VERDICT(rs, frame(Ipv4{.src = ip("203.0.113.1")}, Udp{.sport = 47001, .dport = 47002}), "DROP",
+                   "INPUT", 0);
+}
+
+TEST_F(Conntrack, NotrackMakesUntracked) {
+    std::string text =
+        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p udp -j NOTRACK\n"
+        "-A PREROUTING -p tcp -j CT --notrack\nCOMMIT\n"
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+        "-A INPUT -m state --state NEW -j DROP\n-A INPUT -m conntrack --ctstate UNTRACKED -p udp -j ACCEPT\n"
+        "-A INPUT -m state --state UNTRACKED -j ACCEPT\nCOMMIT\n";
+    REQUIRE_PARSER(text);
+    Ruleset& rs = ruleset(text);
+    EXPECT_VERDICT(rs, udp(), "ACCEPT", "INPUT", 2);
+    // untracked: no lookup needed, even for a TCP packet that is not a SYN
+    EXPECT_VERDICT(rs, tcp(ACK), "ACCEPT", "INPUT", 3);
+}
+
+TEST_F(Conntrack, StateInRawIsInvalidOrUntracked) {
+    // conntrack has not run yet in raw PREROUTING: the state match sees INVALID (or UNTRACKED after NOTRACK)
+    std::string text =
+        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p udp -j NOTRACK\n"
+        "-A PREROUTING -m state --state UNTRACKED -j ACCEPT\n-A PREROUTING -m state --state INVALID -j DROP\n"
+        "COMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+    REQUIRE_PARSER(text);
+    Ruleset& rs = ruleset(text);
+    EXPECT_VERDICT(rs, udp(), "ACCEPT", "INPUT", 0);
+    EXPECT_VERDICT(rs, tcp(ACK), "DROP", "raw:PREROUTING", 3);
+}
+
+}  // namespace
+}  // namespace bpftables::test

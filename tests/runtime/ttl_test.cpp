@@ -1,0 +1,33 @@
+// -m ttl: --ttl-eq, ! --ttl-eq, --ttl-lt, --ttl-gt.
+#include "tests/runtime/harness.hpp"
+
+namespace bpftables::test {
+namespace {
+
+using runtime::frame;
+using runtime::Ipv4;
+using runtime::Tcp;
+
+class Ttl : public RuntimeTest {};
+
+std::vector<uint8_t> with_ttl(uint8_t ttl) {
+    return frame(Ipv4{.ttl = ttl}, Tcp{});
+}
+
+TEST_F(Ttl, Operators) {
+    std::string text = input_chain({"-m ttl --ttl-eq 64 -j ACCEPT", "-m ttl --ttl-lt 2 -j DROP",
+                                    "-m ttl --ttl-gt 250 -j DROP", "-m ttl ! --ttl-eq 100 -j ACCEPT"},
+                                   "DROP");
+    REQUIRE_PARSER(text);
+    Ruleset& rs = ruleset(text);
+    EXPECT_VERDICT(rs, with_ttl(64), "ACCEPT", "INPUT", 1);
+    EXPECT_VERDICT(rs, with_ttl(1), "DROP", "INPUT", 2);
+    EXPECT_VERDICT(rs, with_ttl(0), "DROP", "INPUT", 2);
+    EXPECT_VERDICT(rs, with_ttl(2), "ACCEPT", "INPUT", 4);
+    EXPECT_VERDICT(rs, with_ttl(250), "ACCEPT", "INPUT", 4);
+    EXPECT_VERDICT(rs, with_ttl(251), "DROP", "INPUT", 3);
+    EXPECT_VERDICT(rs, with_ttl(100), "DROP", "INPUT", 0);
+}
+
+}  // namespace
+}  // namespace bpftables::test
