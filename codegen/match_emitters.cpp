@@ -240,7 +240,8 @@ struct Emitter {
     }
     std::optional<MatchCode> operator()(const ir::TosMatch& m) {
         MatchCode c;
-        c.cond = invert_if(m.invert, "(p->tos & " + hex(m.mask) + ") == " + hex(m.value));  // as xt_tos: value not masked
+        // as xt_tos: the value is not masked (bits outside the mask never match)
+        c.cond = invert_if(m.invert, "(p->tos & " + hex(m.mask) + ") == " + hex(m.value));
         return c;
     }
     std::optional<MatchCode> operator()(const ir::MacMatch& m) {
