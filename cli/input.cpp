@@ -32,17 +32,20 @@ std::optional<ir::Program> load_ruleset(const std::string& file, const std::stri
         return std::nullopt;
     }
     std::string name = file == "-" ? "<stdin>" : file;
-    std::optional<ir::Program> program = parse_and_lower(text, name, diags);
-    if (program && !ipsets.empty()) {
+    std::optional<std::vector<ir::IpSet>> sets;
+    if (!ipsets.empty()) {
         std::string sets_text;
         if (!read_text(ipsets, sets_text, error)) {
             diags.error({}, error);
             return std::nullopt;
         }
-        auto sets = parser::parse_ipset_save(sets_text, ipsets, diags);
+        sets = parser::parse_ipset_save(sets_text, ipsets, diags);
         if (!sets) return std::nullopt;
-        program->sets = std::move(*sets);
     }
+    LowerOptions options;
+    options.sets = sets ? &*sets : nullptr;
+    std::optional<ir::Program> program = parse_and_lower(text, name, diags, options);
+    if (program && sets) program->sets = std::move(*sets);
     return program;
 }
 

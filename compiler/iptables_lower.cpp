@@ -171,7 +171,7 @@ const std::vector<std::string>& builtin_chains(const std::string& table) {
 
 std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<Word>& raw_words,
                                                      const std::string& table_name, const ir::Table* table,
-                                                     Diagnostics& diags) {
+                                                     Diagnostics& diags, const std::vector<ir::IpSet>* sets) {
     std::vector<Word> words = split_options(raw_words);
     RuleBuilder b;
     int errors = diags.error_count();
@@ -343,6 +343,14 @@ std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<Word>& ra
 
     for (RuleBuilder::Loaded& l : b.modules)
         if (l.module && !l.module->finish(l.match, l.word, diags)) return std::nullopt;
+    for (const RuleBuilder::Loaded& l : b.modules) {  // with the sets known, a reference must resolve
+        const auto* set = std::get_if<ir::SetMatch>(&l.match);
+        if (!set || !sets) continue;
+        if (std::none_of(sets->begin(), sets->end(), [&](const ir::IpSet& s) { return s.name == set->name; })) {
+            diags.error(l.word.loc, "set '" + set->name + "' does not exist", l.word.length);
+            return std::nullopt;
+        }
+    }
     if (b.target_module && !b.target_module->finish(*b.target, b.target_word, diags)) return std::nullopt;
     if (b.target && !xt::check_target_context(*b.target, table_name,
                                               b.proto ? std::get_if<ir::ProtocolMatch>(&*b.proto) : nullptr,
@@ -507,7 +515,7 @@ class Lowering {
         };
         auto rule_spec = [&](size_t from) -> std::optional<std::vector<ir::Rule>> {
             std::vector<Word> spec(w.begin() + static_cast<long>(std::min(from, w.size())), w.end());
-            auto rules = lower_rule_spec(spec, table_->name, table_, diags_);
+            auto rules = lower_rule_spec(spec, table_->name, table_, diags_, options_.sets);
             if (rules)
                 for (ir::Rule& r : *rules) {
                     r.loc = cmd.loc;

@@ -1,5 +1,6 @@
 #pragma once
-// Lowering of parsed iptables-save / iptables-restore text into the IR: tables, chains and the restore commands
+// Lowering of parsed iptables-save / iptables-restore text into the IR: tables, chains and the restore
+// commands
 // (-A -I -D -R -N -X -F -Z -P -E) applied in order, each rule's options read as iptables reads them.
 #include <optional>
 #include <string>
@@ -12,9 +13,10 @@
 namespace bpftables {
 
 struct LowerOptions {
-    bool noflush = false;           // iptables-restore --noflush: tables are edited, not replaced
+    bool noflush = false;               // iptables-restore --noflush: tables are edited, not replaced
     const ir::Program* base = nullptr;  // the ruleset --noflush edits
-    std::string only_table;          // iptables-restore -T: every other table in the input is ignored
+    std::string only_table;             // iptables-restore -T: every other table in the input is ignored
+    const std::vector<ir::IpSet>* sets = nullptr;  // when known, every --match-set must name one of them
 };
 
 std::optional<ir::Program> lower_iptables(const parser::Script& script, Diagnostics& diags,
@@ -25,11 +27,12 @@ std::optional<ir::Program> lower_iptables(const parser::Script& script, Diagnost
 // per combination, as iptables does.
 std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<parser::Word>& words,
                                                      const std::string& table_name, const ir::Table* table,
-                                                     Diagnostics& diags);
+                                                     Diagnostics& diags,
+                                                     const std::vector<ir::IpSet>* sets = nullptr);
 
 // Parses and lowers a whole text in one step.
-std::optional<ir::Program> parse_and_lower(const std::string& text, const std::string& file, Diagnostics& diags,
-                                           const LowerOptions& options = {});
+std::optional<ir::Program> parse_and_lower(const std::string& text, const std::string& file,
+                                           Diagnostics& diags, const LowerOptions& options = {});
 
 // The built-in chains of an iptables table, in hook order; empty for an unknown table.
 const std::vector<std::string>& builtin_chains(const std::string& table);

@@ -64,7 +64,9 @@ std::optional<std::vector<ir::IpSet>> parse_ipset_save(const std::string& text, 
     for (int lineno = 1; std::getline(in, line); ++lineno) {
         std::istringstream words(line);
         std::string verb, name, arg;
-        words >> verb >> name >> arg;
+        words >> verb;
+        if (verb == "ipset") words >> verb;  // "ipset add ..." as written in shell scripts
+        words >> name >> arg;
         SourceLoc loc{file, lineno, 1};
         if (verb.empty() || verb[0] == '#') continue;
         if (verb == "create" || verb == "-N" || verb == "n") {
