@@ -52,7 +52,7 @@ struct Counters {
     auto operator<=>(const Counters&) const = default;
 };
 
-// ---- matches -----------------------------------------------------------------------------------------------
+// ---- matches
 
 struct ProtocolMatch {  // -p; proto 0 ("all") is never stored
     uint8_t proto = 0;
@@ -136,7 +136,7 @@ struct ConntrackMatch {  // -m conntrack; options print in this order
     std::optional<Negatable<uint8_t>> proto;
     std::optional<Negatable<Ipv4Net>> orig_src, orig_dst, repl_src, repl_dst;
     std::optional<Negatable<PortRange>> orig_src_port, orig_dst_port, repl_src_port, repl_dst_port;
-    std::optional<Negatable<uint32_t>> status;  // IPS_EXPECTED=1 SEEN_REPLY=2 ASSURED=4 CONFIRMED=8
+    std::optional<Negatable<uint32_t>> status;   // IPS_EXPECTED=1 SEEN_REPLY=2 ASSURED=4 CONFIRMED=8
     std::optional<Negatable<AddrRange>> expire;  // seconds, lo..hi
     std::optional<CtDir> direction;
     auto operator<=>(const ConntrackMatch&) const = default;
@@ -211,7 +211,7 @@ struct PktTypeMatch {  // -m pkttype --pkt-type
     auto operator<=>(const PktTypeMatch&) const = default;
 };
 
-struct LimitMatch {  // -m limit; avg in xt_rateinfo units: 1/10000 s per packet
+struct LimitMatch {                   // -m limit; avg in xt_rateinfo units: 1/10000 s per packet
     uint32_t avg = 10000 * 3600 / 3;  // 3/hour, iptables' default
     uint32_t burst = 5;
     auto operator<=>(const LimitMatch&) const = default;
@@ -222,8 +222,8 @@ struct SetMatch {  // -m set --match-set NAME src[,dst...]
     std::vector<Dir> flags;
     bool invert = false;
     bool return_nomatch = false;
-    bool update_counters = true;      // "! --update-counters" clears it
-    bool update_subcounters = true;   // "! --update-subcounters" clears it
+    bool update_counters = true;                  // "! --update-counters" clears it
+    bool update_subcounters = true;               // "! --update-subcounters" clears it
     std::vector<std::string> counter_conditions;  // e.g. "--packets-gt 5", printed verbatim
     auto operator<=>(const SetMatch&) const = default;
 };
@@ -239,7 +239,7 @@ using Match = std::variant<ProtocolMatch, AddressMatch, InterfaceMatch, Fragment
                            CommentMatch, LengthMatch, TtlMatch, DscpMatch, TosMatch, MacMatch, AddrTypeMatch,
                            PktTypeMatch, LimitMatch, SetMatch, OpaqueMatch>;
 
-// ---- targets -----------------------------------------------------------------------------------------------
+// ---- targets
 
 struct NoTarget {  // a rule without -j: counts and falls through
     auto operator<=>(const NoTarget&) const = default;
@@ -288,11 +288,11 @@ struct OpaqueTarget {  // any other -j TARGET: kept as canonical text, never com
 using Target = std::variant<NoTarget, AcceptTarget, DropTarget, ReturnTarget, JumpTarget, GotoTarget,
                             RejectTarget, LogTarget, NotrackTarget, CtTarget, OpaqueTarget>;
 
-// ---- structure ---------------------------------------------------------------------------------------------
+// ---- structure
 
 struct Rule {
-    SourceLoc loc;                   // where the rule's line starts
-    std::vector<Match> matches;      // builtins (-s -d -i -o -p -f) first, in iptables-save's order
+    SourceLoc loc;                      // where the rule's line starts
+    std::vector<Match> matches;         // builtins (-s -d -i -o -p -f) first, in iptables-save's order
     std::vector<SourceLoc> match_locs;  // parallel to matches: where each was written
     Target target = NoTarget{};
     SourceLoc target_loc;
