@@ -164,19 +164,21 @@ class RulesetGenerator:
                 matches.append(Match("proto", f"-p {proto}", [("proto", [num])] if num else [], num))
         choices = [f for f in ("addr", "addr", "iface", "frag", "iprange", "length", "ttl", "tos", "dscp", "mac",
                                "pkttype", "mark") if f in self.families]
+        # Protocol-specific matches weigh as much as all the others together, or the wide family list drowns them.
+        weight = max(3, len(choices))
         if proto in ("tcp", "udp"):
-            choices += [proto, proto, proto] + ["multiport"] * ("multiport" in self.families)
+            choices += [proto] * weight + ["multiport"] * (weight // 2) * ("multiport" in self.families)
             if proto == "tcp" and "tcpflags" in self.families:
-                choices += ["tcpflags"]
+                choices += ["tcpflags"] * (weight // 2)
         if proto == "icmp" and "icmp" in self.families:
-            choices += ["icmp", "icmp"]
+            choices += ["icmp"] * weight
         used = self.used = set()
         if proto in ("tcp", "udp") and proto in self.families and rng.random() < 0.6:
             used.add(proto)
             matches.append(getattr(self, "m_" + proto)(chain, proto))
         if "frag" in choices and rng.random() < 0.5:
             choices.remove("frag")
-        for _ in range(rng.choice([0, 1, 1, 2, 2, 3])):
+        for _ in range(rng.choice([0, 1, 1, 1, 2, 2, 3])):
             fam = rng.choice(choices) if choices else None
             if fam is None or (fam in used and fam not in ("addr",)):
                 continue
@@ -292,6 +294,7 @@ class RulesetGenerator:
             text, lo, hi = self._port_range()
             text = text.replace(":", "") if text.startswith(":") or text.endswith(":") else text
             lo, hi = (int(text), int(text)) if ":" not in text else map(int, text.split(":"))
+            text = str(lo) if lo == hi else text  # multiport refuses a range with equal ends
             items.append(text)
             vals += _edges(lo, hi, 0, 65535)
         opt = rng.choice(["--dports", "--sports", "--ports"])
