@@ -72,12 +72,13 @@ TEST_F(IcmpMatch, TruncatedHeaderIsHotdropped) {
     EXPECT_VERDICT(rs, frame(Ipv4{.proto = 1}, RawL4{{8, 0, 0, 0, 0, 1, 0, 1}}), "ACCEPT", "INPUT", 1);
 }
 
-TEST_F(IcmpMatch, LaterFragmentNeverMatches) {
+// No rule sees a fragment alone (the kernel reassembles before INPUT): handed to the kernel before any rule.
+TEST_F(IcmpMatch, FragmentsAreHandedToTheKernel) {
     std::string text =
         input_chain({"-p icmp -m icmp --icmp-type 8 -j DROP", "-p icmp -m icmp ! --icmp-type 8 -j DROP"});
     REQUIRE_PARSER(text);
     std::vector<uint8_t> f = frame(Ipv4{.frag_off = 10, .proto = 1}, RawL4{{8, 0, 0, 0, 0, 1, 0, 1}});
-    EXPECT_VERDICT(text, f, "ACCEPT", "INPUT", 0);
+    EXPECT_VERDICT(text, f, "KERNEL", "INPUT", -1);
 }
 
 }  // namespace

@@ -136,23 +136,28 @@ TEST_F(Targets, GotoChain) {
 }
 
 TEST_F(Targets, RejectIsHandedToTheKernel) {
-    Ruleset& rs = ruleset(input_chain(
-        {"-p tcp -m tcp --dport 113 -j REJECT --reject-with tcp-reset", "-p udp -j REJECT", "-j ACCEPT"}));
+    std::string text = input_chain(
+        {"-p tcp -m tcp --dport 113 -j REJECT --reject-with tcp-reset", "-p udp -j REJECT", "-j ACCEPT"});
+    REQUIRE_PARSER(text);
+    Ruleset& rs = ruleset(text);
     EXPECT_VERDICT(rs, tcp_to(113), "REJECT", "INPUT", 1);
     EXPECT_VERDICT(rs, frame(Ipv4{}, Udp{}), "REJECT", "INPUT", 2);
     EXPECT_VERDICT(rs, tcp_to(114), "ACCEPT", "INPUT", 3);
 }
 
 TEST_F(Targets, RejectInUserChain) {
-    Ruleset& rs =
-        ruleset(filter("ACCEPT", ":U - [0:0]\n",
-                       "-A INPUT -j U\n-A U -p udp -j REJECT --reject-with icmp-host-prohibited\n"));
+    std::string text = filter("ACCEPT", ":U - [0:0]\n",
+                              "-A INPUT -j U\n-A U -p udp -j REJECT --reject-with icmp-host-prohibited\n");
+    REQUIRE_PARSER(text);
+    Ruleset& rs = ruleset(text);
     EXPECT_VERDICT(rs, frame(Ipv4{}, Udp{}), "REJECT", "U", 1);
     EXPECT_VERDICT(rs, tcp_to(1), "ACCEPT", "INPUT", 0);
 }
 
 TEST_F(Targets, LogIsHandedToTheKernel) {
-    Ruleset& rs = ruleset(input_chain({"-p tcp -j LOG --log-prefix \"in: \"", "-j DROP"}));
+    std::string text = input_chain({"-p tcp -j LOG --log-prefix \"in: \"", "-j DROP"});
+    REQUIRE_PARSER(text);
+    Ruleset& rs = ruleset(text);
     EXPECT_VERDICT(rs, tcp_to(1), "KERNEL", "INPUT", 1);
     EXPECT_VERDICT(rs, frame(Ipv4{}, Udp{}), "DROP", "INPUT", 2);
 }

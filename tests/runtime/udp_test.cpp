@@ -49,21 +49,15 @@ TEST_F(UdpMatch, TruncatedHeaderIsHotdropped) {
                    1);
 }
 
-TEST_F(UdpMatch, LaterFragmentNeverMatches) {
+// No rule sees a fragment alone (the kernel reassembles before INPUT): every fragment, first or later, is
+// handed to the kernel before any rule.
+TEST_F(UdpMatch, FragmentsAreHandedToTheKernel) {
     Ruleset& rs =
         ruleset(input_chain({"-p udp -m udp --dport 53 -j DROP", "-p udp -m udp ! --dport 53 -j DROP"}));
     std::vector<uint8_t> payload = {0x9c, 0x40, 0, 53, 0, 16, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8};
-    EXPECT_VERDICT(rs, frame(Ipv4{.frag_off = 100, .proto = 17}, RawL4{payload}), "ACCEPT", "INPUT", 0);
-    // offset 1 is dropped by xt_tcp only, not by xt_udp
-    EXPECT_VERDICT(rs, frame(Ipv4{.frag_off = 1, .proto = 17}, RawL4{payload}), "ACCEPT", "INPUT", 0);
-    // a later fragment too short for a header is not read at all
-    EXPECT_VERDICT(rs, frame(Ipv4{.frag_off = 100, .proto = 17}, RawL4{{1}}), "ACCEPT", "INPUT", 0);
-}
-
-TEST_F(UdpMatch, FirstFragmentIsMatched) {
-    // offset 0 with more fragments: the header is there
-    Ruleset& rs = ruleset(input_chain({"-p udp -m udp --dport 53 -j DROP"}));
-    EXPECT_VERDICT(rs, frame(Ipv4{.frag_off = 0x2000}, Udp{.dport = 53}, 100), "DROP", "INPUT", 1);
+    EXPECT_VERDICT(rs, frame(Ipv4{.frag_off = 100, .proto = 17}, RawL4{payload}), "KERNEL", "INPUT", -1);
+    EXPECT_VERDICT(rs, frame(Ipv4{.frag_off = 100, .proto = 17}, RawL4{{1}}), "KERNEL", "INPUT", -1);
+    EXPECT_VERDICT(rs, frame(Ipv4{.frag_off = 0x2000}, Udp{.dport = 53}, 100), "KERNEL", "INPUT", -1);
 }
 
 }  // namespace

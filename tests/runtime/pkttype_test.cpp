@@ -1,0 +1,53 @@
+// -m pkttype --pkt-type unicast|broadcast|multicast, from the Ethernet destination (XDP) or the skb's
+// pkt_type (TC). BPF_PROG_TEST_RUN runs TC programs on the loopback device, whose address is
+// 00:00:00:00:00:00: the kernel marks a unicast frame to any other address PACKET_OTHERHOST, so unicast
+// frames here are sent to 00:00:00:00:00:00.
+#include "tests/runtime/harness.hpp"
+
+namespace bpftables::test {
+namespace {
+
+using runtime::Eth;
+using runtime::frame;
+using runtime::ip;
+using runtime::Ipv4;
+using runtime::Udp;
+
+class PktType : public RuntimeTest {};
+
+std::vector<uint8_t> to_mac(runtime::Mac dst, const char* daddr = "198.18.0.2") {
+    return frame(Eth{.dst = dst}, Ipv4{.dst = ip(daddr)}, Udp{});
+}
+
+const runtime::Mac unicast = {0, 0, 0, 0, 0, 0};
+const runtime::Mac multicast = {0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb};
+const runtime::Mac broadcast = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+TEST_F(PktType, UnicastAndMulticast) {
+    std::string text =
+        input_chain({"-m pkttype --pkt-type unicast -j ACCEPT", "-m pkttype --pkt-type multicast -j DROP"});
+    REQUIRE_PARSER(text);
+    Ruleset& rs = ruleset(text);
+    EXPECT_VERDICT(rs, to_mac(unicast), "ACCEPT", "INPUT", 1);
+    EXPECT_VERDICT(rs, to_mac(multicast, "224.0.0.251"), "DROP", "INPUT", 2);
+}
+
+TEST_F(PktType, Broadcast) {
+    // at TC the kernel compares with the device's broadcast address, which the loopback device of
+    // BPF_PROG_TEST_RUN does not have: only XDP can be checked here
+    std::string text =
+        input_chain({"-m pkttype --pkt-type broadcast -j DROP", "-m pkttype --pkt-type multicast -j ACCEPT"});
+    REQUIRE_PARSER(text);
+    EXPECT_VERDICT_ON(ruleset(text), Hook::xdp, to_mac(broadcast, "255.255.255.255"), "DROP", "INPUT", 1);
+}
+
+TEST_F(PktType, Negated) {
+    std::string text = input_chain({"-m pkttype ! --pkt-type unicast -j DROP"});
+    REQUIRE_PARSER(text);
+    Ruleset& rs = ruleset(text);
+    EXPECT_VERDICT(rs, to_mac(unicast), "ACCEPT", "INPUT", 0);
+    EXPECT_VERDICT(rs, to_mac(multicast, "224.0.0.251"), "DROP", "INPUT", 1);
+}
+
+}  // namespace
+}  // namespace bpftables::test
