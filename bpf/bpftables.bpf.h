@@ -172,6 +172,9 @@ static __always_inline __u32 bpft_parse(void *data, void *data_end, struct bpft_
     p->proto = ip->protocol;
     p->ttl = ip->ttl;
     p->tos = ip->tos;
+    /* No chain sees a fragment alone: the kernel reassembles before INPUT (and in PREROUTING once conntrack
+     * is loaded), and fragments what OUTPUT accepted only afterwards. Only the kernel can decide one. */
+    if (p->frag_off & 0x3fff) return BPFT_KERNEL;
     if (p->frag_off & 0x1fff) {
         p->l4 = BPFT_L4_NONE;
         return 0;

@@ -304,7 +304,10 @@ class Emitter {
              "bpft_pkt *)p);\n";
         s += "    (void)oif;\n";
         s += "    if (v) {\n        v = BPFT_V(v, BPFT_NO_GID);\n        goto out;\n    }\n";
-        if (!xdp) s += "    p->mark = ctx->mark;\n    p->pkttype = ctx->pkt_type;\n";
+        if (!xdp)  // PACKET_OTHERHOST: the kernel drops it before netfilter sees it
+            s += "    p->mark = ctx->mark;\n    p->pkttype = ctx->pkt_type;\n"
+                 "    if (p->pkttype == 3) {\n        v = BPFT_V(BPFT_KERNEL, BPFT_NO_GID);\n        goto "
+                 "out;\n    }\n";
         if (needs_.ifname) {
             s += "    if (bpft_cfg.in_override) {\n        bpft_ifname_copy(&p->in, bpft_cfg.in_name);\n"
                  "        p->in_known = 1;\n    } else {\n";
