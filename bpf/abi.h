@@ -41,6 +41,7 @@ struct bpft_config {
     bpft_u32 out_override; /* use out_name instead of the routing decision's interface */
     char in_name[16];
     char out_name[16];
+    bpft_u32 test_run; /* frames come from BPF_PROG_TEST_RUN, not from the device they were addressed to */
 };
 
 struct bpft_result {

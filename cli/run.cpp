@@ -84,6 +84,7 @@ int run_command(int argc, char** argv) {
     bool json = false;
     bpft_config config{};
     config.record = 1;
+    config.test_run = 1;
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "", long_options, nullptr)) != -1;) {
         switch (c) {

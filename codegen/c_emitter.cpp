@@ -306,7 +306,8 @@ class Emitter {
         s += "    if (v) {\n        v = BPFT_V(v, BPFT_NO_GID);\n        goto out;\n    }\n";
         if (!xdp)  // PACKET_OTHERHOST: the kernel drops it before netfilter sees it
             s += "    p->mark = ctx->mark;\n    p->pkttype = ctx->pkt_type;\n"
-                 "    if (p->pkttype == 3) {\n        v = BPFT_V(BPFT_KERNEL, BPFT_NO_GID);\n        goto "
+                 "    if (p->pkttype == 3 && !bpft_cfg.test_run) {\n        v = BPFT_V(BPFT_KERNEL, "
+                 "BPFT_NO_GID);\n        goto "
                  "out;\n    }\n";
         if (needs_.ifname) {
             s += "    if (bpft_cfg.in_override) {\n        bpft_ifname_copy(&p->in, bpft_cfg.in_name);\n"

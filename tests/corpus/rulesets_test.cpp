@@ -122,6 +122,7 @@ Outcome run_one(const std::string& name, const std::vector<std::pair<std::string
     }
     bpft_config config{};
     config.record = 1;
+    config.test_run = 1;
     config.chain_mode = BPFT_CHAIN_INPUT;
     std::string error;
     auto loaded =
