@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from compat_lib import compare, netns, rulegen, subject  # noqa: E402
+from compat_lib import compare, conntrack, corpus, netns, rulegen, subject, textrules  # noqa: E402
 from compat_lib import packets as pk  # noqa: E402
 
 SKIP = 77
@@ -43,6 +43,18 @@ def parse_args(argv):
     ap.add_argument("--print", type=int, default=5, dest="print_max", help="print at most this many mismatches")
     ap.add_argument("--results", help="write the run's results as JSON here (input of compat-tests/report)")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--no-regressions", action="store_true", help="skip the regression cases (regressions.json)")
+    ap.add_argument("--no-conntrack", action="store_true", help="skip the conntrack cases (real handshakes)")
+    ap.add_argument("--corpus", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                                     "shared", "corpus"),
+                    help="corpus directory (../shared/corpus); corpus parts skip with a message when absent")
+    ap.add_argument("--corpus-sample", default="all",
+                    help="'all', 'none', or a comma list of substrings of corpus names (group/file) to run")
+    ap.add_argument("--corpus-max-rules", type=int, default=1000)
+    ap.add_argument("--corpus-packets", type=int, default=400, help="packets per corpus ruleset")
+    ap.add_argument("--iptables-t", type=int, default=-1, dest="iptables_t",
+                    help="upstream .t OK cases to run as one-rule rulesets (-1: all, 0: none)")
+    ap.add_argument("--t-packets", type=int, default=60, help="packets per .t one-rule ruleset")
     return ap.parse_args(argv)
 
 
@@ -90,11 +102,15 @@ class Stats:
         self.family_rulesets = collections.Counter()
         self.unverifiable = collections.Counter()  # bpftables verdict on packets the kernel never decided alone
         self.deferred_reasons = collections.Counter()
+        self.groups = collections.defaultdict(collections.Counter)  # "random", "corpus:docker", "t:tcp" -> outcomes
+        self.group_info = collections.defaultdict(lambda: collections.Counter())  # rulesets, rules, not_compiled
 
     def to_json(self):
         return {"total": dict(self.total), "family": {f: dict(c) for f, c in self.family.items()},
                 "family_rulesets": dict(self.family_rulesets), "unverifiable": dict(self.unverifiable),
-                "deferred_reasons": dict(self.deferred_reasons)}
+                "deferred_reasons": dict(self.deferred_reasons),
+                "groups": {g: dict(c) for g, c in self.groups.items()},
+                "group_info": {g: dict(c) for g, c in self.group_info.items()}}
 
 
 def main(argv):
@@ -115,11 +131,16 @@ def main(argv):
     results = {"seed": seed, "families": families, "families_off": families_off, "classes": classes,
                "oracles": [f.name for f in flavours], "hook": args.hook, "mismatches": [],
                "oracle_disagreements": [], "compile_failures": [], "load_failures": [], "rulesets": 0}
+    results.update({"regressions": [], "conntrack": [], "corpus": [], "corpus_skipped": None,
+                    "command": "compat.py " + " ".join(argv)})
     start = time.monotonic()
     deadline = start + args.minutes * 60 if args.minutes else None
-    printed = shrunk = 0
+    ctx = Ctx(args, stats, results, log)
     with netns.Oracle(netns.LEGACY, "legacy") as legacy, \
             (netns.Oracle(netns.NFT, "nft") if len(flavours) > 1 else _Null()) as nft:
+        ctx.legacy, ctx.nft = legacy, nft if isinstance(nft, netns.Oracle) else None
+        if not args.no_regressions:
+            run_regressions(ctx, phase="packets")
         k = 0
         while (k < args.rulesets) if deadline is None else (time.monotonic() < deadline):
             rs_seed = f"{seed}-{k}"
@@ -127,93 +148,233 @@ def main(argv):
             k += 1
             ruleset = rulegen.RulesetGenerator(rng, families).generate()
             pkts = rulegen.PacketGenerator(rng, classes).generate(ruleset, args.packets)
-            units = [compare.unit_of(p) for p in pkts]
-            text = ruleset.filter_text()
             results["rulesets"] += 1
             for fam in ruleset.families():
                 stats.family_rulesets[fam] += 1
-            try:
-                subj = compare.subject_units(args.bpftables, text, units, args.hook)
-            except subject.CompileError as e:
-                results["compile_failures"].append({"seed": rs_seed, "ruleset": text, "error": str(e)})
-                log(f"ruleset {rs_seed}: bpftables failed:\n{e}")
-                continue
-            err = legacy.load(text)
-            if err:
-                results["load_failures"].append({"seed": rs_seed, "ruleset": text, "error": err, "oracle": "legacy"})
-                log(f"ruleset {rs_seed}: iptables-legacy-restore rejected it: {err}")
-                continue
-            kernel = legacy.verdicts(ruleset, units)
-            second = None
-            if isinstance(nft, netns.Oracle):
-                err = nft.load(text)
-                if err:
-                    results["load_failures"].append({"seed": rs_seed, "ruleset": text, "error": err, "oracle": "nft"})
-                    log(f"ruleset {rs_seed}: iptables-nft-restore rejected it: {err}")
-                else:
-                    second = nft.verdicts(ruleset, units)
-            counts = collections.Counter()
-            for i, (p, o, s) in enumerate(zip(pkts, kernel, subj)):
-                outcome = compare.classify(o, s)
-                counts[outcome] += 1
-                stats.total[outcome] += 1
-                fams = compare.decider_families(ruleset, o) | (compare.decider_families(ruleset, s)
-                                                                if outcome == "mismatch" else set())
-                for fam in fams:
-                    stats.family[fam][outcome] += 1
-                if outcome == "unverifiable":
-                    stats.unverifiable[f"{s['verdict']} {s.get('reason', '')}".strip()] += 1
-                if outcome == "deferred":
-                    stats.deferred_reasons[s.get("reason") or "rule"] += 1
-                if second is not None and o["verdict"] not in ("UNREACHED", "CONFUSED") \
-                        and not compare.oracles_agree(o, second[i]):
-                    stats.total["oracle_disagreement"] += 1
-                    if len(results["oracle_disagreements"]) < 20:
-                        results["oracle_disagreements"].append({
-                            "seed": rs_seed, "packet_index": i + 1, "ruleset": text, "packet": pk.describe(p),
-                            "legacy": o, "nft": second[i]})
-                if outcome != "mismatch":
-                    continue
-                case = {"seed": rs_seed, "packet_index": i + 1, "ruleset": text, "packet": pk.describe(p),
-                        "hex": frame_of_hex(p), "kernel": o, "bpftables": s,
-                        "kernel_text": compare.describe_answer(ruleset, o),
-                        "bpftables_text": compare.describe_answer(ruleset, s), "families": sorted(fams)}
-                if printed < args.print_max:
-                    printed += 1
-                    print(compare.format_case(f"MISMATCH ruleset {rs_seed} packet {i + 1}", ruleset, p, o, s),
-                          flush=True)
-                if shrunk < args.shrink:
-                    shrunk += 1
-                    sh = compare.Shrinker(legacy, args.bpftables, args.hook)
-                    mrs, mp, (mo, ms), done = sh.shrink(ruleset, p, (o, s))
-                    case["minimal"] = {"ruleset": mrs.filter_text(), "packet": pk.describe(mp),
-                                       "packet_model": mp.to_json(), "hex": frame_of_hex(mp),
-                                       "kernel_text": compare.describe_answer(mrs, mo),
-                                       "bpftables_text": compare.describe_answer(mrs, ms), "complete": done,
-                                       "checks": sh.checks}
-                    print(compare.format_case(f"MINIMAL ({sh.checks} checks{'' if done else ', bounded'}) of "
-                                              f"ruleset {rs_seed} packet {i + 1}", mrs, mp, mo, ms), flush=True)
-                    legacy.load(text)  # the shrinker left another ruleset loaded
-                results["mismatches"].append(case)
-            log(f"ruleset {rs_seed}: {len(pkts)} packets: " +
-                ", ".join(f"{n} {c}" for c, n in sorted(counts.items())))
+            compare_one(ctx, "random", rs_seed, ruleset, ruleset.filter_text(), pkts, families=True)
+        run_corpus(ctx, seed, classes)
+    if not args.no_conntrack:
+        with netns.Oracle(netns.LEGACY, "ct", route_back=True) as ct:
+            recs = conntrack.run_all(ct, args.bpftables, args.hook, textrules.parse_filter, log)
+        for r in recs:
+            stats.groups["conntrack"][r["outcome"]] += 1
+            if r["outcome"] == "mismatch":
+                stats.total["ct_mismatch"] += 1
+        results["conntrack"] = recs
+        if not args.no_regressions:
+            run_regressions(ctx, phase="conntrack")
     results["stats"] = stats.to_json()
     results["seconds"] = round(time.monotonic() - start, 1)
-    results["packets"] = sum(stats.total[c] for c in ("agree", "mismatch", "deferred", "unverifiable", "confused"))
+    results["packets"] = sum(stats.total[c] for c in ("agree", "mismatch", "deferred", "unverifiable", "confused",
+                                                      "fragment_kernel"))
     t = stats.total
     compared = t["agree"] + t["mismatch"]
-    log(f"compat: seed {seed}: {results['rulesets']} rulesets, {results['packets']} packets; "
-        f"compared {compared}: {t['agree']} agree, {t['mismatch']} mismatch; {t['deferred']} handed to the kernel; "
-        f"{t['unverifiable']} unverifiable (kernel never decided them alone); {t['confused']} oracle confused; "
-        f"{t['oracle_disagreement']} legacy/nft disagreements; {len(results['compile_failures'])} rulesets not "
-        f"compiled; {len(results['load_failures'])} not loaded; {results['seconds']} s")
+    for g, c in sorted(stats.groups.items()):
+        log(f"  {g}: " + ", ".join(f"{n} {o}" for o, n in sorted(c.items())))
+    reg = collections.Counter(r["status"] for r in results["regressions"])
+    log(f"compat: seed {seed}: {results['rulesets']} random rulesets + {len(results['corpus'])} corpus/.t rulesets, "
+        f"{results['packets']} packets; compared {compared}: {t['agree']} agree, {t['mismatch']} mismatch; "
+        f"{t['deferred']} handed to the kernel; {t['fragment_kernel']} fragments handed to the kernel as expected; "
+        f"{t['confused']} oracle confused; {t['oracle_disagreement']} legacy/nft disagreements; "
+        f"{len(results['compile_failures'])} random rulesets not compiled; {len(results['load_failures'])} not "
+        f"loaded; conntrack {dict(stats.groups.get('conntrack', {}))}; regressions {dict(reg)}; "
+        f"{results['seconds']} s")
     if args.results:
         with open(args.results, "w") as f:
             json.dump(results, f, indent=1)
     # The legacy oracle is the reference; nft load failures and legacy/nft disagreements are reported only.
-    bad = t["mismatch"] or t["confused"] or results["compile_failures"] or \
-        any(f["oracle"] == "legacy" for f in results["load_failures"])
+    # Known mismatches (regression cases marked xfail) do not fail the run; new ones do.
+    known = {r["case"] for r in load_regressions() if r.get("kind") == "conntrack" and r.get("xfail")}
+    new_ct = [r for r in results["conntrack"] if r["outcome"] in ("mismatch", "compile_failure")
+              and r["case"] not in known]
+    bad = t["mismatch"] or t["confused"] or results["compile_failures"] or new_ct or reg["FAIL"] or \
+        any(f["oracle"] == "legacy" and f.get("group", "random") == "random" for f in results["load_failures"])
     return 1 if bad else 0
+
+
+class Ctx:
+    def __init__(self, args, stats, results, log):
+        self.args, self.stats, self.results, self.log = args, stats, results, log
+        self.printed = self.shrunk = 0
+        self.legacy = self.nft = None
+
+
+def compare_one(ctx, group, rs_seed, ruleset, text, pkts, families=False, ipsets=None, shrink=True):
+    """One ruleset and its packets through both sides; counts outcomes under group. Returns the outcome counter,
+    or None when a side could not take the ruleset."""
+    args, stats, results, log, legacy, nft = ctx.args, ctx.stats, ctx.results, ctx.log, ctx.legacy, ctx.nft
+    units = [compare.unit_of(p) for p in pkts]
+    stats.group_info[group]["rulesets"] += 1
+    stats.group_info[group]["rules"] += sum(len(r) for r in ruleset.rules.values())
+    try:
+        subj = compare.subject_units(args.bpftables, text, units, args.hook, ipsets=ipsets)
+    except subject.CompileError as e:
+        if group == "random":
+            results["compile_failures"].append({"seed": rs_seed, "ruleset": text, "error": str(e)})
+        else:
+            stats.group_info[group]["not_compiled"] += 1
+            results.setdefault("not_compiled", []).append({"group": group, "name": rs_seed, "error": str(e)[:2000]})
+        log(f"{group} ruleset {rs_seed}: bpftables failed: " + (str(e)[:1000] if group == "random" else
+                                                              str(e).splitlines()[0][:200]))
+        return None
+    if ipsets:
+        legacy.ipsets(ipsets)
+    err = legacy.load(text)
+    if err:
+        stats.group_info[group]["not_loaded"] += 1
+        results["load_failures"].append({"seed": rs_seed, "ruleset": text[:4000], "error": err, "oracle": "legacy",
+                                         "group": group})
+        log(f"ruleset {rs_seed}: iptables-legacy-restore rejected it: {err}")
+        return None
+    model = ruleset
+    kernel = legacy.verdicts(model, units)
+    second = None
+    if nft is not None and group == "random":
+        err = nft.load(text)
+        if err:
+            results["load_failures"].append({"seed": rs_seed, "ruleset": text, "error": err, "oracle": "nft"})
+            log(f"ruleset {rs_seed}: iptables-nft-restore rejected it: {err}")
+        else:
+            second = nft.verdicts(model, units)
+    counts = collections.Counter()
+    for i, (p, u, o, s) in enumerate(zip(pkts, units, kernel, subj)):
+        outcome = compare.classify(o, s, u)
+        counts[outcome] += 1
+        stats.total[outcome] += 1
+        stats.groups[group][outcome] += 1
+        fams = compare.decider_families(model, o) | (compare.decider_families(model, s)
+                                                     if outcome == "mismatch" else set())
+        if families:
+            for fam in fams:
+                stats.family[fam][outcome] += 1
+        if outcome == "unverifiable":
+            stats.unverifiable[f"{s['verdict']} {s.get('reason', '')}".strip()] += 1
+        if outcome == "deferred":
+            stats.deferred_reasons[s.get("reason") or "rule"] += 1
+            if group != "random":
+                stats.group_info[group + " deferred by"][_rule_text(model, s)] += 1
+        if second is not None and o["verdict"] not in ("UNREACHED", "CONFUSED") \
+                and not compare.oracles_agree(o, second[i]):
+            stats.total["oracle_disagreement"] += 1
+            if len(results["oracle_disagreements"]) < 20:
+                results["oracle_disagreements"].append({
+                    "seed": rs_seed, "packet_index": i + 1, "ruleset": text, "packet": pk.describe(p),
+                    "legacy": o, "nft": second[i]})
+        if outcome != "mismatch":
+            continue
+        case = {"seed": rs_seed, "group": group, "packet_index": i + 1, "ruleset": text if len(text) < 20000 else
+                text[:20000] + "...", "packet": pk.describe(p), "packet_model": p.to_json(), "hex": frame_of_hex(p),
+                "kernel": o, "bpftables": s, "kernel_text": compare.describe_answer(model, o),
+                "bpftables_text": compare.describe_answer(model, s), "families": sorted(fams)}
+        if ctx.printed < args.print_max:
+            ctx.printed += 1
+            print(compare.format_case(f"MISMATCH {group} ruleset {rs_seed} packet {i + 1}", model, p, o, s),
+                  flush=True)
+        if shrink and ctx.shrunk < args.shrink and not ipsets:
+            ctx.shrunk += 1
+            sh = compare.Shrinker(legacy, args.bpftables, args.hook)
+            mrs, mp, (mo, ms), done = sh.shrink(model, p, (o, s))
+            case["minimal"] = {"ruleset": mrs.filter_text(), "packet": pk.describe(mp),
+                               "packet_model": mp.to_json(), "hex": frame_of_hex(mp),
+                               "kernel_text": compare.describe_answer(mrs, mo),
+                               "bpftables_text": compare.describe_answer(mrs, ms), "complete": done,
+                               "checks": sh.checks}
+            print(compare.format_case(f"MINIMAL ({sh.checks} checks{'' if done else ', bounded'}) of "
+                                      f"ruleset {rs_seed} packet {i + 1}", mrs, mp, mo, ms), flush=True)
+            legacy.load(text)  # the shrinker left another ruleset loaded
+        results["mismatches"].append(case)
+    log(f"{group} ruleset {rs_seed}: {len(pkts)} packets: " + ", ".join(f"{n} {c}" for c, n in sorted(counts.items())))
+    return counts
+
+
+def _rule_text(model, s):
+    rules = model.rules.get(s.get("chain"), [])
+    r = s.get("rule", 0)
+    if 0 < r <= len(rules):
+        return rules[r - 1].text(s["chain"])[:160]
+    return s.get("reason") or "policy"
+
+
+def load_regressions():
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "regressions.json")) as f:
+        return json.load(f)
+
+
+def run_regressions(ctx, phase):
+    """The fixed list of minimal cases (regressions.json), replayed every run. expect "kernel": bpftables must
+    hand the packet to the kernel; "agree": verdict and rule must equal the kernel's. xfail: a known mismatch,
+    kept visible (XFAIL) without failing the run; XPASS is printed so the mark gets removed."""
+    for case in load_regressions():
+        kind = case.get("kind", "packets")
+        if kind != phase:
+            continue
+        if kind == "conntrack":
+            recs = [r for r in ctx.results["conntrack"] if r["ruleset"] == case["ruleset"] and
+                    r["case"] == case["case"]]
+            ok = bool(recs) and all(r["outcome"] in ("agree", "deferred") for r in recs)
+            detail = "; ".join(f"kernel {r.get('kernel_text')}, bpftables {r.get('bpftables_text')}" for r in recs) \
+                or "case not run"
+        else:
+            text = case["ruleset"]
+            model = textrules.parse_filter(text)
+            pkts = [pk.Packet.from_json(p) for p in case["packets"]]
+            units = [compare.unit_of(p) for p in pkts]
+            try:
+                subj = compare.subject_units(ctx.args.bpftables, text, units, ctx.args.hook)
+                err = ctx.legacy.load(text)
+                if err:
+                    raise RuntimeError(f"iptables-legacy-restore: {err}")
+                kern = ctx.legacy.verdicts(model, units)
+                outs = [compare.classify(o, s, u) for o, s, u in zip(kern, subj, units)]
+                want = "fragment_kernel" if case.get("expect") == "kernel" else "agree"
+                ok = all(o == want for o in outs)
+                detail = "; ".join(f"{pk.describe(p)}: kernel {compare.describe_answer(model, o)}, bpftables "
+                                   f"{compare.describe_answer(model, s)} ({oc})"
+                                   for p, o, s, oc in zip(pkts, kern, subj, outs))
+            except (subject.CompileError, RuntimeError) as e:
+                ok, detail = False, str(e)
+        status = ("XPASS" if ok else "XFAIL") if case.get("xfail") else ("PASS" if ok else "FAIL")
+        ctx.results["regressions"].append({"name": case["name"], "status": status, "detail": detail,
+                                           "xfail": case.get("xfail"), "found": case.get("found")})
+        ctx.log(f"regression {case['name']}: {status}" + ("" if status == "PASS" else f": {detail}") +
+                (f" (expected to fail: {case['xfail']})" if status == "XFAIL" else ""))
+
+
+def run_corpus(ctx, seed, classes):
+    args, log = ctx.args, ctx.log
+    if args.corpus_sample == "none" and args.iptables_t == 0:
+        return
+    if not os.path.isdir(args.corpus):
+        ctx.results["corpus_skipped"] = f"corpus not found at {os.path.normpath(args.corpus)}"
+        log(f"SKIP corpus runs: {ctx.results['corpus_skipped']}")
+        return
+    only = None if args.corpus_sample in ("all", "none") else args.corpus_sample.split(",")
+    sets = [] if args.corpus_sample == "none" else corpus.rulesets(args.corpus, args.corpus_max_rules, only)
+    for group, name, text, ipsets in sets:
+        rng = random.Random(f"{seed}-{name}")
+        try:
+            model = textrules.parse_filter(text)
+        except (ValueError, IndexError) as e:
+            log(f"corpus {name}: not parsed by the suite: {e}")
+            continue
+        pkts = rulegen.PacketGenerator(rng, classes).generate(model, args.corpus_packets)
+        counts = compare_one(ctx, "corpus:" + group, name, model, text, pkts, ipsets=ipsets, shrink=False)
+        ctx.results["corpus"].append({"group": group, "name": name, "rules": corpus.rule_count(text),
+                                      "outcomes": dict(counts) if counts is not None else None})
+    cases = corpus.iptables_t_cases(args.corpus)
+    if args.iptables_t >= 0:
+        cases = random.Random(seed).sample(cases, min(args.iptables_t, len(cases)))
+    for module, rule in cases:
+        text = corpus.one_rule_ruleset(rule)
+        try:
+            model = textrules.parse_filter(text)
+        except (ValueError, IndexError):
+            continue
+        rng = random.Random(f"{seed}-{rule}")
+        pkts = rulegen.PacketGenerator(rng, classes).generate(model, args.t_packets)
+        counts = compare_one(ctx, "t:" + module, rule, model, text, pkts, shrink=True)
+        ctx.results["corpus"].append({"group": "iptables-t:" + module, "name": rule, "rules": 1,
+                                      "outcomes": dict(counts) if counts is not None else None})
 
 
 def frame_of_hex(p):

@@ -14,21 +14,33 @@ def unit_of(p):
     return pk.build_unit(p, DUT_MAC, GEN_MAC)
 
 
-def subject_units(bpftables, text, units, hook):
-    """bpftables's answer per unit: for a fragmented datagram, the first fragment it drops (the datagram is lost),
-    else KERNEL if it hands any fragment to the kernel, else its answer for the first fragment."""
-    flat = subject.verdicts(bpftables, text, [f for u in units for f in u], hook)
+def is_fragment(frame):
+    """True for an IPv4 fragment (MF set or a non-zero offset) of a frame built here (Ethernet + IPv4)."""
+    return len(frame) >= 22 and frame[12:14] == b"\x08\x00" and bool((frame[20] & 0x3F) or frame[21])
+
+
+def fragmented(unit):
+    return any(is_fragment(f) for f in unit)
+
+
+def subject_units(bpftables, text, units, hook, ns_exec=None, ipsets=None):
+    """bpftables's answer per unit. A fragmented unit (lone fragment or split datagram) must be handed to the
+    kernel whole (every fragment KERNEL, since 1d6e76c): its answer is KERNEL then, else the first fragment
+    bpftables decided itself. Other units: the answer for their one frame."""
+    flat = subject.verdicts(bpftables, text, [f for u in units for f in u], hook, ns_exec=ns_exec, ipsets=ipsets)
     out, i = [], 0
     for u in units:
         answers, i = flat[i:i + len(u)], i + len(u)
-        dropped = [a for a in answers if a["verdict"] in ("DROP", "REJECT")]
-        kernel = [a for a in answers if a["verdict"] == "KERNEL"]
-        out.append(dropped[0] if dropped else kernel[0] if kernel else answers[0])
+        decided = [a for a in answers if a["verdict"] != "KERNEL"]
+        out.append(decided[0] if decided else answers[0])
     return out
 
 
-def classify(oracle, subj):
-    """agree | mismatch | deferred (bpftables hands the packet to the kernel) | unverifiable | confused."""
+def classify(oracle, subj, unit=None):
+    """agree | mismatch | deferred (bpftables hands the packet to the kernel) | fragment_kernel (a fragment,
+    handed to the kernel as it must be) | unverifiable | confused."""
+    if unit is not None and fragmented(unit):
+        return "fragment_kernel" if subj["verdict"] == "KERNEL" else "mismatch"
     if oracle["verdict"] == "CONFUSED":
         return "confused"
     if oracle["verdict"] == "UNREACHED":
@@ -105,7 +117,7 @@ class Shrinker:
             s = subject_units(self.bpftables, ruleset.filter_text(), [unit], self.hook)[0]
         except subject.CompileError:
             return False
-        return (o, s) if classify(o, s) == "mismatch" else False
+        return (o, s) if classify(o, s, unit) == "mismatch" else False
 
     def candidates(self, rs, p):
         for chain in reversed(rs.user_chains()):

@@ -11,8 +11,11 @@ fragment held for reassembly). Nothing in the host namespace is touched; both na
 """
 import ctypes
 import os
+
+from . import iptcounters
 import re
 import socket
+import struct
 import subprocess
 import time
 
@@ -83,12 +86,13 @@ class Counters:
 class Oracle:
     """One GEN/DUT namespace pair running one iptables flavour. Use as a context manager."""
 
-    def __init__(self, flavour, tag):
-        self.flavour = flavour
+    def __init__(self, flavour, tag, route_back=False):
+        self.flavour, self.route_back = flavour, route_back
         base = f"bpftc-{os.getpid()}-{tag}"
         self.gen, self.dut = base + "-g", base + "-d"
-        self.sock = None
+        self.sock = self.rsock = None
         self._dut_fd = None
+        self.fast = None  # iptcounters.Reader for iptables-legacy, once it agreed with iptables-legacy-save
         self.loaded_rules = None
 
     def __enter__(self):
@@ -120,6 +124,10 @@ class Oracle:
         run(["ip", "-n", self.dut, "link", "set", DUT_IF, "up"])
         run(["ip", "-n", self.dut, "addr", "add", "198.18.255.254/32", "dev", DUT_IF])
         run(["ip", "-n", self.dut, "route", "add", "local", LOCAL_NET, "dev", "lo"])
+        if self.route_back:  # conntrack cases: the DUT answers (SYN-ACK, UDP replies) back through the veth
+            run(["ip", "-n", self.dut, "neigh", "add", "198.19.255.254", "lladdr", GEN_MAC.hex(":"), "dev", DUT_IF,
+                 "nud", "permanent"])
+            run(["ip", "-n", self.dut, "route", "add", REMOTE_NET, "via", "198.19.255.254", "dev", DUT_IF, "onlink"])
         self._dut_fd = os.open(f"/run/netns/{self.dut}", os.O_RDONLY)
         own = os.open("/proc/self/ns/net", os.O_RDONLY)
         gen_fd = os.open(f"/run/netns/{self.gen}", os.O_RDONLY)
@@ -128,6 +136,9 @@ class Oracle:
             try:
                 self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
                 self.sock.bind((GEN_IF, 0))
+                if self.route_back:  # protocol 0 sends only; this one receives what the DUT answers
+                    self.rsock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+                    self.rsock.bind((GEN_IF, 0x0800))
             finally:
                 _setns(own)
         finally:
@@ -140,9 +151,13 @@ class Oracle:
             time.sleep(0.02)
 
     def close(self):
-        if self.sock:
-            self.sock.close()
-            self.sock = None
+        if self.fast:
+            self.fast.sock.close()
+            self.fast = None
+        for sk in (self.sock, self.rsock):
+            if sk:
+                sk.close()
+        self.sock = self.rsock = None
         if self._dut_fd is not None:
             os.close(self._dut_fd)
             self._dut_fd = None
@@ -150,6 +165,43 @@ class Oracle:
             if ns in _live:
                 subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
                 _live.discard(ns)
+
+    def dut_socket(self, family, kind):
+        """A socket created in the DUT namespace (it stays there)."""
+        own = os.open("/proc/self/ns/net", os.O_RDONLY)
+        try:
+            _setns(self._dut_fd)
+            try:
+                return socket.socket(family, kind)
+            finally:
+                _setns(own)
+        finally:
+            os.close(own)
+
+    def received(self, want, timeout=1.0):
+        """The first frame the DUT sent out of its veth for which want(frame) is true, or None (bounded wait)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.rsock.settimeout(max(0.001, deadline - time.monotonic()))
+            try:
+                frame, addr = self.rsock.recvfrom(65535)
+            except socket.timeout:
+                break
+            if addr[2] != socket.PACKET_OUTGOING and frame[6:12] == DUT_MAC and want(frame):
+                self.rsock.settimeout(None)
+                return frame
+        self.rsock.settimeout(None)
+        return None
+
+    def drain(self):
+        self.rsock.setblocking(False)
+        try:
+            while True:
+                self.rsock.recv(65535)
+        except (BlockingIOError, socket.timeout):
+            pass
+        finally:
+            self.rsock.setblocking(True)
 
     def _dut_cmd(self, cmd, input=None):
         # Switch this thread into DUT around the spawn (no preexec_fn, so the fast vfork path is used).
@@ -167,9 +219,53 @@ class Oracle:
         """Loads the filter table (plus the witness mangle table). Returns None or the loader's error text."""
         r = self._dut_cmd(self.flavour.restore, input=filter_text + WITNESS)
         self.loaded_rules = filter_text if r.returncode == 0 else None
+        if r.returncode == 0 and self.flavour is LEGACY:
+            self._check_fast()
         return None if r.returncode == 0 else (r.stderr.strip() or f"exit {r.returncode}")
 
+    def ipsets(self, text):
+        """Creates the sets of an `ipset save` text in the DUT namespace (ipsets are per namespace)."""
+        self._dut_cmd(["ipset", "flush"])
+        self._dut_cmd(["iptables-legacy", "-F"])  # a set in use by a loaded rule cannot be destroyed
+        self._dut_cmd(["ipset", "destroy"])
+        r = self._dut_cmd(["ipset", "restore", "-exist"], input=text)
+        return None if r.returncode == 0 else r.stderr.strip()
+
+    def _check_fast(self):
+        """Use the getsockopt reader only while it reads what iptables-legacy-save prints."""
+        try:
+            if self.fast is None:
+                own = os.open("/proc/self/ns/net", os.O_RDONLY)
+                try:
+                    _setns(self._dut_fd)
+                    try:
+                        self.fast = iptcounters.Reader(iptcounters.new_socket())
+                    finally:
+                        _setns(own)
+                finally:
+                    os.close(own)
+            self.use_fast = False
+            slow = self.counters()
+            quick = self._fast_counters()
+            self.use_fast = (slow.policies, slow.rules) == (quick.policies, quick.rules)
+        except (OSError, struct.error, UnicodeDecodeError, IndexError, KeyError):
+            self.use_fast = False
+
+    def _fast_counters(self):
+        c = Counters("")
+        for t in ("filter", "mangle"):
+            self.fast.table(t, c)
+        c.rules = {k: v for k, v in c.rules.items() if v}
+        return c
+
     def counters(self):
+        if getattr(self, "use_fast", False):
+            self.fast_reads = getattr(self, "fast_reads", 0) + 1
+            if self.fast_reads % 500 == 0:  # a periodic cross-check against iptables-legacy-save
+                self._check_fast()
+                if not self.use_fast:
+                    raise RuntimeError("counters read by getsockopt differ from iptables-legacy-save")
+            return self._fast_counters()
         r = self._dut_cmd(self.flavour.save)
         if r.returncode != 0:
             raise RuntimeError(f"{self.flavour.save[0]} failed: {r.stderr.strip()}")

@@ -57,26 +57,36 @@ class Packet:
     eth_dst: bytes = b""  # empty: the receiving interface's own address
     eth_src: bytes = b""  # empty: the sending interface's own address
     split: bool = False  # send the datagram as two fragments (the L4 header and 8 bytes, then the rest)
+    seq: int = 1  # TCP sequence and acknowledgement numbers (conntrack cases follow a real handshake)
+    ack: int = 0
+    icmp_inner: bytes = b""  # an ICMP error's quoted datagram (IP header + 8 bytes)
 
     def to_json(self):
         d = dataclasses.asdict(self)
-        for key in ("ipopts", "eth_dst", "eth_src"):
+        for key in ("ipopts", "eth_dst", "eth_src", "icmp_inner"):
             d[key] = d[key].hex()
         return d
 
     @staticmethod
     def from_json(d):
         d = dict(d)
-        for key in ("ipopts", "eth_dst", "eth_src"):
-            d[key] = bytes.fromhex(d[key])
+        for key in ("ipopts", "eth_dst", "eth_src", "icmp_inner"):
+            if key in d:
+                d[key] = bytes.fromhex(d[key])
+        for key in ("src", "dst"):
+            if isinstance(d[key], str):
+                d[key] = ip_int(d[key])
         return Packet(**d)
 
 
 def l4_bytes(p, src, dst):
     if p.proto == TCP:
-        hdr = struct.pack("!HHIIBBHHH", p.sport, p.dport, 1, 0, 5 << 4, p.tcp_flags, 65535, 0, 0)
+        hdr = struct.pack("!HHIIBBHHH", p.sport, p.dport, p.seq & 0xFFFFFFFF, p.ack & 0xFFFFFFFF, 5 << 4,
+                          p.tcp_flags, 65535, 0, 0)
     elif p.proto == UDP:
         hdr = struct.pack("!HHHH", p.sport, p.dport, 8 + p.payload, 0)
+    elif p.proto == ICMP and p.icmp_inner:
+        hdr = struct.pack("!BBHI", p.icmp_type, p.icmp_code, 0, 0) + p.icmp_inner
     elif p.proto == ICMP:
         hdr = struct.pack("!BBHHH", p.icmp_type, p.icmp_code, 0, 1, 1)
     else:

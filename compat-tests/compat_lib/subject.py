@@ -24,15 +24,23 @@ def probe(bpftables, rule):
         return r.returncode == 0
 
 
-def verdicts(bpftables, filter_text, frames, hook="xdp"):
-    """One answer per frame: {"verdict", "chain", "rule", "reason"}; raises CompileError with the diagnostics."""
+def verdicts(bpftables, filter_text, frames, hook="xdp", ns_exec=None, ipsets=None):
+    """One answer per frame: {"verdict", "chain", "rule", "reason"}; raises CompileError with the diagnostics.
+    ns_exec: run inside that network namespace (`ip netns exec`), so BPF_PROG_TEST_RUN's conntrack lookups see
+    its conntrack table. ipsets: an `ipset save` text for --ipsets."""
     with tempfile.TemporaryDirectory(prefix="bpftc-") as d:
         rules, pcap = os.path.join(d, "rules"), os.path.join(d, "in.pcap")
         with open(rules, "w") as f:
             f.write(filter_text)
         pk.write_pcap(pcap, frames)
-        r = subprocess.run([bpftables, "run", rules, "--pcap", pcap, "--chain", "INPUT", "--in", DUT_IF, "--hook",
-                            hook, "--json"], capture_output=True, text=True, timeout=300)
+        cmd = [bpftables, "run", rules, "--pcap", pcap, "--chain", "INPUT", "--in", DUT_IF, "--hook", hook, "--json"]
+        if ipsets is not None:
+            with open(os.path.join(d, "ipsets"), "w") as f:
+                f.write(ipsets)
+            cmd += ["--ipsets", os.path.join(d, "ipsets")]
+        if ns_exec:
+            cmd = ["ip", "netns", "exec", ns_exec] + cmd
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         if r.returncode != 0:
             raise CompileError(r.stderr.strip().replace(rules, "rules") or f"exit {r.returncode}")
         out = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
