@@ -1,0 +1,423 @@
+#include "runtime/live.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+
+#include "codegen/build.hpp"
+#include "compiler/iptables_lower.hpp"
+#include "compiler/ir_print.hpp"
+#include "runtime/loaded_program.hpp"
+
+namespace bpftables::runtime {
+namespace {
+
+// tcx attach types (kernel 6.6); Debian 12's uapi headers predate them.
+constexpr int kTcxIngress = 46;
+constexpr int kTcxEgress = 47;
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+std::string errno_text() {
+    return std::strerror(errno);
+}
+
+// The key that identifies a rule across generations: table, chain and rule text (policies: the chain), with
+// the occurrence number for identical rules in one chain.
+std::string gid_key(const std::string& table, const std::string& chain, int rule, const std::string& text) {
+    return table + "\t" + (rule == 0 ? ":" + chain : text);
+}
+
+std::map<std::string, std::vector<int>> index_gids(const std::vector<codegen::GidInfo>& gids) {
+    std::map<std::string, std::vector<int>> index;
+    for (size_t i = 0; i < gids.size(); ++i)
+        index[gid_key(gids[i].table, gids[i].chain, gids[i].rule, gids[i].text)].push_back(
+            static_cast<int>(i));
+    return index;
+}
+
+// Calls f(counters&, gid) for every compiled rule and policy of `program`, gid -1 when the layout lacks it.
+template <typename F>
+void for_each_counted(ir::Program& program, const std::vector<codegen::GidInfo>& gids, F f) {
+    auto index = index_gids(gids);
+    std::map<std::string, size_t> seen;
+    auto lookup = [&](const std::string& key) {
+        auto it = index.find(key);
+        size_t n = seen[key]++;
+        return it != index.end() && n < it->second.size() ? it->second[n] : -1;
+    };
+    for (ir::Table& t : program.tables) {
+        if (!codegen::is_compiled_table(t.name)) continue;
+        for (ir::Chain& c : t.chains) {
+            for (ir::Rule& r : c.rules) {
+                if (!r.counters) r.counters = ir::Counters{};
+                f(*r.counters, lookup(gid_key(t.name, c.name, 1, "-A " + c.name + " " + ir::rule_spec(r))));
+            }
+            if (c.builtin()) f(c.policy_counters, lookup(gid_key(t.name, c.name, 0, "")));
+        }
+    }
+}
+
+struct ProgMaps {
+    Fd counters, ifnames;
+};
+
+std::optional<ProgMaps> prog_maps(int prog_fd, std::string& error) {
+    uint32_t ids[64];
+    bpf_prog_info info{};
+    info.nr_map_ids = 64;
+    info.map_ids = reinterpret_cast<uint64_t>(ids);
+    uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) != 0)
+        return error = "cannot read the program's info: " + errno_text(), std::nullopt;
+    ProgMaps maps;
+    for (uint32_t i = 0; i < std::min<uint32_t>(info.nr_map_ids, 64); ++i) {
+        Fd fd(bpf_map_get_fd_by_id(ids[i]));
+        bpf_map_info m{};
+        uint32_t mlen = sizeof m;
+        if (!fd || bpf_obj_get_info_by_fd(fd.get(), &m, &mlen) != 0) continue;
+        if (std::strcmp(m.name, "bpft_counters") == 0)
+            maps.counters = std::move(fd);
+        else if (std::strcmp(m.name, "bpft_ifnames") == 0)
+            maps.ifnames = std::move(fd);
+    }
+    // The interface-name map is only bound when a rule matches -i / -o.
+    if (!maps.counters) return error = "the program lacks its counter map", std::nullopt;
+    return maps;
+}
+
+bool fill_ifnames(int map_fd, std::string& error) {
+    struct if_nameindex* names = if_nameindex();
+    if (!names) return error = "cannot list the interfaces: " + errno_text(), false;
+    bool ok = true;
+    for (struct if_nameindex* n = names; n->if_index != 0; ++n) {
+        char value[16] = {};
+        std::strncpy(value, n->if_name, sizeof value - 1);
+        uint32_t key = n->if_index;
+        if (bpf_map_update_elem(map_fd, &key, value, BPF_ANY) != 0) {
+            error =
+                std::string("cannot fill the interface-name map with ") + n->if_name + ": " + errno_text();
+            ok = false;
+            break;
+        }
+    }
+    if_freenameindex(names);
+    return ok;
+}
+
+int num_cpus() {
+    int n = libbpf_num_possible_cpus();
+    return n > 0 ? n : 1;
+}
+
+std::vector<bpft_counter> read_counters(int map_fd, size_t gids) {
+    std::vector<bpft_counter> sums(gids), per_cpu(num_cpus());
+    for (uint32_t gid = 0; gid < gids; ++gid) {
+        if (bpf_map_lookup_elem(map_fd, &gid, per_cpu.data()) != 0) continue;
+        for (const bpft_counter& c : per_cpu) sums[gid].packets += c.packets, sums[gid].bytes += c.bytes;
+    }
+    return sums;
+}
+
+// Writes `values` (per gid) on CPU 0 and zero on the others.
+bool write_counters(int map_fd, const std::vector<bpft_counter>& values, std::string& error) {
+    std::vector<bpft_counter> per_cpu(num_cpus());
+    for (uint32_t gid = 0; gid < values.size(); ++gid) {
+        if (values[gid].packets == 0 && values[gid].bytes == 0) continue;
+        std::fill(per_cpu.begin(), per_cpu.end(), bpft_counter{});
+        per_cpu[0] = values[gid];
+        if (bpf_map_update_elem(map_fd, &gid, per_cpu.data(), BPF_ANY) != 0)
+            return error = "cannot write the counters: " + errno_text(), false;
+    }
+    return true;
+}
+
+// One hook's program of a generation being built.
+struct HookProgram {
+    codegen::Hook hook;
+    LoadedProgram loaded;
+    ProgMaps maps;
+};
+
+Fd create_link(int prog_fd, const Attachment& a, codegen::Hook hook, std::string& error) {
+    int fd = -1;
+    if (hook == codegen::Hook::xdp) {
+        LIBBPF_OPTS(bpf_link_create_opts, opts);
+        opts.flags = a.mode == "generic" ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+        fd = bpf_link_create(prog_fd, a.ifindex, BPF_XDP, &opts);
+    } else {
+        int type = hook == codegen::Hook::tc_ingress ? kTcxIngress : kTcxEgress;
+        fd = bpf_link_create(prog_fd, a.ifindex, static_cast<bpf_attach_type>(type), nullptr);
+    }
+    if (fd < 0)
+        error = std::string("cannot attach to ") + a.iface + " at " + codegen::hook_name(hook) + ": " +
+                std::strerror(errno);
+    return Fd(fd);
+}
+
+// Fails on purpose at the point a test names (BPFTABLES_TEST_FAIL=swap:N fails before the N+1th swap,
+// BPFTABLES_TEST_FAIL=state fails before the state is written). Used by the failure-injection tests only.
+bool injected(const std::string& point, size_t count = 0) {
+    const char* v = std::getenv("BPFTABLES_TEST_FAIL");
+    if (!v) return false;
+    std::string s = v;
+    if (point == "swap") return s.rfind("swap:", 0) == 0 && count >= std::stoul(s.substr(5));
+    return s == point;
+}
+
+}  // namespace
+
+const char* accept_all_ruleset() {
+    return "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+}
+
+std::vector<bpft_counter> live_counters(const State& state) {
+    std::vector<bpft_counter> sums(state.gids.size());
+    for (codegen::Hook h : state.hooks) {
+        Fd fd = open_pin(gen_pin(state.generation, "counters", h));
+        if (!fd) continue;
+        std::vector<bpft_counter> c = read_counters(fd.get(), sums.size());
+        for (size_t i = 0; i < sums.size(); ++i) sums[i].packets += c[i].packets, sums[i].bytes += c[i].bytes;
+    }
+    return sums;
+}
+
+bool zero_counters(const State& state, std::string& error) {
+    std::vector<bpft_counter> zero(num_cpus());
+    for (codegen::Hook h : state.hooks) {
+        Fd fd = open_pin(gen_pin(state.generation, "counters", h));
+        if (!fd)
+            return error = "the counters of " + std::string(codegen::hook_name(h)) + " are not pinned", false;
+        for (uint32_t gid = 0; gid < state.gids.size(); ++gid)
+            if (bpf_map_update_elem(fd.get(), &gid, zero.data(), BPF_ANY) != 0)
+                return error = "cannot zero the counters: " + errno_text(), false;
+    }
+    return true;
+}
+
+bool refresh_ifnames(const State& state, std::string& error) {
+    for (codegen::Hook h : state.hooks) {
+        Fd fd = open_pin(gen_pin(state.generation, "ifnames", h));
+        if (!fd) continue;  // the program matches no interface name
+        if (!fill_ifnames(fd.get(), error)) return false;
+    }
+    return true;
+}
+
+std::optional<ir::Program> committed_program(const State& state, bool with_counters, std::string& error) {
+    Diagnostics diags;
+    std::string text = state.ruleset.empty() ? "" : state.ruleset;
+    std::optional<ir::Program> program = parse_and_lower(text, "<committed>", diags);
+    if (!program) return error = "the committed ruleset does not parse:\n" + diags.str(), std::nullopt;
+    if (with_counters) {
+        std::vector<bpft_counter> live = live_counters(state);
+        for_each_counted(*program, state.gids, [&](ir::Counters& c, int gid) {
+            c = gid >= 0 ? ir::Counters{live[gid].packets, live[gid].bytes} : ir::Counters{};
+        });
+    }
+    return program;
+}
+
+bool commit(const State& old, CommitRequest request, CommitReport& report, std::string& error) {
+    std::vector<codegen::Hook> hooks;
+    for (codegen::Hook h : {codegen::Hook::xdp, codegen::Hook::tc_ingress, codegen::Hook::tc_egress})
+        for (const Attachment& a : request.attachments)
+            for (codegen::Hook ah : attachment_hooks(a))
+                if (ah == h && std::find(hooks.begin(), hooks.end(), h) == hooks.end()) hooks.push_back(h);
+    // With nothing attached, the ruleset is still verified in the kernel (at XDP) before it is committed.
+    std::vector<codegen::Hook> build_hooks = hooks.empty() ? std::vector{codegen::Hook::xdp} : hooks;
+
+    State next;
+    next.generation = old.generation + 1;
+    next.attachments = request.attachments;
+    next.hooks = hooks;
+    next.ruleset = ir::to_save(request.program);
+
+    // 1. Build, load and verify every program of the new generation.
+    std::vector<HookProgram> programs;
+    for (codegen::Hook h : build_hooks) {
+        ir::Program copy = request.program;
+        Diagnostics diags;
+        auto t = Clock::now();
+        std::optional<codegen::Build> built = codegen::build(copy, h, diags);
+        report.build_s += since(t);
+        if (!built)
+            return error = std::string("the ruleset does not compile for ") + codegen::hook_name(h) + ":\n" +
+                           diags.str(),
+                   false;
+        t = Clock::now();
+        bpft_config config{};
+        config.chain_mode = BPFT_CHAIN_ROUTE;
+        std::optional<LoadedProgram> loaded =
+            LoadedProgram::load(built->object.object, h, config, copy, built->c.layout, error);
+        report.load_s += since(t);
+        if (!loaded)
+            return error = std::string("loading the ") + codegen::hook_name(h) + " program: " + error, false;
+        std::optional<ProgMaps> maps = prog_maps(loaded->prog_fd(), error);
+        if (!maps) return false;
+        if (maps->ifnames && !fill_ifnames(maps->ifnames.get(), error)) return false;
+        if (programs.empty())
+            next.gids = built->c.layout.gids;
+        else if (built->c.layout.gids.size() != next.gids.size())
+            return error = "internal: the hooks' programs number their rules differently", false;
+        programs.push_back({h, std::move(*loaded), std::move(*maps)});
+    }
+    report.gids = next.gids.size();
+    if (request.test_only) {
+        report.notes.push_back("--test: built, loaded and verified; nothing changed");
+        return true;
+    }
+
+    // 2. Counters: the input's (-c), or those of the surviving rules of the running generation.
+    std::vector<bpft_counter> initial(next.gids.size());
+    {
+        ir::Program source = request.program;
+        if (!request.counters_from_input) {
+            std::optional<ir::Program> previous = committed_program(old, true, error);
+            if (!previous) return false;
+            // Rules of the new ruleset take the counters of the same rule (table, chain, text) in the old
+            // one.
+            std::map<std::string, std::vector<ir::Counters>> by_key;
+            for (const ir::Table& t : previous->tables)
+                for (const ir::Chain& c : t.chains) {
+                    for (const ir::Rule& r : c.rules)
+                        by_key[gid_key(t.name, c.name, 1, "-A " + c.name + " " + ir::rule_spec(r))].push_back(
+                            r.counters.value_or(ir::Counters{}));
+                    if (c.builtin()) by_key[gid_key(t.name, c.name, 0, "")].push_back(c.policy_counters);
+                }
+            std::map<std::string, size_t> used;
+            for (ir::Table& t : source.tables)
+                for (ir::Chain& c : t.chains) {
+                    auto take = [&](const std::string& key) {
+                        auto it = by_key.find(key);
+                        size_t n = used[key]++;
+                        return it != by_key.end() && n < it->second.size() ? it->second[n] : ir::Counters{};
+                    };
+                    for (ir::Rule& r : c.rules)
+                        r.counters =
+                            take(gid_key(t.name, c.name, 1, "-A " + c.name + " " + ir::rule_spec(r)));
+                    if (c.builtin()) c.policy_counters = take(gid_key(t.name, c.name, 0, ""));
+                }
+        }
+        for_each_counted(source, next.gids, [&](ir::Counters& c, int gid) {
+            if (gid >= 0) initial[gid] = {c.packets, c.bytes};
+        });
+    }
+    if (!programs.empty() && !hooks.empty() &&
+        !write_counters(programs[0].maps.counters.get(), initial, error))
+        return false;
+
+    // 3. Pin the new generation (removed again on any failure below).
+    std::vector<std::string> new_pins;
+    auto unpin_new = [&] {
+        for (const std::string& p : new_pins) unpin(p);
+    };
+    if (!hooks.empty()) {
+        for (HookProgram& p : programs) {
+            for (auto [what, fd] :
+                 {std::pair{"prog", p.loaded.prog_fd()}, std::pair{"counters", p.maps.counters.get()},
+                  std::pair{"ifnames", p.maps.ifnames.get()}}) {
+                if (fd < 0) continue;  // no interface-name map
+                std::string path = gen_pin(next.generation, what, p.hook);
+                unpin(path);  // a leftover of an interrupted command
+                if (!pin(fd, path, error)) return unpin_new(), false;
+                new_pins.push_back(path);
+            }
+        }
+    }
+
+    // 4. Swap every link: update the existing ones in place, create the new ones.
+    auto t = Clock::now();
+    struct Swapped {
+        Fd link;
+        int old_prog;  // owned by old_progs
+    };
+    std::map<codegen::Hook, Fd> old_progs;
+    for (codegen::Hook h : old.hooks) old_progs[h] = open_pin(gen_pin(old.generation, "prog", h));
+    std::vector<Swapped> swapped;
+    std::vector<std::string> created;
+    auto rollback = [&] {
+        for (auto it = swapped.rbegin(); it != swapped.rend(); ++it) {
+            LIBBPF_OPTS(bpf_link_update_opts, o);
+            bpf_link_update(it->link.get(), it->old_prog, &o);
+        }
+        for (const std::string& p : created) unpin(p);  // the last reference: the link goes
+        unpin_new();
+    };
+    size_t count = 0;
+    for (const Attachment& a : request.attachments) {
+        for (codegen::Hook h : attachment_hooks(a)) {
+            auto prog = std::find_if(programs.begin(), programs.end(),
+                                     [&](const HookProgram& p) { return p.hook == h; });
+            int new_fd = prog->loaded.prog_fd();
+            std::string path = link_pin(a.ifindex, h);
+            if (injected("swap", count)) {
+                error = "injected failure before swapping " + a.iface + " at " + codegen::hook_name(h);
+                return rollback(), false;
+            }
+            Fd link = open_pin(path);
+            if (link) {
+                auto old_prog = old_progs.find(h);
+                if (old_prog == old_progs.end() || !old_prog->second) {
+                    error = "the running program of " + std::string(codegen::hook_name(h)) + " is not pinned";
+                    return rollback(), false;
+                }
+                LIBBPF_OPTS(bpf_link_update_opts, o);
+                o.flags = BPF_F_REPLACE;
+                o.old_prog_fd = old_prog->second.get();
+                if (bpf_link_update(link.get(), new_fd, &o) != 0) {
+                    error = "cannot swap the program on " + a.iface + " at " + codegen::hook_name(h) + ": " +
+                            errno_text();
+                    return rollback(), false;
+                }
+                swapped.push_back({std::move(link), old_prog->second.get()});
+            } else {
+                Fd created_link = create_link(new_fd, a, h, error);
+                if (!created_link) return rollback(), false;
+                if (!pin(created_link.get(), path, error)) return rollback(), false;
+                created.push_back(path);
+                report.notes.push_back("attached to " + a.iface + " at " + codegen::hook_name(h));
+            }
+            ++count;
+        }
+    }
+    report.swap_s = since(t);
+    if (injected("state")) {
+        error = "injected failure before writing the state";
+        return rollback(), false;
+    }
+    if (!write_state(next, error)) return rollback(), false;
+
+    // 5. The old generation goes: links of attachments that were removed, then its pins.
+    for (const Attachment& a : old.attachments) {
+        for (codegen::Hook h : attachment_hooks(a)) {
+            bool kept = false;
+            for (const Attachment& b : request.attachments)
+                for (codegen::Hook bh : attachment_hooks(b))
+                    kept = kept || (b.ifindex == a.ifindex && bh == h);
+            if (!kept) {
+                unpin(link_pin(a.ifindex, h));
+                report.notes.push_back("detached from " + a.iface + " at " + codegen::hook_name(h));
+            }
+        }
+    }
+    for (codegen::Hook h : old.hooks)
+        for (const char* what : {"prog", "counters", "ifnames"}) unpin(gen_pin(old.generation, what, h));
+
+    report.notes.push_back("generation " + std::to_string(next.generation) +
+                           " committed: " + std::to_string(next.gids.size()) + " rules and policies on " +
+                           std::to_string(request.attachments.size()) + " interface(s)");
+    return true;
+}
+
+}  // namespace bpftables::runtime

@@ -1,0 +1,44 @@
+#pragma once
+// The live transaction: build and load a whole generation (one program per hook in use), carry the counters
+// over, swap every link (bpf_link_update), roll back on failure, and commit the pinned state. Also the reads
+// that commands make on the running generation (counters, zeroing, interface names).
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bpf/abi.h"
+#include "compiler/ir.hpp"
+#include "runtime/state.hpp"
+
+namespace bpftables::runtime {
+
+struct CommitRequest {
+    ir::Program program;                  // the complete new ruleset (every table)
+    std::vector<Attachment> attachments;  // the complete new set of attachments
+    bool counters_from_input = false;     // -c: the input's counters; otherwise surviving rules keep theirs
+    bool test_only = false;               // --test: build, load and verify, change nothing
+};
+
+struct CommitReport {
+    double build_s = 0, load_s = 0, swap_s = 0;
+    size_t gids = 0;
+    std::vector<std::string> notes;  // what happened, for -v
+};
+
+// `old` must be the state read under the lock. On failure nothing changed (what was swapped is swapped back)
+// and `error` says what failed.
+bool commit(const State& old, CommitRequest request, CommitReport& report, std::string& error);
+
+// Per-gid counters of the running generation, summed over its hooks and CPUs (indexed like state.gids).
+std::vector<bpft_counter> live_counters(const State& state);
+bool zero_counters(const State& state, std::string& error);
+// Fills the interface-name maps of the running generation with every interface of the namespace.
+bool refresh_ifnames(const State& state, std::string& error);
+
+// The committed ruleset of `state` as a program, with the live counters on every compiled rule and policy.
+std::optional<ir::Program> committed_program(const State& state, bool with_counters, std::string& error);
+
+// The accept-all ruleset `attach` loads when nothing was committed yet.
+const char* accept_all_ruleset();
+
+}  // namespace bpftables::runtime

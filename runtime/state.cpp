@@ -1,0 +1,219 @@
+#include "runtime/state.hpp"
+
+#include <bpf/bpf.h>
+#include <dirent.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+
+namespace bpftables::runtime {
+namespace {
+
+constexpr const char* kBpffs = "/sys/fs/bpf";
+constexpr uint32_t kChunk = 4096;  // value size of the state map
+
+std::string errno_text() {
+    return std::strerror(errno);
+}
+
+}  // namespace
+
+Fd& Fd::operator=(Fd&& o) noexcept {
+    if (this != &o) {
+        if (fd_ >= 0) close(fd_);
+        fd_ = o.release();
+    }
+    return *this;
+}
+
+Fd::~Fd() {
+    if (fd_ >= 0) close(fd_);
+}
+
+int Fd::release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+}
+
+std::vector<codegen::Hook> attachment_hooks(const Attachment& a) {
+    if (a.hook == "xdp") return {codegen::Hook::xdp, codegen::Hook::tc_egress};
+    return {codegen::Hook::tc_ingress, codegen::Hook::tc_egress};
+}
+
+std::string serialize(const State& s) {
+    std::string out = "bpftables-state 1\ngeneration " + std::to_string(s.generation) + "\n";
+    out += "hooks";
+    for (codegen::Hook h : s.hooks) out += std::string(" ") + codegen::hook_name(h);
+    out += "\n";
+    for (const Attachment& a : s.attachments)
+        out += "attach " + a.iface + " " + std::to_string(a.ifindex) + " " + a.hook + " " +
+               (a.mode.empty() ? "-" : a.mode) + "\n";
+    for (const codegen::GidInfo& g : s.gids)
+        out += "gid\t" + g.table + "\t" + g.chain + "\t" + std::to_string(g.rule) + "\t" + g.text + "\n";
+    out += "ruleset\n" + s.ruleset;
+    return out;
+}
+
+std::optional<State> parse_state(const std::string& text, std::string& error) {
+    State s;
+    std::istringstream in(text);
+    std::string line;
+    if (!std::getline(in, line) || line != "bpftables-state 1")
+        return error = "the pinned state has an unknown format", std::nullopt;
+    while (std::getline(in, line)) {
+        std::istringstream words(line);
+        std::string key;
+        words >> key;
+        if (key == "generation") {
+            words >> s.generation;
+        } else if (key == "hooks") {
+            for (std::string h; words >> h;) {
+                codegen::Hook hook;
+                if (!codegen::parse_hook(h, hook))
+                    return error = "the pinned state names hook " + h, std::nullopt;
+                s.hooks.push_back(hook);
+            }
+        } else if (key == "attach") {
+            Attachment a;
+            words >> a.iface >> a.ifindex >> a.hook >> a.mode;
+            if (a.mode == "-") a.mode.clear();
+            s.attachments.push_back(a);
+        } else if (key == "gid") {
+            codegen::GidInfo g;
+            size_t p1 = line.find('\t'), p2 = line.find('\t', p1 + 1), p3 = line.find('\t', p2 + 1),
+                   p4 = line.find('\t', p3 + 1);
+            if (p4 == std::string::npos) return error = "the pinned state has a bad gid line", std::nullopt;
+            g.table = line.substr(p1 + 1, p2 - p1 - 1);
+            g.chain = line.substr(p2 + 1, p3 - p2 - 1);
+            g.rule = std::stoi(line.substr(p3 + 1, p4 - p3 - 1));
+            g.text = line.substr(p4 + 1);
+            s.gids.push_back(g);
+        } else if (key == "ruleset") {
+            std::ostringstream rest;
+            rest << in.rdbuf();
+            s.ruleset = rest.str();
+            break;
+        }
+    }
+    return s;
+}
+
+std::string state_dir() {
+    struct stat st {};
+    unsigned long long ino = stat("/proc/self/ns/net", &st) == 0 ? st.st_ino : 0;
+    return std::string(kBpffs) + "/bpftables/" + std::to_string(ino);
+}
+
+bool ensure_state_dir(std::string& error) {
+    struct statfs fs {};
+    if (statfs(kBpffs, &fs) != 0 || fs.f_type != BPF_FS_MAGIC) {
+        if (mount("bpf", kBpffs, "bpf", 0, "mode=0700") != 0)
+            return error = std::string("bpffs is not mounted at ") + kBpffs +
+                           " and mounting it failed: " + errno_text(),
+                   false;
+    }
+    std::string base = std::string(kBpffs) + "/bpftables";
+    if (mkdir(base.c_str(), 0700) != 0 && errno != EEXIST)
+        return error = "cannot create " + base + ": " + errno_text(), false;
+    std::string dir = state_dir();
+    if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+        return error = "cannot create " + dir + ": " + errno_text(), false;
+    return true;
+}
+
+std::string pin_path(const std::string& name) {
+    return state_dir() + "/" + name;
+}
+
+std::string gen_pin(uint64_t generation, const char* what, codegen::Hook hook) {
+    return pin_path("g" + std::to_string(generation) + "_" + what + "_" + codegen::hook_name(hook));
+}
+
+std::string link_pin(int ifindex, codegen::Hook hook) {
+    return pin_path("link_" + std::to_string(ifindex) + "_" + codegen::hook_name(hook));
+}
+
+Fd open_pin(const std::string& path) {
+    return Fd(bpf_obj_get(path.c_str()));
+}
+
+bool pin(int fd, const std::string& path, std::string& error) {
+    if (bpf_obj_pin(fd, path.c_str()) != 0) return error = "cannot pin " + path + ": " + errno_text(), false;
+    return true;
+}
+
+void unpin(const std::string& path) {
+    unlink(path.c_str());
+}
+
+std::optional<State> read_state(std::string& error) {
+    Fd fd = open_pin(pin_path("state"));
+    if (!fd) {
+        if (errno == ENOENT) return State{};
+        return error = "cannot open the pinned state " + pin_path("state") + ": " + errno_text(),
+               std::nullopt;
+    }
+    bpf_map_info info{};
+    uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0 || info.value_size != kChunk)
+        return error = "the pinned state is not a state map", std::nullopt;
+    std::string text;
+    std::vector<char> chunk(kChunk);
+    for (uint32_t i = 0; i < info.max_entries; ++i) {
+        if (bpf_map_lookup_elem(fd.get(), &i, chunk.data()) != 0)
+            return error = "cannot read the pinned state: " + errno_text(), std::nullopt;
+        size_t n = strnlen(chunk.data(), kChunk);
+        text.append(chunk.data(), n);
+        if (n < kChunk) break;
+    }
+    return parse_state(text, error);
+}
+
+bool write_state(const State& state, std::string& error) {
+    std::string text = serialize(state);
+    uint32_t entries = static_cast<uint32_t>(text.size() / kChunk + 1);
+    LIBBPF_OPTS(bpf_map_create_opts, opts);
+    Fd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "bpft_state", sizeof(uint32_t), kChunk, entries, &opts));
+    if (!fd) return error = "cannot create the state map: " + errno_text(), false;
+    std::vector<char> chunk(kChunk);
+    for (uint32_t i = 0; i < entries; ++i) {
+        std::fill(chunk.begin(), chunk.end(), 0);
+        size_t off = size_t{i} * kChunk;
+        if (off < text.size())
+            std::memcpy(chunk.data(), text.data() + off, std::min<size_t>(kChunk, text.size() - off));
+        if (bpf_map_update_elem(fd.get(), &i, chunk.data(), BPF_ANY) != 0)
+            return error = "cannot write the state map: " + errno_text(), false;
+    }
+    std::string tmp = pin_path("state_new"), final_path = pin_path("state");
+    unpin(tmp);
+    if (!pin(fd.get(), tmp, error)) return false;
+    if (rename(tmp.c_str(), final_path.c_str()) != 0) {
+        error = "cannot replace " + final_path + ": " + errno_text();
+        unpin(tmp);
+        return false;
+    }
+    return true;
+}
+
+bool remove_all(std::string& error) {
+    std::string dir = state_dir();
+    DIR* d = opendir(dir.c_str());
+    if (!d) return errno == ENOENT ? true : (error = "cannot open " + dir + ": " + errno_text(), false);
+    std::vector<std::string> names;
+    while (dirent* e = readdir(d))
+        if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) names.push_back(e->d_name);
+    closedir(d);
+    for (const std::string& n : names) unpin(dir + "/" + n);
+    if (rmdir(dir.c_str()) != 0) return error = "cannot remove " + dir + ": " + errno_text(), false;
+    rmdir((std::string(kBpffs) + "/bpftables").c_str());  // only when no other namespace has state
+    return true;
+}
+
+}  // namespace bpftables::runtime

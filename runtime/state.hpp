@@ -1,0 +1,78 @@
+#pragma once
+// The live state of one network namespace, pinned in bpffs under /sys/fs/bpf/bpftables/<netns inode>/ so that
+// no daemon is needed: the committed ruleset (canonical text), the attachments, the gid layout of the running
+// generation, and the pins of its programs, counter maps, interface-name maps and links.
+//
+//   state                      array map holding the text below (replaced atomically by rename from
+//   state_new) g<N>_prog_<hook>           the generation's program for each hook in use g<N>_counters_<hook>
+//   its per-CPU counters (per gid) g<N>_ifnames_<hook>        its ifindex -> name map (-i / -o)
+//   link_<ifindex>_<hook>      one bpf_link per attached interface and hook (XDP link or tcx link)
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "codegen/layout.hpp"
+
+namespace bpftables::runtime {
+
+// Owner of one file descriptor.
+class Fd {
+  public:
+    Fd() = default;
+    explicit Fd(int fd) : fd_(fd) {}
+    Fd(Fd&& o) noexcept : fd_(o.release()) {}
+    Fd& operator=(Fd&& o) noexcept;
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd();
+    int get() const { return fd_; }
+    int release();
+    explicit operator bool() const { return fd_ >= 0; }
+
+  private:
+    int fd_ = -1;
+};
+
+struct Attachment {
+    std::string iface;
+    int ifindex = 0;
+    std::string hook;  // "xdp" or "tc" (ingress); both also carry OUTPUT at tc-egress
+    std::string mode;  // "native" or "generic" (xdp only)
+};
+
+// The program hooks an attachment needs.
+std::vector<codegen::Hook> attachment_hooks(const Attachment& a);
+
+struct State {
+    uint64_t generation = 0;
+    std::vector<Attachment> attachments;
+    std::vector<codegen::Hook> hooks;    // the hooks the running generation has programs for
+    std::vector<codegen::GidInfo> gids;  // layout of the running generation
+    std::string ruleset;                 // committed ruleset, canonical iptables-save text
+};
+
+std::string serialize(const State& state);
+std::optional<State> parse_state(const std::string& text, std::string& error);
+
+// /sys/fs/bpf/bpftables/<inode of this process's network namespace>
+std::string state_dir();
+// Makes sure bpffs is mounted at /sys/fs/bpf and the state directory exists.
+bool ensure_state_dir(std::string& error);
+
+std::string pin_path(const std::string& name);
+std::string gen_pin(uint64_t generation, const char* what, codegen::Hook hook);
+std::string link_pin(int ifindex, codegen::Hook hook);
+
+// The state of this namespace; a default State when nothing was ever committed.
+std::optional<State> read_state(std::string& error);
+// Replaces the pinned state atomically.
+bool write_state(const State& state, std::string& error);
+// Removes every pin of the namespace and its directory.
+bool remove_all(std::string& error);
+
+// Opens a pinned object; an empty Fd when absent.
+Fd open_pin(const std::string& path);
+bool pin(int fd, const std::string& path, std::string& error);
+void unpin(const std::string& path);
+
+}  // namespace bpftables::runtime
