@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "cli/live_commands.hpp"
 
 namespace {
 
@@ -19,7 +20,14 @@ void usage(FILE* out) {
         "      run every packet of a capture through the compiled program (BPF_PROG_TEST_RUN) and print\n"
         "      the verdict and the rule that decided it\n"
         "  make-example-pcap OUT.pcap\n"
-        "      write the capture the built-in example uses\n",
+        "      write the capture the built-in example uses\n"
+        "  attach IFACE [--hook xdp|tc] [--mode native|generic] [-w [SECS]]\n"
+        "  detach IFACE | --all\n"
+        "  status | refresh\n"
+        "      the interfaces of this network namespace that run the committed ruleset (pinned state)\n"
+        "  restore [-c] [-n] [-t] [-T TABLE] [-v] [-w [SECS]] [FILE]   (also as bpftables-restore)\n"
+        "  save [-c] [-t TABLE]                                       (also as bpftables-save)\n"
+        "  -L [CHAIN] [-t TABLE] [-v] [-n] [-x] [--line-numbers] | -Z\n",
         out);
 }
 
@@ -28,7 +36,8 @@ void usage(FILE* out) {
 int main(int argc, char** argv) {
     const char* self = std::strrchr(argv[0], '/');
     self = self ? self + 1 : argv[0];
-    (void)self;
+    if (std::strcmp(self, "bpftables-restore") == 0) return bpftables::cli::restore_command(argc, argv);
+    if (std::strcmp(self, "bpftables-save") == 0) return bpftables::cli::save_command(argc, argv);
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -40,6 +49,14 @@ int main(int argc, char** argv) {
     }
     if (cmd == "compile") return bpftables::cli::compile_command(argc - 1, argv + 1);
     if (cmd == "run") return bpftables::cli::run_command(argc - 1, argv + 1);
+    if (cmd == "restore") return bpftables::cli::restore_command(argc - 1, argv + 1);
+    if (cmd == "save") return bpftables::cli::save_command(argc - 1, argv + 1);
+    if (cmd == "attach") return bpftables::cli::attach_command(argc - 1, argv + 1);
+    if (cmd == "detach") return bpftables::cli::detach_command(argc - 1, argv + 1);
+    if (cmd == "status") return bpftables::cli::status_command(argc - 1, argv + 1);
+    if (cmd == "refresh") return bpftables::cli::refresh_command(argc - 1, argv + 1);
+    if (cmd.rfind("-L", 0) == 0 || cmd.rfind("-Z", 0) == 0 || cmd == "--list" || cmd == "--zero")
+        return bpftables::cli::list_command(argc, argv);
     if (cmd == "make-example-pcap") return bpftables::cli::example_pcap_command(argc - 1, argv + 1);
     std::fprintf(stderr, "bpftables: unknown command '%s'\n", cmd.c_str());
     usage(stderr);

@@ -1,0 +1,502 @@
+// The live commands: bpftables-restore, bpftables-save, attach, detach, status, refresh, -L / -Z.
+#include <getopt.h>
+#include <net/if.h>
+
+#include <bpf/bpf.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <set>
+
+#include "cli/input.hpp"
+#include "cli/live_commands.hpp"
+#include "codegen/layout.hpp"
+#include "compiler/iptables_lower.hpp"
+#include "compiler/ir_print.hpp"
+#include "runtime/live.hpp"
+#include "runtime/lock.hpp"
+
+namespace bpftables::cli {
+namespace {
+
+// The state of the namespace, read under its lock. `code` is the exit code on failure.
+struct Locked {
+    runtime::Lock lock;
+    runtime::State state;
+};
+
+std::optional<Locked> lock_state(const char* cmd, double wait, int& code) {
+    std::string error;
+    if (!runtime::ensure_state_dir(error)) {
+        std::fprintf(stderr, "%s: %s\n", cmd, error.c_str());
+        return code = 1, std::nullopt;
+    }
+    bool busy = false;
+    std::optional<runtime::Lock> lock = runtime::Lock::acquire(wait, busy, error);
+    if (!lock) {
+        std::fprintf(stderr, "%s: %s\n", cmd, error.c_str());
+        return code = busy ? 4 : 1, std::nullopt;
+    }
+    std::optional<runtime::State> state = runtime::read_state(error);
+    if (!state) {
+        std::fprintf(stderr, "%s: %s\n", cmd, error.c_str());
+        return code = 1, std::nullopt;
+    }
+    return Locked{std::move(*lock), std::move(*state)};
+}
+
+// -w [SECS] as iptables reads it: the seconds may follow as the next word.
+double read_wait(int argc, char** argv) {
+    if (optarg) return std::atof(optarg);
+    if (optind < argc && argv[optind][0] >= '0' && argv[optind][0] <= '9') return std::atof(argv[optind++]);
+    return -1;  // wait as long as needed
+}
+
+// Tables that only the kernel's netfilter can run; a restore refuses them rather than drop their rules.
+std::vector<std::string> uncompiled_tables(const ir::Program& program) {
+    std::vector<std::string> out;
+    for (const ir::Table& t : program.tables) {
+        if (codegen::is_compiled_table(t.name)) continue;
+        bool empty = true;
+        for (const ir::Chain& c : t.chains) empty = empty && c.rules.empty() && c.policy != ir::Policy::drop;
+        if (!empty) out.push_back(t.name);
+    }
+    return out;
+}
+
+int do_commit(const char* cmd, const runtime::State& old, runtime::CommitRequest request, bool verbose) {
+    runtime::CommitReport report;
+    std::string error;
+    bool test = request.test_only;
+    if (!runtime::commit(old, std::move(request), report, error)) {
+        std::fprintf(stderr, "%s: %s\n%s: nothing was changed; the previous generation keeps running\n", cmd,
+                     error.c_str(), cmd);
+        return 1;
+    }
+    if (verbose) {
+        for (const std::string& n : report.notes) std::printf("%s\n", n.c_str());
+        std::printf("%zu rules and policies; build %.3fs, load %.3fs, swap %.6fs%s\n", report.gids,
+                    report.build_s, report.load_s, report.swap_s, test ? " (test only)" : "");
+    }
+    return 0;
+}
+
+std::string now_text() {
+    std::time_t t = std::time(nullptr);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%a %b %e %H:%M:%S %Y", std::localtime(&t));
+    return buf;
+}
+
+}  // namespace
+
+int restore_command(int argc, char** argv) {
+    static const option long_options[] = {{"counters", no_argument, nullptr, 'c'},
+                                          {"noflush", no_argument, nullptr, 'n'},
+                                          {"test", no_argument, nullptr, 't'},
+                                          {"table", required_argument, nullptr, 'T'},
+                                          {"verbose", no_argument, nullptr, 'v'},
+                                          {"wait", optional_argument, nullptr, 'w'},
+                                          {"wait-interval", required_argument, nullptr, 'W'},
+                                          {"modprobe", required_argument, nullptr, 'M'},
+                                          {"help", no_argument, nullptr, 'h'},
+                                          {nullptr, 0, nullptr, 0}};
+    const char* cmd = "bpftables-restore";
+    bool counters = false, noflush = false, test = false, verbose = false;
+    double wait = 0;
+    std::string only_table;
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, "cntT:vw::W:M:h", long_options, nullptr)) != -1;) {
+        switch (c) {
+            case 'c':
+                counters = true;
+                break;
+            case 'n':
+                noflush = true;
+                break;
+            case 't':
+                test = true;
+                break;
+            case 'T':
+                only_table = optarg;
+                break;
+            case 'v':
+                verbose = true;
+                break;
+            case 'w':
+                wait = read_wait(argc, argv);
+                break;
+            case 'W':
+            case 'M':
+                break;  // accepted for compatibility
+            case 'h':
+                std::puts("usage: bpftables-restore [-c] [-n] [-t] [-T table] [-v] [-w [secs]] [FILE]");
+                return 0;
+            default:
+                return 2;
+        }
+    }
+    if (optind + 1 < argc) {
+        std::fprintf(stderr, "%s: too many arguments\n", cmd);
+        return 2;
+    }
+    std::string file = optind < argc ? argv[optind] : "-";
+    std::string text, error;
+    if (!read_text(file, text, error)) {
+        std::fprintf(stderr, "%s: %s\n", cmd, error.c_str());
+        return 1;
+    }
+    int code = 0;
+    std::optional<Locked> locked = lock_state(cmd, wait, code);
+    if (!locked) return code;
+    std::optional<ir::Program> committed = runtime::committed_program(locked->state, false, error);
+    if (!committed) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
+
+    Diagnostics diags;
+    diags.add_source(file == "-" ? "<stdin>" : file, text);
+    LowerOptions options;
+    options.noflush = noflush;
+    options.base = &*committed;
+    options.only_table = only_table;
+    std::optional<ir::Program> input = parse_and_lower(text, file == "-" ? "<stdin>" : file, diags, options);
+    std::fputs(diags.str().c_str(), stderr);
+    if (!input) return 1;
+    // Tables the input names replace (or, with --noflush, are) the committed ones; the others stay.
+    ir::Program next = *committed;
+    for (ir::Table& t : input->tables) {
+        if (!only_table.empty() && t.name != only_table) continue;  // -T: the input's other tables are ignored
+        if (ir::Table* existing = next.find(t.name))
+            *existing = std::move(t);
+        else
+            next.tables.push_back(std::move(t));
+    }
+    next.sets = committed->sets;
+    if (std::vector<std::string> refused = uncompiled_tables(next); !refused.empty()) {
+        std::string names;
+        for (const std::string& n : refused) names += (names.empty() ? "" : ", ") + n;
+        std::fprintf(stderr,
+                     "%s: table %s: bpftables compiles filter and raw only, and applying other tables to the "
+                     "kernel's netfilter is not implemented yet; refusing the ruleset rather than dropping "
+                     "its rules (nothing was changed)\n",
+                     cmd, names.c_str());
+        return 1;
+    }
+    runtime::CommitRequest request{std::move(next), locked->state.attachments, counters, test};
+    return do_commit(cmd, locked->state, std::move(request), verbose);
+}
+
+int save_command(int argc, char** argv) {
+    static const option long_options[] = {{"counters", no_argument, nullptr, 'c'},
+                                          {"table", required_argument, nullptr, 't'},
+                                          {"modprobe", required_argument, nullptr, 'M'},
+                                          {"help", no_argument, nullptr, 'h'},
+                                          {nullptr, 0, nullptr, 0}};
+    const char* cmd = "bpftables-save";
+    bool counters = false;
+    std::string table;
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, "ct:M:h", long_options, nullptr)) != -1;) {
+        switch (c) {
+            case 'c':
+                counters = true;
+                break;
+            case 't':
+                table = optarg;
+                break;
+            case 'M':
+                break;
+            case 'h':
+                std::puts("usage: bpftables-save [-c] [-t table]");
+                return 0;
+            default:
+                return 2;
+        }
+    }
+    std::string error;
+    std::optional<runtime::State> state = runtime::read_state(error);
+    if (!state) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
+    std::optional<ir::Program> program = runtime::committed_program(*state, true, error);
+    if (!program) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
+    if (!table.empty() && !program->find(table)) {
+        std::fprintf(stderr, "%s: table '%s' does not exist\n", cmd, table.c_str());
+        return 1;
+    }
+    ir::PrintOptions print;
+    print.counters = counters;
+    print.only_table = table;
+    if (!counters)  // the chains' own counters print always, as iptables-save does
+        for (ir::Table& t : program->tables)
+            for (ir::Chain& c : t.chains)
+                for (ir::Rule& r : c.rules) r.counters.reset();
+    std::string text = ir::to_save(*program, print);
+    if (!text.empty())
+        std::printf("# Generated by bpftables-save on %s\n%s# Completed on %s\n", now_text().c_str(),
+                    text.c_str(), now_text().c_str());
+    return 0;
+}
+
+int attach_command(int argc, char** argv) {
+    static const option long_options[] = {{"hook", required_argument, nullptr, 'H'},
+                                          {"mode", required_argument, nullptr, 'm'},
+                                          {"wait", optional_argument, nullptr, 'w'},
+                                          {"verbose", no_argument, nullptr, 'v'},
+                                          {nullptr, 0, nullptr, 0}};
+    const char* cmd = "bpftables attach";
+    runtime::Attachment a;
+    a.hook = "xdp";
+    bool verbose = false;
+    double wait = 0;
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, "w::v", long_options, nullptr)) != -1;) {
+        switch (c) {
+            case 'H':
+                a.hook = optarg;
+                break;
+            case 'm':
+                a.mode = optarg;
+                break;
+            case 'w':
+                wait = read_wait(argc, argv);
+                break;
+            case 'v':
+                verbose = true;
+                break;
+            default:
+                return 2;
+        }
+    }
+    if (optind + 1 != argc || (a.hook != "xdp" && a.hook != "tc") ||
+        (!a.mode.empty() && a.mode != "native" && a.mode != "generic") ||
+        (a.hook == "tc" && !a.mode.empty())) {
+        std::fputs("usage: bpftables attach IFACE [--hook xdp|tc] [--mode native|generic]\n", stderr);
+        return 2;
+    }
+    if (a.hook == "xdp" && a.mode.empty()) a.mode = "native";
+    a.iface = argv[optind];
+    a.ifindex = static_cast<int>(if_nametoindex(a.iface.c_str()));
+    if (a.ifindex == 0) {
+        std::fprintf(stderr, "%s: no interface %s in this network namespace\n", cmd, a.iface.c_str());
+        return 1;
+    }
+    int code = 0;
+    std::optional<Locked> locked = lock_state(cmd, wait, code);
+    if (!locked) return code;
+    for (const runtime::Attachment& b : locked->state.attachments)
+        if (b.ifindex == a.ifindex) {
+            std::fprintf(stderr, "%s: %s is already attached (%s); detach it first\n", cmd, a.iface.c_str(),
+                         b.hook.c_str());
+            return 1;
+        }
+    runtime::State& old = locked->state;
+    std::string error;
+    runtime::State base = old;
+    if (base.ruleset.empty()) base.ruleset = runtime::accept_all_ruleset();
+    std::optional<ir::Program> program = runtime::committed_program(base, false, error);
+    if (!program) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
+    std::vector<runtime::Attachment> attachments = old.attachments;
+    attachments.push_back(a);
+    return do_commit(cmd, old, {std::move(*program), attachments, false, false}, verbose);
+}
+
+int detach_command(int argc, char** argv) {
+    const char* cmd = "bpftables detach";
+    double wait = 0;
+    bool all = false;
+    static const option long_options[] = {{"wait", optional_argument, nullptr, 'w'},
+                                          {"all", no_argument, nullptr, 'a'},
+                                          {nullptr, 0, nullptr, 0}};
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, "w::", long_options, nullptr)) != -1;) {
+        if (c == 'w')
+            wait = read_wait(argc, argv);
+        else if (c == 'a')
+            all = true;
+        else
+            return 2;
+    }
+    if ((optind + 1 != argc) == !all) {
+        std::fputs("usage: bpftables detach IFACE | --all\n", stderr);
+        return 2;
+    }
+    int code = 0;
+    std::optional<Locked> locked = lock_state(cmd, wait, code);
+    if (!locked) return code;
+    runtime::State next = locked->state;
+    std::string error;
+    if (!all) {
+        std::string iface = argv[optind];
+        auto it = std::find_if(next.attachments.begin(), next.attachments.end(),
+                               [&](const runtime::Attachment& a) { return a.iface == iface; });
+        if (it == next.attachments.end()) {
+            std::fprintf(stderr, "%s: %s is not attached\n", cmd, iface.c_str());
+            return 1;
+        }
+        runtime::Attachment gone = *it;
+        next.attachments.erase(it);
+        if (!next.attachments.empty()) {
+            // The programs stay (other interfaces run them); this interface's links go.
+            if (!runtime::write_state(next, error))
+                return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
+            for (codegen::Hook h : runtime::attachment_hooks(gone)) {
+                bool shared = false;
+                for (const runtime::Attachment& b : next.attachments)
+                    shared = shared || b.ifindex == gone.ifindex;
+                if (!shared) runtime::unpin(runtime::link_pin(gone.ifindex, h));
+            }
+            return 0;
+        }
+    }
+    // Nothing stays attached: the namespace's state goes entirely (links, programs, maps, ruleset).
+    if (!runtime::remove_all(error)) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
+    return 0;
+}
+
+int status_command(int argc, char** argv) {
+    (void)argc, (void)argv;
+    std::string error;
+    std::optional<runtime::State> state = runtime::read_state(error);
+    if (!state) return std::fprintf(stderr, "bpftables status: %s\n", error.c_str()), 1;
+    std::printf("state %s\n", runtime::state_dir().c_str());
+    if (state->generation == 0) {
+        std::puts("nothing attached, no ruleset committed");
+        return 0;
+    }
+    std::printf("generation %llu: %zu rules and policies; programs:", (unsigned long long)state->generation,
+                state->gids.size());
+    for (codegen::Hook h : state->hooks) std::printf(" %s", codegen::hook_name(h));
+    std::printf("\n");
+    std::set<std::string> in_bpf, in_kernel;
+    std::optional<ir::Program> program = runtime::committed_program(*state, false, error);
+    if (program)
+        for (const ir::Table& t : program->tables)
+            (codegen::is_compiled_table(t.name) ? in_bpf : in_kernel).insert(t.name);
+    std::printf("tables in BPF:");
+    for (const std::string& t : in_bpf) std::printf(" %s", t.c_str());
+    std::printf("; in the kernel's netfilter: %s\n", in_kernel.empty() ? "none" : "(not applied: refused)");
+    for (const runtime::Attachment& a : state->attachments) {
+        std::printf("%s (ifindex %d) %s%s%s:", a.iface.c_str(), a.ifindex, a.hook.c_str(),
+                    a.mode.empty() ? "" : " ", a.mode.c_str());
+        unsigned idx = if_nametoindex(a.iface.c_str());
+        for (codegen::Hook h : runtime::attachment_hooks(a)) {
+            runtime::Fd link = runtime::open_pin(runtime::link_pin(a.ifindex, h));
+            bpf_link_info info{};
+            uint32_t len = sizeof info;
+            if (link && bpf_obj_get_info_by_fd(link.get(), &info, &len) == 0)
+                std::printf(" %s link %u prog %u;", codegen::hook_name(h), info.id, info.prog_id);
+            else
+                std::printf(" %s link MISSING;", codegen::hook_name(h));
+        }
+        std::printf("%s\n", static_cast<int>(idx) == a.ifindex ? "" : " interface vanished or renamed");
+    }
+    std::puts(
+        "note: -i/-o names are known for the interfaces that existed at the last restore/attach/refresh; "
+        "packets of interfaces created later are handed to the kernel until `bpftables refresh`");
+    return 0;
+}
+
+int refresh_command(int argc, char** argv) {
+    (void)argc, (void)argv;
+    int code = 0;
+    std::optional<Locked> locked = lock_state("bpftables refresh", 0, code);
+    if (!locked) return code;
+    std::string error;
+    if (!runtime::refresh_ifnames(locked->state, error))
+        return std::fprintf(stderr, "bpftables refresh: %s\n", error.c_str()), 1;
+    return 0;
+}
+
+// bpftables -L [CHAIN] [-t TABLE] [-v] [-n] [-x] [--line-numbers]; bpftables -Z.
+int list_command(int argc, char** argv) {
+    static const option long_options[] = {{"list", optional_argument, nullptr, 'L'},
+                                          {"zero", optional_argument, nullptr, 'Z'},
+                                          {"table", required_argument, nullptr, 't'},
+                                          {"verbose", no_argument, nullptr, 'v'},
+                                          {"numeric", no_argument, nullptr, 'n'},
+                                          {"exact", no_argument, nullptr, 'x'},
+                                          {"line-numbers", no_argument, nullptr, 'N'},
+                                          {"wait", optional_argument, nullptr, 'w'},
+                                          {nullptr, 0, nullptr, 0}};
+    bool list = false, zero = false, verbose = false, numbers = false;
+    std::string table = "filter", chain;
+    double wait = 0;
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, "LZt:vnxw::", long_options, nullptr)) != -1;) {
+        switch (c) {
+            case 'L':
+                list = true;
+                break;
+            case 'Z':
+                zero = true;
+                break;
+            case 't':
+                table = optarg;
+                break;
+            case 'v':
+                verbose = true;
+                break;
+            case 'n':
+            case 'x':
+                break;  // always numeric and exact
+            case 'N':
+                numbers = true;
+                break;
+            case 'w':
+                wait = read_wait(argc, argv);
+                break;
+            default:
+                return 2;
+        }
+    }
+    if (optind < argc) chain = argv[optind++];
+    std::string error;
+    if (zero && !list) {
+        int code = 0;
+        std::optional<Locked> locked = lock_state("bpftables -Z", wait, code);
+        if (!locked) return code;
+        if (!runtime::zero_counters(locked->state, error))
+            return std::fprintf(stderr, "bpftables -Z: %s\n", error.c_str()), 1;
+        return 0;
+    }
+    std::optional<runtime::State> state = runtime::read_state(error);
+    if (!state) return std::fprintf(stderr, "bpftables -L: %s\n", error.c_str()), 1;
+    std::optional<ir::Program> program = runtime::committed_program(*state, true, error);
+    if (!program) return std::fprintf(stderr, "bpftables -L: %s\n", error.c_str()), 1;
+    const ir::Table* t = program->find(table);
+    if (!t) return std::fprintf(stderr, "bpftables -L: table '%s' does not exist\n", table.c_str()), 1;
+    bool first = true;
+    for (const ir::Chain& c : t->chains) {
+        if (!chain.empty() && c.name != chain) continue;
+        if (!first) std::puts("");
+        first = false;
+        if (c.builtin())
+            std::printf("Chain %s (policy %s %llu packets, %llu bytes)\n", c.name.c_str(),
+                        c.policy == ir::Policy::drop ? "DROP" : "ACCEPT",
+                        (unsigned long long)c.policy_counters.packets,
+                        (unsigned long long)c.policy_counters.bytes);
+        else
+            std::printf("Chain %s (user-defined)\n", c.name.c_str());
+        std::printf("%s%s%s\n", numbers ? "num  " : "", verbose ? "    pkts      bytes " : "", "rule");
+        for (size_t i = 0; i < c.rules.size(); ++i) {
+            const ir::Rule& r = c.rules[i];
+            ir::Counters rc = r.counters.value_or(ir::Counters{});
+            if (numbers) std::printf("%-4zu ", i + 1);
+            if (verbose)
+                std::printf("%8llu %10llu ", (unsigned long long)rc.packets, (unsigned long long)rc.bytes);
+            std::printf("%s\n", ir::rule_spec(r).c_str());
+        }
+    }
+    if (zero && !list) return 0;
+    if (zero) {
+        int code = 0;
+        std::optional<Locked> locked = lock_state("bpftables -Z", wait, code);
+        if (!locked) return code;
+        if (!runtime::zero_counters(locked->state, error))
+            return std::fprintf(stderr, "bpftables -Z: %s\n", error.c_str()), 1;
+    }
+    return 0;
+}
+
+}  // namespace bpftables::cli
