@@ -1,0 +1,126 @@
+/* The benchmark's own BPF programs: the traffic generator (run with BPF_PROG_TEST_RUN in live-frames mode) and
+ * the trivial programs on the DUT's veth (XDP_PASS for the netfilter contenders and bpftables at TC, XDP_DROP
+ * as the ceiling). Each DUT program counts what it saw in a per-CPU counter. */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+/* One flow, addresses and ports in network byte order (filled by bench/bpftables_bench.cpp). */
+struct bench_flow {
+    __u32 saddr;
+    __u32 daddr;
+    __u16 sport;
+    __u16 dport;
+    __u8 proto;
+    __u8 pad[3];
+};
+
+#define BENCH_MAX_FLOWS (1u << 17)
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, BENCH_MAX_FLOWS);
+    __type(key, __u32);
+    __type(value, struct bench_flow);
+} bench_flows SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} bench_seq SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} bench_count SEC(".maps");
+
+const volatile __u32 bench_nflows = 1;
+
+#define FRAME_L4 (sizeof(struct ethhdr) + sizeof(struct iphdr))
+#define FRAME_LEN 64
+
+static __always_inline __u16 ip_checksum(const struct iphdr* ip) {
+    const __u16* w = (const __u16*)ip;
+    __u32 sum = 0;
+#pragma unroll
+    for (int i = 0; i < 10; i++) sum += w[i];
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    return (__u16)~sum;
+}
+
+/* Rewrites the template frame's IPv4 and L4 headers with the next flow (round robin) and sends it out. */
+SEC("xdp")
+int bench_gen(struct xdp_md* ctx) {
+    void* data = (void*)(long)ctx->data;
+    void* data_end = (void*)(long)ctx->data_end;
+    if (data + FRAME_LEN > data_end) return XDP_ABORTED;
+    __u32 zero = 0;
+    __u64* seq = bpf_map_lookup_elem(&bench_seq, &zero);
+    if (!seq) return XDP_ABORTED;
+    __u32 index = (__u32)(*seq % bench_nflows);
+    *seq += 1;
+    struct bench_flow* f = bpf_map_lookup_elem(&bench_flows, &index);
+    if (!f) return XDP_ABORTED;
+
+    struct iphdr* ip = data + sizeof(struct ethhdr);
+    ip->version = 4;
+    ip->ihl = 5;
+    ip->tos = 0;
+    ip->tot_len = bpf_htons(FRAME_LEN - sizeof(struct ethhdr));
+    ip->id = 0;
+    ip->frag_off = 0;
+    ip->ttl = 64;
+    ip->protocol = f->proto;
+    ip->check = 0;
+    ip->saddr = f->saddr;
+    ip->daddr = f->daddr;
+    ip->check = ip_checksum(ip);
+
+    __u8* l4 = data + FRAME_L4;
+    __u16* ports = (__u16*)l4;
+    ports[0] = f->sport;
+    ports[1] = f->dport;
+    if (f->proto == IPPROTO_UDP) {
+        ports[2] = bpf_htons(FRAME_LEN - FRAME_L4); /* length */
+        ports[3] = 0;                               /* no checksum (allowed over IPv4) */
+    } else {
+        __u32* words = (__u32*)l4;
+        words[1] = bpf_htonl(1); /* seq */
+        words[2] = 0;            /* ack */
+        l4[12] = 5 << 4;         /* data offset */
+        l4[13] = 0x02;           /* SYN */
+        ports[7] = bpf_htons(1024);
+        ports[8] = 0; /* checksum not computed: every rule of the benchmark drops before TCP would check */
+        ports[9] = 0;
+    }
+    return XDP_TX;
+}
+
+static __always_inline void count(void) {
+    __u32 zero = 0;
+    __u64* c = bpf_map_lookup_elem(&bench_count, &zero);
+    if (c) *c += 1;
+}
+
+SEC("xdp")
+int bench_pass(struct xdp_md* ctx) {
+    count();
+    return XDP_PASS;
+}
+
+SEC("xdp")
+int bench_drop(struct xdp_md* ctx) {
+    count();
+    return XDP_DROP;
+}
+
+char LICENSE[] SEC("license") = "GPL";

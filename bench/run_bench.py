@@ -1,0 +1,569 @@
+#!/usr/bin/python3
+"""bpftables against netfilter, side by side (DESIGN.md, Benchmarks).
+
+For each rule count N: a synthetic ruleset (bench/gen_ruleset.py, every target DROP), and for each contender a
+fresh pair of network namespaces (generator, DUT) joined by a veth pair. The generator is bench_gen run with
+BPF_PROG_TEST_RUN in live-frames mode (bpftables_bench send); the DUT counts the packets that reached a verdict
+(netfilter's rule and policy counters, bpftables' per-rule counters, the drop program's counter) over the
+measured window. Writes CSV, PNG plots and a markdown report.
+
+    sudo /usr/bin/python3 bench/run_bench.py --build-dir build-bench --rules 1,10,100,1000 --out docs
+    /usr/bin/python3 bench/run_bench.py --smoke --build-dir build-bench --out /tmp/smoke     # ctest; exit 77 when not root
+"""
+import argparse
+import csv
+import ctypes
+import ipaddress
+import os
+import platform
+import random
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+CONTENDERS = ["iptables-legacy", "iptables-nft", "nft", "nft-set", "bpftables-xdp", "bpftables-tc", "xdp-drop"]
+TRAFFIC = ["last", "spread", "miss"]
+GEN_MAC, DUT_MAC = "02:00:00:00:00:01", "02:00:00:00:00:02"
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------------- rulesets
+
+RULE = re.compile(r"-A INPUT -s (\S+) -d (\S+) -p (\w+) .*--sport (\d+)(?::(\d+))? --dport (\d+)(?::(\d+))? -j (\w+)")
+
+
+def make_ruleset(n, seed, path):
+    """gen_ruleset.py N with every target DROP: the benchmark measures filtering, not the stack behind ACCEPT."""
+    text = subprocess.run([sys.executable, os.path.join(HERE, "gen_ruleset.py"), str(n), "--seed", str(seed)],
+                          check=True, capture_output=True, text=True).stdout
+    text = text.replace("-j ACCEPT", "-j DROP")
+    with open(path, "w") as f:
+        f.write(text)
+    rules = []
+    for line in text.splitlines():
+        m = RULE.match(line)
+        if m:
+            s, d, proto, slo, shi, dlo, dhi, _ = m.groups()
+            rules.append((ipaddress.ip_network(s), ipaddress.ip_network(d), proto, int(slo), int(shi or slo),
+                          int(dlo), int(dhi or dlo)))
+    assert len(rules) == n, f"parsed {len(rules)} of {n} rules"
+    return rules
+
+
+def matches(rule, flow):
+    s, d, proto, slo, shi, dlo, dhi = rule
+    fp, fs, fd, fsp, fdp = flow
+    return (proto == fp and fs in s and fd in d and slo <= fsp <= shi and dlo <= fdp <= dhi)
+
+
+def flow_for(rule, rnd):
+    s, d, proto, slo, shi, dlo, dhi = rule
+    host = lambda net: net.network_address + rnd.randrange(net.num_addresses)
+    return (proto, host(s), host(d), rnd.randint(slo, shi), rnd.randint(dlo, dhi))
+
+
+def make_flows(rules, traffic, rnd, limit=1 << 16):
+    if traffic == "last":  # one flow that matches the last rule and no earlier one
+        for _ in range(100):
+            f = flow_for(rules[-1], rnd)
+            if not any(matches(r, f) for r in rules[:-1]):
+                return [f]
+        raise RuntimeError("no flow hits only the last rule")
+    if traffic == "spread":  # one flow per rule (evenly sampled above `limit`); a flow may rarely hit earlier
+        step = max(1, len(rules) // limit)
+        return [flow_for(r, rnd) for r in rules[::step]]
+    net = ipaddress.ip_network("198.18.0.0/15")  # miss: destination port 9, below every rule's ports
+    flows = [(rnd.choice(["tcp", "udp"]), net.network_address + rnd.randrange(1 << 17),
+              net.network_address + rnd.randrange(1 << 17), rnd.randint(1024, 65535), 9) for _ in range(64)]
+    assert not any(matches(r, f) for r in rules for f in flows)
+    return flows
+
+
+def write_flows(flows, path):
+    with open(path, "w") as f:
+        for proto, s, d, sp, dp in flows:
+            f.write(f"{proto} {s} {d} {sp} {dp}\n")
+
+
+def nft_translate(ruleset, path):
+    """iptables-restore-translate's output, plus a trailing counter rule: nft has no policy counters."""
+    text = subprocess.run(["iptables-restore-translate", "-f", ruleset], check=True, capture_output=True,
+                          text=True).stdout
+    with open(path, "w") as f:
+        f.write(text + "add rule ip filter INPUT counter\n")
+
+
+def nft_set(rules, path):
+    """The same rules as one concatenated interval set; valid because every rule has the same verdict."""
+    elems = sorted({f"{s} . {d} . {p} . {slo}-{shi} . {dlo}-{dhi}" for s, d, p, slo, shi, dlo, dhi in rules})
+    with open(path, "w") as f:
+        f.write("table ip bench {\n  set rules {\n"
+                "    type ipv4_addr . ipv4_addr . inet_proto . inet_service . inet_service; flags interval;\n"
+                "    elements = {\n      " + ",\n      ".join(elems) + "\n    }\n  }\n"
+                "  chain INPUT {\n    type filter hook input priority filter; policy drop;\n"
+                "    ip saddr . ip daddr . meta l4proto . th sport . th dport @rules counter drop\n"
+                "    counter\n  }\n}\n")
+
+
+# ---------------------------------------------------------------------------------------------------- topology
+
+def run(cmd, ns=None, stdin=None, check=True):
+    """Runs cmd, inside netns `ns` (entered with setns in the child, no `ip netns exec` overhead)."""
+    pre = None
+    if ns:
+        def pre():
+            fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+            if _libc.setns(fd, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns")
+            os.close(fd)
+    p = subprocess.run(cmd, preexec_fn=pre, stdin=stdin, capture_output=True, text=True)
+    if check and p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}: {p.stderr.strip()}")
+    return p
+
+
+LIVE_NAMESPACES = set()
+
+
+class Topology:
+    """Generator and DUT namespaces joined by a veth pair; 198.18.0.0/15 is local at the DUT."""
+    serial = 0
+
+    def __init__(self):
+        Topology.serial += 1
+        tag = f"{os.getpid()}-{Topology.serial}"
+        self.gen, self.dut = f"bpftb-gen-{tag}", f"bpftb-dut-{tag}"
+        self.gen_dev, self.dut_dev = f"bg{tag}"[:15], f"bd{tag}"[:15]
+
+    def __enter__(self):
+        for ns in (self.gen, self.dut):
+            run(["ip", "netns", "add", ns])
+            LIVE_NAMESPACES.add(ns)
+        try:
+            run(["ip", "-n", self.gen, "link", "add", self.gen_dev, "address", GEN_MAC, "type", "veth", "peer",
+                 "name", self.dut_dev, "address", DUT_MAC, "netns", self.dut])
+            run(["ip", "-n", self.gen, "link", "set", self.gen_dev, "up"])
+            for dev in ("lo", self.dut_dev):
+                run(["ip", "-n", self.dut, "link", "set", dev, "up"])
+            run(["ip", "-n", self.dut, "route", "add", "local", "198.18.0.0/15", "dev", "lo", "table", "local"])
+            run(["sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0", f"net.ipv4.conf.{self.dut_dev}.rp_filter=0",
+                 "net.ipv4.conf.all.accept_local=1", f"net.ipv4.conf.{self.dut_dev}.accept_local=1"],
+                ns=self.dut)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        for ns in (self.gen, self.dut):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+            LIVE_NAMESPACES.discard(ns)
+
+    def threaded_napi(self, cpu):
+        """Moves the DUT veth's NAPI (created once an XDP program is attached) into a kthread pinned to `cpu`,
+        so the DUT does not share the generator's CPU. Returns whether it worked."""
+        p = subprocess.run(["ip", "netns", "exec", self.dut, "sh", "-c",
+                            f"echo 1 > /sys/class/net/{self.dut_dev}/threaded"], capture_output=True)
+        if p.returncode != 0:
+            return False
+        time.sleep(0.05)
+        prefix = f"napi/{self.dut_dev}-"[:15]  # kernel thread names are cut at 15 characters
+        pids = []
+        for pid in os.listdir("/proc"):
+            try:
+                if pid.isdigit() and open(f"/proc/{pid}/comm").read().startswith(prefix):
+                    pids.append(pid)
+            except OSError:
+                pass
+        for pid in pids:
+            subprocess.run(["taskset", "-pc", str(cpu), pid], capture_output=True)
+        return bool(pids)
+
+
+# ---------------------------------------------------------------------------------------------------- contenders
+
+class Contender:
+    """A contender set up in a Topology's DUT: verdicts() counts the packets that reached a verdict there."""
+
+    def __init__(self, name, topo, build_dir, ruleset, nft_file, nft_set_file):
+        self.name, self.topo = name, topo
+        self.load_s = None
+        self.info = {}
+        mode = {"bpftables-xdp": "bpftables-xdp", "bpftables-tc": "bpftables-tc", "xdp-drop": "drop"}.get(name,
+                                                                                                         "pass")
+        if mode == "pass":
+            self.load_netfilter(ruleset, nft_file, nft_set_file)
+        cmd = [os.path.join(build_dir, "bench", "bpftables_bench"), "dut", "--ns", topo.dut, "--dev",
+               topo.dut_dev, "--mode", mode]
+        if mode.startswith("bpftables"):
+            cmd += ["--ruleset", ruleset]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("ready"):
+            self.close()
+            raise RuntimeError(f"{name}: the DUT program did not start")
+        self.info = dict(kv.split("=", 1) for kv in line.split()[1:])
+        if "compile_s" in self.info:
+            self.load_s = float(self.info["compile_s"]) + float(self.info["load_s"])
+
+    def load_netfilter(self, ruleset, nft_file, nft_set_file):
+        ns = self.topo.dut
+        start = time.monotonic()
+        if self.name in ("iptables-legacy", "iptables-nft"):
+            with open(ruleset) as f:
+                run([f"{self.name}-restore"], ns=ns, stdin=f)
+        else:
+            run(["nft", "-f", nft_file if self.name == "nft" else nft_set_file], ns=ns)
+        self.load_s = time.monotonic() - start
+
+    def command(self, text):
+        self.proc.stdin.write(text + "\n")
+        self.proc.stdin.flush()
+        return self.proc.stdout.readline().split()
+
+    def counts(self):
+        """(verdicts, arrived): arrived is what the DUT's XDP program saw."""
+        _, verdicts, arrived = self.command("count")
+        verdicts, arrived = int(verdicts), int(arrived)
+        ns = self.topo.dut
+        if self.name in ("iptables-legacy", "iptables-nft"):
+            out = run([self.name, "-L", "INPUT", "-v", "-x", "-n"], ns=ns).stdout.splitlines()
+            verdicts = int(re.search(r"policy \w+ (\d+) packets", out[0]).group(1))
+            verdicts += sum(int(line.split()[0]) for line in out[2:] if line.strip())
+        elif self.name in ("nft", "nft-set"):
+            table = "filter" if self.name == "nft" else "bench"
+            out = run(["nft", "list", "chain", "ip", table, "INPUT"], ns=ns).stdout
+            verdicts = sum(int(x) for x in re.findall(r"counter packets (\d+)", out))
+        return verdicts, arrived
+
+    def nspp(self, repeat, flows_file):
+        if not self.name.startswith("bpftables") and self.name != "xdp-drop":
+            return None
+        v = float(self.command(f"nspp {repeat} {flows_file}")[1])
+        return v if v >= 0 else None
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def send(build_dir, topo, flows_file, seconds, max_packets, cpu):
+    out = subprocess.run([os.path.join(build_dir, "bench", "bpftables_bench"), "send", "--ns", topo.gen, "--dev",
+                          topo.gen_dev, "--src-mac", GEN_MAC, "--dst-mac", DUT_MAC, "--flows", flows_file,
+                          "--seconds", str(seconds), "--max-packets", str(max_packets), "--cpu", str(cpu)],
+                         check=True, capture_output=True, text=True, timeout=seconds * 3 + 30).stdout.split()
+    return int(out[1]), float(out[3])
+
+
+# ---------------------------------------------------------------------------------------------------- report
+
+def machine():
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
+            "load": open("/proc/loadavg").read().split()[:3]}
+
+
+def fmt_rate(v):
+    return f"{v:.3f}" if v is not None else "—"
+
+
+def write_report(out, args, results, loads, programs, nspps, info, skipped, command):
+    bench_dir = os.path.join(out, "bench")
+    os.makedirs(bench_dir, exist_ok=True)
+    with open(os.path.join(bench_dir, "throughput.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["rules", "traffic", "contender", "rep", "verdicts", "arrived", "seconds", "mpps"])
+        for r in results:
+            w.writerow([r["n"], r["traffic"], r["contender"], r["rep"], r["verdicts"], r["arrived"],
+                        f"{r['seconds']:.6f}", f"{r['mpps']:.6f}"])
+    with open(os.path.join(bench_dir, "load.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["rules", "contender", "seconds"])
+        for (n, c), s in sorted(loads.items()):
+            w.writerow([n, c, f"{s:.6f}"])
+    with open(os.path.join(bench_dir, "program.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        keys = ["compile_s", "clang_s", "load_s", "insns", "verified_insns", "jited_bytes", "object_bytes",
+                "c_bytes"]
+        w.writerow(["rules", "hook"] + keys + ["ns_per_packet_last", "ns_per_packet_spread", "ns_per_packet_miss"])
+        for (n, c), p in sorted(programs.items()):
+            w.writerow([n, c] + [p.get(k, "") for k in keys] +
+                       [nspps.get((n, c, t), "") for t in TRAFFIC])
+
+    def median(n, t, c):
+        v = [r["mpps"] for r in results if (r["n"], r["traffic"], r["contender"]) == (n, t, c)]
+        return (statistics.median(v), min(v), max(v)) if v else None
+
+    ns = sorted({r["n"] for r in results})
+    contenders = [c for c in CONTENDERS if any(r["contender"] == c for r in results)]
+    traffics = [t for t in TRAFFIC if any(r["traffic"] == t for r in results)]
+    plots = []
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, axes = plt.subplots(1, len(traffics), figsize=(5 * len(traffics), 4), squeeze=False)
+        for ax, t in zip(axes[0], traffics):
+            for c in contenders:
+                pts = [(n, median(n, t, c)) for n in ns]
+                pts = [(n, m[0]) for n, m in pts if m]
+                if pts:
+                    ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=c)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel("rules")
+            ax.set_ylabel("Mpps at the DUT (median)")
+            ax.set_title(f"traffic: {t}")
+            ax.grid(True, which="both", alpha=0.3)
+        axes[0][0].legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(os.path.join(bench_dir, "throughput.png"), dpi=100)
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for c in sorted({c for _, c in loads}):
+            pts = sorted((n, s) for (n, cc), s in loads.items() if cc == c)
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=c)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("rules")
+        ax.set_ylabel("seconds to load")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(os.path.join(bench_dir, "load.png"), dpi=100)
+        plots = ["throughput.png", "load.png"]
+    except ImportError:
+        log("matplotlib missing (scripts/install-deps installs python3-matplotlib): no plots")
+
+    m = machine()
+    lines = ["# Benchmarks: bpftables against netfilter", "",
+             f"Machine: {m['cpu']}, {m['cores']} cores, kernel {m['kernel']}; load average at the end "
+             f"{' '.join(m['load'])}{' (' + args.note + ')' if args.note else ''}.", "",
+             "Produced by:", "", "```", command, "```", "",
+             "## Method", "",
+             "- Two network namespaces per contender (generator, DUT) joined by a veth pair, created fresh for "
+             "each contender so no netfilter hook or program of one contender stays behind for the next. The "
+             "DUT has `198.18.0.0/15` as a local route, so every packet is addressed to it and goes through "
+             "INPUT; bpftables is loaded with `chain_mode = BPFT_CHAIN_INPUT` (forced INPUT, no FIB lookup), "
+             "which is what the kernel decides for these packets too.",
+             "- Traffic: `bench_gen` (bench/bench.bpf.c) run with `BPF_PROG_TEST_RUN` in live-frames mode "
+             "(`BPF_F_TEST_XDP_LIVE_FRAMES`, `XDP_TX` out of the generator's veth), 64-byte UDP/TCP frames, "
+             f"round robin over the flows, {args.seconds} s per repetition, generator pinned to CPU "
+             f"{args.gen_cpu}. The DUT veth's NAPI runs as a kthread pinned to CPU {args.dut_cpu} "
+             f"(threaded NAPI: {info.get('threaded', 'unknown')}), so the DUT has a core of its own.",
+             "- Traffic kinds: **last** — one flow that matches the last rule only; **spread** — one flow per "
+             "rule (at most 65536, evenly sampled), round robin; **miss** — 64 flows with destination port 9, "
+             "which no rule matches (the policy decides).",
+             "- Rulesets: `bench/gen_ruleset.py N` (seed 1) with every `-j ACCEPT` turned into `-j DROP`: every "
+             "packet is dropped at the DUT, so the figures measure classification and not the socket layer "
+             "behind ACCEPT (which would cost every contender the same).",
+             "- Counted at the DUT, never at the generator: packets that reached a verdict over the measured "
+             "window. iptables-legacy/-nft: the INPUT rule counters plus the policy counter "
+             "(`iptables -L INPUT -v -x`); nft: the rules' `counter`s (a trailing `counter` rule counts the "
+             "policy, nft has no policy counter); bpftables: its per-rule per-CPU counters `bpft_counters` "
+             "(policy included); xdp-drop: its own counter. The window is the generator's run; the veth ring "
+             "drops what the DUT cannot take.",
+             "- Contenders: `iptables-legacy` (`iptables-legacy-restore`), `iptables-nft` "
+             "(`iptables-nft-restore`), `nft` (`iptables-restore-translate` output through `nft -f`), `nft-set` "
+             "(one concatenated interval set `saddr . daddr . l4proto . sport . dport`, possible because every "
+             "rule has the same verdict), `bpftables-xdp`, `bpftables-tc` (TC ingress; an XDP_PASS program on "
+             "the veth lets frames in, as for the netfilter contenders), `xdp-drop` (an XDP program that drops "
+             "everything: the ceiling of this machine and this generator).",
+             f"- {args.reps} repetitions per point; the tables give the median, the plots too; the CSV has every "
+             "repetition.", ""]
+    for t in traffics:
+        lines += [f"## Throughput, traffic `{t}` (Mpps, median [min–max])", "",
+                  "| rules | " + " | ".join(contenders) + " |", "|---:|" + "---:|" * len(contenders)]
+        for n in ns:
+            cells = []
+            for c in contenders:
+                mm = median(n, t, c)
+                cells.append(f"{mm[0]:.3f} [{mm[1]:.3f}–{mm[2]:.3f}]" if mm else skipped.get((n, c), "—"))
+            lines.append(f"| {n} | " + " | ".join(cells) + " |")
+        lines += ["", f"Ratios, traffic `{t}` (median Mpps ÷ iptables-legacy's / ÷ xdp-drop's, same run):", "",
+                  "| rules | " + " | ".join(c for c in contenders if c != "xdp-drop") + " |",
+                  "|---:|" + "---:|" * len([c for c in contenders if c != "xdp-drop"])]
+        for n in ns:
+            base, ceil = median(n, t, "iptables-legacy"), median(n, t, "xdp-drop")
+            cells = []
+            for c in contenders:
+                if c == "xdp-drop":
+                    continue
+                mm = median(n, t, c)
+                if not mm:
+                    cells.append("—")
+                    continue
+                a = f"{mm[0] / base[0]:.2f}×" if base and base[0] > 0 else "—"
+                b = f"{mm[0] / ceil[0]:.2f}" if ceil and ceil[0] > 0 else "—"
+                cells.append(f"{a} / {b}")
+            lines.append(f"| {n} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += ["## Time to load N rules (seconds)", "",
+              "Netfilter: the restore tool or `nft -f` in a fresh namespace (the DUT's, before any traffic). "
+              "bpftables: parse, compile (C generation and clang) and load (verifier) of the XDP program, "
+              "in-process, the same steps as `bpftables compile` + load; the live runtime "
+              "(`bpftables-restore`) was not part of this run.", ""]
+    load_cs = [c for c in CONTENDERS if any(cc == c for _, cc in loads)]
+    lines += ["| rules | " + " | ".join(load_cs) + " |", "|---:|" + "---:|" * len(load_cs)]
+    for n in ns:
+        lines.append(f"| {n} | " + " | ".join(f"{loads[(n, c)]:.3f}" if (n, c) in loads else "—"
+                                            for c in load_cs) + " |")
+    lines += ["", "## bpftables programs per N", "",
+              "Verifier-processed instructions, program size, and ns/packet of the program alone "
+              "(`BPF_PROG_TEST_RUN`, not live, `repeat` " + str(args.nspp_repeat) + ", mean over up to 32 flows "
+              "of the traffic kind; includes the test-run overhead, which `xdp-drop` shows).", "",
+              "| rules | hook | compile s | clang s | load s | xlated insns | verified insns | JIT bytes | "
+              "ns/pkt last | ns/pkt spread | ns/pkt miss |", "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for (n, c), p in sorted(programs.items()):
+        lines.append(f"| {n} | {c} | {float(p.get('compile_s', 0)):.2f} | {float(p.get('clang_s', 0)):.2f} | "
+                     f"{float(p.get('load_s', 0)):.3f} | {p.get('insns', '')} | {p.get('verified_insns', '')} | "
+                     f"{p.get('jited_bytes', '')} | " +
+                     " | ".join(f"{nspps[(n, c, t)]:.1f}" if (n, c, t) in nspps else "—" for t in TRAFFIC) + " |")
+    for n in ns:
+        for t in TRAFFIC:
+            if (n, "xdp-drop", t) in nspps:
+                lines.append(f"| {n} | xdp-drop | | | | | | | " + " | ".join(
+                    f"{nspps[(n, 'xdp-drop', tt)]:.1f}" if (n, "xdp-drop", tt) in nspps else "—"
+                    for tt in TRAFFIC) + " |")
+                break
+    if skipped:
+        lines += ["", "## Not measured", ""]
+        for (n, c), why in sorted(skipped.items()):
+            lines.append(f"- N={n}, {c}: {why}")
+    if plots:
+        lines += ["", "## Plots", "", "![throughput](bench/throughput.png)", "", "![load time](bench/load.png)"]
+    lines += ["", "Files: `bench/throughput.csv` (every repetition), `bench/load.csv`, `bench/program.csv`.", ""]
+    with open(os.path.join(out, "benchmarks.md"), "w") as f:
+        f.write("\n".join(lines))
+
+
+# ---------------------------------------------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "docs"))
+    ap.add_argument("--rules", default="1,10,100,1000")
+    ap.add_argument("--traffic", default=",".join(TRAFFIC))
+    ap.add_argument("--contenders", default=",".join(CONTENDERS))
+    ap.add_argument("--bpftables-max-rules", type=int, default=1000,
+                    help="skip bpftables above this N (compile time), saying so in the report")
+    ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--max-packets", type=int, default=200_000_000)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--nspp-repeat", type=int, default=100_000)
+    ap.add_argument("--gen-cpu", type=int, default=0)
+    ap.add_argument("--dut-cpu", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--note", default="", help="a remark on the machine's state, copied into the report")
+    ap.add_argument("--smoke", action="store_true", help="N = 1 and 10, one second, one repetition; checks")
+    args = ap.parse_args()
+    if args.smoke:
+        args.rules, args.traffic, args.seconds, args.reps, args.nspp_repeat = "1,10", "last,miss", 1.0, 1, 1000
+    if os.geteuid() != 0:
+        log("run_bench: needs root (network namespaces, XDP): skipped")
+        return 77
+    if os.cpu_count() < 2:
+        args.dut_cpu = args.gen_cpu
+    command = "sudo " + " ".join([sys.executable, os.path.relpath(os.path.abspath(sys.argv[0]), ROOT)] + sys.argv[1:])
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+
+    ns_list = [int(x) for x in args.rules.split(",")]
+    traffics = args.traffic.split(",")
+    contenders = args.contenders.split(",")
+    results, loads, programs, nspps, skipped, info = [], {}, {}, {}, {}, {}
+    failures = []
+    rnd = random.Random(args.seed)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bpftables-bench-") as tmp:
+            for n in ns_list:
+                ruleset = os.path.join(tmp, f"rules-{n}.txt")
+                rules = make_ruleset(n, args.seed, ruleset)
+                nft_file, nft_set_file = os.path.join(tmp, f"rules-{n}.nft"), os.path.join(tmp, f"set-{n}.nft")
+                nft_translate(ruleset, nft_file)
+                nft_set(rules, nft_set_file)
+                flow_files = {}
+                for t in traffics:
+                    flow_files[t] = os.path.join(tmp, f"flows-{n}-{t}.txt")
+                    write_flows(make_flows(rules, t, rnd), flow_files[t])
+                for c in contenders:
+                    if c.startswith("bpftables") and n > args.bpftables_max_rules:
+                        skipped[(n, c)] = (f"not run: compiling {n} rules takes too long for this run (clang; "
+                                           f"known, being worked on)")
+                        continue
+                    log(f"N={n} {c}: loading")
+                    with Topology() as topo:
+                        try:
+                            dut = Contender(c, topo, args.build_dir, ruleset, nft_file, nft_set_file)
+                        except RuntimeError as e:
+                            skipped[(n, c)] = f"failed to load: {e}"
+                            failures.append(f"N={n} {c}: {e}")
+                            log(f"  {e}")
+                            continue
+                        try:
+                            if dut.load_s is not None:
+                                loads[(n, c)] = dut.load_s
+                            if c.startswith("bpftables"):
+                                programs[(n, c)] = dut.info
+                            info["threaded"] = "yes" if topo.threaded_napi(args.dut_cpu) else "no"
+                            for t in traffics:
+                                if c.startswith("bpftables") or c == "xdp-drop":
+                                    v = dut.nspp(args.nspp_repeat, flow_files[t])
+                                    if v is not None:
+                                        nspps[(n, c, t)] = v
+                                for rep in range(args.reps):
+                                    v0, a0 = dut.counts()
+                                    sent, secs = send(args.build_dir, topo, flow_files[t], args.seconds,
+                                                      args.max_packets, args.gen_cpu)
+                                    time.sleep(0.05)  # the ring's last packets
+                                    v1, a1 = dut.counts()
+                                    r = {"n": n, "traffic": t, "contender": c, "rep": rep, "verdicts": v1 - v0,
+                                         "arrived": a1 - a0, "seconds": secs, "sent": sent,
+                                         "mpps": (v1 - v0) / secs / 1e6}
+                                    results.append(r)
+                                    log(f"  {t} rep {rep}: {r['mpps']:.3f} Mpps (verdicts {v1 - v0}, arrived "
+                                        f"{a1 - a0}, sent {sent} in {secs:.2f}s)")
+                                    if v1 - v0 <= 0:
+                                        failures.append(f"N={n} {c} {t}: no verdicts counted at the DUT")
+                        finally:
+                            dut.close()
+                write_report(args.out, args, results, loads, programs, nspps, info, skipped, command)  # so far
+    except KeyboardInterrupt as e:
+        log(f"run_bench: interrupted ({e}); cleaned up")
+        return 130
+    finally:
+        for ns in list(LIVE_NAMESPACES):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    write_report(args.out, args, results, loads, programs, nspps, info, skipped, command)
+    log(f"run_bench: wrote {os.path.join(args.out, 'benchmarks.md')}")
+    for f in failures:
+        log(f"FAILED {f}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
