@@ -19,6 +19,7 @@
 #include "abi.h"
 #endif
 
+#define BPFT_GLOBAL __attribute__((noinline)) /* a global BPF function: verified once, on its own */
 #define BPFT_V(kind, gid) (((__u32)(kind) << 24) | (__u32)(gid))
 
 /* L4 header state as the matches see it. */
@@ -93,13 +94,17 @@ struct {
     __type(value, struct bpft_ifname);
 } bpft_ifnames SEC(".maps");
 
-static __always_inline void bpft_count(__u32 gid, bpft_pkt_t *p) {
-    struct bpft_counter *c = bpf_map_lookup_elem(&bpft_counters, &gid);
-    if (c) {
-        c->packets++;
-        c->bytes += p->len;
-    }
-}
+/* Per-rule helpers are macros, not inline functions: clang's debug info (needed for BTF) records every
+ * inlined call with its own scope, which made -g compilation several times slower on large rulesets. */
+#define bpft_count(gid_, p_)                                                    \
+    do {                                                                        \
+        __u32 g_ = (gid_);                                                      \
+        struct bpft_counter *c_ = bpf_map_lookup_elem(&bpft_counters, &g_);     \
+        if (c_) {                                                               \
+            c_->packets++;                                                      \
+            c_->bytes += (p_)->len;                                             \
+        }                                                                       \
+    } while (0)
 
 static __always_inline void bpft_record(__u32 verdict, __u32 chain) {
     if (!bpft_cfg.record) return;
@@ -114,10 +119,8 @@ static __always_inline void bpft_record(__u32 verdict, __u32 chain) {
 
 /* ---- interface names ---------------------------------------------------------------------------------- */
 
-static __always_inline int bpft_ifname_match(const volatile struct bpft_ifname *n, __u64 w0, __u64 w1, __u64 m0,
-                                             __u64 m1) {
-    return ((n->w[0] ^ w0) & m0) == 0 && ((n->w[1] ^ w1) & m1) == 0;
-}
+#define bpft_ifname_match(n, w0, w1, m0, m1) \
+    ((((n)->w[0] ^ (w0)) & (m0)) == 0 && (((n)->w[1] ^ (w1)) & (m1)) == 0)
 
 static __always_inline int bpft_ifname_lookup(__u32 ifindex, volatile struct bpft_ifname *out) {
     struct bpft_ifname *n = bpf_map_lookup_elem(&bpft_ifnames, &ifindex);
@@ -251,6 +254,14 @@ extern void bpf_ct_release(struct nf_conn *) __ksym;
 static __always_inline __u32 bpft_ct_state(void *ctx, bpft_pkt_t *p) {
     if ((p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) || p->l4 != BPFT_L4_OK || p->l4_len < 8)
         return 0;
+    /* conntrack's tcp_error() makes every packet with a flag combination outside tcp_valid_flags[] INVALID,
+     * whether or not its flow has an entry (SYN+FIN on an established flow, a null scan): the kernel decides. */
+    if (p->proto == IPPROTO_TCP) {
+        __u8 f = p->tcp_flags & 0x37; /* without ECE, CWR and PSH, as tcp_valid_flags is indexed */
+        if (f != 0x02 && f != 0x22 && f != 0x12 && f != 0x04 && f != 0x14 && f != 0x11 && f != 0x31 &&
+            f != 0x10 && f != 0x30)
+            return 0;
+    }
     struct bpf_sock_tuple t = {};
     t.ipv4.saddr = bpf_htonl(p->saddr);
     t.ipv4.daddr = bpf_htonl(p->daddr);

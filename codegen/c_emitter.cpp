@@ -1,5 +1,6 @@
 #include "codegen/c_emitter.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include "bpf/sources.hpp"
@@ -48,8 +49,8 @@ class Emitter {
             for (const ir::Chain& c : t.chains) plan(t, c);
             for (const ir::Chain& c : t.chains) {
                 const Plan& pl = plans_[{t.name, c.name}];
-                protos += std::string("static ") + (pl.inline_ ? "__always_inline" : "__noinline") +
-                          " __u32 " + names_[{t.name, c.name}] + "(bpft_pkt_t *p);\n";
+                protos += std::string(pl.inline_ ? "static __always_inline" : "BPFT_GLOBAL") + " __u32 " +
+                          names_[{t.name, c.name}] + "(bpft_pkt_t *p);\n";
                 chains += emit_chain(t, c);
             }
         }
@@ -84,6 +85,9 @@ class Emitter {
                  std::to_string(i) + " SEC(\".maps\");\n";
         }
         s += "\n/* ---- chains ---- */\n" + protos + "\n" + chains;
+        // The entry point is the generator's own code: give it back its own line numbers.
+        s += "#line " + std::to_string(std::count(s.begin(), s.end(), '\n') + 2) +
+             " \"bpftables-generated.c\"\n";
         s += entry();
         s += "\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n";
         out.layout = std::move(layout_);
@@ -155,13 +159,17 @@ class Emitter {
                    std::to_string(policy_gid) + "u);\n";
         else
             tail = "    return BPFT_CONTINUE;\n";
-        const char* linkage = pl.inline_ ? "static __always_inline" : "static __noinline";
+        // Out-of-line chains and segments are global BPF functions: the verifier checks each once, on its
+        // own, however many rules jump to it, and its pending branches never pile up across a long chain.
+        const char* linkage = pl.inline_ ? "static __always_inline" : "BPFT_GLOBAL";
+        std::string null_check = pl.inline_ ? "" : "    if (!p) return BPFT_CONTINUE;\n";
 
         if (pl.segments.size() == 1) {  // one function: RETURN ends the chain directly
             end_chain_ = c.builtin() ? "goto policy;" : "return BPFT_CONTINUE;";
-            std::string out = header + linkage + " __u32 " + name + "(bpft_pkt_t *p) {\n";
+            std::string out = header + linkage + " __u32 " + name + "(bpft_pkt_t *p) {\n" + null_check;
             out += "    __u32 v __attribute__((unused));\n";
             for (size_t i = 0; i < c.rules.size(); ++i) out += emit_rule(t, c, static_cast<int>(i));
+            out += line_directive(c.loc);
             if (c.builtin()) out += "policy: __attribute__((unused));\n";
             return out + tail + "}\n\n";
         }
@@ -172,14 +180,16 @@ class Emitter {
         for (size_t s = 0; s < pl.segments.size(); ++s) {
             std::string seg = name + "_s" + std::to_string(s);
             out += "/* " + t.name + " " + c.name + ", rules " + std::to_string(pl.segments[s].first + 1) +
-                   " to " + std::to_string(pl.segments[s].second) + " */\nstatic __noinline __u32 " + seg +
-                   "(bpft_pkt_t *p) {\n    __u32 v __attribute__((unused));\n";
+                   " to " + std::to_string(pl.segments[s].second) + " */\nBPFT_GLOBAL __u32 " + seg +
+                   "(bpft_pkt_t *p) {\n    if (!p) return BPFT_CONTINUE;\n    __u32 v "
+                   "__attribute__((unused));\n";
             for (size_t i = pl.segments[s].first; i < pl.segments[s].second; ++i)
                 out += emit_rule(t, c, static_cast<int>(i));
-            out += "    return BPFT_CONTINUE;\n}\n\n";
+            out += line_directive(c.loc) + "    return BPFT_CONTINUE;\n}\n\n";
             calls += "    v = " + seg + "(p);\n    if (v != BPFT_CONTINUE) goto done;\n";
         }
-        out += header + linkage + " __u32 " + name + "(bpft_pkt_t *p) {\n    __u32 v;\n" + calls;
+        out += header + linkage + " __u32 " + name + "(bpft_pkt_t *p) {\n" + null_check + "    __u32 v;\n" +
+               calls;
         out += "done:\n    if (v != BPFT_CONTINUE && BPFT_KIND(v) != BPFT_RETURN) return v;\n";
         return out + tail + "}\n\n";
     }
@@ -188,8 +198,9 @@ class Emitter {
         const ir::Rule& r = c.rules[index];
         int gid = layout_.gid(t.name, c.name, index);
         std::string g = std::to_string(gid) + "u";
-        std::string out = "    /* #" + std::to_string(index + 1) + " " + where(r.loc) + ": -A " +
-                          comment_text(c.name + " " + ir::rule_spec(r)) + " */\n    do {\n";
+        std::string comment = "    /* #" + std::to_string(index + 1) + " " + where(r.loc) + ": -A " +
+                              comment_text(c.name + " " + ir::rule_spec(r)) + " */\n";
+        std::string out;
         for (size_t m = 0; m < r.matches.size(); ++m) {
             MatchContext ctx{hook_,
                              t.name,
@@ -206,8 +217,7 @@ class Emitter {
                 explain_.push_back({ctx.loc, "handed to the kernel: " + code->kernel_why});
                 out += "        return BPFT_V(BPFT_KERNEL, " + g + "); /* " + comment_text(code->kernel_why) +
                        " */\n";
-                out += "    } while (0);\n";
-                return out;
+                return comment + one_line(r.loc, out);
             }
             if (!code->kernel_if.empty())
                 out += "        if (" + code->kernel_if + ") return BPFT_V(BPFT_KERNEL, " + g + ");\n";
@@ -217,7 +227,34 @@ class Emitter {
         }
         out += "        bpft_count(" + g + ", p);\n";
         out += std::visit([&](const auto& target) { return emit_target(target, t, c, r, g); }, r.target);
-        return out + "    } while (0);\n";
+        return comment + one_line(r.loc, out);
+    }
+
+    // A rule's statements as one line of C, "do { ... } while (0);", under a #line directive naming the
+    // rule's own line: the object's BTF line info (verifier logs, bpftool prog dump) then points at the
+    // iptables rule. One line per rule also keeps clang's BTF string table small (LLVM 14 deduplicates it by
+    // linear search, which made compile time quadratic in the number of generated C lines).
+    static std::string one_line(const SourceLoc& loc, const std::string& statements) {
+        std::string joined;
+        size_t pos = 0;
+        while (pos < statements.size()) {
+            size_t end = statements.find('\n', pos);
+            if (end == std::string::npos) end = statements.size();
+            size_t first = statements.find_first_not_of(' ', pos);
+            if (first < end) joined += (joined.empty() ? "" : " ") + statements.substr(first, end - first);
+            pos = end + 1;
+        }
+        return line_directive(loc) + "    do { " + joined + " } while (0);\n";
+    }
+
+    static std::string line_directive(const SourceLoc& loc) {
+        if (loc.line <= 0) return {};
+        std::string file;
+        for (char ch : loc.file.empty() ? std::string("<input>") : loc.file) {
+            if (ch == '"' || ch == '\\') file += '\\';
+            file += ch;
+        }
+        return "#line " + std::to_string(loc.line) + " \"" + file + "\"\n";
     }
 
     std::string ret(const char* kind, const std::string& g) {
