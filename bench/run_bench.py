@@ -11,6 +11,7 @@ measured window. Writes CSV, PNG plots and a markdown report.
     /usr/bin/python3 bench/run_bench.py --smoke --build-dir build-bench --out /tmp/smoke     # ctest; exit 77 when not root
 """
 import argparse
+import contextlib
 import csv
 import ctypes
 import ipaddress
@@ -361,8 +362,10 @@ def write_report(out, args, results, loads, programs, nspps, info, skipped, comm
              f"{' '.join(m['load'])}{' (' + args.note + ')' if args.note else ''}.", "",
              "Produced by:", "", "```", command, "```", "",
              "## Method", "",
-             "- Two network namespaces per contender (generator, DUT) joined by a veth pair, created fresh for "
-             "each contender so no netfilter hook or program of one contender stays behind for the next. The "
+             "- Two network namespaces per contender (generator, DUT) joined by a veth pair, one pair for each "
+             "contender so no netfilter hook or program of one contender is in another's path. All contenders "
+             "are set up at once and each repetition goes round all of them (rotating the order), so a change "
+             "in the machine's load touches every contender alike. The "
              "DUT has `198.18.0.0/15` as a local route, so every packet is addressed to it and goes through "
              "INPUT; bpftables is loaded with `chain_mode = BPFT_CHAIN_INPUT` (forced INPUT, no FIB lookup), "
              "which is what the kernel decides for these packets too.",
@@ -510,13 +513,17 @@ def main():
                 for t in traffics:
                     flow_files[t] = os.path.join(tmp, f"flows-{n}-{t}.txt")
                     write_flows(make_flows(rules, t, rnd), flow_files[t])
-                for c in contenders:
-                    if c.startswith("bpftables") and n > args.bpftables_max_rules:
-                        skipped[(n, c)] = (f"not run: compiling {n} rules takes too long for this run (clang; "
-                                           f"known, being worked on)")
-                        continue
-                    log(f"N={n} {c}: loading")
-                    with Topology() as topo:
+                with contextlib.ExitStack() as stack:
+                    # Every contender set up at once, each in its own pair of namespaces; the repetitions then
+                    # go round the contenders, so a change in the machine's load hits all of them alike.
+                    duts = {}
+                    for c in contenders:
+                        if c.startswith("bpftables") and n > args.bpftables_max_rules:
+                            skipped[(n, c)] = (f"not run: compiling {n} rules takes too long for this run "
+                                               f"(clang; known, being worked on)")
+                            continue
+                        log(f"N={n} {c}: loading")
+                        topo = stack.enter_context(Topology())
                         try:
                             dut = Contender(c, topo, args.build_dir, ruleset, nft_file, nft_set_file)
                         except RuntimeError as e:
@@ -524,33 +531,36 @@ def main():
                             failures.append(f"N={n} {c}: {e}")
                             log(f"  {e}")
                             continue
-                        try:
-                            if dut.load_s is not None:
-                                loads[(n, c)] = dut.load_s
-                            if c.startswith("bpftables"):
-                                programs[(n, c)] = dut.info
-                            info["threaded"] = "yes" if topo.threaded_napi(args.dut_cpu) else "no"
-                            for t in traffics:
-                                if c.startswith("bpftables") or c == "xdp-drop":
-                                    v = dut.nspp(args.nspp_repeat, flow_files[t])
-                                    if v is not None:
-                                        nspps[(n, c, t)] = v
-                                for rep in range(args.reps):
-                                    v0, a0 = dut.counts()
-                                    sent, secs = send(args.build_dir, topo, flow_files[t], args.seconds,
-                                                      args.max_packets, args.gen_cpu)
-                                    time.sleep(0.05)  # the ring's last packets
-                                    v1, a1 = dut.counts()
-                                    r = {"n": n, "traffic": t, "contender": c, "rep": rep, "verdicts": v1 - v0,
-                                         "arrived": a1 - a0, "seconds": secs, "sent": sent,
-                                         "mpps": (v1 - v0) / secs / 1e6}
-                                    results.append(r)
-                                    log(f"  {t} rep {rep}: {r['mpps']:.3f} Mpps (verdicts {v1 - v0}, arrived "
-                                        f"{a1 - a0}, sent {sent} in {secs:.2f}s)")
-                                    if v1 - v0 <= 0:
-                                        failures.append(f"N={n} {c} {t}: no verdicts counted at the DUT")
-                        finally:
-                            dut.close()
+                        stack.callback(dut.close)
+                        duts[c] = dut
+                        if dut.load_s is not None:
+                            loads[(n, c)] = dut.load_s
+                        if c.startswith("bpftables"):
+                            programs[(n, c)] = dut.info
+                        info["threaded"] = "yes" if topo.threaded_napi(args.dut_cpu) else "no"
+                    for t in traffics:
+                        for c, dut in duts.items():
+                            if c.startswith("bpftables") or c == "xdp-drop":
+                                v = dut.nspp(args.nspp_repeat, flow_files[t])
+                                if v is not None:
+                                    nspps[(n, c, t)] = v
+                        for rep in range(args.reps):
+                            order = list(duts.items())
+                            order = order[rep % len(order):] + order[:rep % len(order)] if order else order
+                            for c, dut in order:
+                                v0, a0 = dut.counts()
+                                sent, secs = send(args.build_dir, dut.topo, flow_files[t], args.seconds,
+                                                  args.max_packets, args.gen_cpu)
+                                time.sleep(0.05)  # the ring's last packets
+                                v1, a1 = dut.counts()
+                                r = {"n": n, "traffic": t, "contender": c, "rep": rep, "verdicts": v1 - v0,
+                                     "arrived": a1 - a0, "seconds": secs, "sent": sent,
+                                     "mpps": (v1 - v0) / secs / 1e6}
+                                results.append(r)
+                                log(f"  {c} {t} rep {rep}: {r['mpps']:.3f} Mpps (verdicts {v1 - v0}, arrived "
+                                    f"{a1 - a0}, sent {sent} in {secs:.2f}s)")
+                                if v1 - v0 <= 0:
+                                    failures.append(f"N={n} {c} {t}: no verdicts counted at the DUT")
                 write_report(args.out, args, results, loads, programs, nspps, info, skipped, command)  # so far
     except KeyboardInterrupt as e:
         log(f"run_bench: interrupted ({e}); cleaned up")
