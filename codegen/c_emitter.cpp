@@ -249,8 +249,12 @@ class Emitter {
 
     static std::string line_directive(const SourceLoc& loc) {
         if (loc.line <= 0) return {};
+        // The basename, which clang (run in its own temporary directory) does not open: it then records no
+        // line text, only file:line. Recording the text costs LLVM 14 a linear search per line entry.
+        std::string name = loc.file.empty() ? std::string("<input>") : loc.file;
+        if (size_t slash = name.rfind('/'); slash != std::string::npos) name = name.substr(slash + 1);
         std::string file;
-        for (char ch : loc.file.empty() ? std::string("<input>") : loc.file) {
+        for (char ch : name) {
             if (ch == '"' || ch == '\\') file += '\\';
             file += ch;
         }
