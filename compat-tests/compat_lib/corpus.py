@@ -2,8 +2,9 @@
 empty), the bpf-iptables benchmark rulesets (up to a rule bound), ufw's templates combined as ufw loads them, and
 the upstream iptables .t OK cases of the modules bpftables compiles, as one-rule rulesets.
 
-Every address is moved into the test ranges (textrules.remap_addresses) and FORWARD rules are judged as INPUT
-(textrules.forward_as_input): the oracle delivers locally. Both sides get exactly the same text.
+Every address is moved into the test ranges (textrules.remap_addresses) and FORWARD rules are judged on the INPUT
+path (textrules.forward_as_input): the oracle delivers locally. Docker's `-i docker0` becomes `-i vdut0` (the
+packets' interface). Both sides get exactly the same text.
 """
 import glob
 import json
@@ -43,7 +44,8 @@ def rulesets(root, max_rules=1000, only=None):
     """(group, name, filter text, ipsets text or None) for every corpus ruleset within max_rules rules."""
     out = []
     for f in sorted(glob.glob(os.path.join(root, "docker", "iptablesdoc", "*.rules"))):
-        text = _prepare(open(f).read())
+        # docker0 is the interface the packets arrive on here (vdut0), so the bridge's own rules match too
+        text = re.sub(r"(-i) docker0\b", r"\1 vdut0", _prepare(open(f).read()))
         if text:
             out.append(("docker", os.path.basename(f), text, _ipsets_for(text)))
     for f in sorted(glob.glob(os.path.join(root, "bpf-iptables-bench", "*.rules"))):

@@ -58,13 +58,15 @@ def filter_section(text):
 def parse_filter(text):
     """rulegen.Ruleset of the filter table in text (chains INPUT, then user chains as declared; FORWARD/OUTPUT
     rules are kept too so the counters line up). Raises ValueError on what it cannot read."""
-    policy, order, rules = "ACCEPT", ["INPUT"], {"INPUT": []}
+    policy, order, rules, policies = "ACCEPT", ["INPUT"], {"INPUT": []}, {}
     for line in filter_section(text).splitlines():
         line = line.strip()
         if line.startswith(":"):
             name, pol = line[1:].split()[:2]
             if name == "INPUT":
                 policy = pol
+            elif name in BUILTIN_CHAINS:
+                policies[name] = pol
             elif name not in rules:
                 order.append(name)
                 rules[name] = []
@@ -75,7 +77,39 @@ def parse_filter(text):
             if chain not in order:
                 order.append(chain)
             rules[chain].append(parse_rule(toks[2:]))
-    return Ruleset(policy, {c: rules[c] for c in order})
+    return TextRuleset(policy, {c: rules[c] for c in order}, policies)
+
+
+class TextRuleset(Ruleset):
+    """A Ruleset whose FORWARD/OUTPUT chains (kept for the counters) are builtin, not user chains."""
+
+    def __init__(self, policy, rules, policies=None):
+        super().__init__(policy, rules)
+        self.policies = policies or {}
+
+    def user_chains(self):
+        return [c for c in self.rules if c not in BUILTIN_CHAINS]
+
+    def filter_text(self):
+        lines = ["*filter", f":INPUT {self.policy} [0:0]"] + \
+            [f":{c} {self.policies.get(c, 'ACCEPT')} [0:0]" for c in ("FORWARD", "OUTPUT")]
+        lines += [f":{c} - [0:0]" for c in self.user_chains()]
+        for chain, rules in self.rules.items():
+            lines += [r.text(chain) for r in rules]
+        return "\n".join(lines + ["COMMIT", ""])
+
+    def to_json(self):
+        d = super().to_json()
+        d["policies"] = self.policies
+        return d
+
+    def copy(self):
+        d = self.to_json()
+        c = Ruleset.from_json(d)
+        return TextRuleset(c.policy, c.rules, dict(d["policies"]))
+
+
+BUILTIN_CHAINS = ("INPUT", "FORWARD", "OUTPUT")
 
 
 def parse_rule(toks):
@@ -194,15 +228,28 @@ def _hints(words):
     return []
 
 
+FWD = "FORWARD-AS-INPUT"
+
+
 def forward_as_input(text):
-    """The filter table with its FORWARD chain judged as INPUT (the bpf-iptables benchmarks and Docker put their
-    rules in FORWARD; the oracle delivers locally): FORWARD's rules and policy become INPUT's, INPUT's go to
-    FORWARD. Returns text unchanged when FORWARD has no rules."""
+    """The filter table with its FORWARD rules judged on the INPUT path (the bpf-iptables benchmarks and Docker put
+    their rules in FORWARD; the oracle delivers locally): FORWARD's rules move to a user chain FORWARD-AS-INPUT,
+    jumped to at the end of INPUT, and FORWARD's policy becomes INPUT's. A user chain may hold -o (iptables
+    refuses it only in INPUT itself); on the INPUT path the output interface is empty, so `-o X` never matches
+    and `! -o X` always does, on both sides. Returns text unchanged when FORWARD has no rules."""
     if not re.search(r"^-A FORWARD ", text, re.M):
         return text
-    swap = {"INPUT": "FORWARD", "FORWARD": "INPUT"}
+    pol = {m.group(1): m.group(2) for m in re.finditer(r"^:(INPUT|FORWARD) (\S+)", text, re.M)}
     out = []
     for line in text.splitlines():
-        m = re.match(r"^(:|-A )(INPUT|FORWARD)\b(.*)$", line)
-        out.append(f"{m.group(1)}{swap[m.group(2)]}{m.group(3)}" if m else line)
+        if line.startswith(":INPUT "):
+            out.append(f":INPUT {pol.get('FORWARD', 'ACCEPT')} [0:0]")
+        elif line.startswith(":FORWARD "):
+            out += [":FORWARD ACCEPT [0:0]", f":{FWD} - [0:0]"]
+        elif line.startswith("-A FORWARD "):
+            out.append(f"-A {FWD} " + line[len("-A FORWARD "):])
+        elif line.strip() == "COMMIT":
+            out += [f"-A INPUT -j {FWD}", line]
+        else:
+            out.append(line)
     return "\n".join(out) + "\n"
