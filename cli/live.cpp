@@ -167,7 +167,8 @@ int restore_command(int argc, char** argv) {
     // Tables the input names replace (or, with --noflush, are) the committed ones; the others stay.
     ir::Program next = *committed;
     for (ir::Table& t : input->tables) {
-        if (!only_table.empty() && t.name != only_table) continue;  // -T: the input's other tables are ignored
+        if (!only_table.empty() && t.name != only_table)
+            continue;  // -T: the input's other tables are ignored
         if (ir::Table* existing = next.find(t.name))
             *existing = std::move(t);
         else

@@ -9,7 +9,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <future>
 #include <map>
+#include <thread>
 
 #include "codegen/build.hpp"
 #include "compiler/iptables_lower.hpp"
@@ -189,10 +191,13 @@ std::vector<bpft_counter> live_counters(const State& state) {
         std::vector<bpft_counter> c = read_counters(fd.get(), sums.size());
         for (size_t i = 0; i < sums.size(); ++i) sums[i].packets += c[i].packets, sums[i].bytes += c[i].bytes;
     }
+    for (const auto& [gid, c] : state.offsets)
+        if (gid >= 0 && static_cast<size_t>(gid) < sums.size())
+            sums[gid].packets += c.packets, sums[gid].bytes += c.bytes;
     return sums;
 }
 
-bool zero_counters(const State& state, std::string& error) {
+bool zero_counters(State& state, std::string& error) {
     std::vector<bpft_counter> zero(num_cpus());
     for (codegen::Hook h : state.hooks) {
         Fd fd = open_pin(gen_pin(state.generation, "counters", h));
@@ -202,7 +207,9 @@ bool zero_counters(const State& state, std::string& error) {
             if (bpf_map_update_elem(fd.get(), &gid, zero.data(), BPF_ANY) != 0)
                 return error = "cannot zero the counters: " + errno_text(), false;
     }
-    return true;
+    if (state.offsets.empty()) return true;
+    state.offsets.clear();
+    return write_state(state, error);
 }
 
 bool refresh_ifnames(const State& state, std::string& error) {
@@ -214,18 +221,61 @@ bool refresh_ifnames(const State& state, std::string& error) {
     return true;
 }
 
-std::optional<ir::Program> committed_program(const State& state, bool with_counters, std::string& error) {
+namespace {
+
+// The committed ruleset with `values` (per gid of the state's layout) as its counters.
+std::optional<ir::Program> program_with(const State& state, const std::vector<bpft_counter>* values,
+                                        std::string& error) {
     Diagnostics diags;
     std::string text = state.ruleset.empty() ? "" : state.ruleset;
     std::optional<ir::Program> program = parse_and_lower(text, "<committed>", diags);
     if (!program) return error = "the committed ruleset does not parse:\n" + diags.str(), std::nullopt;
-    if (with_counters) {
-        std::vector<bpft_counter> live = live_counters(state);
+    if (values)
         for_each_counted(*program, state.gids, [&](ir::Counters& c, int gid) {
-            c = gid >= 0 ? ir::Counters{live[gid].packets, live[gid].bytes} : ir::Counters{};
+            c = gid >= 0 && static_cast<size_t>(gid) < values->size()
+                    ? ir::Counters{(*values)[gid].packets, (*values)[gid].bytes}
+                    : ir::Counters{};
         });
-    }
     return program;
+}
+
+// Counters (per gid of `layout`) of the rules of `target` that also exist in `previous` (same table, chain
+// and rule text), taken from there.
+std::vector<bpft_counter> carried(const ir::Program& previous, ir::Program target,
+                                  const std::vector<codegen::GidInfo>& layout) {
+    std::map<std::string, std::vector<ir::Counters>> by_key;
+    for (const ir::Table& t : previous.tables)
+        for (const ir::Chain& c : t.chains) {
+            for (const ir::Rule& r : c.rules)
+                by_key[gid_key(t.name, c.name, 1, "-A " + c.name + " " + ir::rule_spec(r))].push_back(
+                    r.counters.value_or(ir::Counters{}));
+            if (c.builtin()) by_key[gid_key(t.name, c.name, 0, "")].push_back(c.policy_counters);
+        }
+    std::map<std::string, size_t> used;
+    for (ir::Table& t : target.tables)
+        for (ir::Chain& c : t.chains) {
+            auto take = [&](const std::string& key) {
+                auto it = by_key.find(key);
+                size_t n = used[key]++;
+                return it != by_key.end() && n < it->second.size() ? it->second[n] : ir::Counters{};
+            };
+            for (ir::Rule& r : c.rules)
+                r.counters = take(gid_key(t.name, c.name, 1, "-A " + c.name + " " + ir::rule_spec(r)));
+            if (c.builtin()) c.policy_counters = take(gid_key(t.name, c.name, 0, ""));
+        }
+    std::vector<bpft_counter> out(layout.size());
+    for_each_counted(target, layout, [&](ir::Counters& c, int gid) {
+        if (gid >= 0) out[gid] = {c.packets, c.bytes};
+    });
+    return out;
+}
+
+}  // namespace
+
+std::optional<ir::Program> committed_program(const State& state, bool with_counters, std::string& error) {
+    if (!with_counters) return program_with(state, nullptr, error);
+    std::vector<bpft_counter> live = live_counters(state);
+    return program_with(state, &live, error);
 }
 
 bool commit(const State& old, CommitRequest request, CommitReport& report, std::string& error) {
@@ -243,17 +293,32 @@ bool commit(const State& old, CommitRequest request, CommitReport& report, std::
     next.hooks = hooks;
     next.ruleset = ir::to_save(request.program);
 
-    // 1. Build, load and verify every program of the new generation.
-    std::vector<HookProgram> programs;
-    for (codegen::Hook h : build_hooks) {
-        ir::Program copy = request.program;
+    // 1. Build (the hooks in parallel: clang runs as a child process), then load and verify every program of
+    // the new generation.
+    struct Built {
+        ir::Program program;
         Diagnostics diags;
-        auto t = Clock::now();
-        std::optional<codegen::Build> built = codegen::build(copy, h, diags);
-        report.build_s += since(t);
+        std::optional<codegen::Build> build;
+    };
+    auto t = Clock::now();
+    std::vector<std::future<Built>> builds;
+    for (codegen::Hook h : build_hooks)
+        builds.push_back(std::async(std::launch::async, [&request, h] {
+            Built b{request.program, {}, std::nullopt};
+            b.build = codegen::build(b.program, h, b.diags);
+            return b;
+        }));
+    std::vector<Built> built_all;
+    for (auto& f : builds) built_all.push_back(f.get());
+    report.build_s += since(t);
+    std::vector<HookProgram> programs;
+    for (size_t i = 0; i < build_hooks.size(); ++i) {
+        codegen::Hook h = build_hooks[i];
+        ir::Program& copy = built_all[i].program;
+        std::optional<codegen::Build>& built = built_all[i].build;
         if (!built)
             return error = std::string("the ruleset does not compile for ") + codegen::hook_name(h) + ":\n" +
-                           diags.str(),
+                           built_all[i].diags.str(),
                    false;
         t = Clock::now();
         bpft_config config{};
@@ -279,39 +344,17 @@ bool commit(const State& old, CommitRequest request, CommitReport& report, std::
     }
 
     // 2. Counters: the input's (-c), or those of the surviving rules of the running generation.
-    std::vector<bpft_counter> initial(next.gids.size());
-    {
+    std::vector<bpft_counter> before = live_counters(old), initial;
+    if (request.counters_from_input) {
         ir::Program source = request.program;
-        if (!request.counters_from_input) {
-            std::optional<ir::Program> previous = committed_program(old, true, error);
-            if (!previous) return false;
-            // Rules of the new ruleset take the counters of the same rule (table, chain, text) in the old
-            // one.
-            std::map<std::string, std::vector<ir::Counters>> by_key;
-            for (const ir::Table& t : previous->tables)
-                for (const ir::Chain& c : t.chains) {
-                    for (const ir::Rule& r : c.rules)
-                        by_key[gid_key(t.name, c.name, 1, "-A " + c.name + " " + ir::rule_spec(r))].push_back(
-                            r.counters.value_or(ir::Counters{}));
-                    if (c.builtin()) by_key[gid_key(t.name, c.name, 0, "")].push_back(c.policy_counters);
-                }
-            std::map<std::string, size_t> used;
-            for (ir::Table& t : source.tables)
-                for (ir::Chain& c : t.chains) {
-                    auto take = [&](const std::string& key) {
-                        auto it = by_key.find(key);
-                        size_t n = used[key]++;
-                        return it != by_key.end() && n < it->second.size() ? it->second[n] : ir::Counters{};
-                    };
-                    for (ir::Rule& r : c.rules)
-                        r.counters =
-                            take(gid_key(t.name, c.name, 1, "-A " + c.name + " " + ir::rule_spec(r)));
-                    if (c.builtin()) c.policy_counters = take(gid_key(t.name, c.name, 0, ""));
-                }
-        }
+        initial.resize(next.gids.size());
         for_each_counted(source, next.gids, [&](ir::Counters& c, int gid) {
             if (gid >= 0) initial[gid] = {c.packets, c.bytes};
         });
+    } else {
+        std::optional<ir::Program> previous = program_with(old, &before, error);
+        if (!previous) return false;
+        initial = carried(*previous, request.program, next.gids);
     }
     if (!programs.empty() && !hooks.empty() &&
         !write_counters(programs[0].maps.counters.get(), initial, error))
@@ -337,7 +380,7 @@ bool commit(const State& old, CommitRequest request, CommitReport& report, std::
     }
 
     // 4. Swap every link: update the existing ones in place, create the new ones.
-    auto t = Clock::now();
+    t = Clock::now();
     struct Swapped {
         Fd link;
         int old_prog;  // owned by old_progs
@@ -392,6 +435,25 @@ bool commit(const State& old, CommitRequest request, CommitReport& report, std::
         }
     }
     report.swap_s = since(t);
+    if (!request.counters_from_input && !old.hooks.empty()) {
+        // What the old programs counted after their counters were copied, up to the swap, is kept as offsets
+        // (writing the live per-CPU map now would race with the new programs). A program that was running
+        // when its link was swapped finishes within microseconds.
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        std::vector<bpft_counter> after = live_counters(old), delta(after.size());
+        bool any = false;
+        for (size_t i = 0; i < after.size() && i < before.size(); ++i) {
+            delta[i] = {after[i].packets - before[i].packets, after[i].bytes - before[i].bytes};
+            any = any || delta[i].packets != 0;
+        }
+        std::string ignored;
+        if (any)
+            if (std::optional<ir::Program> previous = program_with(old, &delta, ignored)) {
+                std::vector<bpft_counter> add = carried(*previous, request.program, next.gids);
+                for (size_t i = 0; i < add.size(); ++i)
+                    if (add[i].packets || add[i].bytes) next.offsets[static_cast<int>(i)] = add[i];
+            }
+    }
     if (injected("state")) {
         error = "injected failure before writing the state";
         return rollback(), false;

@@ -31,7 +31,8 @@ bool commit(const State& old, CommitRequest request, CommitReport& report, std::
 
 // Per-gid counters of the running generation, summed over its hooks and CPUs (indexed like state.gids).
 std::vector<bpft_counter> live_counters(const State& state);
-bool zero_counters(const State& state, std::string& error);
+// Zeroes the counter maps and the offsets of `state` (which it rewrites).
+bool zero_counters(State& state, std::string& error);
 // Fills the interface-name maps of the running generation with every interface of the namespace.
 bool refresh_ifnames(const State& state, std::string& error);
 

@@ -57,6 +57,9 @@ std::string serialize(const State& s) {
                (a.mode.empty() ? "-" : a.mode) + "\n";
     for (const codegen::GidInfo& g : s.gids)
         out += "gid\t" + g.table + "\t" + g.chain + "\t" + std::to_string(g.rule) + "\t" + g.text + "\n";
+    for (const auto& [gid, c] : s.offsets)
+        out += "offset " + std::to_string(gid) + " " + std::to_string(c.packets) + " " +
+               std::to_string(c.bytes) + "\n";
     out += "ruleset\n" + s.ruleset;
     return out;
 }
@@ -85,6 +88,11 @@ std::optional<State> parse_state(const std::string& text, std::string& error) {
             words >> a.iface >> a.ifindex >> a.hook >> a.mode;
             if (a.mode == "-") a.mode.clear();
             s.attachments.push_back(a);
+        } else if (key == "offset") {
+            int gid = 0;
+            bpft_counter c{};
+            words >> gid >> c.packets >> c.bytes;
+            s.offsets[gid] = c;
         } else if (key == "gid") {
             codegen::GidInfo g;
             size_t p1 = line.find('\t'), p2 = line.find('\t', p1 + 1), p3 = line.find('\t', p2 + 1),

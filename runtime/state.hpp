@@ -7,10 +7,12 @@
 //   state_new) g<N>_prog_<hook>           the generation's program for each hook in use g<N>_counters_<hook>
 //   its per-CPU counters (per gid) g<N>_ifnames_<hook>        its ifindex -> name map (-i / -o)
 //   link_<ifindex>_<hook>      one bpf_link per attached interface and hook (XDP link or tcx link)
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "bpf/abi.h"
 #include "codegen/layout.hpp"
 
 namespace bpftables::runtime {
@@ -48,7 +50,9 @@ struct State {
     std::vector<Attachment> attachments;
     std::vector<codegen::Hook> hooks;    // the hooks the running generation has programs for
     std::vector<codegen::GidInfo> gids;  // layout of the running generation
-    std::string ruleset;                 // committed ruleset, canonical iptables-save text
+    // Counted by the previous generation between the copy of its counters and the swap; added on reading.
+    std::map<int, bpft_counter> offsets;
+    std::string ruleset;  // committed ruleset, canonical iptables-save text
 };
 
 std::string serialize(const State& state);
