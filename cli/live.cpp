@@ -18,6 +18,7 @@
 #include "compiler/ir_print.hpp"
 #include "runtime/live.hpp"
 #include "runtime/lock.hpp"
+#include "runtime/netfilter.hpp"
 
 namespace bpftables::cli {
 namespace {
@@ -55,18 +56,6 @@ double read_wait(int argc, char** argv) {
     return -1;  // wait as long as needed
 }
 
-// Tables that only the kernel's netfilter can run; a restore refuses them rather than drop their rules.
-std::vector<std::string> uncompiled_tables(const ir::Program& program) {
-    std::vector<std::string> out;
-    for (const ir::Table& t : program.tables) {
-        if (codegen::is_compiled_table(t.name)) continue;
-        bool empty = true;
-        for (const ir::Chain& c : t.chains) empty = empty && c.rules.empty() && c.policy != ir::Policy::drop;
-        if (!empty) out.push_back(t.name);
-    }
-    return out;
-}
-
 int do_commit(const char* cmd, const runtime::State& old, runtime::CommitRequest request, bool verbose) {
     runtime::CommitReport report;
     std::string error;
@@ -102,9 +91,11 @@ int restore_command(int argc, char** argv) {
                                           {"wait", optional_argument, nullptr, 'w'},
                                           {"wait-interval", required_argument, nullptr, 'W'},
                                           {"modprobe", required_argument, nullptr, 'M'},
+                                          {"backend", required_argument, nullptr, 'B'},
                                           {"help", no_argument, nullptr, 'h'},
                                           {nullptr, 0, nullptr, 0}};
     const char* cmd = "bpftables-restore";
+    std::string backend;
     bool counters = false, noflush = false, test = false, verbose = false;
     double wait = 0;
     std::string only_table;
@@ -132,8 +123,17 @@ int restore_command(int argc, char** argv) {
             case 'W':
             case 'M':
                 break;  // accepted for compatibility
+            case 'B':
+                backend = optarg;
+                if (backend != "nft" && backend != "legacy") {
+                    std::fprintf(stderr, "%s: --backend is legacy or nft\n", cmd);
+                    return 2;
+                }
+                break;
             case 'h':
-                std::puts("usage: bpftables-restore [-c] [-n] [-t] [-T table] [-v] [-w [secs]] [FILE]");
+                std::puts(
+                    "usage: bpftables-restore [-c] [-n] [-t] [-T table] [-v] [-w [secs]] [--backend "
+                    "legacy|nft] [FILE]");
                 return 0;
             default:
                 return 2;
@@ -164,6 +164,11 @@ int restore_command(int argc, char** argv) {
     std::optional<ir::Program> input = parse_and_lower(text, file == "-" ? "<stdin>" : file, diags, options);
     std::fputs(diags.str().c_str(), stderr);
     if (!input) return 1;
+    // The tables the input names that bpftables does not compile go to the kernel's netfilter.
+    std::vector<std::string> netfilter_tables;
+    for (const ir::Table& t : input->tables)
+        if (!codegen::is_compiled_table(t.name) && (only_table.empty() || t.name == only_table))
+            netfilter_tables.push_back(t.name);
     // Tables the input names replace (or, with --noflush, are) the committed ones; the others stay.
     ir::Program next = *committed;
     for (ir::Table& t : input->tables) {
@@ -175,17 +180,10 @@ int restore_command(int argc, char** argv) {
             next.tables.push_back(std::move(t));
     }
     next.sets = committed->sets;
-    if (std::vector<std::string> refused = uncompiled_tables(next); !refused.empty()) {
-        std::string names;
-        for (const std::string& n : refused) names += (names.empty() ? "" : ", ") + n;
-        std::fprintf(stderr,
-                     "%s: table %s: bpftables compiles filter and raw only, and applying other tables to the "
-                     "kernel's netfilter is not implemented yet; refusing the ruleset rather than dropping "
-                     "its rules (nothing was changed)\n",
-                     cmd, names.c_str());
-        return 1;
-    }
     runtime::CommitRequest request{std::move(next), locked->state.attachments, counters, test};
+    request.netfilter_tables = std::move(netfilter_tables);
+    if (!request.netfilter_tables.empty())
+        request.backend = backend.empty() ? runtime::default_backend() : backend;
     return do_commit(cmd, locked->state, std::move(request), verbose);
 }
 
@@ -376,7 +374,9 @@ int status_command(int argc, char** argv) {
             (codegen::is_compiled_table(t.name) ? in_bpf : in_kernel).insert(t.name);
     std::printf("tables in BPF:");
     for (const std::string& t : in_bpf) std::printf(" %s", t.c_str());
-    std::printf("; in the kernel's netfilter: %s\n", in_kernel.empty() ? "none" : "(not applied: refused)");
+    std::printf("; in the kernel's netfilter (iptables-restore):");
+    for (const std::string& t : in_kernel) std::printf(" %s", t.c_str());
+    std::printf("%s\n", in_kernel.empty() ? " none" : "");
     for (const runtime::Attachment& a : state->attachments) {
         std::printf("%s (ifindex %d) %s%s%s:", a.iface.c_str(), a.ifindex, a.hook.c_str(),
                     a.mode.empty() ? "" : " ", a.mode.c_str());

@@ -17,6 +17,7 @@
 #include "compiler/iptables_lower.hpp"
 #include "compiler/ir_print.hpp"
 #include "runtime/loaded_program.hpp"
+#include "runtime/netfilter.hpp"
 
 namespace bpftables::runtime {
 namespace {
@@ -338,6 +339,8 @@ bool commit(const State& old, CommitRequest request, CommitReport& report, std::
         programs.push_back({h, std::move(*loaded), std::move(*maps)});
     }
     report.gids = next.gids.size();
+    if (!netfilter_apply(request.backend, request.program, request.netfilter_tables, true, error))
+        return false;
     if (request.test_only) {
         report.notes.push_back("--test: built, loaded and verified; nothing changed");
         return true;
@@ -379,7 +382,16 @@ bool commit(const State& old, CommitRequest request, CommitReport& report, std::
         }
     }
 
-    // 4. Swap every link: update the existing ones in place, create the new ones.
+    // 4. The tables of the kernel's netfilter, then every link: update the existing ones in place, create the
+    // new ones.
+    std::optional<ir::Program> old_program;
+    if (!request.netfilter_tables.empty()) {
+        old_program = program_with(old, nullptr, error);
+        if (!old_program) return unpin_new(), false;
+        if (!netfilter_apply(request.backend, request.program, request.netfilter_tables, false, error))
+            return unpin_new(), false;
+        report.notes.push_back("applied to the kernel's netfilter (" + request.backend + ")");
+    }
     t = Clock::now();
     struct Swapped {
         Fd link;
@@ -396,6 +408,9 @@ bool commit(const State& old, CommitRequest request, CommitReport& report, std::
         }
         for (const std::string& p : created) unpin(p);  // the last reference: the link goes
         unpin_new();
+        std::string ignored;
+        if (old_program)
+            netfilter_apply(request.backend, *old_program, request.netfilter_tables, false, ignored);
     };
     size_t count = 0;
     for (const Attachment& a : request.attachments) {

@@ -17,6 +17,10 @@ struct CommitRequest {
     std::vector<Attachment> attachments;  // the complete new set of attachments
     bool counters_from_input = false;     // -c: the input's counters; otherwise surviving rules keep theirs
     bool test_only = false;               // --test: build, load and verify, change nothing
+    // Tables of `program` that bpftables does not compile and that go to the kernel's netfilter in the same
+    // transaction (iptables-restore of `backend`), after the programs are loaded and before the links swap.
+    std::vector<std::string> netfilter_tables;
+    std::string backend;
 };
 
 struct CommitReport {

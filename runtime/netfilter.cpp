@@ -1,0 +1,67 @@
+#include "runtime/netfilter.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "compiler/iptables_lower.hpp"
+#include "compiler/ir_print.hpp"
+
+namespace bpftables::runtime {
+namespace {
+
+// Runs `command` with `input` on its stdin; its output (stdout and stderr) goes to `output`.
+int run_with_input(const std::string& command, const std::string& input, std::string& output) {
+    char path[] = "/tmp/bpftables-nf.XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) return output = "cannot create a temporary file", -1;
+    bool written = write(fd, input.data(), input.size()) == static_cast<ssize_t>(input.size());
+    close(fd);
+    if (!written) return unlink(path), output = "cannot write a temporary file", -1;
+    std::string full = command + " < " + path + " 2>&1";
+    FILE* p = popen(full.c_str(), "r");
+    if (!p) return unlink(path), output = "cannot run " + command, -1;
+    char buf[512];
+    for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) output.append(buf, n);
+    int status = pclose(p);
+    unlink(path);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+std::string default_backend() {
+    std::string out;
+    run_with_input("iptables -V", "", out);
+    return out.find("legacy") != std::string::npos ? "legacy" : "nft";
+}
+
+bool netfilter_apply(const std::string& backend, const ir::Program& program,
+                     const std::vector<std::string>& tables, bool test, std::string& error) {
+    if (tables.empty()) return true;
+    if (backend != "nft" && backend != "legacy") return error = "unknown backend " + backend, false;
+    std::string text;
+    for (const std::string& name : tables) {
+        if (program.find(name)) {
+            text += ir::to_save(program, {.counters = false, .only_table = name});
+        } else {
+            text += "*" + name + "\n";
+            for (const std::string& chain : builtin_chains(name)) text += ":" + chain + " ACCEPT [0:0]\n";
+            text += "COMMIT\n";
+        }
+    }
+    std::string command = "iptables-" + backend + "-restore -w 5" + (test ? " --test" : "");
+    std::string output;
+    int code = run_with_input(command, text, output);
+    if (code != 0) {
+        std::string names;
+        for (const std::string& n : tables) names += (names.empty() ? "" : ", ") + n;
+        error = "the kernel's netfilter (" + command + ") refused table " + names + ": " + output;
+        return false;
+    }
+    return true;
+}
+
+}  // namespace bpftables::runtime
