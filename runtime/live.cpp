@@ -6,6 +6,7 @@
 #include <net/if.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -434,8 +435,11 @@ bool commit(const State& old, CommitRequest request, CommitReport& report, std::
                 o.flags = BPF_F_REPLACE;
                 o.old_prog_fd = old_prog->second.get();
                 if (bpf_link_update(link.get(), new_fd, &o) != 0) {
-                    error = "cannot swap the program on " + a.iface + " at " + codegen::hook_name(h) + ": " +
-                            errno_text();
+                    error =
+                        "cannot swap the program on " + a.iface + " at " + codegen::hook_name(h) + ": " +
+                        errno_text() +
+                        (errno == ENOLINK ? " (the interface vanished: `bpftables detach " + a.iface + "`)"
+                                          : "");
                     return rollback(), false;
                 }
                 swapped.push_back({std::move(link), old_prog->second.get()});
