@@ -21,8 +21,11 @@ std::unique_ptr<Pass> make_detect_loops();    // no chain reaches itself (iptabl
 std::unique_ptr<Pass>
 make_unreachable_rules();  // warnings: rules after an unconditional verdict, shadowed rules
 
+// The IR's invariants (verify_ir.cpp); false, with internal errors reported, when one is broken.
+bool verify_ir(const ir::Program& program, Diagnostics& diags);
+
 // The passes every ruleset goes through before code generation, in order. Stops at the first pass that
-// reports an error; returns false then.
+// reports an error; returns false then. In debug builds the IR verifier runs after each pass.
 bool run_pipeline(ir::Program& program, Diagnostics& diags);
 
 }  // namespace bpftables::passes

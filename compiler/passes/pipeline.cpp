@@ -7,6 +7,9 @@ bool run_pipeline(ir::Program& program, Diagnostics& diags) {
     for (auto& pass : pipeline) {
         pass->run(program, diags);
         if (diags.has_errors()) return false;
+#ifndef NDEBUG
+        if (!verify_ir(program, diags)) return false;
+#endif
     }
     return true;
 }
