@@ -1,6 +1,7 @@
 #include "codegen/c_emitter.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 
 #include "bpf/sources.hpp"
@@ -110,7 +111,16 @@ class Emitter {
         int size = 0;
         std::vector<std::pair<size_t, size_t>> segments;  // [begin, end) rule ranges
     };
-    static constexpr int inline_limit = 16;    // chains smaller than this are inlined
+    // Chains smaller than this are inlined (measured in docs/design-notes.md; BPFTABLES_INLINE_LIMIT
+    // overrides it for such measurements).
+    static int inline_limit() {
+        static const int limit = [] {
+            const char* env = std::getenv("BPFTABLES_INLINE_LIMIT");
+            return env ? std::atoi(env) : 16;
+        }();
+        return limit;
+    }
+
     static constexpr int segment_limit = 192;  // size units per function
 
     const Plan& plan(const ir::Table& t, const ir::Chain& c) {
@@ -130,7 +140,7 @@ class Emitter {
             rule_size.push_back(size);
             p.size += size;
         }
-        p.inline_ = !c.builtin() && p.size < inline_limit;
+        p.inline_ = !c.builtin() && p.size < inline_limit();
         size_t begin = 0;
         int acc = 0;
         for (size_t i = 0; i < c.rules.size(); ++i) {

@@ -147,6 +147,19 @@ std::optional<RunResult> LoadedProgram::test_run(const std::vector<uint8_t>& fra
     return RunResult{after.verdict, after.chain, opts.retval};
 }
 
+std::optional<double> LoadedProgram::time_run(const std::vector<uint8_t>& frame, uint32_t repeat,
+                                              std::string& error) const {
+    LIBBPF_OPTS(bpf_test_run_opts, opts);
+    opts.data_in = frame.data();
+    opts.data_size_in = static_cast<uint32_t>(frame.size());
+    opts.repeat = repeat;
+    if (bpf_prog_test_run_opts(prog_fd_, &opts) != 0) {
+        error = "BPF_PROG_TEST_RUN failed: " + std::string(std::strerror(errno));
+        return std::nullopt;
+    }
+    return static_cast<double>(opts.duration);  // the kernel reports the mean per run
+}
+
 std::vector<bpft_counter> LoadedProgram::counters() const {
     int cpus = libbpf_num_possible_cpus();
     std::vector<bpft_counter> sums(gids_), per_cpu(cpus > 0 ? cpus : 1);

@@ -41,6 +41,9 @@ class LoadedProgram {
 
     int prog_fd() const;
     std::optional<RunResult> test_run(const std::vector<uint8_t>& frame, std::string& error) const;
+    // Mean nanoseconds per run of the program on `frame`, over `repeat` runs in the kernel.
+    std::optional<double> time_run(const std::vector<uint8_t>& frame, uint32_t repeat,
+                                   std::string& error) const;
     // Per-gid counters, summed over CPUs.
     std::vector<bpft_counter> counters() const;
     ProgramStats stats() const;
