@@ -301,12 +301,21 @@ struct Rule {
 
 enum class Policy : uint8_t { none, accept, drop };  // none: user-defined chain
 
+// An nftables base chain's attachment: `type filter hook input priority 0`. Priority names are resolved to
+// their numbers (raw -300, mangle -150, dstnat -100, filter 0, security 50, srcnat 100) plus the offset.
+struct NftHook {
+    std::string type, hook, device;
+    int priority = 0;
+    auto operator<=>(const NftHook&) const = default;
+};
+
 struct Chain {
     std::string name;
     Policy policy = Policy::none;
     Counters policy_counters;
     SourceLoc loc;
     std::vector<Rule> rules;
+    std::optional<NftHook> nft_hook;  // nft base chains only; their policy is accept or drop (last: aggregates)
     bool builtin() const { return policy != Policy::none; }
 };
 
@@ -314,6 +323,7 @@ struct Table {
     std::string name;
     SourceLoc loc;
     std::vector<Chain> chains;
+    std::string family;  // nft tables: "ip" or "inet"; empty for iptables tables (last: aggregates)
     const Chain* find(const std::string& chain) const;
     Chain* find(const std::string& chain);
 };

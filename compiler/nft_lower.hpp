@@ -1,0 +1,47 @@
+#pragma once
+// Lowering of parsed nftables text (parser/nft_ast.hpp) into the IR.
+//
+// Commands apply in order (flush ruleset, add/insert rule, add chain, table blocks merge). Tables of the ip
+// and inet families are lowered; ip6, arp, bridge and netdev tables are reported with a warning and left
+// out. Base chains keep their hook and priority (ir::Chain::nft_hook) and policy.
+//
+// Statements map onto the iptables-shaped match structs where the meaning is the same:
+//   ip saddr 10.0.0.0/8          -> AddressMatch            ip saddr 1.2.3.4-1.2.3.9 -> IpRangeMatch
+//   tcp dport 22 / 1-1024 / <n   -> ProtocolMatch{6} + TcpMatch (udp: UdpMatch; th: the rule's protocol)
+//   tcp dport { 22, 80 }         -> ProtocolMatch{6} + MultiportMatch
+//   ip saddr { a, b } (and other == sets of addresses, protocols, interfaces, marks ...)
+//                                -> one rule per element, as iptables expands "-s a,b"
+//   ip saddr != { a, b }         -> one inverted match per element in the same rule
+//   ip saddr @set                -> SetMatch; a named set of ipv4_addr with its elements becomes an ir::IpSet
+//   x vmap { k : verdict, ... }  -> one rule per element (the keys of a vmap never overlap)
+//   ct state ...                 -> ConntrackMatch state     meta mark [& m] == v -> MarkMatch
+//   iifname/oifname/iif/oif      -> InterfaceMatch ("eth*" is iptables' "eth+"; iif/oif by name)
+//   icmp type/code -> IcmpMatch, ip length/meta length -> LengthMatch, ip ttl -> TtlMatch, ip dscp ->
+//   DscpMatch, meta pkttype -> PktTypeMatch, ether saddr -> MacMatch, limit rate -> LimitMatch, comment ->
+//   CommentMatch log + verdict                -> two rules (LOG, then the verdict), unless the rule has a
+//   limit
+// Anything else is an error "... is not supported" at its position, never dropped.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compiler/diagnostics.hpp"
+#include "compiler/ir.hpp"
+#include "parser/nft_ast.hpp"
+
+namespace bpftables {
+
+std::optional<ir::Program> lower_nft(const parser::nft::Script& script, Diagnostics& diags);
+
+// One rule's statements, with the sets and variables a table would provide (may be empty). A rule can
+// expand into several (anonymous sets, vmaps, log + verdict).
+std::optional<std::vector<ir::Rule>> lower_nft_rule(const parser::nft::Rule& rule, Diagnostics& diags);
+
+// Parses and lowers a whole text in one step.
+std::optional<ir::Program> parse_and_lower_nft(const std::string& text, const std::string& file,
+                                               Diagnostics& diags);
+
+// True when the text looks like nftables input rather than iptables-save (for --format guessing).
+bool looks_like_nft(const std::string& text);
+
+}  // namespace bpftables

@@ -1,0 +1,168 @@
+// The nft front end: the grammar has no PEG problems, rulesets parse into the AST with positions, statements
+// lower to the same IR the iptables front end gives, and what cannot be compiled is an error at its place.
+#include <gtest/gtest.h>
+
+#include <tao/pegtl/contrib/analyze.hpp>
+
+#include "compiler/nft_lower.hpp"
+#include "parser/nft_grammar.hpp"
+#include "parser/nft_parser.hpp"
+
+namespace bpftables {
+namespace {
+
+TEST(NftGrammar, Analyze) {
+    EXPECT_EQ(tao::pegtl::analyze<parser::nft_grammar::script>(), 0u);
+}
+
+const char* ruleset = R"(define ssh = 22
+table inet filter {
+	set allowed {
+		type ipv4_addr
+		flags interval
+		elements = { 10.0.0.0/8, 192.168.1.1 }
+	}
+
+	chain input {
+		type filter hook input priority filter + 10; policy drop;
+		ct state established,related accept
+		iifname "lo" accept
+		ip saddr @allowed tcp dport $ssh counter packets 1 bytes 60 accept
+		tcp dport { 80, 443 } accept
+		jump logs
+	}
+
+	chain logs {
+		log prefix "dropped: " level info
+	}
+}
+)";
+
+TEST(NftParser, RulesetIntoAst) {
+    Diagnostics diags;
+    std::optional<parser::nft::Script> s = parser::parse_nft(ruleset, "r.nft", diags);
+    ASSERT_TRUE(s) << diags.str();
+    ASSERT_EQ(s->commands.size(), 2u);
+    const auto& table = s->commands[1];
+    EXPECT_EQ(table.family, "inet");
+    EXPECT_EQ(table.table, "filter");
+    ASSERT_TRUE(table.table_body);
+    ASSERT_EQ(table.table_body->chains.size(), 2u);
+    const auto& input = table.table_body->chains[0].body;
+    ASSERT_TRUE(input.hook);
+    EXPECT_EQ(input.hook->hook, "input");
+    EXPECT_EQ(input.hook->priority, "filter + 10");
+    EXPECT_EQ(*input.policy, "drop");
+    ASSERT_EQ(input.rules.size(), 5u);
+    const auto& st = input.rules[2].statements;
+    ASSERT_EQ(st.size(), 4u);
+    EXPECT_EQ(st[0].lhs.text, "ip saddr");
+    EXPECT_EQ(st[0].rhs.kind, parser::nft::Expr::Kind::set_ref);
+    EXPECT_EQ(st[1].rhs.kind, parser::nft::Expr::Kind::variable);
+    EXPECT_EQ(st[1].loc.line, 13);
+    EXPECT_EQ(st[1].loc.col, 21);
+}
+
+TEST(NftParser, ErrorsPointAtTheText) {
+    Diagnostics diags;
+    EXPECT_FALSE(
+        parser::parse_nft("table ip t {\n chain c {\n  tcp dport 22 frobnicate\n }\n}\n", "e.nft", diags));
+    ASSERT_EQ(diags.all().size(), 1u);
+    EXPECT_EQ(diags.all()[0].loc.line, 3);
+    EXPECT_EQ(diags.all()[0].loc.col, 16);
+    diags.clear();
+    EXPECT_FALSE(parser::parse_nft("table ip t {\n chain c {\n  jump\n }\n}\n", "e.nft", diags));
+    EXPECT_NE(diags.str().find("expected a chain name after 'jump' or 'goto'"), std::string::npos)
+        << diags.str();
+}
+
+TEST(NftLower, Ruleset) {
+    Diagnostics diags;
+    std::optional<ir::Program> p = parse_and_lower_nft(ruleset, "r.nft", diags);
+    ASSERT_TRUE(p) << diags.str();
+    ASSERT_EQ(p->tables.size(), 1u);
+    const ir::Table& t = p->tables[0];
+    EXPECT_EQ(t.family, "inet");
+    const ir::Chain& in = t.chains[0];
+    ASSERT_TRUE(in.nft_hook);
+    EXPECT_EQ(in.nft_hook->priority, 10);
+    EXPECT_EQ(in.policy, ir::Policy::drop);
+    ASSERT_EQ(in.rules.size(), 5u);
+    ir::ConntrackMatch ct;
+    ct.state = ir::Negatable<uint32_t>{ir::ct::established | ir::ct::related, false};
+    EXPECT_EQ(in.rules[0].matches, std::vector<ir::Match>{ct});
+    EXPECT_EQ(in.rules[1].matches, std::vector<ir::Match>{(ir::InterfaceMatch{ir::Dir::src, "lo", false})});
+    const ir::Rule& r = in.rules[2];
+    ir::SetMatch set;
+    set.name = "allowed";
+    set.flags = {ir::Dir::src};
+    ir::TcpMatch tcp;
+    tcp.dport = ir::Negatable<ir::PortRange>{{22, 22}, false};
+    EXPECT_EQ(r.matches, (std::vector<ir::Match>{ir::ProtocolMatch{6, false}, set, tcp}));
+    EXPECT_EQ(r.counters, (ir::Counters{1, 60}));
+    EXPECT_TRUE(std::holds_alternative<ir::AcceptTarget>(r.target));
+    ir::MultiportMatch mp;
+    mp.ports = {{80, 80}, {443, 443}};
+    EXPECT_EQ(in.rules[3].matches, (std::vector<ir::Match>{ir::ProtocolMatch{6, false}, mp}));
+    EXPECT_EQ(std::get<ir::JumpTarget>(in.rules[4].target).chain, "logs");
+    const auto& log = std::get<ir::LogTarget>(t.chains[1].rules[0].target);
+    EXPECT_EQ(log.prefix, "dropped: ");
+    EXPECT_EQ(log.level, 6);
+    ASSERT_EQ(p->sets.size(), 1u);
+    EXPECT_EQ(p->sets[0].members.size(), 2u);
+}
+
+std::vector<ir::Rule> lower(const std::string& rule, Diagnostics& diags) {
+    std::optional<ir::Program> p = parse_and_lower_nft(
+        "table ip t {\n chain c { type filter hook input priority 0;\n" + rule + "\n }\n}\n", "x.nft", diags);
+    return p ? p->tables[0].chains[0].rules : std::vector<ir::Rule>{};
+}
+
+TEST(NftLower, SetsExpandVmapsSplit) {
+    Diagnostics diags;
+    std::vector<ir::Rule> r = lower("ip saddr { 1.1.1.1, 2.2.2.0/24 } drop", diags);
+    ASSERT_EQ(r.size(), 2u) << diags.str();
+    EXPECT_EQ(std::get<ir::AddressMatch>(r[1].matches[0]).net, (ir::Ipv4Net{0x02020200, 0xffffff00}));
+    r = lower("ip saddr != { 1.1.1.1, 2.2.2.2 } drop", diags);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].matches.size(), 2u);
+    r = lower("tcp dport vmap { 22 : accept, 23 : drop }", diags);
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_TRUE(std::holds_alternative<ir::DropTarget>(r[1].target));
+    r = lower("meta l4proto { tcp, udp } th dport 53 accept", diags);
+    ASSERT_EQ(r.size(), 2u) << diags.str();
+    EXPECT_TRUE(std::holds_alternative<ir::UdpMatch>(r[1].matches[1]));
+    r = lower("tcp dport 22 log prefix \"ssh \" accept", diags);
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_TRUE(std::holds_alternative<ir::LogTarget>(r[0].target));
+    EXPECT_TRUE(std::holds_alternative<ir::AcceptTarget>(r[1].target));
+    r = lower("tcp flags syn / fin,syn,rst,ack accept", diags);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(std::get<ir::TcpMatch>(r[0].matches[1]).flags->value, (ir::TcpFlags{0x17, 0x02}));
+    EXPECT_FALSE(diags.has_errors()) << diags.str();
+}
+
+TEST(NftLower, UnsupportedIsAnErrorAtItsPlace) {
+    Diagnostics diags;
+    EXPECT_TRUE(lower("tcp dport 22 snat to 1.2.3.4", diags).empty());
+    ASSERT_TRUE(diags.has_errors());
+    EXPECT_EQ(diags.all()[0].loc.line, 3);
+    EXPECT_EQ(diags.all()[0].loc.col, 14);
+    EXPECT_NE(diags.all()[0].message.find("not supported"), std::string::npos);
+    diags.clear();
+    EXPECT_TRUE(lower("ip protocol 256", diags).empty());
+    EXPECT_TRUE(diags.has_errors());
+    diags.clear();
+    EXPECT_TRUE(lower("jump nowhere", diags).empty());
+    EXPECT_NE(diags.str().find("no chain \"nowhere\""), std::string::npos);
+}
+
+TEST(NftLower, FormatGuess) {
+    EXPECT_TRUE(looks_like_nft("# x\ntable ip t {\n}\n"));
+    EXPECT_TRUE(looks_like_nft("flush ruleset\n"));
+    EXPECT_FALSE(looks_like_nft("# Generated by iptables-save\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n"));
+    EXPECT_FALSE(looks_like_nft("-A INPUT -j ACCEPT\n"));
+}
+
+}  // namespace
+}  // namespace bpftables
