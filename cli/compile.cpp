@@ -16,14 +16,12 @@
 namespace bpftables::cli {
 
 int compile_command(int argc, char** argv) {
-    static const option long_options[] = {{"output", required_argument, nullptr, 'o'},
-                                          {"hook", required_argument, nullptr, 'H'},
-                                          {"emit", required_argument, nullptr, 'e'},
-                                          {"explain", no_argument, nullptr, 'x'},
-                                          {"ipsets", required_argument, nullptr, 'S'},
-                                          {"stats", no_argument, nullptr, 's'},
-                                          {nullptr, 0, nullptr, 0}};
-    std::string out, emit = "obj", ipsets;
+    static const option long_options[] = {
+        {"output", required_argument, nullptr, 'o'}, {"hook", required_argument, nullptr, 'H'},
+        {"emit", required_argument, nullptr, 'e'},   {"explain", no_argument, nullptr, 'x'},
+        {"ipsets", required_argument, nullptr, 'S'}, {"format", required_argument, nullptr, 'F'},
+        {"stats", no_argument, nullptr, 's'},        {nullptr, 0, nullptr, 0}};
+    std::string out, emit = "obj", ipsets, format;
     codegen::Hook hook = codegen::Hook::xdp;
     bool explain = false, stats = false;
     optind = 1;
@@ -49,6 +47,9 @@ int compile_command(int argc, char** argv) {
             case 'S':
                 ipsets = optarg;
                 break;
+            case 'F':  // nft | iptables; guessed from the content when absent
+                format = optarg;
+                break;
             case 's':
                 stats = true;
                 break;
@@ -60,12 +61,12 @@ int compile_command(int argc, char** argv) {
         (emit != "obj" && emit != "c" && emit != "ir")) {
         std::fputs(
             "usage: bpftables compile FILE -o OUT [--hook xdp|tc-ingress|tc-egress] [--emit obj|c|ir] "
-            "[--explain] [--ipsets FILE] [--stats]\n",
+            "[--explain] [--ipsets FILE] [--format nft|iptables] [--stats]\n",
             stderr);
         return 2;
     }
     Diagnostics diags;
-    std::optional<ir::Program> program = load_ruleset(argv[optind], ipsets, diags);
+    std::optional<ir::Program> program = load_ruleset(argv[optind], ipsets, diags, format);
     auto report = [&] { std::fputs(diags.str().c_str(), stderr); };
     if (!program) return report(), 1;
 

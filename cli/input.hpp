@@ -9,9 +9,10 @@
 namespace bpftables::cli {
 
 // Reads FILE ("-" for stdin), parses and lowers it, and attaches the sets of IPSETS ("" for none).
-// Diagnostics (warnings too) are printed to stderr. Empty on any error.
+// FORMAT is "iptables" (iptables-save / -restore text), "nft" (nft list ruleset / nft -f text) or "" to
+// guess from the content. Diagnostics (warnings too) are printed to stderr. Empty on any error.
 std::optional<ir::Program> load_ruleset(const std::string& file, const std::string& ipsets,
-                                        Diagnostics& diags);
+                                        Diagnostics& diags, const std::string& format = "");
 
 bool read_text(const std::string& file, std::string& out, std::string& error);
 

@@ -74,12 +74,16 @@ bool set_name(char (&dst)[16], const char* src) {
 }  // namespace
 
 int run_command(int argc, char** argv) {
-    static const option long_options[] = {
-        {"pcap", required_argument, nullptr, 'p'},  {"hook", required_argument, nullptr, 'H'},
-        {"chain", required_argument, nullptr, 'c'}, {"in", required_argument, nullptr, 'i'},
-        {"out", required_argument, nullptr, 'o'},   {"ipsets", required_argument, nullptr, 'S'},
-        {"json", no_argument, nullptr, 'j'},        {nullptr, 0, nullptr, 0}};
-    std::string pcap, ipsets;
+    static const option long_options[] = {{"pcap", required_argument, nullptr, 'p'},
+                                          {"hook", required_argument, nullptr, 'H'},
+                                          {"chain", required_argument, nullptr, 'c'},
+                                          {"in", required_argument, nullptr, 'i'},
+                                          {"out", required_argument, nullptr, 'o'},
+                                          {"ipsets", required_argument, nullptr, 'S'},
+                                          {"format", required_argument, nullptr, 'F'},
+                                          {"json", no_argument, nullptr, 'j'},
+                                          {nullptr, 0, nullptr, 0}};
+    std::string pcap, ipsets, format;
     codegen::Hook hook = codegen::Hook::xdp;
     bool json = false;
     bpft_config config{};
@@ -121,6 +125,9 @@ int run_command(int argc, char** argv) {
             case 'S':
                 ipsets = optarg;
                 break;
+            case 'F':  // nft | iptables; guessed from the content when absent
+                format = optarg;
+                break;
             case 'j':
                 json = true;
                 break;
@@ -131,7 +138,7 @@ int run_command(int argc, char** argv) {
     if (optind + 1 != argc || pcap.empty()) {
         std::fputs(
             "usage: bpftables run FILE --pcap IN.pcap [--hook HOOK] [--chain INPUT|FORWARD|OUTPUT] "
-            "[--in IF] [--out IF] [--ipsets FILE] [--json]\n",
+            "[--in IF] [--out IF] [--ipsets FILE] [--format nft|iptables] [--json]\n",
             stderr);
         return 2;
     }
@@ -142,7 +149,7 @@ int run_command(int argc, char** argv) {
         return 2;
     }
     Diagnostics diags;
-    std::optional<ir::Program> program = load_ruleset(argv[optind], ipsets, diags);
+    std::optional<ir::Program> program = load_ruleset(argv[optind], ipsets, diags, format);
     std::optional<codegen::Build> built;
     if (program) built = codegen::build(*program, hook, diags);
     std::fputs(diags.str().c_str(), stderr);
