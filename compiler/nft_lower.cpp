@@ -693,7 +693,8 @@ bool RuleLowering::apply(const Alts& alts, const SourceLoc& loc) {
 
 bool RuleLowering::statement(const Statement& s) {
     using SK = Statement::Kind;
-    if (verdict_seen_) return error(s.loc, "statement after the verdict is never reached", s.length);
+    if (verdict_seen_ && s.kind != SK::comment)  // a trailing comment is the rule's, not a statement
+        return error(s.loc, "statement after the verdict is never reached", s.length);
     switch (s.kind) {
         case SK::relation:
         case SK::vmap: {

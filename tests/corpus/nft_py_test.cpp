@@ -20,9 +20,11 @@ namespace fs = std::filesystem;
 
 const fs::path corpus = fs::path(BPFTABLES_CORPUS_DIR) / "nft-py";
 
-// Files whose every ok line parses and every fail line is rejected.
+// Files of the expressions whose every ok line parses and every fail line is rejected.
 const std::set<std::string> supported = {
-    "ip/ip_tcp.t", "inet/tcp.t", "inet/udp.t", "ip/icmp.t", "any/counter.t", "any/log.t", "inet/vmap.t",
+    "any/counter.t", "any/log.t",   "inet/ct.t",  "inet/icmp.t", "inet/ip_tcp.t", "inet/map.t", "inet/meta.t",
+    "inet/reject.t", "inet/sets.t", "inet/tcp.t", "inet/udp.t",  "inet/vmap.t",   "ip/ct.t",    "ip/icmp.t",
+    "ip/ip.t",       "ip/ip_tcp.t", "ip/meta.t",  "ip/reject.t", "ip/sets.t",
 };
 
 std::vector<std::string> split(const std::string& s, char sep) {
