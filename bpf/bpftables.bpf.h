@@ -304,6 +304,14 @@ struct bpft_lpm_key {
 
 /* ---- routing ------------------------------------------------------------------------------------------ */
 
+/* The namespace's own addresses (and broadcast addresses), filled by the runtime. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, __u32);
+    __type(value, __u8);
+} bpft_local SEC(".maps");
+
 /* INPUT or FORWARD, as the kernel's routing decides; 0 when the kernel must decide (no route, forwarding
  * disabled, blackhole ...). out receives the outgoing interface of a forwarded packet. */
 static __always_inline __u32 bpft_route(void *ctx, __u32 ifindex, bpft_pkt_t *p, __u32 *out) {
@@ -321,6 +329,9 @@ static __always_inline __u32 bpft_route(void *ctx, __u32 ifindex, bpft_pkt_t *p,
     f.ifindex = ifindex;
     long rc = bpf_fib_lookup(ctx, &f, sizeof(f), 0);
     if (rc == BPF_FIB_LKUP_RET_NOT_FWDED) return BPFT_CHAIN_INPUT;
+    /* The lookup refuses before routing when forwarding is off on the device: the kernel then delivers local
+     * destinations (INPUT) and drops everything else before FORWARD. */
+    if (rc == BPF_FIB_LKUP_RET_FWD_DISABLED) return bpf_map_lookup_elem(&bpft_local, &d) ? BPFT_CHAIN_INPUT : 0;
     if (rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
         *out = f.ifindex;
         return BPFT_CHAIN_FORWARD;

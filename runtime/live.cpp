@@ -73,7 +73,7 @@ void for_each_counted(ir::Program& program, const std::vector<codegen::GidInfo>&
 }
 
 struct ProgMaps {
-    Fd counters, ifnames;
+    Fd counters, ifnames, local;
 };
 
 std::optional<ProgMaps> prog_maps(int prog_fd, std::string& error) {
@@ -94,6 +94,8 @@ std::optional<ProgMaps> prog_maps(int prog_fd, std::string& error) {
             maps.counters = std::move(fd);
         else if (std::strcmp(m.name, "bpft_ifnames") == 0)
             maps.ifnames = std::move(fd);
+        else if (std::strcmp(m.name, "bpft_local") == 0)
+            maps.local = std::move(fd);
     }
     // The interface-name map is only bound when a rule matches -i / -o.
     if (!maps.counters) return error = "the program lacks its counter map", std::nullopt;
@@ -217,8 +219,9 @@ bool zero_counters(State& state, std::string& error) {
 bool refresh_ifnames(const State& state, std::string& error) {
     for (codegen::Hook h : state.hooks) {
         Fd fd = open_pin(gen_pin(state.generation, "ifnames", h));
-        if (!fd) continue;  // the program matches no interface name
-        if (!fill_ifnames(fd.get(), error)) return false;
+        if (fd && !fill_ifnames(fd.get(), error)) return false;
+        Fd local = open_pin(gen_pin(state.generation, "local", h));
+        if (local && !fill_local_addresses(local.get(), error)) return false;
     }
     return true;
 }
@@ -373,7 +376,7 @@ bool commit(const State& old, CommitRequest request, CommitReport& report, std::
         for (HookProgram& p : programs) {
             for (auto [what, fd] :
                  {std::pair{"prog", p.loaded.prog_fd()}, std::pair{"counters", p.maps.counters.get()},
-                  std::pair{"ifnames", p.maps.ifnames.get()}}) {
+                  std::pair{"ifnames", p.maps.ifnames.get()}, std::pair{"local", p.maps.local.get()}}) {
                 if (fd < 0) continue;  // no interface-name map
                 std::string path = gen_pin(next.generation, what, p.hook);
                 unpin(path);  // a leftover of an interrupted command
@@ -493,7 +496,8 @@ bool commit(const State& old, CommitRequest request, CommitReport& report, std::
         }
     }
     for (codegen::Hook h : old.hooks)
-        for (const char* what : {"prog", "counters", "ifnames"}) unpin(gen_pin(old.generation, what, h));
+        for (const char* what : {"prog", "counters", "ifnames", "local"})
+            unpin(gen_pin(old.generation, what, h));
 
     report.notes.push_back("generation " + std::to_string(next.generation) +
                            " committed: " + std::to_string(next.gids.size()) + " rules and policies on " +

@@ -27,6 +27,10 @@ struct ProgramStats {
     uint32_t jited_bytes = 0;
 };
 
+// Fills a program's bpft_local map with the current network namespace's IPv4 addresses and broadcast
+// addresses: with forwarding off, the program tells INPUT (a local destination) from what the kernel drops.
+bool fill_local_addresses(int map_fd, std::string& error);
+
 class LoadedProgram {
   public:
     // Opens the object, sets the configuration and loads it; fills the sets of `program`. On failure, `error`
