@@ -1041,6 +1041,14 @@ class ScriptLowering {
         if (key.empty() && !scope_.sets.count(name))
             return error(loc, "set " + name + " has no type (give it \"type ...\" or \"typeof ...\")");
         if (key.empty()) key = scope_.sets[name];
+        if (auto it = scope_.sets.find(name);
+            it != scope_.sets.end() && !body.key_type.empty() && it->second != (is_map ? "map" : key))
+            return error(loc, "set " + name + " is declared again with another type");
+        for (const std::string& d : body.data_type)  // object maps: stateful objects are not compiled
+            if (!body.typeof_ &&
+                (d == "counter" || d == "quota" || d == "limit" || d == "ct helper" || d == "ct timeout" ||
+                 d == "ct expectation" || d == "secmark" || d == "synproxy"))
+                return error(loc, "map " + name + " of " + d + " objects is not supported");
         if (is_map && body.data_type.empty() && key != "map")
             return error(loc, "map " + name + " has no data type (\"type KEY : DATA\")");
         if (body.elements)
@@ -1095,6 +1103,12 @@ class ScriptLowering {
             default:
                 break;
         }
+        if (c.chain_body && c.chain_body->hook && c.chain_body->hook->device == "\"\"")
+            return error(c.chain_body->hook->loc, "empty device name");
+        if (c.table_body)
+            for (const auto& ch : c.table_body->chains)
+                if (ch.body.hook && ch.body.hook->device == "\"\"")
+                    return error(ch.body.hook->loc, "empty device name");
         if (!compiled_family(c)) return true;
         if (c.verb == "delete" || c.verb == "destroy") {
             if (c.object != O::table)
