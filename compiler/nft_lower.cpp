@@ -710,6 +710,31 @@ bool RuleLowering::statement(const Statement& s) {
                 return alts && apply(*alts, s.loc);
             }
             if (rhs->kind != K::set) return unsupported(*rhs, "a named verdict map");
+            // The expansion into one rule per element is exact only because the keys cannot overlap.
+            std::vector<std::pair<uint64_t, uint64_t>> spans;
+            for (const Expr& e : rhs->args) {
+                if (e.kind != K::mapping || e.args[0].kind != K::value) continue;
+                const std::string& k = e.args[0].text;
+                ir::Ipv4Net net;
+                uint32_t lo, hi;
+                uint64_t a, b;
+                if (ipv4_net(k, net))
+                    spans.emplace_back(net.addr, net.addr | ~net.mask);
+                else if (split_range(k, [&](const std::string& x, const std::string& y) {
+                             return ipv4(x, lo) && ipv4(y, hi);
+                         }))
+                    spans.emplace_back(lo, hi);
+                else if (number(k, 0xffffffff, a))
+                    spans.emplace_back(a, a);
+                else if (split_range(k, [&](const std::string& x, const std::string& y) {
+                             return number(x, 0xffffffff, a) && number(y, 0xffffffff, b);
+                         }))
+                    spans.emplace_back(a, b);
+                for (size_t i = 0; i + 1 < spans.size(); ++i)
+                    if (!spans.empty() && spans[i].first <= spans.back().second &&
+                        spans.back().first <= spans[i].second)
+                        return error(e.loc, "this verdict map key overlaps an earlier one", e.length);
+            }
             Alts all;
             for (const Expr& e : rhs->args) {
                 if (e.kind != K::mapping || e.args[1].kind != K::verdict)
