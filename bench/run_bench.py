@@ -566,7 +566,6 @@ def main():
         command = previous + "\n" + command if previous else command
         info["threaded"] = "yes"  # as the earlier run found (it is recorded in its report)
     failures = []
-    rnd = random.Random(args.seed)
     try:
         with tempfile.TemporaryDirectory(prefix="bpftables-bench-") as tmp:
             for n in ns_list:
@@ -578,7 +577,7 @@ def main():
                 flow_files = {}
                 for t in traffics:
                     flow_files[t] = os.path.join(tmp, f"flows-{n}-{t}.txt")
-                    write_flows(make_flows(rules, t, rnd), flow_files[t])
+                    write_flows(make_flows(rules, t, random.Random(f"{args.seed}-{n}-{t}")), flow_files[t])
                 with contextlib.ExitStack() as stack:
                     # Every contender set up at once, each in its own pair of namespaces; the repetitions then
                     # go round the contenders, so a change in the machine's load hits all of them alike.
