@@ -4,6 +4,7 @@
 #include <sched.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "cli/commands.hpp"
@@ -74,18 +75,16 @@ bool set_name(char (&dst)[16], const char* src) {
 }  // namespace
 
 int run_command(int argc, char** argv) {
-    static const option long_options[] = {{"pcap", required_argument, nullptr, 'p'},
-                                          {"hook", required_argument, nullptr, 'H'},
-                                          {"chain", required_argument, nullptr, 'c'},
-                                          {"in", required_argument, nullptr, 'i'},
-                                          {"out", required_argument, nullptr, 'o'},
-                                          {"ipsets", required_argument, nullptr, 'S'},
-                                          {"format", required_argument, nullptr, 'F'},
-                                          {"json", no_argument, nullptr, 'j'},
-                                          {nullptr, 0, nullptr, 0}};
+    static const option long_options[] = {
+        {"pcap", required_argument, nullptr, 'p'},   {"hook", required_argument, nullptr, 'H'},
+        {"chain", required_argument, nullptr, 'c'},  {"in", required_argument, nullptr, 'i'},
+        {"out", required_argument, nullptr, 'o'},    {"ipsets", required_argument, nullptr, 'S'},
+        {"format", required_argument, nullptr, 'F'}, {"json", no_argument, nullptr, 'j'},
+        {"repeat", required_argument, nullptr, 'r'}, {nullptr, 0, nullptr, 0}};
     std::string pcap, ipsets, format;
     codegen::Hook hook = codegen::Hook::xdp;
     bool json = false;
+    uint32_t repeat = 0;  // --repeat N: also time each packet over N runs
     bpft_config config{};
     config.record = 1;
     config.test_run = 1;
@@ -131,6 +130,13 @@ int run_command(int argc, char** argv) {
             case 'j':
                 json = true;
                 break;
+            case 'r':
+                repeat = static_cast<uint32_t>(std::strtoul(optarg, nullptr, 10));
+                if (repeat == 0) {
+                    std::fprintf(stderr, "bpftables run: --repeat takes a positive count\n");
+                    return 2;
+                }
+                break;
             default:
                 return 2;
         }
@@ -138,7 +144,7 @@ int run_command(int argc, char** argv) {
     if (optind + 1 != argc || pcap.empty()) {
         std::fputs(
             "usage: bpftables run FILE --pcap IN.pcap [--hook HOOK] [--chain INPUT|FORWARD|OUTPUT] "
-            "[--in IF] [--out IF] [--ipsets FILE] [--format nft|iptables] [--json]\n",
+            "[--in IF] [--out IF] [--ipsets FILE] [--format nft|iptables] [--json] [--repeat N]\n",
             stderr);
         return 2;
     }
@@ -168,6 +174,14 @@ int run_command(int argc, char** argv) {
             return 1;
         }
         uint32_t kind = BPFT_KIND(r->verdict), gid = BPFT_GID(r->verdict);
+        std::optional<double> ns;
+        if (repeat && !(ns = loaded->time_run((*frames)[i].data, repeat, error))) {
+            std::fprintf(stderr, "bpftables run: packet %zu: %s\n", i + 1, error.c_str());
+            return 1;
+        }
+        std::string timing = ns ? (json ? ",\"ns\":" : "  ") + std::to_string(static_cast<long>(*ns + 0.5)) +
+                                      (json ? "" : " ns")
+                                : std::string();
         const codegen::GidInfo* info = gid < layout.gids.size() ? &layout.gids[gid] : nullptr;
         std::string table = info ? info->table : "filter";
         std::string chain = info ? info->chain : chain_name(r->chain);
@@ -180,10 +194,11 @@ int run_command(int argc, char** argv) {
         if (json) {
             std::printf(
                 "{\"index\":%zu,\"verdict\":\"%s\",\"table\":%s,\"chain\":%s,\"rule\":%d,\"line\":%d,"
-                "\"return\":\"%s\"%s%s}\n",
+                "\"return\":\"%s\"%s%s%s}\n",
                 i + 1, kind_name(kind), json_string(table).c_str(), json_string(chain).c_str(), rule, line,
                 retval_name(hook, r->retval),
-                reason.empty() ? "" : ",\"reason\":", reason.empty() ? "" : json_string(reason).c_str());
+                reason.empty() ? "" : ",\"reason\":", reason.empty() ? "" : json_string(reason).c_str(),
+                timing.c_str());
         } else {
             std::printf("%zu: %-7s %s", i + 1, kind_name(kind), retval_name(hook, r->retval));
             if (info)
@@ -193,7 +208,7 @@ int run_command(int argc, char** argv) {
             else if (!chain.empty())
                 std::printf("  %s %s", table.c_str(), chain.c_str());
             if (!reason.empty()) std::printf("  [%s]", reason.c_str());
-            std::printf("\n");
+            std::printf("%s\n", timing.c_str());
         }
     }
     return 0;
