@@ -19,6 +19,7 @@ import os
 import platform
 import random
 import re
+import shlex
 import signal
 import statistics
 import subprocess
@@ -424,9 +425,9 @@ def write_report(out, args, results, loads, programs, nspps, info, skipped, comm
             cells = []
             for c in contenders:
                 mm = median(n, t, c)
-                cells.append(f"{mm[0]:.3f} [{mm[1]:.3f}–{mm[2]:.3f}]" if mm else skipped.get((n, c), "—"))
+                cells.append(f"{mm[0]:.3g} [{mm[1]:.3g}–{mm[2]:.3g}]" if mm else "not run" if (n, c) in skipped else "—")
             lines.append(f"| {n} | " + " | ".join(cells) + " |")
-        lines += ["", f"Ratios, traffic `{t}` (median Mpps ÷ the median of iptables-legacy / of xdp-drop at the same N):", "",
+        lines += ["", f"Ratios, traffic `{t}` (median ÷ the median of iptables-legacy / of xdp-drop at the same N):", "",
                   "| rules | " + " | ".join(c for c in contenders if c != "xdp-drop") + " |",
                   "|---:|" + "---:|" * len([c for c in contenders if c != "xdp-drop"])]
         for n in ns:
@@ -540,6 +541,7 @@ def main():
     ap.add_argument("--note", default="", help="a remark on the machine's state, copied into the report")
     ap.add_argument("--append", action="store_true",
                     help="keep the results of the report already in --out for the points this run does not measure")
+    ap.add_argument("--report-only", action="store_true", help="rewrite the report in --out from its CSV files")
     ap.add_argument("--smoke", action="store_true", help="N = 1 and 10, one second, one repetition; checks")
     args = ap.parse_args()
     if args.smoke:
@@ -549,7 +551,7 @@ def main():
         return 77
     if os.cpu_count() < 2:
         args.dut_cpu = args.gen_cpu
-    command = "sudo " + " ".join([sys.executable, os.path.relpath(os.path.abspath(sys.argv[0]), ROOT)] + sys.argv[1:])
+    command = "sudo " + shlex.join([sys.executable, os.path.relpath(os.path.abspath(sys.argv[0]), ROOT)] + sys.argv[1:])
 
     def on_signal(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
@@ -560,6 +562,11 @@ def main():
     traffics = args.traffic.split(",")
     contenders = args.contenders.split(",")
     results, loads, programs, nspps, skipped, info = [], {}, {}, {}, {}, {}
+    if args.report_only:
+        results, loads, programs, nspps, skipped, command = read_previous(args.out, set())
+        info["threaded"] = "yes"
+        write_report(args.out, args, results, loads, programs, nspps, info, skipped, command)
+        return 0
     if args.append:
         results, loads, programs, nspps, skipped, previous = read_previous(
             args.out, {(n, c) for n in ns_list for c in contenders})
