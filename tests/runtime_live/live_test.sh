@@ -13,9 +13,10 @@ id=$$
 A=bpftl-a-$id P=bpftl-p-$id O=bpftl-o-$id
 work=$(mktemp -d)
 cleanup() {
-    ip netns del $A 2>/dev/null
-    ip netns del $P 2>/dev/null
-    ip netns del $O 2>/dev/null
+    for ns in $A $P $O; do  # the namespace and the lock file bpftables made for it
+        ino=$(stat -L -c %i /run/netns/$ns 2>/dev/null) && rm -f /run/bpftables/$ino.lock
+        ip netns del $ns 2>/dev/null
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -24,9 +25,8 @@ ip -n $A link add va type veth peer name vp netns $P
 ip -n $A addr add 198.18.0.1/24 dev va
 ip -n $P addr add 198.18.0.2/24 dev vp
 ip -n $A link set lo up && ip -n $A link set va up && ip -n $P link set vp up
-# bpf_fib_lookup answers "forwarding disabled" before it looks at the route, so the INPUT/FORWARD decision
-# needs forwarding on (see the report of issue 3).
-ip netns exec $A sysctl -qw net.ipv4.conf.all.forwarding=1
+# Forwarding stays off, as on most hosts: bpf_fib_lookup then answers "forwarding disabled" before routing,
+# and the program tells INPUT by the namespace's own addresses (bpft_local).
 
 inA() { nsenter --net=/run/netns/$A "$@"; }
 bt() { inA "$B/bpftables" "$@"; }

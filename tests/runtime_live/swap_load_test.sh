@@ -16,8 +16,10 @@ work=$(mktemp -d)
 sender=
 cleanup() {
     [ -n "$sender" ] && kill "$sender" 2>/dev/null
-    ip netns del $A 2>/dev/null
-    ip netns del $P 2>/dev/null
+    for ns in $A $P; do  # the namespace and the lock file bpftables made for it
+        ino=$(stat -L -c %i /run/netns/$ns 2>/dev/null) && rm -f /run/bpftables/$ino.lock
+        ip netns del $ns 2>/dev/null
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT
