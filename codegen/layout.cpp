@@ -29,11 +29,9 @@ bool is_compiled_table(const std::string& table) {
 }
 
 int Layout::gid(const std::string& table, const std::string& chain, int rule) const {
-    int want = rule < 0 ? 0 : rule + 1;
-    for (size_t i = 0; i < gids.size(); ++i)
-        if (gids[i].rule == want && gids[i].chain == chain && gids[i].table == table)
-            return static_cast<int>(i);
-    return -1;
+    auto it = chains.find({table, chain});
+    if (it == chains.end()) return -1;
+    return rule < 0 ? it->second.policy : it->second.first_rule + rule;
 }
 
 int Layout::set_index(const std::string& name) const {
@@ -46,6 +44,7 @@ Layout make_layout(const ir::Program& program) {
     for (const ir::Table& t : program.tables) {
         if (!is_compiled_table(t.name)) continue;
         for (const ir::Chain& c : t.chains) {
+            layout.chains[{t.name, c.name}].first_rule = static_cast<int>(layout.gids.size());
             for (size_t i = 0; i < c.rules.size(); ++i) {
                 const ir::Rule& r = c.rules[i];
                 int gid = static_cast<int>(layout.gids.size());
@@ -64,9 +63,11 @@ Layout make_layout(const ir::Program& program) {
     for (const ir::Table& t : program.tables) {
         if (!is_compiled_table(t.name)) continue;
         for (const ir::Chain& c : t.chains)
-            if (c.builtin())
+            if (c.builtin()) {
+                layout.chains[{t.name, c.name}].policy = static_cast<int>(layout.gids.size());
                 layout.gids.push_back({t.name, c.name, 0, c.loc,
                                        ":" + c.name + (c.policy == ir::Policy::drop ? " DROP" : " ACCEPT")});
+            }
     }
     return layout;
 }

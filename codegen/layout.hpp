@@ -32,6 +32,11 @@ struct Layout {
     int set_index(const std::string& name) const;  // -1 when the program does not use the set
     // gid of rule `rule` (0-based) of chain `chain` of table `table`, or of the policy when rule < 0
     int gid(const std::string& table, const std::string& chain, int rule) const;
+    struct ChainGids {
+        int first_rule = -1, policy = -1;
+    };
+    std::map<std::pair<std::string, std::string>, ChainGids>
+        chains;  // (table, chain) -> where its gids start
 };
 
 // Numbers the compiled tables of a program: rules in table, chain, rule order, then the policies.

@@ -1,6 +1,8 @@
 // Unreachable and shadowed rules (warnings only, nothing is removed):
 //   -A INPUT -j DROP / -A INPUT -p tcp -j ACCEPT         warning: rule 2 is unreachable (rule 1 always
 //   decides) -A INPUT -p tcp -j DROP / -A INPUT -p tcp -j ACCEPT  warning: rule 2 is shadowed by rule 1
+#include <map>
+
 #include "compiler/passes/pass.hpp"
 
 namespace bpftables::passes {
@@ -25,21 +27,22 @@ class UnreachableRules : public Pass {
     bool run(ir::Program& program, Diagnostics& diags) override {
         for (const ir::Table& t : program.tables)
             for (const ir::Chain& c : t.chains) {
-                for (size_t i = 0; i < c.rules.size(); ++i) {
-                    const ir::Rule& r = c.rules[i];
-                    if (!decides(r.target) || !stateless(r)) continue;
-                    for (size_t j = i + 1; j < c.rules.size(); ++j) {
-                        const ir::Rule& later = c.rules[j];
-                        std::string at = t.name + " " + c.name + " rule " + std::to_string(j + 1);
-                        if (r.matches.empty()) {
-                            diags.warning(later.loc, at + " is unreachable: rule " + std::to_string(i + 1) +
-                                                         " decides every packet first");
-                        } else if (later.matches == r.matches) {
-                            diags.warning(later.loc, at + " is shadowed by rule " + std::to_string(i + 1) +
-                                                         ", which has the same matches");
-                        }
+                // The earlier rules that decide every packet they match, by their matches: one pass, no
+                // pairs.
+                std::map<std::vector<ir::Match>, size_t> decided;
+                for (size_t j = 0; j < c.rules.size(); ++j) {
+                    const ir::Rule& r = c.rules[j];
+                    std::string at = t.name + " " + c.name + " rule " + std::to_string(j + 1);
+                    if (auto all = decided.find({}); all != decided.end()) {
+                        diags.warning(r.loc, at + " is unreachable: rule " + std::to_string(all->second + 1) +
+                                                 " decides every packet first");
+                        continue;
                     }
-                    if (r.matches.empty()) break;
+                    if (auto same = decided.find(r.matches); same != decided.end())
+                        diags.warning(r.loc, at + " is shadowed by rule " + std::to_string(same->second + 1) +
+                                                 ", which has the same matches");
+                    else if (decides(r.target) && stateless(r))
+                        decided.emplace(r.matches, j);
                 }
             }
         return false;
