@@ -76,7 +76,7 @@ int compile_command(int argc, char** argv) {
         result = ir::to_save(*program);
         report();
     } else {
-        std::optional<codegen::Build> built = codegen::build(*program, hook, diags);
+        std::optional<codegen::Build> built = codegen::build(*program, hook, diags, emit == "obj" || stats);
         report();
         if (!built) return 1;
         result = emit == "c" ? built->c.source : built->object.object;

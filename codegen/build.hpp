@@ -13,7 +13,8 @@ struct Build {
     ClangResult object;
 };
 
-// Runs the pass pipeline on `program` (which it may rewrite), then generates and compiles.
-std::optional<Build> build(ir::Program& program, Hook hook, Diagnostics& diags);
+// Runs the pass pipeline on `program` (which it may rewrite), then generates and, unless `object` is false
+// (only the C is wanted), compiles.
+std::optional<Build> build(ir::Program& program, Hook hook, Diagnostics& diags, bool object = true);
 
 }  // namespace bpftables::codegen
