@@ -22,10 +22,6 @@
 #define BPFT_GLOBAL __attribute__((noinline)) /* a global BPF function: verified once, on its own */
 #define BPFT_V(kind, gid) (((__u32)(kind) << 24) | (__u32)(gid))
 
-/* L4 header state as the matches see it. */
-#define BPFT_L4_NONE 0 /* a later fragment: port/flag/type matches do not match */
-#define BPFT_L4_OK 1
-
 struct bpft_ifname {
     __u64 w[2];
 };
@@ -36,7 +32,7 @@ struct bpft_pkt {
     __u32 l4_len;       /* bytes after the IP header, within the total length */
     __u16 frag_off;     /* host order, flags and offset */
     __u16 sport, dport; /* host order, when l4_len >= 4 */
-    __u8 proto, ttl, tos, l4;
+    __u8 proto, ttl, tos;
     __u8 tcp_flags, tcp_doff, icmp_type, icmp_code;
     __u8 pkttype; /* PACKET_HOST=0, BROADCAST=1, MULTICAST=2, OTHERHOST=3 */
     __u8 in_known, out_known;
@@ -177,12 +173,9 @@ static __always_inline __u32 bpft_parse(void *data, void *data_end, struct bpft_
     p->tos = ip->tos;
     /* No chain sees a fragment alone: the kernel reassembles before INPUT (and in PREROUTING once conntrack
      * is loaded), and fragments what OUTPUT accepted only afterwards. Only the kernel can decide one. */
+    /* So every packet a chain sees carries its L4 header (or is too short for it): matches need no fragment
+     * test. */
     if (p->frag_off & 0x3fff) return BPFT_KERNEL;
-    if (p->frag_off & 0x1fff) {
-        p->l4 = BPFT_L4_NONE;
-        return 0;
-    }
-    p->l4 = BPFT_L4_OK;
     __u8 *l4 = (void *)(ip + 1);
     if (p->l4_len >= 4 && (void *)(l4 + 4) <= data_end) {
         p->sport = ((__u16)l4[0] << 8) | l4[1];
@@ -252,7 +245,7 @@ extern void bpf_ct_release(struct nf_conn *) __ksym;
 /* The state netfilter's conntrack gives this packet, or 0 when only the kernel can tell (no entry for a
  * protocol the kfuncs cannot look up, a TCP packet without an entry that is not a plain SYN, ...). */
 static __always_inline __u32 bpft_ct_state(void *ctx, bpft_pkt_t *p) {
-    if ((p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) || p->l4 != BPFT_L4_OK || p->l4_len < 8)
+    if ((p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) || p->l4_len < 8)
         return 0;
     /* conntrack's tcp_error() makes every packet with a flag combination outside tcp_valid_flags[] INVALID,
      * whether or not its flow has an entry (SYN+FIN on an established flow, a null scan): the kernel decides. */

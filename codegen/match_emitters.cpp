@@ -49,11 +49,12 @@ MatchCode kernel(std::string why) {
     return c;
 }
 
-// A later fragment never matches a port/type match; a first fragment too short for the header is dropped.
+// A packet too short for the header is dropped, as netfilter's hotdrop. (No fragment reaches a chain:
+// bpft_parse hands every fragment to the kernel, so the "later fragment never matches" case cannot arise.)
 MatchCode l4_match(const std::string& cond, uint32_t header_bytes) {
     MatchCode c;
-    c.hotdrop_if = "p->l4 == BPFT_L4_OK && p->l4_len < " + num(header_bytes);
-    c.cond = "p->l4 == BPFT_L4_OK && " + cond;
+    c.hotdrop_if = "p->l4_len < " + num(header_bytes);
+    c.cond = cond;
     return c;
 }
 
@@ -134,11 +135,10 @@ struct Emitter {
                                                    ") == " + hex(m.flags->value.cmp));
         std::string head = all_of({port_cond(m.sport, "p->sport"), port_cond(m.dport, "p->dport"), flags});
         MatchCode c = l4_match(head, 20);
-        c.hotdrop_if = "(p->frag_off & 0x1fff) == 1 || (" + c.hotdrop_if + ")";
         if (m.option) {
             ctx.needs.tcpopt = true;
             uint8_t k = m.option->value;
-            c.hotdrop_if += " || (p->l4 == BPFT_L4_OK && " + head + " && !p->tcpopt_ok)";
+            c.hotdrop_if += " || (" + head + " && !p->tcpopt_ok)";
             c.cond += " && " + invert_if(m.option->invert, "(p->tcpopts[" + std::to_string(k >> 5) + "] & " +
                                                                hex(1u << (k & 31)) + ") != 0");
         }
