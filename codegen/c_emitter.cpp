@@ -345,7 +345,7 @@ class Emitter {
     std::string entry() {
         bool xdp = hook_ == Hook::xdp, egress = hook_ == Hook::tc_egress;
         std::string ctx_type = xdp ? "struct xdp_md" : "struct __sk_buff";
-        std::string in_ifindex = xdp ? "ctx->ingress_ifindex" : "ctx->ingress_ifindex";
+        std::string in_ifindex = "ctx->ingress_ifindex";  // both xdp_md and __sk_buff name it so
         std::string s = std::string("SEC(\"") + (xdp ? "xdp" : "tc") + "\")\nint " + entry_point(hook_) +
                         "(" + ctx_type + " *ctx) {\n";
         s += "    __u32 zero = 0, chain = bpft_cfg.chain_mode, oif = 0;\n";
