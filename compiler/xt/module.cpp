@@ -48,40 +48,6 @@ bool parse_u32(std::string_view s, uint32_t& out, uint32_t max) {
     return true;
 }
 
-static bool parse_port(std::string_view s, std::string_view proto, uint16_t& out) {
-    uint32_t v;
-    if (parse_u32(s, v, 0xffff)) {
-        out = static_cast<uint16_t>(v);
-        return true;
-    }
-    std::string name(s), p(proto);
-    if (const servent* se = getservbyname(name.c_str(), p.empty() ? nullptr : p.c_str())) {
-        out = ntohs(static_cast<uint16_t>(se->s_port));
-        return true;
-    }
-    return false;
-}
-
-bool parse_port_range(OptionReader& r, const parser::Word& w, ir::PortRange& out, std::string_view proto) {
-    std::string_view s = w.text;
-    size_t colon = s.find(':');
-    if (colon == std::string_view::npos) {
-        uint16_t p;
-        if (!parse_port(s, proto, p)) return r.error(w, "invalid port/service \"" + w.text + "\" specified");
-        out = {p, p};
-        return true;
-    }
-    std::string_view lo = s.substr(0, colon), hi = s.substr(colon + 1);
-    uint16_t a = 0, b = 0xffff;
-    if (!lo.empty() && !parse_port(lo, proto, a))
-        return r.error(w, "invalid port/service \"" + std::string(lo) + "\" specified");
-    if (!hi.empty() && !parse_port(hi, proto, b))
-        return r.error(w, "invalid port/service \"" + std::string(hi) + "\" specified");
-    if (a > b) std::swap(a, b);  // as iptables: "--dport 80:22" means 22:80
-    out = {a, b};
-    return true;
-}
-
 bool parse_ipv4(std::string_view s, uint32_t& out) {
     std::string str(s);
     in_addr a{};

@@ -18,9 +18,9 @@ namespace bpftables::xt {
 
 // The option being parsed, and access to the words after it.
 class OptionReader {
-public:
-    OptionReader(const std::vector<parser::Word>& words, size_t& next, const parser::Word& option, bool invert,
-                 Diagnostics& diags)
+  public:
+    OptionReader(const std::vector<parser::Word>& words, size_t& next, const parser::Word& option,
+                 bool invert, Diagnostics& diags)
         : words_(words), next_(next), option_(option), invert_(invert), diags_(diags) {}
 
     const parser::Word& option() const { return option_; }
@@ -37,7 +37,7 @@ public:
     bool error(const std::string& message) { return error(option_, message); }
     Diagnostics& diags() { return diags_; }
 
-private:
+  private:
     const std::vector<parser::Word>& words_;
     size_t& next_;
     const parser::Word& option_;
@@ -76,8 +76,7 @@ void print_options(const ir::Target& t, std::string& out);
 // Shared helpers for module parsers and printers.
 std::string quote_if_needed(std::string_view s);  // as xtables_save_string: quotes when blanks or quotes
 bool parse_u32(std::string_view s, uint32_t& out, uint32_t max = 0xffffffff);  // decimal or 0x hex
-bool parse_port_range(OptionReader& r, const parser::Word& w, ir::PortRange& out, std::string_view proto);
-bool parse_ipv4(std::string_view s, uint32_t& out);  // dotted quad, host order
+bool parse_ipv4(std::string_view s, uint32_t& out);                            // dotted quad, host order
 std::string format_ipv4(uint32_t addr);
 std::string format_net(const ir::Ipv4Net& net);  // a.b.c.d/len or a.b.c.d/m.m.m.m
 void print_port_range(const ir::PortRange& r, std::string& out, char sep = ':');

@@ -25,15 +25,17 @@ bool parse_number(std::string_view s, uint64_t& out, uint64_t max) {
 
 bool parse_port_number(std::string_view s, std::string_view proto, uint16_t& out) {
     if (s.empty()) return false;
+    // A number first, as xtables_parse_port: a service name lookup reads /etc/services.
+    if (uint64_t v; parse_number(s, v, 0xffff)) {
+        out = static_cast<uint16_t>(v);
+        return true;
+    }
     std::string name(s), p(proto);
     if (const servent* se = getservbyname(name.c_str(), p.empty() ? nullptr : p.c_str())) {
         out = ntohs(static_cast<uint16_t>(se->s_port));
         return true;
     }
-    uint64_t v;
-    if (!parse_number(s, v, 0xffff)) return false;
-    out = static_cast<uint16_t>(v);
-    return true;
+    return false;
 }
 
 bool parse_ordered_port_range(OptionReader& r, const parser::Word& w, ir::PortRange& out,
