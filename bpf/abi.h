@@ -7,11 +7,13 @@
 #include <cstdint>
 typedef uint32_t bpft_u32;
 typedef uint64_t bpft_u64;
+typedef uint16_t bpft_u16;
 typedef uint8_t bpft_u8;
 #else
 #include <linux/types.h>
 typedef __u32 bpft_u32;
 typedef __u64 bpft_u64;
+typedef __u16 bpft_u16;
 typedef __u8 bpft_u8;
 #endif
 
@@ -19,13 +21,13 @@ typedef __u8 bpft_u8;
 #define BPFT_CONTINUE 0u /* fell off a user chain, or RETURN: the caller goes on */
 #define BPFT_ACCEPT 1u
 #define BPFT_DROP 2u
-#define BPFT_REJECT 3u   /* REJECT reached: handed to the kernel, which builds the reply */
-#define BPFT_KERNEL 4u   /* undecided here: handed to the kernel's netfilter */
-#define BPFT_HOTDROP 5u  /* a match dropped a malformed packet, as netfilter's hotdrop */
-#define BPFT_NOT_IP 6u   /* not IPv4: the IPv4 ruleset does not apply, handed to the kernel */
-#define BPFT_RETURN 7u   /* internal: a segment of a long chain ended the chain (RETURN, goto) */
+#define BPFT_REJECT 3u  /* REJECT reached: handed to the kernel, which builds the reply */
+#define BPFT_KERNEL 4u  /* undecided here: handed to the kernel's netfilter */
+#define BPFT_HOTDROP 5u /* a match dropped a malformed packet, as netfilter's hotdrop */
+#define BPFT_NOT_IP 6u  /* not IPv4: the IPv4 ruleset does not apply, handed to the kernel */
+#define BPFT_RETURN 7u  /* internal: a segment of a long chain ended the chain (RETURN, goto) */
 #define BPFT_KIND(v) ((v) >> 24)
-#define BPFT_GID(v) ((v) & 0xffffffu)
+#define BPFT_GID(v) ((v)&0xffffffu)
 #define BPFT_NO_GID 0xffffffu
 
 /* Which ingress chain applies: the kernel's routing decision, or forced (bpftables run --chain). */
@@ -48,6 +50,36 @@ struct bpft_result {
     bpft_u32 verdict;
     bpft_u32 chain;   /* BPFT_CHAIN_* that the packet went through */
     bpft_u64 packets; /* how many packets were recorded so far */
+};
+
+/* The classifier (codegen/classifier.hpp): a long run of rules that match only addresses, protocol and ports
+ * and accept or drop is decided by a decision tree in maps instead of one test per rule. Each run has two
+ * sets of BPFT_CLS_TREES roots in bpft_cls_nodes: from (2 * run) * BPFT_CLS_TREES for packets with a
+ * complete L4 header, from (2 * run + 1) * BPFT_CLS_TREES for TCP/UDP packets too short for theirs (whose
+ * ports must not steer the walk: the first rule whose addresses and protocol match drops them, as netfilter's
+ * hotdrop, if it reads ports). Leaves list rules by their index in bpft_cls_rules, which is the chain's
+ * order. */
+#define BPFT_CLS_LEAF 0xffu  /* field of a leaf node */
+#define BPFT_CLS_TREES 4     /* trees per run and root kind; the earliest rule any of them finds decides */
+#define BPFT_CLS_DEPTH 40    /* most inner nodes on a path */
+#define BPFT_CLS_LEAF_MAX 64 /* most rules in a leaf */
+
+struct bpft_cls_node {
+    bpft_u8 field; /* 0 saddr, 1 daddr, 2 proto, 3 sport, 4 dport; BPFT_CLS_LEAF */
+    bpft_u8 shift; /* inner: child = base + ((field >> shift) & ((1 << bits) - 1)) */
+    bpft_u8 bits;
+    bpft_u8 pad;
+    bpft_u32 base;  /* inner: first child; leaf: first entry in bpft_cls_leaves */
+    bpft_u32 count; /* leaf: number of rules, in the chain's order */
+};
+
+struct bpft_cls_rule {
+    bpft_u32 src, src_mask, dst, dst_mask;
+    bpft_u16 sport_lo, sport_hi, dport_lo, dport_hi;
+    bpft_u8 proto_lo, proto_hi;
+    bpft_u8 l4hdr; /* bytes of L4 header its port match reads (TCP 20, UDP 8), 0 if none */
+    bpft_u8 pad;
+    bpft_u32 verdict; /* BPFT_V(BPFT_ACCEPT or BPFT_DROP, gid) */
 };
 
 struct bpft_counter {

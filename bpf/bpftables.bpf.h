@@ -371,4 +371,77 @@ static __always_inline int bpft_limit(__u32 index, __u64 avg, __u64 burst) {
 }
 #endif
 
+
+/* ---- classifier (codegen/classifier.hpp) -------------------------------------------------------------- */
+#ifdef BPFT_NEED_CLASSIFIER
+/* Sized and filled by the loader before the program runs. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct bpft_cls_node);
+} bpft_cls_nodes SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u32);
+} bpft_cls_leaves SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct bpft_cls_rule);
+} bpft_cls_rules SEC(".maps");
+
+/* The verdict of the first rule of classifier run `run` that decides the packet, or 0: the earliest rule that
+ * any of the run's trees finds. Each walk visits at most BPFT_CLS_DEPTH inner nodes, then tests at most
+ * BPFT_CLS_LEAF_MAX rules, and stops at rules later than one already found. */
+BPFT_GLOBAL __u32 bpft_classify(bpft_pkt_t *p, __u32 run) {
+    if (!p) return 0;
+    __u32 saddr = p->saddr, daddr = p->daddr, proto = p->proto, sport = p->sport, dport = p->dport;
+    __u32 l4_len = p->l4_len;
+    int is_short = (proto == IPPROTO_TCP && l4_len < 20) || (proto == IPPROTO_UDP && l4_len < 8);
+    __u32 best = 0xffffffffu, verdict = 0;
+    for (__u32 tree = 0; tree < BPFT_CLS_TREES; tree++) {
+        __u32 index = (2 * run + (is_short ? 1 : 0)) * BPFT_CLS_TREES + tree;
+        struct bpft_cls_node *n = 0;
+        for (int depth = 0; depth <= BPFT_CLS_DEPTH; depth++) {
+            n = bpf_map_lookup_elem(&bpft_cls_nodes, &index);
+            if (!n || n->field == BPFT_CLS_LEAF) break;
+            __u32 key = n->field == 0   ? saddr
+                        : n->field == 1 ? daddr
+                        : n->field == 2 ? proto
+                        : n->field == 3 ? sport
+                                        : dport;
+            index = n->base + ((key >> (n->shift & 31)) & ((1u << (n->bits & 31)) - 1));
+        }
+        if (!n || n->field != BPFT_CLS_LEAF) continue;
+        __u32 base = n->base, count = n->count;
+        for (__u32 i = 0; i < BPFT_CLS_LEAF_MAX; i++) {
+            if (i >= count) break;
+            __u32 at = base + i;
+            __u32 *id = bpf_map_lookup_elem(&bpft_cls_leaves, &at);
+            if (!id || *id >= best) break;
+            struct bpft_cls_rule *r = bpf_map_lookup_elem(&bpft_cls_rules, id);
+            if (!r) break;
+            if ((saddr & r->src_mask) != r->src || (daddr & r->dst_mask) != r->dst || proto < r->proto_lo ||
+                proto > r->proto_hi)
+                continue;
+            if (l4_len < r->l4hdr) {
+                best = *id, verdict = BPFT_V(BPFT_HOTDROP, BPFT_GID(r->verdict));
+                break;
+            }
+            if (sport < r->sport_lo || sport > r->sport_hi || dport < r->dport_lo || dport > r->dport_hi)
+                continue;
+            best = *id, verdict = r->verdict;
+            break;
+        }
+    }
+    return verdict;
+}
+#endif
+
 #endif

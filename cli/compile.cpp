@@ -101,9 +101,11 @@ int compile_command(int argc, char** argv) {
             runtime::ProgramStats s = loaded->stats();
             std::printf(
                 "rules %zu  c_bytes %zu  clang_s %.3f  object_bytes %zu  load_s %.3f  insns %u  "
-                "verified_insns %u  jited_bytes %u\n",
+                "verified_insns %u  jited_bytes %u  classifier_runs %zu  classifier_nodes %zu  "
+                "classifier_leaf_entries %zu\n",
                 built->c.layout.gids.size(), built->c.source.size(), built->object.seconds,
-                built->object.object.size(), load_s, s.insns, s.verified_insns, s.jited_bytes);
+                built->object.object.size(), load_s, s.insns, s.verified_insns, s.jited_bytes,
+                built->c.layout.runs.size(), s.classifier_nodes, s.classifier_leaves);
         }
     }
     if (!out.empty()) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <tuple>
 
 #include "bpf/sources.hpp"
 #include "compiler/ir_print.hpp"
@@ -28,7 +29,12 @@ std::string where(const SourceLoc& loc) {
 class Emitter {
   public:
     Emitter(const ir::Program& program, Hook hook, Diagnostics& diags)
-        : program_(program), hook_(hook), diags_(diags), layout_(make_layout(program)) {}
+        : program_(program), hook_(hook), diags_(diags), layout_(make_layout(program)) {
+        for (size_t i = 0; i < layout_.runs.size(); ++i) {
+            const ClassifierRun& r = layout_.runs[i];
+            runs_[{r.table, r.chain, r.first}] = i;
+        }
+    }
 
     std::optional<CProgram> run() {
         std::string chains, protos;
@@ -66,6 +72,7 @@ class Emitter {
         if (needs_.ct) s += "#define BPFT_NEED_CT 1\n";
         if (needs_.ifname) s += "#define BPFT_NEED_IFNAME 1\n";
         if (needs_.tcpopt) s += "#define BPFT_NEED_TCPOPT 1\n";
+        if (!layout_.runs.empty()) s += "#define BPFT_NEED_CLASSIFIER 1\n";
         if (needs_.limit)
             s += "#define BPFT_NEED_LIMIT 1\n#define BPFT_LIMITS " + std::to_string(layout_.limits.size()) +
                  "\n";
@@ -128,7 +135,15 @@ class Emitter {
         if (auto it = plans_.find(key); it != plans_.end()) return it->second;
         Plan p;
         std::vector<int> rule_size;
-        for (const ir::Rule& r : c.rules) {
+        for (size_t i = 0; i < c.rules.size(); ++i) {
+            if (const ClassifierRun* run = run_at(t, c, i)) {  // one call decides the whole run
+                rule_size.push_back(2);
+                rule_size.insert(rule_size.end(), run->count - 1, 0);
+                p.size += 2;
+                i += run->count - 1;
+                continue;
+            }
+            const ir::Rule& r = c.rules[i];
             int size = 1 + static_cast<int>(r.matches.size()) / 4;
             const std::string* target = nullptr;
             if (auto* j = std::get_if<ir::JumpTarget>(&r.target)) target = &j->chain;
@@ -144,7 +159,7 @@ class Emitter {
         size_t begin = 0;
         int acc = 0;
         for (size_t i = 0; i < c.rules.size(); ++i) {
-            if (acc > 0 && acc + rule_size[i] > segment_limit) {
+            if (acc > 0 && rule_size[i] > 0 && acc + rule_size[i] > segment_limit) {
                 p.segments.push_back({begin, i});
                 begin = i, acc = 0;
             }
@@ -178,7 +193,7 @@ class Emitter {
             end_chain_ = c.builtin() ? "goto policy;" : "return BPFT_CONTINUE;";
             std::string out = header + linkage + " __u32 " + name + "(bpft_pkt_t *p) {\n" + null_check;
             out += "    __u32 v __attribute__((unused));\n";
-            for (size_t i = 0; i < c.rules.size(); ++i) out += emit_rule(t, c, static_cast<int>(i));
+            out += emit_rules(t, c, 0, c.rules.size());
             out += line_directive(c.loc);
             if (c.builtin()) out += "policy: __attribute__((unused));\n";
             return out + tail + "}\n\n";
@@ -193,8 +208,7 @@ class Emitter {
                    " to " + std::to_string(pl.segments[s].second) + " */\nBPFT_GLOBAL __u32 " + seg +
                    "(bpft_pkt_t *p) {\n    if (!p) return BPFT_CONTINUE;\n    __u32 v "
                    "__attribute__((unused));\n";
-            for (size_t i = pl.segments[s].first; i < pl.segments[s].second; ++i)
-                out += emit_rule(t, c, static_cast<int>(i));
+            out += emit_rules(t, c, pl.segments[s].first, pl.segments[s].second);
             out += line_directive(c.loc) + "    return BPFT_CONTINUE;\n}\n\n";
             calls += "    v = " + seg + "(p);\n    if (v != BPFT_CONTINUE) goto done;\n";
         }
@@ -202,6 +216,39 @@ class Emitter {
                calls;
         out += "done:\n    if (v != BPFT_CONTINUE && BPFT_KIND(v) != BPFT_RETURN) return v;\n";
         return out + tail + "}\n\n";
+    }
+
+    const ClassifierRun* run_at(const ir::Table& t, const ir::Chain& c, size_t rule) const {
+        auto it = runs_.find({t.name, c.name, static_cast<int>(rule)});
+        return it == runs_.end() ? nullptr : &layout_.runs[it->second];
+    }
+
+    // Rules [begin, end) of a chain; a classifier run (never split by a segment: its rules after the first
+    // have size 0) is one call.
+    std::string emit_rules(const ir::Table& t, const ir::Chain& c, size_t begin, size_t end) {
+        std::string out;
+        for (size_t i = begin; i < end; ++i) {
+            const ClassifierRun* run = run_at(t, c, i);
+            if (!run) {
+                out += emit_rule(t, c, static_cast<int>(i));
+                continue;
+            }
+            size_t index = runs_.at({t.name, c.name, static_cast<int>(i)});
+            const ir::Rule& first = c.rules[i];
+            const ir::Rule& last = c.rules[i + run->count - 1];
+            explain_.push_back({first.loc, "rules " + std::to_string(i + 1) + " to " +
+                                               std::to_string(i + run->count) + " of " + t.name + " " +
+                                               c.name + " (to line " + std::to_string(last.loc.line) +
+                                               "): decided by the classifier's decision tree"});
+            out += "    /* #" + std::to_string(i + 1) + " to #" + std::to_string(i + run->count) + " " +
+                   where(first.loc) + " to " + where(last.loc) + ": classifier run " + std::to_string(index) +
+                   " */\n";
+            out += one_line(first.loc, "v = bpft_classify(p, " + std::to_string(index) +
+                                           "u);\nif (!v) break;\nif (BPFT_KIND(v) != BPFT_HOTDROP) "
+                                           "bpft_count(BPFT_GID(v), p);\nreturn v;");
+            i += run->count - 1;
+        }
+        return out;
     }
 
     std::string emit_rule(const ir::Table& t, const ir::Chain& c, int index) {
@@ -419,6 +466,7 @@ class Emitter {
     std::vector<Explanation> explain_;
     std::map<std::pair<std::string, std::string>, std::string> names_;
     std::map<std::pair<std::string, std::string>, Plan> plans_;
+    std::map<std::tuple<std::string, std::string, int>, size_t> runs_;  // (table, chain, first rule) -> run
     std::string end_chain_;  // what a rule emits to end its chain (RETURN, the end of a goto)
 };
 

@@ -1,7 +1,9 @@
 #include "codegen/layout.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 
+#include "codegen/classifier.hpp"
 #include "compiler/ir_print.hpp"
 
 namespace bpftables::codegen {
@@ -39,11 +41,33 @@ int Layout::set_index(const std::string& name) const {
     return it == sets.end() ? -1 : static_cast<int>(it - sets.begin());
 }
 
+int classifier_min_run() {
+    const char* env = std::getenv("BPFTABLES_CLASSIFIER_MIN");
+    return env ? std::atoi(env) : 32;
+}
+
+namespace {
+
+void find_runs(const ir::Table& t, const ir::Chain& c, std::vector<ClassifierRun>& runs) {
+    int min = classifier_min_run();
+    if (min <= 0) return;
+    int n = static_cast<int>(c.rules.size());
+    for (int i = 0; i < n;) {
+        int j = i;
+        while (j < n && classifier_rule(c.rules[j], 0)) ++j;
+        if (j - i >= min) runs.push_back({t.name, c.name, i, j - i});
+        i = j == i ? i + 1 : j;
+    }
+}
+
+}  // namespace
+
 Layout make_layout(const ir::Program& program) {
     Layout layout;
     for (const ir::Table& t : program.tables) {
         if (!is_compiled_table(t.name)) continue;
         for (const ir::Chain& c : t.chains) {
+            find_runs(t, c, layout.runs);
             layout.chains[{t.name, c.name}].first_rule = static_cast<int>(layout.gids.size());
             for (size_t i = 0; i < c.rules.size(); ++i) {
                 const ir::Rule& r = c.rules[i];

@@ -25,8 +25,19 @@ struct GidInfo {
     std::string text;  // "-A INPUT ..." or ":INPUT DROP"
 };
 
+// Consecutive rules of one chain decided by the classifier (classifier.hpp).
+struct ClassifierRun {
+    std::string table, chain;
+    int first = 0, count = 0;  // 0-based rule positions [first, first + count)
+};
+
+// Runs shorter than this stay rules of their own: below it, a test per rule is cheaper than the walk
+// (docs/design-notes.md). BPFTABLES_CLASSIFIER_MIN overrides it; 0 turns the classifier off.
+int classifier_min_run();
+
 struct Layout {
     std::vector<GidInfo> gids;
+    std::vector<ClassifierRun> runs;
     std::vector<std::string> sets;                 // map bpft_set_<index> holds set <name>
     std::map<std::pair<int, int>, int> limits;     // (gid, match index) -> index into bpft_limits
     int set_index(const std::string& name) const;  // -1 when the program does not use the set

@@ -8,10 +8,12 @@
 #include <net/if.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstring>
 
 #include "codegen/c_emitter.hpp"
+#include "codegen/classifier.hpp"
 
 namespace bpftables::runtime {
 namespace {
@@ -75,6 +77,41 @@ bool fill_sets(bpf_object* obj, const ir::Program& program, const codegen::Layou
     return true;
 }
 
+// Classifier maps: sized to the trees before the load, filled after it.
+template <class T>
+bool fill_array(bpf_object* obj, const char* name, const std::vector<T>& values, std::string& error) {
+    bpf_map* map = bpf_object__find_map_by_name(obj, name);
+    if (!map) return error = std::string("the object has no map ") + name, false;
+    std::vector<uint32_t> keys(values.size());
+    for (uint32_t i = 0; i < keys.size(); ++i) keys[i] = i;
+    for (size_t done = 0; done < values.size();) {
+        uint32_t n = static_cast<uint32_t>(std::min<size_t>(values.size() - done, 1 << 16));
+        LIBBPF_OPTS(bpf_map_batch_opts, opts);
+        if (bpf_map_update_batch(bpf_map__fd(map), keys.data() + done, values.data() + done, &n, &opts) != 0)
+            return error = std::string("cannot fill ") + name + ": " + std::strerror(errno), false;
+        done += n;
+    }
+    return true;
+}
+
+bool size_classifier(bpf_object* obj, const codegen::ClassifierTrees& trees, std::string& error) {
+    for (auto [name, size] : {std::pair{"bpft_cls_nodes", trees.nodes.size()},
+                              {"bpft_cls_leaves", trees.leaves.size()},
+                              {"bpft_cls_rules", trees.rules.size()}}) {
+        bpf_map* map = bpf_object__find_map_by_name(obj, name);
+        if (!map) return error = std::string("the object has no map ") + name, false;
+        if (bpf_map__set_max_entries(map, static_cast<uint32_t>(std::max<size_t>(size, 1))) != 0)
+            return error = std::string("cannot size ") + name, false;
+    }
+    return true;
+}
+
+bool fill_classifier(bpf_object* obj, const codegen::ClassifierTrees& trees, std::string& error) {
+    return fill_array(obj, "bpft_cls_nodes", trees.nodes, error) &&
+           fill_array(obj, "bpft_cls_leaves", trees.leaves, error) &&
+           fill_array(obj, "bpft_cls_rules", trees.rules, error);
+}
+
 }  // namespace
 
 bool fill_local_addresses(int map_fd, std::string& error) {
@@ -124,6 +161,15 @@ std::optional<LoadedProgram> LoadedProgram::load(const std::string& object, code
         return std::nullopt;
     }
     if (!set_config(p.obj_.get(), config, error)) return libbpf_log = nullptr, std::nullopt;
+    std::optional<codegen::ClassifierTrees> trees;
+    if (!layout.runs.empty()) {
+        trees = codegen::build_classifier(program, layout, error);
+        if (!trees || !size_classifier(p.obj_.get(), *trees, error)) {
+            error = "cannot build the classifier: " + error;
+            libbpf_log = nullptr;
+            return std::nullopt;
+        }
+    }
     if (bpf_object__load(p.obj_.get()) != 0) {
         error = "the kernel refused the program: " + std::string(std::strerror(errno)) + "\n" + log;
         libbpf_log = nullptr;
@@ -141,6 +187,11 @@ std::optional<LoadedProgram> LoadedProgram::load(const std::string& object, code
         return std::nullopt;
     }
     if (!fill_sets(p.obj_.get(), program, layout, error)) return std::nullopt;
+    if (trees) {
+        if (!fill_classifier(p.obj_.get(), *trees, error)) return std::nullopt;
+        p.classifier_nodes_ = trees->nodes.size();
+        p.classifier_leaves_ = trees->leaves.size();
+    }
     if (bpf_map* local = bpf_object__find_map_by_name(p.obj_.get(), "bpft_local"))
         if (!fill_local_addresses(bpf_map__fd(local), error)) return std::nullopt;
     return p;
@@ -206,6 +257,8 @@ ProgramStats LoadedProgram::stats() const {
         s.verified_insns = info.verified_insns;
         s.jited_bytes = info.jited_prog_len;
     }
+    s.classifier_nodes = classifier_nodes_;
+    s.classifier_leaves = classifier_leaves_;
     return s;
 }
 

@@ -25,6 +25,8 @@ struct ProgramStats {
     uint32_t insns = 0;           // instructions after the verifier's rewrite (xlated)
     uint32_t verified_insns = 0;  // instructions the verifier processed
     uint32_t jited_bytes = 0;
+    size_t classifier_nodes = 0;   // decision-tree nodes of the classifier's runs
+    size_t classifier_leaves = 0;  // rule references in their leaves
 };
 
 // Fills a program's bpft_local map with the current network namespace's IPv4 addresses and broadcast
@@ -63,6 +65,7 @@ class LoadedProgram {
     int results_fd_ = -1;
     int counters_fd_ = -1;
     size_t gids_ = 0;
+    size_t classifier_nodes_ = 0, classifier_leaves_ = 0;
 };
 
 }  // namespace bpftables::runtime

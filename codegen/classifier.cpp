@@ -1,0 +1,317 @@
+#include "codegen/classifier.hpp"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+namespace bpftables::codegen {
+namespace {
+
+constexpr int fields = 5;             // saddr, daddr, proto, sport, dport
+constexpr int max_cut_bits = 8;       // at most 256 children per node
+constexpr size_t leaf_target = 16;    // a node with this many rules or fewer is a leaf
+constexpr uint64_t space_factor = 2;  // a cut may copy a node's rules into its parts at most this many times
+constexpr uint64_t parts_per_rule = 2;         // and make at most one part per two rules
+constexpr size_t max_nodes = size_t(1) << 24;  // 16M nodes (192 MiB of map): beyond, refuse
+
+constexpr uint32_t ones(int bits) {
+    return bits >= 32 ? 0xffffffffu : (1u << bits) - 1;
+}
+
+bool is_short(const ClassifierPacket& p) {
+    return (p.proto == 6 && p.l4_len < 20) || (p.proto == 17 && p.l4_len < 8);
+}
+
+// A rule's extent in each field, inclusive.
+struct Box {
+    uint32_t lo[fields], hi[fields];
+};
+
+Box box_of(const bpft_cls_rule& r, bool ports) {
+    Box b{{r.src, r.dst, r.proto_lo, ports ? r.sport_lo : 0u, ports ? r.dport_lo : 0u},
+          {r.src | ~r.src_mask, r.dst | ~r.dst_mask, r.proto_hi, ports ? r.sport_hi : 0xffffu,
+           ports ? r.dport_hi : 0xffffu}};
+    return b;
+}
+
+// A node's region: in each field, an aligned block [lo, lo + 2^width - 1].
+struct Region {
+    uint32_t lo[fields];
+    int width[fields];
+    uint32_t hi(int f) const { return lo[f] + ones(width[f]); }
+};
+
+class Builder {
+  public:
+    Builder(ClassifierTrees& out, std::vector<Box> boxes) : out_(out), boxes_(std::move(boxes)) {}
+
+    bool build(uint32_t node, std::vector<uint32_t> ids, const Region& region, int depth,
+               std::string& error) {
+        // Nothing after a rule that covers the whole region can decide a packet in it.
+        for (size_t i = 0; i < ids.size(); ++i)
+            if (covers(boxes_[ids[i]], region)) {
+                ids.resize(i + 1);
+                break;
+            }
+        int field = -1, bits = 0;
+        if (ids.size() > leaf_target && depth < BPFT_CLS_DEPTH) choose_cut(ids, region, field, bits);
+        if (field < 0) {
+            if (ids.size() > BPFT_CLS_LEAF_MAX)
+                return error = "a leaf would hold " + std::to_string(ids.size()) + " rules (at most " +
+                               std::to_string(BPFT_CLS_LEAF_MAX) + ")",
+                       false;
+            out_.nodes[node] = {BPFT_CLS_LEAF,
+                                0,
+                                0,
+                                0,
+                                static_cast<uint32_t>(out_.leaves.size()),
+                                static_cast<uint32_t>(ids.size())};
+            out_.leaves.insert(out_.leaves.end(), ids.begin(), ids.end());
+            return true;
+        }
+        int shift = region.width[field] - bits;
+        size_t children = size_t(1) << bits, base = out_.nodes.size();
+        if (base + children > max_nodes)
+            return error = "the tree would need more than " + std::to_string(max_nodes) + " nodes", false;
+        out_.nodes[node] = {static_cast<uint8_t>(field), static_cast<uint8_t>(shift),
+                            static_cast<uint8_t>(bits),  0,
+                            static_cast<uint32_t>(base), 0};
+        out_.nodes.resize(base + children);
+        std::vector<std::vector<uint32_t>> parts(children);
+        for (uint32_t id : ids) {
+            auto [a, b] = span(boxes_[id], region, field, shift);
+            for (uint32_t c = a; c <= b; ++c) parts[c].push_back(id);
+        }
+        ids = {};
+        for (size_t c = 0; c < children; ++c) {
+            Region sub = region;
+            sub.lo[field] = region.lo[field] + (static_cast<uint32_t>(c) << shift);
+            sub.width[field] = shift;
+            if (!build(static_cast<uint32_t>(base + c), std::move(parts[c]), sub, depth + 1, error))
+                return false;
+        }
+        return true;
+    }
+
+  private:
+    static bool covers(const Box& b, const Region& r) {
+        for (int f = 0; f < fields; ++f)
+            if (b.lo[f] > r.lo[f] || b.hi[f] < r.hi(f)) return false;
+        return true;
+    }
+
+    // The children of a cut of `field` into parts of 2^shift values that the rule overlaps.
+    static std::pair<uint32_t, uint32_t> span(const Box& b, const Region& r, int field, int shift) {
+        uint32_t lo = std::max(b.lo[field], r.lo[field]) - r.lo[field];
+        uint32_t hi = std::min(b.hi[field], r.hi(field)) - r.lo[field];
+        return {lo >> shift, hi >> shift};
+    }
+
+    // For each field that some rule does not span, as many parts as the space factor allows (at least two);
+    // of those cuts, the one whose largest part holds the fewest rules, then the one that copies rules
+    // least. (HiCuts' own choice, the field with the most distinct extents, copied the wide rules of
+    // bench/gen_ruleset.py into so many parts that 100k rules needed over 16M nodes.)
+    void choose_cut(const std::vector<uint32_t>& ids, const Region& region, int& field, int& bits) const {
+        Cost best{ids.size() + 1, 0, 0};  // any cut makes progress: its parts are smaller regions
+        for (int f = 0; f < fields; ++f) {
+            if (region.width[f] == 0 || std::all_of(ids.begin(), ids.end(), [&](uint32_t id) {
+                    return boxes_[id].lo[f] <= region.lo[f] && boxes_[id].hi[f] >= region.hi(f);
+                }))
+                continue;
+            int limit = std::min(region.width[f], max_cut_bits), b = 1;
+            while (b < limit && cost(ids, region, f, b + 1).copies <= space_factor * ids.size() &&
+                   (uint64_t(2) << b) * parts_per_rule <= ids.size())
+                ++b;
+            Cost c = cost(ids, region, f, b);
+            if (std::tie(c.largest, c.copies, c.parts) < std::tie(best.largest, best.copies, best.parts))
+                best = c, field = f, bits = b;
+        }
+    }
+
+    struct Cost {
+        uint64_t largest, copies, parts;  // rules in the largest part, in all parts; parts
+    };
+
+    Cost cost(const std::vector<uint32_t>& ids, const Region& region, int field, int bits) const {
+        int shift = region.width[field] - bits;
+        std::vector<int64_t> delta((size_t(1) << bits) + 1);
+        for (uint32_t id : ids) {
+            auto [a, b] = span(boxes_[id], region, field, shift);
+            ++delta[a], --delta[b + 1];
+        }
+        Cost c{0, 0, delta.size() - 1};
+        int64_t running = 0;
+        for (size_t part = 0; part < c.parts; ++part) {
+            running += delta[part];
+            c.largest = std::max<uint64_t>(c.largest, running);
+            c.copies += running;
+        }
+        return c;
+    }
+
+    ClassifierTrees& out_;
+    std::vector<Box> boxes_;
+};
+
+}  // namespace
+
+std::optional<bpft_cls_rule> classifier_rule(const ir::Rule& rule, uint32_t gid) {
+    bpft_cls_rule r{};
+    r.sport_hi = r.dport_hi = 0xffff;
+    r.proto_hi = 0xff;
+    if (std::holds_alternative<ir::AcceptTarget>(rule.target))
+        r.verdict = (BPFT_ACCEPT << 24) | gid;
+    else if (std::holds_alternative<ir::DropTarget>(rule.target))
+        r.verdict = (BPFT_DROP << 24) | gid;
+    else
+        return std::nullopt;
+    bool src = false, dst = false, proto = false, ports = false;
+    uint8_t ports_proto = 0;
+    auto set_ports = [&](const auto& m, uint8_t header, uint8_t p) {
+        if (ports || (m.sport && m.sport->invert) || (m.dport && m.dport->invert)) return false;
+        if (m.sport) r.sport_lo = m.sport->value.lo, r.sport_hi = m.sport->value.hi;
+        if (m.dport) r.dport_lo = m.dport->value.lo, r.dport_hi = m.dport->value.hi;
+        r.l4hdr = header, ports_proto = p, ports = true;
+        return true;
+    };
+    // Anything not listed here keeps the rule out of the classifier, which is always correct.
+    for (const ir::Match& match : rule.matches) {
+        if (auto* a = std::get_if<ir::AddressMatch>(&match)) {
+            bool& seen = a->dir == ir::Dir::src ? src : dst;
+            if (a->invert || seen) return std::nullopt;
+            (a->dir == ir::Dir::src ? r.src : r.dst) = a->net.addr;
+            (a->dir == ir::Dir::src ? r.src_mask : r.dst_mask) = a->net.mask;
+            seen = true;
+        } else if (auto* p = std::get_if<ir::ProtocolMatch>(&match)) {
+            if (p->invert || proto) return std::nullopt;
+            r.proto_lo = r.proto_hi = p->proto;
+            proto = true;
+        } else if (auto* t = std::get_if<ir::TcpMatch>(&match)) {
+            if (t->flags || t->option || !set_ports(*t, 20, 6)) return std::nullopt;
+        } else if (auto* u = std::get_if<ir::UdpMatch>(&match)) {
+            if (!set_ports(*u, 8, 17)) return std::nullopt;
+        } else if (!std::holds_alternative<ir::CommentMatch>(match)) {
+            return std::nullopt;
+        }
+    }
+    if (ports && !(proto && r.proto_lo == ports_proto)) return std::nullopt;
+    return r;
+}
+
+uint32_t classifier_rule_verdict(const bpft_cls_rule& r, const ClassifierPacket& p) {
+    if ((p.saddr & r.src_mask) != r.src || (p.daddr & r.dst_mask) != r.dst || p.proto < r.proto_lo ||
+        p.proto > r.proto_hi)
+        return 0;
+    if (p.l4_len < r.l4hdr) return (BPFT_HOTDROP << 24) | (r.verdict & 0xffffffu);
+    if (p.sport < r.sport_lo || p.sport > r.sport_hi || p.dport < r.dport_lo || p.dport > r.dport_hi)
+        return 0;
+    return r.verdict;
+}
+
+namespace {
+
+// EffiCuts' separation (Vamanan et al., SIGCOMM 2010): a rule that spans much of a field is copied into every
+// part when that field is cut, so rules are grouped by the fields they span widely (a quarter of what the
+// run's rules cover there, or more) and each group gets a tree of its own. At most BPFT_CLS_TREES groups: the
+// largest, and the rest together in the last.
+std::vector<std::vector<uint32_t>> separate(const std::vector<Box>& boxes, uint32_t begin, uint32_t end) {
+    uint64_t span[fields];
+    for (int f = 0; f < fields; ++f) {
+        uint32_t lo = UINT32_MAX, hi = 0;
+        for (uint32_t id = begin; id < end; ++id)
+            lo = std::min(lo, boxes[id].lo[f]), hi = std::max(hi, boxes[id].hi[f]);
+        span[f] = uint64_t(hi) - lo + 1;
+    }
+    std::map<unsigned, std::vector<uint32_t>> by_wide;
+    for (uint32_t id = begin; id < end; ++id) {
+        unsigned wide = 0;
+        for (int f = 0; f < fields; ++f)
+            if ((uint64_t(boxes[id].hi[f]) - boxes[id].lo[f] + 1) * 4 >= span[f]) wide |= 1u << f;
+        by_wide[wide].push_back(id);
+    }
+    std::vector<std::vector<uint32_t>> groups;
+    for (auto& [wide, ids] : by_wide) groups.push_back(std::move(ids));
+    std::stable_sort(groups.begin(), groups.end(),
+                     [](const auto& x, const auto& y) { return x.size() > y.size(); });
+    while (groups.size() > BPFT_CLS_TREES) {
+        std::vector<uint32_t> last = std::move(groups.back());
+        groups.pop_back();
+        groups.back().insert(groups.back().end(), last.begin(), last.end());
+    }
+    for (auto& g : groups) std::sort(g.begin(), g.end());  // the chain's order
+    return groups;
+}
+
+}  // namespace
+
+std::optional<ClassifierTrees> build_classifier(const ir::Program& program, const Layout& layout,
+                                                std::string& error) {
+    ClassifierTrees out;
+    out.nodes.resize(2 * BPFT_CLS_TREES * layout.runs.size());
+    for (bpft_cls_node& root : out.nodes) root = {BPFT_CLS_LEAF, 0, 0, 0, 0, 0};  // empty until built
+    for (size_t run = 0; run < layout.runs.size(); ++run) {
+        const ClassifierRun& cr = layout.runs[run];
+        const ir::Table* table = program.find(cr.table);
+        const ir::Chain* chain = table ? table->find(cr.chain) : nullptr;
+        if (!chain || cr.first + cr.count > static_cast<int>(chain->rules.size()))
+            return error = "classifier run in " + cr.table + " " + cr.chain + " is not in the program",
+                   std::nullopt;
+        uint32_t begin = static_cast<uint32_t>(out.rules.size());
+        for (int i = cr.first; i < cr.first + cr.count; ++i) {
+            int gid = layout.gid(cr.table, cr.chain, i);
+            std::optional<bpft_cls_rule> r = classifier_rule(chain->rules[i], static_cast<uint32_t>(gid));
+            if (!r || gid < 0)
+                return error = "rule " + std::to_string(i + 1) + " of " + cr.chain + " cannot be classified",
+                       std::nullopt;
+            out.rules.push_back(*r);
+        }
+        uint32_t end = static_cast<uint32_t>(out.rules.size());
+        out.run_rules.push_back({begin, end});
+        Region whole{{0, 0, 0, 0, 0}, {32, 32, 8, 16, 16}};
+        for (bool ports : {true, false}) {
+            std::vector<Box> boxes;
+            boxes.reserve(out.rules.size());
+            for (const bpft_cls_rule& r : out.rules) boxes.push_back(box_of(r, ports));
+            std::vector<std::vector<uint32_t>> groups = separate(boxes, begin, end);
+            Builder builder(out, std::move(boxes));
+            for (size_t tree = 0; tree < groups.size(); ++tree) {
+                uint32_t root = static_cast<uint32_t>((2 * run + (ports ? 0 : 1)) * BPFT_CLS_TREES + tree);
+                if (!builder.build(root, std::move(groups[tree]), whole, 0, error)) {
+                    error = "rules " + std::to_string(cr.first + 1) + " to " +
+                            std::to_string(cr.first + cr.count) + " of " + cr.table + " " + cr.chain + ": " +
+                            error;
+                    return std::nullopt;
+                }
+            }
+        }
+    }
+    return out;
+}
+
+uint32_t classify(const ClassifierTrees& trees, uint32_t run, const ClassifierPacket& p) {
+    const uint32_t key[fields] = {p.saddr, p.daddr, p.proto, p.sport, p.dport};
+    uint32_t best = UINT32_MAX, verdict = 0;
+    for (uint32_t tree = 0; tree < BPFT_CLS_TREES; ++tree) {
+        uint32_t index = (2 * run + (is_short(p) ? 1 : 0)) * BPFT_CLS_TREES + tree;
+        for (int depth = 0; depth <= BPFT_CLS_DEPTH && index < trees.nodes.size(); ++depth) {
+            const bpft_cls_node& n = trees.nodes[index];
+            if (n.field != BPFT_CLS_LEAF) {
+                if (n.field >= fields) return 0;
+                index = n.base + ((key[n.field] >> n.shift) & ones(n.bits));
+                continue;
+            }
+            for (uint32_t i = 0; i < n.count && i < BPFT_CLS_LEAF_MAX; ++i) {
+                uint32_t id = trees.leaves[n.base + i];
+                if (id >= best) break;
+                if (uint32_t v = classifier_rule_verdict(trees.rules[id], p)) {
+                    best = id, verdict = v;
+                    break;
+                }
+            }
+            break;
+        }
+    }
+    return verdict;
+}
+
+}  // namespace bpftables::codegen

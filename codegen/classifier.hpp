@@ -1,0 +1,54 @@
+#pragma once
+// The classifier: a long run of rules that match only addresses, protocol and ports and ACCEPT or DROP is
+// decided by a decision tree held in maps, walked in a bounded number of steps, instead of one test per rule.
+// The per-packet cost then depends on the tree's depth and leaf size, not on the number of rules.
+//
+// The trees are HiCuts trees (Gupta and McKeown, "Packet classification using hierarchical intelligent
+// cuttings", 1999): each inner node cuts one field of its region into 2^k equal parts; a leaf lists the rules
+// that overlap its region, in the chain's order, and stops at the first rule that covers the whole region
+// (the rules after it can never decide a packet there). The layout (layout.hpp) finds the runs; the loader
+// builds their trees with this and fills the maps; bpf/bpftables.bpf.h walks them.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bpf/abi.h"
+#include "codegen/layout.hpp"
+#include "compiler/ir.hpp"
+
+namespace bpftables::codegen {
+
+// The rule as a box in the five fields, with verdict BPFT_V(kind, gid); nullopt when it matches on anything
+// else or does anything but ACCEPT or DROP.
+std::optional<bpft_cls_rule> classifier_rule(const ir::Rule& rule, uint32_t gid);
+
+struct ClassifierTrees {
+    std::vector<bpft_cls_node> nodes;  // roots first: 2 * run, 2 * run + 1 (see bpf/abi.h)
+    std::vector<uint32_t> leaves;      // indices into rules
+    std::vector<bpft_cls_rule> rules;  // every run's rules, run after run, in the chain's order
+    std::vector<std::pair<uint32_t, uint32_t>> run_rules;  // [begin, end) of each run in rules
+};
+
+// Builds the trees of every run in `layout`. Fails, saying why, when a tree would exceed the limits that
+// bpf/abi.h sets for the walk (depth, rules per leaf) or a size this loader accepts.
+std::optional<ClassifierTrees> build_classifier(const ir::Program& program, const Layout& layout,
+                                                std::string& error);
+
+// A packet's classifier fields, host order.
+struct ClassifierPacket {
+    uint32_t saddr = 0, daddr = 0;
+    uint8_t proto = 0;
+    uint16_t sport = 0, dport = 0;
+    uint32_t l4_len = 0;
+};
+
+// Whether rule `r` decides packet `p`: its verdict, BPFT_V(BPFT_HOTDROP, gid) for a packet too short for
+// its port match, or 0. The BPF walk makes the same test.
+uint32_t classifier_rule_verdict(const bpft_cls_rule& r, const ClassifierPacket& p);
+
+// The tree walk of bpf/bpftables.bpf.h in C++: the verdict of the first rule of run `run` that decides `p`,
+// or 0.
+uint32_t classify(const ClassifierTrees& trees, uint32_t run, const ClassifierPacket& p);
+
+}  // namespace bpftables::codegen

@@ -1,0 +1,97 @@
+// The classifier's trees against the rules they stand for: for seeded random rulesets, the tree walk
+// (the same walk as the BPF program's) gives the verdict of the first rule that decides each packet.
+#include "codegen/classifier.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "compiler/diagnostics.hpp"
+#include "compiler/iptables_lower.hpp"
+#include "tests/common/classifier_gen.hpp"
+
+namespace bpftables::test {
+namespace {
+
+ir::Program lower(const std::string& text) {
+    Diagnostics diags;
+    std::optional<ir::Program> p = parse_and_lower(text, "test.rules", diags);
+    EXPECT_TRUE(p) << diags.str();
+    return p ? *p : ir::Program{};
+}
+
+std::string input_rules(const std::vector<std::string>& rules) {
+    std::string s = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n";
+    for (const std::string& r : rules) s += "-A INPUT " + r + "\n";
+    return s + "COMMIT\n";
+}
+
+uint32_t linear(const codegen::ClassifierTrees& t, uint32_t run, const codegen::ClassifierPacket& p) {
+    for (uint32_t i = t.run_rules[run].first; i < t.run_rules[run].second; ++i)
+        if (uint32_t v = codegen::classifier_rule_verdict(t.rules[i], p)) return v;
+    return 0;
+}
+
+class Classifier : public ::testing::TestWithParam<int> {};
+
+TEST_P(Classifier, TreeWalkIsFirstMatch) {
+    std::mt19937 rng(GetParam());
+    std::vector<std::string> rules;
+    size_t n = GetParam() % 3 == 0 ? 3000 : 200;
+    for (size_t i = 0; i < n; ++i) rules.push_back(classifier_rule_text(rng));
+    ir::Program program = lower(input_rules(rules));
+    codegen::Layout layout = codegen::make_layout(program);
+    ASSERT_EQ(layout.runs.size(), 1u);
+    EXPECT_EQ(layout.runs[0].count, static_cast<int>(n));
+    std::string error;
+    std::optional<codegen::ClassifierTrees> trees = codegen::build_classifier(program, layout, error);
+    ASSERT_TRUE(trees) << error;
+    for (int i = 0; i < 20000; ++i) {
+        codegen::ClassifierPacket p = classifier_packet(rng);
+        uint32_t want = linear(*trees, 0, p), got = codegen::classify(*trees, 0, p);
+        ASSERT_EQ(got, want) << "seed " << GetParam() << " packet " << i << ": " << dotted(p.saddr) << " -> "
+                             << dotted(p.daddr) << " proto " << int(p.proto) << " ports " << p.sport << ":"
+                             << p.dport << " l4 " << p.l4_len;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, Classifier, ::testing::Range(1, 7));
+
+TEST(ClassifierRuns, OnlySimpleRulesAndLongEnough) {
+    setenv("BPFTABLES_CLASSIFIER_MIN", "3", 1);
+    ir::Program program = lower(input_rules({
+        "-s 198.18.0.0/24 -j DROP",
+        "-p tcp -m tcp --dport 22 -j ACCEPT",
+        "-d 198.18.1.1/32 -j ACCEPT",
+        "! -s 198.18.0.1/32 -j DROP",  // negation: not classified
+        "-p udp -j ACCEPT",
+        "-p udp -m udp --sport 53 -j DROP",              // a run of two: too short
+        "-m conntrack --ctstate ESTABLISHED -j ACCEPT",  // other match
+        "-s 198.18.0.1/32 -j DROP",
+        "-s 198.18.0.2/32 -j DROP",
+        "-s 198.18.0.3/32 -j RETURN",  // other target
+        "-s 198.18.0.4/32 -j DROP",
+        "-p tcp -m tcp --syn -j DROP",  // tcp flags
+        "-s 198.18.0.5/32",
+        "-p icmp -j ACCEPT",
+        "-p icmp -j DROP",
+        "-p 47 -j DROP",
+    }));
+    codegen::Layout layout = codegen::make_layout(program);
+    unsetenv("BPFTABLES_CLASSIFIER_MIN");
+    ASSERT_EQ(layout.runs.size(), 2u);
+    EXPECT_EQ(layout.runs[0].first, 0);
+    EXPECT_EQ(layout.runs[0].count, 3);
+    EXPECT_EQ(layout.runs[1].first, 13);
+    EXPECT_EQ(layout.runs[1].count, 3);
+}
+
+TEST(ClassifierRuns, OffWhenMinIsZero) {
+    setenv("BPFTABLES_CLASSIFIER_MIN", "0", 1);
+    ir::Program program = lower(input_rules(std::vector<std::string>(100, "-s 198.18.0.0/24 -j DROP")));
+    EXPECT_TRUE(codegen::make_layout(program).runs.empty());
+    unsetenv("BPFTABLES_CLASSIFIER_MIN");
+}
+
+}  // namespace
+}  // namespace bpftables::test
