@@ -13,10 +13,11 @@ id=$$
 A=bpftl-a-$id P=bpftl-p-$id O=bpftl-o-$id
 work=$(mktemp -d)
 cleanup() {
-    for ns in $A $P $O; do  # the namespace and the lock file bpftables made for it
+    for ns in $A $P $O; do  # the namespace, and a lock file if a command was killed holding it
         ino=$(stat -L -c %i /run/netns/$ns 2>/dev/null) && rm -f /run/bpftables/$ino.lock
         ip netns del $ns 2>/dev/null
     done
+    rmdir /run/bpftables 2>/dev/null
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -144,6 +145,7 @@ expect "raw PREROUTING counts" "[2:60]" "$(counter '-A PREROUTING -p udp -m udp 
 
 echo "== -w waits for the lock, as iptables does"
 lock=/run/bpftables/$(basename "$sd").lock
+mkdir -p /run/bpftables  # bpftables removes it with the last lock file; another holder makes it
 flock "$lock" sleep 3 &
 holder=$!
 sleep 0.5
@@ -156,6 +158,7 @@ restore -w 10 "$work/r2.rules" || bad "-w 10 waits and succeeds"
 waited=$(echo "$(date +%s.%N) - $start" | bc)
 [ "$(echo "$waited > 1" | bc)" == 1 ] && ok "-w 10 waited ${waited}s" || bad "-w did not wait ($waited)"
 wait $holder
+[ -e "$lock" ] && bad "the lock file stays after the commands" || ok "no lock file left after the commands"
 
 echo "== an interface that vanished fails the restore, which changes nothing, until it is detached"
 ip -n $A link add vgone type veth peer name vgone-p
