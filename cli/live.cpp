@@ -29,9 +29,9 @@ struct Locked {
     runtime::State state;
 };
 
-std::optional<Locked> lock_state(const char* cmd, double wait, int& code) {
+std::optional<Locked> lock_state(const char* cmd, double wait, int& code, bool mount_bpffs = false) {
     std::string error;
-    if (!runtime::ensure_state_dir(error)) {
+    if (!runtime::check_bpffs(error, mount_bpffs)) {
         std::fprintf(stderr, "%s: %s\n", cmd, error.c_str());
         return code = 1, std::nullopt;
     }
@@ -281,7 +281,7 @@ int attach_command(int argc, char** argv) {
         return 1;
     }
     int code = 0;
-    std::optional<Locked> locked = lock_state(cmd, wait, code);
+    std::optional<Locked> locked = lock_state(cmd, wait, code, true);
     if (!locked) return code;
     for (const runtime::Attachment& b : locked->state.attachments)
         if (b.ifindex == a.ifindex) {

@@ -283,7 +283,9 @@ std::optional<ir::Program> committed_program(const State& state, bool with_count
     return program_with(state, &live, error);
 }
 
-bool commit(const State& old, CommitRequest request, CommitReport& report, std::string& error) {
+namespace {
+
+bool commit_generation(const State& old, CommitRequest request, CommitReport& report, std::string& error) {
     std::vector<codegen::Hook> hooks;
     for (codegen::Hook h : {codegen::Hook::xdp, codegen::Hook::tc_ingress, codegen::Hook::tc_egress})
         for (const Attachment& a : request.attachments)
@@ -349,6 +351,7 @@ bool commit(const State& old, CommitRequest request, CommitReport& report, std::
         report.notes.push_back("--test: built, loaded and verified; nothing changed");
         return true;
     }
+    if (!ensure_state_dir(error)) return false;
 
     // 2. Counters: the input's (-c), or those of the surviving rules of the running generation.
     std::vector<bpft_counter> before = live_counters(old), initial;
@@ -503,6 +506,17 @@ bool commit(const State& old, CommitRequest request, CommitReport& report, std::
                            " committed: " + std::to_string(next.gids.size()) + " rules and policies on " +
                            std::to_string(request.attachments.size()) + " interface(s)");
     return true;
+}
+
+}  // namespace
+
+bool commit(const State& old, CommitRequest request, CommitReport& report, std::string& error) {
+    bool test_only = request.test_only;
+    if (commit_generation(old, std::move(request), report, error)) return true;
+    // A first commit that failed leaves no empty state directory (or leftover pins) behind.
+    std::string ignored;
+    if (old.generation == 0 && !test_only) remove_all(ignored);
+    return false;
 }
 
 }  // namespace bpftables::runtime

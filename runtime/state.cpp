@@ -119,14 +119,29 @@ std::string state_dir() {
     return std::string(kBpffs) + "/bpftables/" + std::to_string(ino);
 }
 
-bool ensure_state_dir(std::string& error) {
+bool bpffs_mounted() {
     struct statfs fs {};
-    if (statfs(kBpffs, &fs) != 0 || fs.f_type != BPF_FS_MAGIC) {
-        if (mount("bpf", kBpffs, "bpf", 0, "mode=0700") != 0)
-            return error = std::string("bpffs is not mounted at ") + kBpffs +
-                           " and mounting it failed: " + errno_text(),
-                   false;
-    }
+    return statfs(kBpffs, &fs) == 0 && fs.f_type == BPF_FS_MAGIC;
+}
+
+std::string bpffs_missing() {
+    return std::string("bpffs is not mounted at ") + kBpffs +
+           ", so the pinned state of this network namespace cannot be read or kept (`mount -t bpf bpf " +
+           kBpffs + "`; `bpftables attach` mounts it)";
+}
+
+bool check_bpffs(std::string& error, bool mount_if_missing) {
+    if (bpffs_mounted()) return true;
+    if (!mount_if_missing) return error = bpffs_missing(), false;
+    if (mount("bpf", kBpffs, "bpf", 0, "mode=0700") != 0)
+        return error = std::string("bpffs is not mounted at ") + kBpffs +
+                       " and mounting it failed: " + errno_text(),
+               false;
+    return true;
+}
+
+bool ensure_state_dir(std::string& error) {
+    if (!check_bpffs(error, false)) return false;
     std::string base = std::string(kBpffs) + "/bpftables";
     if (mkdir(base.c_str(), 0700) != 0 && errno != EEXIST)
         return error = "cannot create " + base + ": " + errno_text(), false;
@@ -162,6 +177,7 @@ void unpin(const std::string& path) {
 }
 
 std::optional<State> read_state(std::string& error) {
+    if (!bpffs_mounted()) return error = bpffs_missing(), std::nullopt;
     Fd fd = open_pin(pin_path("state"));
     if (!fd) {
         if (errno == ENOENT) return State{};

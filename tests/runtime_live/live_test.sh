@@ -143,22 +143,7 @@ expect "-T raw: filter untouched" 5 "$(save -t filter | grep -c '^-A')"
 udp 2 13
 expect "raw PREROUTING counts" "[2:60]" "$(counter '-A PREROUTING -p udp -m udp --dport 13 -j DROP')"
 
-echo "== -w waits for the lock, as iptables does"
-lock=/run/bpftables/$(basename "$sd").lock
-mkdir -p /run/bpftables  # bpftables removes it with the last lock file; another holder makes it
-flock "$lock" sleep 3 &
-holder=$!
-sleep 0.5
-restore "$work/r2.rules" 2>/dev/null
-expect "held lock, no -w: exit 4" 4 "$?"
-restore -w 1 "$work/r2.rules" 2>/dev/null
-expect "held lock, -w 1: exit 4" 4 "$?"
-start=$(date +%s.%N)
-restore -w 10 "$work/r2.rules" || bad "-w 10 waits and succeeds"
-waited=$(echo "$(date +%s.%N) - $start" | bc)
-[ "$(echo "$waited > 1" | bc)" == 1 ] && ok "-w 10 waited ${waited}s" || bad "-w did not wait ($waited)"
-wait $holder
-[ -e "$lock" ] && bad "the lock file stays after the commands" || ok "no lock file left after the commands"
+# The held lock (-w): failure_test.sh.
 
 echo "== an interface that vanished fails the restore, which changes nothing, until it is detached"
 ip -n $A link add vgone type veth peer name vgone-p
