@@ -49,6 +49,15 @@ std::optional<Locked> lock_state(const char* cmd, double wait, int& code, bool m
     return Locked{std::move(*lock), std::move(*state)};
 }
 
+// The state's attachments as the namespace has them now (see runtime::current_attachments), with a warning
+// for each one that changed.
+std::vector<runtime::Attachment> current_attachments(const char* cmd, const runtime::State& state) {
+    std::vector<std::string> warnings;
+    std::vector<runtime::Attachment> out = runtime::current_attachments(state.attachments, warnings);
+    for (const std::string& w : warnings) std::fprintf(stderr, "%s: warning: %s\n", cmd, w.c_str());
+    return out;
+}
+
 // -w [SECS] as iptables reads it: the seconds may follow as the next word.
 double read_wait(int argc, char** argv) {
     if (optarg) return std::atof(optarg);
@@ -180,7 +189,7 @@ int restore_command(int argc, char** argv) {
             next.tables.push_back(std::move(t));
     }
     next.sets = committed->sets;
-    runtime::CommitRequest request{std::move(next), locked->state.attachments, counters, test};
+    runtime::CommitRequest request{std::move(next), current_attachments(cmd, locked->state), counters, test};
     request.netfilter_tables = std::move(netfilter_tables);
     if (!request.netfilter_tables.empty())
         request.backend = backend.empty() ? runtime::default_backend() : backend;
@@ -283,7 +292,8 @@ int attach_command(int argc, char** argv) {
     int code = 0;
     std::optional<Locked> locked = lock_state(cmd, wait, code, true);
     if (!locked) return code;
-    for (const runtime::Attachment& b : locked->state.attachments)
+    std::vector<runtime::Attachment> attachments = current_attachments(cmd, locked->state);
+    for (const runtime::Attachment& b : attachments)
         if (b.ifindex == a.ifindex) {
             std::fprintf(stderr, "%s: %s is already attached (%s); detach it first\n", cmd, a.iface.c_str(),
                          b.hook.c_str());
@@ -295,7 +305,6 @@ int attach_command(int argc, char** argv) {
     if (base.ruleset.empty()) base.ruleset = runtime::accept_all_ruleset();
     std::optional<ir::Program> program = runtime::committed_program(base, false, error);
     if (!program) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
-    std::vector<runtime::Attachment> attachments = old.attachments;
     attachments.push_back(a);
     return do_commit(cmd, old, {std::move(*program), attachments, false, false}, verbose);
 }

@@ -519,4 +519,33 @@ bool commit(const State& old, CommitRequest request, CommitReport& report, std::
     return false;
 }
 
+std::vector<Attachment> current_attachments(const std::vector<Attachment>& attachments,
+                                            std::vector<std::string>& warnings) {
+    std::vector<Attachment> out;
+    for (Attachment a : attachments) {
+        char name[IF_NAMESIZE] = {};
+        if (if_indextoname(static_cast<unsigned>(a.ifindex), name)) {
+            if (a.iface != name) {
+                warnings.push_back(a.iface + " (ifindex " + std::to_string(a.ifindex) + ") was renamed " +
+                                   name + "; it stays attached");
+                a.iface = name;
+            }
+            out.push_back(a);
+            continue;
+        }
+        unsigned now = if_nametoindex(a.iface.c_str());
+        if (now != 0) {
+            warnings.push_back(a.iface + " vanished (ifindex " + std::to_string(a.ifindex) +
+                               ") and exists again (ifindex " + std::to_string(now) + "): attached again");
+            a.ifindex = static_cast<int>(now);
+            out.push_back(a);
+        } else {
+            warnings.push_back(a.iface + " (ifindex " + std::to_string(a.ifindex) +
+                               ") vanished: its attachment is dropped (`bpftables attach " + a.iface +
+                               "` when it is back)");
+        }
+    }
+    return out;
+}
+
 }  // namespace bpftables::runtime

@@ -33,6 +33,13 @@ struct CommitReport {
 // and `error` says what failed.
 bool commit(const State& old, CommitRequest request, CommitReport& report, std::string& error);
 
+// The attachments as the namespace has them now. An interface that vanished since it was attached is dropped
+// (its links are defunct: the kernel detached them) unless one of the same name exists again, which is then
+// attached in its place, since iptables' rules follow interface names; a renamed one keeps its attachment
+// under its new name. `warnings` says what changed.
+std::vector<Attachment> current_attachments(const std::vector<Attachment>& attachments,
+                                            std::vector<std::string>& warnings);
+
 // Per-gid counters of the running generation, summed over its hooks and CPUs (indexed like state.gids).
 std::vector<bpft_counter> live_counters(const State& state);
 // Zeroes the counter maps and the offsets of `state` (which it rewrites).

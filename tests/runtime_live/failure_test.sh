@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Failure injection without test hooks (issue 3): a ruleset the kernel's verifier rejects, a missing bpffs, a
-# held lock. Each failing command must exit non-zero with a clear message, leave
+# Failure injection without test hooks (issue 3): a ruleset the kernel's verifier rejects, a missing bpffs, an
+# interface that vanished, a held lock. Each failing command must exit non-zero with a clear message, leave
 # the previous generation running (same links and programs, its verdicts still counted on traffic through
 # the veth, bpftables-save still printing its ruleset) and the state consistent. Then: nothing is left after
 # detach (no pins, links, programs, lock file, state directory). Throwaway namespaces and a private bpffs.
@@ -102,6 +102,46 @@ for how in tmpfs unmounted; do
     old_runs "bpffs $how"
     snapshot
 done
+
+echo "== (c) an interface that vanished: restore drops its attachment with a warning and updates the others"
+# As iptables-restore does not care which interfaces exist, a restore is not refused because one of them
+# went away: the kernel already detached its links; the attachment goes (a warning says so) and the new
+# ruleset runs on the other interfaces. One created again under the same name is attached again, since
+# iptables' rules follow the name; one renamed keeps its attachment.
+ifindex() { ip -n $A -o link show "$1" | cut -d: -f1; }
+ip -n $A link add vgone type veth peer name vgone-p && ip -n $A link set vgone up
+bt attach vgone --hook tc || bad "attach vgone"
+gone=$(ifindex vgone)
+ip -n $A link del vgone
+restore "$work/r2.rules" 2>"$work/err"
+rc=$?
+fails_with "vanished" 0 "warning: vgone (ifindex $gone) vanished: its attachment is dropped"
+bt status | grep -q vgone && bad "vanished: still in status" || ok "vanished: attachment dropped from the state"
+ls "$sd" | grep -q "^link_${gone}_" && bad "vanished: its link pins stay: $(ls "$sd")" || ok "vanished: its link pins are gone"
+bt status | grep -q MISSING && bad "vanished: a link is missing" || ok "vanished: every attachment has its links"
+bt -Z
+udp 3 11
+expect "vanished: the new ruleset runs on va" "[3:90]" "$(counter '-A INPUT -p udp -m udp --dport 11 -j DROP')"
+
+ip -n $A link add vback type veth peer name vback-p && ip -n $A link set vback up
+bt attach vback --hook tc || bad "attach vback"
+first=$(ifindex vback)
+ip -n $A link del vback
+ip -n $A link add vback type veth peer name vback-p && ip -n $A link set vback up
+second=$(ifindex vback)
+restore "$work/r1.rules" 2>"$work/err"
+rc=$?
+fails_with "re-created" 0 "vback vanished (ifindex $first) and exists again (ifindex $second): attached again"
+bt status | grep "^vback (ifindex $second) tc: tc-ingress link [0-9]* prog [0-9]*; tc-egress link [0-9]* prog [0-9]*;$" >/dev/null &&
+    ok "re-created: attached at the new ifindex" || bad "re-created: $(bt status | grep vback)"
+ls "$sd" | grep -q "^link_${first}_" && bad "re-created: old link pins stay" || ok "re-created: old link pins are gone"
+ip -n $A link set vback down && ip -n $A link set vback name vren && ip -n $A link set vren up
+restore "$work/r1.rules" 2>"$work/err"
+rc=$?
+fails_with "renamed" 0 "vback (ifindex $second) was renamed vren; it stays attached"
+bt status | grep -q "^vren (ifindex $second) tc: tc-ingress link" && ok "renamed: attached under its new name" ||
+    bad "renamed: $(bt status)"
+bt detach vren || bad "detach vren"
 
 echo "== (d) a held lock: exit 4 at once without -w, after SECS with -w SECS; -w waits for the holder"
 snapshot

@@ -143,21 +143,7 @@ expect "-T raw: filter untouched" 5 "$(save -t filter | grep -c '^-A')"
 udp 2 13
 expect "raw PREROUTING counts" "[2:60]" "$(counter '-A PREROUTING -p udp -m udp --dport 13 -j DROP')"
 
-# The held lock (-w): failure_test.sh.
-
-echo "== an interface that vanished fails the restore, which changes nothing, until it is detached"
-ip -n $A link add vgone type veth peer name vgone-p
-ip -n $A link set vgone up
-bt attach vgone --hook tc || bad "attach vgone"
-before=$(save; gen)
-ip -n $A link del vgone
-restore "$work/r1.rules" 2>"$work/err" && bad "restore with a vanished interface fails"
-grep -q "detach vgone" "$work/err" && ok "vanished: message names it" || bad "vanished: $(cat "$work/err")"
-expect "vanished: state kept" "$before" "$(save; gen)"
-udp 1 9
-expect "vanished: old program still runs on va" "[1:30]" "$(counter '-A INPUT -p udp -m udp --dport 9 -j DROP')"
-bt detach vgone || bad "detach vgone"
-restore "$work/r1.rules" || bad "restore after detaching the vanished interface"
+# The held lock (-w) and an interface that vanished: failure_test.sh.
 
 echo "== tc hook"
 bt detach va || bad "detach"
