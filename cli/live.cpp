@@ -16,6 +16,7 @@
 #include "codegen/layout.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/ir_print.hpp"
+#include "parser/ipset_parser.hpp"
 #include "runtime/live.hpp"
 #include "runtime/lock.hpp"
 #include "runtime/netfilter.hpp"
@@ -101,10 +102,11 @@ int restore_command(int argc, char** argv) {
                                           {"wait-interval", required_argument, nullptr, 'W'},
                                           {"modprobe", required_argument, nullptr, 'M'},
                                           {"backend", required_argument, nullptr, 'B'},
+                                          {"ipsets", required_argument, nullptr, 'S'},
                                           {"help", no_argument, nullptr, 'h'},
                                           {nullptr, 0, nullptr, 0}};
     const char* cmd = "bpftables-restore";
-    std::string backend;
+    std::string backend, ipsets;
     bool counters = false, noflush = false, test = false, verbose = false;
     double wait = 0;
     std::string only_table;
@@ -139,10 +141,13 @@ int restore_command(int argc, char** argv) {
                     return 2;
                 }
                 break;
+            case 'S':
+                ipsets = optarg;
+                break;
             case 'h':
                 std::puts(
                     "usage: bpftables-restore [-c] [-n] [-t] [-T table] [-v] [-w [secs]] [--backend "
-                    "legacy|nft] [FILE]");
+                    "legacy|nft] [--ipsets IPSET-SAVE-FILE] [FILE]");
                 return 0;
             default:
                 return 2;
@@ -158,15 +163,36 @@ int restore_command(int argc, char** argv) {
         std::fprintf(stderr, "%s: %s\n", cmd, error.c_str());
         return 1;
     }
+    Diagnostics diags;
+    std::optional<std::vector<ir::IpSet>> new_sets;
+    if (!ipsets.empty()) {
+        std::string sets_text;
+        if (!read_text(ipsets, sets_text, error))
+            return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
+        new_sets = parser::parse_ipset_save(sets_text, ipsets, diags);
+        if (!new_sets) return std::fputs(diags.str().c_str(), stderr), 1;
+    }
     int code = 0;
     std::optional<Locked> locked = lock_state(cmd, wait, code);
     if (!locked) return code;
     std::optional<ir::Program> committed = runtime::committed_program(locked->state, false, error);
     if (!committed) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
+    // The committed sets stay (as ipsets stay in the kernel across iptables-restore); --ipsets adds sets and
+    // replaces those of the same name.
+    std::vector<ir::IpSet> sets = committed->sets;
+    if (new_sets)
+        for (ir::IpSet& s : *new_sets) {
+            auto it =
+                std::find_if(sets.begin(), sets.end(), [&](const ir::IpSet& o) { return o.name == s.name; });
+            if (it != sets.end())
+                *it = std::move(s);
+            else
+                sets.push_back(std::move(s));
+        }
 
-    Diagnostics diags;
     diags.add_source(file == "-" ? "<stdin>" : file, text);
     LowerOptions options;
+    options.sets = new_sets ? &sets : nullptr;  // with --ipsets, every --match-set must name a known set
     options.noflush = noflush;
     options.base = &*committed;
     options.only_table = only_table;
@@ -188,7 +214,7 @@ int restore_command(int argc, char** argv) {
         else
             next.tables.push_back(std::move(t));
     }
-    next.sets = committed->sets;
+    next.sets = std::move(sets);
     runtime::CommitRequest request{std::move(next), current_attachments(cmd, locked->state), counters, test};
     request.netfilter_tables = std::move(netfilter_tables);
     if (!request.netfilter_tables.empty())
@@ -386,6 +412,12 @@ int status_command(int argc, char** argv) {
     std::printf("; in the kernel's netfilter (iptables-restore):");
     for (const std::string& t : in_kernel) std::printf(" %s", t.c_str());
     std::printf("%s\n", in_kernel.empty() ? " none" : "");
+    if (program && !program->sets.empty()) {
+        std::printf("ipsets (bpftables-restore --ipsets):");
+        for (const ir::IpSet& set : program->sets)
+            std::printf(" %s (%s, %zu entries)", set.name.c_str(), set.type.c_str(), set.members.size());
+        std::printf("\n");
+    }
     for (const runtime::Attachment& a : state->attachments) {
         std::printf("%s (ifindex %d) %s%s%s:", a.iface.c_str(), a.ifindex, a.hook.c_str(),
                     a.mode.empty() ? "" : " ", a.mode.c_str());

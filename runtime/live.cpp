@@ -17,6 +17,7 @@
 #include "codegen/build.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/ir_print.hpp"
+#include "parser/ipset_parser.hpp"
 #include "runtime/loaded_program.hpp"
 #include "runtime/netfilter.hpp"
 
@@ -232,9 +233,13 @@ namespace {
 std::optional<ir::Program> program_with(const State& state, const std::vector<bpft_counter>* values,
                                         std::string& error) {
     Diagnostics diags;
-    std::string text = state.ruleset.empty() ? "" : state.ruleset;
-    std::optional<ir::Program> program = parse_and_lower(text, "<committed>", diags);
+    std::optional<std::vector<ir::IpSet>> sets =
+        parser::parse_ipset_save(state.ipsets, "<committed sets>", diags);
+    if (!sets) return error = "the committed sets do not parse:\n" + diags.str(), std::nullopt;
+    // Not checked against the sets: rules of tables in the kernel's netfilter may name the kernel's ipsets.
+    std::optional<ir::Program> program = parse_and_lower(state.ruleset, "<committed>", diags);
     if (!program) return error = "the committed ruleset does not parse:\n" + diags.str(), std::nullopt;
+    program->sets = std::move(*sets);
     if (values)
         for_each_counted(*program, state.gids, [&](ir::Counters& c, int gid) {
             c = gid >= 0 && static_cast<size_t>(gid) < values->size()
@@ -299,6 +304,7 @@ bool commit_generation(const State& old, CommitRequest request, CommitReport& re
     next.attachments = request.attachments;
     next.hooks = hooks;
     next.ruleset = ir::to_save(request.program);
+    next.ipsets = ir::to_ipset_save(request.program.sets);
 
     // 1. Build (the hooks in parallel: clang runs as a child process), then load and verify every program of
     // the new generation.

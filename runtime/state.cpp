@@ -60,6 +60,9 @@ std::string serialize(const State& s) {
     for (const auto& [gid, c] : s.offsets)
         out += "offset " + std::to_string(gid) + " " + std::to_string(c.packets) + " " +
                std::to_string(c.bytes) + "\n";
+    std::istringstream sets(s.ipsets);
+    for (std::string line; std::getline(sets, line);)
+        if (!line.empty()) out += "ipset " + line + "\n";
     out += "ruleset\n" + s.ruleset;
     return out;
 }
@@ -103,6 +106,8 @@ std::optional<State> parse_state(const std::string& text, std::string& error) {
             g.rule = std::stoi(line.substr(p3 + 1, p4 - p3 - 1));
             g.text = line.substr(p4 + 1);
             s.gids.push_back(g);
+        } else if (key == "ipset") {
+            s.ipsets += line.substr(6) + "\n";
         } else if (key == "ruleset") {
             std::ostringstream rest;
             rest << in.rdbuf();

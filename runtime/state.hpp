@@ -52,6 +52,7 @@ struct State {
     std::vector<codegen::GidInfo> gids;  // layout of the running generation
     // Counted by the previous generation between the copy of its counters and the swap; added on reading.
     std::map<int, bpft_counter> offsets;
+    std::string ipsets;   // the committed ruleset's sets, `ipset save` text (bpftables-restore --ipsets)
     std::string ruleset;  // committed ruleset, canonical iptables-save text
 };
 
