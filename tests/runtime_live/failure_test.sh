@@ -99,6 +99,10 @@ for how in tmpfs unmounted; do
         rc=$?
         fails_with "bpffs $how: $cmd" 1 "bpffs is not mounted at /sys/fs/bpf"
     done
+    # attach mounts bpffs where it is missing; va already carries the running generation's XDP link.
+    nobpffs $how "$B/bpftables" attach va >/dev/null 2>"$work/err"
+    rc=$?
+    fails_with "bpffs $how: attach of an attached interface" 1 "cannot attach to va at xdp: Device or resource busy"
     old_runs "bpffs $how"
     snapshot
 done
