@@ -427,7 +427,11 @@ int status_command(int argc, char** argv) {
             bpf_link_info info{};
             uint32_t len = sizeof info;
             if (link && bpf_obj_get_info_by_fd(link.get(), &info, &len) == 0)
-                std::printf(" %s link %u prog %u;", codegen::hook_name(h), info.id, info.prog_id);
+                std::printf(
+                    " %s link %u prog %u%s;", codegen::hook_name(h), info.id, info.prog_id,
+                    info.prog_id == runtime::pinned_prog_id(runtime::gen_pin(state->generation, "prog", h))
+                        ? ""
+                        : " (not the committed program: a command was interrupted; a restore repairs it)");
             else
                 std::printf(" %s link MISSING;", codegen::hook_name(h));
         }

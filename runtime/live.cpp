@@ -173,16 +173,35 @@ Fd create_link(int prog_fd, const Attachment& a, codegen::Hook hook, std::string
 }
 
 // Fails on purpose at the point a test names (BPFTABLES_TEST_FAIL=swap:N fails before the N+1th swap,
-// BPFTABLES_TEST_FAIL=state fails before the state is written). Used by the failure-injection tests only.
+// BPFTABLES_TEST_FAIL=state fails before the state is written; BPFTABLES_TEST_FAIL=crash:state exits at once
+// there, without rolling back, as a killed process would). Used by the failure-injection tests only.
 bool injected(const std::string& point, size_t count = 0) {
     const char* v = std::getenv("BPFTABLES_TEST_FAIL");
     if (!v) return false;
     std::string s = v;
+    if (s == "crash:" + point) std::_Exit(137);
     if (point == "swap") return s.rfind("swap:", 0) == 0 && count >= std::stoul(s.substr(5));
     return s == point;
 }
 
+uint32_t prog_id(int prog_fd) {
+    bpf_prog_info info{};
+    uint32_t len = sizeof info;
+    return bpf_obj_get_info_by_fd(prog_fd, &info, &len) == 0 ? info.id : 0;
+}
+
 }  // namespace
+
+uint32_t link_prog_id(int link_fd) {
+    bpf_link_info info{};
+    uint32_t len = sizeof info;
+    return bpf_obj_get_info_by_fd(link_fd, &info, &len) == 0 ? info.prog_id : 0;
+}
+
+uint32_t pinned_prog_id(const std::string& path) {
+    Fd fd = open_pin(path);
+    return fd ? prog_id(fd.get()) : 0;
+}
 
 const char* accept_all_ruleset() {
     return "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
@@ -408,7 +427,8 @@ bool commit_generation(const State& old, CommitRequest request, CommitReport& re
     t = Clock::now();
     struct Swapped {
         Fd link;
-        int old_prog;  // owned by old_progs
+        int old_prog;  // owned by old_progs, or by `running`
+        Fd running;    // the program of an interrupted command that the link ran
     };
     std::map<codegen::Hook, Fd> old_progs;
     for (codegen::Hook h : old.hooks) old_progs[h] = open_pin(gen_pin(old.generation, "prog", h));
@@ -443,9 +463,22 @@ bool commit_generation(const State& old, CommitRequest request, CommitReport& re
                     error = "the running program of " + std::string(codegen::hook_name(h)) + " is not pinned";
                     return rollback(), false;
                 }
+                // The program the link runs: the committed generation's, unless a command was killed between
+                // its swaps and its commit; then that one is replaced (and restored on a rollback) instead.
+                Fd running;
+                int expected = old_prog->second.get();
+                uint32_t running_id = link_prog_id(link.get());
+                if (running_id != 0 && running_id != prog_id(expected)) {
+                    running = Fd(bpf_prog_get_fd_by_id(running_id));
+                    if (running) {
+                        expected = running.get();
+                        report.notes.push_back(a.iface + " at " + codegen::hook_name(h) +
+                                               " ran a program of an interrupted command; replaced");
+                    }
+                }
                 LIBBPF_OPTS(bpf_link_update_opts, o);
                 o.flags = BPF_F_REPLACE;
-                o.old_prog_fd = old_prog->second.get();
+                o.old_prog_fd = expected;
                 if (bpf_link_update(link.get(), new_fd, &o) != 0) {
                     error =
                         "cannot swap the program on " + a.iface + " at " + codegen::hook_name(h) + ": " +
@@ -454,7 +487,7 @@ bool commit_generation(const State& old, CommitRequest request, CommitReport& re
                                           : "");
                     return rollback(), false;
                 }
-                swapped.push_back({std::move(link), old_prog->second.get()});
+                swapped.push_back({std::move(link), expected, std::move(running)});
             } else {
                 Fd created_link = create_link(new_fd, a, h, error);
                 if (!created_link) return rollback(), false;

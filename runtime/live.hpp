@@ -40,6 +40,10 @@ bool commit(const State& old, CommitRequest request, CommitReport& report, std::
 std::vector<Attachment> current_attachments(const std::vector<Attachment>& attachments,
                                             std::vector<std::string>& warnings);
 
+// The id of the program a link runs, and of a pinned program (0 when unknown).
+uint32_t link_prog_id(int link_fd);
+uint32_t pinned_prog_id(const std::string& path);
+
 // Per-gid counters of the running generation, summed over its hooks and CPUs (indexed like state.gids).
 std::vector<bpft_counter> live_counters(const State& state);
 // Zeroes the counter maps and the offsets of `state` (which it rewrites).

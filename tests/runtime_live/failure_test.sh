@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Failure injection without test hooks (issue 3): a ruleset the kernel's verifier rejects, a missing bpffs, an
-# interface that vanished, a held lock. Each failing command must exit non-zero with a clear message, leave
+# interface that vanished, a held lock; and, with the test hook, a restore killed halfway. Each failing command must exit non-zero with a clear message, leave
 # the previous generation running (same links and programs, its verdicts still counted on traffic through
 # the veth, bpftables-save still printing its ruleset) and the state consistent. Then: nothing is left after
 # detach (no pins, links, programs, lock file, state directory). Throwaway namespaces and a private bpffs.
@@ -189,6 +189,33 @@ p2=$!
 wait $p1 && wait $p2 && ok "concurrent restores both succeed" || bad "concurrent restores"
 expect "concurrent restores: two generations" "$((g + 2))" "$(gen)"
 [ -e "$lockfile" ] && bad "lock file left: $lockfile" || ok "no lock file left after the commands"
+
+echo "== (e) a restore killed between its swaps and its commit (test hook: exits as a killed process would)"
+# The links then run the killed command's programs while the state names the committed ones. Before, every
+# later restore failed (BPF_F_REPLACE with the committed program: EPERM) and bpftables-save printed a ruleset
+# that did not run; now a restore replaces what the links run.
+restore "$work/r1.rules" || bad "restore r1"
+g=$(gen)
+BPFTABLES_TEST_FAIL=crash:state restore "$work/r2.rules" 2>/dev/null
+expect "killed: exit code" 137 "$?"
+bt status | grep -q "not the committed program: a command was interrupted" && ok "killed: status says so" ||
+    bad "killed: status $(bt status)"
+links=$(bt status | grep ' link ')
+BPFTABLES_TEST_FAIL=swap:1 restore "$work/r1.rules" 2>/dev/null && bad "killed, then a failure after one swap"
+expect "killed, then rolled back: the links run what they ran" "$links" "$(bt status | grep ' link ')"
+restore -v "$work/r1.rules" >"$work/out" 2>&1
+rc=$?
+expect "killed: the next restore succeeds" 0 "$rc"
+grep -q "va at xdp ran a program of an interrupted command; replaced" "$work/out" && ok "killed: -v says what it replaced" ||
+    bad "killed: -v: $(cat "$work/out")"
+expect "killed: generation" "$((g + 1))" "$(gen)"
+bt status | grep -q "not the committed program" && bad "killed: still not the committed program" ||
+    ok "killed: the links run the committed programs"
+expect "killed: only the committed generation's pins" "" "$(ls "$sd" | grep '^g' | grep -v "^g$((g + 1))_")"
+bt -Z
+udp 2 9
+expect "killed: the committed ruleset gives the verdicts" "[2:60]" "$(counter "$DROP9")"
+[ -e "$lockfile" ] && bad "killed: lock file left" || ok "killed: the next command removed the stale lock file"
 
 echo "== nothing is left behind: commands that change nothing, then detach"
 inP() { nsenter --net=/run/netns/$P "$@"; }
