@@ -458,23 +458,24 @@ bool commit_generation(const State& old, CommitRequest request, CommitReport& re
             }
             Fd link = open_pin(path);
             if (link) {
-                auto old_prog = old_progs.find(h);
-                if (old_prog == old_progs.end() || !old_prog->second) {
-                    error = "the running program of " + std::string(codegen::hook_name(h)) + " is not pinned";
-                    return rollback(), false;
-                }
                 // The program the link runs: the committed generation's, unless a command was killed between
-                // its swaps and its commit; then that one is replaced (and restored on a rollback) instead.
+                // its swaps (or its first links) and its commit; then that one is replaced (and restored on a
+                // rollback) instead.
+                auto old_prog = old_progs.find(h);
+                int expected = old_prog != old_progs.end() && old_prog->second ? old_prog->second.get() : -1;
                 Fd running;
-                int expected = old_prog->second.get();
                 uint32_t running_id = link_prog_id(link.get());
-                if (running_id != 0 && running_id != prog_id(expected)) {
+                if (running_id != 0 && (expected < 0 || running_id != prog_id(expected))) {
                     running = Fd(bpf_prog_get_fd_by_id(running_id));
                     if (running) {
                         expected = running.get();
                         report.notes.push_back(a.iface + " at " + codegen::hook_name(h) +
                                                " ran a program of an interrupted command; replaced");
                     }
+                }
+                if (expected < 0) {
+                    error = "the running program of " + std::string(codegen::hook_name(h)) + " is not pinned";
+                    return rollback(), false;
                 }
                 LIBBPF_OPTS(bpf_link_update_opts, o);
                 o.flags = BPF_F_REPLACE;

@@ -216,9 +216,19 @@ bt -Z
 udp 2 9
 expect "killed: the committed ruleset gives the verdicts" "[2:60]" "$(counter "$DROP9")"
 [ -e "$lockfile" ] && bad "killed: lock file left" || ok "killed: the next command removed the stale lock file"
+# The same for the first attach of a namespace: its links are pinned, no state is written yet.
+inP() { nsenter --net=/run/netns/$P "$@"; }
+BPFTABLES_TEST_FAIL=crash:state inP "$B/bpftables" attach vp 2>/dev/null
+expect "killed first attach: exit code" 137 "$?"
+inP "$B/bpftables" attach -v vp >"$work/out" 2>&1 && ok "killed first attach: attach again succeeds" ||
+    bad "killed first attach: $(cat "$work/out")"
+grep -q "vp at xdp ran a program of an interrupted command; replaced" "$work/out" && ok "killed first attach: says so" ||
+    bad "killed first attach: -v: $(cat "$work/out")"
+inP "$B/bpftables" status | grep -q "^vp (ifindex [0-9]*) xdp native: xdp link [0-9]* prog [0-9]*; tc-egress link [0-9]* prog [0-9]*;$" &&
+    ok "killed first attach: attached, running the committed programs" || bad "killed first attach: $(inP "$B/bpftables" status)"
+inP "$B/bpftables" detach vp || bad "detach vp"
 
 echo "== nothing is left behind: commands that change nothing, then detach"
-inP() { nsenter --net=/run/netns/$P "$@"; }
 sdP=/sys/fs/bpf/bpftables/$(stat -L -c %i /run/netns/$P)
 inP "$B/bpftables" -Z || bad "-Z with no state"
 inP "$B/bpftables" detach vp 2>/dev/null && bad "detach of an unattached interface fails"
