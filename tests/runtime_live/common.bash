@@ -28,6 +28,9 @@ live_cleanup() {
     done
     rmdir /run/bpftables 2>/dev/null
     rm -rf "$work"
+    local left
+    left=$(ip netns list | grep -E "^($A|$P)( |$)")
+    [ -z "$left" ] || { echo "FAIL namespaces left: $left"; exit 1; }
 }
 
 inA() { nsenter --net=/run/netns/$A "$@"; }
