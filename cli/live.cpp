@@ -250,10 +250,9 @@ int save_command(int argc, char** argv) {
         }
     }
     std::string error;
-    std::optional<runtime::State> state = runtime::read_state(error);
-    if (!state) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
-    std::optional<ir::Program> program = runtime::committed_program(*state, true, error);
-    if (!program) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
+    std::optional<runtime::LiveView> live = runtime::read_live(true, error);
+    if (!live) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
+    std::optional<ir::Program> program = std::move(live->program);
     if (!table.empty() && !program->find(table)) {
         std::fprintf(stderr, "%s: table '%s' does not exist\n", cmd, table.c_str());
         return 1;
@@ -506,10 +505,9 @@ int list_command(int argc, char** argv) {
             return std::fprintf(stderr, "bpftables -Z: %s\n", error.c_str()), 1;
         return 0;
     }
-    std::optional<runtime::State> state = runtime::read_state(error);
-    if (!state) return std::fprintf(stderr, "bpftables -L: %s\n", error.c_str()), 1;
-    std::optional<ir::Program> program = runtime::committed_program(*state, true, error);
-    if (!program) return std::fprintf(stderr, "bpftables -L: %s\n", error.c_str()), 1;
+    std::optional<runtime::LiveView> live = runtime::read_live(true, error);
+    if (!live) return std::fprintf(stderr, "bpftables -L: %s\n", error.c_str()), 1;
+    std::optional<ir::Program> program = std::move(live->program);
     const ir::Table* t = program->find(table);
     if (!t) return std::fprintf(stderr, "bpftables -L: table '%s' does not exist\n", table.c_str()), 1;
     bool first = true;

@@ -174,12 +174,19 @@ Fd create_link(int prog_fd, const Attachment& a, codegen::Hook hook, std::string
 
 // Fails on purpose at the point a test names (BPFTABLES_TEST_FAIL=swap:N fails before the N+1th swap,
 // BPFTABLES_TEST_FAIL=state fails before the state is written; BPFTABLES_TEST_FAIL=crash:state exits at once
-// there, without rolling back, as a killed process would). Used by the failure-injection tests only.
+// there, without rolling back, as a killed process would; BPFTABLES_TEST_FAIL=pause:read waits 3 s once after
+// bpftables-save or -L read the state, so that a test can commit in between). Used by the tests only.
 bool injected(const std::string& point, size_t count = 0) {
     const char* v = std::getenv("BPFTABLES_TEST_FAIL");
     if (!v) return false;
     std::string s = v;
     if (s == "crash:" + point) std::_Exit(137);
+    if (s == "pause:" + point) {
+        static bool paused = false;
+        if (!paused) std::this_thread::sleep_for(std::chrono::seconds(3));
+        paused = true;
+        return false;
+    }
     if (point == "swap") return s.rfind("swap:", 0) == 0 && count >= std::stoul(s.substr(5));
     return s == point;
 }
@@ -305,6 +312,21 @@ std::optional<ir::Program> committed_program(const State& state, bool with_count
     if (!with_counters) return program_with(state, nullptr, error);
     std::vector<bpft_counter> live = live_counters(state);
     return program_with(state, &live, error);
+}
+
+std::optional<LiveView> read_live(bool with_counters, std::string& error) {
+    for (int attempt = 0; attempt < 10; ++attempt) {
+        std::optional<State> state = read_state(error);
+        if (!state) return std::nullopt;
+        injected("read");
+        std::optional<ir::Program> program = committed_program(*state, with_counters, error);
+        if (!program) return std::nullopt;
+        // A commit (or -Z) that landed meanwhile may have removed the maps read, or changed the offsets.
+        std::optional<State> again = read_state(error);
+        if (!again) return std::nullopt;
+        if (serialize(*again) == serialize(*state)) return LiveView{std::move(*state), std::move(*program)};
+    }
+    return error = "the state kept changing while it was read; try again", std::nullopt;
 }
 
 namespace {

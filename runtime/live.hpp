@@ -54,6 +54,14 @@ bool refresh_ifnames(const State& state, std::string& error);
 // The committed ruleset of `state` as a program, with the live counters on every compiled rule and policy.
 std::optional<ir::Program> committed_program(const State& state, bool with_counters, std::string& error);
 
+// The state and the committed ruleset (with the live counters when asked) as of one moment, read without the
+// lock: when a commit or -Z lands while the counters are read, it reads again.
+struct LiveView {
+    State state;
+    ir::Program program;
+};
+std::optional<LiveView> read_live(bool with_counters, std::string& error);
+
 // The accept-all ruleset `attach` loads when nothing was committed yet.
 const char* accept_all_ruleset();
 

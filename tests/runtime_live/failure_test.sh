@@ -228,6 +228,22 @@ inP "$B/bpftables" status | grep -q "^vp (ifindex [0-9]*) xdp native: xdp link [
     ok "killed first attach: attached, running the committed programs" || bad "killed first attach: $(inP "$B/bpftables" status)"
 inP "$B/bpftables" detach vp || bad "detach vp"
 
+echo "== bpftables-save -c and -L while a restore commits (test hook: they pause 3 s after reading the state)"
+# The restore removes the maps of the generation they read; before, they then printed [0:0] counters.
+bt -Z
+udp 3 9
+BPFTABLES_TEST_FAIL=pause:read inA "$B/bpftables-save" -c >"$work/save-out" &
+saver=$!
+BPFTABLES_TEST_FAIL=pause:read inA "$B/bpftables" -L INPUT -v >"$work/list-out" &
+lister=$!
+bg_pids="$saver $lister"
+sleep 0.5
+restore "$work/r1.rules" || bad "restore while reading"
+wait $saver && wait $lister || bad "save and -L while a restore commits"
+bg_pids=
+expect "save -c across a commit" "[3:90]" "$(grep -F -- "$DROP9" "$work/save-out" | cut -d' ' -f1)"
+expect "-L -v across a commit" "3 90" "$(grep -F -- '-p udp -m udp --dport 9 -j DROP' "$work/list-out" | awk '{print $1, $2}')"
+
 echo "== nothing is left behind: commands that change nothing, then detach"
 sdP=/sys/fs/bpf/bpftables/$(stat -L -c %i /run/netns/$P)
 inP "$B/bpftables" -Z || bad "-Z with no state"
