@@ -16,6 +16,7 @@
 #include "codegen/layout.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/ir_print.hpp"
+#include "parser/ipset_parser.hpp"
 #include "runtime/live.hpp"
 #include "runtime/lock.hpp"
 #include "runtime/netfilter.hpp"
@@ -29,9 +30,9 @@ struct Locked {
     runtime::State state;
 };
 
-std::optional<Locked> lock_state(const char* cmd, double wait, int& code) {
+std::optional<Locked> lock_state(const char* cmd, double wait, int& code, bool mount_bpffs = false) {
     std::string error;
-    if (!runtime::ensure_state_dir(error)) {
+    if (!runtime::check_bpffs(error, mount_bpffs)) {
         std::fprintf(stderr, "%s: %s\n", cmd, error.c_str());
         return code = 1, std::nullopt;
     }
@@ -47,6 +48,15 @@ std::optional<Locked> lock_state(const char* cmd, double wait, int& code) {
         return code = 1, std::nullopt;
     }
     return Locked{std::move(*lock), std::move(*state)};
+}
+
+// The state's attachments as the namespace has them now (see runtime::current_attachments), with a warning
+// for each one that changed.
+std::vector<runtime::Attachment> current_attachments(const char* cmd, const runtime::State& state) {
+    std::vector<std::string> warnings;
+    std::vector<runtime::Attachment> out = runtime::current_attachments(state.attachments, warnings);
+    for (const std::string& w : warnings) std::fprintf(stderr, "%s: warning: %s\n", cmd, w.c_str());
+    return out;
 }
 
 // -w [SECS] as iptables reads it: the seconds may follow as the next word.
@@ -92,10 +102,11 @@ int restore_command(int argc, char** argv) {
                                           {"wait-interval", required_argument, nullptr, 'W'},
                                           {"modprobe", required_argument, nullptr, 'M'},
                                           {"backend", required_argument, nullptr, 'B'},
+                                          {"ipsets", required_argument, nullptr, 'S'},
                                           {"help", no_argument, nullptr, 'h'},
                                           {nullptr, 0, nullptr, 0}};
     const char* cmd = "bpftables-restore";
-    std::string backend;
+    std::string backend, ipsets;
     bool counters = false, noflush = false, test = false, verbose = false;
     double wait = 0;
     std::string only_table;
@@ -130,10 +141,13 @@ int restore_command(int argc, char** argv) {
                     return 2;
                 }
                 break;
+            case 'S':
+                ipsets = optarg;
+                break;
             case 'h':
                 std::puts(
                     "usage: bpftables-restore [-c] [-n] [-t] [-T table] [-v] [-w [secs]] [--backend "
-                    "legacy|nft] [FILE]");
+                    "legacy|nft] [--ipsets IPSET-SAVE-FILE] [FILE]");
                 return 0;
             default:
                 return 2;
@@ -149,15 +163,36 @@ int restore_command(int argc, char** argv) {
         std::fprintf(stderr, "%s: %s\n", cmd, error.c_str());
         return 1;
     }
+    Diagnostics diags;
+    std::optional<std::vector<ir::IpSet>> new_sets;
+    if (!ipsets.empty()) {
+        std::string sets_text;
+        if (!read_text(ipsets, sets_text, error))
+            return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
+        new_sets = parser::parse_ipset_save(sets_text, ipsets, diags);
+        if (!new_sets) return std::fputs(diags.str().c_str(), stderr), 1;
+    }
     int code = 0;
     std::optional<Locked> locked = lock_state(cmd, wait, code);
     if (!locked) return code;
     std::optional<ir::Program> committed = runtime::committed_program(locked->state, false, error);
     if (!committed) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
+    // The committed sets stay (as ipsets stay in the kernel across iptables-restore); --ipsets adds sets and
+    // replaces those of the same name.
+    std::vector<ir::IpSet> sets = committed->sets;
+    if (new_sets)
+        for (ir::IpSet& s : *new_sets) {
+            auto it =
+                std::find_if(sets.begin(), sets.end(), [&](const ir::IpSet& o) { return o.name == s.name; });
+            if (it != sets.end())
+                *it = std::move(s);
+            else
+                sets.push_back(std::move(s));
+        }
 
-    Diagnostics diags;
     diags.add_source(file == "-" ? "<stdin>" : file, text);
     LowerOptions options;
+    options.sets = new_sets ? &sets : nullptr;  // with --ipsets, every --match-set must name a known set
     options.noflush = noflush;
     options.base = &*committed;
     options.only_table = only_table;
@@ -179,8 +214,8 @@ int restore_command(int argc, char** argv) {
         else
             next.tables.push_back(std::move(t));
     }
-    next.sets = committed->sets;
-    runtime::CommitRequest request{std::move(next), locked->state.attachments, counters, test};
+    next.sets = std::move(sets);
+    runtime::CommitRequest request{std::move(next), current_attachments(cmd, locked->state), counters, test};
     request.netfilter_tables = std::move(netfilter_tables);
     if (!request.netfilter_tables.empty())
         request.backend = backend.empty() ? runtime::default_backend() : backend;
@@ -215,10 +250,9 @@ int save_command(int argc, char** argv) {
         }
     }
     std::string error;
-    std::optional<runtime::State> state = runtime::read_state(error);
-    if (!state) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
-    std::optional<ir::Program> program = runtime::committed_program(*state, true, error);
-    if (!program) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
+    std::optional<runtime::LiveView> live = runtime::read_live(true, error);
+    if (!live) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
+    std::optional<ir::Program> program = std::move(live->program);
     if (!table.empty() && !program->find(table)) {
         std::fprintf(stderr, "%s: table '%s' does not exist\n", cmd, table.c_str());
         return 1;
@@ -281,9 +315,10 @@ int attach_command(int argc, char** argv) {
         return 1;
     }
     int code = 0;
-    std::optional<Locked> locked = lock_state(cmd, wait, code);
+    std::optional<Locked> locked = lock_state(cmd, wait, code, true);
     if (!locked) return code;
-    for (const runtime::Attachment& b : locked->state.attachments)
+    std::vector<runtime::Attachment> attachments = current_attachments(cmd, locked->state);
+    for (const runtime::Attachment& b : attachments)
         if (b.ifindex == a.ifindex) {
             std::fprintf(stderr, "%s: %s is already attached (%s); detach it first\n", cmd, a.iface.c_str(),
                          b.hook.c_str());
@@ -295,7 +330,6 @@ int attach_command(int argc, char** argv) {
     if (base.ruleset.empty()) base.ruleset = runtime::accept_all_ruleset();
     std::optional<ir::Program> program = runtime::committed_program(base, false, error);
     if (!program) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
-    std::vector<runtime::Attachment> attachments = old.attachments;
     attachments.push_back(a);
     return do_commit(cmd, old, {std::move(*program), attachments, false, false}, verbose);
 }
@@ -377,6 +411,12 @@ int status_command(int argc, char** argv) {
     std::printf("; in the kernel's netfilter (iptables-restore):");
     for (const std::string& t : in_kernel) std::printf(" %s", t.c_str());
     std::printf("%s\n", in_kernel.empty() ? " none" : "");
+    if (program && !program->sets.empty()) {
+        std::printf("ipsets (bpftables-restore --ipsets):");
+        for (const ir::IpSet& set : program->sets)
+            std::printf(" %s (%s, %zu entries)", set.name.c_str(), set.type.c_str(), set.members.size());
+        std::printf("\n");
+    }
     for (const runtime::Attachment& a : state->attachments) {
         std::printf("%s (ifindex %d) %s%s%s:", a.iface.c_str(), a.ifindex, a.hook.c_str(),
                     a.mode.empty() ? "" : " ", a.mode.c_str());
@@ -386,7 +426,11 @@ int status_command(int argc, char** argv) {
             bpf_link_info info{};
             uint32_t len = sizeof info;
             if (link && bpf_obj_get_info_by_fd(link.get(), &info, &len) == 0)
-                std::printf(" %s link %u prog %u;", codegen::hook_name(h), info.id, info.prog_id);
+                std::printf(
+                    " %s link %u prog %u%s;", codegen::hook_name(h), info.id, info.prog_id,
+                    info.prog_id == runtime::pinned_prog_id(runtime::gen_pin(state->generation, "prog", h))
+                        ? ""
+                        : " (not the committed program: a command was interrupted; a restore repairs it)");
             else
                 std::printf(" %s link MISSING;", codegen::hook_name(h));
         }
@@ -461,10 +505,9 @@ int list_command(int argc, char** argv) {
             return std::fprintf(stderr, "bpftables -Z: %s\n", error.c_str()), 1;
         return 0;
     }
-    std::optional<runtime::State> state = runtime::read_state(error);
-    if (!state) return std::fprintf(stderr, "bpftables -L: %s\n", error.c_str()), 1;
-    std::optional<ir::Program> program = runtime::committed_program(*state, true, error);
-    if (!program) return std::fprintf(stderr, "bpftables -L: %s\n", error.c_str()), 1;
+    std::optional<runtime::LiveView> live = runtime::read_live(true, error);
+    if (!live) return std::fprintf(stderr, "bpftables -L: %s\n", error.c_str()), 1;
+    std::optional<ir::Program> program = std::move(live->program);
     const ir::Table* t = program->find(table);
     if (!t) return std::fprintf(stderr, "bpftables -L: table '%s' does not exist\n", table.c_str()), 1;
     bool first = true;

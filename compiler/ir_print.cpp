@@ -77,6 +77,19 @@ std::string to_save(const Table& table, const PrintOptions& options) {
     return out + "COMMIT\n";
 }
 
+std::string to_ipset_save(const std::vector<IpSet>& sets) {
+    std::string out;
+    for (const IpSet& set : sets) {
+        out += "create " + set.name + " " + set.type + " family inet\n";
+        for (const Ipv4Net& m : set.members)
+            out += "add " + set.name + " " +
+                   (set.type == "hash:ip" && m.mask == 0xffffffffu ? xt::format_ipv4(m.addr)
+                                                                   : xt::format_net(m)) +
+                   "\n";
+    }
+    return out;
+}
+
 std::string to_save(const Program& program, const PrintOptions& options) {
     std::string out;
     for (const Table& t : program.tables)

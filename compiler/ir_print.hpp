@@ -17,5 +17,8 @@ std::string to_save(const Table& table, const PrintOptions& options = {});
 // One rule's specification without "-A CHAIN" (e.g. "-p tcp -m tcp --dport 22 -j ACCEPT").
 std::string rule_spec(const Rule& rule);
 std::string target_name(const Target& target);
+// Sets in `ipset save` form ("create NAME TYPE family inet", then "add NAME MEMBER"), as
+// parser::parse_ipset_save reads them back.
+std::string to_ipset_save(const std::vector<IpSet>& sets);
 
 }  // namespace bpftables::ir

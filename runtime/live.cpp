@@ -17,6 +17,7 @@
 #include "codegen/build.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/ir_print.hpp"
+#include "parser/ipset_parser.hpp"
 #include "runtime/loaded_program.hpp"
 #include "runtime/netfilter.hpp"
 
@@ -172,16 +173,42 @@ Fd create_link(int prog_fd, const Attachment& a, codegen::Hook hook, std::string
 }
 
 // Fails on purpose at the point a test names (BPFTABLES_TEST_FAIL=swap:N fails before the N+1th swap,
-// BPFTABLES_TEST_FAIL=state fails before the state is written). Used by the failure-injection tests only.
+// BPFTABLES_TEST_FAIL=state fails before the state is written; BPFTABLES_TEST_FAIL=crash:state exits at once
+// there, without rolling back, as a killed process would; BPFTABLES_TEST_FAIL=pause:read waits 3 s once after
+// bpftables-save or -L read the state, so that a test can commit in between). Used by the tests only.
 bool injected(const std::string& point, size_t count = 0) {
     const char* v = std::getenv("BPFTABLES_TEST_FAIL");
     if (!v) return false;
     std::string s = v;
+    if (s == "crash:" + point) std::_Exit(137);
+    if (s == "pause:" + point) {
+        static bool paused = false;
+        if (!paused) std::this_thread::sleep_for(std::chrono::seconds(3));
+        paused = true;
+        return false;
+    }
     if (point == "swap") return s.rfind("swap:", 0) == 0 && count >= std::stoul(s.substr(5));
     return s == point;
 }
 
+uint32_t prog_id(int prog_fd) {
+    bpf_prog_info info{};
+    uint32_t len = sizeof info;
+    return bpf_obj_get_info_by_fd(prog_fd, &info, &len) == 0 ? info.id : 0;
+}
+
 }  // namespace
+
+uint32_t link_prog_id(int link_fd) {
+    bpf_link_info info{};
+    uint32_t len = sizeof info;
+    return bpf_obj_get_info_by_fd(link_fd, &info, &len) == 0 ? info.prog_id : 0;
+}
+
+uint32_t pinned_prog_id(const std::string& path) {
+    Fd fd = open_pin(path);
+    return fd ? prog_id(fd.get()) : 0;
+}
 
 const char* accept_all_ruleset() {
     return "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
@@ -232,9 +259,13 @@ namespace {
 std::optional<ir::Program> program_with(const State& state, const std::vector<bpft_counter>* values,
                                         std::string& error) {
     Diagnostics diags;
-    std::string text = state.ruleset.empty() ? "" : state.ruleset;
-    std::optional<ir::Program> program = parse_and_lower(text, "<committed>", diags);
+    std::optional<std::vector<ir::IpSet>> sets =
+        parser::parse_ipset_save(state.ipsets, "<committed sets>", diags);
+    if (!sets) return error = "the committed sets do not parse:\n" + diags.str(), std::nullopt;
+    // Not checked against the sets: rules of tables in the kernel's netfilter may name the kernel's ipsets.
+    std::optional<ir::Program> program = parse_and_lower(state.ruleset, "<committed>", diags);
     if (!program) return error = "the committed ruleset does not parse:\n" + diags.str(), std::nullopt;
+    program->sets = std::move(*sets);
     if (values)
         for_each_counted(*program, state.gids, [&](ir::Counters& c, int gid) {
             c = gid >= 0 && static_cast<size_t>(gid) < values->size()
@@ -283,7 +314,24 @@ std::optional<ir::Program> committed_program(const State& state, bool with_count
     return program_with(state, &live, error);
 }
 
-bool commit(const State& old, CommitRequest request, CommitReport& report, std::string& error) {
+std::optional<LiveView> read_live(bool with_counters, std::string& error) {
+    for (int attempt = 0; attempt < 10; ++attempt) {
+        std::optional<State> state = read_state(error);
+        if (!state) return std::nullopt;
+        injected("read");
+        std::optional<ir::Program> program = committed_program(*state, with_counters, error);
+        if (!program) return std::nullopt;
+        // A commit (or -Z) that landed meanwhile may have removed the maps read, or changed the offsets.
+        std::optional<State> again = read_state(error);
+        if (!again) return std::nullopt;
+        if (serialize(*again) == serialize(*state)) return LiveView{std::move(*state), std::move(*program)};
+    }
+    return error = "the state kept changing while it was read; try again", std::nullopt;
+}
+
+namespace {
+
+bool commit_generation(const State& old, CommitRequest request, CommitReport& report, std::string& error) {
     std::vector<codegen::Hook> hooks;
     for (codegen::Hook h : {codegen::Hook::xdp, codegen::Hook::tc_ingress, codegen::Hook::tc_egress})
         for (const Attachment& a : request.attachments)
@@ -297,6 +345,7 @@ bool commit(const State& old, CommitRequest request, CommitReport& report, std::
     next.attachments = request.attachments;
     next.hooks = hooks;
     next.ruleset = ir::to_save(request.program);
+    next.ipsets = ir::to_ipset_save(request.program.sets);
 
     // 1. Build (the hooks in parallel: clang runs as a child process), then load and verify every program of
     // the new generation.
@@ -349,6 +398,7 @@ bool commit(const State& old, CommitRequest request, CommitReport& report, std::
         report.notes.push_back("--test: built, loaded and verified; nothing changed");
         return true;
     }
+    if (!ensure_state_dir(error)) return false;
 
     // 2. Counters: the input's (-c), or those of the surviving rules of the running generation.
     std::vector<bpft_counter> before = live_counters(old), initial;
@@ -399,7 +449,8 @@ bool commit(const State& old, CommitRequest request, CommitReport& report, std::
     t = Clock::now();
     struct Swapped {
         Fd link;
-        int old_prog;  // owned by old_progs
+        int old_prog;  // owned by old_progs, or by `running`
+        Fd running;    // the program of an interrupted command that the link ran
     };
     std::map<codegen::Hook, Fd> old_progs;
     for (codegen::Hook h : old.hooks) old_progs[h] = open_pin(gen_pin(old.generation, "prog", h));
@@ -429,14 +480,28 @@ bool commit(const State& old, CommitRequest request, CommitReport& report, std::
             }
             Fd link = open_pin(path);
             if (link) {
+                // The program the link runs: the committed generation's, unless a command was killed between
+                // its swaps (or its first links) and its commit; then that one is replaced (and restored on a
+                // rollback) instead.
                 auto old_prog = old_progs.find(h);
-                if (old_prog == old_progs.end() || !old_prog->second) {
+                int expected = old_prog != old_progs.end() && old_prog->second ? old_prog->second.get() : -1;
+                Fd running;
+                uint32_t running_id = link_prog_id(link.get());
+                if (running_id != 0 && (expected < 0 || running_id != prog_id(expected))) {
+                    running = Fd(bpf_prog_get_fd_by_id(running_id));
+                    if (running) {
+                        expected = running.get();
+                        report.notes.push_back(a.iface + " at " + codegen::hook_name(h) +
+                                               " ran a program of an interrupted command; replaced");
+                    }
+                }
+                if (expected < 0) {
                     error = "the running program of " + std::string(codegen::hook_name(h)) + " is not pinned";
                     return rollback(), false;
                 }
                 LIBBPF_OPTS(bpf_link_update_opts, o);
                 o.flags = BPF_F_REPLACE;
-                o.old_prog_fd = old_prog->second.get();
+                o.old_prog_fd = expected;
                 if (bpf_link_update(link.get(), new_fd, &o) != 0) {
                     error =
                         "cannot swap the program on " + a.iface + " at " + codegen::hook_name(h) + ": " +
@@ -445,7 +510,7 @@ bool commit(const State& old, CommitRequest request, CommitReport& report, std::
                                           : "");
                     return rollback(), false;
                 }
-                swapped.push_back({std::move(link), old_prog->second.get()});
+                swapped.push_back({std::move(link), expected, std::move(running)});
             } else {
                 Fd created_link = create_link(new_fd, a, h, error);
                 if (!created_link) return rollback(), false;
@@ -503,6 +568,46 @@ bool commit(const State& old, CommitRequest request, CommitReport& report, std::
                            " committed: " + std::to_string(next.gids.size()) + " rules and policies on " +
                            std::to_string(request.attachments.size()) + " interface(s)");
     return true;
+}
+
+}  // namespace
+
+bool commit(const State& old, CommitRequest request, CommitReport& report, std::string& error) {
+    bool test_only = request.test_only;
+    if (commit_generation(old, std::move(request), report, error)) return true;
+    // A first commit that failed leaves no empty state directory (or leftover pins) behind.
+    std::string ignored;
+    if (old.generation == 0 && !test_only) remove_all(ignored);
+    return false;
+}
+
+std::vector<Attachment> current_attachments(const std::vector<Attachment>& attachments,
+                                            std::vector<std::string>& warnings) {
+    std::vector<Attachment> out;
+    for (Attachment a : attachments) {
+        char name[IF_NAMESIZE] = {};
+        if (if_indextoname(static_cast<unsigned>(a.ifindex), name)) {
+            if (a.iface != name) {
+                warnings.push_back(a.iface + " (ifindex " + std::to_string(a.ifindex) + ") was renamed " +
+                                   name + "; it stays attached");
+                a.iface = name;
+            }
+            out.push_back(a);
+            continue;
+        }
+        unsigned now = if_nametoindex(a.iface.c_str());
+        if (now != 0) {
+            warnings.push_back(a.iface + " vanished (ifindex " + std::to_string(a.ifindex) +
+                               ") and exists again (ifindex " + std::to_string(now) + "): attached again");
+            a.ifindex = static_cast<int>(now);
+            out.push_back(a);
+        } else {
+            warnings.push_back(a.iface + " (ifindex " + std::to_string(a.ifindex) +
+                               ") vanished: its attachment is dropped (`bpftables attach " + a.iface +
+                               "` when it is back)");
+        }
+    }
+    return out;
 }
 
 }  // namespace bpftables::runtime

@@ -33,6 +33,17 @@ struct CommitReport {
 // and `error` says what failed.
 bool commit(const State& old, CommitRequest request, CommitReport& report, std::string& error);
 
+// The attachments as the namespace has them now. An interface that vanished since it was attached is dropped
+// (its links are defunct: the kernel detached them) unless one of the same name exists again, which is then
+// attached in its place, since iptables' rules follow interface names; a renamed one keeps its attachment
+// under its new name. `warnings` says what changed.
+std::vector<Attachment> current_attachments(const std::vector<Attachment>& attachments,
+                                            std::vector<std::string>& warnings);
+
+// The id of the program a link runs, and of a pinned program (0 when unknown).
+uint32_t link_prog_id(int link_fd);
+uint32_t pinned_prog_id(const std::string& path);
+
 // Per-gid counters of the running generation, summed over its hooks and CPUs (indexed like state.gids).
 std::vector<bpft_counter> live_counters(const State& state);
 // Zeroes the counter maps and the offsets of `state` (which it rewrites).
@@ -42,6 +53,14 @@ bool refresh_ifnames(const State& state, std::string& error);
 
 // The committed ruleset of `state` as a program, with the live counters on every compiled rule and policy.
 std::optional<ir::Program> committed_program(const State& state, bool with_counters, std::string& error);
+
+// The state and the committed ruleset (with the live counters when asked) as of one moment, read without the
+// lock: when a commit or -Z lands while the counters are read, it reads again.
+struct LiveView {
+    State state;
+    ir::Program program;
+};
+std::optional<LiveView> read_live(bool with_counters, std::string& error);
 
 // The accept-all ruleset `attach` loads when nothing was committed yet.
 const char* accept_all_ruleset();

@@ -60,6 +60,9 @@ std::string serialize(const State& s) {
     for (const auto& [gid, c] : s.offsets)
         out += "offset " + std::to_string(gid) + " " + std::to_string(c.packets) + " " +
                std::to_string(c.bytes) + "\n";
+    std::istringstream sets(s.ipsets);
+    for (std::string line; std::getline(sets, line);)
+        if (!line.empty()) out += "ipset " + line + "\n";
     out += "ruleset\n" + s.ruleset;
     return out;
 }
@@ -103,6 +106,8 @@ std::optional<State> parse_state(const std::string& text, std::string& error) {
             g.rule = std::stoi(line.substr(p3 + 1, p4 - p3 - 1));
             g.text = line.substr(p4 + 1);
             s.gids.push_back(g);
+        } else if (key == "ipset") {
+            s.ipsets += line.substr(6) + "\n";
         } else if (key == "ruleset") {
             std::ostringstream rest;
             rest << in.rdbuf();
@@ -119,14 +124,29 @@ std::string state_dir() {
     return std::string(kBpffs) + "/bpftables/" + std::to_string(ino);
 }
 
-bool ensure_state_dir(std::string& error) {
+bool bpffs_mounted() {
     struct statfs fs {};
-    if (statfs(kBpffs, &fs) != 0 || fs.f_type != BPF_FS_MAGIC) {
-        if (mount("bpf", kBpffs, "bpf", 0, "mode=0700") != 0)
-            return error = std::string("bpffs is not mounted at ") + kBpffs +
-                           " and mounting it failed: " + errno_text(),
-                   false;
-    }
+    return statfs(kBpffs, &fs) == 0 && fs.f_type == BPF_FS_MAGIC;
+}
+
+std::string bpffs_missing() {
+    return std::string("bpffs is not mounted at ") + kBpffs +
+           ", so the pinned state of this network namespace cannot be read or kept (`mount -t bpf bpf " +
+           kBpffs + "`; `bpftables attach` mounts it)";
+}
+
+bool check_bpffs(std::string& error, bool mount_if_missing) {
+    if (bpffs_mounted()) return true;
+    if (!mount_if_missing) return error = bpffs_missing(), false;
+    if (mount("bpf", kBpffs, "bpf", 0, "mode=0700") != 0)
+        return error = std::string("bpffs is not mounted at ") + kBpffs +
+                       " and mounting it failed: " + errno_text(),
+               false;
+    return true;
+}
+
+bool ensure_state_dir(std::string& error) {
+    if (!check_bpffs(error, false)) return false;
     std::string base = std::string(kBpffs) + "/bpftables";
     if (mkdir(base.c_str(), 0700) != 0 && errno != EEXIST)
         return error = "cannot create " + base + ": " + errno_text(), false;
@@ -162,6 +182,7 @@ void unpin(const std::string& path) {
 }
 
 std::optional<State> read_state(std::string& error) {
+    if (!bpffs_mounted()) return error = bpffs_missing(), std::nullopt;
     Fd fd = open_pin(pin_path("state"));
     if (!fd) {
         if (errno == ENOENT) return State{};

@@ -52,6 +52,7 @@ struct State {
     std::vector<codegen::GidInfo> gids;  // layout of the running generation
     // Counted by the previous generation between the copy of its counters and the swap; added on reading.
     std::map<int, bpft_counter> offsets;
+    std::string ipsets;   // the committed ruleset's sets, `ipset save` text (bpftables-restore --ipsets)
     std::string ruleset;  // committed ruleset, canonical iptables-save text
 };
 
@@ -60,14 +61,21 @@ std::optional<State> parse_state(const std::string& text, std::string& error);
 
 // /sys/fs/bpf/bpftables/<inode of this process's network namespace>
 std::string state_dir();
-// Makes sure bpffs is mounted at /sys/fs/bpf and the state directory exists.
+// Whether bpffs is mounted at /sys/fs/bpf, and the message that says it is not.
+bool bpffs_mounted();
+std::string bpffs_missing();
+// Fails without bpffs at /sys/fs/bpf (no state can be read, and state kept in another bpffs would hide the
+// running generation) unless `mount_if_missing` (attach) mounts it there.
+bool check_bpffs(std::string& error, bool mount_if_missing = false);
+// Makes sure the state directory exists (a commit creates it; nothing else does, so that a command that
+// changes nothing leaves nothing behind).
 bool ensure_state_dir(std::string& error);
 
 std::string pin_path(const std::string& name);
 std::string gen_pin(uint64_t generation, const char* what, codegen::Hook hook);
 std::string link_pin(int ifindex, codegen::Hook hook);
 
-// The state of this namespace; a default State when nothing was ever committed.
+// The state of this namespace; a default State when nothing was ever committed; an error without bpffs.
 std::optional<State> read_state(std::string& error);
 // Replaces the pinned state atomically.
 bool write_state(const State& state, std::string& error);

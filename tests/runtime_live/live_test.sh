@@ -13,10 +13,11 @@ id=$$
 A=bpftl-a-$id P=bpftl-p-$id O=bpftl-o-$id
 work=$(mktemp -d)
 cleanup() {
-    for ns in $A $P $O; do  # the namespace and the lock file bpftables made for it
+    for ns in $A $P $O; do  # the namespace, and a lock file if a command was killed holding it
         ino=$(stat -L -c %i /run/netns/$ns 2>/dev/null) && rm -f /run/bpftables/$ino.lock
         ip netns del $ns 2>/dev/null
     done
+    rmdir /run/bpftables 2>/dev/null
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -142,34 +143,7 @@ expect "-T raw: filter untouched" 5 "$(save -t filter | grep -c '^-A')"
 udp 2 13
 expect "raw PREROUTING counts" "[2:60]" "$(counter '-A PREROUTING -p udp -m udp --dport 13 -j DROP')"
 
-echo "== -w waits for the lock, as iptables does"
-lock=/run/bpftables/$(basename "$sd").lock
-flock "$lock" sleep 3 &
-holder=$!
-sleep 0.5
-restore "$work/r2.rules" 2>/dev/null
-expect "held lock, no -w: exit 4" 4 "$?"
-restore -w 1 "$work/r2.rules" 2>/dev/null
-expect "held lock, -w 1: exit 4" 4 "$?"
-start=$(date +%s.%N)
-restore -w 10 "$work/r2.rules" || bad "-w 10 waits and succeeds"
-waited=$(echo "$(date +%s.%N) - $start" | bc)
-[ "$(echo "$waited > 1" | bc)" == 1 ] && ok "-w 10 waited ${waited}s" || bad "-w did not wait ($waited)"
-wait $holder
-
-echo "== an interface that vanished fails the restore, which changes nothing, until it is detached"
-ip -n $A link add vgone type veth peer name vgone-p
-ip -n $A link set vgone up
-bt attach vgone --hook tc || bad "attach vgone"
-before=$(save; gen)
-ip -n $A link del vgone
-restore "$work/r1.rules" 2>"$work/err" && bad "restore with a vanished interface fails"
-grep -q "detach vgone" "$work/err" && ok "vanished: message names it" || bad "vanished: $(cat "$work/err")"
-expect "vanished: state kept" "$before" "$(save; gen)"
-udp 1 9
-expect "vanished: old program still runs on va" "[1:30]" "$(counter '-A INPUT -p udp -m udp --dport 9 -j DROP')"
-bt detach vgone || bad "detach vgone"
-restore "$work/r1.rules" || bad "restore after detaching the vanished interface"
+# The held lock (-w) and an interface that vanished: failure_test.sh.
 
 echo "== tc hook"
 bt detach va || bad "detach"

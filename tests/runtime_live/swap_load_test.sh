@@ -16,10 +16,11 @@ work=$(mktemp -d)
 sender=
 cleanup() {
     [ -n "$sender" ] && kill "$sender" 2>/dev/null
-    for ns in $A $P; do  # the namespace and the lock file bpftables made for it
+    for ns in $A $P; do  # the namespace, and a lock file if a command was killed holding it
         ino=$(stat -L -c %i /run/netns/$ns 2>/dev/null) && rm -f /run/bpftables/$ino.lock
         ip netns del $ns 2>/dev/null
     done
+    rmdir /run/bpftables 2>/dev/null
     rm -rf "$work"
 }
 trap cleanup EXIT
