@@ -81,8 +81,10 @@ int compile_command(int argc, char** argv) {
         if (!built) return 1;
         result = emit == "c" ? built->c.source : built->object.object;
         if (explain) {
+            size_t kernel = 0;  // base chains that are not compiled have a gid too
+            for (const auto& [name, gids] : built->c.layout.chains) kernel += gids.kernel >= 0;
             std::printf("hook %s: %zu rules and policies compiled\n", codegen::hook_name(hook),
-                        built->c.layout.gids.size());
+                        built->c.layout.gids.size() - kernel);
             for (const codegen::Explanation& e : built->c.explain)
                 std::printf("%s:%d: %s\n", e.loc.file.c_str(), e.loc.line, e.text.c_str());
             if (built->c.explain.empty()) std::puts("every rule is decided in BPF");

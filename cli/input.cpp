@@ -44,16 +44,7 @@ std::optional<ir::Program> load_ruleset(const std::string& file, const std::stri
             diags.error({}, "--ipsets is for iptables input; nft rulesets declare their sets");
             return std::nullopt;
         }
-        std::optional<ir::Program> program = parse_and_lower_nft(text, name, diags);
-        if (program)
-            for (const ir::Table& t : program->tables)
-                for (const ir::Chain& c : t.chains)
-                    if (c.nft_hook)
-                        diags.warning(
-                            c.loc, "nft base chain " + t.name + " " + c.name + " (hook " + c.nft_hook->hook +
-                                       ") is lowered but not compiled yet: the back ends read iptables' "
-                                       "filter/raw tables only");
-        return program;
+        return parse_and_lower_nft(text, name, diags);
     }
 
     std::optional<std::vector<ir::IpSet>> sets;

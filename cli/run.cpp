@@ -203,8 +203,10 @@ int run_command(int argc, char** argv) {
             std::printf("%zu: %-7s %s", i + 1, kind_name(kind), retval_name(hook, r->retval));
             if (info)
                 std::printf("  %s %s %s (line %d: %s)", table.c_str(), chain.c_str(),
-                            rule ? ("rule " + std::to_string(rule)).c_str() : "policy", line,
-                            info->text.c_str());
+                            rule                  ? ("rule " + std::to_string(rule)).c_str()
+                            : kind == BPFT_KERNEL ? "(not compiled)"
+                                                  : "policy",
+                            line, info->text.c_str());
             else if (!chain.empty())
                 std::printf("  %s %s", table.c_str(), chain.c_str());
             if (!reason.empty()) std::printf("  [%s]", reason.c_str());

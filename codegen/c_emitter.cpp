@@ -39,7 +39,7 @@ class Emitter {
     std::optional<CProgram> run() {
         std::string chains, protos;
         for (const ir::Table& t : program_.tables) {
-            if (!is_compiled_table(t.name)) {
+            if (t.family.empty() && !is_compiled_table(t.name)) {
                 bool empty = true;
                 for (const ir::Chain& c : t.chains)
                     empty = empty && c.rules.empty() && c.policy != ir::Policy::drop;
@@ -49,12 +49,16 @@ class Emitter {
                                                    "netfilter, unchanged"});
                 continue;
             }
+            if (!check_nft_base_chains(t)) continue;
             for (const ir::Chain& c : t.chains) {
+                if (!is_compiled_chain(t, c)) continue;
                 names_[{t.name, c.name}] = "chain_" + sanitize(t.name) + "_" + sanitize(c.name) + "_" +
                                            std::to_string(names_.size());
             }
-            for (const ir::Chain& c : t.chains) plan(t, c);
+            for (const ir::Chain& c : t.chains)
+                if (is_compiled_chain(t, c)) plan(t, c);
             for (const ir::Chain& c : t.chains) {
+                if (!is_compiled_chain(t, c)) continue;
                 const Plan& pl = plans_[{t.name, c.name}];
                 protos += std::string(pl.inline_ ? "static __always_inline" : "BPFT_GLOBAL") + " __u32 " +
                           names_[{t.name, c.name}] + "(bpft_pkt_t *p);\n";
@@ -105,6 +109,39 @@ class Emitter {
     }
 
   private:
+    // An nft table's base chains: those at hooks bpftables does not run at are refused; those it does not
+    // compile are explained. Also notes whether the table runs before conntrack. False when refused.
+    bool check_nft_base_chains(const ir::Table& t) {
+        if (t.family.empty()) {
+            before_ct_[t.name] = t.name == "raw" ? CtPosition::before : CtPosition::after;
+            return true;
+        }
+        bool ok = true, before = false, after = false;
+        for (const ir::Chain& c : t.chains) {
+            if (!c.nft_hook) continue;
+            const ir::NftHook& h = *c.nft_hook;
+            std::string what = "base chain " + t.name + " " + c.name + " (type " + h.type + " hook " +
+                               h.hook + " priority " + std::to_string(h.priority) + ")";
+            if (h.hook != "prerouting" && h.hook != "input" && h.hook != "forward" && h.hook != "output" &&
+                h.hook != "postrouting") {
+                diags_.error(c.loc, what + " is not supported: bpftables compiles the hooks prerouting, " +
+                                        "input, forward and output, and hands postrouting to the kernel");
+                ok = false;
+            } else if (!is_compiled_chain(t, c)) {
+                explain_.push_back({c.loc, what + " is not compiled: the packets that reach it are handed " +
+                                               "to the kernel (verdict KERNEL)"});
+            } else {
+                bool early =
+                    (h.hook == "prerouting" || h.hook == "output") && h.priority < conntrack_priority;
+                (early ? before : after) = true;
+            }
+        }
+        before_ct_[t.name] = before && after ? CtPosition::mixed
+                             : before        ? CtPosition::before
+                                             : CtPosition::after;
+        return ok;
+    }
+
     std::string call(const std::string& table, const std::string& chain) {
         auto it = names_.find({table, chain});
         return it == names_.end() ? std::string() : it->second + "(p)";
@@ -258,9 +295,14 @@ class Emitter {
         std::string comment = "    /* #" + std::to_string(index + 1) + " " + where(r.loc) + ": -A " +
                               comment_text(c.name + " " + ir::rule_spec(r)) + " */\n";
         std::string out;
+        if (before_ct_[t.name] == CtPosition::mixed && uses_conntrack(r))
+            diags_.error(r.loc, "table " + t.name + " has base chains both before and after conntrack " +
+                                    "(priority -200): ct state and notrack are ambiguous in its chains; " +
+                                    "put the early chains in a table of their own");
         for (size_t m = 0; m < r.matches.size(); ++m) {
             MatchContext ctx{hook_,
                              t.name,
+                             before_ct_[t.name] == CtPosition::before,
                              layout_,
                              gid,
                              static_cast<int>(m),
@@ -379,16 +421,29 @@ class Emitter {
         return "";
     }
 
+    static bool uses_conntrack(const ir::Rule& r) {
+        for (const ir::Match& m : r.matches)
+            if (std::holds_alternative<ir::StateMatch>(m) || std::holds_alternative<ir::ConntrackMatch>(m))
+                return true;
+        return std::holds_alternative<ir::NotrackTarget>(r.target) ||
+               std::holds_alternative<ir::CtTarget>(r.target);
+    }
+
     std::string notrack(const ir::Table& t, const ir::Rule& r, const std::string& g) {
-        if (t.name != "raw") {
-            diags_.error(r.target_loc, "NOTRACK and CT are only valid in the raw table");
+        if (before_ct_[t.name] == CtPosition::mixed) return "";  // reported by emit_rule
+        if (before_ct_[t.name] != CtPosition::before) {
+            diags_.error(r.target_loc, t.family.empty()
+                                           ? "NOTRACK and CT are only valid in the raw table"
+                                           : "notrack is only valid in prerouting and output chains of a "
+                                             "priority below -200 (before conntrack)");
             return "";
         }
         (void)g;
         return "        p->untracked = 1;\n";
     }
 
-    // The entry point: parse, raw, routing decision, filter, record, hook return code.
+    // The entry point: parse, prerouting (raw), routing decision, input or forward (filter), record, hook
+    // return code.
     std::string entry() {
         bool xdp = hook_ == Hook::xdp, egress = hook_ == Hook::tc_egress;
         std::string ctx_type = xdp ? "struct xdp_md" : "struct __sk_buff";
@@ -420,26 +475,27 @@ class Emitter {
                  "*/\n"
                  "            v = BPFT_V(BPFT_KERNEL, BPFT_NO_GID);\n            goto out;\n        }\n"
                  "        chain = BPFT_CHAIN_OUTPUT;\n        oif = ctx->ifindex;\n    }\n";
-        // OUTPUT: raw OUTPUT, then filter OUTPUT.
+        // OUTPUT: its base chains (iptables: raw, then filter), then postrouting's.
         s += "    if (chain == BPFT_CHAIN_OUTPUT) {\n        p->chain = chain;\n";
         s += out_iface("        ");
         s += "        v = BPFT_V(BPFT_ACCEPT, BPFT_NO_GID);\n";
-        if (std::string raw = call("raw", "OUTPUT"); !raw.empty())
-            s += "        v = " + raw + ";\n        if (BPFT_KIND(v) != BPFT_ACCEPT) goto out;\n";
-        if (std::string f = call("filter", "OUTPUT"); !f.empty()) s += "        v = " + f + ";\n";
+        s += run_hook(NfHook::output, "        ") + run_hook(NfHook::postrouting, "        ");
         s += "        goto out;\n    }\n";
-        // Received: raw PREROUTING, the routing decision, then filter INPUT or FORWARD.
+        // Received: prerouting's base chains (iptables: raw), the routing decision, then input's or forward's
+        // (iptables: filter) and, forwarded, postrouting's.
         s += "    v = BPFT_V(BPFT_ACCEPT, BPFT_NO_GID);\n";
-        if (std::string raw = call("raw", "PREROUTING"); !raw.empty())
-            s += "    v = " + raw + ";\n    if (BPFT_KIND(v) != BPFT_ACCEPT) goto out;\n";
+        s += run_hook(NfHook::prerouting, "    ");
         s += "    if (chain == BPFT_CHAIN_ROUTE) chain = bpft_route(ctx, " + in_ifindex + ", p, &oif);\n";
         s += "    if (!chain) {\n        v = BPFT_V(BPFT_KERNEL, BPFT_NO_GID);\n        goto out;\n    }\n";
         s += "    p->chain = chain;\n";
         s += "    if (chain == BPFT_CHAIN_INPUT) oif = 0;\n";
         s += out_iface("    ");
-        std::string in = call("filter", "INPUT"), fwd = call("filter", "FORWARD");
-        if (!in.empty()) s += "    if (chain == BPFT_CHAIN_INPUT) v = " + in + ";\n";
-        if (!fwd.empty()) s += "    if (chain == BPFT_CHAIN_FORWARD) v = " + fwd + ";\n";
+        if (std::string in = run_hook(NfHook::input, "        "); !in.empty())
+            s += "    if (chain == BPFT_CHAIN_INPUT) {\n" + in + "    }\n";
+        if (std::string fwd =
+                run_hook(NfHook::forward, "        ") + run_hook(NfHook::postrouting, "        ");
+            !fwd.empty())
+            s += "    if (chain == BPFT_CHAIN_FORWARD) {\n" + fwd + "    }\n";
         s += "out:\n    bpft_record(v, p->chain);\n";
         if (xdp)
             s += "    return BPFT_KIND(v) == BPFT_DROP || BPFT_KIND(v) == BPFT_HOTDROP ? XDP_DROP : "
@@ -448,6 +504,27 @@ class Emitter {
             s += "    return BPFT_KIND(v) == BPFT_DROP || BPFT_KIND(v) == BPFT_HOTDROP ? TC_ACT_SHOT : "
                  "TC_ACT_OK;\n";
         return s + "}\n";
+    }
+
+    // One hook's base chains in netfilter's order (layout.hpp: base_chains). nft semantics, which are also
+    // iptables' across tables: a base chain that accepts hands the packet to the next one; any other verdict
+    // ends the evaluation. A base chain that is not compiled hands the packet to the kernel, which runs it
+    // and everything after it.
+    std::string run_hook(NfHook hook, const std::string& indent) {
+        std::string s;
+        for (const BaseChain& b : base_chains_) {
+            if (b.hook != hook) continue;
+            s += indent + "/* " + comment_text(b.table + " " + b.chain) + ", hook " + nf_hook_name(hook) +
+                 " priority " + std::to_string(b.priority) + " */\n";
+            if (!b.compiled) {
+                int gid = layout_.chains.at({b.table, b.chain}).kernel;
+                return s + indent + "v = BPFT_V(BPFT_KERNEL, " + std::to_string(gid) + "u);\n" + indent +
+                       "goto out;\n";
+            }
+            s += indent + "v = " + call(b.table, b.chain) + ";\n" + indent +
+                 "if (BPFT_KIND(v) != BPFT_ACCEPT) goto out;\n";
+        }
+        return s;
     }
 
     std::string out_iface(const std::string& indent) {
@@ -468,6 +545,12 @@ class Emitter {
     std::map<std::pair<std::string, std::string>, Plan> plans_;
     std::map<std::tuple<std::string, std::string, int>, size_t> runs_;  // (table, chain, first rule) -> run
     std::string end_chain_;  // what a rule emits to end its chain (RETURN, the end of a goto)
+    // Where a table's chains run relative to conntrack (NF_IP_PRI_CONNTRACK): before it there is no ct state
+    // yet and notrack works (iptables' raw).
+    enum class CtPosition { before, after, mixed };
+    static constexpr int conntrack_priority = -200;
+    std::map<std::string, CtPosition> before_ct_;
+    std::vector<BaseChain> base_chains_ = base_chains(program_);
 };
 
 }  // namespace

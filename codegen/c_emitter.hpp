@@ -3,8 +3,9 @@
 //
 // Each chain becomes a static function over struct bpft_pkt that returns a verdict (bpf/abi.h); each rule a
 // do { ... } while (0) block whose conditions come from the match emitters, carrying its source line as a
-// comment. The hook's entry point parses the packet, runs raw, asks the routing which filter chain applies,
-// records the verdict and maps it to the hook's return code.
+// comment. The hook's entry point parses the packet, runs the prerouting base chains (iptables: raw), asks
+// the routing whether input or forward applies, runs that hook's base chains in order (layout.hpp:
+// base_chains), records the verdict and maps it to the hook's return code.
 #include <optional>
 #include <string>
 #include <vector>

@@ -85,6 +85,15 @@ bool table_has_rules(const ir::Program& program, const std::string& table) {
     return false;
 }
 
+// NAT rewrites addresses the conntrack original tuple then differs from: iptables' nat table, or nft base
+// chains of type nat.
+bool has_nat(const ir::Program& program) {
+    for (const ir::Table& t : program.tables)
+        for (const ir::Chain& c : t.chains)
+            if (c.nft_hook && c.nft_hook->type == "nat") return true;
+    return table_has_rules(program, "nat");
+}
+
 struct Emitter {
     MatchContext& ctx;
 
@@ -95,12 +104,12 @@ struct Emitter {
 
     // The conntrack state bits netfilter sees in this table: none yet in raw (conntrack runs after it).
     std::string ct_state_expr() {
-        if (ctx.table == "raw")
+        if (ctx.before_conntrack)
             return "(p->untracked ? " + num(ir::ct::untracked) + " : " + num(ir::ct::invalid) + ")";
         return "(p->untracked ? " + num(ir::ct::untracked) + " : p->ct_state)";
     }
     std::string ct_unknown() {
-        return ctx.table == "raw" ? std::string() : "!p->untracked && p->ct_state == 0";
+        return ctx.before_conntrack ? std::string() : "!p->untracked && p->ct_state == 0";
     }
 
     std::optional<MatchCode> operator()(const ir::ProtocolMatch& m) {
@@ -178,7 +187,7 @@ struct Emitter {
             m.repl_dst || m.status || m.expire || m.direction)
             return kernel(
                 "conntrack reply tuple, ports, status, expiry and direction are decided by the kernel");
-        if ((m.orig_src || m.orig_dst) && table_has_rules(ctx.program, "nat"))
+        if ((m.orig_src || m.orig_dst) && has_nat(ctx.program))
             return kernel("--ctorigsrc/--ctorigdst with NAT rules are decided by the kernel");
         MatchCode c;
         c.kernel_if = ct_unknown();
@@ -187,7 +196,7 @@ struct Emitter {
             state =
                 invert_if(m.state->invert, "(" + ct_state_expr() + " & " + hex(m.state->value) + ") != 0");
         // Without a connection (INVALID, UNTRACKED, and always in raw) only --ctstate can match.
-        std::string tracked = ctx.table == "raw" ? "0" : "(!p->untracked && (p->ct_state & 0xe) != 0)";
+        std::string tracked = ctx.before_conntrack ? "0" : "(!p->untracked && (p->ct_state & 0xe) != 0)";
         std::string fields;
         if (m.proto) fields = invert_if(m.proto->invert, "p->proto == " + num(m.proto->value));
         auto orig = [&](const std::optional<ir::Negatable<ir::Ipv4Net>>& n, bool src) {

@@ -28,6 +28,7 @@ struct MatchCode {
 struct MatchContext {
     Hook hook;
     const std::string& table;
+    bool before_conntrack;  // the chain runs before conntrack (iptables' raw): no ct state yet
     const Layout& layout;
     int gid;
     int match_index;

@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from compat_lib import compare, conntrack, corpus, netns, rulegen, subject, textrules  # noqa: E402
+from compat_lib import compare, conntrack, corpus, netns, nftmode, rulegen, subject, textrules  # noqa: E402
 from compat_lib import packets as pk  # noqa: E402
 
 SKIP = 77
@@ -58,6 +58,9 @@ def parse_args(argv):
     ap.add_argument("--iptables-t", type=int, default=-1, dest="iptables_t",
                     help="upstream .t OK cases to run as one-rule rulesets (-1: all, 0: none)")
     ap.add_argument("--t-packets", type=int, default=60, help="packets per .t one-rule ruleset")
+    ap.add_argument("--nft-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "nft"),
+                    help="the nft mode's rulesets (*.nft), loaded with `nft -f` as the oracle")
+    ap.add_argument("--nft-packets", type=int, default=40, help="packets per nft ruleset (0: no nft mode)")
     return ap.parse_args(argv)
 
 
@@ -166,6 +169,8 @@ def main(argv):
         results["conntrack"] = recs
         if not args.no_regressions:
             run_regressions(ctx, phase="conntrack")
+    if args.nft_packets > 0:
+        run_nft_mode(ctx, seed)
     results["stats"] = stats.to_json()
     results["seconds"] = round(time.monotonic() - start, 1)
     results["packets"] = sum(stats.total[c] for c in ("agree", "mismatch", "deferred", "unverifiable", "confused",
@@ -191,7 +196,9 @@ def main(argv):
     known = {r["case"] for r in load_regressions() if r.get("kind") == "conntrack" and r.get("xfail")}
     new_ct = [r for r in results["conntrack"] if r["outcome"] in ("mismatch", "compile_failure")
               and r["case"] not in known]
-    bad = t["mismatch"] or t["confused"] or results["compile_failures"] or new_ct or reg["FAIL"] or \
+    nft_bad = any(r["error"] or r["outcomes"].get("mismatch") or r["outcomes"].get("confused")
+                  for r in results.get("nft", []))
+    bad = t["mismatch"] or t["confused"] or results["compile_failures"] or new_ct or reg["FAIL"] or nft_bad or \
         any(f["oracle"] == "legacy" and f.get("group", "random") == "random" for f in results["load_failures"])
     return 1 if bad else 0
 
@@ -294,6 +301,23 @@ def compare_one(ctx, group, rs_seed, ruleset, text, pkts, families=False, ipsets
         results["mismatches"].append(case)
     log(f"{group} ruleset {rs_seed}: {len(pkts)} packets: " + ", ".join(f"{n} {c}" for c, n in sorted(counts.items())))
     return counts
+
+
+def run_nft_mode(ctx, seed):
+    """The nft rulesets (--nft-dir) against `nft -f` in a namespace pair of their own (compat_lib/nftmode.py)."""
+    if not shutil.which("nft"):
+        ctx.results["nft_skipped"] = "nft not installed"
+        ctx.log("SKIP nft mode: nft not installed")
+        return
+    with netns.Oracle(netns.LEGACY, "nftm") as oracle:
+        recs = nftmode.run_all(oracle, ctx.args.bpftables, ctx.args.hook, ctx.args.nft_dir, seed,
+                               ctx.args.nft_packets, ctx.log)
+    for r in recs:
+        for outcome, n in r["outcomes"].items():
+            ctx.stats.groups["nft"][outcome] += n
+        if r["error"]:
+            ctx.stats.groups["nft"]["ruleset_error"] += 1
+    ctx.results["nft"] = recs
 
 
 def _rule_text(model, s):

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 
@@ -118,7 +119,10 @@ struct Scope {
 
 class RuleLowering {
   public:
-    RuleLowering(const Scope& scope, Diagnostics& diags) : scope_(scope), diags_(diags) {}
+    // nat_chain: the rule is in a base chain of type nat, where snat, dnat, masquerade and redirect are kept
+    // as targets (never compiled: the code generator hands such chains to the kernel).
+    RuleLowering(const Scope& scope, Diagnostics& diags, bool nat_chain = false)
+        : scope_(scope), diags_(diags), nat_chain_(nat_chain) {}
 
     std::optional<std::vector<ir::Rule>> run(const parser::nft::Rule& rule);
 
@@ -149,6 +153,7 @@ class RuleLowering {
 
     const Scope& scope_;
     Diagnostics& diags_;
+    bool nat_chain_ = false;
     std::vector<ir::Rule> rules_{1};
     std::optional<ir::LogTarget> log_;
     SourceLoc log_loc_;
@@ -832,6 +837,16 @@ bool RuleLowering::statement(const Statement& s) {
                 return true;
             }
             if (s.keyword == "limit") return limit(s);
+            if (nat_chain_ && (s.keyword == "snat" || s.keyword == "dnat" || s.keyword == "masquerade" ||
+                               s.keyword == "redirect")) {
+                ir::OpaqueTarget nat{s.keyword, {}};
+                for (char& ch : nat.name)
+                    ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+                for (const Expr& a : s.args) nat.args.push_back(a.text);
+                for (ir::Rule& r : rules_) r.target = nat, r.target_loc = s.loc;
+                verdict_seen_ = true;
+                return true;
+            }
             Expr k{K::value, s.keyword, {}, s.loc, static_cast<int>(s.keyword.size())};
             return unsupported(k, "statement \"" + s.keyword + "\"");
         }
@@ -1052,7 +1067,8 @@ class ScriptLowering {
     }
 
     bool rule(ir::Chain& ch, const parser::nft::Rule& r, bool insert) {
-        std::optional<std::vector<ir::Rule>> rules = RuleLowering(scope_, diags_).run(r);
+        bool nat_chain = ch.nft_hook && ch.nft_hook->type == "nat";
+        std::optional<std::vector<ir::Rule>> rules = RuleLowering(scope_, diags_, nat_chain).run(r);
         if (!rules) return false;
         ch.rules.insert(insert ? ch.rules.begin() : ch.rules.end(), rules->begin(), rules->end());
         return true;

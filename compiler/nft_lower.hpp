@@ -20,6 +20,8 @@
 //   DscpMatch, meta pkttype -> PktTypeMatch, ether saddr -> MacMatch, limit rate -> LimitMatch, comment ->
 //   CommentMatch log + verdict                -> two rules (LOG, then the verdict), unless the rule has a
 //   limit
+//   snat, dnat, masquerade, redirect -> OpaqueTarget, in base chains of type nat only (the code generator does
+//   not compile those chains: it hands the packets that reach them to the kernel)
 // Anything else is an error "... is not supported" at its position, never dropped.
 #include <optional>
 #include <string>

@@ -24,16 +24,19 @@ def probe(bpftables, rule):
         return r.returncode == 0
 
 
-def verdicts(bpftables, filter_text, frames, hook="xdp", ns_exec=None, ipsets=None):
+def verdicts(bpftables, filter_text, frames, hook="xdp", ns_exec=None, ipsets=None, fmt=None):
     """One answer per frame: {"verdict", "chain", "rule", "reason"}; raises CompileError with the diagnostics.
     ns_exec: run inside that network namespace (`ip netns exec`), so BPF_PROG_TEST_RUN's conntrack lookups see
-    its conntrack table. ipsets: an `ipset save` text for --ipsets."""
+    its conntrack table. ipsets: an `ipset save` text for --ipsets. fmt: --format (nft, iptables; guessed when
+    None)."""
     with tempfile.TemporaryDirectory(prefix="bpftc-") as d:
         rules, pcap = os.path.join(d, "rules"), os.path.join(d, "in.pcap")
         with open(rules, "w") as f:
             f.write(filter_text)
         pk.write_pcap(pcap, frames)
         cmd = [bpftables, "run", rules, "--pcap", pcap, "--chain", "INPUT", "--in", DUT_IF, "--hook", hook, "--json"]
+        if fmt:
+            cmd += ["--format", fmt]
         if ipsets is not None:
             with open(os.path.join(d, "ipsets"), "w") as f:
                 f.write(ipsets)
@@ -47,4 +50,5 @@ def verdicts(bpftables, filter_text, frames, hook="xdp", ns_exec=None, ipsets=No
         if len(out) != len(frames):
             raise CompileError(f"bpftables run printed {len(out)} answers for {len(frames)} packets")
         return [{"verdict": o["verdict"], "chain": o.get("chain", ""), "rule": o.get("rule", 0),
-                 "reason": o.get("reason", ""), "table": o.get("table", "")} for o in out]
+                 "reason": o.get("reason", ""), "table": o.get("table", ""), "line": o.get("line", 0)}
+                for o in out]

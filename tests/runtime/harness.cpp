@@ -6,12 +6,14 @@
 
 #include "compiler/diagnostics.hpp"
 #include "compiler/iptables_lower.hpp"
+#include "compiler/nft_lower.hpp"
 #include "parser/ipset_parser.hpp"
 
 namespace bpftables::test {
 namespace {
 
 std::optional<ir::Program> parse(const std::string& text, const RunOptions& options, Diagnostics& diags) {
+    if (looks_like_nft(text)) return parse_and_lower_nft(text, "test.nft", diags);
     std::optional<ir::Program> program = parse_and_lower(text, "test.rules", diags);
     if (program && !options.ipsets.empty()) {
         auto sets = parser::parse_ipset_save(options.ipsets, "test.ipsets", diags);

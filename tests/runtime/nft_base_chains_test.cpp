@@ -1,0 +1,215 @@
+// nft rulesets: base chains of one hook run in priority order (equal priorities: the one written last first);
+// accept ends only its base chain, drop ends everything, a policy applies when a base chain falls off its
+// end; jump, goto and return inside a table; inet tables (IPv4 only); base chains bpftables does not compile
+// (nat, postrouting) hand the packets that reach them to the kernel, and hooks it does not run at are
+// refused.
+#include "codegen/build.hpp"
+#include "compiler/nft_lower.hpp"
+#include "tests/runtime/harness.hpp"
+
+namespace bpftables::test {
+namespace {
+
+using runtime::Eth;
+using runtime::frame;
+using runtime::ip;
+using runtime::Ipv4;
+using runtime::Tcp;
+
+class NftBaseChains : public RuntimeTest {};
+
+std::vector<uint8_t> tcp_to(uint16_t dport) {
+    return frame(Ipv4{}, Tcp{.dport = dport});
+}
+
+// Declared in the opposite order of their priorities: "early" (-10) runs before "late" (10).
+const char* const two_input_chains = R"(table ip first {
+    chain late {
+        type filter hook input priority 10; policy accept;
+        tcp dport 22 drop
+        tcp dport 25 accept
+    }
+}
+table ip second {
+    chain early {
+        type filter hook input priority -10; policy accept;
+        tcp dport 22 accept
+        tcp dport 23 drop
+        tcp dport 25 accept
+    }
+}
+)";
+
+TEST_F(NftBaseChains, AcceptInTheFirstDoesNotStopTheSecondsDrop) {
+    Ruleset& rs = ruleset(two_input_chains);
+    EXPECT_VERDICT(rs, tcp_to(22), "DROP", "first:late", 1);
+    EXPECT_VERDICT(rs, tcp_to(25), "ACCEPT", "first:late", 2);
+}
+
+TEST_F(NftBaseChains, DropInTheFirstEndsEverything) {
+    Ruleset& rs = ruleset(two_input_chains);
+    EXPECT_VERDICT(rs, tcp_to(23), "DROP", "second:early", 2);
+}
+
+TEST_F(NftBaseChains, LowerPriorityRunsFirst) {
+    // Both policies accept: the last base chain to run is the one that decides.
+    EXPECT_VERDICT(ruleset(two_input_chains), tcp_to(24), "ACCEPT", "first:late", 0);
+}
+
+// The kernel runs the base chain registered last first; `nft -f` registers them in the order written.
+TEST_F(NftBaseChains, EqualPrioritiesRunLastWrittenFirst) {
+    Ruleset& rs = ruleset(R"(table ip x {
+    chain a { type filter hook input priority filter; policy accept; tcp dport 22 drop; }
+}
+table ip y {
+    chain b { type filter hook input priority 0; policy drop; tcp dport 22 accept; tcp dport 23 accept; }
+}
+)");
+    EXPECT_VERDICT(rs, tcp_to(80), "DROP", "y:b", 0);
+    EXPECT_VERDICT(rs, tcp_to(23), "ACCEPT", "x:a", 0);
+    EXPECT_VERDICT(rs, tcp_to(22), "DROP", "x:a", 1);
+}
+
+TEST_F(NftBaseChains, Policies) {
+    Ruleset& rs = ruleset(R"(table ip t {
+    chain strict {
+        type filter hook input priority 0; policy drop;
+        tcp dport 22 accept
+    }
+    chain after {
+        type filter hook input priority 5; policy accept;
+        tcp dport 22 counter
+    }
+}
+)");
+    EXPECT_VERDICT(rs, tcp_to(80), "DROP", "t:strict", 0);   // drop policy: ends everything
+    EXPECT_VERDICT(rs, tcp_to(22), "ACCEPT", "t:after", 0);  // accepted: on to the next base chain
+    std::optional<bpft_counter> c = rs.counter(Hook::xdp, "t", "after", 1);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->packets, 1u);  // only tcp 22 reached "after"
+}
+
+TEST_F(NftBaseChains, JumpGotoReturn) {
+    Ruleset& rs = ruleset(R"(table ip t {
+    chain sub {
+        tcp dport 80 accept
+        tcp dport 81 return
+        tcp dport 82 drop
+    }
+    chain sub2 {
+        tcp dport 90 drop
+    }
+    chain in {
+        type filter hook input priority 0; policy drop;
+        tcp dport 80-89 jump sub
+        tcp dport 81 drop
+        tcp dport 90-99 goto sub2
+        tcp dport 83 accept
+    }
+    chain later {
+        type filter hook input priority 100; policy accept;
+        tcp dport 80 drop
+    }
+}
+)");
+    EXPECT_VERDICT(rs, tcp_to(81), "DROP", "t:in", 2);  // return: back in the caller
+    EXPECT_VERDICT(rs, tcp_to(82), "DROP", "t:sub", 3);
+    EXPECT_VERDICT(rs, tcp_to(83), "ACCEPT", "t:later", 0);  // fell off sub, accepted by in rule 4
+    EXPECT_VERDICT(rs, tcp_to(90), "DROP", "t:sub2", 1);
+    EXPECT_VERDICT(rs, tcp_to(91), "DROP", "t:in", 0);  // fell off a goto: the base chain's policy
+    // accept in a regular chain ends only its base chain: "later" still drops
+    EXPECT_VERDICT(rs, tcp_to(80), "DROP", "t:later", 1);
+}
+
+TEST_F(NftBaseChains, InetTable) {
+    Ruleset& rs = ruleset(R"(table inet f {
+    chain input {
+        type filter hook input priority 0; policy accept;
+        ip saddr 10.0.0.0/8 drop
+        meta nfproto ipv4 tcp dport 22 drop
+    }
+}
+)");
+    EXPECT_VERDICT(rs, frame(Ipv4{.src = ip("10.1.2.3")}, Tcp{}), "DROP", "f:input", 1);
+    EXPECT_VERDICT(rs, tcp_to(22), "DROP", "f:input", 2);
+    EXPECT_VERDICT(rs, tcp_to(80), "ACCEPT", "f:input", 0);
+    // IPv6 stays with the kernel
+    EXPECT_VERDICT(rs, frame(Eth{.type = 0x86dd}, Ipv4{}, Tcp{}), "NOT_IP", "", -1);
+}
+
+TEST_F(NftBaseChains, NatBaseChainHandsToTheKernel) {
+    Ruleset& rs = ruleset(R"(table ip nat {
+    chain pre {
+        type nat hook prerouting priority dstnat; policy accept;
+        tcp dport 8080 dnat to 198.18.0.9:80
+    }
+}
+table ip fw {
+    chain early {
+        type filter hook prerouting priority raw; policy accept;
+        tcp dport 23 drop
+    }
+    chain input {
+        type filter hook input priority 0; policy drop;
+    }
+}
+)");
+    EXPECT_VERDICT(rs, tcp_to(23), "DROP", "fw:early", 1);   // decided before the nat chain
+    EXPECT_VERDICT(rs, tcp_to(22), "KERNEL", "nat:pre", 0);  // reached it: the kernel decides
+}
+
+TEST_F(NftBaseChains, PostroutingHandsForwardedPacketsToTheKernel) {
+    std::string text = R"(table ip t {
+    chain fwd {
+        type filter hook forward priority 0; policy accept;
+        tcp dport 22 drop
+    }
+    chain post {
+        type filter hook postrouting priority 0; policy accept;
+    }
+    chain in {
+        type filter hook input priority 0; policy accept;
+    }
+}
+)";
+    Ruleset& fwd = ruleset(text, RunOptions{.chain = BPFT_CHAIN_FORWARD});
+    EXPECT_VERDICT(fwd, tcp_to(22), "DROP", "t:fwd", 1);
+    EXPECT_VERDICT(fwd, tcp_to(80), "KERNEL", "t:post", 0);
+    EXPECT_VERDICT(ruleset(text), tcp_to(80), "ACCEPT", "t:in", 0);  // input packets never reach postrouting
+}
+
+TEST_F(NftBaseChains, OutputAtTcEgress) {
+    Ruleset& rs = ruleset(R"(table ip t {
+    chain out1 {
+        type filter hook output priority -5; policy accept;
+        tcp dport 25 accept
+    }
+    chain out2 {
+        type filter hook output priority 0; policy drop;
+        tcp dport 443 accept
+    }
+}
+)",
+                          RunOptions{.chain = BPFT_CHAIN_OUTPUT});
+    EXPECT_VERDICT_ON(rs, Hook::tc_egress, tcp_to(443), "ACCEPT", "t:out2", 1);
+    EXPECT_VERDICT_ON(rs, Hook::tc_egress, tcp_to(25), "DROP", "t:out2", 0);
+}
+
+TEST(NftBaseChainsRefused, IngressHookIsAnErrorAtTheChain) {
+    Diagnostics diags;
+    std::optional<ir::Program> p = parse_and_lower_nft(R"(table inet t {
+    chain early {
+        type filter hook ingress device "lo" priority 0; policy accept;
+    }
+}
+)",
+                                                       "t.nft", diags);
+    ASSERT_TRUE(p) << diags.str();
+    EXPECT_FALSE(codegen::build(*p, Hook::xdp, diags, false));
+    EXPECT_NE(diags.str().find("t.nft:2:5: error: base chain t early (type filter hook ingress"),
+              std::string::npos)
+        << diags.str();
+}
+
+}  // namespace
+}  // namespace bpftables::test
