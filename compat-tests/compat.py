@@ -61,6 +61,9 @@ def parse_args(argv):
     ap.add_argument("--nft-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "nft"),
                     help="the nft mode's rulesets (*.nft), loaded with `nft -f` as the oracle")
     ap.add_argument("--nft-packets", type=int, default=40, help="packets per nft ruleset (0: no nft mode)")
+    ap.add_argument("--classifier-min", type=int, default=None,
+                    help="runs of this many classifiable rules or more go to bpftables' classifier (its "
+                         "BPFTABLES_CLASSIFIER_MIN; default: bpftables' own, 32; 0: no classifier)")
     return ap.parse_args(argv)
 
 
@@ -127,6 +130,9 @@ def main(argv):
         print(f"SKIP: compat suite: {why}")
         return SKIP
     install_cleanup()
+    if args.classifier_min is not None:
+        os.environ["BPFTABLES_CLASSIFIER_MIN"] = str(args.classifier_min)
+        log(f"bpftables' classifier takes runs of {args.classifier_min} rules or more")
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
     log(f"compat: seed {seed} (rerun with --seed {seed})")
     families, families_off = choose_families(args, log)
