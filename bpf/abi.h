@@ -57,8 +57,8 @@ struct bpft_result {
  * sets of BPFT_CLS_TREES roots in bpft_cls_nodes: from (2 * run) * BPFT_CLS_TREES for packets with a
  * complete L4 header, from (2 * run + 1) * BPFT_CLS_TREES for TCP/UDP packets too short for theirs (whose
  * ports must not steer the walk: the first rule whose addresses and protocol match drops them, as netfilter's
- * hotdrop, if it reads ports). Leaves list rules by their index in bpft_cls_rules, which is the chain's
- * order. */
+ * hotdrop, if it reads ports). A leaf is a stretch of bpft_cls_leaves holding copies of its rules, in the
+ * chain's order, which is the order of their gids. */
 #define BPFT_CLS_LEAF 0xffu  /* field of a leaf node */
 #define BPFT_CLS_TREES 4     /* trees per run and root kind; the earliest rule any of them finds decides */
 #define BPFT_CLS_DEPTH 40    /* most inner nodes on a path */
@@ -69,7 +69,7 @@ struct bpft_cls_node {
     bpft_u8 shift; /* inner: child = base + ((field >> shift) & ((1 << bits) - 1)) */
     bpft_u8 bits;
     bpft_u8 pad;
-    bpft_u32 base;  /* inner: first child; leaf: first entry in bpft_cls_leaves */
+    bpft_u32 base;  /* inner: first child; leaf: its first rule in bpft_cls_leaves */
     bpft_u32 count; /* leaf: number of rules, in the chain's order */
 };
 

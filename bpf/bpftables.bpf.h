@@ -386,15 +386,8 @@ struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(max_entries, 1);
     __type(key, __u32);
-    __type(value, __u32);
-} bpft_cls_leaves SEC(".maps");
-
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
     __type(value, struct bpft_cls_rule);
-} bpft_cls_rules SEC(".maps");
+} bpft_cls_leaves SEC(".maps");
 
 /* The verdict of the first rule of classifier run `run` that decides the packet, or 0: the earliest rule that
  * any of the run's trees finds. Each walk visits at most BPFT_CLS_DEPTH inner nodes, then tests at most
@@ -423,20 +416,18 @@ BPFT_GLOBAL __u32 bpft_classify(bpft_pkt_t *p, __u32 run) {
         for (__u32 i = 0; i < BPFT_CLS_LEAF_MAX; i++) {
             if (i >= count) break;
             __u32 at = base + i;
-            __u32 *id = bpf_map_lookup_elem(&bpft_cls_leaves, &at);
-            if (!id || *id >= best) break;
-            struct bpft_cls_rule *r = bpf_map_lookup_elem(&bpft_cls_rules, id);
-            if (!r) break;
+            struct bpft_cls_rule *r = bpf_map_lookup_elem(&bpft_cls_leaves, &at);
+            if (!r || BPFT_GID(r->verdict) >= best) break;
             if ((saddr & r->src_mask) != r->src || (daddr & r->dst_mask) != r->dst || proto < r->proto_lo ||
                 proto > r->proto_hi)
                 continue;
             if (l4_len < r->l4hdr) {
-                best = *id, verdict = BPFT_V(BPFT_HOTDROP, BPFT_GID(r->verdict));
+                best = BPFT_GID(r->verdict), verdict = BPFT_V(BPFT_HOTDROP, best);
                 break;
             }
             if (sport < r->sport_lo || sport > r->sport_hi || dport < r->dport_lo || dport > r->dport_hi)
                 continue;
-            best = *id, verdict = r->verdict;
+            best = BPFT_GID(r->verdict), verdict = r->verdict;
             break;
         }
     }

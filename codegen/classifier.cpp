@@ -9,9 +9,9 @@ namespace {
 
 constexpr int fields = 5;             // saddr, daddr, proto, sport, dport
 constexpr int max_cut_bits = 8;       // at most 256 children per node
-constexpr size_t leaf_target = 16;    // a node with this many rules or fewer is a leaf
+constexpr size_t leaf_target = 24;    // a node with this many rules or fewer is a leaf
 constexpr uint64_t space_factor = 2;  // a cut may copy a node's rules into its parts at most this many times
-constexpr uint64_t parts_per_rule = 2;         // and make at most one part per two rules
+constexpr uint64_t parts_per_rule = 4;         // and make at most one part per four rules
 constexpr size_t max_nodes = size_t(1) << 24;  // 16M nodes (192 MiB of map): beyond, refuse
 
 constexpr uint32_t ones(int bits) {
@@ -66,7 +66,7 @@ class Builder {
                                 0,
                                 static_cast<uint32_t>(out_.leaves.size()),
                                 static_cast<uint32_t>(ids.size())};
-            out_.leaves.insert(out_.leaves.end(), ids.begin(), ids.end());
+            for (uint32_t id : ids) out_.leaves.push_back(out_.rules[id]);
             return true;
         }
         int shift = region.width[field] - bits;
@@ -301,10 +301,10 @@ uint32_t classify(const ClassifierTrees& trees, uint32_t run, const ClassifierPa
                 continue;
             }
             for (uint32_t i = 0; i < n.count && i < BPFT_CLS_LEAF_MAX; ++i) {
-                uint32_t id = trees.leaves[n.base + i];
-                if (id >= best) break;
-                if (uint32_t v = classifier_rule_verdict(trees.rules[id], p)) {
-                    best = id, verdict = v;
+                const bpft_cls_rule& r = trees.leaves[n.base + i];
+                if ((r.verdict & 0xffffffu) >= best) break;
+                if (uint32_t v = classifier_rule_verdict(r, p)) {
+                    best = r.verdict & 0xffffffu, verdict = v;
                     break;
                 }
             }

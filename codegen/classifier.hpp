@@ -24,9 +24,9 @@ namespace bpftables::codegen {
 std::optional<bpft_cls_rule> classifier_rule(const ir::Rule& rule, uint32_t gid);
 
 struct ClassifierTrees {
-    std::vector<bpft_cls_node> nodes;  // roots first: 2 * run, 2 * run + 1 (see bpf/abi.h)
-    std::vector<uint32_t> leaves;      // indices into rules
-    std::vector<bpft_cls_rule> rules;  // every run's rules, run after run, in the chain's order
+    std::vector<bpft_cls_node> nodes;   // roots first: 2 * run, 2 * run + 1 (see bpf/abi.h)
+    std::vector<bpft_cls_rule> leaves;  // the rules of each leaf, copied: a leaf is one stretch of memory
+    std::vector<bpft_cls_rule> rules;   // every run's rules, run after run, in the chain's order
     std::vector<std::pair<uint32_t, uint32_t>> run_rules;  // [begin, end) of each run in rules
 };
 

@@ -95,9 +95,8 @@ bool fill_array(bpf_object* obj, const char* name, const std::vector<T>& values,
 }
 
 bool size_classifier(bpf_object* obj, const codegen::ClassifierTrees& trees, std::string& error) {
-    for (auto [name, size] : {std::pair{"bpft_cls_nodes", trees.nodes.size()},
-                              {"bpft_cls_leaves", trees.leaves.size()},
-                              {"bpft_cls_rules", trees.rules.size()}}) {
+    for (auto [name, size] :
+         {std::pair{"bpft_cls_nodes", trees.nodes.size()}, {"bpft_cls_leaves", trees.leaves.size()}}) {
         bpf_map* map = bpf_object__find_map_by_name(obj, name);
         if (!map) return error = std::string("the object has no map ") + name, false;
         if (bpf_map__set_max_entries(map, static_cast<uint32_t>(std::max<size_t>(size, 1))) != 0)
@@ -108,8 +107,7 @@ bool size_classifier(bpf_object* obj, const codegen::ClassifierTrees& trees, std
 
 bool fill_classifier(bpf_object* obj, const codegen::ClassifierTrees& trees, std::string& error) {
     return fill_array(obj, "bpft_cls_nodes", trees.nodes, error) &&
-           fill_array(obj, "bpft_cls_leaves", trees.leaves, error) &&
-           fill_array(obj, "bpft_cls_rules", trees.rules, error);
+           fill_array(obj, "bpft_cls_leaves", trees.leaves, error);
 }
 
 }  // namespace
