@@ -7,6 +7,7 @@
 #include <set>
 
 #include "compiler/xt/numbers.hpp"
+#include "parser/nft_json.hpp"
 #include "parser/nft_parser.hpp"
 
 namespace bpftables {
@@ -1217,6 +1218,13 @@ std::optional<std::vector<ir::Rule>> lower_nft_rule(const parser::nft::Rule& rul
 std::optional<ir::Program> parse_and_lower_nft(const std::string& text, const std::string& file,
                                                Diagnostics& diags) {
     std::optional<parser::nft::Script> script = parser::parse_nft(text, file, diags);
+    if (!script) return std::nullopt;
+    return lower_nft(*script, diags);
+}
+
+std::optional<ir::Program> parse_and_lower_nft_json(const std::string& text, const std::string& file,
+                                                    Diagnostics& diags) {
+    std::optional<parser::nft::Script> script = parser::parse_nft_json(text, file, diags);
     if (!script) return std::nullopt;
     return lower_nft(*script, diags);
 }
