@@ -275,7 +275,21 @@ class Reader {
         nft::SetBody body;
         for (const char* key : {"type", "map"}) {
             if (!b.contains(key)) continue;
-            std::optional<std::vector<std::string>> t = strings(b, key, l);
+            std::optional<std::vector<std::string>> t;
+            if (b[key].is_object() && b[key].contains("typeof")) {  // {"typeof": expr}: the expression's text
+                std::optional<Expr> e = expr(b[key]["typeof"], l, 0);
+                if (!e) return std::nullopt;
+                std::string text;
+                for (const Expr& x : e->kind == K::concat ? e->args : std::vector<Expr>{*e}) {
+                    if (x.kind != K::selector && x.kind != K::value)
+                        return fail(x.loc, "\"typeof\" needs a selector or a concatenation of selectors");
+                    text += (text.empty() ? "" : " . ") + x.text;
+                }
+                body.typeof_ = true;
+                t = std::vector<std::string>{text};
+            } else {
+                t = strings(b, key, l);
+            }
             if (!t) return std::nullopt;
             if (key[0] == 't')
                 body.key_type = *t;
@@ -404,6 +418,8 @@ class Reader {
                             l, std::string("counter \"") + k + "\" must be a number, not " + type_name(n));
                     s.args.push_back(leaf(K::value, number(n), l));
                 }
+            } else if (v->is_object() && !v->empty()) {  // counter name <expr>: an object reference
+                s.args.push_back(leaf(K::value, "counter name", l));
             } else if (!v->is_null() && !v->is_object()) {
                 return fail(l, "\"counter\" must be null, an object or a name, not " + type_name(*v));
             }
@@ -472,6 +488,8 @@ class Reader {
     // As the text's words: rate [over] N/unit [burst N packets|bytes]
     std::optional<Statement> limit(const json& v, Statement& s) {
         s.kind = Statement::Kind::other;
+        if (v.is_string() || (v.is_object() && !v.contains("rate")))
+            return s;  // limit name <expr>: an object reference, reported by the lowering
         if (!v.is_object()) return fail(s.loc, "\"limit\" must be an object, not " + type_name(v));
         std::optional<std::string> rate = str(v, "rate", s.loc, true), per = str(v, "per", s.loc, false),
                                    unit = str(v, "rate_unit", s.loc, false),
@@ -569,6 +587,9 @@ class Reader {
         }
         if (key == "elem") {
             if (!v->is_object() || !v->contains("val")) return fail(l, "\"elem\" needs \"val\"");
+            for (const auto& [k, x] : v->items())  // a limit, quota, ct count per element: not a set's lookup
+                if (k != "val" && k != "timeout" && k != "expires" && k != "comment" && k != "counter")
+                    return fail(l, "a set element with \"" + k + "\" is not supported");
             return expr((*v)["val"], l, depth + 1);
         }
         if (key == "concat") {
