@@ -343,7 +343,8 @@ std::optional<Alts> RuleLowering::relation(const Expr& lhs_in, Op op, const Expr
     std::optional<Expr> and_mask;
     if (lhs.kind == K::binop && lhs.text == "&" && lhs.args[0].kind == K::selector) {
         and_mask = lhs.args[1];
-        lhs = lhs.args[0];
+        Expr selector = lhs.args[0];  // a copy first: assigning lhs its own child frees the child mid-copy
+        lhs = std::move(selector);
     }
     if (lhs.kind != K::selector) return unsupported(lhs, "this expression"), std::nullopt;
     std::string sel = lhs.text;
