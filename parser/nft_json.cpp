@@ -159,7 +159,7 @@ class Reader {
         return v.is_number_unsigned() ? std::to_string(v.get<uint64_t>()) : std::to_string(v.get<int64_t>());
     }
 
-    // A string or an array of strings, joined by SEP ("flags": "interval" or ["interval", "timeout"]).
+    // A string or an array of strings ("flags": "interval" or ["interval", "timeout"]); absent: none.
     std::optional<std::vector<std::string>> strings(const json& obj, const char* key, const SourceLoc& l) {
         std::vector<std::string> out;
         if (!obj.contains(key)) return out;
