@@ -664,6 +664,8 @@ class Reader {
         if (key == "meta" || key == "socket" || key == "osf") {
             std::optional<std::string> k = field("key");
             if (!k) return std::nullopt;
+            for (const char* bare : {"iif", "oif", "iifname", "oifname", "iifgroup", "oifgroup"})
+                if (key == "meta" && *k == bare) return *k;  // as nft lists them
             return words({key, *k});
         }
         if (key == "ct" || key == "rt" || key == "ipsec") {
