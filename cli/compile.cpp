@@ -61,7 +61,7 @@ int compile_command(int argc, char** argv) {
         (emit != "obj" && emit != "c" && emit != "ir")) {
         std::fputs(
             "usage: bpftables compile FILE -o OUT [--hook xdp|tc-ingress|tc-egress] [--emit obj|c|ir] "
-            "[--explain] [--ipsets FILE] [--format nft|iptables] [--stats]\n",
+            "[--explain] [--ipsets FILE] [--format nft|nft-json|iptables] [--stats]\n",
             stderr);
         return 2;
     }

@@ -9,6 +9,7 @@
 #include "compiler/iptables_lower.hpp"
 #include "compiler/nft_lower.hpp"
 #include "parser/ipset_parser.hpp"
+#include "parser/nft_json.hpp"
 
 namespace bpftables::cli {
 
@@ -34,17 +35,19 @@ std::optional<ir::Program> load_ruleset(const std::string& file, const std::stri
     }
     std::string name = file == "-" ? "<stdin>" : file;
 
-    // nftables input: its own front end; named sets come from the ruleset itself, not from --ipsets.
-    if (format != "nft" && format != "iptables" && !format.empty()) {
-        diags.error({}, "unknown --format \"" + format + "\" (nft or iptables)");
+    // nftables input (text or JSON): its own front end; named sets come from the ruleset itself, not from
+    // --ipsets.
+    if (format != "nft" && format != "nft-json" && format != "iptables" && !format.empty()) {
+        diags.error({}, "unknown --format \"" + format + "\" (nft, nft-json or iptables)");
         return std::nullopt;
     }
-    if (format == "nft" || (format.empty() && looks_like_nft(text))) {
+    bool json = format == "nft-json" || (format.empty() && parser::looks_like_nft_json(text));
+    if (json || format == "nft" || (format.empty() && looks_like_nft(text))) {
         if (!ipsets.empty()) {
             diags.error({}, "--ipsets is for iptables input; nft rulesets declare their sets");
             return std::nullopt;
         }
-        return parse_and_lower_nft(text, name, diags);
+        return json ? parse_and_lower_nft_json(text, name, diags) : parse_and_lower_nft(text, name, diags);
     }
 
     std::optional<std::vector<ir::IpSet>> sets;

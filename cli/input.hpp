@@ -9,8 +9,9 @@
 namespace bpftables::cli {
 
 // Reads FILE ("-" for stdin), parses and lowers it, and attaches the sets of IPSETS ("" for none).
-// FORMAT is "iptables" (iptables-save / -restore text), "nft" (nft list ruleset / nft -f text) or "" to
-// guess from the content. Diagnostics (warnings too) are printed to stderr. Empty on any error.
+// FORMAT is "iptables" (iptables-save / -restore text), "nft" (nft list ruleset / nft -f text), "nft-json"
+// (nft -j list ruleset) or "" to guess from the content. Diagnostics (warnings too) are printed to stderr.
+// Empty on any error.
 std::optional<ir::Program> load_ruleset(const std::string& file, const std::string& ipsets,
                                         Diagnostics& diags, const std::string& format = "");
 

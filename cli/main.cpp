@@ -16,7 +16,7 @@ void usage(FILE* out) {
         "          [--ipsets FILE] [--stats]\n"
         "      compile an iptables-save ruleset into a BPF object (offline, nothing is attached)\n"
         "  run FILE --pcap IN.pcap [--hook HOOK] [--chain INPUT|FORWARD|OUTPUT] [--in IF] [--out IF]\n"
-        "      [--ipsets FILE] [--format nft|iptables] [--json] [--repeat N]\n"
+        "      [--ipsets FILE] [--format nft|nft-json|iptables] [--json] [--repeat N]\n"
         "      run every packet of a capture through the compiled program (BPF_PROG_TEST_RUN) and print\n"
         "      the verdict and the rule that decided it; --repeat N also times each packet (ns)\n"
         "  make-example-pcap OUT.pcap\n"

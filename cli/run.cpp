@@ -144,7 +144,7 @@ int run_command(int argc, char** argv) {
     if (optind + 1 != argc || pcap.empty()) {
         std::fputs(
             "usage: bpftables run FILE --pcap IN.pcap [--hook HOOK] [--chain INPUT|FORWARD|OUTPUT] "
-            "[--in IF] [--out IF] [--ipsets FILE] [--format nft|iptables] [--json] [--repeat N]\n",
+            "[--in IF] [--out IF] [--ipsets FILE] [--format nft|nft-json|iptables] [--json] [--repeat N]\n",
             stderr);
         return 2;
     }

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "compiler/xt/numbers.hpp"
+#include "parser/nft_json.hpp"
 #include "parser/nft_parser.hpp"
 
 namespace bpftables {
@@ -347,7 +348,8 @@ std::optional<Alts> RuleLowering::relation(const Expr& lhs_in, Op op, const Expr
     std::optional<Expr> and_mask;
     if (lhs.kind == K::binop && lhs.text == "&" && lhs.args[0].kind == K::selector) {
         and_mask = lhs.args[1];
-        lhs = lhs.args[0];
+        Expr selector = lhs.args[0];  // a copy first: assigning lhs its own child frees the child mid-copy
+        lhs = std::move(selector);
     }
     if (lhs.kind != K::selector) return unsupported(lhs, "this expression"), std::nullopt;
     std::string sel = lhs.text;
@@ -839,10 +841,11 @@ bool RuleLowering::statement(const Statement& s) {
             if (s.keyword == "limit") return limit(s);
             if (nat_chain_ && (s.keyword == "snat" || s.keyword == "dnat" || s.keyword == "masquerade" ||
                                s.keyword == "redirect")) {
+                // Kept by name only: the chain is never compiled (its packets go to the kernel), and the
+                // statement's arguments have no iptables-save form (nor one form across nft text and JSON).
                 ir::OpaqueTarget nat{s.keyword, {}};
                 for (char& ch : nat.name)
                     ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-                for (const Expr& a : s.args) nat.args.push_back(a.text);
                 for (ir::Rule& r : rules_) r.target = nat, r.target_loc = s.loc;
                 verdict_seen_ = true;
                 return true;
@@ -1233,6 +1236,13 @@ std::optional<std::vector<ir::Rule>> lower_nft_rule(const parser::nft::Rule& rul
 std::optional<ir::Program> parse_and_lower_nft(const std::string& text, const std::string& file,
                                                Diagnostics& diags) {
     std::optional<parser::nft::Script> script = parser::parse_nft(text, file, diags);
+    if (!script) return std::nullopt;
+    return lower_nft(*script, diags);
+}
+
+std::optional<ir::Program> parse_and_lower_nft_json(const std::string& text, const std::string& file,
+                                                    Diagnostics& diags) {
+    std::optional<parser::nft::Script> script = parser::parse_nft_json(text, file, diags);
     if (!script) return std::nullopt;
     return lower_nft(*script, diags);
 }

@@ -43,6 +43,10 @@ std::optional<std::vector<ir::Rule>> lower_nft_rule(const parser::nft::Rule& rul
 std::optional<ir::Program> parse_and_lower_nft(const std::string& text, const std::string& file,
                                                Diagnostics& diags);
 
+// The same for `nft -j list ruleset` JSON (parser/nft_json.hpp reads it into the same AST).
+std::optional<ir::Program> parse_and_lower_nft_json(const std::string& text, const std::string& file,
+                                                    Diagnostics& diags);
+
 // True when the text looks like nftables input rather than iptables-save (for --format guessing).
 bool looks_like_nft(const std::string& text);
 

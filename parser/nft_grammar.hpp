@@ -228,7 +228,9 @@ struct policy_value : sor<variable, ident> {};
 struct policy_spec : seq<NFT_KEY("policy"), sp1, must<policy_value>> {};
 struct chain_attr_end : at<sor<one<';'>, eol, one<'}'>, one<'#'>>> {};
 struct chain_flags : seq<NFT_KEY("flags"), sp1, list<ident, seq<one<','>, sp>>> {};
-struct chain_item : seq<sor<seq<sor<hook_spec, policy_spec, chain_flags>, sp, must<chain_attr_end>>, rule>,
+struct chain_comment : seq<NFT_KEY("comment"), sp1, quoted> {};  // the chain's, on a line of its own
+struct chain_item : seq<sor<seq<sor<hook_spec, policy_spec, chain_flags>, sp, must<chain_attr_end>>,
+                            seq<chain_comment, sp, chain_attr_end>, rule>,
                         sp, opt<one<';'>>> {};
 struct block_close : one<'}'> {};
 struct chain_body : seq<one<'{'>, ws, star<chain_item, ws>, must<block_close>> {};
