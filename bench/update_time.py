@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """Time to change one rule in N (the rule in the middle of the chain), for the netfilter front ends, each in a
-scratch network namespace: `iptables-legacy -R`, `iptables-nft -R`, `nft replace rule`. bpftables has no
-incremental update: its live runtime (`bpftables-restore`) builds and loads the whole generation and swaps it
-in, so its update time is its load time (docs/benchmarks.md).
+scratch network namespace: `iptables-legacy -R`, `iptables-nft -R`, `nft replace rule`, and `bpftables-restore`
+of the ruleset with that rule changed, into a live XDP attachment (a veth in the namespace, a private bpffs in a
+private mount namespace): bpftables has no incremental update, a restore builds, verifies and swaps the whole
+generation (keeping the counters of the rules that did not change).
 
-    sudo /usr/bin/python3 bench/update_time.py --rules 1,10,100,1000,10000,100000 --csv docs/bench/update.csv
+    sudo /usr/bin/python3 bench/update_time.py --bpftables build/cli --rules 1,10,100,1000,10000,100000 \
+        --csv docs/bench/update.csv
 """
 import argparse
 import os
@@ -25,11 +27,29 @@ def timed(cmd, ns, stdin=None):
     return time.monotonic() - start
 
 
+def bpftables_update(bindir, ns, ruleset, changed):
+    """Seconds of `bpftables-restore CHANGED` after `bpftables-restore RULESET`, attached at XDP on v0."""
+    script = f"""
+        set -e
+        mount -t bpf bpf /sys/fs/bpf
+        inns() {{ nsenter --net=/run/netns/{ns} "$@"; }}
+        trap 'inns {bindir}/bpftables detach --all >/dev/null 2>&1 || true' EXIT
+        inns {bindir}/bpftables attach v0 --hook xdp >/dev/null
+        inns {bindir}/bpftables-restore {ruleset}
+        s=$(date +%s.%N); inns {bindir}/bpftables-restore {changed}; e=$(date +%s.%N)
+        echo "$s $e"
+    """
+    out = subprocess.run(["unshare", "-m", "bash", "-c", script], check=True, capture_output=True, text=True)
+    start, end = out.stdout.split()[-2:]
+    return float(end) - float(start)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rules", default="1,10,100,1000")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--csv", default="update.csv")
+    ap.add_argument("--bpftables", help="directory of bpftables and bpftables-restore (absent: not measured)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("update_time: needs root: skipped", file=sys.stderr)
@@ -38,6 +58,9 @@ def main():
     rows = []
     try:
         subprocess.run(["ip", "netns", "add", ns], check=True)
+        run_bench.run(["ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1"], ns=ns)
+        for link in ("v0", "v1", "lo"):
+            run_bench.run(["ip", "link", "set", link, "up"], ns=ns)
         with tempfile.TemporaryDirectory(prefix="bpftables-update-") as tmp:
             for n in [int(x) for x in args.rules.split(",")]:
                 ruleset = os.path.join(tmp, f"rules-{n}.txt")
@@ -48,10 +71,22 @@ def main():
                 spec[spec.index("--dport") + 1] = "1"  # a different rule in the same place
                 nft_file = os.path.join(tmp, f"rules-{n}.nft")
                 run_bench.nft_translate(ruleset, nft_file)
-                for tool in ("iptables-legacy", "iptables-nft", "nft"):
+                changed = os.path.join(tmp, f"rules-{n}-changed.txt")
+                with open(ruleset) as f, open(changed, "w") as out:
+                    at = 0
+                    for line in f:
+                        if line.startswith("-A INPUT"):
+                            at += 1
+                            if at == k:
+                                line = " ".join(["-A", "INPUT"] + spec) + "\n"
+                        out.write(line)
+                tools = ("iptables-legacy", "iptables-nft", "nft") + (("bpftables",) if args.bpftables else ())
+                for tool in tools:
                     times = []
                     for _ in range(args.reps):
-                        if tool == "nft":
+                        if tool == "bpftables":
+                            times.append(bpftables_update(args.bpftables, ns, ruleset, changed))
+                        elif tool == "nft":
                             run_bench.run(["nft", "-f", nft_file], ns=ns)
                             listing = run_bench.run(["nft", "-a", "list", "chain", "ip", "filter", "INPUT"],
                                                     ns=ns).stdout
