@@ -199,11 +199,12 @@ int restore_command(int argc, char** argv) {
     std::optional<ir::Program> input = parse_and_lower(text, file == "-" ? "<stdin>" : file, diags, options);
     std::fputs(diags.str().c_str(), stderr);
     if (!input) return 1;
-    // The tables the input names that bpftables does not compile go to the kernel's netfilter.
+    // Every table the input names goes to the kernel's netfilter too: the tables bpftables does not compile
+    // run there alone; the compiled ones are the backstop for every packet a program hands to the kernel
+    // (fragments, IP options, matches a hook cannot decide), which must meet the same rules there.
     std::vector<std::string> netfilter_tables;
     for (const ir::Table& t : input->tables)
-        if (!codegen::is_compiled_table(t.name) && (only_table.empty() || t.name == only_table))
-            netfilter_tables.push_back(t.name);
+        if (only_table.empty() || t.name == only_table) netfilter_tables.push_back(t.name);
     // Tables the input names replace (or, with --noflush, are) the committed ones; the others stay.
     ir::Program next = *committed;
     for (ir::Table& t : input->tables) {

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -52,8 +53,26 @@ bool netfilter_apply(const std::string& backend, const ir::Program& program,
             text += "COMMIT\n";
         }
     }
-    std::string command = "iptables-" + backend + "-restore -w 5" + (test ? " --test" : "");
     std::string output;
+    // iptables resolves --match-set names in the kernel: the sets go there first, with the members the
+    // ruleset's sets have now (created when missing, emptied and refilled when present). A --test run changes
+    // nothing, so it cannot check such tables in the kernel: the real apply does, before any link is swapped.
+    if (text.find("--match-set") != std::string::npos) {
+        if (test) return true;
+        std::string sets;
+        for (const ir::IpSet& s : program.sets)
+            sets += "create " + s.name + " " + s.type + " -exist\nflush " + s.name + "\n";
+        std::string members = ir::to_ipset_save(program.sets);
+        for (size_t pos = 0; pos < members.size();) {  // its add lines: the sets exist now
+            size_t end = std::min(members.find('\n', pos), members.size());
+            if (members.compare(pos, 4, "add ") == 0) sets += members.substr(pos, end - pos) + "\n";
+            pos = end + 1;
+        }
+        if (!sets.empty() && run_with_input("ipset restore -exist", sets, output) != 0)
+            return error = "the kernel's ipset refused the sets: " + output, false;
+        output.clear();
+    }
+    std::string command = "iptables-" + backend + "-restore -w 5" + (test ? " --test" : "");
     int code = run_with_input(command, text, output);
     if (code != 0) {
         std::string names;
