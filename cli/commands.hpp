@@ -6,5 +6,6 @@ namespace bpftables::cli {
 int compile_command(int argc, char** argv);
 int run_command(int argc, char** argv);
 int example_pcap_command(int argc, char** argv);
+int import_command(int argc, char** argv);
 
 }  // namespace bpftables::cli

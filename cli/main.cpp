@@ -19,6 +19,9 @@ void usage(FILE* out) {
         "      [--ipsets FILE] [--format nft|nft-json|iptables] [--json] [--repeat N]\n"
         "      run every packet of a capture through the compiled program (BPF_PROG_TEST_RUN) and print\n"
         "      the verdict and the rule that decided it; --repeat N also times each packet (ns)\n"
+        "  import --from nft|iptables-legacy [--print iptables|nft|nft-json] [-o FILE]\n"
+        "      read the running ruleset of this network namespace (libnftables or libiptc) and print it\n"
+        "      in iptables-save form (canonical, as compile --emit ir), or as nft lists it\n"
         "  make-example-pcap OUT.pcap\n"
         "      write the capture the built-in example uses\n"
         "  attach IFACE [--hook xdp|tc] [--mode native|generic] [-w [SECS]]\n"
@@ -57,6 +60,7 @@ int main(int argc, char** argv) {
     if (cmd == "refresh") return bpftables::cli::refresh_command(argc - 1, argv + 1);
     if (cmd.rfind("-L", 0) == 0 || cmd.rfind("-Z", 0) == 0 || cmd == "--list" || cmd == "--zero")
         return bpftables::cli::list_command(argc, argv);
+    if (cmd == "import") return bpftables::cli::import_command(argc - 1, argv + 1);
     if (cmd == "make-example-pcap") return bpftables::cli::example_pcap_command(argc - 1, argv + 1);
     std::fprintf(stderr, "bpftables: unknown command '%s'\n", cmd.c_str());
     usage(stderr);

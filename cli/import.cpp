@@ -1,0 +1,128 @@
+// bpftables import --from nft|iptables-legacy [--print iptables|nft|nft-json] [-o FILE]
+// Reads the running ruleset of this network namespace (cli/import_sources.hpp) and prints it: in
+// iptables-save form through the IR (the same text `bpftables compile FILE --emit ir` prints), or for nft as
+// libnftables lists it.
+#include <getopt.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "cli/commands.hpp"
+#include "cli/import_sources.hpp"
+#include "compiler/iptables_lower.hpp"
+#include "compiler/ir_print.hpp"
+#include "compiler/nft_lower.hpp"
+#include "compiler/passes/pass.hpp"
+
+namespace bpftables::cli {
+namespace {
+
+const char* const usage_text =
+    "usage: bpftables import --from nft|iptables-legacy [--print iptables|nft|nft-json] [-o FILE]\n";
+
+// The IR's iptables-save form, after the same checks `compile --emit ir` runs. Only when everything lowered:
+// the front ends warn about what they skip (tables of other families, stateful objects), and an import that
+// printed without it would lose it.
+std::optional<std::string> to_iptables(std::optional<ir::Program> program, Diagnostics& diags) {
+    if (!program) return std::nullopt;
+    for (const Diagnostic& d : diags.all())
+        if (d.severity == Severity::warning) {
+            diags.error({},
+                        "not everything in the ruleset lowers (see the warnings); nothing is printed in "
+                        "iptables-save form");
+            return std::nullopt;
+        }
+    if (!passes::run_pipeline(*program, diags)) return std::nullopt;
+    return ir::to_save(*program);
+}
+
+}  // namespace
+
+int import_command(int argc, char** argv) {
+    static const option long_options[] = {{"from", required_argument, nullptr, 'f'},
+                                          {"print", required_argument, nullptr, 'p'},
+                                          {"output", required_argument, nullptr, 'o'},
+                                          {nullptr, 0, nullptr, 0}};
+    std::string from, print, out;
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, "o:", long_options, nullptr)) != -1;) {
+        switch (c) {
+            case 'f':
+                from = optarg;
+                break;
+            case 'p':
+                print = optarg;
+                break;
+            case 'o':
+                out = optarg;
+                break;
+            default:
+                std::fputs(usage_text, stderr);
+                return 2;
+        }
+    }
+    bool nft = from == "nft";
+    if (optind != argc || (!nft && from != "iptables-legacy") ||
+        (!print.empty() && print != "iptables" && print != "nft" && print != "nft-json") ||
+        (!nft && !print.empty() && print != "iptables")) {
+        std::fputs(usage_text, stderr);
+        if (!nft && (print == "nft" || print == "nft-json"))
+            std::fputs("bpftables import: --from iptables-legacy prints iptables-save form only\n", stderr);
+        return 2;
+    }
+
+    Diagnostics diags;
+    std::string text, error, result;
+    if (nft) {
+        // The JSON listing is what lowers; the text listing is printed as libnftables gives it.
+        if (!list_nft_ruleset(print != "nft", text, error)) {
+            std::fprintf(stderr, "bpftables import: %s\n", error.c_str());
+            return 1;
+        }
+        if (print == "nft" || print == "nft-json") {
+            result = text;
+        } else {
+            std::optional<std::string> save =
+                to_iptables(parse_and_lower_nft_json(text, "<nft list ruleset>", diags), diags);
+            std::fputs(diags.str().c_str(), stderr);
+            if (save) {
+                result = *save;
+            } else if (print == "iptables") {
+                return 1;
+            } else {  // no --print: the nft text, which keeps everything
+                std::fputs(
+                    "bpftables import: the nf_tables ruleset does not lower to iptables-save form; printing "
+                    "it as nft text\n",
+                    stderr);
+                if (!list_nft_ruleset(false, result, error)) {
+                    std::fprintf(stderr, "bpftables import: %s\n", error.c_str());
+                    return 1;
+                }
+            }
+        }
+    } else {
+        if (!save_iptables_legacy(text, error)) {
+            std::fprintf(stderr, "bpftables import: iptables-legacy: %s\n", error.c_str());
+            return 1;
+        }
+        std::optional<std::string> save =
+            to_iptables(parse_and_lower(text, "<iptables-legacy>", diags), diags);
+        std::fputs(diags.str().c_str(), stderr);
+        if (!save) return 1;
+        result = *save;
+    }
+
+    if (out.empty()) {
+        std::fputs(result.c_str(), stdout);
+        return std::fflush(stdout) == 0 ? 0 : 1;
+    }
+    std::ofstream f(out, std::ios::binary);
+    f << result;
+    if (!f) {
+        std::fprintf(stderr, "bpftables import: cannot write %s\n", out.c_str());
+        return 1;
+    }
+    return 0;
+}
+
+}  // namespace bpftables::cli
