@@ -1,4 +1,4 @@
-// bpftables import --from nft|iptables-legacy [--print iptables|nft|nft-json] [-o FILE]
+// bpftables import --from nft|iptables-legacy [--print iptables|nft|nft-json] [-c] [-o FILE]
 // Reads the running ruleset of this network namespace (cli/import_sources.hpp) and prints it: in
 // iptables-save form through the IR (the same text `bpftables compile FILE --emit ir` prints), or for nft as
 // libnftables lists it.
@@ -18,22 +18,24 @@ namespace bpftables::cli {
 namespace {
 
 const char* const usage_text =
-    "usage: bpftables import --from nft|iptables-legacy [--print iptables|nft|nft-json] [-o FILE]\n";
+    "usage: bpftables import --from nft|iptables-legacy [--print iptables|nft|nft-json] [-c] [-o FILE]\n"
+    "  -c (iptables-legacy): the counters of every rule and policy, as iptables-save -c\n";
 
-// The IR's iptables-save form, after the same checks `compile --emit ir` runs. Only when everything lowered:
-// the front ends warn about what they skip (tables of other families, stateful objects), and an import that
-// printed without it would lose it.
-std::optional<std::string> to_iptables(std::optional<ir::Program> program, Diagnostics& diags) {
-    if (!program) return std::nullopt;
-    for (const Diagnostic& d : diags.all())
-        if (d.severity == Severity::warning) {
-            diags.error({},
-                        "not everything in the ruleset lowers (see the warnings); nothing is printed in "
-                        "iptables-save form");
-            return std::nullopt;
-        }
-    if (!passes::run_pipeline(*program, diags)) return std::nullopt;
-    return ir::to_save(*program);
+// The IR's iptables-save form, after the same checks `compile --emit ir` runs; the diagnostics go to stderr.
+// Only when everything lowered: the front ends warn about what they skip (tables of other families, stateful
+// objects), and an import printed without it would lose it.
+std::optional<std::string> to_iptables(std::optional<ir::Program> program, Diagnostics& diags,
+                                       bool counters = false) {
+    bool skipped = false;
+    for (const Diagnostic& d : diags.all()) skipped |= d.severity == Severity::warning;
+    bool ok = program && !skipped && passes::run_pipeline(*program, diags);
+    std::fputs(diags.str().c_str(), stderr);
+    if (program && skipped)
+        std::fputs("bpftables import: not everything in the ruleset lowers (see the warnings)\n", stderr);
+    if (!ok) return std::nullopt;
+    ir::PrintOptions options;
+    options.counters = counters;
+    return ir::to_save(*program, options);
 }
 
 }  // namespace
@@ -42,10 +44,12 @@ int import_command(int argc, char** argv) {
     static const option long_options[] = {{"from", required_argument, nullptr, 'f'},
                                           {"print", required_argument, nullptr, 'p'},
                                           {"output", required_argument, nullptr, 'o'},
+                                          {"counters", no_argument, nullptr, 'c'},
                                           {nullptr, 0, nullptr, 0}};
     std::string from, print, out;
+    bool counters = false;
     optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "o:", long_options, nullptr)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, "co:", long_options, nullptr)) != -1;) {
         switch (c) {
             case 'f':
                 from = optarg;
@@ -56,6 +60,9 @@ int import_command(int argc, char** argv) {
             case 'o':
                 out = optarg;
                 break;
+            case 'c':
+                counters = true;
+                break;
             default:
                 std::fputs(usage_text, stderr);
                 return 2;
@@ -64,7 +71,7 @@ int import_command(int argc, char** argv) {
     bool nft = from == "nft";
     if (optind != argc || (!nft && from != "iptables-legacy") ||
         (!print.empty() && print != "iptables" && print != "nft" && print != "nft-json") ||
-        (!nft && !print.empty() && print != "iptables")) {
+        (!nft && !print.empty() && print != "iptables") || (nft && counters)) {
         std::fputs(usage_text, stderr);
         if (!nft && (print == "nft" || print == "nft-json"))
             std::fputs("bpftables import: --from iptables-legacy prints iptables-save form only\n", stderr);
@@ -84,7 +91,6 @@ int import_command(int argc, char** argv) {
         } else {
             std::optional<std::string> save =
                 to_iptables(parse_and_lower_nft_json(text, "<nft list ruleset>", diags), diags);
-            std::fputs(diags.str().c_str(), stderr);
             if (save) {
                 result = *save;
             } else if (print == "iptables") {
@@ -101,13 +107,12 @@ int import_command(int argc, char** argv) {
             }
         }
     } else {
-        if (!save_iptables_legacy(text, error)) {
+        if (!save_iptables_legacy(counters, text, error)) {
             std::fprintf(stderr, "bpftables import: iptables-legacy: %s\n", error.c_str());
             return 1;
         }
         std::optional<std::string> save =
-            to_iptables(parse_and_lower(text, "<iptables-legacy>", diags), diags);
-        std::fputs(diags.str().c_str(), stderr);
+            to_iptables(parse_and_lower(text, "<iptables-legacy>", diags), diags, counters);
         if (!save) return 1;
         result = *save;
     }

@@ -124,7 +124,10 @@ bool save_target(const ipt_entry* e, xtc_handle* h, std::string& error) {
     return true;
 }
 
-bool save_rule(const ipt_entry* e, xtc_handle* h, const char* chain, std::string& error) {
+bool save_rule(const ipt_entry* e, xtc_handle* h, const char* chain, bool counters, std::string& error) {
+    if (counters)
+        std::printf("[%llu:%llu] ", static_cast<unsigned long long>(e->counters.pcnt),
+                    static_cast<unsigned long long>(e->counters.bcnt));
     std::printf("-A %s", chain);
     const ipt_ip& ip = e->ip;
     save_ip("-s", ip.src, ip.smsk, ip.invflags & IPT_INV_SRCIP);
@@ -145,7 +148,7 @@ bool save_rule(const ipt_entry* e, xtc_handle* h, const char* chain, std::string
     return true;
 }
 
-bool save_table(const char* table, std::string& error) {
+bool save_table(const char* table, bool counters, std::string& error) {
     std::unique_ptr<xtc_handle, decltype(&iptc_free)> h(iptc_init(table), iptc_free);
     if (!h) return error = std::string("table ") + table + ": " + iptc_strerror(errno), false;
     std::printf("*%s\n", table);
@@ -164,7 +167,7 @@ bool save_table(const char* table, std::string& error) {
         int position = 1;
         for (const ipt_entry* e = iptc_first_rule(chain, h.get()); e;
              e = iptc_next_rule(e, h.get()), ++position) {
-            if (!save_rule(e, h.get(), chain, error)) {
+            if (!save_rule(e, h.get(), chain, counters, error)) {
                 error = std::string("table ") + table + ", chain " + chain + ", rule " +
                         std::to_string(position) + ": " + error;
                 return false;
@@ -188,7 +191,7 @@ std::vector<std::string> existing_tables() {
 
 }  // namespace
 
-bool save_iptables_legacy(std::string& out, std::string& error) {
+bool save_iptables_legacy(bool counters, std::string& out, std::string& error) {
     static bool initialised = false;
     if (!initialised) {
         if (xtables_init_all(&globals, NFPROTO_IPV4) < 0)
@@ -205,7 +208,7 @@ bool save_iptables_legacy(std::string& out, std::string& error) {
     dup2(fileno(capture.get()), STDOUT_FILENO);
     bool ok = true;
     for (const std::string& table : tables)
-        if (!(ok = save_table(table.c_str(), error))) break;
+        if (!(ok = save_table(table.c_str(), counters, error))) break;
     std::fflush(stdout);
     dup2(saved, STDOUT_FILENO);
     close(saved);

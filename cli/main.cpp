@@ -19,7 +19,7 @@ void usage(FILE* out) {
         "      [--ipsets FILE] [--format nft|nft-json|iptables] [--json] [--repeat N]\n"
         "      run every packet of a capture through the compiled program (BPF_PROG_TEST_RUN) and print\n"
         "      the verdict and the rule that decided it; --repeat N also times each packet (ns)\n"
-        "  import --from nft|iptables-legacy [--print iptables|nft|nft-json] [-o FILE]\n"
+        "  import --from nft|iptables-legacy [--print iptables|nft|nft-json] [-c] [-o FILE]\n"
         "      read the running ruleset of this network namespace (libnftables or libiptc) and print it\n"
         "      in iptables-save form (canonical, as compile --emit ir), or as nft lists it\n"
         "  make-example-pcap OUT.pcap\n"

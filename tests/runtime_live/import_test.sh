@@ -90,6 +90,17 @@ for t in filter raw; do
     expect "and compile --emit ir of the file: $t" "$(ir_of "$work/legacy.rules" | table $t)" \
         "$(imp --from iptables-legacy --print iptables | table $t)"
 done
+ip -n $NS link set lo up
+inNS ping -c 2 -W 1 127.0.0.1 >/dev/null  # counted by "-A INPUT -i lo -j ACCEPT" and the OUTPUT policy
+inNS iptables-legacy-save -c >"$work/saved"
+imp --from iptables-legacy -c >"$work/imported"
+for line in ':OUTPUT ACCEPT' '-A INPUT -i lo -j ACCEPT' '-A INPUT -s 198.18.0.0/15'; do
+    expect "-c: '$line' counted as iptables-legacy-save -c counts" \
+        "$(grep -F -- "$line" "$work/saved" | grep -o '\[[0-9]*:[0-9]*\]')" \
+        "$(grep -F -- "$line" "$work/imported" | grep -o '\[[0-9]*:[0-9]*\]')"
+done
+grep -q '^\[4:336\] -A INPUT -i lo -j ACCEPT$' "$work/imported" && ok "-c: two pings on lo (requests and replies)" ||
+    bad "-c: $(grep -- '-i lo' "$work/imported")"
 imp --from iptables-legacy --print nft >/dev/null 2>&1
 expect "--print nft is refused for legacy tables" 2 $?
 
