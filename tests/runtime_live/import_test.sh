@@ -115,5 +115,54 @@ inNS iptables-legacy-save >"$work/saved"
 expect "still iptables-legacy-save parsed by bpftables" \
     "$("$B/bpftables" compile - --emit ir -o "$work/ir" <"$work/saved" && cat "$work/ir")" "$(imp --from iptables-legacy)"
 
+echo "== --from iptables-legacy: nat, mangle and matches bpftables hands to the kernel, each printed by its extension"
+cat >"$work/ext.rules" <<'R'
+*mangle
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu
+-A PREROUTING -m mark ! --mark 0x1 -j MARK --set-xmark 0x2/0xffffffff
+-A OUTPUT -m dscp --dscp 0x2e -j DSCP --set-dscp 0x00
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -d 203.0.113.1/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.0.0.2:8080
+-A POSTROUTING -s 10.0.0.0/8 -o eth0 -j MASQUERADE
+-A POSTROUTING -s 10.1.0.0/16 -j SNAT --to-source 198.51.100.1
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m iprange --src-range 10.0.0.1-10.0.0.9 -j DROP
+-A INPUT -m ttl --ttl-lt 5 -j DROP
+-A INPUT -m length --length 1000:1500 -j DROP
+-A INPUT -m pkttype --pkt-type broadcast -j DROP
+-A INPUT -m addrtype --dst-type LOCAL -j ACCEPT
+-A INPUT -m mac --mac-source 00:11:22:33:44:55 -j DROP
+-A INPUT -m state --state NEW -m recent --set --name x --mask 255.255.255.255 --rsource
+-A INPUT -p tcp -m multiport ! --dports 1:100,200 -m hashlimit --hashlimit-upto 5/sec --hashlimit-mode srcip --hashlimit-name h -j ACCEPT
+-A INPUT -m string --string "GET /" --algo bm -j DROP
+-A INPUT -m u32 --u32 "0>>22&0x3C@12>>26&0x3F=0x10" -j DROP
+-A INPUT -p icmp -m icmp ! --icmp-type 0 -j DROP
+-A INPUT -m tos --tos 0x10/0x3f -j DROP
+-A INPUT -p udp -m udp ! --sport 53 -m connlimit --connlimit-above 5 --connlimit-mask 32 --connlimit-saddr -j REJECT --reject-with icmp-port-unreachable
+-A INPUT -m time --timestart 08:00:00 --timestop 17:00:00 -j ACCEPT
+COMMIT
+R
+inNS iptables-legacy -t raw -F
+inNS iptables-legacy-restore "$work/ext.rules" || bad "iptables-legacy-restore of the extensions"
+inNS iptables-legacy-save >"$work/saved"
+imp --from iptables-legacy >"$work/imported" || bad "import of the extensions"
+expect "the import is iptables-legacy-save parsed by bpftables" \
+    "$("$B/bpftables" compile - --emit ir -o "$work/ir" <"$work/saved" && cat "$work/ir")" "$(cat "$work/imported")"
+expect "every rule is there" "$(grep -c -- '^-A' "$work/ext.rules")" "$(grep -c -- '^-A' "$work/imported")"
+
 echo "$fails failure(s)"
 [ $fails -eq 0 ]
