@@ -16,4 +16,18 @@ std::string default_backend();
 bool netfilter_apply(const std::string& backend, const ir::Program& program,
                      const std::vector<std::string>& tables, bool test, std::string& error);
 
+// nft rulesets: whether one needs its copy in the kernel's nf_tables. It does when it has a base chain that
+// bpftables does not compile (nat, route, postrouting: the programs hand the packets that reach it to the
+// kernel, which runs it and everything after it) or an inet table (its IPv6 packets go to the kernel). The
+// copy is the whole ruleset, so the kernel decides what is handed to it as nft would.
+bool nft_needs_kernel(const ir::Program& program);
+
+// The tables (family, name) of an nft ruleset.
+std::vector<std::pair<std::string, std::string>> nft_tables(const ir::Program& program);
+
+// One `nft -f` transaction on the kernel's nf_tables: deletes the tables `remove` (those that exist), then
+// adds `text` (nft ruleset text, may be empty). `test`: `nft -c` only.
+bool nft_apply(const std::vector<std::pair<std::string, std::string>>& remove, const std::string& text,
+               bool test, std::string& error);
+
 }  // namespace bpftables::runtime
