@@ -522,14 +522,24 @@ int status_command(int argc, char** argv) {
     std::printf("\n");
     std::set<std::string> in_bpf, in_kernel;
     std::optional<ir::Program> program = runtime::committed_program(*state, false, error);
-    if (program)
+    if (program && state->format == "nft") {
+        // nft tables: compiled (their chains that are not run at the kernel's hooks), and the whole ruleset
+        // in the kernel's nf_tables too when it needs it there.
+        std::printf("nft ruleset; tables:");
+        for (const ir::Table& t : program->tables) std::printf(" %s %s", t.family.c_str(), t.name.c_str());
+        std::printf("; copy in the kernel's nf_tables: %s\n",
+                    runtime::nft_needs_kernel(*program) ? "yes" : "no");
+    } else if (program) {
         for (const ir::Table& t : program->tables)
             (codegen::is_compiled_table(t.name) ? in_bpf : in_kernel).insert(t.name);
-    std::printf("tables in BPF:");
-    for (const std::string& t : in_bpf) std::printf(" %s", t.c_str());
-    std::printf("; in the kernel's netfilter (iptables-restore):");
-    for (const std::string& t : in_kernel) std::printf(" %s", t.c_str());
-    std::printf("%s\n", in_kernel.empty() ? " none" : "");
+    }
+    if (state->format != "nft") std::printf("tables in BPF:");
+    if (state->format != "nft") {
+        for (const std::string& t : in_bpf) std::printf(" %s", t.c_str());
+        std::printf("; in the kernel's netfilter (iptables-restore):");
+        for (const std::string& t : in_kernel) std::printf(" %s", t.c_str());
+        std::printf("%s\n", in_kernel.empty() ? " none" : "");
+    }
     if (program && !program->sets.empty()) {
         std::printf("ipsets (bpftables-restore --ipsets):");
         for (const ir::IpSet& set : program->sets)

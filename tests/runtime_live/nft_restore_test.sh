@@ -170,6 +170,8 @@ restore "$work/nat.nft" || bad "restore nat"
 grep -q "table ip fw table ip nat" <<<"$(inA nft list tables | sort | tr '\n' ' ')" && ok "kernel has the ruleset" ||
     { bad "kernel has the ruleset"; inA nft list tables; }
 grep -q "dnat to $NET.1:21" <<<"$(inA nft list chain ip nat pre)" && ok "dnat rule in the kernel" || bad "dnat rule in the kernel"
+grep -q "tables: ip fw ip nat; copy in the kernel's nf_tables: yes" <<<"$(bt status)" && ok "status says so" ||
+    bad "status says so"
 grep -q "udp dport 99 dnat to $NET.1:21" <<<"$(save)" && ok "save prints the nat rule" || bad "save prints the nat rule"
 sed "s/dnat to $NET.1:21/dnat to $NET.1:99999/" "$work/nat.nft" >"$work/badnat.nft"
 g=$(gen)
@@ -177,6 +179,11 @@ err=$(restore "$work/badnat.nft" 2>&1) && bad "kernel refusal fails the restore"
 grep -q "nf_tables" <<<"$err" && ok "message names nf_tables" || { bad "message names nf_tables"; echo "$err"; }
 expect "generation unchanged after kernel refusal" "$g" "$(gen)"
 grep -q "dnat to $NET.1:21" <<<"$(inA nft list chain ip nat pre)" && ok "kernel copy unchanged" || bad "kernel copy unchanged"
+BPFTABLES_TEST_FAIL=swap:0 restore "$work/n2.nft" 2>/dev/null && bad "injected swap failure fails" ||
+    ok "injected swap failure fails"
+expect "generation unchanged after rollback" "$g" "$(gen)"
+grep -q "dnat to $NET.1:21" <<<"$(inA nft list chain ip nat pre 2>&1)" && ok "rollback restores the kernel copy" ||
+    bad "rollback restores the kernel copy"
 restore "$work/n2.nft" || bad "restore n2 again"
 expect "kernel copy removed" "" "$(inA nft list tables)"
 
