@@ -273,8 +273,14 @@ std::string expr(const nft::Expr& e) {
             return join(" : ");
         case K::concat:
             return join(" . ");
-        case K::binop:
-            return join(" " + e.text + " ");
+        case K::binop: {
+            // Left-associative: a | b | c is (a | b) | c; any other nesting keeps its parentheses, as in
+            // tcp flags & (syn | ack) == syn.
+            std::string l = expr(e.args.at(0)), r = expr(e.args.at(1));
+            if (e.args[0].kind == K::binop && e.args[0].text != e.text) l = "(" + l + ")";
+            if (e.args[1].kind == K::binop) r = "(" + r + ")";
+            return l + " " + e.text + " " + r;
+        }
         case K::list:
             return join(",");
         case K::map:
@@ -365,7 +371,8 @@ std::string print(const std::vector<Table>& tables, const NftCounters& counters)
             out += "\tchain " + name(c.name) + " {\n";
             if (const auto& h = c.body.hook) {
                 out += "\t\ttype " + h->type + " hook " + h->hook;
-                if (!h->device.empty()) out += " device " + h->device;
+                if (!h->device.empty())  // the text keeps the words "device X", JSON the name
+                    out += (h->device.rfind("device", 0) == 0 ? " " : " device ") + h->device;
                 out += " priority " + h->priority + "; policy " + c.body.policy.value_or("accept") + ";\n";
             } else if (c.body.policy) {
                 out += "\t\tpolicy " + *c.body.policy + ";\n";
