@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <set>
 
 #include "cli/input.hpp"
@@ -16,7 +17,11 @@
 #include "codegen/layout.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/ir_print.hpp"
+#include "compiler/nft_canonical.hpp"
+#include "compiler/nft_lower.hpp"
 #include "parser/ipset_parser.hpp"
+#include "parser/nft_json.hpp"
+#include "parser/nft_parser.hpp"
 #include "runtime/live.hpp"
 #include "runtime/lock.hpp"
 #include "runtime/netfilter.hpp"
@@ -83,6 +88,77 @@ int do_commit(const char* cmd, const runtime::State& old, runtime::CommitRequest
     return 0;
 }
 
+// bpftables-restore of an nft ruleset (text or JSON): the whole ruleset replaces the committed one, as
+// `nft -f` of a file that starts with `flush ruleset` does (with or without that line). The state keeps it in
+// the canonical text of compiler/nft_canonical.hpp; the program committed is the lowering of that text.
+int restore_nft(const char* cmd, const std::string& file, const std::string& text, bool json, double wait,
+                bool counters, bool test, bool verbose, const std::string& backend) {
+    std::string name = file == "-" ? "<stdin>" : file;
+    Diagnostics diags;
+    diags.add_source(name, text);
+    std::optional<parser::nft::Script> script =
+        json ? parser::parse_nft_json(text, name, diags) : parser::parse_nft(text, name, diags);
+    std::optional<std::string> canonical;
+    if (script && lower_nft(*script, diags) && !diags.has_errors())
+        canonical = canonical_nft(*script, diags, json);
+    std::fputs(diags.str().c_str(), stderr);
+    if (!canonical || diags.has_errors()) return 1;
+    Diagnostics again;
+    std::optional<ir::Program> program = parse_and_lower_nft(*canonical, "<committed>", again);
+    if (!program) {
+        std::fprintf(stderr, "%s: internal: the canonical form of the ruleset does not lower:\n%s%s", cmd,
+                     again.str().c_str(), canonical->c_str());
+        return 1;
+    }
+    int code = 0;
+    std::optional<Locked> locked = lock_state(cmd, wait, code);
+    if (!locked) return code;
+    runtime::CommitRequest request{std::move(*program), current_attachments(cmd, locked->state), counters,
+                                   test};
+    request.nft_text = std::move(*canonical);
+    // The tables that a committed iptables ruleset had in the kernel's netfilter go (to empty built-in
+    // chains).
+    if (locked->state.format != "nft" && !locked->state.ruleset.empty()) {
+        std::string error;
+        std::optional<ir::Program> committed = runtime::committed_program(locked->state, false, error);
+        if (!committed) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
+        for (const ir::Table& t : committed->tables)
+            if (!codegen::is_compiled_table(t.name)) request.netfilter_tables.push_back(t.name);
+        if (!request.netfilter_tables.empty())
+            request.backend = backend.empty() ? runtime::default_backend() : backend;
+    }
+    return do_commit(cmd, locked->state, std::move(request), verbose);
+}
+
+// bpftables-save of a committed nft ruleset: its canonical text, each `counter` statement with the live
+// counters of the rules lowered from its rule (summed: `{ a, b }` lowers to one rule per element), as
+// `nft list ruleset` prints them.
+int save_nft(const char* cmd, const runtime::LiveView& live) {
+    Diagnostics diags;
+    std::optional<parser::nft::Script> script = parser::parse_nft(live.state.ruleset, "<committed>", diags);
+    if (!script)
+        return std::fprintf(stderr, "%s: the committed ruleset does not parse:\n%s", cmd,
+                            diags.str().c_str()),
+               1;
+    std::map<std::pair<int, int>, ir::Counters> sums;
+    for (const ir::Table& t : live.program.tables)
+        for (const ir::Chain& c : t.chains) {
+            if (!codegen::is_compiled_chain(t, c)) continue;
+            for (const ir::Rule& r : c.rules) {
+                ir::Counters& sum = sums[{r.loc.line, r.loc.col}];
+                ir::Counters rc = r.counters.value_or(ir::Counters{});
+                sum.packets += rc.packets, sum.bytes += rc.bytes;
+            }
+        }
+    std::string text = print_nft(*script, [&](const SourceLoc& loc) -> std::optional<ir::Counters> {
+        auto it = sums.find({loc.line, loc.col});
+        if (it == sums.end()) return std::nullopt;
+        return it->second;
+    });
+    std::fputs(text.c_str(), stdout);
+    return 0;
+}
+
 std::string now_text() {
     std::time_t t = std::time(nullptr);
     char buf[64];
@@ -103,10 +179,11 @@ int restore_command(int argc, char** argv) {
                                           {"modprobe", required_argument, nullptr, 'M'},
                                           {"backend", required_argument, nullptr, 'B'},
                                           {"ipsets", required_argument, nullptr, 'S'},
+                                          {"format", required_argument, nullptr, 'F'},
                                           {"help", no_argument, nullptr, 'h'},
                                           {nullptr, 0, nullptr, 0}};
     const char* cmd = "bpftables-restore";
-    std::string backend, ipsets;
+    std::string backend, ipsets, format;
     bool counters = false, noflush = false, test = false, verbose = false;
     double wait = 0;
     std::string only_table;
@@ -144,10 +221,17 @@ int restore_command(int argc, char** argv) {
             case 'S':
                 ipsets = optarg;
                 break;
+            case 'F':
+                format = optarg;
+                if (format != "nft" && format != "nft-json" && format != "iptables") {
+                    std::fprintf(stderr, "%s: --format is nft, nft-json or iptables\n", cmd);
+                    return 2;
+                }
+                break;
             case 'h':
                 std::puts(
                     "usage: bpftables-restore [-c] [-n] [-t] [-T table] [-v] [-w [secs]] [--backend "
-                    "legacy|nft] [--ipsets IPSET-SAVE-FILE] [FILE]");
+                    "legacy|nft] [--ipsets IPSET-SAVE-FILE] [--format nft|nft-json|iptables] [FILE]");
                 return 0;
             default:
                 return 2;
@@ -163,6 +247,22 @@ int restore_command(int argc, char** argv) {
         std::fprintf(stderr, "%s: %s\n", cmd, error.c_str());
         return 1;
     }
+    if (format.empty())
+        format = parser::looks_like_nft_json(text) ? "nft-json" : looks_like_nft(text) ? "nft" : "iptables";
+    if (format != "iptables") {
+        const char* refused = noflush               ? "-n (nft -f without flush ruleset adds to the ruleset)"
+                              : !only_table.empty() ? "-T"
+                              : !ipsets.empty()     ? "--ipsets (nft rulesets declare their sets)"
+                                                    : nullptr;
+        if (refused) {
+            std::fprintf(stderr,
+                         "%s: %s is not supported with nft input: a restore of an nft ruleset replaces "
+                         "the whole committed ruleset\n",
+                         cmd, refused);
+            return 2;
+        }
+        return restore_nft(cmd, file, text, format == "nft-json", wait, counters, test, verbose, backend);
+    }
     Diagnostics diags;
     std::optional<std::vector<ir::IpSet>> new_sets;
     if (!ipsets.empty()) {
@@ -177,6 +277,16 @@ int restore_command(int argc, char** argv) {
     if (!locked) return code;
     std::optional<ir::Program> committed = runtime::committed_program(locked->state, false, error);
     if (!committed) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
+    if (locked->state.format == "nft") {
+        // iptables input replaces a committed nft ruleset entirely (the two cannot be kept in one text).
+        if (noflush || !only_table.empty())
+            return std::fprintf(stderr,
+                                "%s: the committed ruleset is an nft ruleset: -n and -T cannot add iptables "
+                                "tables to it (a restore without them replaces it)\n",
+                                cmd),
+                   1;
+        committed = ir::Program{};
+    }
     // The committed sets stay (as ipsets stay in the kernel across iptables-restore); --ipsets adds sets and
     // replaces those of the same name.
     std::vector<ir::IpSet> sets = committed->sets;
@@ -253,6 +363,13 @@ int save_command(int argc, char** argv) {
     std::string error;
     std::optional<runtime::LiveView> live = runtime::read_live(true, error);
     if (!live) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
+    if (live->state.format == "nft") {
+        if (!table.empty())
+            return std::fprintf(
+                       stderr, "%s: the committed ruleset is an nft ruleset: -t is for iptables ones\n", cmd),
+                   1;
+        return save_nft(cmd, *live);
+    }
     std::optional<ir::Program> program = std::move(live->program);
     if (!table.empty() && !program->find(table)) {
         std::fprintf(stderr, "%s: table '%s' does not exist\n", cmd, table.c_str());
@@ -332,7 +449,9 @@ int attach_command(int argc, char** argv) {
     std::optional<ir::Program> program = runtime::committed_program(base, false, error);
     if (!program) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
     attachments.push_back(a);
-    return do_commit(cmd, old, {std::move(*program), attachments, false, false}, verbose);
+    runtime::CommitRequest request{std::move(*program), attachments, false, false};
+    if (old.format == "nft") request.nft_text = old.ruleset;
+    return do_commit(cmd, old, std::move(request), verbose);
 }
 
 int detach_command(int argc, char** argv) {
@@ -404,14 +523,24 @@ int status_command(int argc, char** argv) {
     std::printf("\n");
     std::set<std::string> in_bpf, in_kernel;
     std::optional<ir::Program> program = runtime::committed_program(*state, false, error);
-    if (program)
+    if (program && state->format == "nft") {
+        // nft tables: compiled (their chains that are not run at the kernel's hooks), and the whole ruleset
+        // in the kernel's nf_tables too when it needs it there.
+        std::printf("nft ruleset; tables:");
+        for (const ir::Table& t : program->tables) std::printf(" %s %s", t.family.c_str(), t.name.c_str());
+        std::printf("; copy in the kernel's nf_tables: %s\n",
+                    runtime::nft_needs_kernel(*program) ? "yes" : "no");
+    } else if (program) {
         for (const ir::Table& t : program->tables)
             (codegen::is_compiled_table(t.name) ? in_bpf : in_kernel).insert(t.name);
-    std::printf("tables in BPF:");
-    for (const std::string& t : in_bpf) std::printf(" %s", t.c_str());
-    std::printf("; in the kernel's netfilter (iptables-restore):");
-    for (const std::string& t : in_kernel) std::printf(" %s", t.c_str());
-    std::printf("%s\n", in_kernel.empty() ? " none" : "");
+    }
+    if (state->format != "nft") std::printf("tables in BPF:");
+    if (state->format != "nft") {
+        for (const std::string& t : in_bpf) std::printf(" %s", t.c_str());
+        std::printf("; in the kernel's netfilter (iptables-restore):");
+        for (const std::string& t : in_kernel) std::printf(" %s", t.c_str());
+        std::printf("%s\n", in_kernel.empty() ? " none" : "");
+    }
     if (program && !program->sets.empty()) {
         std::printf("ipsets (bpftables-restore --ipsets):");
         for (const ir::IpSet& set : program->sets)

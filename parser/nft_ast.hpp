@@ -74,7 +74,7 @@ struct SetBody {
     bool typeof_ = false;
     std::vector<std::string> flags;
     std::optional<Expr> elements;
-    std::vector<std::string> attrs;  // other attributes' first words (size, timeout, policy, ...)
+    std::vector<std::string> attrs;  // other attributes as written: "size 65535", "auto-merge", ...
 };
 
 struct ChainDef {

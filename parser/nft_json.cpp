@@ -302,7 +302,10 @@ class Reader {
         for (const auto& [k, v] : b.items())
             if (k != "family" && k != "table" && k != "name" && k != "handle" && k != "type" && k != "map" &&
                 k != "flags" && k != "elem")
-                body.attrs.push_back(k);
+                body.attrs.push_back(v.is_boolean()  ? k  // "auto-merge": true
+                                     : v.is_string() ? k + " " + v.get<std::string>()
+                                     : v.is_number() ? k + " " + v.dump()
+                                                     : k);
         if (b.contains("elem")) {
             Expr set;
             set.kind = K::set;

@@ -30,8 +30,8 @@ using selector = pegtl::parse_tree::selector<
         g::rule, g::verdict, g::verdict_name, g::jump_name, g::chain_ref, g::counter_stmt, g::counter_value,
         g::counter_packets, g::counter_bytes, g::name, g::comment_stmt, g::comment_text, g::log_stmt,
         g::log_option, g::log_option_value, g::reject_stmt, g::reject_kind, g::reject_code, g::other_stmt,
-        g::other_keyword, g::other_arg, g::other_expr_arg, g::match_stmt, g::lhs, g::vmap_tail, g::set_tail,
-        g::set_value, g::relation_tail, g::relop, g::rhs, g::rhs_mask,
+        g::other_keyword, g::other_arg, g::other_expr_arg, g::other_to, g::match_stmt, g::lhs, g::vmap_tail,
+        g::set_tail, g::set_value, g::relation_tail, g::relop, g::rhs, g::rhs_mask,
         // expressions
         g::quoted, g::variable, g::set_ref, g::word, g::selector, g::anon_set, g::set_elem, g::elem_key,
         g::elem_value, g::paren, g::concat, g::binop_expr, g::binop, g::expr, g::value_concat, g::value_binop,
@@ -209,7 +209,15 @@ class Converter {
         } else if (n.is_type<g::other_stmt>()) {
             s.kind = Statement::Kind::other;
             s.keyword = child(n)->string();
-            for (size_t i = 1; i < n.children.size(); ++i) s.args.push_back(expr(*child(n, i)));
+            for (size_t i = 1; i < n.children.size(); ++i) {
+                const Node& a = *child(n, i);
+                if (a.is_type<g::other_to>()) {  // "to" then its expression
+                    s.args.push_back(leaf(a, Expr::Kind::value, "to"));
+                    s.args.push_back(expr(*child(a)));
+                } else {
+                    s.args.push_back(expr(a));
+                }
+            }
         } else {  // match_stmt: lhs then a tail
             s.lhs = expr(*child(n));
             const Node& tail = *child(n, 1);
@@ -283,8 +291,7 @@ class Converter {
             } else if (c->is_type<g::elements_body>()) {
                 b.elements = expr(*c);
             } else if (c->is_type<g::set_attr>()) {
-                std::string_view t = c->string_view();
-                b.attrs.push_back(std::string(t.substr(0, t.find_first_of(" \t"))));
+                b.attrs.push_back(words(c->string_view()));  // as written: "size 65535", "auto-merge"
             }
         }
         return b;

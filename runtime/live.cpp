@@ -17,6 +17,7 @@
 #include "codegen/build.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/ir_print.hpp"
+#include "compiler/nft_lower.hpp"
 #include "parser/ipset_parser.hpp"
 #include "runtime/loaded_program.hpp"
 #include "runtime/netfilter.hpp"
@@ -62,8 +63,8 @@ void for_each_counted(ir::Program& program, const std::vector<codegen::GidInfo>&
         return it != index.end() && n < it->second.size() ? it->second[n] : -1;
     };
     for (ir::Table& t : program.tables) {
-        if (!codegen::is_compiled_table(t.name)) continue;
         for (ir::Chain& c : t.chains) {
+            if (!codegen::is_compiled_chain(t, c)) continue;
             for (ir::Rule& r : c.rules) {
                 if (!r.counters) r.counters = ir::Counters{};
                 f(*r.counters, lookup(gid_key(t.name, c.name, 1, "-A " + c.name + " " + ir::rule_spec(r))));
@@ -98,8 +99,8 @@ std::optional<ProgMaps> prog_maps(int prog_fd, std::string& error) {
         else if (std::strcmp(m.name, "bpft_local") == 0)
             maps.local = std::move(fd);
     }
-    // The interface-name map is only bound when a rule matches -i / -o.
-    if (!maps.counters) return error = "the program lacks its counter map", std::nullopt;
+    // The interface-name map is only bound when a rule matches -i / -o; the counter map only when some rule
+    // can be reached (not when an nft nat chain at prerouting hands every packet to the kernel first).
     return maps;
 }
 
@@ -232,8 +233,7 @@ bool zero_counters(State& state, std::string& error) {
     std::vector<bpft_counter> zero(num_cpus());
     for (codegen::Hook h : state.hooks) {
         Fd fd = open_pin(gen_pin(state.generation, "counters", h));
-        if (!fd)
-            return error = "the counters of " + std::string(codegen::hook_name(h)) + " are not pinned", false;
+        if (!fd) continue;  // the program has no counter map: no rule of it can be reached
         for (uint32_t gid = 0; gid < state.gids.size(); ++gid)
             if (bpf_map_update_elem(fd.get(), &gid, zero.data(), BPF_ANY) != 0)
                 return error = "cannot zero the counters: " + errno_text(), false;
@@ -263,7 +263,9 @@ std::optional<ir::Program> program_with(const State& state, const std::vector<bp
         parser::parse_ipset_save(state.ipsets, "<committed sets>", diags);
     if (!sets) return error = "the committed sets do not parse:\n" + diags.str(), std::nullopt;
     // Not checked against the sets: rules of tables in the kernel's netfilter may name the kernel's ipsets.
-    std::optional<ir::Program> program = parse_and_lower(state.ruleset, "<committed>", diags);
+    std::optional<ir::Program> program = state.format == "nft"
+                                             ? parse_and_lower_nft(state.ruleset, "<committed>", diags)
+                                             : parse_and_lower(state.ruleset, "<committed>", diags);
     if (!program) return error = "the committed ruleset does not parse:\n" + diags.str(), std::nullopt;
     program->sets = std::move(*sets);
     if (values)
@@ -344,7 +346,8 @@ bool commit_generation(const State& old, CommitRequest request, CommitReport& re
     next.generation = old.generation + 1;
     next.attachments = request.attachments;
     next.hooks = hooks;
-    next.ruleset = ir::to_save(request.program);
+    next.ruleset = request.nft_text.empty() ? ir::to_save(request.program) : request.nft_text;
+    next.format = request.nft_text.empty() ? "" : "nft";
     next.ipsets = ir::to_ipset_save(request.program.sets);
 
     // 1. Build (the hooks in parallel: clang runs as a child process), then load and verify every program of
@@ -394,6 +397,22 @@ bool commit_generation(const State& old, CommitRequest request, CommitReport& re
     report.gids = next.gids.size();
     if (!netfilter_apply(request.backend, request.program, request.netfilter_tables, true, error))
         return false;
+    // nft rulesets that need their copy in the kernel's nf_tables (netfilter.hpp: nft_needs_kernel): the
+    // tables of the old copy and of the new one are replaced in one `nft -f` transaction.
+    std::string old_kernel, new_kernel;
+    std::vector<std::pair<std::string, std::string>> kernel_tables;
+    if (old.format == "nft") {
+        std::optional<ir::Program> old_nft = program_with(old, nullptr, error);
+        if (!old_nft) return false;
+        if (nft_needs_kernel(*old_nft)) old_kernel = old.ruleset, kernel_tables = nft_tables(*old_nft);
+    }
+    if (!request.nft_text.empty() && nft_needs_kernel(request.program)) {
+        new_kernel = request.nft_text;
+        for (auto& t : nft_tables(request.program))
+            if (std::find(kernel_tables.begin(), kernel_tables.end(), t) == kernel_tables.end())
+                kernel_tables.push_back(t);
+    }
+    if (!kernel_tables.empty() && !nft_apply(kernel_tables, new_kernel, true, error)) return false;
     if (request.test_only) {
         report.notes.push_back("--test: built, loaded and verified; nothing changed");
         return true;
@@ -413,8 +432,10 @@ bool commit_generation(const State& old, CommitRequest request, CommitReport& re
         if (!previous) return false;
         initial = carried(*previous, request.program, next.gids);
     }
-    if (!programs.empty() && !hooks.empty() &&
-        !write_counters(programs[0].maps.counters.get(), initial, error))
+    auto counted = std::find_if(programs.begin(), programs.end(),
+                                [](const HookProgram& p) { return static_cast<bool>(p.maps.counters); });
+    if (counted != programs.end() && !hooks.empty() &&
+        !write_counters(counted->maps.counters.get(), initial, error))
         return false;
 
     // 3. Pin the new generation (removed again on any failure below).
@@ -446,6 +467,18 @@ bool commit_generation(const State& old, CommitRequest request, CommitReport& re
             return unpin_new(), false;
         report.notes.push_back("applied to the kernel's netfilter (" + request.backend + ")");
     }
+    if (!kernel_tables.empty()) {
+        if (!nft_apply(kernel_tables, new_kernel, false, error)) {
+            std::string ignored;
+            if (old_program)
+                netfilter_apply(request.backend, *old_program, request.netfilter_tables, false, ignored);
+            return unpin_new(), false;
+        }
+        report.notes.push_back(new_kernel.empty()
+                                   ? "removed the nft ruleset's copy from the kernel's nf_tables"
+                                   : "applied the nft ruleset to the kernel's nf_tables (it has "
+                                     "chains that bpftables hands to the kernel)");
+    }
     t = Clock::now();
     struct Swapped {
         Fd link;
@@ -466,6 +499,7 @@ bool commit_generation(const State& old, CommitRequest request, CommitReport& re
         std::string ignored;
         if (old_program)
             netfilter_apply(request.backend, *old_program, request.netfilter_tables, false, ignored);
+        if (!kernel_tables.empty()) nft_apply(kernel_tables, old_kernel, false, ignored);
     };
     size_t count = 0;
     for (const Attachment& a : request.attachments) {

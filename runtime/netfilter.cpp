@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "codegen/layout.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/ir_print.hpp"
 
@@ -45,7 +46,7 @@ bool netfilter_apply(const std::string& backend, const ir::Program& program,
     if (backend != "nft" && backend != "legacy") return error = "unknown backend " + backend, false;
     std::string text;
     for (const std::string& name : tables) {
-        if (program.find(name)) {
+        if (const ir::Table* t = program.find(name); t && t->family.empty()) {
             text += ir::to_save(program, {.counters = false, .only_table = name});
         } else {
             text += "*" + name + "\n";
@@ -80,6 +81,34 @@ bool netfilter_apply(const std::string& backend, const ir::Program& program,
         error = "the kernel's netfilter (" + command + ") refused table " + names + ": " + output;
         return false;
     }
+    return true;
+}
+
+bool nft_needs_kernel(const ir::Program& program) {
+    for (const ir::Table& t : program.tables)
+        if (!t.family.empty()) return true;
+    return false;
+}
+
+std::vector<std::pair<std::string, std::string>> nft_tables(const ir::Program& program) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const ir::Table& t : program.tables)
+        if (!t.family.empty()) out.emplace_back(t.family, t.name);
+    return out;
+}
+
+bool nft_apply(const std::vector<std::pair<std::string, std::string>>& remove, const std::string& text,
+               bool test, std::string& error) {
+    if (remove.empty() && text.empty()) return true;
+    std::string script;
+    for (const auto& [family, name] : remove)  // `add` first: deleting a table that does not exist fails
+        script += "add table " + family + " " + name + "\ndelete table " + family + " " + name + "\n";
+    script += text;
+    std::string command = std::string("nft") + (test ? " -c" : "") + " -f /dev/stdin";
+    std::string output;
+    int code = run_with_input(command, script, output);
+    if (code != 0)
+        return error = "the kernel's nf_tables (" + command + ") refused the ruleset: " + output, false;
     return true;
 }
 

@@ -60,6 +60,7 @@ std::string serialize(const State& s) {
     for (const auto& [gid, c] : s.offsets)
         out += "offset " + std::to_string(gid) + " " + std::to_string(c.packets) + " " +
                std::to_string(c.bytes) + "\n";
+    if (!s.format.empty()) out += "format " + s.format + "\n";
     std::istringstream sets(s.ipsets);
     for (std::string line; std::getline(sets, line);)
         if (!line.empty()) out += "ipset " + line + "\n";
@@ -106,6 +107,9 @@ std::optional<State> parse_state(const std::string& text, std::string& error) {
             g.rule = std::stoi(line.substr(p3 + 1, p4 - p3 - 1));
             g.text = line.substr(p4 + 1);
             s.gids.push_back(g);
+        } else if (key == "format") {
+            words >> s.format;
+            if (s.format != "nft") return error = "the pinned state has format " + s.format, std::nullopt;
         } else if (key == "ipset") {
             s.ipsets += line.substr(6) + "\n";
         } else if (key == "ruleset") {

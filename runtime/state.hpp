@@ -53,7 +53,10 @@ struct State {
     // Counted by the previous generation between the copy of its counters and the swap; added on reading.
     std::map<int, bpft_counter> offsets;
     std::string ipsets;   // the committed ruleset's sets, `ipset save` text (bpftables-restore --ipsets)
-    std::string ruleset;  // committed ruleset, canonical iptables-save text
+    std::string ruleset;  // committed ruleset, canonical iptables-save text (or nft text: `format`)
+    // "nft": `ruleset` is an nft ruleset in the canonical form of compiler/nft_canonical.hpp (from nft text
+    // or nft JSON input); empty: iptables-save text.
+    std::string format;
 };
 
 std::string serialize(const State& state);

@@ -1,0 +1,113 @@
+// The canonical nft text that bpftables-restore keeps (compiler/nft_canonical.hpp) against the rulesets of
+// ../shared/corpus/nft-dumps/{nft,json} and nft-shell-inputs: for every input that lowers, the canonical text
+// is either refused (what restore refuses: ip6 tables, stateful objects, ...) or lowers to the same IR as the
+// input, and printing it again gives the same text. Rates are printed.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "compiler/ir_print.hpp"
+#include "compiler/nft_canonical.hpp"
+#include "compiler/nft_lower.hpp"
+#include "parser/nft_json.hpp"
+#include "parser/nft_parser.hpp"
+
+namespace bpftables {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path corpus = BPFTABLES_CORPUS_DIR;
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// The IR as text, with what to_save leaves out (families, base chains, sets). The device is left out: the
+// text front end keeps it as the words written ("device \"lo\""), the JSON one as the name.
+std::string ir_text(const ir::Program& p) {
+    std::string out = ir::to_save(p);
+    for (const ir::Table& t : p.tables) {
+        out += "table " + t.family + " " + t.name + "\n";
+        for (const ir::Chain& c : t.chains)
+            if (c.nft_hook)
+                out += "  chain " + c.name + " " + c.nft_hook->type + " " + c.nft_hook->hook + " " +
+                       std::to_string(c.nft_hook->priority) + " " +
+                       std::to_string(static_cast<int>(c.policy)) + "\n";
+    }
+    for (const ir::IpSet& s : p.sets) {
+        out += "set " + s.name + " " + s.type;
+        for (const ir::Ipv4Net& n : s.members)
+            out += " " + std::to_string(n.addr) + "/" + std::to_string(n.mask);
+        out += "\n";
+    }
+    return out;
+}
+
+struct Rate {
+    int lowered = 0, same = 0, refused = 0, differ = 0;
+    std::map<std::string, int> refusals;  // first message
+};
+
+void check(const fs::path& file, bool json, Rate& r) {
+    std::string text = slurp(file), name = file.filename().string();
+    Diagnostics d;
+    std::optional<parser::nft::Script> script =
+        json ? parser::parse_nft_json(text, name, d) : parser::parse_nft(text, name, d);
+    if (!script) return;
+    std::optional<ir::Program> original = lower_nft(*script, d);
+    if (!original || d.has_errors()) return;
+    ++r.lowered;
+    Diagnostics cd;
+    std::optional<std::string> canonical = canonical_nft(*script, cd, json);
+    if (!canonical) {
+        ++r.refused;
+        std::string m = cd.all().empty() ? "?" : cd.all().front().message;
+        ++r.refusals[m.substr(0, m.find(':'))];
+        return;
+    }
+    Diagnostics ld;
+    std::optional<ir::Program> again = parse_and_lower_nft(*canonical, "<canonical>", ld);
+    bool same = again && ir_text(*again) == ir_text(*original);
+    if (same) {
+        Diagnostics pd;
+        std::optional<parser::nft::Script> s2 = parser::parse_nft(*canonical, "<canonical>", pd);
+        same = s2 && print_nft(*s2, nullptr) == *canonical;
+    }
+    if (same) {
+        ++r.same;
+    } else {
+        ++r.differ;
+        ADD_FAILURE() << file << ": the canonical text does not lower to the same IR or print the same\n"
+                      << *canonical << ld.str();
+    }
+}
+
+void report(const char* what, const Rate& r) {
+    std::cout << what << ": " << r.lowered << " lower; canonical text: " << r.same << " same IR, "
+              << r.refused << " refused by restore, " << r.differ << " different\n";
+    for (const auto& [m, n] : r.refusals) std::cout << "  refused " << n << ": " << m << "\n";
+}
+
+TEST(NftCanonical, Corpus) {
+    if (!fs::exists(corpus / "nft-dumps")) GTEST_SKIP() << "no corpus at " << corpus;
+    Rate text, json, shell;
+    for (const auto& e : fs::directory_iterator(corpus / "nft-dumps" / "nft")) check(e.path(), false, text);
+    for (const auto& e : fs::directory_iterator(corpus / "nft-dumps" / "json")) check(e.path(), true, json);
+    if (fs::exists(corpus / "nft-shell-inputs"))
+        for (const auto& e : fs::recursive_directory_iterator(corpus / "nft-shell-inputs"))
+            if (e.is_regular_file()) check(e.path(), false, shell);
+    report("nft-dumps/nft", text);
+    report("nft-dumps/json", json);
+    report("nft-shell-inputs", shell);
+    EXPECT_GT(text.same, 0);
+}
+
+}  // namespace
+}  // namespace bpftables

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# bpftables-restore of nft rulesets (--format nft, nft-json, or guessed): restore -> bpftables-save prints the
+# ruleset back in list-ruleset form; traffic is counted on the right rule; a second restore keeps the
+# counters of unchanged rules; a bad file fails at its line and leaves the previous generation running;
+# nft JSON; attach of another interface; nat chains go to the kernel's nf_tables of the namespace (and go
+# again when the next ruleset has none). Throwaway namespaces and a private bpffs.
+# Usage: nft_restore_test.sh BUILD_CLI_DIR   (needs root)
+if [ -z "${BPFT_LIVE_MNTNS:-}" ]; then
+    exec env BPFT_LIVE_MNTNS=1 unshare -m --propagation slave bash "$0" "$@"
+fi
+source "$(dirname "$0")/common.bash"
+live_setup 7 n "$1"
+
+# nft's counter of the rule whose line contains TEXT: "packets N" in bpftables-save.
+pkts() { save | grep -F -- "$1" | head -1 | grep -o 'packets [0-9]*' | cut -d' ' -f2; }
+
+cat >"$work/n1.nft" <<N
+flush ruleset
+define peer = $NET.2
+table ip fw {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		udp dport 9 counter drop
+		udp dport { 7, 11 } counter accept
+		ip saddr \$peer icmp type echo-request accept
+		jump svc
+	}
+
+	chain svc {
+		udp dport 13 counter drop
+	}
+}
+N
+# The same ruleset without `flush ruleset`, one rule added, the svc chain's rule changed.
+cat >"$work/n2.nft" <<N
+table ip fw {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		udp dport 9 counter drop
+		udp dport { 7, 11 } counter accept
+		udp dport 15 counter drop
+		ip saddr $NET.2 icmp type echo-request accept
+		jump svc
+	}
+
+	chain svc {
+		udp dport 13 counter accept
+	}
+}
+N
+
+echo "== restore an nft ruleset, save prints it back"
+bt attach va --hook xdp --mode native || bad "attach"
+restore --format nft "$work/n1.nft" || bad "restore n1"
+expect "generation" 2 "$(gen)"
+expect "save prints the ruleset back" "table ip fw {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		udp dport 9 counter packets 0 bytes 0 drop
+		udp dport { 7, 11 } counter packets 0 bytes 0 accept
+		ip saddr $NET.2 icmp type echo-request accept
+		jump svc
+	}
+
+	chain svc {
+		udp dport 13 counter packets 0 bytes 0 drop
+	}
+}" "$(save)"
+save >"$work/saved.nft"
+restore --test "$work/saved.nft" && ok "the saved text restores (--test)" || bad "the saved text restores"
+
+echo "== traffic is counted on the right rule"
+udp 5 9
+udp 3 7
+udp 2 11
+udp 4 13
+expect "udp dport 9 drop" 5 "$(pkts 'udp dport 9 ')"
+expect "udp dport { 7, 11 } (both elements)" 5 "$(pkts 'udp dport { 7, 11 }')"
+expect "svc: udp dport 13 drop" 4 "$(pkts 'udp dport 13 ')"
+
+echo "== a second restore (no flush ruleset, format guessed) keeps the counters of unchanged rules"
+restore "$work/n2.nft" || bad "restore n2"
+expect "generation" 3 "$(gen)"
+expect "udp dport 9 kept" 5 "$(pkts 'udp dport 9 ')"
+expect "udp dport { 7, 11 } kept" 5 "$(pkts 'udp dport { 7, 11 }')"
+expect "new rule starts at 0" 0 "$(pkts 'udp dport 15 ')"
+expect "changed rule starts at 0" 0 "$(pkts 'udp dport 13 ')"
+udp 2 15
+expect "new rule counts" 2 "$(pkts 'udp dport 15 ')"
+
+echo "== a bad nft file fails at its line; the previous generation keeps running"
+cat >"$work/bad.nft" <<'N'
+table ip fw {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		udp dport 9 frobnicate drop
+	}
+}
+N
+before=$(save)
+err=$(restore --format nft "$work/bad.nft" 2>&1) && bad "bad file refused" || ok "bad file refused"
+grep -q "bad.nft:4:[0-9]*: error:" <<<"$err" && ok "error at bad.nft:4" || { bad "error at bad.nft:4"; echo "$err"; }
+cat >"$work/bad6.nft" <<'N'
+table ip fw {
+}
+table ip6 fw6 {
+	chain input {
+		type filter hook input priority 0; policy drop;
+	}
+}
+N
+err=$(restore --format nft "$work/bad6.nft" 2>&1) && bad "ip6 table refused" || ok "ip6 table refused"
+grep -q "bad6.nft:3:1: error: table ip6 fw6" <<<"$err" && ok "error at bad6.nft:3" || { bad "error at bad6.nft:3"; echo "$err"; }
+echo 'add rule ip fw input udp dport 17 drop' >"$work/noflush.nft"
+restore -n --format nft "$work/noflush.nft" 2>/dev/null && bad "-n refused" || ok "-n refused"
+expect "generation unchanged" 3 "$(gen)"
+expect "ruleset unchanged" "$before" "$(save)"
+udp 3 9
+expect "old generation still drops and counts" 8 "$(pkts 'udp dport 9 ')"
+
+echo "== nft JSON input"
+cat >"$work/n3.json" <<'J'
+{"nftables": [{"metainfo": {"json_schema_version": 1}},
+ {"table": {"family": "ip", "name": "fw", "handle": 1}},
+ {"chain": {"family": "ip", "table": "fw", "name": "input", "handle": 1, "type": "filter", "hook": "input",
+            "prio": 0, "policy": "accept"}},
+ {"rule": {"family": "ip", "table": "fw", "chain": "input", "handle": 2, "expr": [
+   {"match": {"op": "==", "left": {"payload": {"protocol": "udp", "field": "dport"}}, "right": 9}},
+   {"counter": {"packets": 0, "bytes": 0}}, {"drop": null}]}},
+ {"rule": {"family": "ip", "table": "fw", "chain": "input", "handle": 3, "expr": [
+   {"match": {"op": "==", "left": {"payload": {"protocol": "udp", "field": "dport"}}, "right": 19}},
+   {"counter": {"packets": 0, "bytes": 0}}, {"drop": null}]}}]}
+J
+restore --format nft-json "$work/n3.json" || bad "restore n3.json"
+# The JSON's explicit "==" stays (for flags it differs from the implicit relation).
+expect "json: save" "table ip fw {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		udp dport == 9 counter packets 8 bytes 240 drop
+		udp dport == 19 counter packets 0 bytes 0 drop
+	}
+}" "$(save)"
+expect "json: udp dport 9 kept across formats" 8 "$(pkts 'udp dport == 9 ')"
+udp 2 19
+expect "json: udp dport 19 counts" 2 "$(pkts 'udp dport == 19 ')"
+restore "$work/n3.json" && ok "json guessed" || bad "json guessed"
+
+echo "== attach of another interface keeps the nft ruleset and its counters"
+ip -n $A link add d0 type veth peer name d1 && ip -n $A link set d0 up && ip -n $A link set d1 up
+bt attach d0 --hook tc || bad "attach d0"
+expect "udp dport 9 kept after attach" 8 "$(pkts 'udp dport == 9 ')"
+grep -q 'udp dport == 19 counter' <<<"$(save)" && ok "ruleset kept after attach" || bad "ruleset kept after attach"
+
+echo "== nat chains go to the kernel's nf_tables in the same transaction"
+cat >"$work/nat.nft" <<N
+table ip fw {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		udp dport 9 counter drop
+	}
+}
+table ip nat {
+	chain pre {
+		type nat hook prerouting priority dstnat; policy accept;
+		udp dport 99 dnat to $NET.1:21
+	}
+}
+N
+restore "$work/nat.nft" || bad "restore nat"
+grep -q "table ip fw table ip nat" <<<"$(inA nft list tables | sort | tr '\n' ' ')" && ok "kernel has the ruleset" ||
+    { bad "kernel has the ruleset"; inA nft list tables; }
+grep -q "dnat to $NET.1:21" <<<"$(inA nft list chain ip nat pre)" && ok "dnat rule in the kernel" || bad "dnat rule in the kernel"
+grep -q "tables: ip fw ip nat; copy in the kernel's nf_tables: yes" <<<"$(bt status)" && ok "status says so" ||
+    bad "status says so"
+grep -q "udp dport 99 dnat to $NET.1:21" <<<"$(save)" && ok "save prints the nat rule" || bad "save prints the nat rule"
+sed "s/dnat to $NET.1:21/dnat to $NET.1:99999/" "$work/nat.nft" >"$work/badnat.nft"
+g=$(gen)
+err=$(restore "$work/badnat.nft" 2>&1) && bad "kernel refusal fails the restore" || ok "kernel refusal fails the restore"
+grep -q "nf_tables" <<<"$err" && ok "message names nf_tables" || { bad "message names nf_tables"; echo "$err"; }
+expect "generation unchanged after kernel refusal" "$g" "$(gen)"
+grep -q "dnat to $NET.1:21" <<<"$(inA nft list chain ip nat pre)" && ok "kernel copy unchanged" || bad "kernel copy unchanged"
+BPFTABLES_TEST_FAIL=swap:0 restore "$work/n2.nft" 2>/dev/null && bad "injected swap failure fails" ||
+    ok "injected swap failure fails"
+expect "generation unchanged after rollback" "$g" "$(gen)"
+grep -q "dnat to $NET.1:21" <<<"$(inA nft list chain ip nat pre 2>&1)" && ok "rollback restores the kernel copy" ||
+    bad "rollback restores the kernel copy"
+restore "$work/n2.nft" || bad "restore n2 again"
+expect "kernel copy is the new ruleset (the backstop), without nat" "table ip fw" "$(inA nft list tables)"
+
+echo "== iptables input replaces a committed nft ruleset"
+printf '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p udp -m udp --dport 9 -j DROP\nCOMMIT\n' >"$work/r.rules"
+restore "$work/r.rules" || bad "restore iptables"
+grep -q -- "-A INPUT -p udp -m udp --dport 9 -j DROP" <<<"$(save)" && ok "save prints iptables-save again" || bad "iptables after nft"
+restore --format nft "$work/n1.nft" || bad "nft after iptables"
+grep -q "chain svc" <<<"$(save)" && ok "nft after iptables" || bad "nft after iptables: save"
+
+finish
