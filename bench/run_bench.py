@@ -472,6 +472,45 @@ CORPUS_METHOD = [
 ]
 
 
+def corpus_plot(path, labels, contenders, median):
+    """Mpps against rules for the corpus series that grow in size (labels `group/rules_N`), one panel per
+    series and traffic kind; False when there is none or no matplotlib."""
+    series = {}
+    for label in labels:
+        m = re.fullmatch(r"([^/]+)/rules_(\d+)", label)
+        if m:
+            series.setdefault(m.group(1), []).append((int(m.group(2)), label))
+    series = {g: v for g, v in series.items() if len(v) > 1}
+    traffics = [t for t in TRAFFIC if any(median(label, t, c) for label in labels for c in contenders)]
+    if not series or not traffics:
+        return False
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, axes = plt.subplots(len(series), len(traffics), figsize=(5 * len(traffics), 4 * len(series)),
+                             squeeze=False)
+    for row, (group, pts) in zip(axes, sorted(series.items())):
+        for ax, t in zip(row, traffics):
+            for c in contenders:
+                xy = [(n, median(label, t, c)) for n, label in sorted(pts)]
+                xy = [(n, mm[0]) for n, mm in xy if mm]
+                if xy:
+                    ax.plot([p[0] for p in xy], [p[1] for p in xy], marker="o", label=c)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel("rules (the paper's size)")
+            ax.set_ylabel("Mpps at the DUT (median)")
+            ax.set_title(f"{group}, traffic: {t}")
+            ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return True
+
+
 def corpus_sections(args, results, loads, programs, nspps, skipped, rulesets):
     """One section per corpus ruleset: Mpps per contender and traffic kind, ratios, load times, programs."""
     labels = [label for label in rulesets if label != SYNTHETIC and any(r["ruleset"] == label for r in results)]
@@ -486,6 +525,21 @@ def corpus_sections(args, results, loads, programs, nspps, skipped, rulesets):
              "Converted and measured as the Method says (same contenders, traffic kinds, repetitions and counting "
              "as the synthetic rulesets). Mpps: median [min–max]; ratios: median ÷ the median of iptables-legacy "
              "/ of xdp-drop on the same ruleset and traffic.", ""]
+    all_cs = [c for c in CONTENDERS if any(r["contender"] == c and r["ruleset"] in labels for r in results)]
+    for t in [t for t in TRAFFIC if any(r["traffic"] == t and r["ruleset"] in labels for r in results)]:
+        lines += [f"Overview, traffic `{t}`: Mpps (median) and, in brackets, ÷ iptables-legacy.", "",
+                  "| ruleset | rules | " + " | ".join(all_cs) + " |", "|---|---:|" + "---:|" * len(all_cs)]
+        for label in labels:
+            base = median(label, t, "iptables-legacy")
+            cells = []
+            for c in all_cs:
+                mm = median(label, t, c)
+                ratio = f" ({mm[0] / base[0]:.2g}×)" if mm and base and base[0] > 0 else ""
+                cells.append(f"{mm[0]:.3g}{ratio}" if mm else "—")
+            lines.append(f"| {label} | {rulesets[label].get('rules', '')} | " + " | ".join(cells) + " |")
+        lines.append("")
+    if corpus_plot(os.path.join(args.out, "bench", "corpus.png"), labels, all_cs, median):
+        lines += ["![the paper's ruleset-size and enterprise series](bench/corpus.png)", ""]
     for label in labels:
         d = rulesets[label]
         rs = [r for r in results if r["ruleset"] == label]
