@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 """bpftables against netfilter, side by side (DESIGN.md, Benchmarks).
 
-For each rule count N: a synthetic ruleset (bench/gen_ruleset.py, every target DROP), and for each contender a
-fresh pair of network namespaces (generator, DUT) joined by a veth pair. The generator is bench_gen run with
-BPF_PROG_TEST_RUN in live-frames mode (bpftables_bench send); the DUT counts the packets that reached a verdict
-(netfilter's rule and policy counters, bpftables' per-rule counters, the drop program's counter) over the
-measured window. Writes CSV, PNG plots and a markdown report.
+For each rule count N a synthetic ruleset (bench/gen_ruleset.py, every target DROP), and each corpus ruleset
+(--corpus, --ruleset; converted by bench/rulesets.py); for each contender a fresh pair of network namespaces
+(generator, DUT) joined by a veth pair. The generator is bench_gen run with BPF_PROG_TEST_RUN in live-frames mode
+(bpftables_bench send); the DUT counts the packets that reached a verdict (netfilter's rule and policy counters,
+bpftables' per-rule counters, the drop program's counter) over the measured window. Writes CSV, PNG plots and a
+markdown report.
 
     sudo /usr/bin/python3 bench/run_bench.py --build-dir build-bench --rules 1,10,100,1000 --out docs
+    sudo /usr/bin/python3 bench/run_bench.py --build-dir build --corpus bpf-iptables --bpftables-max-rules 10000 \
+        --out docs/bpf-iptables     # the bpf-iptables paper's rulesets (bench/rulesets.py), one table each
     /usr/bin/python3 bench/run_bench.py --smoke --build-dir build-bench --out /tmp/smoke     # ctest; exit 77 when not root
 """
 import argparse
