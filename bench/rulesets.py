@@ -261,8 +261,7 @@ def make_flows(rules, traffic, rnd, limit=1 << 16):
                 return [f]
         return []
     if traffic == "spread":
-        step = max(1, len(hit) // limit)
-        return [flow_for(rules[k], rnd, used) for k in hit[::step]]
+        return [flow_for(rules[k], rnd, used) for k in spread_rules(rules, limit)]
     flows = []  # miss: destination port 9, below every synthetic rule's ports; anything that matches is left out
     base = int(BENCH_NET.network_address)
     for _ in range(64 * 16):
@@ -275,12 +274,17 @@ def make_flows(rules, traffic, rnd, limit=1 << 16):
     return flows
 
 
+def spread_rules(rules, limit=1 << 16):
+    """The indices of the rules that `spread` makes one flow for, in the order of its flows."""
+    hit = [k for k, r in enumerate(rules) if r.hittable()]
+    return hit[::max(1, len(hit) // limit)]
+
+
 def own_rule_share(rules, flows, sample=512):
     """(decided, checked): of up to `sample` `spread` flows (evenly spaced), how many are decided by the rule
     they were made for (their first matching rule is that rule)."""
     spans = [_span(r) for r in rules]
-    hit = [k for k, r in enumerate(rules) if r.hittable()]
-    pairs = list(zip(flows, hit[::max(1, len(hit) // max(1, len(flows)))]))
+    pairs = list(zip(flows, spread_rules(rules)))
     pairs = pairs[::max(1, len(pairs) // sample)]
     return sum(first_match(rules, f, spans) == k for f, k in pairs), len(pairs)
 

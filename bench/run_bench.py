@@ -46,7 +46,7 @@ def log(*args):
 
 sys.path.insert(0, HERE)
 from rulesets import (CORPUS, corpus_rulesets, first_match, load_file_ruleset, make_flows,  # noqa: E402,F401
-                      make_ruleset, nft_set, nft_translate, own_rule_share, write_flows)
+                      make_ruleset, nft_set, nft_translate, own_rule_share, spread_rules, write_flows)
 
 SYNTHETIC = "synthetic"  # the ruleset label of gen_ruleset.py's rulesets; a corpus ruleset's label is its name
 
@@ -171,6 +171,8 @@ class Contender:
         """(verdicts, arrived): arrived is what the DUT's XDP program saw."""
         _, verdicts, arrived = self.command("count")
         verdicts, arrived = int(verdicts), int(arrived)
+        if self.name.startswith("bpftables"):  # per rule of INPUT, then the policy (decided_by)
+            self.per_rule = [int(x) for x in self.command("rules")[1:]]
         ns = self.topo.dut
         if self.name in ("iptables-legacy", "iptables-nft"):
             out = run([self.name, "-L", "INPUT", "-v", "-x", "-n"], ns=ns).stdout.splitlines()
@@ -186,10 +188,15 @@ class Contender:
 
     def decided_by(self, before):
         """(rule index or None for the policy, share of the packets) that took most of the packets since the
-        per-rule counts `before` (iptables contenders only)."""
+        per-rule counts `before` (iptables and bpftables contenders)."""
         delta = [b - a for a, b in zip(before, self.per_rule)]
         k = max(range(len(delta)), key=delta.__getitem__)
         return (k if k < len(delta) - 1 else None), delta[k] / max(1, sum(delta))
+
+    def share_of(self, before, rules):
+        """The share of the packets since `before` that rules (indices) decided."""
+        delta = [b - a for a, b in zip(before, self.per_rule)]
+        return sum(delta[k] for k in rules if k < len(delta) - 1) / max(1, sum(delta))
 
     def nspp(self, repeat, flows_file):
         if not self.name.startswith("bpftables") and self.name != "xdp-drop":
@@ -745,8 +752,8 @@ def main():
                     if label != SYNTHETIC and t == "spread":
                         own, checked = own_rule_share(rules, flows)
                         rulesets[label].update(spread_flows=len(flows), spread_own_rule=own, spread_checked=checked)
-                    if t != "spread":  # the rule (None: the policy) that should decide every packet
-                        expect[t] = first_match(rules, flows[0])
+                    # the rule (None: the policy) that should decide every packet; for spread, the rules
+                    expect[t] = set(spread_rules(rules)) if t == "spread" else first_match(rules, flows[0])
                     flow_files[t] = os.path.join(tmp, f"flows-{k}-{t}.txt")
                     write_flows(flows, flow_files[t])
                 with contextlib.ExitStack() as stack:
@@ -799,8 +806,11 @@ def main():
                                     f"{a1 - a0}, sent {sent} in {secs:.2f}s)")
                                 if v1 - v0 <= 0:
                                     failures.append(f"{name} {c} {t}: no verdicts counted at the DUT")
+                                elif before and t == "spread":
+                                    share = dut.share_of(before, expect[t])
+                                    log(f"    {share:.1%} decided by the rules the flows were made for")
                                 elif before and t in expect:
-                                    # netfilter's counters say which rule decided: the one the flow was made for
+                                    # the rule counters say which rule decided: the one the flow was made for
                                     k_got, share = dut.decided_by(before)
                                     what = lambda k: "the policy" if k is None else f"rule {k + 1}"
                                     log(f"    {share:.0%} decided by {what(k_got)}, expected {what(expect[t])}")
