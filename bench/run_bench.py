@@ -367,6 +367,9 @@ def write_report(out, args, results, loads, programs, nspps, info, skipped, comm
              "policy, nft has no policy counter); bpftables: its per-rule per-CPU counters `bpft_counters` "
              "(policy included); xdp-drop: its own counter. The window is the generator's run; the veth ring "
              "drops what the DUT cannot take.",
+             "- Checked, not assumed: for iptables-legacy, iptables-nft, bpftables-xdp and bpftables-tc the "
+             "per-rule counters say which rule decided; under `last` and `miss` at least 99% of the packets must "
+             "be decided by the rule the flow was made for (the policy for `miss`), or the run fails.",
              "- Contenders: `iptables-legacy` (`iptables-legacy-restore`), `iptables-nft` "
              "(`iptables-nft-restore`), `nft` (`iptables-restore-translate` output through `nft -f`), `nft-set` "
              "(one concatenated interval set `saddr . daddr . l4proto . sport . dport`, possible because every "
