@@ -82,6 +82,8 @@ def parse_rule(line):
         elif t in ("--ctstate", "--state"):
             r["states"] = frozenset(arg.upper().split(","))
         elif t in ("-j", "--jump"):
+            if arg != "DROP":
+                raise ValueError(f"-j {arg}: every rule of a benchmark ruleset drops (ACCEPT is turned into DROP)")
             break
         else:
             raise ValueError(f"{t} is outside the benchmark's rule model")
