@@ -268,7 +268,9 @@ CORPUS_METHOD = [
     "  - nft-set: the rules of each conntrack state list (none, or NEW) become one concatenated interval set "
     "(`saddr . daddr . l4proto . sport . dport`, an open field spanning its whole range) behind one "
     "`ct state` rule, in the order the lists first appear; a rule on the state alone (`--ctstate ESTABLISHED`) "
-    "stays a rule. As every rule drops, the order changes no verdict.",
+    "stays a rule. As every rule drops, the order changes no verdict. The fields that fewer of a set's rules "
+    "leave open come first in its concatenation (enterprise: `daddr . l4proto . dport . saddr . sport`): the "
+    "kernel's pipapo set narrows field by field, and an open first field made it about 10 times slower.",
     "  - a ruleset outside the model (e.g. `-m set` with the ipset `hash:ip,port` of ddos-mitigator's ipset "
     "variant) is not taken; it is listed under Not measured.",
 ]

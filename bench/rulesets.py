@@ -316,11 +316,19 @@ def _in_box(box, point):
     return all(lo <= v <= hi for (lo, hi), v in zip(box, point))
 
 
-def _elements(rules):
-    """Set elements `saddr . daddr . l4proto . sport . dport` of rules (an open field is its whole range). The
-    kernel's pipapo set refuses an element that overlaps one already in it (EEXIST), so an element whose first
-    or last point an earlier element already matches is left out: the packets it would drop are dropped by
-    that earlier element, or (for a partial overlap) this makes the set version drop slightly less."""
+# The concatenated fields of a set: (type, selector, is this rule's field open, its text in an element).
+_FIELDS = [("ipv4_addr", "ip saddr", lambda r: r.src.prefixlen == 0, lambda r: str(r.src)),
+           ("ipv4_addr", "ip daddr", lambda r: r.dst.prefixlen == 0, lambda r: str(r.dst)),
+           ("inet_proto", "meta l4proto", lambda r: r.proto is None, lambda r: r.proto or "0-255"),
+           ("inet_service", "th sport", lambda r: r.sport == (0, 65535), lambda r: f"{r.sport[0]}-{r.sport[1]}"),
+           ("inet_service", "th dport", lambda r: r.dport == (0, 65535), lambda r: f"{r.dport[0]}-{r.dport[1]}")]
+
+
+def _kept(rules):
+    """The rules whose set elements the kernel takes. Its pipapo set refuses an element that overlaps one already
+    in it (EEXIST), so an element whose first or last point an earlier element already matches is left out: the
+    packets it would drop are dropped by that earlier element, or (for a partial overlap) this makes the set
+    version drop slightly less."""
     kept, by_dst = [], {}
     for r in dict.fromkeys(rules):
         b = _box(r)
@@ -331,9 +339,20 @@ def _elements(rules):
             continue
         kept.append(r)
         by_dst.setdefault(key, []).append(b)
-    proto = lambda r: r.proto or "0-255"
-    return [f"{r.src} . {r.dst} . {proto(r)} . {r.sport[0]}-{r.sport[1]} . {r.dport[0]}-{r.dport[1]}"
-            for r in kept]
+    return kept
+
+
+def _set(name, rules):
+    """(set definition, the selector expression) for rules. The fields that fewer rules leave open come first:
+    pipapo narrows the candidates field by field, and a first field every element leaves open (enterprise's
+    sources) makes a lookup about 10 times slower (enterprise rules_5000, miss, 0.5 s runs on a loaded machine:
+    0.012 Mpps with saddr first, 0.13 with daddr first, 0.18 in this order). With no open field (the synthetic
+    rulesets) the order stays saddr . daddr . l4proto . sport . dport."""
+    fields = sorted(_FIELDS, key=lambda f: sum(map(f[2], rules)))  # stable: ties keep the order above
+    elems = [" . ".join(f[3](r) for f in fields) for r in _kept(rules)]
+    return (f"  set {name} {{\n    type {' . '.join(f[0] for f in fields)}; flags interval;\n"
+            "    elements = {\n      " + ",\n      ".join(elems) + "\n    }\n  }\n",
+            " . ".join(f[1] for f in fields) + f" @{name}")
 
 
 def nft_set(rules, path):
@@ -351,11 +370,9 @@ def nft_set(rules, path):
             chain.append(f"{ct}counter drop")
         rest = [r for r in rs if not r.only_states()]
         if rest:
-            name = "rules" if not sets else f"rules{len(sets)}"
-            sets.append(f"  set {name} {{\n"
-                        "    type ipv4_addr . ipv4_addr . inet_proto . inet_service . inet_service; flags interval;\n"
-                        "    elements = {\n      " + ",\n      ".join(_elements(rest)) + "\n    }\n  }\n")
-            chain.append(f"{ct}ip saddr . ip daddr . meta l4proto . th sport . th dport @{name} counter drop")
+            definition, lookup = _set("rules" if not sets else f"rules{len(sets)}", rest)
+            sets.append(definition)
+            chain.append(f"{ct}{lookup} counter drop")
     with open(path, "w") as f:
         f.write("table ip bench {\n" + "".join(sets) +
                 "  chain INPUT {\n    type filter hook input priority filter; policy drop;\n" +
