@@ -99,8 +99,18 @@ int bench_gen(struct xdp_md* ctx) {
         l4[12] = 5 << 4;         /* data offset */
         l4[13] = 0x02;           /* SYN */
         ports[7] = bpf_htons(1024);
-        ports[8] = 0; /* checksum not computed: every rule of the benchmark drops before TCP would check */
+        ports[8] = 0;
         ports[9] = 0;
+        /* A valid checksum: netfilter's conntrack (nf_conntrack_checksum=1) makes a segment with a bad one
+         * INVALID, so --ctstate NEW rules (the bpf-iptables corpus) would not match it. */
+        const __u16* w = (const __u16*)l4;
+        __u32 sum = (f->saddr & 0xffff) + (f->saddr >> 16) + (f->daddr & 0xffff) + (f->daddr >> 16) +
+                    bpf_htons(IPPROTO_TCP) + bpf_htons(FRAME_LEN - FRAME_L4);
+#pragma unroll
+        for (int i = 0; i < (FRAME_LEN - FRAME_L4) / 2; i++) sum += w[i];
+        sum = (sum & 0xffff) + (sum >> 16);
+        sum = (sum & 0xffff) + (sum >> 16);
+        ports[8] = (__u16)~sum;
     }
     return XDP_TX;
 }

@@ -11,6 +11,8 @@
 //         count               -> "count VERDICTS ARRIVED" (the program's counters, summed over CPUs)
 //         nspp REPEAT FLOWS   -> "nspp NS" the mean ns per packet of the program alone over the flows
 //                                (BPF_PROG_TEST_RUN with repeat, not live, a copy loaded for test runs)
+//         rules               -> "rules P1 ... Pn POLICY" packets per rule of filter INPUT, then its policy
+//                                (bpftables modes; "rules" alone otherwise): which rule decided
 //
 // Flow files: one flow a line, "tcp|udp SADDR DADDR SPORT DPORT".
 #include <arpa/inet.h>
@@ -406,6 +408,21 @@ int dut_command(const Args& args) {
             }
             std::printf("count %llu %llu\n", static_cast<unsigned long long>(verdicts),
                         static_cast<unsigned long long>(arrived));
+        } else if (cmd == "rules") {
+            std::ostringstream out;
+            out << "rules";
+            if (dut.rules) {
+                std::vector<bpft_counter> counters = dut.rules->counters();
+                auto packets = [&](int gid) {
+                    return gid >= 0 && static_cast<size_t>(gid) < counters.size() ? counters[gid].packets : 0;
+                };
+                int n = 0;
+                for (const codegen::GidInfo& g : dut.layout->gids)
+                    n += g.table == "filter" && g.chain == "INPUT" && g.rule > 0;
+                for (int i = 0; i < n; ++i) out << ' ' << packets(dut.layout->gid("filter", "INPUT", i));
+                out << ' ' << packets(dut.layout->gid("filter", "INPUT", -1));
+            }
+            std::printf("%s\n", out.str().c_str());
         } else if (cmd == "nspp") {
             uint32_t repeat = 0;
             std::string file;

@@ -1,27 +1,26 @@
 #!/usr/bin/python3
 """bpftables against netfilter, side by side (DESIGN.md, Benchmarks).
 
-For each rule count N: a synthetic ruleset (bench/gen_ruleset.py, every target DROP), and for each contender a
-fresh pair of network namespaces (generator, DUT) joined by a veth pair. The generator is bench_gen run with
-BPF_PROG_TEST_RUN in live-frames mode (bpftables_bench send); the DUT counts the packets that reached a verdict
-(netfilter's rule and policy counters, bpftables' per-rule counters, the drop program's counter) over the
-measured window. Writes CSV, PNG plots and a markdown report.
+For each rule count N a synthetic ruleset (bench/gen_ruleset.py, every target DROP), and each corpus ruleset
+(--corpus, --ruleset; converted by bench/rulesets.py); for each contender a fresh pair of network namespaces
+(generator, DUT) joined by a veth pair. The generator is bench_gen run with BPF_PROG_TEST_RUN in live-frames mode
+(bpftables_bench send); the DUT counts the packets that reached a verdict (netfilter's rule and policy counters,
+bpftables' per-rule counters, the drop program's counter) over the measured window. Writes CSV, PNG plots and a
+markdown report.
 
     sudo /usr/bin/python3 bench/run_bench.py --build-dir build-bench --rules 1,10,100,1000 --out docs
+    sudo /usr/bin/python3 bench/run_bench.py --build-dir build --corpus bpf-iptables --bpftables-max-rules 10000 \
+        --out docs/bpf-iptables     # the bpf-iptables paper's rulesets (bench/rulesets.py), one table each
     /usr/bin/python3 bench/run_bench.py --smoke --build-dir build-bench --out /tmp/smoke     # ctest; exit 77 when not root
 """
 import argparse
 import contextlib
-import csv
 import ctypes
-import ipaddress
 import os
-import platform
 import random
 import re
 import shlex
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,8 +28,6 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-CONTENDERS = ["iptables-legacy", "iptables-nft", "nft", "nft-set", "bpftables-xdp", "bpftables-tc", "xdp-drop"]
-TRAFFIC = ["last", "spread", "miss"]
 GEN_MAC, DUT_MAC = "02:00:00:00:00:01", "02:00:00:00:00:02"
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -42,95 +39,11 @@ def log(*args):
 
 # ---------------------------------------------------------------------------------------------------- rulesets
 
-RULE = re.compile(r"-A INPUT -s (\S+) -d (\S+) -p (\w+) .*--sport (\d+)(?::(\d+))? --dport (\d+)(?::(\d+))? -j (\w+)")
+sys.path.insert(0, HERE)
+from rulesets import (CORPUS, corpus_rulesets, first_match, load_file_ruleset, make_flows,  # noqa: E402,F401
+                      make_ruleset, nft_set, nft_translate, own_rule_share, spread_rules, write_flows)
 
-
-def make_ruleset(n, seed, path):
-    """gen_ruleset.py N with every target DROP: the benchmark measures filtering, not the stack behind ACCEPT."""
-    text = subprocess.run([sys.executable, os.path.join(HERE, "gen_ruleset.py"), str(n), "--seed", str(seed)],
-                          check=True, capture_output=True, text=True).stdout
-    text = text.replace("-j ACCEPT", "-j DROP")
-    with open(path, "w") as f:
-        f.write(text)
-    rules = []
-    for line in text.splitlines():
-        m = RULE.match(line)
-        if m:
-            s, d, proto, slo, shi, dlo, dhi, _ = m.groups()
-            rules.append((ipaddress.ip_network(s), ipaddress.ip_network(d), proto, int(slo), int(shi or slo),
-                          int(dlo), int(dhi or dlo)))
-    assert len(rules) == n, f"parsed {len(rules)} of {n} rules"
-    return rules
-
-
-def matches(rule, flow):
-    s, d, proto, slo, shi, dlo, dhi = rule
-    fp, fs, fd, fsp, fdp = flow
-    return (proto == fp and fs in s and fd in d and slo <= fsp <= shi and dlo <= fdp <= dhi)
-
-
-def flow_for(rule, rnd):
-    s, d, proto, slo, shi, dlo, dhi = rule
-    host = lambda net: net.network_address + rnd.randrange(net.num_addresses)
-    return (proto, host(s), host(d), rnd.randint(slo, shi), rnd.randint(dlo, dhi))
-
-
-def make_flows(rules, traffic, rnd, limit=1 << 16):
-    if traffic == "last":  # one flow that matches the last rule and no earlier one
-        for _ in range(100):
-            f = flow_for(rules[-1], rnd)
-            if not any(matches(r, f) for r in rules[:-1]):
-                return [f]
-        raise RuntimeError("no flow hits only the last rule")
-    if traffic == "spread":  # one flow per rule (evenly sampled above `limit`); a flow may rarely hit earlier
-        step = max(1, len(rules) // limit)
-        return [flow_for(r, rnd) for r in rules[::step]]
-    net = ipaddress.ip_network("198.18.0.0/15")  # miss: destination port 9, below every rule's ports
-    flows = [(rnd.choice(["tcp", "udp"]), net.network_address + rnd.randrange(1 << 17),
-              net.network_address + rnd.randrange(1 << 17), rnd.randint(1024, 65535), 9) for _ in range(64)]
-    assert not any(matches(r, f) for r in rules for f in flows)
-    return flows
-
-
-def write_flows(flows, path):
-    with open(path, "w") as f:
-        for proto, s, d, sp, dp in flows:
-            f.write(f"{proto} {s} {d} {sp} {dp}\n")
-
-
-def nft_translate(ruleset, path):
-    """iptables-restore-translate's output, plus a trailing counter rule: nft has no policy counters."""
-    text = subprocess.run(["iptables-restore-translate", "-f", ruleset], check=True, capture_output=True,
-                          text=True).stdout
-    with open(path, "w") as f:
-        f.write(text + "add rule ip filter INPUT counter\n")
-
-
-def nft_set(rules, path):
-    """The same rules as one concatenated interval set; valid because every rule has the same verdict. The
-    kernel's pipapo set refuses an element that overlaps one already in it (EEXIST), so an element whose first
-    or last point an earlier element already matches is left out: the packets it would drop are dropped by
-    that earlier element, or (for a partial overlap) this makes the set version drop slightly less."""
-    kept, by_dst = [], {}
-    for r in dict.fromkeys(rules):
-        s, d, p, slo, shi, dlo, dhi = r
-        key = (p, d.supernet(new_prefix=24) if d.prefixlen > 24 else d)
-        first = (p, s.network_address, d.network_address, slo, dlo)
-        last = (p, s.broadcast_address, d.broadcast_address, shi, dhi)
-        if any(matches(k, first) or matches(k, last) or matches(r, (k[2], k[0].network_address,
-                                                                    k[1].network_address, k[3], k[5]))
-               for k in by_dst.get(key, [])):
-            continue
-        kept.append(r)
-        by_dst.setdefault(key, []).append(r)
-    elems = [f"{s} . {d} . {p} . {slo}-{shi} . {dlo}-{dhi}" for s, d, p, slo, shi, dlo, dhi in kept]
-    with open(path, "w") as f:
-        f.write("table ip bench {\n  set rules {\n"
-                "    type ipv4_addr . ipv4_addr . inet_proto . inet_service . inet_service; flags interval;\n"
-                "    elements = {\n      " + ",\n      ".join(elems) + "\n    }\n  }\n"
-                "  chain INPUT {\n    type filter hook input priority filter; policy drop;\n"
-                "    ip saddr . ip daddr . meta l4proto . th sport . th dport @rules counter drop\n"
-                "    counter\n  }\n}\n")
+from report import CONTENDERS, SYNTHETIC, TRAFFIC, read_previous, write_report  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------------------- topology
@@ -253,16 +166,32 @@ class Contender:
         """(verdicts, arrived): arrived is what the DUT's XDP program saw."""
         _, verdicts, arrived = self.command("count")
         verdicts, arrived = int(verdicts), int(arrived)
+        if self.name.startswith("bpftables"):  # per rule of INPUT, then the policy (decided_by)
+            self.per_rule = [int(x) for x in self.command("rules")[1:]]
         ns = self.topo.dut
         if self.name in ("iptables-legacy", "iptables-nft"):
             out = run([self.name, "-L", "INPUT", "-v", "-x", "-n"], ns=ns).stdout.splitlines()
-            verdicts = int(re.search(r"policy \w+ (\d+) packets", out[0]).group(1))
-            verdicts += sum(int(line.split()[0]) for line in out[2:] if line.strip())
+            # per rule, then the policy: which rule decided is checked against the flows (decided_by)
+            self.per_rule = [int(line.split()[0]) for line in out[2:] if line.strip()] + \
+                [int(re.search(r"policy \w+ (\d+) packets", out[0]).group(1))]
+            verdicts = sum(self.per_rule)
         elif self.name in ("nft", "nft-set"):
             table = "filter" if self.name == "nft" else "bench"
             out = run(["nft", "list", "chain", "ip", table, "INPUT"], ns=ns).stdout
             verdicts = sum(int(x) for x in re.findall(r"counter packets (\d+)", out))
         return verdicts, arrived
+
+    def decided_by(self, before):
+        """(rule index or None for the policy, share of the packets) that took most of the packets since the
+        per-rule counts `before` (iptables and bpftables contenders)."""
+        delta = [b - a for a, b in zip(before, self.per_rule)]
+        k = max(range(len(delta)), key=delta.__getitem__)
+        return (k if k < len(delta) - 1 else None), delta[k] / max(1, sum(delta))
+
+    def share_of(self, before, rules):
+        """The share of the packets since `before` that rules (indices) decided."""
+        delta = [b - a for a, b in zip(before, self.per_rule)]
+        return sum(delta[k] for k in rules if k < len(delta) - 1) / max(1, sum(delta))
 
     def nspp(self, repeat, flows_file):
         if not self.name.startswith("bpftables") and self.name != "xdp-drop":
@@ -288,245 +217,47 @@ def send(build_dir, topo, flows_file, seconds, max_packets, cpu):
     return int(out[1]), float(out[3])
 
 
-# ---------------------------------------------------------------------------------------------------- report
-
-def machine():
-    cpu = "unknown"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
-            "load": open("/proc/loadavg").read().split()[:3]}
-
-
-def fmt_rate(v):
-    return f"{v:.3f}" if v is not None else "—"
-
-
-def write_report(out, args, results, loads, programs, nspps, info, skipped, command):
-    bench_dir = os.path.join(out, "bench")
-    os.makedirs(bench_dir, exist_ok=True)
-    with open(os.path.join(bench_dir, "throughput.csv"), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["rules", "traffic", "contender", "rep", "verdicts", "arrived", "seconds", "mpps"])
-        for r in results:
-            w.writerow([r["n"], r["traffic"], r["contender"], r["rep"], r["verdicts"], r["arrived"],
-                        f"{r['seconds']:.6f}", f"{r['mpps']:.6f}"])
-    with open(os.path.join(bench_dir, "skipped.csv"), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["rules", "contender", "why"])
-        for (n, c), why in sorted(skipped.items()):
-            w.writerow([n, c, why])
-    with open(os.path.join(bench_dir, "commands.txt"), "w") as f:
-        f.write(command + "\n")
-    with open(os.path.join(bench_dir, "load.csv"), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["rules", "contender", "seconds"])
-        for (n, c), s in sorted(loads.items()):
-            w.writerow([n, c, f"{s:.6f}"])
-    with open(os.path.join(bench_dir, "program.csv"), "w", newline="") as f:
-        w = csv.writer(f)
-        keys = ["compile_s", "clang_s", "load_s", "insns", "verified_insns", "jited_bytes", "object_bytes",
-                "c_bytes"]
-        w.writerow(["rules", "hook"] + keys + ["ns_per_packet_last", "ns_per_packet_spread", "ns_per_packet_miss"])
-        for n, c in sorted(set(programs) | {(n, c) for n, c, _ in nspps}):
-            p = programs.get((n, c), {})
-            w.writerow([n, c] + [p.get(k, "") for k in keys] +
-                       [nspps.get((n, c, t), "") for t in TRAFFIC])
-
-    def median(n, t, c):
-        v = [r["mpps"] for r in results if (r["n"], r["traffic"], r["contender"]) == (n, t, c)]
-        return (statistics.median(v), min(v), max(v)) if v else None
-
-    ns = sorted({r["n"] for r in results})
-    contenders = [c for c in CONTENDERS if any(r["contender"] == c for r in results)]
-    traffics = [t for t in TRAFFIC if any(r["traffic"] == t for r in results)]
-    plots = []
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        fig, axes = plt.subplots(1, len(traffics), figsize=(5 * len(traffics), 4), squeeze=False)
-        for ax, t in zip(axes[0], traffics):
-            for c in contenders:
-                pts = [(n, median(n, t, c)) for n in ns]
-                pts = [(n, m[0]) for n, m in pts if m]
-                if pts:
-                    ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=c)
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            ax.set_xlabel("rules")
-            ax.set_ylabel("Mpps at the DUT (median)")
-            ax.set_title(f"traffic: {t}")
-            ax.grid(True, which="both", alpha=0.3)
-        axes[0][0].legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(os.path.join(bench_dir, "throughput.png"), dpi=100)
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for c in sorted({c for _, c in loads}):
-            pts = sorted((n, s) for (n, cc), s in loads.items() if cc == c)
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=c)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("rules")
-        ax.set_ylabel("seconds to load")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(os.path.join(bench_dir, "load.png"), dpi=100)
-        plots = ["throughput.png", "load.png"]
-    except ImportError:
-        log("matplotlib missing (scripts/install-deps installs python3-matplotlib): no plots")
-
-    m = machine()
-    lines = ["# Benchmarks: bpftables against netfilter", "",
-             f"Machine: {m['cpu']}, {m['cores']} cores, kernel {m['kernel']}; load average at the end "
-             f"{' '.join(m['load'])}{' (' + args.note + ')' if args.note else ''}.", "",
-             "Produced by:", "", "```", command, "```", "",
-             "## Method", "",
-             "- Two network namespaces per contender (generator, DUT) joined by a veth pair, one pair for each "
-             "contender so no netfilter hook or program of one contender is in another's path. All contenders "
-             "are set up at once and each repetition goes round all of them (rotating the order), so a change "
-             "in the machine's load touches every contender alike. The "
-             "DUT has `198.18.0.0/15` as a local route, so every packet is addressed to it and goes through "
-             "INPUT; bpftables is loaded with `chain_mode = BPFT_CHAIN_INPUT` (forced INPUT, no FIB lookup), "
-             "which is what the kernel decides for these packets too.",
-             "- Traffic: `bench_gen` (bench/bench.bpf.c) run with `BPF_PROG_TEST_RUN` in live-frames mode "
-             "(`BPF_F_TEST_XDP_LIVE_FRAMES`, `XDP_TX` out of the generator's veth), 64-byte UDP/TCP frames, "
-             f"round robin over the flows, {args.seconds} s per repetition, generator pinned to CPU "
-             f"{args.gen_cpu}. The DUT veth's NAPI runs as a kthread pinned to CPU {args.dut_cpu} "
-             f"(threaded NAPI: {info.get('threaded', 'unknown')}), so the DUT has a core of its own.",
-             "- Traffic kinds: **last** — one flow that matches the last rule only; **spread** — one flow per "
-             "rule (at most 65536, evenly sampled), round robin; **miss** — 64 flows with destination port 9, "
-             "which no rule matches (the policy decides).",
-             "- Rulesets: `bench/gen_ruleset.py N` (seed 1) with every `-j ACCEPT` turned into `-j DROP`: every "
-             "packet is dropped at the DUT, so the figures measure classification and not the socket layer "
-             "behind ACCEPT (which would cost every contender the same).",
-             "- Counted at the DUT, never at the generator: packets that reached a verdict over the measured "
-             "window. iptables-legacy/-nft: the INPUT rule counters plus the policy counter "
-             "(`iptables -L INPUT -v -x`); nft: the rules' `counter`s (a trailing `counter` rule counts the "
-             "policy, nft has no policy counter); bpftables: its per-rule per-CPU counters `bpft_counters` "
-             "(policy included); xdp-drop: its own counter. The window is the generator's run; the veth ring "
-             "drops what the DUT cannot take.",
-             "- Contenders: `iptables-legacy` (`iptables-legacy-restore`), `iptables-nft` "
-             "(`iptables-nft-restore`), `nft` (`iptables-restore-translate` output through `nft -f`), `nft-set` "
-             "(one concatenated interval set `saddr . daddr . l4proto . sport . dport`, possible because every "
-             "rule has the same verdict), `bpftables-xdp`, `bpftables-tc` (TC ingress; an XDP_PASS program on "
-             "the veth lets frames in, as for the netfilter contenders), `xdp-drop` (an XDP program that drops "
-             "everything: the ceiling of this machine and this generator).",
-             f"- {args.reps} repetitions per point; the tables give the median, the plots too; the CSV has every "
-             "repetition.", ""]
-    for t in traffics:
-        lines += [f"## Throughput, traffic `{t}` (Mpps, median [min–max])", "",
-                  "| rules | " + " | ".join(contenders) + " |", "|---:|" + "---:|" * len(contenders)]
-        for n in ns:
-            cells = []
-            for c in contenders:
-                mm = median(n, t, c)
-                cells.append(f"{mm[0]:.3g} [{mm[1]:.3g}–{mm[2]:.3g}]" if mm else "not run" if (n, c) in skipped else "—")
-            lines.append(f"| {n} | " + " | ".join(cells) + " |")
-        lines += ["", f"Ratios, traffic `{t}` (median ÷ the median of iptables-legacy / of xdp-drop at the same N):", "",
-                  "| rules | " + " | ".join(c for c in contenders if c != "xdp-drop") + " |",
-                  "|---:|" + "---:|" * len([c for c in contenders if c != "xdp-drop"])]
-        for n in ns:
-            base, ceil = median(n, t, "iptables-legacy"), median(n, t, "xdp-drop")
-            cells = []
-            for c in contenders:
-                if c == "xdp-drop":
-                    continue
-                mm = median(n, t, c)
-                if not mm:
-                    cells.append("—")
-                    continue
-                a = f"{mm[0] / base[0]:.2f}×" if base and base[0] > 0 else "—"
-                b = f"{mm[0] / ceil[0]:.2f}" if ceil and ceil[0] > 0 else "—"
-                cells.append(f"{a} / {b}")
-            lines.append(f"| {n} | " + " | ".join(cells) + " |")
-        lines.append("")
-    lines += ["## Time to load N rules (seconds)", "",
-              "Netfilter: the restore tool or `nft -f` in a fresh namespace (the DUT's, before any traffic). "
-              "bpftables: parse, compile (C generation and clang) and load (verifier) of the XDP program, "
-              "in-process, the same steps as `bpftables compile` + load; the live runtime "
-              "(`bpftables-restore`) was not part of this run.", ""]
-    load_cs = [c for c in CONTENDERS if any(cc == c for _, cc in loads)]
-    lines += ["| rules | " + " | ".join(load_cs) + " |", "|---:|" + "---:|" * len(load_cs)]
-    for n in ns:
-        lines.append(f"| {n} | " + " | ".join(f"{loads[(n, c)]:.3f}" if (n, c) in loads else "—"
-                                            for c in load_cs) + " |")
-    lines += ["", "## bpftables programs per N", "",
-              "Verifier-processed instructions, program size, and ns/packet of the program alone "
-              "(`BPF_PROG_TEST_RUN`, not live, `repeat` " + str(args.nspp_repeat) + ", mean over up to 32 flows "
-              "of the traffic kind; includes the test-run overhead, which `xdp-drop` shows).", "",
-              "| rules | hook | compile s | clang s | load s | xlated insns | verified insns | JIT bytes | "
-              "ns/pkt last | ns/pkt spread | ns/pkt miss |", "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for (n, c), p in sorted(programs.items()):
-        if c == "xdp-drop":
-            continue
-        lines.append(f"| {n} | {c} | {float(p.get('compile_s', 0)):.2f} | {float(p.get('clang_s', 0)):.2f} | "
-                     f"{float(p.get('load_s', 0)):.3f} | {p.get('insns', '')} | {p.get('verified_insns', '')} | "
-                     f"{p.get('jited_bytes', '')} | " +
-                     " | ".join(f"{nspps[(n, c, t)]:.1f}" if (n, c, t) in nspps else "—" for t in TRAFFIC) + " |")
-    for n in ns:
-        for t in TRAFFIC:
-            if (n, "xdp-drop", t) in nspps:
-                lines.append(f"| {n} | xdp-drop | | | | | | | " + " | ".join(
-                    f"{nspps[(n, 'xdp-drop', tt)]:.1f}" if (n, "xdp-drop", tt) in nspps else "—"
-                    for tt in TRAFFIC) + " |")
-                break
-    if skipped:
-        lines += ["", "## Not measured", ""]
-        for (n, c), why in sorted(skipped.items()):
-            lines.append(f"- N={n}, {c}: {why}")
-    if plots:
-        lines += ["", "## Plots", "", "![throughput](bench/throughput.png)", "", "![load time](bench/load.png)"]
-    lines += ["", "Files: `bench/throughput.csv` (every repetition), `bench/load.csv`, `bench/program.csv`.", ""]
-    with open(os.path.join(out, "benchmarks.md"), "w") as f:
-        f.write("\n".join(lines))
-
-
-def read_previous(out, measuring):
-    """--append: the rows of an earlier report in `out`, minus the (rules, contender) pairs this run measures."""
-    bench_dir = os.path.join(out, "bench")
-    results, loads, programs, nspps, skipped, command = [], {}, {}, {}, {}, ""
-    keep = lambda n, c: (int(n), c) not in measuring
-    with open(os.path.join(bench_dir, "throughput.csv")) as f:
-        for r in csv.DictReader(f):
-            if keep(r["rules"], r["contender"]):
-                results.append({"n": int(r["rules"]), "traffic": r["traffic"], "contender": r["contender"],
-                                "rep": int(r["rep"]), "verdicts": int(r["verdicts"]), "arrived": int(r["arrived"]),
-                                "seconds": float(r["seconds"]), "mpps": float(r["mpps"])})
-    with open(os.path.join(bench_dir, "load.csv")) as f:
-        for r in csv.DictReader(f):
-            if keep(r["rules"], r["contender"]):
-                loads[(int(r["rules"]), r["contender"])] = float(r["seconds"])
-    with open(os.path.join(bench_dir, "program.csv")) as f:
-        for r in csv.DictReader(f):
-            n, c = int(r["rules"]), r["hook"]
-            if keep(n, c):
-                programs[(n, c)] = {k: v for k, v in r.items() if k not in ("rules", "hook") and
-                                    not k.startswith("ns_per_packet") and v != ""}
-                for t in TRAFFIC:
-                    if r.get(f"ns_per_packet_{t}"):
-                        nspps[(n, c, t)] = float(r[f"ns_per_packet_{t}"])
-    if os.path.exists(os.path.join(bench_dir, "skipped.csv")):
-        with open(os.path.join(bench_dir, "skipped.csv")) as f:
-            for r in csv.DictReader(f):
-                if keep(r["rules"], r["contender"]):
-                    skipped[(int(r["rules"]), r["contender"])] = r["why"]
-    if os.path.exists(os.path.join(bench_dir, "commands.txt")):
-        command = open(os.path.join(bench_dir, "commands.txt")).read().strip()
-    return results, loads, programs, nspps, skipped, command
-
-
 # ---------------------------------------------------------------------------------------------------- main
+
+SMOKE_CORPUS = "^enterprise-public-servers/rules_50$"  # 51 rules, conntrack ones among them
+
+
+def points(args, tmp, rulesets, skipped):
+    """(label, ruleset file, rules, seed text) of each ruleset to measure: the synthetic N first, then the corpus
+    rulesets and --ruleset files, converted (rulesets.convert); one that cannot be taken is reported skipped."""
+    for n in args.ns_list:
+        path = os.path.join(tmp, f"rules-{n}.txt")
+        yield SYNTHETIC, path, make_ruleset(n, args.seed, path), f"{args.seed}-{n}"
+    sources = [(label, path) for name in args.corpus for label, path in corpus_rulesets(args.corpus_dir, name)
+               if re.search(args.corpus_match, label)]
+    sources += [(os.path.basename(f), f) for f in args.ruleset]
+    for k, (label, src) in enumerate(sources):
+        path = os.path.join(tmp, f"ruleset-{k}.txt")
+        try:
+            rules = load_file_ruleset(src, path)
+        except ValueError as e:
+            with open(src) as f:
+                n = sum(line.startswith("-A ") for line in f)
+            skipped[(label, n, "all")] = f"not taken: {e}".replace("|", "/")
+            log(f"{label}: not taken: {e}")
+            continue
+        rulesets[label] = {"source": os.path.relpath(src, os.path.dirname(ROOT)), "rules": len(rules)}
+        yield label, path, rules, f"{args.seed}-{label}"
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
     ap.add_argument("--out", default=os.path.join(ROOT, "docs"))
-    ap.add_argument("--rules", default="1,10,100,1000")
+    ap.add_argument("--rules", default=None,
+                    help="synthetic rulesets' sizes, comma-separated, or 'none' (default 1,10,100,1000, or none "
+                         "when --corpus or --ruleset is given)")
+    ap.add_argument("--corpus", action="append", default=[], choices=sorted(CORPUS),
+                    help="measure a corpus' rulesets too (bpf-iptables: the bpf-iptables paper's)")
+    ap.add_argument("--corpus-dir", default=os.path.join(os.path.dirname(ROOT), "shared", "corpus"))
+    ap.add_argument("--corpus-match", default="", help="only the corpus rulesets whose name matches this regex")
+    ap.add_argument("--ruleset", action="append", default=[], metavar="FILE",
+                    help="measure this iptables-save file too (converted like the corpus); repeatable")
     ap.add_argument("--traffic", default=",".join(TRAFFIC))
     ap.add_argument("--contenders", default=",".join(CONTENDERS))
     ap.add_argument("--bpftables-max-rules", type=int, default=1000,
@@ -542,10 +273,18 @@ def main():
     ap.add_argument("--append", action="store_true",
                     help="keep the results of the report already in --out for the points this run does not measure")
     ap.add_argument("--report-only", action="store_true", help="rewrite the report in --out from its CSV files")
-    ap.add_argument("--smoke", action="store_true", help="N = 1 and 10, one second, one repetition; checks")
+    ap.add_argument("--smoke", action="store_true",
+                    help="N = 1 and 10 and one small corpus ruleset, one second, one repetition; checks")
     args = ap.parse_args()
     if args.smoke:
         args.rules, args.traffic, args.seconds, args.reps, args.nspp_repeat = "1,10", "last,miss", 1.0, 1, 1000
+        if os.path.isdir(os.path.join(args.corpus_dir, CORPUS["bpf-iptables"])):
+            args.corpus, args.corpus_match = ["bpf-iptables"], SMOKE_CORPUS
+        else:
+            log(f"run_bench: no corpus in {args.corpus_dir}: the corpus part of the smoke test is skipped")
+    if args.rules is None:
+        args.rules = "none" if args.corpus or args.ruleset else "1,10,100,1000"
+    args.ns_list = [] if args.rules == "none" else [int(x) for x in args.rules.split(",")]
     if os.geteuid() != 0:
         log("run_bench: needs root (network namespaces, XDP): skipped")
         return 77
@@ -558,89 +297,116 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
 
-    ns_list = [int(x) for x in args.rules.split(",")]
     traffics = args.traffic.split(",")
     contenders = args.contenders.split(",")
-    results, loads, programs, nspps, skipped, info = [], {}, {}, {}, {}, {}
+    results, loads, programs, nspps, skipped, rulesets, info = [], {}, {}, {}, {}, {}, {}
     if args.report_only:
-        results, loads, programs, nspps, skipped, command = read_previous(args.out, set())
+        results, loads, programs, nspps, skipped, rulesets, command = read_previous(args.out, set())
         info["threaded"] = "yes"
-        write_report(args.out, args, results, loads, programs, nspps, info, skipped, command)
+        write_report(args.out, args, results, loads, programs, nspps, info, skipped, command, rulesets)
         return 0
     if args.append:
-        results, loads, programs, nspps, skipped, previous = read_previous(
-            args.out, {(n, c) for n in ns_list for c in contenders})
+        labels = [label for name in args.corpus for label, _ in corpus_rulesets(args.corpus_dir, name)
+                  if re.search(args.corpus_match, label)] + [os.path.basename(f) for f in args.ruleset]
+        results, loads, programs, nspps, skipped, rulesets, previous = read_previous(
+            args.out, {(SYNTHETIC, n, c) for n in args.ns_list for c in contenders + ["all"]} |
+            {(label, None, c) for label in labels for c in contenders + ["all"]})
         command = previous + "\n" + command if previous else command
         info["threaded"] = "yes"  # as the earlier run found (it is recorded in its report)
     failures = []
     try:
         with tempfile.TemporaryDirectory(prefix="bpftables-bench-") as tmp:
-            for n in ns_list:
-                ruleset = os.path.join(tmp, f"rules-{n}.txt")
-                rules = make_ruleset(n, args.seed, ruleset)
-                nft_file, nft_set_file = os.path.join(tmp, f"rules-{n}.nft"), os.path.join(tmp, f"set-{n}.nft")
+            for k, (label, ruleset, rules, seed) in enumerate(points(args, tmp, rulesets, skipped)):
+                n = len(rules)
+                name = f"N={n}" if label == SYNTHETIC else f"{label} ({n} rules)"
+                nft_file, nft_set_file = os.path.join(tmp, f"rules-{k}.nft"), os.path.join(tmp, f"set-{k}.nft")
                 nft_translate(ruleset, nft_file)
                 nft_set(rules, nft_set_file)
-                flow_files = {}
+                flow_files, expect = {}, {}
                 for t in traffics:
-                    flow_files[t] = os.path.join(tmp, f"flows-{n}-{t}.txt")
-                    write_flows(make_flows(rules, t, random.Random(f"{args.seed}-{n}-{t}")), flow_files[t])
+                    flows = make_flows(rules, t, random.Random(f"{seed}-{t}"))
+                    if not flows:
+                        log(f"{name}: no flow for traffic {t}: not measured")
+                        rulesets.setdefault(label, {})["no_flows"] = \
+                            " ".join(filter(None, [rulesets[label].get("no_flows"), t]))
+                        continue
+                    if label != SYNTHETIC and t == "spread":
+                        own, checked = own_rule_share(rules, flows)
+                        rulesets[label].update(spread_flows=len(flows), spread_own_rule=own, spread_checked=checked)
+                    # the rule (None: the policy) that should decide every packet; for spread, the rules
+                    expect[t] = set(spread_rules(rules)) if t == "spread" else first_match(rules, flows[0])
+                    flow_files[t] = os.path.join(tmp, f"flows-{k}-{t}.txt")
+                    write_flows(flows, flow_files[t])
                 with contextlib.ExitStack() as stack:
                     # Every contender set up at once, each in its own pair of namespaces; the repetitions then
                     # go round the contenders, so a change in the machine's load hits all of them alike.
                     duts = {}
                     for c in contenders:
                         if c.startswith("bpftables") and n > args.bpftables_max_rules:
-                            skipped[(n, c)] = (f"not run: compiling {n} rules takes too long for this run "
-                                               f"(clang; known, being worked on)")
+                            skipped[(label, n, c)] = (f"not run: compiling {n} rules takes too long for this run "
+                                                      f"(--bpftables-max-rules {args.bpftables_max_rules})")
                             continue
-                        log(f"N={n} {c}: loading")
+                        log(f"{name} {c}: loading")
                         topo = stack.enter_context(Topology())
                         try:
                             dut = Contender(c, topo, args.build_dir, ruleset, nft_file, nft_set_file)
                         except RuntimeError as e:
-                            skipped[(n, c)] = "failed to load: " + str(e).splitlines()[0].replace("|", "/")[:200]
-                            failures.append(f"N={n} {c}: {e}")
+                            skipped[(label, n, c)] = \
+                                "failed to load: " + str(e).splitlines()[0].replace("|", "/")[:200]
+                            failures.append(f"{name} {c}: {e}")
                             log(f"  {e}")
                             continue
                         stack.callback(dut.close)
                         duts[c] = dut
                         if dut.load_s is not None:
-                            loads[(n, c)] = dut.load_s
+                            loads[(label, n, c)] = dut.load_s
                         if c.startswith("bpftables"):
-                            programs[(n, c)] = dut.info
+                            programs[(label, n, c)] = dut.info
                         info["threaded"] = "yes" if topo.threaded_napi(args.dut_cpu) else "no"
-                    for t in traffics:
+                    for t in (t for t in traffics if t in flow_files):
                         for c, dut in duts.items():
                             if c.startswith("bpftables") or c == "xdp-drop":
                                 v = dut.nspp(args.nspp_repeat, flow_files[t])
                                 if v is not None:
-                                    nspps[(n, c, t)] = v
+                                    nspps[(label, n, c, t)] = v
                         for rep in range(args.reps):
                             order = list(duts.items())
                             order = order[rep % len(order):] + order[:rep % len(order)] if order else order
                             for c, dut in order:
                                 v0, a0 = dut.counts()
+                                before = getattr(dut, "per_rule", None)
                                 sent, secs = send(args.build_dir, dut.topo, flow_files[t], args.seconds,
                                                   args.max_packets, args.gen_cpu)
                                 time.sleep(0.05)  # the ring's last packets
                                 v1, a1 = dut.counts()
-                                r = {"n": n, "traffic": t, "contender": c, "rep": rep, "verdicts": v1 - v0,
-                                     "arrived": a1 - a0, "seconds": secs, "sent": sent,
+                                r = {"ruleset": label, "n": n, "traffic": t, "contender": c, "rep": rep,
+                                     "verdicts": v1 - v0, "arrived": a1 - a0, "seconds": secs, "sent": sent,
                                      "mpps": (v1 - v0) / secs / 1e6}
                                 results.append(r)
                                 log(f"  {c} {t} rep {rep}: {r['mpps']:.3f} Mpps (verdicts {v1 - v0}, arrived "
                                     f"{a1 - a0}, sent {sent} in {secs:.2f}s)")
                                 if v1 - v0 <= 0:
-                                    failures.append(f"N={n} {c} {t}: no verdicts counted at the DUT")
-                write_report(args.out, args, results, loads, programs, nspps, info, skipped, command)  # so far
+                                    failures.append(f"{name} {c} {t}: no verdicts counted at the DUT")
+                                elif before and t == "spread":
+                                    share = dut.share_of(before, expect[t])
+                                    log(f"    {share:.1%} decided by the rules the flows were made for")
+                                elif before and t in expect:
+                                    # the rule counters say which rule decided: the one the flow was made for
+                                    k_got, share = dut.decided_by(before)
+                                    what = lambda k: "the policy" if k is None else f"rule {k + 1}"
+                                    log(f"    {share:.0%} decided by {what(k_got)}, expected {what(expect[t])}")
+                                    if k_got != expect[t] or share < 0.99:
+                                        failures.append(f"{name} {c} {t}: {share:.0%} of the packets decided by "
+                                                        f"{what(k_got)}, expected {what(expect[t])}")
+                write_report(args.out, args, results, loads, programs, nspps, info, skipped, command,
+                             rulesets)  # so far
     except KeyboardInterrupt as e:
         log(f"run_bench: interrupted ({e}); cleaned up")
         return 130
     finally:
         for ns in list(LIVE_NAMESPACES):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-    write_report(args.out, args, results, loads, programs, nspps, info, skipped, command)
+    write_report(args.out, args, results, loads, programs, nspps, info, skipped, command, rulesets)
     log(f"run_bench: wrote {os.path.join(args.out, 'benchmarks.md')}")
     for f in failures:
         log(f"FAILED {f}")

@@ -1,0 +1,430 @@
+"""The benchmark's report: CSV files, plots and the markdown `benchmarks.md` from the driver's results
+(bench/run_bench.py), and reading them back for --append / --report-only. Results are keyed by (ruleset, rules,
+...): `synthetic` (gen_ruleset.py, by N) or a corpus ruleset's name, each with sections of its own."""
+import csv
+import os
+import platform
+import re
+import statistics
+import sys
+
+CONTENDERS = ["iptables-legacy", "iptables-nft", "nft", "nft-set", "bpftables-xdp", "bpftables-tc", "xdp-drop"]
+TRAFFIC = ["last", "spread", "miss"]
+SYNTHETIC = "synthetic"  # the ruleset label of gen_ruleset.py's rulesets; a corpus ruleset's label is its name
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def machine():
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
+            "load": open("/proc/loadavg").read().split()[:3]}
+
+
+def write_csvs(bench_dir, results, loads, programs, nspps, skipped, rulesets, command):
+    """Every figure of the run, keyed by (ruleset, rules, ...); `ruleset` is `synthetic` or a corpus name."""
+    os.makedirs(bench_dir, exist_ok=True)
+    with open(os.path.join(bench_dir, "throughput.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["ruleset", "rules", "traffic", "contender", "rep", "verdicts", "arrived", "seconds", "mpps"])
+        for r in results:
+            w.writerow([r["ruleset"], r["n"], r["traffic"], r["contender"], r["rep"], r["verdicts"], r["arrived"],
+                        f"{r['seconds']:.6f}", f"{r['mpps']:.6f}"])
+    with open(os.path.join(bench_dir, "skipped.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["ruleset", "rules", "contender", "why"])
+        for (label, n, c), why in sorted(skipped.items()):
+            w.writerow([label, n, c, why])
+    with open(os.path.join(bench_dir, "commands.txt"), "w") as f:
+        f.write(command + "\n")
+    with open(os.path.join(bench_dir, "load.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["ruleset", "rules", "contender", "seconds"])
+        for (label, n, c), s in sorted(loads.items()):
+            w.writerow([label, n, c, f"{s:.6f}"])
+    with open(os.path.join(bench_dir, "program.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["ruleset", "rules", "hook"] + PROGRAM_KEYS +
+                   ["ns_per_packet_last", "ns_per_packet_spread", "ns_per_packet_miss"])
+        for label, n, c in sorted(set(programs) | {(label, n, c) for label, n, c, _ in nspps}):
+            p = programs.get((label, n, c), {})
+            w.writerow([label, n, c] + [p.get(k, "") for k in PROGRAM_KEYS] +
+                       [nspps.get((label, n, c, t), "") for t in TRAFFIC])
+    if rulesets:
+        with open(os.path.join(bench_dir, "rulesets.csv"), "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(RULESET_KEYS)
+            for label, d in rulesets.items():
+                w.writerow([label] + [d.get(k, "") for k in RULESET_KEYS[1:]])
+
+
+PROGRAM_KEYS = ["compile_s", "clang_s", "load_s", "insns", "verified_insns", "jited_bytes", "object_bytes", "c_bytes"]
+RULESET_KEYS = ["ruleset", "source", "rules", "spread_flows", "spread_own_rule", "spread_checked", "no_flows"]
+
+
+def write_report(out, args, results, loads, programs, nspps, info, skipped, command, rulesets):
+    bench_dir = os.path.join(out, "bench")
+    write_csvs(bench_dir, results, loads, programs, nspps, skipped, rulesets, command)
+    all_results, all_loads, all_programs, all_nspps, all_skipped = results, loads, programs, nspps, skipped
+    # The synthetic rulesets' sections, by N; the corpus rulesets' sections come after them.
+    results = [r for r in all_results if r["ruleset"] == SYNTHETIC]
+    loads = {(n, c): v for (label, n, c), v in all_loads.items() if label == SYNTHETIC}
+    programs = {(n, c): v for (label, n, c), v in all_programs.items() if label == SYNTHETIC}
+    nspps = {(n, c, t): v for (label, n, c, t), v in all_nspps.items() if label == SYNTHETIC}
+    skipped = {(n, c): v for (label, n, c), v in all_skipped.items() if label == SYNTHETIC}
+
+    def median(n, t, c):
+        v = [r["mpps"] for r in results if (r["n"], r["traffic"], r["contender"]) == (n, t, c)]
+        return (statistics.median(v), min(v), max(v)) if v else None
+
+    ns = sorted({r["n"] for r in results})
+    contenders = [c for c in CONTENDERS if any(r["contender"] == c for r in results)]
+    traffics = [t for t in TRAFFIC if any(r["traffic"] == t for r in results)]
+    plots = []
+    if results:
+        try:
+            import matplotlib
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+            fig, axes = plt.subplots(1, len(traffics), figsize=(5 * len(traffics), 4), squeeze=False)
+            for ax, t in zip(axes[0], traffics):
+                for c in contenders:
+                    pts = [(n, median(n, t, c)) for n in ns]
+                    pts = [(n, m[0]) for n, m in pts if m]
+                    if pts:
+                        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=c)
+                ax.set_xscale("log")
+                ax.set_yscale("log")
+                ax.set_xlabel("rules")
+                ax.set_ylabel("Mpps at the DUT (median)")
+                ax.set_title(f"traffic: {t}")
+                ax.grid(True, which="both", alpha=0.3)
+            axes[0][0].legend(fontsize=8)
+            fig.tight_layout()
+            fig.savefig(os.path.join(bench_dir, "throughput.png"), dpi=100)
+            fig, ax = plt.subplots(figsize=(6, 4))
+            for c in sorted({c for _, c in loads}):
+                pts = sorted((n, s) for (n, cc), s in loads.items() if cc == c)
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=c)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel("rules")
+            ax.set_ylabel("seconds to load")
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend(fontsize=8)
+            fig.tight_layout()
+            fig.savefig(os.path.join(bench_dir, "load.png"), dpi=100)
+            plots = ["throughput.png", "load.png"]
+        except ImportError:
+            log("matplotlib missing (scripts/install-deps installs python3-matplotlib): no plots")
+
+    m = machine()
+    lines = ["# Benchmarks: bpftables against netfilter", "",
+             f"Machine: {m['cpu']}, {m['cores']} cores, kernel {m['kernel']}; load average at the end "
+             f"{' '.join(m['load'])}{' (' + args.note + ')' if args.note else ''}.", "",
+             "Produced by:", "", "```", command, "```", "",
+             "## Method", "",
+             "- Two network namespaces per contender (generator, DUT) joined by a veth pair, one pair for each "
+             "contender so no netfilter hook or program of one contender is in another's path. All contenders "
+             "are set up at once and each repetition goes round all of them (rotating the order), so a change "
+             "in the machine's load touches every contender alike. The "
+             "DUT has `198.18.0.0/15` as a local route, so every packet is addressed to it and goes through "
+             "INPUT; bpftables is loaded with `chain_mode = BPFT_CHAIN_INPUT` (forced INPUT, no FIB lookup), "
+             "which is what the kernel decides for these packets too.",
+             "- Traffic: `bench_gen` (bench/bench.bpf.c) run with `BPF_PROG_TEST_RUN` in live-frames mode "
+             "(`BPF_F_TEST_XDP_LIVE_FRAMES`, `XDP_TX` out of the generator's veth), 64-byte UDP/TCP frames, "
+             f"round robin over the flows, {args.seconds} s per repetition, generator pinned to CPU "
+             f"{args.gen_cpu}. The DUT veth's NAPI runs as a kthread pinned to CPU {args.dut_cpu} "
+             f"(threaded NAPI: {info.get('threaded', 'unknown')}), so the DUT has a core of its own.",
+             "- Traffic kinds: **last** — one flow whose first matching rule is the last rule a generated packet "
+             "can match; **spread** — one flow per such rule (at most 65536, evenly sampled), round robin; "
+             "**miss** — 64 flows with destination port 9 that no rule matches (the policy decides).",
+             ] + (["- Rulesets: `bench/gen_ruleset.py N` (seed 1) with every `-j ACCEPT` turned into `-j DROP`: "
+                   "every packet is dropped at the DUT, so the figures measure classification and not the socket "
+                   "layer behind ACCEPT (which would cost every contender the same)."] if results else []) + \
+            (CORPUS_METHOD if any(r["ruleset"] != SYNTHETIC for r in all_results) else []) + [
+             "- Counted at the DUT, never at the generator: packets that reached a verdict over the measured "
+             "window. iptables-legacy/-nft: the INPUT rule counters plus the policy counter "
+             "(`iptables -L INPUT -v -x`); nft: the rules' `counter`s (a trailing `counter` rule counts the "
+             "policy, nft has no policy counter); bpftables: its per-rule per-CPU counters `bpft_counters` "
+             "(policy included); xdp-drop: its own counter. The window is the generator's run; the veth ring "
+             "drops what the DUT cannot take.",
+             "- Checked, not assumed: for iptables-legacy, iptables-nft, bpftables-xdp and bpftables-tc the "
+             "per-rule counters say which rule decided; under `last` and `miss` at least 99% of the packets must "
+             "be decided by the rule the flow was made for (the policy for `miss`), or the run fails.",
+             "- Contenders: `iptables-legacy` (`iptables-legacy-restore`), `iptables-nft` "
+             "(`iptables-nft-restore`), `nft` (`iptables-restore-translate` output through `nft -f`), `nft-set` "
+             "(one concatenated interval set `saddr . daddr . l4proto . sport . dport`, possible because every "
+             "rule has the same verdict), `bpftables-xdp`, `bpftables-tc` (TC ingress; an XDP_PASS program on "
+             "the veth lets frames in, as for the netfilter contenders), `xdp-drop` (an XDP program that drops "
+             "everything: the ceiling of this machine and this generator).",
+             f"- {args.reps} repetitions per point; the tables give the median, the plots too; the CSV has every "
+             "repetition.", ""]
+    if results:
+        for t in traffics:
+            lines += [f"## Throughput, traffic `{t}` (Mpps, median [min–max])", "",
+                      "| rules | " + " | ".join(contenders) + " |", "|---:|" + "---:|" * len(contenders)]
+            for n in ns:
+                cells = []
+                for c in contenders:
+                    mm = median(n, t, c)
+                    cells.append(f"{mm[0]:.3g} [{mm[1]:.3g}–{mm[2]:.3g}]" if mm else "not run" if (n, c) in skipped else "—")
+                lines.append(f"| {n} | " + " | ".join(cells) + " |")
+            lines += ["", f"Ratios, traffic `{t}` (median ÷ the median of iptables-legacy / of xdp-drop at the same N):", "",
+                      "| rules | " + " | ".join(c for c in contenders if c != "xdp-drop") + " |",
+                      "|---:|" + "---:|" * len([c for c in contenders if c != "xdp-drop"])]
+            for n in ns:
+                base, ceil = median(n, t, "iptables-legacy"), median(n, t, "xdp-drop")
+                cells = []
+                for c in contenders:
+                    if c == "xdp-drop":
+                        continue
+                    mm = median(n, t, c)
+                    if not mm:
+                        cells.append("—")
+                        continue
+                    a = f"{mm[0] / base[0]:.2f}×" if base and base[0] > 0 else "—"
+                    b = f"{mm[0] / ceil[0]:.2f}" if ceil and ceil[0] > 0 else "—"
+                    cells.append(f"{a} / {b}")
+                lines.append(f"| {n} | " + " | ".join(cells) + " |")
+            lines.append("")
+        lines += ["## Time to load N rules (seconds)", "",
+                  "Netfilter: the restore tool or `nft -f` in a fresh namespace (the DUT's, before any traffic). "
+                  "bpftables: parse, compile (C generation and clang) and load (verifier) of the XDP program, "
+                  "in-process, the same steps as `bpftables compile` + load; the live runtime "
+                  "(`bpftables-restore`) was not part of this run.", ""]
+        load_cs = [c for c in CONTENDERS if any(cc == c for _, cc in loads)]
+        lines += ["| rules | " + " | ".join(load_cs) + " |", "|---:|" + "---:|" * len(load_cs)]
+        for n in ns:
+            lines.append(f"| {n} | " + " | ".join(f"{loads[(n, c)]:.3f}" if (n, c) in loads else "—"
+                                                for c in load_cs) + " |")
+        lines += ["", "## bpftables programs per N", "",
+                  "Verifier-processed instructions, program size, and ns/packet of the program alone "
+                  "(`BPF_PROG_TEST_RUN`, not live, `repeat` " + str(args.nspp_repeat) + ", mean over up to 32 flows "
+                  "of the traffic kind; includes the test-run overhead, which `xdp-drop` shows).", "",
+                  "| rules | hook | compile s | clang s | load s | xlated insns | verified insns | JIT bytes | "
+                  "ns/pkt last | ns/pkt spread | ns/pkt miss |", "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for (n, c), p in sorted(programs.items()):
+            if c == "xdp-drop":
+                continue
+            lines.append(f"| {n} | {c} | {float(p.get('compile_s', 0)):.2f} | {float(p.get('clang_s', 0)):.2f} | "
+                         f"{float(p.get('load_s', 0)):.3f} | {p.get('insns', '')} | {p.get('verified_insns', '')} | "
+                         f"{p.get('jited_bytes', '')} | " +
+                         " | ".join(f"{nspps[(n, c, t)]:.1f}" if (n, c, t) in nspps else "—" for t in TRAFFIC) + " |")
+        for n in ns:
+            for t in TRAFFIC:
+                if (n, "xdp-drop", t) in nspps:
+                    lines.append(f"| {n} | xdp-drop | | | | | | | " + " | ".join(
+                        f"{nspps[(n, 'xdp-drop', tt)]:.1f}" if (n, "xdp-drop", tt) in nspps else "—"
+                        for tt in TRAFFIC) + " |")
+                    break
+    lines += corpus_sections(args, all_results, all_loads, all_programs, all_nspps, all_skipped, rulesets)
+    if all_skipped:
+        lines += ["", "## Not measured", ""]
+        for (label, n, c), why in sorted(all_skipped.items()):
+            lines.append(f"- N={n}, {c}: {why}" if label == SYNTHETIC else f"- {label} ({n} rules), {c}: {why}")
+    if plots:
+        lines += ["", "## Plots", "", "![throughput](bench/throughput.png)", "", "![load time](bench/load.png)"]
+    lines += ["", "Files: `bench/throughput.csv` (every repetition), `bench/load.csv`, `bench/program.csv`" +
+              (", `bench/rulesets.csv` (the corpus rulesets and their flows)." if rulesets else "."), ""]
+    with open(os.path.join(out, "benchmarks.md"), "w") as f:
+        f.write("\n".join(lines))
+
+
+CORPUS_METHOD = [
+    "- Corpus rulesets (`--corpus bpf-iptables`): the `*.rules` files of `shared/corpus/bpf-iptables-bench/`, "
+    "iptables-save text converted from the bpf-iptables paper's scripts (ruleset-size, rule-complexity, "
+    "enterprise-public-servers, ddos-mitigator). `bench/rulesets.py` (`convert()`) changes only what this DUT "
+    "requires, and the rules' structure (which rules share a source, a destination, a port) is unchanged:",
+    "  - addresses: every IPv4 address is moved into 198.18.0.0/15 with compat-tests' remap (`compat_lib/"
+    "textrules.py`): a `-s` argument into 198.19.0.0/16, every other address into 198.18.0.0/16, the low 16 bits "
+    "and the prefix length kept (`-s 192.168.0.2` → `-s 198.19.0.2`, `-d 192.168.10.2` → `-d 198.18.10.2`). "
+    "Only benchmarking addresses are used, also inside the namespaces.",
+    "  - chain: the paper's DUT was a router and its rules are in FORWARD; here every packet is addressed to the "
+    "DUT, so they go into INPUT, the chain netfilter walks for these packets (the same linear walk of the "
+    "filter table; bpftables compiles either chain at the same ingress hook). ddos-mitigator is in INPUT "
+    "already.",
+    "  - verdicts: every ACCEPT becomes DROP and the INPUT policy DROP, as for the synthetic rulesets: every "
+    "packet is dropped at the DUT, so the figures measure classification, not what lies behind ACCEPT "
+    "(forwarding in the paper, the socket layer here), which costs every contender the same.",
+    "  - conntrack: the `-m conntrack --ctstate` rules (enterprise-public-servers, ddos-mitigator) are kept. "
+    "Netfilter answers them from its own conntrack (enabled in the DUT's namespace by the rules that use it), "
+    "bpftables from the same kernel table through the conntrack kfuncs (`bpf_xdp_ct_lookup` / "
+    "`bpf_skb_ct_lookup`), once per packet. Every generated packet is **NEW**: single UDP datagrams and TCP "
+    "SYNs (with a valid TCP checksum, which conntrack checks) that nothing answers and that the DUT drops, so "
+    "no entry is ever confirmed. The `ESTABLISHED` rules are evaluated for every packet and match none; no "
+    "flow is made for them.",
+    "  - flows: each rule is read into one model (`-s`/`-d` with or without a prefix, `-p tcp/udp`, "
+    "`--sport`/`--dport` port or range, conntrack state); a field a rule leaves open gets a value that no other "
+    "rule constrains, so a flow is decided by the rule it was made for (each table says how many of a sample of "
+    "`spread` flows were); a rule without `-p` gets UDP, the paper's traffic.",
+    "  - nft-set: the rules of each conntrack state list (none, or NEW) become one concatenated interval set "
+    "(`saddr . daddr . l4proto . sport . dport`, an open field spanning its whole range) behind one "
+    "`ct state` rule, in the order the lists first appear; a rule on the state alone (`--ctstate ESTABLISHED`) "
+    "stays a rule. As every rule drops, the order changes no verdict. The fields that fewer of a set's rules "
+    "leave open come first in its concatenation (enterprise: `daddr . l4proto . dport . saddr . sport`): the "
+    "kernel's pipapo set narrows field by field, and an open first field made it about 10 times slower.",
+    "  - a ruleset outside the model (e.g. `-m set` with the ipset `hash:ip,port` of ddos-mitigator's ipset "
+    "variant) is not taken; it is listed under Not measured.",
+]
+
+
+def corpus_plot(path, labels, contenders, median):
+    """Mpps against rules for the corpus series that grow in size (labels `group/rules_N`), one panel per
+    series and traffic kind; False when there is none or no matplotlib."""
+    series = {}
+    for label in labels:
+        m = re.fullmatch(r"([^/]+)/rules_(\d+)", label)
+        if m:
+            series.setdefault(m.group(1), []).append((int(m.group(2)), label))
+    series = {g: v for g, v in series.items() if len(v) > 1}
+    traffics = [t for t in TRAFFIC if any(median(label, t, c) for label in labels for c in contenders)]
+    if not series or not traffics:
+        return False
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, axes = plt.subplots(len(series), len(traffics), figsize=(5 * len(traffics), 4 * len(series)),
+                             squeeze=False)
+    for row, (group, pts) in zip(axes, sorted(series.items())):
+        for ax, t in zip(row, traffics):
+            for c in contenders:
+                xy = [(n, median(label, t, c)) for n, label in sorted(pts)]
+                xy = [(n, mm[0]) for n, mm in xy if mm]
+                if xy:
+                    ax.plot([p[0] for p in xy], [p[1] for p in xy], marker="o", label=c)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel("rules (the paper's size)")
+            ax.set_ylabel("Mpps at the DUT (median)")
+            ax.set_title(f"{group}, traffic: {t}")
+            ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return True
+
+
+def corpus_sections(args, results, loads, programs, nspps, skipped, rulesets):
+    """One section per corpus ruleset: Mpps per contender and traffic kind, ratios, load times, programs."""
+    labels = [label for label in rulesets if label != SYNTHETIC and any(r["ruleset"] == label for r in results)]
+    if not labels:
+        return []
+
+    def median(label, t, c):
+        v = [r["mpps"] for r in results if (r["ruleset"], r["traffic"], r["contender"]) == (label, t, c)]
+        return (statistics.median(v), min(v), max(v)) if v else None
+
+    lines = ["", "## The bpf-iptables paper's rulesets", "",
+             "Converted and measured as the Method says (same contenders, traffic kinds, repetitions and counting "
+             "as the synthetic rulesets). Mpps: median [min–max]; ratios: median ÷ the median of iptables-legacy "
+             "/ of xdp-drop on the same ruleset and traffic.", ""]
+    all_cs = [c for c in CONTENDERS if any(r["contender"] == c and r["ruleset"] in labels for r in results)]
+    for t in [t for t in TRAFFIC if any(r["traffic"] == t and r["ruleset"] in labels for r in results)]:
+        lines += [f"Overview, traffic `{t}`: Mpps (median) and, in brackets, ÷ iptables-legacy.", "",
+                  "| ruleset | rules | " + " | ".join(all_cs) + " |", "|---|---:|" + "---:|" * len(all_cs)]
+        for label in labels:
+            base = median(label, t, "iptables-legacy")
+            cells = []
+            for c in all_cs:
+                mm = median(label, t, c)
+                ratio = f" ({mm[0] / base[0]:.2g}×)" if mm and base and base[0] > 0 else ""
+                cells.append(f"{mm[0]:.3g}{ratio}" if mm else "—")
+            lines.append(f"| {label} | {rulesets[label].get('rules', '')} | " + " | ".join(cells) + " |")
+        lines.append("")
+    if corpus_plot(os.path.join(args.out, "bench", "corpus.png"), labels, all_cs, median):
+        lines += ["![the paper's ruleset-size and enterprise series](bench/corpus.png)", ""]
+    for label in labels:
+        d = rulesets[label]
+        rs = [r for r in results if r["ruleset"] == label]
+        n = rs[0]["n"]
+        contenders = [c for c in CONTENDERS if any(r["contender"] == c for r in rs)]
+        traffics = [t for t in TRAFFIC if any(r["traffic"] == t for r in rs)]
+        note = f"Source: `{d.get('source', '?')}`, {n} rules."
+        if d.get("spread_checked"):
+            note += (f" `spread`: {d.get('spread_flows')} flows; {d.get('spread_own_rule')} of "
+                     f"{d.get('spread_checked')} checked are decided by the rule they were made for.")
+        if d.get("no_flows"):
+            note += f" No flow exists for traffic {d['no_flows']}: not measured."
+        lines += [f"### {label} ({n} rules)", "", note, "",
+                  "| traffic | " + " | ".join(contenders) + " |", "|---|" + "---:|" * len(contenders)]
+        for t in traffics:
+            cells = []
+            for c in contenders:
+                mm = median(label, t, c)
+                cells.append(f"{mm[0]:.3g} [{mm[1]:.3g}–{mm[2]:.3g}]" if mm else "—")
+            lines.append(f"| {t} | " + " | ".join(cells) + " |")
+        ratio_cs = [c for c in contenders if c != "xdp-drop"]
+        lines += ["", "| ratios | " + " | ".join(ratio_cs) + " |", "|---|" + "---:|" * len(ratio_cs)]
+        for t in traffics:
+            base, ceil = median(label, t, "iptables-legacy"), median(label, t, "xdp-drop")
+            cells = []
+            for c in ratio_cs:
+                mm = median(label, t, c)
+                a = f"{mm[0] / base[0]:.2f}×" if mm and base and base[0] > 0 else "—"
+                b = f"{mm[0] / ceil[0]:.2f}" if mm and ceil and ceil[0] > 0 else "—"
+                cells.append(f"{a} / {b}" if mm else "—")
+            lines.append(f"| {t} | " + " | ".join(cells) + " |")
+        load = [f"{c} {loads[(label, n, c)]:.3f}" for c in CONTENDERS if (label, n, c) in loads]
+        lines += ["", "Load (s): " + ", ".join(load) + "." if load else "Load: —."]
+        for c in ("bpftables-xdp", "bpftables-tc"):
+            p = programs.get((label, n, c))
+            if p:
+                ns = ", ".join(f"{t} {nspps[(label, n, c, t)]:.1f}" for t in TRAFFIC if (label, n, c, t) in nspps)
+                lines.append(f"{c}: compile {float(p.get('compile_s', 0)):.2f} s, verified insns "
+                             f"{p.get('verified_insns', '')}, JIT bytes {p.get('jited_bytes', '')}; ns/packet of "
+                             f"the program alone (`BPF_PROG_TEST_RUN`, repeat {args.nspp_repeat}): {ns or '—'}.")
+        lines.append("")
+    return lines
+
+
+def read_previous(out, measuring):
+    """--append: the rows of an earlier report in `out`, minus the points this run measures: `measuring` holds
+    (ruleset, rules, contender), with rules None for a corpus ruleset (any size). CSVs written before corpus
+    rulesets existed have no `ruleset` column: their rows are synthetic."""
+    bench_dir = os.path.join(out, "bench")
+    results, loads, programs, nspps, skipped, rulesets, command = [], {}, {}, {}, {}, {}, ""
+    label = lambda r: r.get("ruleset") or SYNTHETIC
+    keep = lambda r, c: (label(r), int(r["rules"]), c) not in measuring and (label(r), None, c) not in measuring
+    with open(os.path.join(bench_dir, "throughput.csv")) as f:
+        for r in csv.DictReader(f):
+            if keep(r, r["contender"]):
+                results.append({"ruleset": label(r), "n": int(r["rules"]), "traffic": r["traffic"],
+                                "contender": r["contender"], "rep": int(r["rep"]), "verdicts": int(r["verdicts"]),
+                                "arrived": int(r["arrived"]), "seconds": float(r["seconds"]),
+                                "mpps": float(r["mpps"])})
+    with open(os.path.join(bench_dir, "load.csv")) as f:
+        for r in csv.DictReader(f):
+            if keep(r, r["contender"]):
+                loads[(label(r), int(r["rules"]), r["contender"])] = float(r["seconds"])
+    with open(os.path.join(bench_dir, "program.csv")) as f:
+        for r in csv.DictReader(f):
+            key = (label(r), int(r["rules"]), r["hook"])
+            if keep(r, r["hook"]):
+                programs[key] = {k: v for k, v in r.items() if k not in ("ruleset", "rules", "hook") and
+                                 not k.startswith("ns_per_packet") and v != ""}
+                for t in TRAFFIC:
+                    if r.get(f"ns_per_packet_{t}"):
+                        nspps[key + (t,)] = float(r[f"ns_per_packet_{t}"])
+    if os.path.exists(os.path.join(bench_dir, "skipped.csv")):
+        with open(os.path.join(bench_dir, "skipped.csv")) as f:
+            for r in csv.DictReader(f):
+                if keep(r, r["contender"]):
+                    skipped[(label(r), int(r["rules"]), r["contender"])] = r["why"]
+    if os.path.exists(os.path.join(bench_dir, "rulesets.csv")):
+        with open(os.path.join(bench_dir, "rulesets.csv")) as f:
+            for r in csv.DictReader(f):
+                rulesets[r["ruleset"]] = {k: v for k, v in r.items() if k != "ruleset"}
+    if os.path.exists(os.path.join(bench_dir, "commands.txt")):
+        command = open(os.path.join(bench_dir, "commands.txt")).read().strip()
+    return results, loads, programs, nspps, skipped, rulesets, command
