@@ -14,41 +14,14 @@
 #include "compiler/nft_lower.hpp"
 #include "parser/nft_json.hpp"
 #include "parser/nft_parser.hpp"
+#include "tests/corpus/corpus_files.hpp"
 
 namespace bpftables {
 namespace {
 
+using test::corpus;
+using test::slurp;
 namespace fs = std::filesystem;
-
-const fs::path corpus = BPFTABLES_CORPUS_DIR;
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-// The IR as text, with what to_save leaves out (families, base chains, sets). The device is left out: the
-// text front end keeps it as the words written ("device \"lo\""), the JSON one as the name.
-std::string ir_text(const ir::Program& p) {
-    std::string out = ir::to_save(p);
-    for (const ir::Table& t : p.tables) {
-        out += "table " + t.family + " " + t.name + "\n";
-        for (const ir::Chain& c : t.chains)
-            if (c.nft_hook)
-                out += "  chain " + c.name + " " + c.nft_hook->type + " " + c.nft_hook->hook + " " +
-                       std::to_string(c.nft_hook->priority) + " " +
-                       std::to_string(static_cast<int>(c.policy)) + "\n";
-    }
-    for (const ir::IpSet& s : p.sets) {
-        out += "set " + s.name + " " + s.type;
-        for (const ir::Ipv4Net& n : s.members)
-            out += " " + std::to_string(n.addr) + "/" + std::to_string(n.mask);
-        out += "\n";
-    }
-    return out;
-}
 
 struct Rate {
     int lowered = 0, same = 0, refused = 0, differ = 0;
@@ -74,7 +47,7 @@ void check(const fs::path& file, bool json, Rate& r) {
     }
     Diagnostics ld;
     std::optional<ir::Program> again = parse_and_lower_nft(*canonical, "<canonical>", ld);
-    bool same = again && ir_text(*again) == ir_text(*original);
+    bool same = again && test::nft_ir_text(*again) == test::nft_ir_text(*original);
     if (same) {
         Diagnostics pd;
         std::optional<parser::nft::Script> s2 = parser::parse_nft(*canonical, "<canonical>", pd);

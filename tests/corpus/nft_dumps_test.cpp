@@ -11,19 +11,14 @@
 #include "compiler/nft_lower.hpp"
 #include "parser/nft_parser.hpp"
 
+#include "tests/corpus/corpus_files.hpp"
+
 namespace bpftables {
 namespace {
 
+using test::corpus;
+using test::slurp;
 namespace fs = std::filesystem;
-
-const fs::path corpus = BPFTABLES_CORPUS_DIR;
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 struct Rate {
     int files = 0, parsed = 0, lowered = 0;

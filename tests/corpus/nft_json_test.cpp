@@ -20,41 +20,14 @@
 
 #include "compiler/ir_print.hpp"
 #include "compiler/nft_lower.hpp"
+#include "tests/corpus/corpus_files.hpp"
 
 namespace bpftables {
 namespace {
 
+using test::corpus;
+using test::slurp;
 namespace fs = std::filesystem;
-
-const fs::path corpus = BPFTABLES_CORPUS_DIR;
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-std::string canonical(const ir::Program& p) {
-    std::string out = ir::to_save(p);
-    for (const ir::Table& t : p.tables) {
-        out += "table " + t.family + " " + t.name + "\n";
-        for (const ir::Chain& c : t.chains) {
-            if (!c.nft_hook) continue;
-            // The device is left out: nft 1.0.6 does not print it in JSON.
-            out += "  chain " + c.name + " type " + c.nft_hook->type + " hook " + c.nft_hook->hook +
-                   " priority " + std::to_string(c.nft_hook->priority) + " policy " +
-                   std::to_string(static_cast<int>(c.policy)) + "\n";
-        }
-    }
-    for (const ir::IpSet& s : p.sets) {
-        out += "set " + s.name + " " + s.type;
-        for (const ir::Ipv4Net& n : s.members)
-            out += " " + std::to_string(n.addr) + "/" + std::to_string(n.mask);
-        out += "\n";
-    }
-    return out;
-}
 
 struct Rate {
     int pairs = 0, equal = 0, both_rejected = 0, text_only = 0, json_only = 0, differ = 0;
@@ -86,15 +59,15 @@ void compare(const fs::path& text_file, const fs::path& json_file, Rate& r) {
     } else if (!t && j) {
         ++r.json_only;
         if (std::getenv("NFT_JSON_VERBOSE")) std::cout << "  text fails: " << td.str();
-    } else if (canonical(*t) == canonical(*j)) {
+    } else if (test::nft_ir_text(*t) == test::nft_ir_text(*j)) {
         ++r.equal;
     } else {
         ++r.differ;
         r.differing.push_back(json_file.filename().string());
         if (std::getenv("NFT_JSON_VERBOSE"))
             std::cout << "  differ: " << json_file << "\n--- text\n"
-                      << canonical(*t) << "--- json\n"
-                      << canonical(*j);
+                      << test::nft_ir_text(*t) << "--- json\n"
+                      << test::nft_ir_text(*j);
     }
 }
 

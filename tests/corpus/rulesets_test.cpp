@@ -22,19 +22,14 @@
 #include "runtime/loaded_program.hpp"
 #include "runtime/packet.hpp"
 
+#include "tests/corpus/corpus_files.hpp"
+
 namespace bpftables {
 namespace {
 
+using test::corpus;
+using test::slurp;
 namespace fs = std::filesystem;
-
-const fs::path corpus = BPFTABLES_CORPUS_DIR;
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 size_t count_rules(const ir::Program& p) {
     size_t n = 0;
