@@ -23,11 +23,12 @@ def fragmented(unit):
     return any(is_fragment(f) for f in unit)
 
 
-def subject_units(bpftables, text, units, hook, ns_exec=None, ipsets=None):
+def subject_units(bpftables, text, units, hook, ns_exec=None, ipsets=None, chain="INPUT"):
     """bpftables's answer per unit. A fragmented unit (lone fragment or split datagram) must be handed to the
     kernel whole (every fragment KERNEL, since 1d6e76c): its answer is KERNEL then, else the first fragment
     bpftables decided itself. Other units: the answer for their one frame."""
-    flat = subject.verdicts(bpftables, text, [f for u in units for f in u], hook, ns_exec=ns_exec, ipsets=ipsets)
+    flat = subject.verdicts(bpftables, text, [f for u in units for f in u], hook, ns_exec=ns_exec, ipsets=ipsets,
+                            chain=chain)
     out, i = [], 0
     for u in units:
         answers, i = flat[i:i + len(u)], i + len(u)
@@ -66,7 +67,7 @@ def decider_families(ruleset, answer):
     if answer["rule"] > len(rules):
         return set()
     fams = rules[answer["rule"] - 1].families()
-    if answer["chain"] != "INPUT":
+    if answer["chain"] not in ("INPUT", "FORWARD"):
         fams.add("chains")
     return fams
 
@@ -75,7 +76,7 @@ def describe_answer(ruleset, a):
     if a["verdict"] in ("UNREACHED", "CONFUSED") or a.get("rule", -1) < 0:
         return f"{a['verdict']} ({a.get('why') or a.get('reason') or 'no rule'})"
     if a["rule"] == 0:
-        return f"{a['verdict']} by the policy of {a['chain'] or 'INPUT'}" + \
+        return f"{a['verdict']} by the policy of {a['chain'] or ruleset.base}" + \
             (f" [{a['reason']}]" if a.get("reason") else "")
     rules = ruleset.rules.get(a["chain"], [])
     text = rules[a["rule"] - 1].text(a["chain"]) if a["rule"] <= len(rules) else "?"
@@ -114,7 +115,8 @@ class Shrinker:
         unit = unit_of(p)
         try:
             o = self.oracle.verdicts(ruleset, [unit])[0]
-            s = subject_units(self.bpftables, ruleset.filter_text(), [unit], self.hook)[0]
+            s = subject_units(self.bpftables, ruleset.filter_text(), [unit], self.hook,
+                              chain=getattr(ruleset, "base", "INPUT"))[0]
         except subject.CompileError:
             return False
         return (o, s) if classify(o, s, unit) == "mismatch" else False

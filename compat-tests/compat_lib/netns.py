@@ -23,6 +23,9 @@ CLONE_NEWNET = 0x40000000
 DUT_IF, GEN_IF = "vdut0", "vgen0"
 DUT_MAC, GEN_MAC = bytes.fromhex("020000c61201"), bytes.fromhex("020000c61302")
 LOCAL_NET, REMOTE_NET = "198.18.0.0/16", "198.19.0.0/16"
+# FORWARD mode: the DUT routes 198.18.0.0/15 out of a second veth to a third namespace (SINK) that drops it.
+OUT_IF, SINK_IF, SINK_MAC = "vdut1", "vsink0", bytes.fromhex("020000c63302")
+OUT_ADDR, SINK_ADDR = "198.51.100.1/24", "198.51.100.2"
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _live = set()  # namespaces created by this process and not yet deleted
@@ -86,10 +89,12 @@ class Counters:
 class Oracle:
     """One GEN/DUT namespace pair running one iptables flavour. Use as a context manager."""
 
-    def __init__(self, flavour, tag, route_back=False):
-        self.flavour, self.route_back = flavour, route_back
+    def __init__(self, flavour, tag, route_back=False, forward=False):
+        self.flavour, self.route_back, self.forward = flavour, route_back, forward
+        self.base_chain = "FORWARD" if forward else "INPUT"
         base = f"bpftc-{os.getpid()}-{tag}"
         self.gen, self.dut = base + "-g", base + "-d"
+        self.sink = base + "-s" if forward else None
         self.sock = self.rsock = None
         self._dut_fd = None
         self.fast = None  # iptcounters.Reader for iptables-legacy, once it agreed with iptables-legacy-save
@@ -106,8 +111,11 @@ class Oracle:
     def __exit__(self, *exc):
         self.close()
 
+    def _namespaces(self):
+        return [self.gen, self.dut] + ([self.sink] if self.sink else [])
+
     def _create(self):
-        for ns in (self.gen, self.dut):
+        for ns in self._namespaces():
             run(["ip", "netns", "add", ns])
             _live.add(ns)
         # The pair is created inside GEN and its peer moved straight into DUT: it never exists in the host.
@@ -122,8 +130,22 @@ class Oracle:
         run(["ip", "-n", self.gen, "link", "set", GEN_IF, "up"])
         run(["ip", "-n", self.dut, "link", "set", "lo", "up"])
         run(["ip", "-n", self.dut, "link", "set", DUT_IF, "up"])
-        run(["ip", "-n", self.dut, "addr", "add", "198.18.255.254/32", "dev", DUT_IF])
-        run(["ip", "-n", self.dut, "route", "add", "local", LOCAL_NET, "dev", "lo"])
+        if self.forward:  # forwarded, never local: the route leads to SINK (ip_forward in DUT only)
+            run(["ip", "-n", self.dut, "link", "add", OUT_IF, "type", "veth", "peer", "name", SINK_IF, "address",
+                 SINK_MAC.hex(":"), "netns", self.sink])
+            run(["sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1",
+                 "net.ipv6.conf.default.disable_ipv6=1"], ns=self.sink)
+            run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1", f"net.ipv4.conf.{OUT_IF}.rp_filter=0",
+                 "net.ipv4.conf.all.send_redirects=0", f"net.ipv4.conf.{DUT_IF}.send_redirects=0"], ns=self.dut)
+            run(["ip", "-n", self.dut, "link", "set", OUT_IF, "up"])
+            run(["ip", "-n", self.sink, "link", "set", SINK_IF, "up"])
+            run(["ip", "-n", self.dut, "addr", "add", OUT_ADDR, "dev", OUT_IF])
+            run(["ip", "-n", self.dut, "neigh", "add", SINK_ADDR, "lladdr", SINK_MAC.hex(":"), "dev", OUT_IF,
+                 "nud", "permanent"])
+            run(["ip", "-n", self.dut, "route", "add", "198.18.0.0/15", "via", SINK_ADDR, "dev", OUT_IF])
+        else:
+            run(["ip", "-n", self.dut, "addr", "add", "198.18.255.254/32", "dev", DUT_IF])
+            run(["ip", "-n", self.dut, "route", "add", "local", LOCAL_NET, "dev", "lo"])
         if self.route_back:  # conntrack cases: the DUT answers (SYN-ACK, UDP replies) back through the veth
             run(["ip", "-n", self.dut, "neigh", "add", "198.19.255.254", "lladdr", GEN_MAC.hex(":"), "dev", DUT_IF,
                  "nud", "permanent"])
@@ -161,7 +183,7 @@ class Oracle:
         if self._dut_fd is not None:
             os.close(self._dut_fd)
             self._dut_fd = None
-        for ns in (self.gen, self.dut):
+        for ns in self._namespaces():
             if ns in _live:
                 subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
                 _live.discard(ns)
@@ -287,21 +309,23 @@ class Oracle:
             for delay in delays:
                 time.sleep(delay)
                 after = self.counters()
-                if after.policies.get(("mangle", "INPUT"), 0) != before.policies.get(("mangle", "INPUT"), 0):
+                if after.policies.get(("mangle", self.base_chain), 0) != \
+                        before.policies.get(("mangle", self.base_chain), 0):
                     break
-            answers.append(decide(ruleset, before, after))
+            answers.append(decide(ruleset, before, after, self.base_chain))
             before = after
         return answers
 
 
-def decide(ruleset, before, after):
+def decide(ruleset, before, after, base="INPUT"):
     """The kernel's answer for one packet from the counter deltas:
-    {"verdict": ACCEPT|DROP|REJECT|UNREACHED|CONFUSED, "chain": str, "rule": int (0 = policy, -1 = no rule)}."""
-    witness = after.policies.get(("mangle", "INPUT"), 0) - before.policies.get(("mangle", "INPUT"), 0)
+    {"verdict": ACCEPT|DROP|REJECT|UNREACHED|CONFUSED, "chain": str, "rule": int (0 = policy, -1 = no rule)}.
+    base: the built-in chain the packets take (INPUT, or FORWARD in the forward mode)."""
+    witness = after.policies.get(("mangle", base), 0) - before.policies.get(("mangle", base), 0)
     if witness == 0:
-        return {"verdict": "UNREACHED", "chain": "", "rule": -1, "why": "never reached INPUT"}
+        return {"verdict": "UNREACHED", "chain": "", "rule": -1, "why": f"never reached {base}"}
     if witness != 1:
-        return {"verdict": "CONFUSED", "chain": "", "rule": -1, "why": f"{witness} packets reached INPUT"}
+        return {"verdict": "CONFUSED", "chain": "", "rule": -1, "why": f"{witness} packets reached {base}"}
     terminal = []
     for chain, rules in ruleset.rules.items():
         a, b = after.rules.get(("filter", chain), []), before.rules.get(("filter", chain), [])
@@ -310,12 +334,12 @@ def decide(ruleset, before, after):
         for pos, (rule, x, y) in enumerate(zip(rules, a, b), 1):
             if x != y and rule.terminal():
                 terminal.append((chain, pos, rule.verdict()))
-    policy = after.policies.get(("filter", "INPUT"), 0) - before.policies.get(("filter", "INPUT"), 0)
+    policy = after.policies.get(("filter", base), 0) - before.policies.get(("filter", base), 0)
     if len(terminal) + (policy > 0) > 1:
         return {"verdict": "CONFUSED", "chain": "", "rule": -1, "why": f"several deciders: {terminal} policy {policy}"}
     if terminal:
         chain, pos, verdict = terminal[0]
         return {"verdict": verdict, "chain": chain, "rule": pos}
     if policy:
-        return {"verdict": ruleset.policy, "chain": "INPUT", "rule": 0}
+        return {"verdict": ruleset.policy, "chain": base, "rule": 0}
     return {"verdict": "DROP", "chain": "", "rule": -1, "why": "dropped in filter without a counter (hotdrop)"}
