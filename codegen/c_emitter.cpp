@@ -489,6 +489,13 @@ class Emitter {
         s += "    if (!chain) {\n        v = BPFT_V(BPFT_KERNEL, BPFT_NO_GID);\n        goto out;\n    }\n";
         s += "    p->chain = chain;\n";
         s += "    if (chain == BPFT_CHAIN_INPUT) oif = 0;\n";
+        // ip_forward() runs before the FORWARD hook: it drops what is not PACKET_HOST (broadcast and
+        // multicast here; OTHERHOST went to the kernel above), answers ttl <= 1 with time exceeded, and
+        // decrements the ttl that FORWARD's and POSTROUTING's rules then see.
+        s += "    if (chain == BPFT_CHAIN_FORWARD) {\n"
+             "        if (p->pkttype == 1 || p->pkttype == 2 || p->ttl <= 1) {\n"
+             "            v = BPFT_V(BPFT_KERNEL, BPFT_NO_GID);\n            goto out;\n        }\n"
+             "        p->ttl -= 1;\n    }\n";
         s += out_iface("    ");
         if (std::string in = run_hook(NfHook::input, "        "); !in.empty())
             s += "    if (chain == BPFT_CHAIN_INPUT) {\n" + in + "    }\n";
