@@ -207,7 +207,7 @@ def main(argv):
     results["stats"] = stats.to_json()
     results["seconds"] = round(time.monotonic() - start, 1)
     results["packets"] = sum(stats.total[c] for c in ("agree", "mismatch", "deferred", "unverifiable", "confused",
-                                                      "fragment_kernel", "known_mismatch"))
+                                                      "fragment_kernel", "known_mismatch", "fail_open"))
     t = stats.total
     compared = t["agree"] + t["mismatch"]
     for g, c in sorted(stats.groups.items()):
@@ -216,7 +216,9 @@ def main(argv):
     log(f"compat: seed {seed}: {results['rulesets']} random rulesets + {len(results['corpus'])} corpus/.t rulesets, "
         f"{results['packets']} packets; compared {compared}: {t['agree']} agree, {t['mismatch']} mismatch; "
         f"{t['deferred']} handed to the kernel; {t['fragment_kernel']} fragments handed to the kernel as expected; "
-        f"{t['known_mismatch']} known mismatches (xfail families); {t['confused']} oracle confused; "
+        f"{t['known_mismatch']} known mismatches (xfail families); "
+        f"{t['fail_open']} fail-open (attached: dropped or rejected by the kernel, taken in by the host); "
+        f"{t['confused']} oracle confused; "
         f"{t['oracle_disagreement']} legacy/nft disagreements; "
         f"{len(results['compile_failures'])} random rulesets not compiled; {len(results['load_failures'])} not "
         f"loaded; conntrack {dict(stats.groups.get('conntrack', {}))}; regressions {dict(reg)}; "
@@ -342,7 +344,7 @@ def tally(ctx, group, sname, rs_seed, model, text, pkts, units, kernel, subj, fa
     counts = collections.Counter()
     known_fams = {c["covers_family"]: c["name"] for c in load_regressions() if c.get("covers_family")}
     for i, (p, u, o, s) in enumerate(zip(pkts, units, kernel, subj)):
-        outcome = compare.classify(o, s, u)
+        outcome = compare.classify_subject(sname, o, s, u)
         if outcome == "mismatch" and (compare.decider_families(model, o) | compare.decider_families(model, s)) & \
                 set(known_fams):
             outcome = "known_mismatch"  # the family's regression case (xfail) documents it; reported, not failed
@@ -428,8 +430,8 @@ def run_regressions(ctx, phase):
     kept visible (XFAIL) without failing the run; XPASS is printed so the mark gets removed."""
     for case in load_regressions():
         kind = case.get("kind", "packets")
-        if kind != phase:
-            continue
+        if kind != phase or not set(case.get("subjects", ctx.subjects)) & set(ctx.subjects):
+            continue  # "subjects": the case concerns only these (e.g. the attached runtime)
         if kind == "conntrack":
             recs = [r for r in ctx.results["conntrack"] if r["ruleset"] == case["ruleset"] and
                     r["case"] == case["case"]]
@@ -452,7 +454,7 @@ def run_regressions(ctx, phase):
                 if err:
                     raise RuntimeError(f"iptables-legacy-restore: {err}")
                 kern = oracle.verdicts(model, units)
-                for sname in ctx.subjects:
+                for sname in [s for s in ctx.subjects if s in case.get("subjects", ctx.subjects)]:
                     if sname == "run":
                         subj = compare.subject_units(ctx.args.bpftables, text, units, ctx.args.hook,
                                                      chain=model.base)
@@ -463,7 +465,7 @@ def run_regressions(ctx, phase):
                         subj = ctx.attached[model.base].verdicts(model, units)
                     # unreached: the kernel never took the packet to the chain, and bpftables left it to the kernel
                     outs = ["unreached" if o["verdict"] == "UNREACHED" and s["verdict"] == "KERNEL" and
-                            not compare.fragmented(u) else compare.classify(o, s, u)
+                            not compare.fragmented(u) else compare.classify_subject(sname, o, s, u)
                             for o, s, u in zip(kern, subj, units)]
                     want = ("fragment_kernel",) if case.get("expect") == "kernel" else \
                         ("agree", "deferred", "unreached")

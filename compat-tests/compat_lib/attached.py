@@ -98,8 +98,9 @@ class Attached(netns.Oracle):
 
     def verdicts(self, ruleset, units):
         """One answer per unit, in the shape of subject.verdicts: {"verdict": ACCEPT|DROP|REJECT|KERNEL|
-        CONFUSED, "chain", "rule", "reason"}. KERNEL: no counter moved and the packet went on into the stack;
-        DROP with rule -1: nothing moved at all within the wait."""
+        CONFUSED, "chain", "rule", "reason", "passed"}. KERNEL: no counter moved and the packet went on into the
+        stack; DROP with rule -1: nothing moved at all within the wait. passed: the packet reached the base chain
+        in the kernel (the runtime installs no filter rules there, so it was taken in)."""
         base = self.base_chain
         answers = []
         wit = self.counters()
@@ -124,6 +125,9 @@ class Attached(netns.Oracle):
                 # kernel discarded what it was handed before PREROUTING (the oracle then says UNREACHED)
                 answer = {"verdict": "DROP", "chain": "", "rule": -1, "reason": "no counter moved, not passed on"}
             answer.setdefault("reason", "")
+            # passed: the packet reached the base chain in the kernel, whose filter table is empty here, so the
+            # stack took it in (ACCEPT in effect, whatever the program's verdict was)
+            answer["passed"] = w.policies.get(("mangle", base), 0) > wit.policies.get(("mangle", base), 0)
             answers.append(answer)
             wit, bpf = w, b
         return answers

@@ -54,6 +54,17 @@ def classify(oracle, subj, unit=None):
     return "agree" if same else "mismatch"
 
 
+def classify_subject(sname, oracle, subj, unit=None):
+    """classify(), plus for the attached subject fail_open: the kernel drops or rejects the packet, the attached
+    program let it into the stack (handed to the kernel, or REJECT passed on) where no filter rule is installed,
+    so the host takes it in. Same verdict and rule or not: what the host does differs."""
+    outcome = classify(oracle, subj, unit)
+    if sname == "attached" and subj.get("passed") and oracle["verdict"] in ("DROP", "REJECT") and \
+            outcome != "mismatch":
+        return "fail_open"
+    return outcome
+
+
 def oracles_agree(a, b):
     return (a["verdict"], a["chain"], a["rule"]) == (b["verdict"], b["chain"], b["rule"])
 
