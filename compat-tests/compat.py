@@ -53,6 +53,9 @@ def parse_args(argv):
     ap.add_argument("--forward", type=int, default=0,
                     help="the first N random rulesets also run in the forward mode: their rules in FORWARD, the DUT "
                          "routing the packets out of a second veth")
+    ap.add_argument("--output", type=int, default=0,
+                    help="the first N random rulesets also run in the output mode: their rules in OUTPUT, the "
+                         "packets sent by the DUT itself (raw socket) out of its veth; run at tc-egress")
     ap.add_argument("--shrink", type=int, default=3, help="shrink at most this many mismatches (0: none)")
     ap.add_argument("--print", type=int, default=5, dest="print_max", help="print at most this many mismatches")
     ap.add_argument("--results", help="write the run's results as JSON here (input of compat-tests/report)")
@@ -191,6 +194,9 @@ def main(argv):
             if k <= args.forward:
                 fwd = ruleset.as_forward()
                 compare_one(ctx, "forward", rs_seed, fwd, fwd.filter_text(), pkts, families=True)
+            if k <= args.output:
+                out = ruleset.as_output()
+                compare_one(ctx, "output", rs_seed, out, out.filter_text(), pkts, families=True, shrink=False)
         run_corpus(ctx, seed, classes)
     if not args.no_conntrack:
         with netns.Oracle(netns.LEGACY, "ct", route_back=True) as ct:
@@ -238,7 +244,8 @@ def main(argv):
     nft_bad = any(r["error"] or r["outcomes"].get("mismatch") or r["outcomes"].get("confused")
                   for r in results.get("nft", []))
     bad = t["mismatch"] or t["confused"] or results["compile_failures"] or new_ct or reg["FAIL"] or nft_bad or \
-        any(f["oracle"] == "legacy" and f.get("group", "random") == "random" for f in results["load_failures"])
+        any(f["oracle"] == "legacy" and f.get("group", "random") in ("random", "forward", "output")
+            for f in results["load_failures"])
     return 1 if bad else 0
 
 
@@ -257,10 +264,11 @@ class Ctx:
         made on first use."""
         if base not in self.oracles:
             self.oracles[base] = self.pairs.enter_context(
-                netns.Oracle(netns.LEGACY, base[:3].lower(), forward=base == "FORWARD"))
+                netns.Oracle(netns.LEGACY, base[:3].lower(), forward=base == "FORWARD", output=base == "OUTPUT"))
         if "attached" in self.subjects and base not in self.attached:
             self.attached[base] = self.pairs.enter_context(attached.Attached(
-                self.args.bpftables, "att" + base[:3].lower(), self.args.hook, forward=base == "FORWARD"))
+                self.args.bpftables, "att" + base[:3].lower(), self.args.hook, forward=base == "FORWARD",
+                output=base == "OUTPUT"))
         return self.oracles[base]
 
 
@@ -272,6 +280,8 @@ def compare_one(ctx, group, rs_seed, ruleset, text, pkts, families=False, ipsets
     base = getattr(ruleset, "base", "INPUT")
     legacy = ctx.oracle_for(base)
     units = [compare.unit_of(p) for p in pkts]
+    if base == "OUTPUT":
+        units = [[compare.as_output(f) for f in u] for u in units]
     stats.group_info[group]["rulesets"] += 1
     stats.group_info[group]["rules"] += sum(len(r) for r in ruleset.rules.values())
     answers = {}
@@ -289,7 +299,7 @@ def compare_one(ctx, group, rs_seed, ruleset, text, pkts, families=False, ipsets
                     raise subject.CompileError(f"bpftables-restore: {err}")
                 answers[sname] = att.verdicts(ruleset, units)
         except subject.CompileError as e:
-            if group in ("random", "forward"):
+            if group in ("random", "forward", "output"):
                 results["compile_failures"].append({"seed": rs_seed, "ruleset": text, "error": str(e),
                                                     "subject": sname})
             else:
@@ -297,7 +307,7 @@ def compare_one(ctx, group, rs_seed, ruleset, text, pkts, families=False, ipsets
                 results.setdefault("not_compiled", []).append({"group": group, "name": rs_seed,
                                                                "error": str(e)[:2000], "subject": sname})
             log(f"{group} ruleset {rs_seed}: bpftables ({sname}) failed: " +
-                (str(e)[:1000] if group in ("random", "forward") else str(e).splitlines()[0][:200]))
+                (str(e)[:1000] if group in ("random", "forward", "output") else str(e).splitlines()[0][:200]))
             return None
     if not answers:
         return None
@@ -362,7 +372,7 @@ def tally(ctx, group, sname, rs_seed, model, text, pkts, units, kernel, subj, fa
             stats.unverifiable[f"{s['verdict']} {s.get('reason', '')}".strip()] += 1
         if outcome == "deferred":
             stats.deferred_reasons[s.get("reason") or "rule"] += 1
-            if not group.startswith(("random", "forward")):
+            if not group.startswith(("random", "forward", "output")):
                 stats.group_info[group + " deferred by"][_rule_text(model, s)] += 1
         if outcome != "mismatch":
             continue

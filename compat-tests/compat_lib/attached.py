@@ -49,8 +49,8 @@ class Attached(netns.Oracle):
     """A GEN/DUT pair (netns.Oracle's, with its injection socket and witness reader) whose DUT carries
     bpftables at XDP. chain: the base chain the frames take in the DUT (INPUT; FORWARD with forward=True)."""
 
-    def __init__(self, bpftables, tag, hook="xdp", forward=False):
-        super().__init__(netns.LEGACY, tag, forward=forward)
+    def __init__(self, bpftables, tag, hook="xdp", forward=False, output=False):
+        super().__init__(netns.LEGACY, tag, forward=forward, output=output)
         self.bpftables = bpftables
         self.hook = "tc" if hook.startswith("tc") else "xdp"  # `bpftables run --hook` names vs attach's
         self.restore = os.path.join(os.path.dirname(bpftables), "bpftables-restore")
@@ -61,7 +61,7 @@ class Attached(netns.Oracle):
         if not _bpffs_ready:
             raise AttachError("the attached subject needs private_bpffs() first")
         super()._create()
-        if not self.forward:
+        if not self.forward and not self.output:
             # 198.18.0.0/16 is local by a `local` route, not by addresses: with forwarding off, bpf_fib_lookup
             # refuses before routing and the program knows only the namespace's addresses as INPUT (it hands the
             # rest to the kernel). With forwarding on, the lookup routes and answers "local" for the whole range;
@@ -107,14 +107,15 @@ class Attached(netns.Oracle):
         bpf = self.bpf_counters()
         for unit in units:
             for frame in unit:
-                self.sock.send(frame)
+                self.inject(frame)
             answer = None
             for delay in (0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05):
                 time.sleep(delay)
                 # The witness first: once it moved, the program's counters for this packet are complete.
                 w = self.counters()
                 b = self.bpf_counters()
-                moved = w.policies.get(("mangle", "PREROUTING"), 0) - wit.policies.get(("mangle", "PREROUTING"), 0)
+                first = "OUTPUT" if self.output else "PREROUTING"  # the kernel's first hook before or after us
+                moved = w.policies.get(("mangle", first), 0) - wit.policies.get(("mangle", first), 0)
                 answer = decide(ruleset, base, bpf, b)
                 if answer is not None and (answer["verdict"] in ("DROP", "CONFUSED") or moved):
                     break  # what the program passes on (ACCEPT, REJECT) is waited for in the stack too
@@ -128,6 +129,8 @@ class Attached(netns.Oracle):
             # passed: the packet reached the base chain in the kernel, whose filter table is empty here, so the
             # stack took it in (ACCEPT in effect, whatever the program's verdict was)
             answer["passed"] = w.policies.get(("mangle", base), 0) > wit.policies.get(("mangle", base), 0)
+            if self.output:  # OUTPUT ran in the kernel before TC egress; what the program did not drop left
+                answer["passed"] = answer["verdict"] not in ("DROP", "CONFUSED")
             answers.append(answer)
             wit, bpf = w, b
         return answers

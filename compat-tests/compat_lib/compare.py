@@ -1,4 +1,5 @@
 """Comparing the kernel's answer with bpftables's, printing a mismatch, and shrinking it."""
+import struct
 import time
 
 from . import packets as pk
@@ -12,6 +13,20 @@ def frame_of(p):
 
 def unit_of(p):
     return pk.build_unit(p, DUT_MAC, GEN_MAC)
+
+
+def as_output(frame):
+    """The frame a packet sent by the DUT through a raw socket (IP_HDRINCL) leaves with: Ethernet from DUT to
+    GEN, the IP header as raw_send_hdrinc() completes it (total length of what was sent, an id when 0, the
+    header checksum)."""
+    ip = bytearray(frame[14:])
+    ip[2:4] = struct.pack("!H", len(ip))
+    if ip[4:6] == b"\0\0":
+        ip[4:6] = b"\0\1"
+    ihl = (ip[0] & 0xF) * 4
+    ip[10:12] = b"\0\0"
+    ip[10:12] = struct.pack("!H", pk.checksum(bytes(ip[:ihl])))
+    return GEN_MAC + DUT_MAC + frame[12:14] + bytes(ip)
 
 
 def is_fragment(frame):
@@ -97,6 +112,8 @@ def describe_answer(ruleset, a):
 
 def format_case(title, ruleset, p, oracle, subj):
     frames = unit_of(p)
+    if getattr(ruleset, "base", "INPUT") == "OUTPUT":
+        frames = [as_output(f) for f in frames]
     return "\n".join([
         f"=== {title}",
         "ruleset:",

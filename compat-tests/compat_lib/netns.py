@@ -89,9 +89,10 @@ class Counters:
 class Oracle:
     """One GEN/DUT namespace pair running one iptables flavour. Use as a context manager."""
 
-    def __init__(self, flavour, tag, route_back=False, forward=False):
-        self.flavour, self.route_back, self.forward = flavour, route_back, forward
-        self.base_chain = "FORWARD" if forward else "INPUT"
+    def __init__(self, flavour, tag, route_back=False, forward=False, output=False):
+        self.flavour, self.route_back, self.forward, self.output = flavour, route_back, forward, output
+        self.base_chain = "FORWARD" if forward else "OUTPUT" if output else "INPUT"
+        self.raw = None  # output mode: the DUT's raw socket (IP_HDRINCL) the packets are sent from
         base = f"bpftc-{os.getpid()}-{tag}"
         self.gen, self.dut = base + "-g", base + "-d"
         self.sink = base + "-s" if forward else None
@@ -143,6 +144,13 @@ class Oracle:
             run(["ip", "-n", self.dut, "neigh", "add", SINK_ADDR, "lladdr", SINK_MAC.hex(":"), "dev", OUT_IF,
                  "nud", "permanent"])
             run(["ip", "-n", self.dut, "route", "add", "198.18.0.0/15", "via", SINK_ADDR, "dev", OUT_IF])
+        elif self.output:  # sent by the DUT itself (raw socket) through OUTPUT, out of vdut0 towards GEN
+            run(["ip", "-n", self.dut, "addr", "add", OUT_ADDR, "dev", DUT_IF])
+            run(["ip", "-n", self.dut, "neigh", "add", SINK_ADDR, "lladdr", GEN_MAC.hex(":"), "dev", DUT_IF,
+                 "nud", "permanent"])
+            # Only the destinations: what REJECT answers (to 198.19.0.0/16) has no route, so it never enters
+            # OUTPUT as a second packet.
+            run(["ip", "-n", self.dut, "route", "add", LOCAL_NET, "via", SINK_ADDR, "dev", DUT_IF])
         else:
             run(["ip", "-n", self.dut, "addr", "add", "198.18.255.254/32", "dev", DUT_IF])
             run(["ip", "-n", self.dut, "route", "add", "local", LOCAL_NET, "dev", "lo"])
@@ -166,6 +174,8 @@ class Oracle:
         finally:
             os.close(own)
             os.close(gen_fd)
+        if self.output:
+            self.raw = self.dut_socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
         deadline = time.monotonic() + 5
         while "LOWER_UP" not in run(["ip", "-n", self.dut, "link", "show", DUT_IF]).stdout:
             if time.monotonic() > deadline:
@@ -176,10 +186,10 @@ class Oracle:
         if self.fast:
             self.fast.sock.close()
             self.fast = None
-        for sk in (self.sock, self.rsock):
+        for sk in (self.sock, self.rsock, self.raw):
             if sk:
                 sk.close()
-        self.sock = self.rsock = None
+        self.sock = self.rsock = self.raw = None
         if self._dut_fd is not None:
             os.close(self._dut_fd)
             self._dut_fd = None
@@ -188,17 +198,28 @@ class Oracle:
                 subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
                 _live.discard(ns)
 
-    def dut_socket(self, family, kind):
+    def dut_socket(self, family, kind, proto=0):
         """A socket created in the DUT namespace (it stays there)."""
         own = os.open("/proc/self/ns/net", os.O_RDONLY)
         try:
             _setns(self._dut_fd)
             try:
-                return socket.socket(family, kind)
+                return socket.socket(family, kind, proto)
             finally:
                 _setns(own)
         finally:
             os.close(own)
+
+    def inject(self, frame):
+        """Sends one frame: from GEN into the DUT's veth, or in the output mode from the DUT itself (its IP
+        packet through a raw socket; a packet the DUT cannot send stays silent)."""
+        if not self.output:
+            self.sock.send(frame)
+            return
+        try:
+            self.raw.sendto(frame[14:], (socket.inet_ntoa(frame[30:34]), 0))
+        except OSError:
+            pass
 
     def received(self, want, timeout=1.0):
         """The first frame the DUT sent out of its veth for which want(frame) is true, or None (bounded wait)."""
@@ -301,7 +322,7 @@ class Oracle:
         before = self.counters()
         for unit in units:
             for frame in unit:
-                self.sock.send(frame)
+                self.inject(frame)
             # Bounded wait for the witness counter: the veth delivers in softirq, normally before send() returns.
             lone_fragment = len(unit) == 1 and len(unit[0]) > 21 and (unit[0][20] & 0x3F or unit[0][21])
             delays = [0, 0.001, 0.002, 0.005, 0.01, 0.02] + ([] if lone_fragment else [0.05, 0.1])

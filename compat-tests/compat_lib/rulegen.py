@@ -7,6 +7,7 @@ generator uses.
 """
 import ipaddress
 import json
+import re
 
 from . import packets as pk
 from .netns import DUT_IF
@@ -126,9 +127,25 @@ class Ruleset:
 
     def as_forward(self):
         """The same rules and policy in FORWARD instead of INPUT (the forward mode)."""
+        return self._as_base("FORWARD")
+
+    def as_output(self):
+        """The rules and policy in OUTPUT (the output mode), as far as OUTPUT takes them: -i of the base chain's
+        rules becomes -o (iptables refuses -i in OUTPUT), and -m mac is dropped (not valid in OUTPUT's path)."""
+        return self._as_base("OUTPUT")
+
+    def _as_base(self, base):
         d = self.to_json()
-        d["rules"] = {("FORWARD" if c == self.base else c): rs for c, rs in d["rules"].items()}
-        d["base"] = "FORWARD"
+        rules = {}
+        for c, rs in d["rules"].items():
+            for r in rs:
+                r["matches"] = [m for m in r["matches"] if base != "OUTPUT" or m["family"] != "mac"]
+                if base == "OUTPUT" and c == self.base:
+                    for m in r["matches"]:
+                        if m["family"] == "iface":
+                            m["text"] = re.sub(r"(^|! )-i ", r"\1-o ", m["text"])
+            rules[base if c == self.base else c] = rs
+        d["rules"], d["base"] = rules, base
         return Ruleset.from_json(d)
 
     def copy(self):

@@ -38,6 +38,8 @@ def verdicts(bpftables, filter_text, frames, hook="xdp", ns_exec=None, ipsets=No
         cmd = [bpftables, "run", rules, "--pcap", pcap, "--chain", chain, "--in", DUT_IF, "--hook", hook, "--json"]
         if chain == "FORWARD":
             cmd += ["--out", OUT_IF]
+        if chain == "OUTPUT":  # sent by the DUT out of vdut0: TC egress
+            cmd = cmd[:cmd.index("--in")] + ["--out", DUT_IF, "--hook", "tc-egress", "--json"]
         if fmt:
             cmd += ["--format", fmt]
         if ipsets is not None:
