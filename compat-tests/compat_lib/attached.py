@@ -2,9 +2,10 @@
 `bpftables-restore` of the ruleset) to the DUT end of a GEN/DUT namespace pair of its own, the same frames
 injected from GEN, and the deciding rule read from bpftables' own per-rule counters (`bpftables-save -c`).
 
-The kernel's netfilter and bpftables never see the same packet: this pair is not the oracle's. Its filter table
-is empty; an empty mangle table (iptables-legacy) is the witness that a packet went past the XDP program into
-the stack (XDP_PASS): mangle PREROUTING for every packet passed, INPUT or FORWARD for the chain the kernel took.
+The oracle's netfilter and bpftables never see the same packet: this pair is not the oracle's. Its iptables-legacy
+filter table is empty (the runtime may put its own copy of the ruleset in the kernel, as a backstop); an empty
+mangle table is the witness that a packet went past the XDP program into the stack (mangle PREROUTING; mangle
+OUTPUT in the output mode), and an empty security table (after every filter table) that the host took it in.
 A packet is answered when a terminal rule's counter or the base chain's policy counter moved (the program
 decided it), or, with no counter moved, when the witness moved (the program handed it to the kernel: KERNEL).
 
@@ -21,6 +22,9 @@ from . import netns
 
 CLONE_NEWNS = 0x00020000
 EMPTY_FILTER = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
+# After filter (priority 50): a packet counted here got past every filter table, the kernel's own copy of the
+# ruleset included where the runtime installs one, so the host took it in (or sent it on).
+SECURITY = "*security\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
 _libc = ctypes.CDLL(None, use_errno=True)
 _bpffs_ready = False
 
@@ -56,6 +60,7 @@ class Attached(netns.Oracle):
         self.restore = os.path.join(os.path.dirname(bpftables), "bpftables-restore")
         self.save = os.path.join(os.path.dirname(bpftables), "bpftables-save")
         self.loaded = None
+        self.tables = ("filter", "mangle", "security")
 
     def _create(self):
         if not _bpffs_ready:
@@ -67,7 +72,7 @@ class Attached(netns.Oracle):
             # rest to the kernel). With forwarding on, the lookup routes and answers "local" for the whole range;
             # nothing else has a route here, so the kernel's own path is unchanged.
             netns.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"], ns=self.dut)
-        err = netns.Oracle.load(self, EMPTY_FILTER)  # the witness tables, in iptables-legacy
+        err = netns.Oracle.load(self, EMPTY_FILTER + SECURITY)  # the witness tables, in iptables-legacy
         if err:
             raise AttachError(f"witness tables: {err}")
         r = self._dut_cmd([self.bpftables, "attach", netns.DUT_IF, "--hook", self.hook])
@@ -99,8 +104,9 @@ class Attached(netns.Oracle):
     def verdicts(self, ruleset, units):
         """One answer per unit, in the shape of subject.verdicts: {"verdict": ACCEPT|DROP|REJECT|KERNEL|
         CONFUSED, "chain", "rule", "reason", "passed"}. KERNEL: no counter moved and the packet went on into the
-        stack; DROP with rule -1: nothing moved at all within the wait. passed: the packet reached the base chain
-        in the kernel (the runtime installs no filter rules there, so it was taken in)."""
+        stack; DROP with rule -1: nothing moved at all within the wait. passed: the packet got past the kernel's
+        filter tables (empty, or the runtime's own copy of the ruleset) to the security table, so the host took
+        it in, or sent it."""
         base = self.base_chain
         answers = []
         wit = self.counters()
@@ -126,11 +132,12 @@ class Attached(netns.Oracle):
                 # kernel discarded what it was handed before PREROUTING (the oracle then says UNREACHED)
                 answer = {"verdict": "DROP", "chain": "", "rule": -1, "reason": "no counter moved, not passed on"}
             answer.setdefault("reason", "")
-            # passed: the packet reached the base chain in the kernel, whose filter table is empty here, so the
-            # stack took it in (ACCEPT in effect, whatever the program's verdict was)
-            answer["passed"] = w.policies.get(("mangle", base), 0) > wit.policies.get(("mangle", base), 0)
-            if self.output:  # OUTPUT ran in the kernel before TC egress; what the program did not drop left
-                answer["passed"] = answer["verdict"] not in ("DROP", "CONFUSED")
+            # passed: the packet got past the kernel's filter tables at the base chain (security witness), so the
+            # host took it in (ACCEPT in effect, whatever the program's verdict was); at OUTPUT the program at
+            # tc-egress comes after them, and what it did not drop left
+            answer["passed"] = w.policies.get(("security", base), 0) > wit.policies.get(("security", base), 0)
+            if self.output:
+                answer["passed"] = answer["passed"] and answer["verdict"] not in ("DROP", "CONFUSED")
             answers.append(answer)
             wit, bpf = w, b
         return answers

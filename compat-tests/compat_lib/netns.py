@@ -93,6 +93,7 @@ class Oracle:
         self.flavour, self.route_back, self.forward, self.output = flavour, route_back, forward, output
         self.base_chain = "FORWARD" if forward else "OUTPUT" if output else "INPUT"
         self.raw = None  # output mode: the DUT's raw socket (IP_HDRINCL) the packets are sent from
+        self.tables = ("filter", "mangle")  # the iptables-legacy tables whose counters are read
         base = f"bpftc-{os.getpid()}-{tag}"
         self.gen, self.dut = base + "-g", base + "-d"
         self.sink = base + "-s" if forward else None
@@ -296,7 +297,7 @@ class Oracle:
 
     def _fast_counters(self):
         c = Counters("")
-        for t in ("filter", "mangle"):
+        for t in self.tables:
             self.fast.table(t, c)
         c.rules = {k: v for k, v in c.rules.items() if v}
         return c
