@@ -8,6 +8,10 @@ PREROUTING -> INPUT) from 198.19.0.0/16 (no route back, rp_filter off), so nothi
 INPUT. An empty mangle INPUT chain is the witness: its policy counter says the packet reached INPUT at all, so
 "filter dropped it without any counter moving" (a hotdrop) is told apart from "never reached INPUT" (e.g. a
 fragment held for reassembly). Nothing in the host namespace is touched; both namespaces are deleted on exit.
+
+Forward mode (forward=True): no local route; the DUT forwards 198.18.0.0/15 out of vdut1 to a third namespace
+(SINK), and mangle FORWARD is the witness. Output mode (output=True): the DUT sends each packet itself through a
+raw socket out of vdut0, and mangle OUTPUT is the witness. base_chain names the chain the packets take.
 """
 import ctypes
 import os
