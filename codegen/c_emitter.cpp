@@ -457,11 +457,15 @@ class Emitter {
              "bpft_pkt *)p);\n";
         s += "    (void)oif;\n";
         s += "    if (v) {\n        v = BPFT_V(v, BPFT_NO_GID);\n        goto out;\n    }\n";
-        if (!xdp)  // PACKET_OTHERHOST: the kernel drops it before netfilter sees it
+        // PACKET_OTHERHOST: the kernel drops it before netfilter sees it. Under BPF_PROG_TEST_RUN it only
+        // says that the frame's destination MAC is not the test device's (eth_type_trans): the frame is taken
+        // as addressed to the host, as received on (or sent from, at egress) the interface it was captured
+        // on.
+        if (!xdp)
             s += "    p->mark = ctx->mark;\n    p->pkttype = ctx->pkt_type;\n"
-                 "    if (p->pkttype == 3 && !bpft_cfg.test_run) {\n        v = BPFT_V(BPFT_KERNEL, "
-                 "BPFT_NO_GID);\n        goto "
-                 "out;\n    }\n";
+                 "    if (p->pkttype == 3) {\n        if (bpft_cfg.test_run)\n            p->pkttype = 0;\n"
+                 "        else {\n            v = BPFT_V(BPFT_KERNEL, BPFT_NO_GID);\n            goto out;\n"
+                 "        }\n    }\n";
         if (needs_.ifname) {
             s += "    if (bpft_cfg.in_override) {\n        bpft_ifname_copy(&p->in, bpft_cfg.in_name);\n"
                  "        p->in_known = 1;\n    } else {\n";
@@ -489,6 +493,13 @@ class Emitter {
         s += "    if (!chain) {\n        v = BPFT_V(BPFT_KERNEL, BPFT_NO_GID);\n        goto out;\n    }\n";
         s += "    p->chain = chain;\n";
         s += "    if (chain == BPFT_CHAIN_INPUT) oif = 0;\n";
+        // ip_forward() runs before the FORWARD hook: it drops what is not PACKET_HOST (broadcast and
+        // multicast here; OTHERHOST went to the kernel above), answers ttl <= 1 with time exceeded, and
+        // decrements the ttl that FORWARD's and POSTROUTING's rules then see.
+        s += "    if (chain == BPFT_CHAIN_FORWARD) {\n"
+             "        if (p->pkttype == 1 || p->pkttype == 2 || p->ttl <= 1) {\n"
+             "            v = BPFT_V(BPFT_KERNEL, BPFT_NO_GID);\n            goto out;\n        }\n"
+             "        p->ttl -= 1;\n    }\n";
         s += out_iface("    ");
         if (std::string in = run_hook(NfHook::input, "        "); !in.empty())
             s += "    if (chain == BPFT_CHAIN_INPUT) {\n" + in + "    }\n";

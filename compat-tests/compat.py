@@ -3,7 +3,11 @@
 oracle): seeded random rulesets and packets aimed at the rules' boundaries; verdict and deciding rule must agree.
 
   compat.py --bpftables build/cli/bpftables [--seed S] [--rulesets 20] [--packets 200] [--minutes N]
-            [--families auto|LIST] [--results out.json]
+            [--families auto|LIST] [--subject run|attached|both] [--forward N] [--results out.json]
+
+Subjects: `run` is `bpftables run` (BPF_PROG_TEST_RUN); `attached` is bpftables attached at XDP to the veth of
+a DUT namespace of its own (bpftables-restore, the same frames injected, the deciding rule from
+`bpftables-save -c`), in a private mount namespace with its own bpffs.
 
 Exit status: 0 all compared packets agree, 1 a mismatch (or an oracle problem), 2 usage, 77 skipped (not root,
 or iptables-legacy missing).
@@ -11,6 +15,7 @@ or iptables-legacy missing).
 import argparse
 import atexit
 import collections
+import contextlib
 import json
 import os
 import random
@@ -21,7 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from compat_lib import compare, conntrack, corpus, netns, nftmode, rulegen, subject, textrules  # noqa: E402
+from compat_lib import attached, compare, conntrack, corpus, netns, nftmode, rulegen, subject, textrules  # noqa: E402
 from compat_lib import packets as pk  # noqa: E402
 
 SKIP = 77
@@ -42,6 +47,15 @@ def parse_args(argv):
                     help="use the iptables-nft second oracle on the first N random rulesets only (it reads its "
                          "counters with iptables-nft-save, ~30 ms a packet); -1: all")
     ap.add_argument("--hook", default="xdp")
+    ap.add_argument("--subject", choices=("run", "attached", "both"), default="run",
+                    help="run: `bpftables run` (BPF_PROG_TEST_RUN); attached: bpftables attached at XDP to a DUT "
+                         "veth of its own, answers from its per-rule counters; both")
+    ap.add_argument("--forward", type=int, default=0,
+                    help="the first N random rulesets also run in the forward mode: their rules in FORWARD, the DUT "
+                         "routing the packets out of a second veth")
+    ap.add_argument("--output", type=int, default=0,
+                    help="the first N random rulesets also run in the output mode: their rules in OUTPUT, the "
+                         "packets sent by the DUT itself (raw socket) out of its veth; run at tc-egress")
     ap.add_argument("--shrink", type=int, default=3, help="shrink at most this many mismatches (0: none)")
     ap.add_argument("--print", type=int, default=5, dest="print_max", help="print at most this many mismatches")
     ap.add_argument("--results", help="write the run's results as JSON here (input of compat-tests/report)")
@@ -75,6 +89,13 @@ def preflight(args):
             return f"{tool} not installed"
     if not os.access(args.bpftables, os.X_OK):
         return f"{args.bpftables} not built"
+    if args.subject != "run":
+        for name in ("bpftables-restore", "bpftables-save"):
+            if not os.access(os.path.join(os.path.dirname(args.bpftables), name), os.X_OK):
+                return f"{name} not next to {args.bpftables}"
+        err = attached.private_bpffs()  # before any namespace or thread exists
+        if err:
+            return f"the attached subject needs a private bpffs: {err}"
     return None
 
 
@@ -147,10 +168,16 @@ def main(argv):
                     "command": "compat.py " + " ".join(argv)})
     start = time.monotonic()
     deadline = start + args.minutes * 60 if args.minutes else None
+    results["subjects"] = ctx_subjects = ["run", "attached"] if args.subject == "both" else [args.subject]
     ctx = Ctx(args, stats, results, log)
+    ctx.subjects = ctx_subjects
     with netns.Oracle(netns.LEGACY, "legacy") as legacy, \
-            (netns.Oracle(netns.NFT, "nft") if len(flavours) > 1 else _Null()) as nft:
-        ctx.legacy, ctx.nft = legacy, nft if isinstance(nft, netns.Oracle) else None
+            (netns.Oracle(netns.NFT, "nft") if len(flavours) > 1 else _Null()) as nft, \
+            contextlib.ExitStack() as pairs:
+        ctx.legacy, ctx.nft, ctx.pairs = legacy, nft if isinstance(nft, netns.Oracle) else None, pairs
+        ctx.oracles["INPUT"] = legacy
+        if args.forward:
+            ctx.oracle_for("FORWARD")
         if not args.no_regressions:
             run_regressions(ctx, phase="packets")
         k = 0
@@ -164,6 +191,12 @@ def main(argv):
             for fam in ruleset.families():
                 stats.family_rulesets[fam] += 1
             compare_one(ctx, "random", rs_seed, ruleset, ruleset.filter_text(), pkts, families=True)
+            if k <= args.forward:
+                fwd = ruleset.as_forward()
+                compare_one(ctx, "forward", rs_seed, fwd, fwd.filter_text(), pkts, families=True)
+            if k <= args.output:
+                out = ruleset.as_output()
+                compare_one(ctx, "output", rs_seed, out, out.filter_text(), pkts, families=True, shrink=False)
         run_corpus(ctx, seed, classes)
     if not args.no_conntrack:
         with netns.Oracle(netns.LEGACY, "ct", route_back=True) as ct:
@@ -180,7 +213,7 @@ def main(argv):
     results["stats"] = stats.to_json()
     results["seconds"] = round(time.monotonic() - start, 1)
     results["packets"] = sum(stats.total[c] for c in ("agree", "mismatch", "deferred", "unverifiable", "confused",
-                                                      "fragment_kernel", "known_mismatch"))
+                                                      "fragment_kernel", "known_mismatch", "fail_open"))
     t = stats.total
     compared = t["agree"] + t["mismatch"]
     for g, c in sorted(stats.groups.items()):
@@ -189,11 +222,17 @@ def main(argv):
     log(f"compat: seed {seed}: {results['rulesets']} random rulesets + {len(results['corpus'])} corpus/.t rulesets, "
         f"{results['packets']} packets; compared {compared}: {t['agree']} agree, {t['mismatch']} mismatch; "
         f"{t['deferred']} handed to the kernel; {t['fragment_kernel']} fragments handed to the kernel as expected; "
-        f"{t['known_mismatch']} known mismatches (xfail families); {t['confused']} oracle confused; "
+        f"{t['known_mismatch']} known mismatches (xfail families); "
+        f"{t['fail_open']} fail-open (attached: dropped or rejected by the kernel, taken in by the host); "
+        f"{t['confused']} oracle confused; "
         f"{t['oracle_disagreement']} legacy/nft disagreements; "
         f"{len(results['compile_failures'])} random rulesets not compiled; {len(results['load_failures'])} not "
         f"loaded; conntrack {dict(stats.groups.get('conntrack', {}))}; regressions {dict(reg)}; "
         f"{results['seconds']} s")
+    if len(ctx.subjects) > 1:
+        for sname in ctx.subjects:
+            log(f"compat: subject {sname}: " + ", ".join(
+                f"{t[k]} {k.split(':', 1)[1]}" for k in sorted(t) if k.startswith(sname + ":")))
     if args.results:
         with open(args.results, "w") as f:
             json.dump(results, f, indent=1)
@@ -205,7 +244,8 @@ def main(argv):
     nft_bad = any(r["error"] or r["outcomes"].get("mismatch") or r["outcomes"].get("confused")
                   for r in results.get("nft", []))
     bad = t["mismatch"] or t["confused"] or results["compile_failures"] or new_ct or reg["FAIL"] or nft_bad or \
-        any(f["oracle"] == "legacy" and f.get("group", "random") == "random" for f in results["load_failures"])
+        any(f["oracle"] == "legacy" and f.get("group", "random") in ("random", "forward", "output")
+            for f in results["load_failures"])
     return 1 if bad else 0
 
 
@@ -214,25 +254,62 @@ class Ctx:
         self.args, self.stats, self.results, self.log = args, stats, results, log
         self.printed = self.shrunk = 0
         self.legacy = self.nft = None
+        self.subjects = ["run"]
+        self.oracles = {}  # base chain -> netns.Oracle (iptables-legacy): INPUT; FORWARD once needed
+        self.attached = {}  # base chain -> attached.Attached, with the attached subject
+        self.pairs = None  # contextlib.ExitStack closing the pairs made on demand
+
+    def oracle_for(self, base):
+        """The oracle's namespace pair for packets taking base (INPUT, FORWARD), and the attached subject's,
+        made on first use."""
+        if base not in self.oracles:
+            self.oracles[base] = self.pairs.enter_context(
+                netns.Oracle(netns.LEGACY, base[:3].lower(), forward=base == "FORWARD", output=base == "OUTPUT"))
+        if "attached" in self.subjects and base not in self.attached:
+            self.attached[base] = self.pairs.enter_context(attached.Attached(
+                self.args.bpftables, "att" + base[:3].lower(), self.args.hook, forward=base == "FORWARD",
+                output=base == "OUTPUT"))
+        return self.oracles[base]
 
 
 def compare_one(ctx, group, rs_seed, ruleset, text, pkts, families=False, ipsets=None, shrink=True):
-    """One ruleset and its packets through both sides; counts outcomes under group. Returns the outcome counter,
-    or None when a side could not take the ruleset."""
-    args, stats, results, log, legacy, nft = ctx.args, ctx.stats, ctx.results, ctx.log, ctx.legacy, ctx.nft
+    """One ruleset and its packets through the kernel and each subject (`run`, `attached`); counts outcomes under
+    group (group@attached for the attached subject). ruleset.base says which built-in chain the packets take.
+    Returns the outcome counter of the first subject, or None when a side could not take the ruleset."""
+    args, stats, results, log, nft = ctx.args, ctx.stats, ctx.results, ctx.log, ctx.nft
+    base = getattr(ruleset, "base", "INPUT")
+    legacy = ctx.oracle_for(base)
     units = [compare.unit_of(p) for p in pkts]
+    if base == "OUTPUT":
+        units = [[compare.as_output(f) for f in u] for u in units]
     stats.group_info[group]["rulesets"] += 1
     stats.group_info[group]["rules"] += sum(len(r) for r in ruleset.rules.values())
-    try:
-        subj = compare.subject_units(args.bpftables, text, units, args.hook, ipsets=ipsets)
-    except subject.CompileError as e:
-        if group == "random":
-            results["compile_failures"].append({"seed": rs_seed, "ruleset": text, "error": str(e)})
-        else:
-            stats.group_info[group]["not_compiled"] += 1
-            results.setdefault("not_compiled", []).append({"group": group, "name": rs_seed, "error": str(e)[:2000]})
-        log(f"{group} ruleset {rs_seed}: bpftables failed: " + (str(e)[:1000] if group == "random" else
-                                                              str(e).splitlines()[0][:200]))
+    answers = {}
+    for sname in ctx.subjects:
+        try:
+            if sname == "run":
+                answers[sname] = compare.subject_units(args.bpftables, text, units, args.hook, ipsets=ipsets,
+                                                       chain=base)
+            elif ipsets:
+                continue  # the attached subject does not take the corpus' ipsets yet
+            else:
+                att = ctx.attached[base]
+                err = att.load(text)
+                if err:
+                    raise subject.CompileError(f"bpftables-restore: {err}")
+                answers[sname] = att.verdicts(ruleset, units)
+        except subject.CompileError as e:
+            if group in ("random", "forward", "output"):
+                results["compile_failures"].append({"seed": rs_seed, "ruleset": text, "error": str(e),
+                                                    "subject": sname})
+            else:
+                stats.group_info[group]["not_compiled"] += 1
+                results.setdefault("not_compiled", []).append({"group": group, "name": rs_seed,
+                                                               "error": str(e)[:2000], "subject": sname})
+            log(f"{group} ruleset {rs_seed}: bpftables ({sname}) failed: " +
+                (str(e)[:1000] if group in ("random", "forward", "output") else str(e).splitlines()[0][:200]))
+            return None
+    if not answers:
         return None
     if ipsets:
         legacy.ipsets(ipsets)
@@ -254,45 +331,61 @@ def compare_one(ctx, group, rs_seed, ruleset, text, pkts, families=False, ipsets
             log(f"ruleset {rs_seed}: iptables-nft-restore rejected it: {err}")
         else:
             second = nft.verdicts(model, units)
+    first = None
+    for sname, subj in answers.items():
+        counts = tally(ctx, group if sname == "run" else f"{group}@{sname}", sname, rs_seed, model, text, pkts,
+                       units, kernel, subj, families, ipsets, shrink)
+        first = counts if first is None else first
+    if second is not None:
+        for i, (p, o) in enumerate(zip(pkts, kernel)):
+            if o["verdict"] not in ("UNREACHED", "CONFUSED") and not compare.oracles_agree(o, second[i]):
+                stats.total["oracle_disagreement"] += 1
+                if len(results["oracle_disagreements"]) < 20:
+                    results["oracle_disagreements"].append({
+                        "seed": rs_seed, "packet_index": i + 1, "ruleset": text, "packet": pk.describe(p),
+                        "legacy": o, "nft": second[i]})
+    return first
+
+
+def tally(ctx, group, sname, rs_seed, model, text, pkts, units, kernel, subj, families, ipsets, shrink):
+    """Classifies and counts one subject's answers against the kernel's; prints, shrinks and records mismatches."""
+    args, stats, results, log = ctx.args, ctx.stats, ctx.results, ctx.log
+    legacy = ctx.oracles.get(model.base, ctx.legacy)
     counts = collections.Counter()
     known_fams = {c["covers_family"]: c["name"] for c in load_regressions() if c.get("covers_family")}
     for i, (p, u, o, s) in enumerate(zip(pkts, units, kernel, subj)):
-        outcome = compare.classify(o, s, u)
+        outcome = compare.classify_subject(sname, o, s, u)
         if outcome == "mismatch" and (compare.decider_families(model, o) | compare.decider_families(model, s)) & \
                 set(known_fams):
             outcome = "known_mismatch"  # the family's regression case (xfail) documents it; reported, not failed
         counts[outcome] += 1
         stats.total[outcome] += 1
+        if len(ctx.subjects) > 1:
+            stats.total[f"{sname}:{outcome}"] += 1
         stats.groups[group][outcome] += 1
         fams = compare.decider_families(model, o) | (compare.decider_families(model, s)
                                                      if outcome == "mismatch" else set())
-        if families:
+        if families and sname == ctx.subjects[0]:
             for fam in fams:
                 stats.family[fam][outcome] += 1
         if outcome == "unverifiable":
             stats.unverifiable[f"{s['verdict']} {s.get('reason', '')}".strip()] += 1
         if outcome == "deferred":
             stats.deferred_reasons[s.get("reason") or "rule"] += 1
-            if group != "random":
+            if not group.startswith(("random", "forward", "output")):
                 stats.group_info[group + " deferred by"][_rule_text(model, s)] += 1
-        if second is not None and o["verdict"] not in ("UNREACHED", "CONFUSED") \
-                and not compare.oracles_agree(o, second[i]):
-            stats.total["oracle_disagreement"] += 1
-            if len(results["oracle_disagreements"]) < 20:
-                results["oracle_disagreements"].append({
-                    "seed": rs_seed, "packet_index": i + 1, "ruleset": text, "packet": pk.describe(p),
-                    "legacy": o, "nft": second[i]})
         if outcome != "mismatch":
             continue
-        case = {"seed": rs_seed, "group": group, "packet_index": i + 1, "ruleset": text if len(text) < 20000 else
-                text[:20000] + "...", "packet": pk.describe(p), "packet_model": p.to_json(), "hex": frame_of_hex(p),
-                "kernel": o, "bpftables": s, "kernel_text": compare.describe_answer(model, o),
-                "bpftables_text": compare.describe_answer(model, s), "families": sorted(fams)}
+        case = {"seed": rs_seed, "group": group, "subject": sname, "chain": model.base, "packet_index": i + 1,
+                "ruleset": text if len(text) < 20000 else text[:20000] + "...", "packet": pk.describe(p),
+                "packet_model": p.to_json(), "hex": frame_of_hex(p), "kernel": o, "bpftables": s,
+                "kernel_text": compare.describe_answer(model, o), "bpftables_text": compare.describe_answer(model, s),
+                "families": sorted(fams)}
         if ctx.printed < args.print_max:
             ctx.printed += 1
-            print(compare.format_case(f"MISMATCH {group} ruleset {rs_seed} packet {i + 1}", model, p, o, s),
-                  flush=True)
-        if shrink and ctx.shrunk < args.shrink and not ipsets:
+            print(compare.format_case(f"MISMATCH {group} ({sname}) ruleset {rs_seed} packet {i + 1}", model, p, o,
+                                      s), flush=True)
+        if shrink and ctx.shrunk < args.shrink and not ipsets and sname == "run":
             ctx.shrunk += 1
             sh = compare.Shrinker(legacy, args.bpftables, args.hook)
             mrs, mp, (mo, ms), done = sh.shrink(model, p, (o, s))
@@ -340,13 +433,15 @@ def load_regressions():
 
 
 def run_regressions(ctx, phase):
-    """The fixed list of minimal cases (regressions.json), replayed every run. expect "kernel": bpftables must
-    hand the packet to the kernel; "agree": verdict and rule must equal the kernel's. xfail: a known mismatch,
+    """The fixed list of minimal cases (regressions.json), replayed every run, through every subject. expect
+    "kernel": bpftables must hand the packet to the kernel; "agree": verdict and rule must equal the kernel's (a
+    packet the kernel never takes to the chain must be handed to it). A case with "model" (the generator's
+    Ruleset, e.g. its rules in FORWARD) instead of "ruleset" runs in that model's base chain. xfail: a known mismatch,
     kept visible (XFAIL) without failing the run; XPASS is printed so the mark gets removed."""
     for case in load_regressions():
         kind = case.get("kind", "packets")
-        if kind != phase:
-            continue
+        if kind != phase or not set(case.get("subjects", ctx.subjects)) & set(ctx.subjects):
+            continue  # "subjects": the case concerns only these (e.g. the attached runtime)
         if kind == "conntrack":
             recs = [r for r in ctx.results["conntrack"] if r["ruleset"] == case["ruleset"] and
                     r["case"] == case["case"]]
@@ -354,22 +449,41 @@ def run_regressions(ctx, phase):
             detail = "; ".join(f"kernel {r.get('kernel_text')}, bpftables {r.get('bpftables_text')}" for r in recs) \
                 or "case not run"
         else:
-            text = case["ruleset"]
-            model = textrules.parse_filter(text)
+            if "model" in case:  # the generator's model (a FORWARD case: its rules in FORWARD)
+                model = rulegen.Ruleset.from_json(case["model"])
+                text = model.filter_text()
+            else:
+                text = case["ruleset"]
+                model = textrules.parse_filter(text)
             pkts = [pk.Packet.from_json(p) for p in case["packets"]]
             units = [compare.unit_of(p) for p in pkts]
+            oracle = ctx.oracle_for(model.base)
+            ok, details = True, []
             try:
-                subj = compare.subject_units(ctx.args.bpftables, text, units, ctx.args.hook)
-                err = ctx.legacy.load(text)
+                err = oracle.load(text)
                 if err:
                     raise RuntimeError(f"iptables-legacy-restore: {err}")
-                kern = ctx.legacy.verdicts(model, units)
-                outs = [compare.classify(o, s, u) for o, s, u in zip(kern, subj, units)]
-                want = ("fragment_kernel",) if case.get("expect") == "kernel" else ("agree", "deferred")
-                ok = all(o in want for o in outs)
-                detail = "; ".join(f"{pk.describe(p)}: kernel {compare.describe_answer(model, o)}, bpftables "
-                                   f"{compare.describe_answer(model, s)} ({oc})"
-                                   for p, o, s, oc in zip(pkts, kern, subj, outs))
+                kern = oracle.verdicts(model, units)
+                for sname in [s for s in ctx.subjects if s in case.get("subjects", ctx.subjects)]:
+                    if sname == "run":
+                        subj = compare.subject_units(ctx.args.bpftables, text, units, ctx.args.hook,
+                                                     chain=model.base)
+                    else:
+                        err = ctx.attached[model.base].load(text)
+                        if err:
+                            raise subject.CompileError(f"bpftables-restore: {err}")
+                        subj = ctx.attached[model.base].verdicts(model, units)
+                    # unreached: the kernel never took the packet to the chain, and bpftables left it to the kernel
+                    outs = ["unreached" if o["verdict"] == "UNREACHED" and s["verdict"] == "KERNEL" and
+                            not compare.fragmented(u) else compare.classify_subject(sname, o, s, u)
+                            for o, s, u in zip(kern, subj, units)]
+                    want = ("fragment_kernel",) if case.get("expect") == "kernel" else \
+                        ("agree", "deferred", "unreached")
+                    ok = ok and all(o in want for o in outs)
+                    details.append(("" if len(ctx.subjects) == 1 else f"[{sname}] ") + "; ".join(
+                        f"{pk.describe(p)}: kernel {compare.describe_answer(model, o)}, bpftables "
+                        f"{compare.describe_answer(model, s)} ({oc})" for p, o, s, oc in zip(pkts, kern, subj, outs)))
+                detail = " ".join(details)
             except (subject.CompileError, RuntimeError) as e:
                 ok, detail = False, str(e)
         status = ("XPASS" if ok else "XFAIL") if case.get("xfail") else ("PASS" if ok else "FAIL")

@@ -1,4 +1,5 @@
 """Comparing the kernel's answer with bpftables's, printing a mismatch, and shrinking it."""
+import struct
 import time
 
 from . import packets as pk
@@ -14,6 +15,20 @@ def unit_of(p):
     return pk.build_unit(p, DUT_MAC, GEN_MAC)
 
 
+def as_output(frame):
+    """The frame a packet sent by the DUT through a raw socket (IP_HDRINCL) leaves with: Ethernet from DUT to
+    GEN, the IP header as raw_send_hdrinc() completes it (total length of what was sent, an id when 0, the
+    header checksum)."""
+    ip = bytearray(frame[14:])
+    ip[2:4] = struct.pack("!H", len(ip))
+    if ip[4:6] == b"\0\0":
+        ip[4:6] = b"\0\1"
+    ihl = (ip[0] & 0xF) * 4
+    ip[10:12] = b"\0\0"
+    ip[10:12] = struct.pack("!H", pk.checksum(bytes(ip[:ihl])))
+    return GEN_MAC + DUT_MAC + frame[12:14] + bytes(ip)
+
+
 def is_fragment(frame):
     """True for an IPv4 fragment (MF set or a non-zero offset) of a frame built here (Ethernet + IPv4)."""
     return len(frame) >= 22 and frame[12:14] == b"\x08\x00" and bool((frame[20] & 0x3F) or frame[21])
@@ -23,11 +38,12 @@ def fragmented(unit):
     return any(is_fragment(f) for f in unit)
 
 
-def subject_units(bpftables, text, units, hook, ns_exec=None, ipsets=None):
+def subject_units(bpftables, text, units, hook, ns_exec=None, ipsets=None, chain="INPUT"):
     """bpftables's answer per unit. A fragmented unit (lone fragment or split datagram) must be handed to the
     kernel whole (every fragment KERNEL, since 1d6e76c): its answer is KERNEL then, else the first fragment
     bpftables decided itself. Other units: the answer for their one frame."""
-    flat = subject.verdicts(bpftables, text, [f for u in units for f in u], hook, ns_exec=ns_exec, ipsets=ipsets)
+    flat = subject.verdicts(bpftables, text, [f for u in units for f in u], hook, ns_exec=ns_exec, ipsets=ipsets,
+                            chain=chain)
     out, i = [], 0
     for u in units:
         answers, i = flat[i:i + len(u)], i + len(u)
@@ -53,6 +69,17 @@ def classify(oracle, subj, unit=None):
     return "agree" if same else "mismatch"
 
 
+def classify_subject(sname, oracle, subj, unit=None):
+    """classify(), plus for the attached subject fail_open: the kernel drops or rejects the packet, the attached
+    program let it into the stack (handed to the kernel, or REJECT passed on) where no filter rule is installed,
+    so the host takes it in. Same verdict and rule or not: what the host does differs."""
+    outcome = classify(oracle, subj, unit)
+    if sname == "attached" and subj.get("passed") and oracle["verdict"] in ("DROP", "REJECT") and \
+            outcome != "mismatch":
+        return "fail_open"
+    return outcome
+
+
 def oracles_agree(a, b):
     return (a["verdict"], a["chain"], a["rule"]) == (b["verdict"], b["chain"], b["rule"])
 
@@ -66,7 +93,7 @@ def decider_families(ruleset, answer):
     if answer["rule"] > len(rules):
         return set()
     fams = rules[answer["rule"] - 1].families()
-    if answer["chain"] != "INPUT":
+    if answer["chain"] not in ("INPUT", "FORWARD"):
         fams.add("chains")
     return fams
 
@@ -75,7 +102,7 @@ def describe_answer(ruleset, a):
     if a["verdict"] in ("UNREACHED", "CONFUSED") or a.get("rule", -1) < 0:
         return f"{a['verdict']} ({a.get('why') or a.get('reason') or 'no rule'})"
     if a["rule"] == 0:
-        return f"{a['verdict']} by the policy of {a['chain'] or 'INPUT'}" + \
+        return f"{a['verdict']} by the policy of {a['chain'] or ruleset.base}" + \
             (f" [{a['reason']}]" if a.get("reason") else "")
     rules = ruleset.rules.get(a["chain"], [])
     text = rules[a["rule"] - 1].text(a["chain"]) if a["rule"] <= len(rules) else "?"
@@ -85,6 +112,8 @@ def describe_answer(ruleset, a):
 
 def format_case(title, ruleset, p, oracle, subj):
     frames = unit_of(p)
+    if getattr(ruleset, "base", "INPUT") == "OUTPUT":
+        frames = [as_output(f) for f in frames]
     return "\n".join([
         f"=== {title}",
         "ruleset:",
@@ -114,7 +143,8 @@ class Shrinker:
         unit = unit_of(p)
         try:
             o = self.oracle.verdicts(ruleset, [unit])[0]
-            s = subject_units(self.bpftables, ruleset.filter_text(), [unit], self.hook)[0]
+            s = subject_units(self.bpftables, ruleset.filter_text(), [unit], self.hook,
+                              chain=getattr(ruleset, "base", "INPUT"))[0]
         except subject.CompileError:
             return False
         return (o, s) if classify(o, s, unit) == "mismatch" else False

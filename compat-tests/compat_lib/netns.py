@@ -8,6 +8,10 @@ PREROUTING -> INPUT) from 198.19.0.0/16 (no route back, rp_filter off), so nothi
 INPUT. An empty mangle INPUT chain is the witness: its policy counter says the packet reached INPUT at all, so
 "filter dropped it without any counter moving" (a hotdrop) is told apart from "never reached INPUT" (e.g. a
 fragment held for reassembly). Nothing in the host namespace is touched; both namespaces are deleted on exit.
+
+Forward mode (forward=True): no local route; the DUT forwards 198.18.0.0/15 out of vdut1 to a third namespace
+(SINK), and mangle FORWARD is the witness. Output mode (output=True): the DUT sends each packet itself through a
+raw socket out of vdut0, and mangle OUTPUT is the witness. base_chain names the chain the packets take.
 """
 import ctypes
 import os
@@ -23,6 +27,9 @@ CLONE_NEWNET = 0x40000000
 DUT_IF, GEN_IF = "vdut0", "vgen0"
 DUT_MAC, GEN_MAC = bytes.fromhex("020000c61201"), bytes.fromhex("020000c61302")
 LOCAL_NET, REMOTE_NET = "198.18.0.0/16", "198.19.0.0/16"
+# FORWARD mode: the DUT routes 198.18.0.0/15 out of a second veth to a third namespace (SINK) that drops it.
+OUT_IF, SINK_IF, SINK_MAC = "vdut1", "vsink0", bytes.fromhex("020000c63302")
+OUT_ADDR, SINK_ADDR = "198.51.100.1/24", "198.51.100.2"
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _live = set()  # namespaces created by this process and not yet deleted
@@ -86,10 +93,14 @@ class Counters:
 class Oracle:
     """One GEN/DUT namespace pair running one iptables flavour. Use as a context manager."""
 
-    def __init__(self, flavour, tag, route_back=False):
-        self.flavour, self.route_back = flavour, route_back
+    def __init__(self, flavour, tag, route_back=False, forward=False, output=False):
+        self.flavour, self.route_back, self.forward, self.output = flavour, route_back, forward, output
+        self.base_chain = "FORWARD" if forward else "OUTPUT" if output else "INPUT"
+        self.raw = None  # output mode: the DUT's raw socket (IP_HDRINCL) the packets are sent from
+        self.tables = ("filter", "mangle")  # the iptables-legacy tables whose counters are read
         base = f"bpftc-{os.getpid()}-{tag}"
         self.gen, self.dut = base + "-g", base + "-d"
+        self.sink = base + "-s" if forward else None
         self.sock = self.rsock = None
         self._dut_fd = None
         self.fast = None  # iptcounters.Reader for iptables-legacy, once it agreed with iptables-legacy-save
@@ -106,8 +117,11 @@ class Oracle:
     def __exit__(self, *exc):
         self.close()
 
+    def _namespaces(self):
+        return [self.gen, self.dut] + ([self.sink] if self.sink else [])
+
     def _create(self):
-        for ns in (self.gen, self.dut):
+        for ns in self._namespaces():
             run(["ip", "netns", "add", ns])
             _live.add(ns)
         # The pair is created inside GEN and its peer moved straight into DUT: it never exists in the host.
@@ -122,8 +136,29 @@ class Oracle:
         run(["ip", "-n", self.gen, "link", "set", GEN_IF, "up"])
         run(["ip", "-n", self.dut, "link", "set", "lo", "up"])
         run(["ip", "-n", self.dut, "link", "set", DUT_IF, "up"])
-        run(["ip", "-n", self.dut, "addr", "add", "198.18.255.254/32", "dev", DUT_IF])
-        run(["ip", "-n", self.dut, "route", "add", "local", LOCAL_NET, "dev", "lo"])
+        if self.forward:  # forwarded, never local: the route leads to SINK (ip_forward in DUT only)
+            run(["ip", "-n", self.dut, "link", "add", OUT_IF, "type", "veth", "peer", "name", SINK_IF, "address",
+                 SINK_MAC.hex(":"), "netns", self.sink])
+            run(["sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1",
+                 "net.ipv6.conf.default.disable_ipv6=1"], ns=self.sink)
+            run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1", f"net.ipv4.conf.{OUT_IF}.rp_filter=0",
+                 "net.ipv4.conf.all.send_redirects=0", f"net.ipv4.conf.{DUT_IF}.send_redirects=0"], ns=self.dut)
+            run(["ip", "-n", self.dut, "link", "set", OUT_IF, "up"])
+            run(["ip", "-n", self.sink, "link", "set", SINK_IF, "up"])
+            run(["ip", "-n", self.dut, "addr", "add", OUT_ADDR, "dev", OUT_IF])
+            run(["ip", "-n", self.dut, "neigh", "add", SINK_ADDR, "lladdr", SINK_MAC.hex(":"), "dev", OUT_IF,
+                 "nud", "permanent"])
+            run(["ip", "-n", self.dut, "route", "add", "198.18.0.0/15", "via", SINK_ADDR, "dev", OUT_IF])
+        elif self.output:  # sent by the DUT itself (raw socket) through OUTPUT, out of vdut0 towards GEN
+            run(["ip", "-n", self.dut, "addr", "add", OUT_ADDR, "dev", DUT_IF])
+            run(["ip", "-n", self.dut, "neigh", "add", SINK_ADDR, "lladdr", GEN_MAC.hex(":"), "dev", DUT_IF,
+                 "nud", "permanent"])
+            # Only the destinations: what REJECT answers (to 198.19.0.0/16) has no route, so it never enters
+            # OUTPUT as a second packet.
+            run(["ip", "-n", self.dut, "route", "add", LOCAL_NET, "via", SINK_ADDR, "dev", DUT_IF])
+        else:
+            run(["ip", "-n", self.dut, "addr", "add", "198.18.255.254/32", "dev", DUT_IF])
+            run(["ip", "-n", self.dut, "route", "add", "local", LOCAL_NET, "dev", "lo"])
         if self.route_back:  # conntrack cases: the DUT answers (SYN-ACK, UDP replies) back through the veth
             run(["ip", "-n", self.dut, "neigh", "add", "198.19.255.254", "lladdr", GEN_MAC.hex(":"), "dev", DUT_IF,
                  "nud", "permanent"])
@@ -144,6 +179,8 @@ class Oracle:
         finally:
             os.close(own)
             os.close(gen_fd)
+        if self.output:
+            self.raw = self.dut_socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
         deadline = time.monotonic() + 5
         while "LOWER_UP" not in run(["ip", "-n", self.dut, "link", "show", DUT_IF]).stdout:
             if time.monotonic() > deadline:
@@ -154,29 +191,40 @@ class Oracle:
         if self.fast:
             self.fast.sock.close()
             self.fast = None
-        for sk in (self.sock, self.rsock):
+        for sk in (self.sock, self.rsock, self.raw):
             if sk:
                 sk.close()
-        self.sock = self.rsock = None
+        self.sock = self.rsock = self.raw = None
         if self._dut_fd is not None:
             os.close(self._dut_fd)
             self._dut_fd = None
-        for ns in (self.gen, self.dut):
+        for ns in self._namespaces():
             if ns in _live:
                 subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
                 _live.discard(ns)
 
-    def dut_socket(self, family, kind):
+    def dut_socket(self, family, kind, proto=0):
         """A socket created in the DUT namespace (it stays there)."""
         own = os.open("/proc/self/ns/net", os.O_RDONLY)
         try:
             _setns(self._dut_fd)
             try:
-                return socket.socket(family, kind)
+                return socket.socket(family, kind, proto)
             finally:
                 _setns(own)
         finally:
             os.close(own)
+
+    def inject(self, frame):
+        """Sends one frame: from GEN into the DUT's veth, or in the output mode from the DUT itself (its IP
+        packet through a raw socket; a packet the DUT cannot send stays silent)."""
+        if not self.output:
+            self.sock.send(frame)
+            return
+        try:
+            self.raw.sendto(frame[14:], (socket.inet_ntoa(frame[30:34]), 0))
+        except OSError:
+            pass
 
     def received(self, want, timeout=1.0):
         """The first frame the DUT sent out of its veth for which want(frame) is true, or None (bounded wait)."""
@@ -253,7 +301,7 @@ class Oracle:
 
     def _fast_counters(self):
         c = Counters("")
-        for t in ("filter", "mangle"):
+        for t in self.tables:
             self.fast.table(t, c)
         c.rules = {k: v for k, v in c.rules.items() if v}
         return c
@@ -279,7 +327,7 @@ class Oracle:
         before = self.counters()
         for unit in units:
             for frame in unit:
-                self.sock.send(frame)
+                self.inject(frame)
             # Bounded wait for the witness counter: the veth delivers in softirq, normally before send() returns.
             lone_fragment = len(unit) == 1 and len(unit[0]) > 21 and (unit[0][20] & 0x3F or unit[0][21])
             delays = [0, 0.001, 0.002, 0.005, 0.01, 0.02] + ([] if lone_fragment else [0.05, 0.1])
@@ -287,21 +335,23 @@ class Oracle:
             for delay in delays:
                 time.sleep(delay)
                 after = self.counters()
-                if after.policies.get(("mangle", "INPUT"), 0) != before.policies.get(("mangle", "INPUT"), 0):
+                if after.policies.get(("mangle", self.base_chain), 0) != \
+                        before.policies.get(("mangle", self.base_chain), 0):
                     break
-            answers.append(decide(ruleset, before, after))
+            answers.append(decide(ruleset, before, after, self.base_chain))
             before = after
         return answers
 
 
-def decide(ruleset, before, after):
+def decide(ruleset, before, after, base="INPUT"):
     """The kernel's answer for one packet from the counter deltas:
-    {"verdict": ACCEPT|DROP|REJECT|UNREACHED|CONFUSED, "chain": str, "rule": int (0 = policy, -1 = no rule)}."""
-    witness = after.policies.get(("mangle", "INPUT"), 0) - before.policies.get(("mangle", "INPUT"), 0)
+    {"verdict": ACCEPT|DROP|REJECT|UNREACHED|CONFUSED, "chain": str, "rule": int (0 = policy, -1 = no rule)}.
+    base: the built-in chain the packets take (INPUT, or FORWARD in the forward mode)."""
+    witness = after.policies.get(("mangle", base), 0) - before.policies.get(("mangle", base), 0)
     if witness == 0:
-        return {"verdict": "UNREACHED", "chain": "", "rule": -1, "why": "never reached INPUT"}
+        return {"verdict": "UNREACHED", "chain": "", "rule": -1, "why": f"never reached {base}"}
     if witness != 1:
-        return {"verdict": "CONFUSED", "chain": "", "rule": -1, "why": f"{witness} packets reached INPUT"}
+        return {"verdict": "CONFUSED", "chain": "", "rule": -1, "why": f"{witness} packets reached {base}"}
     terminal = []
     for chain, rules in ruleset.rules.items():
         a, b = after.rules.get(("filter", chain), []), before.rules.get(("filter", chain), [])
@@ -310,12 +360,12 @@ def decide(ruleset, before, after):
         for pos, (rule, x, y) in enumerate(zip(rules, a, b), 1):
             if x != y and rule.terminal():
                 terminal.append((chain, pos, rule.verdict()))
-    policy = after.policies.get(("filter", "INPUT"), 0) - before.policies.get(("filter", "INPUT"), 0)
+    policy = after.policies.get(("filter", base), 0) - before.policies.get(("filter", base), 0)
     if len(terminal) + (policy > 0) > 1:
         return {"verdict": "CONFUSED", "chain": "", "rule": -1, "why": f"several deciders: {terminal} policy {policy}"}
     if terminal:
         chain, pos, verdict = terminal[0]
         return {"verdict": verdict, "chain": chain, "rule": pos}
     if policy:
-        return {"verdict": ruleset.policy, "chain": "INPUT", "rule": 0}
+        return {"verdict": ruleset.policy, "chain": base, "rule": 0}
     return {"verdict": "DROP", "chain": "", "rule": -1, "why": "dropped in filter without a counter (hotdrop)"}

@@ -7,6 +7,7 @@ generator uses.
 """
 import ipaddress
 import json
+import re
 
 from . import packets as pk
 from .netns import DUT_IF
@@ -88,15 +89,17 @@ class Rule:
 
 
 class Ruleset:
-    def __init__(self, policy, rules):
+    def __init__(self, policy, rules, base="INPUT"):
         self.policy = policy
-        self.rules = rules  # chain name -> [Rule]; "INPUT" first, then user chains in creation order
+        self.base = base  # the built-in chain the packets take: INPUT, or FORWARD (as_forward())
+        self.rules = rules  # chain name -> [Rule]; the base chain first, then user chains in creation order
 
     def user_chains(self):
-        return [c for c in self.rules if c != "INPUT"]
+        return [c for c in self.rules if c != self.base]
 
     def filter_text(self):
-        lines = ["*filter", f":INPUT {self.policy} [0:0]", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]"]
+        lines = ["*filter"] + [f":{c} {self.policy if c == self.base else 'ACCEPT'} [0:0]"
+                               for c in ("INPUT", "FORWARD", "OUTPUT")]
         lines += [f":{c} - [0:0]" for c in self.user_chains()]
         for chain, rules in self.rules.items():
             lines += [r.text(chain) for r in rules]
@@ -112,11 +115,38 @@ class Ruleset:
         return fams
 
     def to_json(self):
-        return {"policy": self.policy, "rules": {c: [r.to_json() for r in rs] for c, rs in self.rules.items()}}
+        d = {"policy": self.policy, "rules": {c: [r.to_json() for r in rs] for c, rs in self.rules.items()}}
+        if self.base != "INPUT":
+            d["base"] = self.base
+        return d
 
     @staticmethod
     def from_json(d):
-        return Ruleset(d["policy"], {c: [Rule.from_json(r) for r in rs] for c, rs in d["rules"].items()})
+        return Ruleset(d["policy"], {c: [Rule.from_json(r) for r in rs] for c, rs in d["rules"].items()},
+                       d.get("base", "INPUT"))
+
+    def as_forward(self):
+        """The same rules and policy in FORWARD instead of INPUT (the forward mode)."""
+        return self._as_base("FORWARD")
+
+    def as_output(self):
+        """The rules and policy in OUTPUT (the output mode), as far as OUTPUT takes them: -i of the base chain's
+        rules becomes -o (iptables refuses -i in OUTPUT), and -m mac is dropped (not valid in OUTPUT's path)."""
+        return self._as_base("OUTPUT")
+
+    def _as_base(self, base):
+        d = self.to_json()
+        rules = {}
+        for c, rs in d["rules"].items():
+            for r in rs:
+                r["matches"] = [m for m in r["matches"] if base != "OUTPUT" or m["family"] != "mac"]
+                if base == "OUTPUT" and c == self.base:
+                    for m in r["matches"]:
+                        if m["family"] == "iface":
+                            m["text"] = re.sub(r"(^|! )-i ", r"\1-o ", m["text"])
+            rules[base if c == self.base else c] = rs
+        d["rules"], d["base"] = rules, base
+        return Ruleset.from_json(d)
 
     def copy(self):
         return Ruleset.from_json(json.loads(json.dumps(self.to_json())))

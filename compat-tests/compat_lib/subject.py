@@ -1,11 +1,12 @@
-"""The subject: `bpftables run FILE --pcap IN.pcap --chain INPUT --in vdut0 --json` on the same frames."""
+"""The subject: `bpftables run FILE --pcap IN.pcap --chain INPUT --in vdut0 --json` on the same frames
+(`--chain FORWARD --out vdut1` in the forward mode). The attached subject is attached.py."""
 import json
 import os
 import subprocess
 import tempfile
 
 from . import packets as pk
-from .netns import DUT_IF
+from .netns import DUT_IF, OUT_IF
 
 
 class CompileError(Exception):
@@ -24,17 +25,21 @@ def probe(bpftables, rule):
         return r.returncode == 0
 
 
-def verdicts(bpftables, filter_text, frames, hook="xdp", ns_exec=None, ipsets=None, fmt=None):
+def verdicts(bpftables, filter_text, frames, hook="xdp", ns_exec=None, ipsets=None, fmt=None, chain="INPUT"):
     """One answer per frame: {"verdict", "chain", "rule", "reason"}; raises CompileError with the diagnostics.
     ns_exec: run inside that network namespace (`ip netns exec`), so BPF_PROG_TEST_RUN's conntrack lookups see
     its conntrack table. ipsets: an `ipset save` text for --ipsets. fmt: --format (nft, iptables; guessed when
-    None)."""
+    None). chain: INPUT, or FORWARD (in vdut0, out vdut1, as the oracle's forward mode routes)."""
     with tempfile.TemporaryDirectory(prefix="bpftc-") as d:
         rules, pcap = os.path.join(d, "rules"), os.path.join(d, "in.pcap")
         with open(rules, "w") as f:
             f.write(filter_text)
         pk.write_pcap(pcap, frames)
-        cmd = [bpftables, "run", rules, "--pcap", pcap, "--chain", "INPUT", "--in", DUT_IF, "--hook", hook, "--json"]
+        cmd = [bpftables, "run", rules, "--pcap", pcap, "--chain", chain, "--in", DUT_IF, "--hook", hook, "--json"]
+        if chain == "FORWARD":
+            cmd += ["--out", OUT_IF]
+        if chain == "OUTPUT":  # sent by the DUT out of vdut0: TC egress
+            cmd = cmd[:cmd.index("--in")] + ["--out", DUT_IF, "--hook", "tc-egress", "--json"]
         if fmt:
             cmd += ["--format", fmt]
         if ipsets is not None:

@@ -49,5 +49,21 @@ TEST_F(PktType, Negated) {
     EXPECT_VERDICT(rs, to_mac(multicast, "224.0.0.251"), "DROP", "INPUT", 1);
 }
 
+// A captured frame carries the real interface's address, which the loopback device of BPF_PROG_TEST_RUN marks
+// PACKET_OTHERHOST: under the test run it is taken as addressed to the host (bpftables run --pcap of a
+// capture, and OUTPUT at tc-egress, where a locally generated packet is PACKET_HOST). Found by the compat
+// suite's output mode (-m pkttype --pkt-type unicast in OUTPUT).
+TEST_F(PktType, CapturedUnicastAtTc) {
+    const runtime::Mac real = {0x02, 0x00, 0x00, 0xc6, 0x13, 0x02};
+    std::string text =
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+        "-A INPUT -m pkttype --pkt-type unicast -j DROP\n"
+        "-A OUTPUT -m pkttype --pkt-type unicast -j DROP\nCOMMIT\n";
+    REQUIRE_PARSER(text);
+    EXPECT_VERDICT(ruleset(text), to_mac(real), "DROP", "INPUT", 1);
+    EXPECT_VERDICT_ON(ruleset(text, {.chain = BPFT_CHAIN_OUTPUT}), Hook::tc_egress, to_mac(real), "DROP",
+                      "OUTPUT", 1);
+}
+
 }  // namespace
 }  // namespace bpftables::test

@@ -1,0 +1,166 @@
+"""The attached subject: bpftables attached for real (`bpftables attach vdut0 --hook xdp`, then
+`bpftables-restore` of the ruleset) to the DUT end of a GEN/DUT namespace pair of its own, the same frames
+injected from GEN, and the deciding rule read from bpftables' own per-rule counters (`bpftables-save -c`).
+
+The oracle's netfilter and bpftables never see the same packet: this pair is not the oracle's. Its iptables-legacy
+filter table is empty (the runtime may put its own copy of the ruleset in the kernel, as a backstop); an empty
+mangle table is the witness that a packet went past the XDP program into the stack (mangle PREROUTING; mangle
+OUTPUT in the output mode), and an empty security table (after every filter table) that the host took it in.
+A packet is answered when a terminal rule's counter or the base chain's policy counter moved (the program
+decided it), or, with no counter moved, when the witness moved (the program handed it to the kernel: KERNEL).
+
+bpffs: the process must run in a private mount namespace with bpffs mounted on /sys/fs/bpf (compat.py does this
+with `private_bpffs()` before anything else), so the pins are gone with the process. Commands run in the DUT
+namespace through setns() around the spawn (not `ip netns exec`, which remounts /sys and hides that bpffs).
+"""
+import ctypes
+import os
+import subprocess
+import time
+
+from . import netns
+
+CLONE_NEWNS = 0x00020000
+EMPTY_FILTER = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
+# After filter (priority 50): a packet counted here got past every filter table, the kernel's own copy of the
+# ruleset included where the runtime installs one, so the host took it in (or sent it on).
+SECURITY = "*security\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
+_libc = ctypes.CDLL(None, use_errno=True)
+_bpffs_ready = False
+
+
+def private_bpffs():
+    """Moves this (single-threaded) process into a mount namespace of its own, receiving nothing back into the
+    host's, and mounts a fresh bpffs on /sys/fs/bpf there. Returns None or why it failed."""
+    global _bpffs_ready
+    if _bpffs_ready:
+        return None
+    if _libc.unshare(CLONE_NEWNS) != 0:
+        return f"unshare(CLONE_NEWNS): {os.strerror(ctypes.get_errno())}"
+    for cmd in (["mount", "--make-rslave", "/"], ["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"]):
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            return f"{' '.join(cmd)}: {r.stderr.strip()}"
+    _bpffs_ready = True
+    return None
+
+
+class AttachError(Exception):
+    pass
+
+
+class Attached(netns.Oracle):
+    """A GEN/DUT pair (netns.Oracle's, with its injection socket and witness reader) whose DUT carries
+    bpftables at XDP. chain: the base chain the frames take in the DUT (INPUT; FORWARD with forward=True)."""
+
+    def __init__(self, bpftables, tag, hook="xdp", forward=False, output=False):
+        super().__init__(netns.LEGACY, tag, forward=forward, output=output)
+        self.bpftables = bpftables
+        self.hook = "tc" if hook.startswith("tc") else "xdp"  # `bpftables run --hook` names vs attach's
+        self.restore = os.path.join(os.path.dirname(bpftables), "bpftables-restore")
+        self.save = os.path.join(os.path.dirname(bpftables), "bpftables-save")
+        self.loaded = None
+        self.tables = ("filter", "mangle", "security")
+
+    def _create(self):
+        if not _bpffs_ready:
+            raise AttachError("the attached subject needs private_bpffs() first")
+        super()._create()
+        if not self.forward and not self.output:
+            # 198.18.0.0/16 is local by a `local` route, not by addresses: with forwarding off, bpf_fib_lookup
+            # refuses before routing and the program knows only the namespace's addresses as INPUT (it hands the
+            # rest to the kernel). With forwarding on, the lookup routes and answers "local" for the whole range;
+            # nothing else has a route here, so the kernel's own path is unchanged.
+            netns.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"], ns=self.dut)
+        err = netns.Oracle.load(self, EMPTY_FILTER + SECURITY)  # the witness tables, in iptables-legacy
+        if err:
+            raise AttachError(f"witness tables: {err}")
+        r = self._dut_cmd([self.bpftables, "attach", netns.DUT_IF, "--hook", self.hook])
+        if r.returncode != 0:
+            raise AttachError(f"bpftables attach {netns.DUT_IF} --hook {self.hook}: {r.stderr.strip()}")
+
+    def close(self):
+        if self._dut_fd is not None:  # links and pins go with the namespace; detach first all the same
+            self._dut_cmd([self.bpftables, "detach", "--all"])
+            try:
+                ino = os.stat(f"/run/netns/{self.dut}").st_ino
+                os.unlink(f"/run/bpftables/{ino}.lock")
+            except OSError:
+                pass
+        super().close()
+
+    def load(self, filter_text):
+        """bpftables-restore of the ruleset; None or the error text (a compile failure)."""
+        r = self._dut_cmd([self.restore], input=filter_text)
+        self.loaded = filter_text if r.returncode == 0 else None
+        return None if r.returncode == 0 else (r.stderr.strip() or f"exit {r.returncode}")
+
+    def bpf_counters(self):
+        r = self._dut_cmd([self.save, "-c"])
+        if r.returncode != 0:
+            raise RuntimeError(f"bpftables-save -c failed: {r.stderr.strip()}")
+        return netns.Counters(r.stdout)
+
+    def verdicts(self, ruleset, units):
+        """One answer per unit, in the shape of subject.verdicts: {"verdict": ACCEPT|DROP|REJECT|KERNEL|
+        CONFUSED, "chain", "rule", "reason", "passed"}. KERNEL: no counter moved and the packet went on into the
+        stack; DROP with rule -1: nothing moved at all within the wait. passed: the packet got past the kernel's
+        filter tables (empty, or the runtime's own copy of the ruleset) to the security table, so the host took
+        it in, or sent it."""
+        base = self.base_chain
+        answers = []
+        wit = self.counters()
+        bpf = self.bpf_counters()
+        for unit in units:
+            for frame in unit:
+                self.inject(frame)
+            answer = None
+            for delay in (0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05):
+                time.sleep(delay)
+                # The witness first: once it moved, the program's counters for this packet are complete.
+                w = self.counters()
+                b = self.bpf_counters()
+                first = "OUTPUT" if self.output else "PREROUTING"  # the kernel's first hook before or after us
+                moved = w.policies.get(("mangle", first), 0) - wit.policies.get(("mangle", first), 0)
+                answer = decide(ruleset, base, bpf, b)
+                if answer is not None and (answer["verdict"] in ("DROP", "CONFUSED") or moved):
+                    break  # what the program passes on (ACCEPT, REJECT) is waited for in the stack too
+                if answer is None and moved:
+                    answer = {"verdict": "KERNEL", "chain": "", "rule": -1, "reason": "no counter moved"}
+                    break
+            if answer is None:  # the program dropped it without a counter (a hotdrop, as the kernel's), or the
+                # kernel discarded what it was handed before PREROUTING (the oracle then says UNREACHED)
+                answer = {"verdict": "DROP", "chain": "", "rule": -1, "reason": "no counter moved, not passed on"}
+            answer.setdefault("reason", "")
+            # passed: the packet got past the kernel's filter tables at the base chain (security witness), so the
+            # host took it in (ACCEPT in effect, whatever the program's verdict was); at OUTPUT the program at
+            # tc-egress comes after them, and what it did not drop left
+            answer["passed"] = w.policies.get(("security", base), 0) > wit.policies.get(("security", base), 0)
+            if self.output:
+                answer["passed"] = answer["passed"] and answer["verdict"] not in ("DROP", "CONFUSED")
+            answers.append(answer)
+            wit, bpf = w, b
+        return answers
+
+
+def decide(ruleset, base, before, after):
+    """The program's decision for one packet from bpftables' counter deltas, or None (no counter moved)."""
+    terminal = []
+    for chain, rules in ruleset.rules.items():
+        a, b = after.rules.get(("filter", chain), []), before.rules.get(("filter", chain), [])
+        if len(a) != len(rules) or len(b) != len(rules):
+            return {"verdict": "CONFUSED", "chain": chain, "rule": -1,
+                    "reason": f"bpftables-save lists {len(a)} rules in {chain}, the model {len(rules)}"}
+        for pos, (rule, x, y) in enumerate(zip(rules, a, b), 1):
+            if x != y and rule.terminal():
+                terminal.append((chain, pos, rule.verdict()))
+    policy = after.policies.get(("filter", base), 0) - before.policies.get(("filter", base), 0)
+    if len(terminal) + (policy > 0) > 1:
+        return {"verdict": "CONFUSED", "chain": "", "rule": -1,
+                "reason": f"several deciders: {terminal} policy {policy}"}
+    if terminal:
+        chain, pos, verdict = terminal[0]
+        return {"verdict": verdict, "chain": chain, "rule": pos}
+    if policy:
+        return {"verdict": ruleset.policy, "chain": base, "rule": 0}
+    return None
