@@ -22,14 +22,14 @@ live_setup() {  # live_setup SUBNET TAG BUILD_CLI_DIR (the script re-executes it
 live_cleanup() {
     local pid
     for pid in ${bg_pids:-}; do kill "$pid" 2>/dev/null; done
-    for ns in $A $P; do
+    for ns in $A $P ${extra_ns:-}; do
         ino=$(stat -L -c %i /run/netns/$ns 2>/dev/null) && rm -f /run/bpftables/$ino.lock
         ip netns del $ns 2>/dev/null
     done
     rmdir /run/bpftables 2>/dev/null
     rm -rf "$work"
     local left
-    left=$(ip netns list | grep -E "^($A|$P)( |$)")
+    left=$(ip netns list | grep -E "^($A|$P${extra_ns:+|$extra_ns})( |$)")
     [ -z "$left" ] || { echo "FAIL namespaces left: $left"; exit 1; }
 }
 

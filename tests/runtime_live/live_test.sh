@@ -3,48 +3,16 @@
 # on a veth pair between two network namespaces that this test creates and always removes. It runs in a
 # private mount namespace with its own bpffs, so nothing of it is visible on the host's /sys/fs/bpf.
 # Usage: live_test.sh BUILD_CLI_DIR   (needs root)
-set -uo pipefail
-B=$(cd "$1" && pwd)
 if [ -z "${BPFT_LIVE_MNTNS:-}" ]; then
     exec env BPFT_LIVE_MNTNS=1 unshare -m --propagation slave bash "$0" "$@"
 fi
-mount -t bpf bpf /sys/fs/bpf || { echo "cannot mount bpffs"; exit 1; }
-id=$$
-A=bpftl-a-$id P=bpftl-p-$id O=bpftl-o-$id
-work=$(mktemp -d)
-cleanup() {
-    for ns in $A $P $O; do  # the namespace, and a lock file if a command was killed holding it
-        ino=$(stat -L -c %i /run/netns/$ns 2>/dev/null) && rm -f /run/bpftables/$ino.lock
-        ip netns del $ns 2>/dev/null
-    done
-    rmdir /run/bpftables 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-ip netns add $A && ip netns add $P && ip netns add $O || exit 1
-ip -n $A link add va type veth peer name vp netns $P
-ip -n $A addr add 198.18.0.1/24 dev va
-ip -n $P addr add 198.18.0.2/24 dev vp
-ip -n $A link set lo up && ip -n $A link set va up && ip -n $P link set vp up
+source "$(dirname "$0")/common.bash"
+live_setup 0 l "$1"
+O=bpftl-lo-$$ extra_ns=$O  # the oracle's namespace (iptables-legacy-restore of the same input)
+ip netns add $O || exit 1
 # Forwarding stays off, as on most hosts: bpf_fib_lookup then answers "forwarding disabled" before routing,
 # and the program tells INPUT by the namespace's own addresses (bpft_local).
 
-inA() { nsenter --net=/run/netns/$A "$@"; }
-bt() { inA "$B/bpftables" "$@"; }
-restore() { inA "$B/bpftables-restore" "$@"; }
-save() { inA "$B/bpftables-save" "$@" | grep -v '^#'; }
-# N UDP datagrams from the peer to 198.18.0.1:PORT (bounded: N <= 100).
-udp() { nsenter --net=/run/netns/$P bash -c "for i in \$(seq $1); do echo x > /dev/udp/198.18.0.1/$2; done"; }
-fails=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }
-expect() {  # expect NAME EXPECTED ACTUAL
-    if [ "$2" == "$3" ]; then ok "$1"; else bad "$1"; echo "  expected: $2"; echo "  actual:   $3"; fi
-}
-counter() {  # counter RULE-TEXT: "[p:b]" of that rule in bpftables-save -c
-    save -c | grep -F -- "$1" | head -1 | cut -d' ' -f1
-}
-gen() { bt status | sed -n 's/^generation \([0-9]*\):.*/\1/p'; }
 state_dir() { bt status | sed -n 's/^state //p'; }
 
 cat >"$work/r1.rules" <<'R'

@@ -4,33 +4,12 @@
 # so its counter is carried across every generation: it must equal the packets sent, i.e. every packet was
 # counted by exactly one generation and none went through unfiltered during a swap.
 # Usage: swap_load_test.sh BUILD_CLI_DIR   (needs root; throwaway namespaces and a private bpffs)
-set -uo pipefail
-B=$(cd "$1" && pwd)
 if [ -z "${BPFT_LIVE_MNTNS:-}" ]; then
     exec env BPFT_LIVE_MNTNS=1 unshare -m --propagation slave bash "$0" "$@"
 fi
-mount -t bpf bpf /sys/fs/bpf || exit 1
-id=$$
-A=bpftl-sa-$id P=bpftl-sp-$id
-work=$(mktemp -d)
-sender=
-cleanup() {
-    [ -n "$sender" ] && kill "$sender" 2>/dev/null
-    for ns in $A $P; do  # the namespace, and a lock file if a command was killed holding it
-        ino=$(stat -L -c %i /run/netns/$ns 2>/dev/null) && rm -f /run/bpftables/$ino.lock
-        ip netns del $ns 2>/dev/null
-    done
-    rmdir /run/bpftables 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-ip netns add $A && ip netns add $P || exit 1
-ip -n $A link add va type veth peer name vp netns $P
-ip -n $A addr add 198.18.1.1/24 dev va
-ip -n $P addr add 198.18.1.2/24 dev vp
-ip -n $A link set lo up && ip -n $A link set va up && ip -n $P link set vp up
+source "$(dirname "$0")/common.bash"
+live_setup 1 sl "$1"
 ip netns exec $A sysctl -qw net.ipv4.conf.all.forwarding=1
-inA() { nsenter --net=/run/netns/$A "$@"; }
 
 for v in DROP ACCEPT; do
     printf '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:C - [0:0]\n-A INPUT -p udp -m udp --dport 9 -j C\n-A C -j %s\nCOMMIT\n' $v >"$work/$v.rules"
@@ -46,7 +25,7 @@ nsenter --net=/run/netns/$P bash -c "
         sleep 0.01
     done
     echo \$n > $work/sent" &
-sender=$!
+bg_pids=$!
 sleep 0.5
 swaps=${SWAPS:-10} failed=0
 for i in $(seq "$swaps"); do
@@ -55,8 +34,8 @@ for i in $(seq "$swaps"); do
 done
 sleep 0.5
 touch "$work/stop"
-wait "$sender"
-sender=
+wait "$bg_pids"
+bg_pids=
 sleep 0.2
 sent=$(cat "$work/sent")
 counted=$(inA "$B/bpftables-save" -c | grep -F -- '-A INPUT -p udp -m udp --dport 9 -j C' | cut -d' ' -f1)
