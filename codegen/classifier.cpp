@@ -43,7 +43,7 @@ struct Region {
 
 class Builder {
   public:
-    Builder(ClassifierTrees& out, std::vector<Box> boxes) : out_(out), boxes_(std::move(boxes)) {}
+    Builder(ClassifierTrees& out, const std::vector<Box>& boxes) : out_(out), boxes_(boxes) {}
 
     bool build(uint32_t node, std::vector<uint32_t> ids, const Region& region, int depth,
                std::string& error) {
@@ -150,7 +150,7 @@ class Builder {
     }
 
     ClassifierTrees& out_;
-    std::vector<Box> boxes_;
+    const std::vector<Box>& boxes_;
 };
 
 }  // namespace
@@ -249,8 +249,7 @@ std::optional<ClassifierTrees> build_classifier(const ir::Program& program, cons
     ClassifierTrees out;
     out.nodes.resize(2 * BPFT_CLS_TREES * layout.runs.size());
     for (bpft_cls_node& root : out.nodes) root = {BPFT_CLS_LEAF, 0, 0, 0, 0, 0};  // empty until built
-    for (size_t run = 0; run < layout.runs.size(); ++run) {
-        const ClassifierRun& cr = layout.runs[run];
+    for (const ClassifierRun& cr : layout.runs) {  // the rules of every run, run after run
         const ir::Table* table = program.find(cr.table);
         const ir::Chain* chain = table ? table->find(cr.chain) : nullptr;
         if (!chain || cr.first + cr.count > static_cast<int>(chain->rules.size()))
@@ -265,18 +264,21 @@ std::optional<ClassifierTrees> build_classifier(const ir::Program& program, cons
                        std::nullopt;
             out.rules.push_back(*r);
         }
-        uint32_t end = static_cast<uint32_t>(out.rules.size());
-        out.run_rules.push_back({begin, end});
-        Region whole{{0, 0, 0, 0, 0}, {32, 32, 8, 16, 16}};
-        for (bool ports : {true, false}) {
-            std::vector<Box> boxes;
-            boxes.reserve(out.rules.size());
-            for (const bpft_cls_rule& r : out.rules) boxes.push_back(box_of(r, ports));
-            std::vector<std::vector<uint32_t>> groups = separate(boxes, begin, end);
-            Builder builder(out, std::move(boxes));
+        out.run_rules.push_back({begin, static_cast<uint32_t>(out.rules.size())});
+    }
+    const Region whole{{0, 0, 0, 0, 0}, {32, 32, 8, 16, 16}};
+    for (bool ports : {true, false}) {  // the trees for whole headers, then for truncated ones
+        std::vector<Box> boxes;
+        boxes.reserve(out.rules.size());
+        for (const bpft_cls_rule& r : out.rules) boxes.push_back(box_of(r, ports));
+        Builder builder(out, boxes);
+        for (size_t run = 0; run < layout.runs.size(); ++run) {
+            std::vector<std::vector<uint32_t>> groups =
+                separate(boxes, out.run_rules[run].first, out.run_rules[run].second);
             for (size_t tree = 0; tree < groups.size(); ++tree) {
                 uint32_t root = static_cast<uint32_t>((2 * run + (ports ? 0 : 1)) * BPFT_CLS_TREES + tree);
                 if (!builder.build(root, std::move(groups[tree]), whole, 0, error)) {
+                    const ClassifierRun& cr = layout.runs[run];
                     error = "rules " + std::to_string(cr.first + 1) + " to " +
                             std::to_string(cr.first + cr.count) + " of " + cr.table + " " + cr.chain + ": " +
                             error;

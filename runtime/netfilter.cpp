@@ -3,7 +3,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -61,13 +60,10 @@ bool netfilter_apply(const std::string& backend, const ir::Program& program,
     if (text.find("--match-set") != std::string::npos) {
         if (test) return true;
         std::string sets;
-        for (const ir::IpSet& s : program.sets)
-            sets += "create " + s.name + " " + s.type + " -exist\nflush " + s.name + "\n";
-        std::string members = ir::to_ipset_save(program.sets);
-        for (size_t pos = 0; pos < members.size();) {  // its add lines: the sets exist now
-            size_t end = std::min(members.find('\n', pos), members.size());
-            if (members.compare(pos, 4, "add ") == 0) sets += members.substr(pos, end - pos) + "\n";
-            pos = end + 1;
+        for (const ir::IpSet& s : program.sets) {  // "create ...", then emptied, then its "add" lines
+            std::string one = ir::to_ipset_save({s});
+            size_t adds = one.find('\n') + 1;
+            sets += one.substr(0, adds) + "flush " + s.name + "\n" + one.substr(adds);
         }
         if (!sets.empty() && run_with_input("ipset restore -exist", sets, output) != 0)
             return error = "the kernel's ipset refused the sets: " + output, false;
