@@ -95,17 +95,7 @@ def write_report(out, args, results, loads, programs, nspps, info, skipped, comm
             import matplotlib.pyplot as plt
             fig, axes = plt.subplots(1, len(traffics), figsize=(5 * len(traffics), 4), squeeze=False)
             for ax, t in zip(axes[0], traffics):
-                for c in contenders:
-                    pts = [(n, median(n, t, c)) for n in ns]
-                    pts = [(n, m[0]) for n, m in pts if m]
-                    if pts:
-                        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=c)
-                ax.set_xscale("log")
-                ax.set_yscale("log")
-                ax.set_xlabel("rules")
-                ax.set_ylabel("Mpps at the DUT (median)")
-                ax.set_title(f"traffic: {t}")
-                ax.grid(True, which="both", alpha=0.3)
+                rate_axes(ax, contenders, [(n, n) for n in ns], t, median, "rules", f"traffic: {t}")
             axes[0][0].legend(fontsize=8)
             fig.tight_layout()
             fig.savefig(os.path.join(bench_dir, "throughput.png"), dpi=100)
@@ -276,6 +266,21 @@ CORPUS_METHOD = [
 ]
 
 
+def rate_axes(ax, contenders, points, traffic, median, xlabel, title):
+    """One plot of Mpps against rules on log axes, a line per contender; points: (rules, key for median)."""
+    for c in contenders:
+        xy = [(n, median(key, traffic, c)) for n, key in points]
+        xy = [(n, m[0]) for n, m in xy if m]
+        if xy:
+            ax.plot([p[0] for p in xy], [p[1] for p in xy], marker="o", label=c)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("Mpps at the DUT (median)")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+
+
 def corpus_plot(path, labels, contenders, median):
     """Mpps against rules for the corpus series that grow in size (labels `group/rules_N`), one panel per
     series and traffic kind; False when there is none or no matplotlib."""
@@ -298,17 +303,7 @@ def corpus_plot(path, labels, contenders, median):
                              squeeze=False)
     for row, (group, pts) in zip(axes, sorted(series.items())):
         for ax, t in zip(row, traffics):
-            for c in contenders:
-                xy = [(n, median(label, t, c)) for n, label in sorted(pts)]
-                xy = [(n, mm[0]) for n, mm in xy if mm]
-                if xy:
-                    ax.plot([p[0] for p in xy], [p[1] for p in xy], marker="o", label=c)
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            ax.set_xlabel("rules (the paper's size)")
-            ax.set_ylabel("Mpps at the DUT (median)")
-            ax.set_title(f"{group}, traffic: {t}")
-            ax.grid(True, which="both", alpha=0.3)
+            rate_axes(ax, contenders, sorted(pts), t, median, "rules (the paper's size)", f"{group}, traffic: {t}")
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
