@@ -496,9 +496,22 @@ std::optional<Alts> RuleLowering::relation(const Expr& lhs_in, Op op, const Expr
             if (v.kind != K::value && v.kind != K::string)
                 return unsupported(v, "this interface expression"), std::nullopt;
             std::string name = v.text;
-            if (!name.empty() && name.back() == '*') name.back() = '+';
+            bool wildcard = false;
+            if (name.ends_with("\\*"))
+                name.erase(name.size() - 2, 1);
+            else if (name.ends_with("*"))
+                name.back() = '+', wildcard = true;
+            else if (name.ends_with("+"))
+                return unsupported(
+                           v, "an interface name ending in a literal '+' (iptables reads it as a wildcard)"),
+                       std::nullopt;
             if (name.empty() || name.size() > 15)
                 return error(v.loc, "bad interface name \"" + v.text + "\"", v.length), std::nullopt;
+            // A name no device can have (dev_valid_name: no '/', ':' or blank, not "." or "..") never
+            // matches, which iptables writes "! -i +".
+            if (!wildcard &&
+                (name == "." || name == ".." || name.find_first_of("/: \t\n") != std::string::npos))
+                return ir::InterfaceMatch{dir, "+", !inv};
             return ir::InterfaceMatch{dir, name, inv};
         });
     }
@@ -899,6 +912,28 @@ bool RuleLowering::limit(const Statement& s) {
     return apply(Alts{Alt{{m}, {}}}, s.loc);
 }
 
+// "ip saddr a-b ip daddr c-d" is one "-m iprange --src-range a-b --dst-range c-d" in iptables: both ranges
+// in the first of the two matches, as iptables-translate writes it back.
+void merge_ip_ranges(std::vector<ir::Match>& ms, std::vector<SourceLoc>& locs) {
+    auto only = [&](size_t i, bool src) {
+        const auto* m = std::get_if<ir::IpRangeMatch>(&ms[i]);
+        return m && (src ? m->src && !m->dst : m->dst && !m->src);
+    };
+    for (size_t i = 0; i < ms.size(); ++i) {
+        if (!only(i, true) && !only(i, false)) continue;
+        bool src = only(i, true);
+        for (size_t j = i + 1; j < ms.size(); ++j) {
+            if (!only(j, !src)) continue;
+            auto& to = std::get<ir::IpRangeMatch>(ms[i]);
+            const auto& from = std::get<ir::IpRangeMatch>(ms[j]);
+            (src ? to.dst : to.src) = src ? from.dst : from.src;
+            ms.erase(ms.begin() + static_cast<long>(j));
+            locs.erase(locs.begin() + static_cast<long>(j));
+            return;
+        }
+    }
+}
+
 std::optional<std::vector<ir::Rule>> RuleLowering::run(const parser::nft::Rule& rule) {
     rules_.assign(1, ir::Rule{});
     rules_[0].loc = rule.loc;
@@ -945,6 +980,7 @@ std::optional<std::vector<ir::Rule>> RuleLowering::run(const parser::nft::Rule& 
         std::vector<ir::Match> ms;
         std::vector<SourceLoc> locs;
         for (size_t i : idx) ms.push_back(r.matches[i]), locs.push_back(r.match_locs[i]);
+        merge_ip_ranges(ms, locs);
         r.matches = std::move(ms);
         r.match_locs = std::move(locs);
     }

@@ -56,6 +56,10 @@ class Converter {
         if (s.size() < 2 || s.front() != '"') return std::string(s);
         std::string out;
         for (size_t i = 1; i + 1 < s.size(); ++i) {
+            if (s[i] == '\\' && i + 2 == s.size() - 1 && s[i + 1] == '*') {
+                out += "\\*";  // kept: a final "\*" is a literal star, a final "*" a wildcard
+                break;
+            }
             if (s[i] == '\\' && i + 2 < s.size()) ++i;
             out += s[i];
         }

@@ -118,6 +118,34 @@ std::vector<ir::Rule> lower(const std::string& rule, Diagnostics& diags) {
     return p ? p->tables[0].chains[0].rules : std::vector<ir::Rule>{};
 }
 
+TEST(NftLower, InterfaceNamesAndRangesAsIptablesWritesThem) {
+    Diagnostics diags;
+    std::optional<ir::Program> p = parse_and_lower_nft(
+        "table ip t {\n chain c {\n type filter hook forward priority 0;\n"
+        "  iifname \"\\*\" oifname \"eth*foo\"\n"
+        "  iifname \"eth*\"\n"
+        "  iifname \"INVAL/D\"\n"
+        "  oifname != \"a:b\"\n"
+        "  ip daddr 3.3.3.3-6.6.6.6 ip saddr 4.4.4.4-7.7.7.7\n"
+        " }\n}\n",
+        "i.nft", diags);
+    ASSERT_TRUE(p) << diags.str();
+    const std::vector<ir::Rule>& rules = p->tables[0].chains[0].rules;
+    ASSERT_EQ(rules.size(), 5u);
+    EXPECT_EQ(rules[0].matches, (std::vector<ir::Match>{ir::InterfaceMatch{ir::Dir::src, "*", false},
+                                                        ir::InterfaceMatch{ir::Dir::dst, "eth*foo", false}}));
+    EXPECT_EQ(rules[1].matches, std::vector<ir::Match>{(ir::InterfaceMatch{ir::Dir::src, "eth+", false})});
+    EXPECT_EQ(rules[2].matches, std::vector<ir::Match>{(ir::InterfaceMatch{ir::Dir::src, "+", true})});
+    EXPECT_EQ(rules[3].matches, std::vector<ir::Match>{(ir::InterfaceMatch{ir::Dir::dst, "+", false})});
+    ir::IpRangeMatch range;
+    range.src = ir::Negatable<ir::AddrRange>{{0x04040404, 0x07070707}, false};
+    range.dst = ir::Negatable<ir::AddrRange>{{0x03030303, 0x06060606}, false};
+    EXPECT_EQ(rules[4].matches, std::vector<ir::Match>{range});
+    EXPECT_FALSE(
+        parse_and_lower_nft("table ip t {\n chain c {\n  iifname \"eth+\"\n }\n}\n", "i.nft", diags));
+    EXPECT_NE(diags.str().find("literal '+'"), std::string::npos) << diags.str();
+}
+
 TEST(NftLower, SetsExpandVmapsSplit) {
     Diagnostics diags;
     std::vector<ir::Rule> r = lower("ip saddr { 1.1.1.1, 2.2.2.0/24 } drop", diags);
