@@ -110,6 +110,10 @@ int compile_command(int argc, char** argv) {
                 built->c.layout.runs.size(), s.classifier_nodes, s.classifier_leaves);
         }
     }
+    if (out == "-") {  // as cc -o -: the object, C or IR on stdout
+        std::fwrite(result.data(), 1, result.size(), stdout);
+        return std::fflush(stdout) == 0 ? 0 : 1;
+    }
     if (!out.empty()) {
         std::ofstream f(out, std::ios::binary);
         f << result;

@@ -17,7 +17,7 @@ trap cleanup EXIT
 ip netns add $NS || exit 1
 inNS() { ip netns exec $NS "$@"; }
 imp() { inNS "$B/bpftables" import "$@"; }
-ir_of() { "$B/bpftables" compile "$1" --emit ir -o "$work/ir" && cat "$work/ir"; }  # compile FILE --emit ir
+ir_of() { "$B/bpftables" compile "$1" --emit ir -o -; }  # compile FILE --emit ir, on stdout
 fails=0
 ok() { echo "ok   $*"; }
 bad() { echo "FAIL $*"; fails=$((fails + 1)); }
