@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "compiler/nft_check.hpp"
 #include "compiler/xt/numbers.hpp"
 #include "parser/nft_json.hpp"
 #include "parser/nft_parser.hpp"
@@ -1183,12 +1184,6 @@ class ScriptLowering {
             default:
                 break;
         }
-        if (c.chain_body && c.chain_body->hook && c.chain_body->hook->device == "\"\"")
-            return error(c.chain_body->hook->loc, "empty device name");
-        if (c.table_body)
-            for (const auto& ch : c.table_body->chains)
-                if (ch.body.hook && ch.body.hook->device == "\"\"")
-                    return error(ch.body.hook->loc, "empty device name");
         if (!compiled_family(c)) return true;
         if (c.verb == "delete" || c.verb == "destroy") {
             if (c.object != O::table)
@@ -1261,6 +1256,7 @@ class ScriptLowering {
 }  // namespace
 
 std::optional<ir::Program> lower_nft(const parser::nft::Script& script, Diagnostics& diags) {
+    if (!check_nft(script, diags)) return std::nullopt;
     return ScriptLowering(diags).run(script);
 }
 

@@ -93,6 +93,8 @@ struct SetDef {
 struct ObjectDef {  // flowtable, counter, quota, ct helper, ...: recognized, not compiled
     std::string kind, name;
     SourceLoc loc;
+    std::string body;    // "{ ... }" as written (empty from JSON); checked, not lowered
+    SourceLoc body_loc;  // of its '{'
 };
 
 struct TableBody {

@@ -324,8 +324,15 @@ class Converter {
                 d.body = set_body(*c);
                 t.sets.push_back(std::move(d));
             } else if (c->is_type<g::object_block>()) {
-                t.objects.push_back({words(find<g::object_kind>(*c)->string_view()),
-                                     name_of(find<g::object_name>(*c)), loc(*c)});
+                nft::ObjectDef o{words(find<g::object_kind>(*c)->string_view()),
+                                 name_of(find<g::object_name>(*c)), loc(*c)};
+                std::string_view text = c->string_view();
+                size_t brace = text.find('{');
+                o.body = std::string(text.substr(brace));
+                o.body_loc = o.loc;
+                for (char ch : text.substr(0, brace))
+                    ch == '\n' ? (++o.body_loc.line, o.body_loc.col = 1) : ++o.body_loc.col;
+                t.objects.push_back(std::move(o));
             }
         }
         return t;

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "compiler/nft_lower.hpp"
@@ -13,6 +14,11 @@ namespace bpftables {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The two inputs nft 1.0.6 itself loads (`nft -c -f` in a private namespace): an empty file, and a map of
+// classids whose element nft reads as 0:a.
+const std::set<std::string> nft_accepts = {"dumps__assert_failures.nft",
+                                           "nft-f__tchandle_type_parse_heap_overflow"};
 
 TEST(NftBogons, RejectedCleanly) {
     fs::path dir = fs::path(BPFTABLES_CORPUS_DIR) / "nft-bogons";
@@ -32,6 +38,8 @@ TEST(NftBogons, RejectedCleanly) {
         if (prog) {
             ++accepted;
             std::cout << "  accepted: " << p.filename().string() << "\n";
+            EXPECT_TRUE(nft_accepts.count(p.filename().string()))
+                << p << ": accepted, but nft refuses it (or crashes on it)";
         } else {
             ++rejected;
             EXPECT_TRUE(diags.has_errors()) << p << ": rejected without a diagnostic";

@@ -146,6 +146,45 @@ TEST(NftLower, InterfaceNamesAndRangesAsIptablesWritesThem) {
     EXPECT_NE(diags.str().find("literal '+'"), std::string::npos) << diags.str();
 }
 
+// What nft refuses is refused, in every family, with the place: one case per check of compiler/nft_check.cpp.
+TEST(NftCheck, RefusesWhatNftRefuses) {
+    const std::pair<const char*, const char*> cases[] = {
+        {"table ip6 t {\n chain c {\n  ip6 nexthdr comp udp dport 4789\n }\n}\n",
+         "3:20: error: conflicting protocols specified: comp vs. udp"},
+        {"table ip t {\n chain c {\n  tcp dport 1 udp sport 2\n }\n}\n",
+         "3:15: error: conflicting protocols specified: tcp vs. udp"},
+        {"table arp t {\n chain c {\n  ct mark set ct saddr map { 1.1.1.1 : 1 }\n }\n}\n",
+         "3:15: error: \"ct saddr\" as a map key in a arp table needs its address family"},
+        {"table ip t {\n chain c {\n  snat to ip saddr map { 10.0.0.0/8 : 1.1.1.1, 10.1.1.1 }\n }\n}\n",
+         "error: a map element without a value"},
+        {"table ip t {\n map m {\n  type ipv4_addr : ipv4_addr . verdict\n }\n}\n",
+         "2:2: error: a verdict cannot be part of a concatenated map value"},
+        {"table ip t {\n set s {\n  type inet_service\n  elements = { 1-10 }\n }\n}\n",
+         "4:16: error: range element 1-10 needs \"flags interval\""},
+        {"table netdev t {\n chain c {\n  type filter hook ingress device \"\" priority 0;\n }\n}\n",
+         "error: empty device name"},
+        {"table ip t {\n flowtable f {\n  devices = { lo }\n }\n}\n", "2:2: error: flowtable f needs"},
+        {"table ip t {\n flowtable f {\n  hook egress priority 0\n }\n}\n",
+         "3:8: error: unknown flowtable hook egress"},
+        {"table ip t {\n ct timeout x {\n  protocol tcp\n  policy = { establish : 10 }\n }\n}\n",
+         "4:14: error: unknown tcp state establish"},
+        {"table ip t {\n ct timeout x {\n  protocol udp\n  policy = { replied : 1x }\n }\n}\n",
+         "4:24: error: the timeout of replied must be a time"},
+    };
+    for (const auto& [text, message] : cases) {
+        Diagnostics diags;
+        EXPECT_FALSE(parse_and_lower_nft(text, "c.nft", diags)) << text;
+        EXPECT_NE(diags.str().find(message), std::string::npos) << text << diags.str();
+    }
+    Diagnostics diags;  // and what nft takes is taken
+    EXPECT_TRUE(
+        parse_and_lower_nft("table ip t {\n ct timeout x {\n  protocol tcp\n  policy = { established : "
+                            "2m3s, close : 12 }\n }\n chain c {\n  meta l4proto tcp tcp dport 22\n"
+                            "  ip protocol icmp icmp type echo-request\n }\n}\n",
+                            "c.nft", diags))
+        << diags.str();
+}
+
 TEST(NftLower, SetsExpandVmapsSplit) {
     Diagnostics diags;
     std::vector<ir::Rule> r = lower("ip saddr { 1.1.1.1, 2.2.2.0/24 } drop", diags);
