@@ -309,7 +309,9 @@ class Emitter {
                              m < r.match_locs.size() ? r.match_locs[m] : r.loc,
                              diags_,
                              needs_,
-                             program_};
+                             program_,
+                             !std::holds_alternative<ir::LogTarget>(r.target) &&
+                                 !std::holds_alternative<ir::NoTarget>(r.target)};
             std::optional<MatchCode> code = emit_match(r.matches[m], ctx);
             if (!code) return {};
             if (!code->kernel_why.empty()) {

@@ -271,6 +271,14 @@ struct Emitter {
         return c;
     }
     std::optional<MatchCode> operator()(const ir::LimitMatch& m) {
+        // The program's token bucket and xt_limit's are two buckets: packets handed to the kernel (fragments,
+        // IP options, matches only it decides) take tokens from the kernel's alone. Where the verdict
+        // depends on the limit, the kernel's bucket decides; before LOG or a bare counter the program's may.
+        if (ctx.target_decides) {
+            MatchCode c;
+            c.kernel_why = "-m limit before a verdict: the kernel's own token bucket decides";
+            return c;
+        }
         ctx.needs.limit = true;
         int index = ctx.layout.limits.at({ctx.gid, ctx.match_index});
         MatchCode c;

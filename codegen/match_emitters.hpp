@@ -36,6 +36,7 @@ struct MatchContext {
     Diagnostics& diags;
     Needs& needs;
     const ir::Program& program;
+    bool target_decides;  // the rule's target can change the verdict (anything but LOG or no target)
 };
 
 // Empty when the match cannot be compiled at all (diagnosed).
