@@ -415,12 +415,26 @@ class Emitter {
         explain_.push_back({r.target_loc, "CT with options other than --notrack: handed to the kernel"});
         return ret("BPFT_KERNEL", g);
     }
+    // Any other target: the kernel's copy of the ruleset runs it, from the start of the hook. Not SET: it
+    // writes the ipsets the program holds copies of, which would then go stale.
     std::string emit_target(const ir::OpaqueTarget& x, const ir::Table& t, const ir::Chain&,
-                            const ir::Rule& r, const std::string&) {
-        diags_.error(r.target_loc,
-                     "target '" + x.name + "' is not supported by bpftables (table " + t.name + ")",
-                     static_cast<int>(x.name.size()));
-        return "";
+                            const ir::Rule& r, const std::string& g) {
+        for (const char* nat : {"DNAT", "SNAT", "MASQUERADE", "REDIRECT", "NETMAP"})
+            if (x.name == nat) {
+                diags_.error(r.target_loc,
+                             "target '" + x.name + "' is only valid in the nat table (not " + t.name + ")",
+                             static_cast<int>(x.name.size()));
+                return "";
+            }
+        if (x.name == "SET") {
+            diags_.error(r.target_loc,
+                         "target 'SET' is not supported by bpftables (table " + t.name +
+                             "): it changes ipsets the program matches against copies of",
+                         3);
+            return "";
+        }
+        explain_.push_back({r.target_loc, "target " + x.name + ": handed to the kernel, which runs it"});
+        return ret("BPFT_KERNEL", g);
     }
 
     static bool uses_conntrack(const ir::Rule& r) {

@@ -290,23 +290,30 @@ struct Emitter {
         if (!set)
             return unsupported("set '" + m.name +
                                "' is not loaded: give its 'ipset save' file with --ipsets");
+        // Other set types, more dimensions, --return-nomatch and counter conditions: the kernel's copy
+        // decides.
+        std::string why;
         if (set->type != "hash:ip" && set->type != "hash:net")
-            return unsupported("set type '" + set->type + "' of set '" + m.name +
-                               "' is not supported (hash:ip, hash:net)");
-        if (m.flags.size() != 1)
-            return unsupported("set '" + m.name + "' of type " + set->type +
-                               " takes one direction (src or dst)");
-        if (m.return_nomatch || !m.counter_conditions.empty())
-            return unsupported("--return-nomatch and set counter conditions are not supported");
+            why = "set type " + set->type + " (compiled: hash:ip, hash:net)";
+        else if (m.flags.size() != 1)
+            why = "set " + m.name + " matched in " + std::to_string(m.flags.size()) + " directions";
+        else if (m.return_nomatch || !m.counter_conditions.empty())
+            why = "--return-nomatch and set counter conditions";
+        if (!why.empty()) {
+            MatchCode c;
+            c.kernel_why = why + ": the kernel decides it";
+            return c;
+        }
         MatchCode c;
         int index = ctx.layout.set_index(m.name);
         c.cond = invert_if(m.invert, "bpft_in_set(&bpft_set_" + std::to_string(index) + ", " +
                                          (m.flags[0] == ir::Dir::src ? "p->saddr" : "p->daddr") + ")");
         return c;
     }
-    std::optional<MatchCode> operator()(const ir::OpaqueMatch& m) {
-        return unsupported("match '" + m.module + "' is not supported by bpftables (table " + ctx.table +
-                           ")");
+    std::optional<MatchCode> operator()(const ir::OpaqueMatch& m) {  // the kernel's copy decides it
+        MatchCode c;
+        c.kernel_why = "-m " + m.module + " is not compiled: the kernel decides it";
+        return c;
     }
 };
 

@@ -268,10 +268,15 @@ std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<Word>& ra
                 diags.error(opt.loc, "unexpected ! flag before --match", opt.length);
                 break;
             }
-            if (const xt::MatchModule* mod = xt::find_match_module(w->text))
+            if (const xt::MatchModule* mod = xt::find_match_module(w->text)) {
                 b.modules.push_back({mod, mod->make(), *w});
-            else
+            } else if (xt::is_iptables_match(w->text)) {
                 b.modules.push_back({nullptr, ir::OpaqueMatch{w->text, {}}, *w});
+            } else {
+                diags.error(w->loc, "Couldn't load match `" + w->text + "': no such iptables extension",
+                            static_cast<int>(w->text.size()));
+                break;
+            }
         } else if (is(o, {"-j", "--jump", "-g", "--goto"})) {
             bool go = o == "-g" || o == "--goto";
             if (b.target) {
@@ -300,8 +305,13 @@ std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<Word>& ra
             } else if ((table && table->find(t)) || t.empty() ||
                        (t.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos)) {
                 b.target = ir::JumpTarget{t};  // a chain: resolved and checked by chain resolution
+            } else if (xt::is_iptables_target(t)) {
+                b.target = ir::OpaqueTarget{t, {}};  // an extension bpftables has no module for
             } else {
-                b.target = ir::OpaqueTarget{t, {}};  // an upper-case extension bpftables does not know
+                diags.error(w->loc,
+                            "Couldn't load target `" + t + "': neither a chain nor an iptables extension",
+                            static_cast<int>(t.size()));
+                break;
             }
         } else {
             xt::Parsed p = dispatch(b, words, next, opt, invert, diags);
@@ -346,7 +356,8 @@ std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<Word>& ra
     for (const RuleBuilder::Loaded& l : b.modules) {  // with the sets known, a reference must resolve
         const auto* set = std::get_if<ir::SetMatch>(&l.match);
         if (!set || !sets) continue;
-        if (std::none_of(sets->begin(), sets->end(), [&](const ir::IpSet& s) { return s.name == set->name; })) {
+        if (std::none_of(sets->begin(), sets->end(),
+                         [&](const ir::IpSet& s) { return s.name == set->name; })) {
             diags.error(l.word.loc, "set '" + set->name + "' does not exist", l.word.length);
             return std::nullopt;
         }

@@ -65,6 +65,11 @@ struct TargetModule {
 const MatchModule* find_match_module(std::string_view name);
 const TargetModule* find_target_module(std::string_view name);
 
+// The extensions iptables 1.8.9 ships (libxt_*, libipt_*): one bpftables has no module for is kept as
+// OpaqueMatch/OpaqueTarget and decided by the kernel; any other name is an error, as in iptables-restore.
+bool is_iptables_match(std::string_view name);
+bool is_iptables_target(std::string_view name);
+
 // The module a match kind prints under ("tcp" for TcpMatch); empty for the builtins (-s, -p, ...).
 std::string module_name(const ir::Match& m);
 

@@ -162,6 +162,32 @@ TEST_F(Targets, LogIsHandedToTheKernel) {
     EXPECT_VERDICT(rs, frame(Ipv4{}, Udp{}), "DROP", "INPUT", 2);
 }
 
+// A module or target bpftables has no compiler for is the kernel's: the packets that reach it (the rule's
+// other matches true) are handed over, the rules before it still decide in the program.
+TEST_F(Targets, ExtensionsWithoutACompilerAreHandedToTheKernel) {
+    std::string text =
+        input_chain({"-p udp -j DROP", "-p tcp -m tcp --dport 1 -m recent --name x --rcheck -j ACCEPT",
+                     "-p tcp -m tcp --dport 2 -j MARK --set-mark 1", "-j ACCEPT"},
+                    "DROP");
+    REQUIRE_PARSER(text);
+    Ruleset& rs = ruleset(text);
+    EXPECT_VERDICT(rs, frame(Ipv4{}, Udp{}), "DROP", "INPUT", 1);
+    EXPECT_VERDICT(rs, tcp_to(1), "KERNEL", "INPUT", 2);
+    EXPECT_VERDICT(rs, tcp_to(2), "KERNEL", "INPUT", 3);
+    EXPECT_VERDICT(rs, tcp_to(3), "ACCEPT", "INPUT", 4);
+}
+
+// SET writes the ipsets the program holds copies of; the nat targets are the nat table's.
+TEST_F(Targets, SetAndNatTargetsAreRefused) {
+    for (const char* rule : {"-j SET --add-set s src", "-j DNAT --to-destination 198.18.0.1"}) {
+        std::string text = input_chain({"-p tcp", rule});
+        REQUIRE_PARSER(text);
+        std::string error;
+        EXPECT_FALSE(Ruleset(text).run(Hook::xdp, tcp_to(1), error)) << rule;
+        EXPECT_NE(error.find("target '"), std::string::npos) << error;
+    }
+}
+
 TEST_F(Targets, RejectAndLogFromTheIr) {
     // the same, with the targets set in the IR (independent of their parsers)
     ir::Program p = program_of(input_chain({"-p tcp -j ACCEPT", "-p udp -j ACCEPT", "-j ACCEPT"}));
