@@ -34,7 +34,8 @@ struct bpft_pkt {
     __u16 sport, dport; /* host order, when l4_len >= 4 */
     __u8 proto, ttl, tos;
     __u8 tcp_flags, tcp_doff, icmp_type, icmp_code;
-    __u8 pkttype; /* PACKET_HOST=0, BROADCAST=1, MULTICAST=2, OTHERHOST=3 */
+    __u32 tcp_seq, tcp_ack; /* host order, when l4_len >= 20 */
+    __u8 pkttype;           /* PACKET_HOST=0, BROADCAST=1, MULTICAST=2, OTHERHOST=3 */
     __u8 in_known, out_known;
     __u8 untracked; /* a raw-table NOTRACK reached the packet */
     __u8 ct_reply;  /* the packet travels in the connection's reply direction */
@@ -43,7 +44,7 @@ struct bpft_pkt {
     __u32 mark;
     __u32 chain; /* BPFT_CHAIN_* */
     struct bpft_ifname in, out;
-#ifdef BPFT_NEED_TCPOPT
+#if defined(BPFT_NEED_TCPOPT) || defined(BPFT_NEED_CT) /* conntrack looks for SACK blocks */
     __u8 tcpopt_ok;    /* options read completely */
     __u32 tcpopts[8];  /* bit per option kind present */
 #endif
@@ -186,8 +187,10 @@ static __always_inline __u32 bpft_parse(void *data, void *data_end, struct bpft_
     if (p->l4_len >= 20 && (void *)(l4 + 20) <= data_end) {
         p->tcp_doff = l4[12] >> 4;
         p->tcp_flags = l4[13];
+        p->tcp_seq = ((__u32)l4[4] << 24) | ((__u32)l4[5] << 16) | ((__u32)l4[6] << 8) | l4[7];
+        p->tcp_ack = ((__u32)l4[8] << 24) | ((__u32)l4[9] << 16) | ((__u32)l4[10] << 8) | l4[11];
     }
-#ifdef BPFT_NEED_TCPOPT
+#if defined(BPFT_NEED_TCPOPT) || defined(BPFT_NEED_CT)
     /* options of a well-formed TCP header, as xt_tcp's tcp_find_option walks them */
     __u32 optlen = p->tcp_doff * 4;
     if (p->proto == IPPROTO_TCP && p->l4_len >= 20 && optlen >= 20 && optlen <= p->l4_len) {
@@ -217,8 +220,25 @@ static __always_inline __u32 bpft_parse(void *data, void *data_end, struct bpft_
 
 /* ---- conntrack ---------------------------------------------------------------------------------------- */
 #ifdef BPFT_NEED_CT
+/* The parts of the kernel's structures the program reads, relocated (CO-RE) against the running kernel's
+ * BTF. */
+struct ip_ct_tcp_state {
+    __u32 td_end, td_maxend, td_maxwin;
+    __u8 flags;
+} __attribute__((preserve_access_index));
+
+struct ip_ct_tcp {
+    struct ip_ct_tcp_state seen[2];
+    __u8 state;
+} __attribute__((preserve_access_index));
+
+union nf_conntrack_proto {
+    struct ip_ct_tcp tcp;
+} __attribute__((preserve_access_index));
+
 struct nf_conn {
     unsigned long status;
+    union nf_conntrack_proto proto;
 } __attribute__((preserve_access_index));
 
 struct bpf_ct_opts___local {
@@ -242,8 +262,51 @@ extern struct nf_conn *bpf_skb_ct_lookup(struct __sk_buff *, struct bpf_sock_tup
 #endif
 extern void bpf_ct_release(struct nf_conn *) __ksym;
 
+/* sequence numbers, as the kernel's before() and after() */
+#define BPFT_BEFORE(a, b) ((__s32)((__u32)(a) - (__u32)(b)) < 0)
+#define BPFT_AFTER(a, b) BPFT_BEFORE(b, a)
+
+/* Whether conntrack's TCP tracker (nf_conntrack_proto_tcp.c: nf_conntrack_tcp_packet, tcp_in_window)
+ * certainly accepts this packet of the flow `ct` and leaves the tracker ESTABLISHED, so that the packet keeps
+ * the entry's state. Only the case that carries most traffic is answered: an ACK without SYN, FIN or RST
+ * (ESTABLISHED -> ESTABLISHED in tcp_conntracks[]) that passes the four window checks of tcp_in_window.
+ * Everything else returns 0 and the kernel decides: other tracker states and flags (other transitions and
+ * checks), a malformed header (tcp_error: INVALID), sequence numbers that NAT helpers adjust
+ * (IPS_SEQ_ADJUST), a window not seen yet (td_maxwin 0), flows picked up mid-stream (be-liberal), a SACK
+ * option (the kernel may check the SACK block's edge instead of the ack) and packets outside a window
+ * (INVALID, or ignored and so ESTABLISHED, by the check that fails and the be_liberal sysctl). */
+static __always_inline int bpft_tcp_in_window(struct nf_conn *ct, __u8 dir, bpft_pkt_t *p,
+                                              unsigned long status) {
+    if ((p->tcp_flags & 0x17) != 0x10) return 0; /* ACK, no SYN, FIN or RST (PSH, URG, ECE, CWR free) */
+    if (ct->proto.tcp.state != 3 /* TCP_CONNTRACK_ESTABLISHED */) return 0;
+    if (status & (1 << 6) /* IPS_SEQ_ADJUST */) return 0;
+    __u32 hdr = (__u32)p->tcp_doff * 4, l4_len = p->l4_len;
+    if (hdr < 20 || hdr > l4_len) return 0;
+    if (p->tcpopts[0] & (1u << 5) /* kind 5, SACK */) return 0;
+    /* Each field is read at a constant offset (the verifier takes no variable offset into the entry), then
+     * sender and receiver picked by the packet's direction: sender = seen[dir], receiver = seen[!dir]. */
+    __u32 end0 = ct->proto.tcp.seen[0].td_end, maxend0 = ct->proto.tcp.seen[0].td_maxend;
+    __u32 maxwin0 = ct->proto.tcp.seen[0].td_maxwin;
+    __u32 end1 = ct->proto.tcp.seen[1].td_end, maxend1 = ct->proto.tcp.seen[1].td_maxend;
+    __u32 maxwin1 = ct->proto.tcp.seen[1].td_maxwin;
+    __u8 flags = ct->proto.tcp.seen[0].flags | ct->proto.tcp.seen[1].flags;
+    if (flags & 0x08 /* IP_CT_TCP_FLAG_BE_LIBERAL */) return 0;
+    __u32 s_end = dir ? end1 : end0, s_maxend = dir ? maxend1 : maxend0;
+    __u32 s_maxwin = dir ? maxwin1 : maxwin0;
+    __u32 r_end = dir ? end0 : end1, r_maxwin = dir ? maxwin0 : maxwin1;
+    if (s_maxwin == 0 || r_maxwin == 0) return 0;
+    __u32 seq = p->tcp_seq, ack = p->tcp_ack;
+    __u32 end = seq + (l4_len - hdr);                      /* no SYN or FIN to count */
+    __u32 maxackwin = s_maxwin > 66000 ? s_maxwin : 66000; /* MAXACKWINDOW(sender) */
+    return BPFT_BEFORE(seq, s_maxend + 1) &&               /* I: data within the receiver's window */
+           BPFT_AFTER(end, s_end - r_maxwin - 1) &&        /* II: not data acked long ago */
+           BPFT_BEFORE(ack, r_end + 1) &&                  /* III: acks nothing not sent yet */
+           BPFT_AFTER(ack, r_end - maxackwin - 1);         /* IV: not an ack from long ago */
+}
+
 /* The state netfilter's conntrack gives this packet, or 0 when only the kernel can tell (no entry for a
- * protocol the kfuncs cannot look up, a TCP packet without an entry that is not a plain SYN, ...). */
+ * protocol the kfuncs cannot look up, a TCP packet without an entry that is not a plain SYN, a TCP packet of
+ * a flow with an entry that bpft_tcp_in_window cannot vouch for, ...). */
 static __always_inline __u32 bpft_ct_state(void *ctx, bpft_pkt_t *p) {
     if ((p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) || p->l4_len < 8)
         return 0;
@@ -267,6 +330,10 @@ static __always_inline __u32 bpft_ct_state(void *ctx, bpft_pkt_t *p) {
         return 1u << 3; /* NEW */
     }
     unsigned long status = ct->status;
+    if (p->proto == IPPROTO_TCP && !bpft_tcp_in_window(ct, opts.dir, p, status)) {
+        bpf_ct_release(ct);
+        return 0;
+    }
     __u32 state;
     p->ct_reply = opts.dir == 1;
     if (opts.dir == 1 || (status & 2 /* IPS_SEEN_REPLY */))

@@ -436,8 +436,10 @@ def run_regressions(ctx, phase):
     """The fixed list of minimal cases (regressions.json), replayed every run, through every subject. expect
     "kernel": bpftables must hand the packet to the kernel; "agree": verdict and rule must equal the kernel's (a
     packet the kernel never takes to the chain must be handed to it). A case with "model" (the generator's
-    Ruleset, e.g. its rules in FORWARD) instead of "ruleset" runs in that model's base chain. xfail: a known mismatch,
-    kept visible (XFAIL) without failing the run; XPASS is printed so the mark gets removed."""
+    Ruleset, e.g. its rules in FORWARD) instead of "ruleset" runs in that model's base chain. A "conntrack" case names
+    a packet of the conntrack cases (ruleset and case): it must agree or be handed over; with expect "kernel" it
+    must be handed over, with expect "decided" bpftables must decide it itself, as the kernel does. xfail: a known
+    mismatch, kept visible (XFAIL) without failing the run; XPASS is printed so the mark gets removed."""
     for case in load_regressions():
         kind = case.get("kind", "packets")
         if kind != phase or not set(case.get("subjects", ctx.subjects)) & set(ctx.subjects):
@@ -445,8 +447,10 @@ def run_regressions(ctx, phase):
         if kind == "conntrack":
             recs = [r for r in ctx.results["conntrack"] if r["ruleset"] == case["ruleset"] and
                     r["case"] == case["case"]]
-            ok = bool(recs) and all(r["outcome"] in ("agree", "deferred") for r in recs)
-            detail = "; ".join(f"kernel {r.get('kernel_text')}, bpftables {r.get('bpftables_text')}" for r in recs) \
+            want = {"kernel": ("deferred",), "decided": ("agree",)}.get(case.get("expect"), ("agree", "deferred"))
+            ok = bool(recs) and all(r["outcome"] in want for r in recs)
+            detail = "; ".join(f"kernel {r.get('kernel_text')}, bpftables {r.get('bpftables_text')} ({r['outcome']})"
+                               for r in recs) \
                 or "case not run"
         else:
             if "model" in case:  # the generator's model (a FORWARD case: its rules in FORWARD)

@@ -5,7 +5,8 @@ A TCP listener (198.18.0.10:8080) and a UDP socket (198.18.0.10:5353) live in th
 198.19.0.0/16 back through the veth (Oracle(route_back=True)). Each case is a sequence of steps; before a step's
 packets are injected, `ip netns exec DUT bpftables run` judges the same frames, so BPF_PROG_TEST_RUN's
 bpf_xdp_ct_lookup sees the DUT's conntrack table as the kernel will when the packets arrive. Packets inside one
-step do not change each other's state (distinct flows, or packets that leave the entry as it is).
+step do not change each other's state as far as their verdicts go (distinct flows, packets that leave the entry as it
+is, or, on the established flow, data that moves the window's edges by less than any case depends on).
 """
 import socket
 import struct
@@ -16,6 +17,7 @@ from . import packets as pk
 SERVER = pk.ip_int("198.18.0.10")
 TCP_PORT, UDP_PORT = 8080, 5353
 SYN, ACK, PSH, FIN, RST = 0x02, 0x10, 0x08, 0x01, 0x04
+NOP, SACK, TIMESTAMP = 1, 5, 8
 
 RULESETS = {
     "ctstate": """*filter
@@ -52,9 +54,19 @@ COMMIT
 }
 
 
-def _tcp(src, sport, flags, seq, ack, payload=0, dport=TCP_PORT):
+def _tcp(src, sport, flags, seq, ack, payload=0, dport=TCP_PORT, tcpopts=b""):
     return pk.Packet(src=src, dst=SERVER, proto=pk.TCP, sport=sport, dport=dport, tcp_flags=flags, seq=seq, ack=ack,
-                     payload=payload)
+                     payload=payload, tcpopts=tcpopts)
+
+
+def _timestamps(value, echo):
+    """NOP, NOP, timestamps: the options of most segments of a Linux flow."""
+    return struct.pack("!BBBBII", NOP, NOP, TIMESTAMP, 10, value, echo)
+
+
+def _sack(left, right):
+    """NOP, NOP, one SACK block."""
+    return struct.pack("!BBBBII", NOP, NOP, SACK, 10, left & 0xFFFFFFFF, right & 0xFFFFFFFF)
 
 
 def _quoted_reply(src, sport):
@@ -107,6 +119,9 @@ class Runner:
                 "tcp data on the established flow (ESTABLISHED)",
                 "ICMP port unreachable quoting the DUT's SYN-ACK (RELATED)",
                 "tcp ACK far outside the window of the established flow (INVALID)",
+                "tcp ACK of data the DUT never sent (INVALID)",
+                "tcp ACK with timestamps inside the window of the established flow (ESTABLISHED)",
+                "tcp ACK with a SACK block on the established flow (ESTABLISHED; the SACK is left to the kernel)",
                 "tcp SYN+FIN on the established flow (INVALID)",
                 "tcp SYN to a closed port (NEW)",
                 "tcp ACK without a connection (NEW for the kernel: mid-stream pickup)",
@@ -116,6 +131,9 @@ class Runner:
                 pk.Packet(src=src, dst=SERVER, proto=pk.ICMP, icmp_type=3, icmp_code=3,
                           icmp_inner=_quoted_reply(src, sport)),
                 _tcp(src, sport, ACK, c + (1 << 30), s),
+                _tcp(src, sport, ACK, c + 10, s + (1 << 20)),
+                _tcp(src, sport, ACK, c + 10, s, tcpopts=_timestamps(1, 0)),
+                _tcp(src, sport, ACK, c + 10, s, tcpopts=_sack(s - 20, s - 10)),
                 _tcp(src, sport, SYN | FIN, c, 0),
                 _tcp(src + 1, sport, SYN, 5000, 0, dport=TCP_PORT + 1),
                 _tcp(src + 2, sport + 1, ACK, 7000, 9000),

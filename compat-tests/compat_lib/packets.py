@@ -60,17 +60,18 @@ class Packet:
     seq: int = 1  # TCP sequence and acknowledgement numbers (conntrack cases follow a real handshake)
     ack: int = 0
     icmp_inner: bytes = b""  # an ICMP error's quoted datagram (IP header + 8 bytes)
+    tcpopts: bytes = b""  # TCP options, padded to 4 bytes with end-of-list by the builder (the data offset grows)
 
     def to_json(self):
         d = dataclasses.asdict(self)
-        for key in ("ipopts", "eth_dst", "eth_src", "icmp_inner"):
+        for key in ("ipopts", "eth_dst", "eth_src", "icmp_inner", "tcpopts"):
             d[key] = d[key].hex()
         return d
 
     @staticmethod
     def from_json(d):
         d = dict(d)
-        for key in ("ipopts", "eth_dst", "eth_src", "icmp_inner"):
+        for key in ("ipopts", "eth_dst", "eth_src", "icmp_inner", "tcpopts"):
             if key in d:
                 d[key] = bytes.fromhex(d[key])
         for key in ("src", "dst"):
@@ -81,8 +82,9 @@ class Packet:
 
 def l4_bytes(p, src, dst):
     if p.proto == TCP:
-        hdr = struct.pack("!HHIIBBHHH", p.sport, p.dport, p.seq & 0xFFFFFFFF, p.ack & 0xFFFFFFFF, 5 << 4,
-                          p.tcp_flags, 65535, 0, 0)
+        opts = p.tcpopts + b"\0" * (-len(p.tcpopts) % 4)
+        hdr = struct.pack("!HHIIBBHHH", p.sport, p.dport, p.seq & 0xFFFFFFFF, p.ack & 0xFFFFFFFF,
+                          (5 + len(opts) // 4) << 4, p.tcp_flags, 65535, 0, 0) + opts
     elif p.proto == UDP:
         hdr = struct.pack("!HHHH", p.sport, p.dport, 8 + p.payload, 0)
     elif p.proto == ICMP and p.icmp_inner:
@@ -154,6 +156,8 @@ def describe(p):
         parts.append(f"frag {'MF ' if p.frag & 0x2000 else ''}{'DF ' if p.frag & 0x4000 else ''}off {p.frag & 0x1FFF}")
     if p.ipopts:
         parts.append(f"ip-options {p.ipopts.hex()}")
+    if p.tcpopts:
+        parts.append(f"tcp-options {p.tcpopts.hex()}")
     if p.payload:
         parts.append(f"payload {p.payload}")
     if p.split:

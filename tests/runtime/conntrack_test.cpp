@@ -2,6 +2,7 @@
 // entry, so: a UDP packet or a TCP SYN is NEW (conntrack would create the entry); a TCP packet without an
 // entry that is not a plain SYN (loose pickup, INVALID ... depend on sysctls) and protocols the kfuncs cannot
 // look up are handed to the kernel at the first rule that needs the state. NOTRACK in raw makes UNTRACKED.
+// Packets of flows with an entry (the window checks of bpft_tcp_in_window) are the compat conntrack cases'.
 #include "tests/runtime/harness.hpp"
 
 namespace bpftables::test {
@@ -79,6 +80,27 @@ TEST_F(Conntrack, CtprotoAndOriginalAddresses) {
     EXPECT_VERDICT(rs, udp(), "ACCEPT", "INPUT", 2);
     EXPECT_VERDICT(rs, frame(Ipv4{.src = ip("203.0.113.1")}, Udp{.sport = 47001, .dport = 47002}), "DROP",
                    "INPUT", 0);
+}
+
+TEST_F(Conntrack, TcpOptionsWithoutEntry) {
+    // Conntrack programs walk the TCP options (a SACK block hands a tracked flow's packet to the kernel); a
+    // ruleset that also matches --tcp-option shares the walk. Without an entry nothing changes: a SYN with a
+    // Linux SYN's options (MSS 1460, SACK permitted, timestamps, NOP, window scale 7) is NEW, an ACK (here
+    // with NOP, NOP, one SACK block) goes to the kernel as any ACK without an entry.
+    const std::vector<uint8_t> syn_options = {2, 4, 5, 180, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7};
+    const std::vector<uint8_t> sack = {1, 1, 5, 10, 0, 0, 0, 1, 0, 0, 0, 9};
+    auto with = [](uint8_t flags, std::vector<uint8_t> options) {
+        return frame(Ipv4{.src = ip("198.51.100.7")},
+                     Tcp{.sport = 47003, .dport = 47004, .flags = flags, .options = std::move(options)});
+    };
+    Ruleset& rs = ruleset(input_chain({"-m conntrack --ctstate NEW -j ACCEPT"}, "DROP"));
+    EXPECT_VERDICT(rs, with(SYN, syn_options), "ACCEPT", "INPUT", 1);
+    EXPECT_VERDICT(rs, with(ACK, sack), "KERNEL", "INPUT", 1);
+    Ruleset& both = ruleset(input_chain({"-p tcp -m tcp --tcp-option 8 -m conntrack --ctstate NEW -j DROP",
+                                         "-m conntrack --ctstate NEW -j ACCEPT"},
+                                        "DROP"));
+    EXPECT_VERDICT(both, with(SYN, syn_options), "DROP", "INPUT", 1);
+    EXPECT_VERDICT(both, with(SYN, {}), "ACCEPT", "INPUT", 2);
 }
 
 TEST_F(Conntrack, NotrackMakesUntracked) {
