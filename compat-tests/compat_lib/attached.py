@@ -8,6 +8,8 @@ mangle table is the witness that a packet went past the XDP program into the sta
 OUTPUT in the output mode), and an empty security table (after every filter table) that the host took it in.
 A packet is answered when a terminal rule's counter or the base chain's policy counter moved (the program
 decided it), or, with no counter moved, when the witness moved (the program handed it to the kernel: KERNEL).
+In the output mode the program at tc-egress comes after both witnesses (and after the kernel's copy of the
+ruleset), so what left is read off the wire instead: the frames that arrive at GEN's veth.
 
 bpffs: the process must run in a private mount namespace with bpffs mounted on /sys/fs/bpf (compat.py does this
 with `private_bpffs()` before anything else), so the pins are gone with the process. Commands run in the DUT
@@ -15,6 +17,7 @@ namespace through setns() around the spawn (not `ip netns exec`, which remounts 
 """
 import ctypes
 import os
+import socket
 import subprocess
 import time
 
@@ -78,6 +81,9 @@ class Attached(netns.Oracle):
         r = self._dut_cmd([self.bpftables, "attach", netns.DUT_IF, "--hook", self.hook])
         if r.returncode != 0:
             raise AttachError(f"bpftables attach {netns.DUT_IF} --hook {self.hook}: {r.stderr.strip()}")
+        if self.output:  # tc-egress runs after every witness: what left vdut0 is read where it arrives, in GEN
+            self.rsock = self.gen_socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+            self.rsock.bind((netns.GEN_IF, 0x0800))
 
     def close(self):
         if self._dut_fd is not None:  # links and pins go with the namespace; detach first all the same
@@ -106,12 +112,14 @@ class Attached(netns.Oracle):
         CONFUSED, "chain", "rule", "reason", "passed"}. KERNEL: no counter moved and the packet went on into the
         stack; DROP with rule -1: nothing moved at all within the wait. passed: the packet got past the kernel's
         filter tables (empty, or the runtime's own copy of the ruleset) to the security table, so the host took
-        it in, or sent it."""
+        it in; in the output mode, it arrived at GEN (see _output_answer)."""
         base = self.base_chain
         answers = []
         wit = self.counters()
         bpf = self.bpf_counters()
         for unit in units:
+            if self.output:
+                self.drain()  # a late frame of an earlier packet must not count as this one's
             for frame in unit:
                 self.inject(frame)
             answer = None
@@ -133,14 +141,40 @@ class Attached(netns.Oracle):
                 answer = {"verdict": "DROP", "chain": "", "rule": -1, "reason": "no counter moved, not passed on"}
             answer.setdefault("reason", "")
             # passed: the packet got past the kernel's filter tables at the base chain (security witness), so the
-            # host took it in (ACCEPT in effect, whatever the program's verdict was); at OUTPUT the program at
-            # tc-egress comes after them, and what it did not drop left
+            # host took it in (ACCEPT in effect, whatever the program's verdict was)
             answer["passed"] = w.policies.get(("security", base), 0) > wit.policies.get(("security", base), 0)
             if self.output:
-                answer["passed"] = answer["passed"] and answer["verdict"] not in ("DROP", "CONFUSED")
+                self._output_answer(unit, answer)
             answers.append(answer)
             wit, bpf = w, b
         return answers
+
+    def _output_answer(self, unit, answer):
+        """At OUTPUT both witnesses count before the program: mangle OUTPUT moves for every packet sent, security
+        OUTPUT for every packet the kernel's copy of the ruleset let on to tc-egress. So "no counter moved" is
+        either the program passing the packet on unjudged (KERNEL) or dropping it without a counter (a hotdrop,
+        e.g. a truncated UDP header, which the kernel's copy lets through when it is iptables-nft), and "passed"
+        is only known from the wire: the frames that arrived at GEN."""
+        reached = answer["passed"]  # got past the kernel's filter tables to tc-egress
+        left = self._frames_left(unit, 0.1 if reached else 0.001)
+        if answer["verdict"] == "KERNEL" and answer["rule"] == -1:
+            if not reached:
+                answer["reason"] = "the kernel's copy of the ruleset dropped it before tc-egress"
+            elif not left:
+                answer.update(verdict="DROP", reason="dropped at tc-egress without a counter (hotdrop)")
+        answer["passed"] = left > 0
+
+    def _frames_left(self, unit, timeout):
+        """How many of unit's frames arrived at GEN (same addresses and IP id) within timeout (for the first
+        one; the rest of a unit follow it at once)."""
+        keys = {(f[18:20], f[26:34]) for f in unit if len(f) >= 34}
+        n = 0
+        for _ in unit:
+            frame = self.received(lambda f: (f[18:20], f[26:34]) in keys, timeout if n == 0 else 0.01)
+            if frame is None:
+                break
+            n += 1
+        return n
 
 
 def decide(ruleset, base, before, after):
