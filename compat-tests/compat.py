@@ -162,7 +162,7 @@ def main(argv):
                                  else [])
     stats = Stats()
     results = {"seed": seed, "families": families, "families_off": families_off, "classes": classes,
-               "oracles": [f.name for f in flavours], "hook": args.hook, "mismatches": [],
+               "oracles": [f.name for f in flavours], "hook": args.hook, "mismatches": [], "fail_open": [],
                "oracle_disagreements": [], "compile_failures": [], "load_failures": [], "rulesets": 0}
     results.update({"regressions": [], "conntrack": [], "corpus": [], "corpus_skipped": None,
                     "command": "compat.py " + " ".join(argv)})
@@ -223,7 +223,7 @@ def main(argv):
         f"{results['packets']} packets; compared {compared}: {t['agree']} agree, {t['mismatch']} mismatch; "
         f"{t['deferred']} handed to the kernel; {t['fragment_kernel']} fragments handed to the kernel as expected; "
         f"{t['known_mismatch']} known mismatches (xfail families); "
-        f"{t['fail_open']} fail-open (attached: dropped or rejected by the kernel, taken in by the host); "
+        f"{t['fail_open']} fail-open (attached: dropped or rejected by the kernel, taken in or sent by the host); "
         f"{t['confused']} oracle confused; "
         f"{t['oracle_disagreement']} legacy/nft disagreements; "
         f"{len(results['compile_failures'])} random rulesets not compiled; {len(results['load_failures'])} not "
@@ -374,6 +374,15 @@ def tally(ctx, group, sname, rs_seed, model, text, pkts, units, kernel, subj, fa
             stats.deferred_reasons[s.get("reason") or "rule"] += 1
             if not group.startswith(("random", "forward", "output")):
                 stats.group_info[group + " deferred by"][_rule_text(model, s)] += 1
+        if outcome == "fail_open":  # reported, not failed: kept with the packet, so it can be looked at
+            results["fail_open"].append({"seed": rs_seed, "group": group, "chain": model.base,
+                                         "packet_index": i + 1, "ruleset": text[:20000], "packet": pk.describe(p),
+                                         "packet_model": p.to_json(), "kernel_text": compare.describe_answer(model, o),
+                                         "bpftables_text": compare.describe_answer(model, s)})
+            if ctx.printed < args.print_max:
+                ctx.printed += 1
+                print(compare.format_case(f"FAIL-OPEN {group} ({sname}) ruleset {rs_seed} packet {i + 1}", model, p,
+                                          o, s), flush=True)
         if outcome != "mismatch":
             continue
         case = {"seed": rs_seed, "group": group, "subject": sname, "chain": model.base, "packet_index": i + 1,
@@ -436,10 +445,11 @@ def run_regressions(ctx, phase):
     """The fixed list of minimal cases (regressions.json), replayed every run, through every subject. expect
     "kernel": bpftables must hand the packet to the kernel; "agree": verdict and rule must equal the kernel's (a
     packet the kernel never takes to the chain must be handed to it). A case with "model" (the generator's
-    Ruleset, e.g. its rules in FORWARD) instead of "ruleset" runs in that model's base chain. A "conntrack" case names
-    a packet of the conntrack cases (ruleset and case): it must agree or be handed over; with expect "kernel" it
-    must be handed over, with expect "decided" bpftables must decide it itself, as the kernel does. xfail: a known
-    mismatch, kept visible (XFAIL) without failing the run; XPASS is printed so the mark gets removed."""
+    Ruleset, e.g. its rules in FORWARD or OUTPUT) instead of "ruleset" runs in that model's base chain (and mode).
+    For the attached subject, "agree" also excludes fail_open. A "conntrack" case names a packet of the conntrack
+    cases (ruleset and case): it must agree or be handed over; with expect "kernel" it must be handed over, with
+    expect "decided" bpftables must decide it itself, as the kernel does. xfail: a known mismatch, kept visible
+    (XFAIL) without failing the run; XPASS is printed so the mark gets removed."""
     for case in load_regressions():
         kind = case.get("kind", "packets")
         if kind != phase or not set(case.get("subjects", ctx.subjects)) & set(ctx.subjects):
@@ -461,6 +471,8 @@ def run_regressions(ctx, phase):
                 model = textrules.parse_filter(text)
             pkts = [pk.Packet.from_json(p) for p in case["packets"]]
             units = [compare.unit_of(p) for p in pkts]
+            if model.base == "OUTPUT":  # sent by the DUT: the frames as it sends them
+                units = [[compare.as_output(f) for f in u] for u in units]
             oracle = ctx.oracle_for(model.base)
             ok, details = True, []
             try:

@@ -8,6 +8,10 @@ mangle table is the witness that a packet went past the XDP program into the sta
 OUTPUT in the output mode), and an empty security table (after every filter table) that the host took it in.
 A packet is answered when a terminal rule's counter or the base chain's policy counter moved (the program
 decided it), or, with no counter moved, when the witness moved (the program handed it to the kernel: KERNEL).
+A fragment (every fragment is passed on) may be held for reassembly before the mangle witness when a rule loaded
+conntrack; an nft counter at prerouting -450 (EARLY_WITNESS) tells that from a drop by the program.
+In the output mode the program at tc-egress comes after both witnesses (and after the kernel's copy of the
+ruleset), so what left is read off the wire instead: the frames that arrive at GEN's veth.
 
 bpffs: the process must run in a private mount namespace with bpffs mounted on /sys/fs/bpf (compat.py does this
 with `private_bpffs()` before anything else), so the pins are gone with the process. Commands run in the DUT
@@ -15,16 +19,24 @@ namespace through setns() around the spawn (not `ip netns exec`, which remounts 
 """
 import ctypes
 import os
+import re
+import shutil
+import socket
 import subprocess
 import time
 
-from . import netns
+from . import compare, netns
 
 CLONE_NEWNS = 0x00020000
 EMPTY_FILTER = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
 # After filter (priority 50): a packet counted here got past every filter table, the kernel's own copy of the
 # ruleset included where the runtime installs one, so the host took it in (or sent it on).
 SECURITY = "*security\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
+# In nf_tables, before every iptables table and before conntrack's defrag (-400), out of the way of the backstop
+# (iptables-nft's table ip filter): counts every packet the program passed on, fragments held for reassembly too.
+EARLY_WITNESS = "table ip bpftc_witness {\n chain early {\n  type filter hook prerouting priority -450; " \
+                "policy accept;\n  counter\n }\n}\n"
+_COUNTER = re.compile(r"counter packets (\d+)")
 _libc = ctypes.CDLL(None, use_errno=True)
 _bpffs_ready = False
 
@@ -61,6 +73,7 @@ class Attached(netns.Oracle):
         self.save = os.path.join(os.path.dirname(bpftables), "bpftables-save")
         self.loaded = None
         self.tables = ("filter", "mangle", "security")
+        self.early = False  # the nft early witness is installed
 
     def _create(self):
         if not _bpffs_ready:
@@ -78,6 +91,16 @@ class Attached(netns.Oracle):
         r = self._dut_cmd([self.bpftables, "attach", netns.DUT_IF, "--hook", self.hook])
         if r.returncode != 0:
             raise AttachError(f"bpftables attach {netns.DUT_IF} --hook {self.hook}: {r.stderr.strip()}")
+        if not self.output and shutil.which("nft"):
+            # Before conntrack's defrag (-400): a fragment the program passes on is held there when a rule loaded
+            # conntrack, so it never reaches the mangle witness; this counter still sees it.
+            r = self._dut_cmd(["nft", "-f", "-"], input=EARLY_WITNESS)
+            if r.returncode != 0:
+                raise AttachError(f"nft early witness: {r.stderr.strip()}")
+            self.early = True
+        if self.output:  # tc-egress runs after every witness: what left vdut0 is read where it arrives, in GEN
+            self.rsock = self.gen_socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+            self.rsock.bind((netns.GEN_IF, 0x0800))
 
     def close(self):
         if self._dut_fd is not None:  # links and pins go with the namespace; detach first all the same
@@ -106,12 +129,15 @@ class Attached(netns.Oracle):
         CONFUSED, "chain", "rule", "reason", "passed"}. KERNEL: no counter moved and the packet went on into the
         stack; DROP with rule -1: nothing moved at all within the wait. passed: the packet got past the kernel's
         filter tables (empty, or the runtime's own copy of the ruleset) to the security table, so the host took
-        it in, or sent it."""
+        it in; in the output mode, it arrived at GEN (see _output_answer)."""
         base = self.base_chain
         answers = []
         wit = self.counters()
         bpf = self.bpf_counters()
         for unit in units:
+            if self.output:
+                self.drain()  # a late frame of an earlier packet must not count as this one's
+            early = self._early() if self.early and compare.fragmented(unit) else None
             for frame in unit:
                 self.inject(frame)
             answer = None
@@ -128,19 +154,56 @@ class Attached(netns.Oracle):
                 if answer is None and moved:
                     answer = {"verdict": "KERNEL", "chain": "", "rule": -1, "reason": "no counter moved"}
                     break
+            if answer is None and early is not None and self._early() > early:
+                # passed on (every fragment is), and held by conntrack's defrag before the mangle witness
+                answer = {"verdict": "KERNEL", "chain": "", "rule": -1,
+                          "reason": "no counter moved, held by the kernel before PREROUTING"}
             if answer is None:  # the program dropped it without a counter (a hotdrop, as the kernel's), or the
                 # kernel discarded what it was handed before PREROUTING (the oracle then says UNREACHED)
                 answer = {"verdict": "DROP", "chain": "", "rule": -1, "reason": "no counter moved, not passed on"}
             answer.setdefault("reason", "")
             # passed: the packet got past the kernel's filter tables at the base chain (security witness), so the
-            # host took it in (ACCEPT in effect, whatever the program's verdict was); at OUTPUT the program at
-            # tc-egress comes after them, and what it did not drop left
+            # host took it in (ACCEPT in effect, whatever the program's verdict was)
             answer["passed"] = w.policies.get(("security", base), 0) > wit.policies.get(("security", base), 0)
             if self.output:
-                answer["passed"] = answer["passed"] and answer["verdict"] not in ("DROP", "CONFUSED")
+                self._output_answer(unit, answer)
             answers.append(answer)
             wit, bpf = w, b
         return answers
+
+    def _early(self):
+        r = self._dut_cmd(["nft", "list", "chain", "ip", "bpftc_witness", "early"])
+        m = _COUNTER.search(r.stdout)
+        if r.returncode != 0 or not m:
+            raise RuntimeError(f"nft list chain ip bpftc_witness early: {r.stderr.strip() or r.stdout}")
+        return int(m.group(1))
+
+    def _output_answer(self, unit, answer):
+        """At OUTPUT both witnesses count before the program: mangle OUTPUT moves for every packet sent, security
+        OUTPUT for every packet the kernel's copy of the ruleset let on to tc-egress. So "no counter moved" is
+        either the program passing the packet on unjudged (KERNEL) or dropping it without a counter (a hotdrop,
+        e.g. a truncated UDP header, which the kernel's copy lets through when it is iptables-nft), and "passed"
+        is only known from the wire: the frames that arrived at GEN."""
+        reached = answer["passed"]  # got past the kernel's filter tables to tc-egress
+        left = self._frames_left(unit, 0.1 if reached else 0.001)
+        if answer["verdict"] == "KERNEL" and answer["rule"] == -1:
+            if not reached:
+                answer["reason"] = "the kernel's copy of the ruleset dropped it before tc-egress"
+            elif not left:
+                answer.update(verdict="DROP", reason="dropped at tc-egress without a counter (hotdrop)")
+        answer["passed"] = left > 0
+
+    def _frames_left(self, unit, timeout):
+        """How many of unit's frames arrived at GEN (same addresses and IP id) within timeout (for the first
+        one; the rest of a unit follow it at once)."""
+        keys = {(f[18:20], f[26:34]) for f in unit if len(f) >= 34}
+        n = 0
+        for _ in unit:
+            frame = self.received(lambda f: (f[18:20], f[26:34]) in keys, timeout if n == 0 else 0.01)
+            if frame is None:
+                break
+            n += 1
+        return n
 
 
 def decide(ruleset, base, before, after):

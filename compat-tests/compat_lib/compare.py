@@ -70,9 +70,10 @@ def classify(oracle, subj, unit=None):
 
 
 def classify_subject(sname, oracle, subj, unit=None):
-    """classify(), plus for the attached subject fail_open: the kernel drops or rejects the packet, the attached
-    program let it into the stack (handed to the kernel, or REJECT passed on) where no filter rule is installed,
-    so the host takes it in. Same verdict and rule or not: what the host does differs."""
+    """classify(), plus for the attached subject fail_open: the kernel drops or rejects the packet, yet with
+    bpftables attached the host took it in (it got past every filter table, the runtime's copy of the ruleset
+    included) or, in the output mode, it left the DUT (it arrived at GEN). Same verdict and rule or not: what the
+    host does differs."""
     outcome = classify(oracle, subj, unit)
     if sname == "attached" and subj.get("passed") and oracle["verdict"] in ("DROP", "REJECT") and \
             outcome != "mismatch":

@@ -57,6 +57,18 @@ def cleanup_all():
         _live.discard(ns)
 
 
+def _socket_in(ns_fd, family, kind, proto):
+    own = os.open("/proc/self/ns/net", os.O_RDONLY)
+    try:
+        _setns(ns_fd)
+        try:
+            return socket.socket(family, kind, proto)
+        finally:
+            _setns(own)
+    finally:
+        os.close(own)
+
+
 class Flavour:
     """How to talk to one of the two iptables implementations."""
 
@@ -205,15 +217,15 @@ class Oracle:
 
     def dut_socket(self, family, kind, proto=0):
         """A socket created in the DUT namespace (it stays there)."""
-        own = os.open("/proc/self/ns/net", os.O_RDONLY)
+        return _socket_in(self._dut_fd, family, kind, proto)
+
+    def gen_socket(self, family, kind, proto=0):
+        """A socket created in the GEN namespace (it stays there)."""
+        fd = os.open(f"/run/netns/{self.gen}", os.O_RDONLY)
         try:
-            _setns(self._dut_fd)
-            try:
-                return socket.socket(family, kind, proto)
-            finally:
-                _setns(own)
+            return _socket_in(fd, family, kind, proto)
         finally:
-            os.close(own)
+            os.close(fd)
 
     def inject(self, frame):
         """Sends one frame: from GEN into the DUT's veth, or in the output mode from the DUT itself (its IP
