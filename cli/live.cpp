@@ -89,15 +89,36 @@ int do_commit(const char* cmd, const runtime::State& old, runtime::CommitRequest
 }
 
 // bpftables-restore of an nft ruleset (text or JSON): the whole ruleset replaces the committed one, as
-// `nft -f` of a file that starts with `flush ruleset` does (with or without that line). The state keeps it in
-// the canonical text of compiler/nft_canonical.hpp; the program committed is the lowering of that text.
-int restore_nft(const char* cmd, const std::string& file, const std::string& text, bool json, double wait,
-                bool counters, bool test, bool verbose, const std::string& backend) {
+// `nft -f` of a file that starts with `flush ruleset` does (with or without that line). With -n (text only)
+// the file's commands apply on top of the committed nft ruleset instead, as `nft -f` of a file without it
+// does: tables and chains named again gain what the file adds, `flush` and `delete` commands remove. The
+// state keeps the result in the canonical text of compiler/nft_canonical.hpp; the program committed is the
+// lowering of that text.
+int restore_nft(const char* cmd, const std::string& file, const std::string& text, bool json, bool noflush,
+                double wait, bool counters, bool test, bool verbose, const std::string& backend) {
+    int code = 0;
+    std::optional<Locked> locked = lock_state(cmd, wait, code);
+    if (!locked) return code;
+    if (noflush && locked->state.format != "nft" && !locked->state.ruleset.empty())
+        return std::fprintf(
+                   stderr,
+                   "%s: the committed ruleset is an iptables ruleset: -n cannot add nft tables to it "
+                   "(a restore without -n replaces it)\n",
+                   cmd),
+               1;
     std::string name = file == "-" ? "<stdin>" : file;
     Diagnostics diags;
     diags.add_source(name, text);
     std::optional<parser::nft::Script> script =
         json ? parser::parse_nft_json(text, name, diags) : parser::parse_nft(text, name, diags);
+    if (script && noflush && locked->state.format == "nft" && !locked->state.ruleset.empty()) {
+        std::optional<parser::nft::Script> committed =
+            parser::parse_nft(locked->state.ruleset, "<committed>", diags);
+        if (!committed) return std::fputs(diags.str().c_str(), stderr), 1;
+        committed->commands.insert(committed->commands.end(), script->commands.begin(),
+                                   script->commands.end());
+        script = std::move(committed);
+    }
     std::optional<std::string> canonical;
     if (script && lower_nft(*script, diags) && !diags.has_errors())
         canonical = canonical_nft(*script, diags, json);
@@ -110,9 +131,6 @@ int restore_nft(const char* cmd, const std::string& file, const std::string& tex
                      again.str().c_str(), canonical->c_str());
         return 1;
     }
-    int code = 0;
-    std::optional<Locked> locked = lock_state(cmd, wait, code);
-    if (!locked) return code;
     runtime::CommitRequest request{std::move(*program), current_attachments(cmd, locked->state), counters,
                                    test};
     request.nft_text = std::move(*canonical);
@@ -250,18 +268,19 @@ int restore_command(int argc, char** argv) {
     if (format.empty())
         format = parser::looks_like_nft_json(text) ? "nft-json" : looks_like_nft(text) ? "nft" : "iptables";
     if (format != "iptables") {
-        const char* refused = noflush               ? "-n (nft -f without flush ruleset adds to the ruleset)"
-                              : !only_table.empty() ? "-T"
-                              : !ipsets.empty()     ? "--ipsets (nft rulesets declare their sets)"
-                                                    : nullptr;
+        const char* refused = !only_table.empty()               ? "-T"
+                              : !ipsets.empty()                 ? "--ipsets (nft rulesets declare their sets)"
+                              : noflush && format == "nft-json" ? "-n with nft JSON (-n takes nft text)"
+                                                                : nullptr;
         if (refused) {
             std::fprintf(stderr,
                          "%s: %s is not supported with nft input: a restore of an nft ruleset replaces "
-                         "the whole committed ruleset\n",
+                         "the whole committed ruleset, or with -n adds the file's commands to it\n",
                          cmd, refused);
             return 2;
         }
-        return restore_nft(cmd, file, text, format == "nft-json", wait, counters, test, verbose, backend);
+        return restore_nft(cmd, file, text, format == "nft-json", noflush, wait, counters, test, verbose,
+                           backend);
     }
     Diagnostics diags;
     std::optional<std::vector<ir::IpSet>> new_sets;

@@ -111,12 +111,48 @@ table ip6 fw6 {
 N
 err=$(restore --format nft "$work/bad6.nft" 2>&1) && bad "ip6 table refused" || ok "ip6 table refused"
 grep -q "bad6.nft:3:1: error: table ip6 fw6" <<<"$err" && ok "error at bad6.nft:3" || { bad "error at bad6.nft:3"; echo "$err"; }
-echo 'add rule ip fw input udp dport 17 drop' >"$work/noflush.nft"
-restore -n --format nft "$work/noflush.nft" 2>/dev/null && bad "-n refused" || ok "-n refused"
 expect "generation unchanged" 3 "$(gen)"
 expect "ruleset unchanged" "$before" "$(save)"
 udp 3 9
 expect "old generation still drops and counts" 8 "$(pkts 'udp dport 9 ')"
+
+echo "== -n: the file's commands apply on top of the committed ruleset, as nft -f without flush ruleset"
+cat >"$work/noflush.nft" <<'N'
+add rule ip fw input udp dport 17 counter drop
+table ip fw {
+	chain svc {
+		udp dport 21 counter drop
+	}
+}
+N
+restore -n --format nft "$work/noflush.nft" || bad "restore -n"
+expect "generation" 4 "$(gen)"
+expect "-n: save" "table ip fw {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		udp dport 9 counter packets 8 bytes 240 drop
+		udp dport { 7, 11 } counter packets 5 bytes 150 accept
+		udp dport 15 counter packets 2 bytes 60 drop
+		ip saddr $NET.2 icmp type echo-request accept
+		jump svc
+		udp dport 17 counter packets 0 bytes 0 drop
+	}
+
+	chain svc {
+		udp dport 13 counter packets 0 bytes 0 accept
+		udp dport 21 counter packets 0 bytes 0 drop
+	}
+}" "$(save)"
+udp 2 17
+udp 3 21
+expect "-n: the added rule counts" 2 "$(pkts 'udp dport 17 ')"
+expect "-n: the rule added to svc counts" 3 "$(pkts 'udp dport 21 ')"
+echo 'flush chain ip fw svc' >"$work/flushsvc.nft"
+restore -n "$work/flushsvc.nft" || bad "restore -n flush chain"
+expect "-n flush chain: svc is empty" "" "$(save | sed -n '/chain svc/,/}/p' | grep dport)"
+expect "-n flush chain: input keeps its counters" 8 "$(pkts 'udp dport 9 ')"
+restore -n --format nft-json "$work/noflush.nft" 2>/dev/null && bad "-n with JSON refused" ||
+    ok "-n with JSON refused"
 
 echo "== nft JSON input"
 cat >"$work/n3.json" <<'J'
