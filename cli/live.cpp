@@ -150,14 +150,33 @@ int restore_nft(const char* cmd, const std::string& file, const std::string& tex
 
 // bpftables-save of a committed nft ruleset: its canonical text, each `counter` statement with the live
 // counters of the rules lowered from its rule (summed: `{ a, b }` lowers to one rule per element), as
-// `nft list ruleset` prints them.
-int save_nft(const char* cmd, const runtime::LiveView& live) {
+// `nft list ruleset` prints them. With `table` (and `chain`): only that table (chain), as `nft list table`
+// (`nft list chain`) prints it; bpftables -L of an nft ruleset.
+int save_nft(const char* cmd, const runtime::LiveView& live, const std::string& table = "",
+             const std::string& chain = "") {
     Diagnostics diags;
     std::optional<parser::nft::Script> script = parser::parse_nft(live.state.ruleset, "<committed>", diags);
     if (!script)
         return std::fprintf(stderr, "%s: the committed ruleset does not parse:\n%s", cmd,
                             diags.str().c_str()),
                1;
+    if (!table.empty()) {
+        std::erase_if(script->commands, [&](const parser::nft::Command& c) { return c.table != table; });
+        if (script->commands.empty())
+            return std::fprintf(stderr, "%s: table '%s' does not exist\n", cmd, table.c_str()), 1;
+    }
+    if (!chain.empty()) {
+        bool found = false;
+        for (parser::nft::Command& c : script->commands) {
+            if (!c.table_body) continue;
+            c.table_body->sets.clear();
+            c.table_body->objects.clear();
+            std::erase_if(c.table_body->chains,
+                          [&](const parser::nft::ChainDef& d) { return d.name != chain; });
+            found |= !c.table_body->chains.empty();
+        }
+        if (!found) return std::fprintf(stderr, "%s: chain '%s' does not exist\n", cmd, chain.c_str()), 1;
+    }
     std::map<std::pair<int, int>, ir::Counters> sums;
     for (const ir::Table& t : live.program.tables)
         for (const ir::Chain& c : t.chains) {
@@ -613,7 +632,7 @@ int list_command(int argc, char** argv) {
                                           {"line-numbers", no_argument, nullptr, 'N'},
                                           {"wait", optional_argument, nullptr, 'w'},
                                           {nullptr, 0, nullptr, 0}};
-    bool list = false, zero = false, verbose = false, numbers = false;
+    bool list = false, zero = false, verbose = false, numbers = false, table_given = false;
     std::string table = "filter", chain;
     double wait = 0;
     optind = 1;
@@ -627,6 +646,7 @@ int list_command(int argc, char** argv) {
                 break;
             case 't':
                 table = optarg;
+                table_given = true;
                 break;
             case 'v':
                 verbose = true;
@@ -656,6 +676,16 @@ int list_command(int argc, char** argv) {
     }
     std::optional<runtime::LiveView> live = runtime::read_live(true, error);
     if (!live) return std::fprintf(stderr, "bpftables -L: %s\n", error.c_str()), 1;
+    if (live->state.format == "nft") {  // as nft list ruleset / table / chain, with the live counters
+        int code = save_nft("bpftables -L", *live, table_given ? table : "", chain);
+        if (code != 0 || !zero) return code;
+        int lock_code = 0;
+        std::optional<Locked> locked = lock_state("bpftables -Z", wait, lock_code);
+        if (!locked) return lock_code;
+        if (!runtime::zero_counters(locked->state, error))
+            return std::fprintf(stderr, "bpftables -Z: %s\n", error.c_str()), 1;
+        return 0;
+    }
     std::optional<ir::Program> program = std::move(live->program);
     const ir::Table* t = program->find(table);
     if (!t) return std::fprintf(stderr, "bpftables -L: table '%s' does not exist\n", table.c_str()), 1;
