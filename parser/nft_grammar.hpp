@@ -82,14 +82,18 @@ struct bare_meta_key
     : sor<NFT_KEY("iifname"), NFT_KEY("oifname"), NFT_KEY("iiftype"), NFT_KEY("oiftype"), NFT_KEY("iifgroup"),
           NFT_KEY("oifgroup"), NFT_KEY("iif"), NFT_KEY("oif"), NFT_KEY("mark"), NFT_KEY("skuid"),
           NFT_KEY("skgid"), NFT_KEY("nftrace"), NFT_KEY("rtclassid"), NFT_KEY("ibrname"), NFT_KEY("obrname"),
-          NFT_KEY("pkttype"), NFT_KEY("cpu"), NFT_KEY("cgroup"), NFT_KEY("ibriport"), NFT_KEY("obriport")> {};
+          NFT_KEY("pkttype"), NFT_KEY("cpu"), NFT_KEY("cgroup"), NFT_KEY("ibriport"), NFT_KEY("obriport"),
+          NFT_KEY("time"), NFT_KEY("hour"), NFT_KEY("day")> {};
 struct field : seq<not_at<relop>, ident> {};
 struct ct_dir : sor<NFT_KEY("original"), NFT_KEY("reply")> {};
 struct ct_family : sor<NFT_KEY("ip6"), NFT_KEY("ip")> {};
 struct ct_selector : seq<NFT_KEY("ct"), opt<sp1, ct_dir>, opt<sp1, ct_family>, sp1, field> {};
 struct meta_selector : seq<NFT_KEY("meta"), sp1, field> {};
+struct raw_tcp_option : seq<one<'@'>, plus<digit>, one<','>, plus<digit>, one<','>, plus<digit>> {
+};  // @kind,off,len
 struct tcp_option_selector
-    : seq<NFT_KEY("tcp"), sp1, NFT_KEY("option"), sp1, sor<field, seq<plus<digit>, not_at<word_char>>>,
+    : seq<NFT_KEY("tcp"), sp1, NFT_KEY("option"), sp1,
+          sor<raw_tcp_option, field, seq<plus<digit>, not_at<word_char>>>,
           opt<sp1, sor<NFT_KEY("kind"), NFT_KEY("length"), NFT_KEY("size"), NFT_KEY("count"), NFT_KEY("left"),
                        NFT_KEY("right"), NFT_KEY("tsval"), NFT_KEY("tsecr"), NFT_KEY("value"),
                        NFT_KEY("subtype")>>> {};
@@ -134,8 +138,9 @@ struct anon_set
     : seq<one<'{'>, ws, opt<list<set_elem, seq<ws, one<','>, ws>>, opt<ws, one<','>>>, ws, must<set_close>> {
 };
 
-struct primary : sor<quoted, variable, selector, set_ref, anon_set, paren, word> {};
-struct value_primary : sor<quoted, variable, set_ref, anon_set, paren, word> {};  // a relation's right side
+struct quoted_range : seq<quoted, one<'-'>, quoted> {};  // meta hour "00:00"-"02:02"
+struct primary : sor<quoted_range, quoted, variable, selector, set_ref, anon_set, paren, word> {};
+struct value_primary : sor<quoted_range, quoted, variable, set_ref, anon_set, paren, word> {};  // right side
 
 struct concat : list<primary, dot> {};
 struct binop_expr : seq<concat, star<sp, binop, sp, concat>> {};
@@ -183,7 +188,8 @@ struct other_keyword
           NFT_KEY("dnat"), NFT_KEY("redirect"), NFT_KEY("tproxy"), NFT_KEY("queue"), NFT_KEY("dup"),
           NFT_KEY("fwd"), NFT_KEY("synproxy"), NFT_KEY("flow"), NFT_KEY("add"), NFT_KEY("update"),
           NFT_KEY("delete"), NFT_KEY("reset"), NFT_KEY("last"), NFT_KEY("meter"), NFT_KEY("xt"),
-          NFT_KEY("numgen"), NFT_KEY("secmark"), NFT_KEY("set")> {};
+          NFT_KEY("numgen"), NFT_KEY("secmark"), NFT_KEY("set"), seq<NFT_KEY("ct"), sp1, NFT_KEY("count")>> {
+};
 struct stmt_keyword : sor<verdict_name, jump_name, NFT_KEY("counter"), NFT_KEY("comment"), NFT_KEY("log"),
                           NFT_KEY("reject"), other_keyword> {};
 // After "to" (snat, dnat, redirect, queue, dup, fwd, tproxy) an argument may be an expression with a map.
@@ -193,20 +199,26 @@ struct other_arg : sor<seq<ct_family, at<sp1, sor<NFT_KEY("to"), NFT_KEY("prefix
                            sor<quoted, variable, set_ref, anon_set, list<word, one<','>>>>> {};
 struct other_expr_arg : seq<expr> {};
 struct other_to : seq<NFT_KEY("to"), sp1, not_at<stmt_keyword>, other_expr_arg> {};
-struct other_stmt : seq<other_keyword, star<sp1, sor<other_to, other_arg>>> {};
+struct other_slash : one<'/'> {};  // limit rate 1 bytes / second
+struct other_stmt : seq<other_keyword, star<sp1, sor<other_to, other_arg, other_slash>>> {};
+// reset tcp option KIND: its argument is a selector, which other_arg never takes (it would swallow the next
+// statement's).
+struct reset_stmt : seq<NFT_KEY("reset"), sp1, at<tcp_option_selector>, selector> {};
 
 // selector [op] value, selector vmap { ... }, selector set value
 struct lhs : seq<at<sor<selector, one<'('>>>, binop_expr> {};
 struct vmap_body : sor<anon_set, set_ref, variable> {};
 struct vmap_tail : seq<NFT_KEY("vmap"), sp1, must<vmap_body>> {};
-struct set_value : expr {};
+struct set_list : seq<expr, plus<one<','>, sp, expr>> {};  // ct event set new,related
+struct set_value : sor<set_list, expr> {};
 struct set_tail : seq<NFT_KEY("set"), sp1, must<set_value>> {};
 struct rhs_mask : seq<sp1, slash, sp1, must<mask_list>> {};
 struct rhs : seq<value_list, opt<rhs_mask>> {};
 struct relation_tail : seq<opt<relop, sp>, rhs> {};
 struct match_stmt : seq<lhs, sp1, sor<vmap_tail, set_tail, relation_tail>> {};
 
-struct statement : sor<verdict, counter_stmt, comment_stmt, log_stmt, reject_stmt, other_stmt, match_stmt> {};
+struct statement
+    : sor<verdict, counter_stmt, comment_stmt, log_stmt, reject_stmt, reset_stmt, other_stmt, match_stmt> {};
 struct rule_end : at<sor<one<';'>, eol, one<'}'>, one<'#'>, eof>> {};
 struct rule : seq<statement, star<sp1, statement>, sp, must<rule_end>> {};
 

@@ -31,7 +31,8 @@ using selector = pegtl::parse_tree::selector<
         g::counter_packets, g::counter_bytes, g::name, g::comment_stmt, g::comment_text, g::log_stmt,
         g::log_option, g::log_option_value, g::reject_stmt, g::reject_kind, g::reject_code, g::other_stmt,
         g::other_keyword, g::other_arg, g::other_expr_arg, g::other_to, g::match_stmt, g::lhs, g::vmap_tail,
-        g::set_tail, g::set_value, g::relation_tail, g::relop, g::rhs, g::rhs_mask,
+        g::set_tail, g::set_value, g::set_list, g::relation_tail, g::relop, g::rhs, g::rhs_mask,
+        g::reset_stmt, g::other_slash, g::quoted_range,
         // expressions
         g::quoted, g::variable, g::set_ref, g::word, g::selector, g::anon_set, g::set_elem, g::elem_key,
         g::elem_value, g::paren, g::concat, g::binop_expr, g::binop, g::expr, g::value_concat, g::value_binop,
@@ -134,9 +135,10 @@ class Converter {
         if (n.is_type<g::lhs>())
             return expr(*n.children.back());  // the first child is the at<selector> look-ahead
         if (n.is_type<g::concat>() || n.is_type<g::value_concat>() || n.is_type<g::typeof_key>() ||
-            n.is_type<g::value_list>() || n.is_type<g::mask_list>()) {
+            n.is_type<g::value_list>() || n.is_type<g::mask_list>() || n.is_type<g::set_list>()) {
             if (n.children.size() == 1) return expr(*child(n));
-            bool is_list = n.is_type<g::value_list>() || n.is_type<g::mask_list>();
+            bool is_list =
+                n.is_type<g::value_list>() || n.is_type<g::mask_list>() || n.is_type<g::set_list>();
             Expr e = leaf(n, is_list ? K::list : K::concat, is_list ? "," : ".");
             for (const auto& c : n.children) e.args.push_back(expr(*c));
             return e;
@@ -210,6 +212,10 @@ class Converter {
             s.kind = Statement::Kind::reject;
             for (const auto& c : n.children)
                 s.args.push_back(leaf(*c, Expr::Kind::value, words(c->string_view())));
+        } else if (n.is_type<g::reset_stmt>()) {  // reset tcp option KIND
+            s.kind = Statement::Kind::other;
+            s.keyword = "reset";
+            s.args.push_back(expr(*child(n)));
         } else if (n.is_type<g::other_stmt>()) {
             s.kind = Statement::Kind::other;
             s.keyword = child(n)->string();

@@ -121,6 +121,8 @@ TEST(NftPy, RuleLines) {
         total.fail_by_parser += r.fail_by_parser;
         if (supported.count(name))
             for (const std::string& m : r.misses) ADD_FAILURE() << name << ": " << m;
+        else if (getenv("NFTPY_VERBOSE"))
+            for (const std::string& m : r.misses) std::cout << name << ": " << m << "\n";
     }
     std::cout << "nft-py (ip/inet families):\n"
               << table.str() << "  total: ok parsed " << total.ok_parsed << "/" << total.ok_total
