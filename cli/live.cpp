@@ -120,12 +120,14 @@ int restore_nft(const char* cmd, const std::string& file, const std::string& tex
         script = std::move(committed);
     }
     std::optional<std::string> canonical;
-    if (script && lower_nft(*script, diags) && !diags.has_errors())
+    // Statements bpftables does not compile go to the kernel's copy, which checks and runs them; from nft
+    // text only (the JSON reader keeps some statements by their keyword alone, which the copy would lose).
+    if (script && lower_nft(*script, diags, !json) && !diags.has_errors())
         canonical = canonical_nft(*script, diags, json);
     std::fputs(diags.str().c_str(), stderr);
     if (!canonical || diags.has_errors()) return 1;
     Diagnostics again;
-    std::optional<ir::Program> program = parse_and_lower_nft(*canonical, "<committed>", again);
+    std::optional<ir::Program> program = parse_and_lower_nft(*canonical, "<committed>", again, true);
     if (!program) {
         std::fprintf(stderr, "%s: internal: the canonical form of the ruleset does not lower:\n%s%s", cmd,
                      again.str().c_str(), canonical->c_str());

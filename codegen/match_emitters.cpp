@@ -312,7 +312,9 @@ struct Emitter {
     }
     std::optional<MatchCode> operator()(const ir::OpaqueMatch& m) {  // the kernel's copy decides it
         MatchCode c;
-        c.kernel_why = "-m " + m.module + " is not compiled: the kernel decides it";
+        c.kernel_why = m.module == "nft" && !m.args.empty()
+                           ? "nft statement \"" + m.args.back() + "\" is not compiled: the kernel decides it"
+                           : "-m " + m.module + " is not compiled: the kernel decides it";
         return c;
     }
 };

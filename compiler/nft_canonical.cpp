@@ -399,6 +399,10 @@ std::optional<std::string> canonical_nft(const parser::nft::Script& script, Diag
     return print(*tables, nullptr);
 }
 
+std::string nft_statement_text(const parser::nft::Statement& s) {
+    return statement(s, std::nullopt);
+}
+
 std::string print_nft(const parser::nft::Script& canonical, const NftCounters& counters) {
     Diagnostics ignored;
     std::optional<std::vector<Table>> tables = Folder(ignored, false).run(canonical);

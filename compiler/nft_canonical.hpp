@@ -39,4 +39,8 @@ std::optional<std::string> canonical_nft(const parser::nft::Script& script, Diag
 using NftCounters = std::function<std::optional<ir::Counters>(const SourceLoc& rule)>;
 std::string print_nft(const parser::nft::Script& canonical, const NftCounters& counters);
 
+// One statement as the canonical text prints it (single blanks, `define`s as written): the text of an nft
+// statement bpftables does not compile, kept in the IR for the kernel's copy to decide.
+std::string nft_statement_text(const parser::nft::Statement& s);
+
 }  // namespace bpftables

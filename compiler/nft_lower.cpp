@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "compiler/nft_canonical.hpp"
 #include "compiler/nft_check.hpp"
 #include "compiler/xt/numbers.hpp"
 #include "parser/nft_json.hpp"
@@ -117,24 +118,33 @@ using Alts = std::vector<Alt>;  // ORed: the rule expands into one copy per alte
 struct Scope {
     std::map<std::string, Expr> vars;
     std::map<std::string, std::string> sets;  // name -> key type of the named sets known so far
+    // Sets the kernel changes while the ruleset runs: written by a rule (add/update/delete @set) or declared
+    // with timeouts or as dynamic. A program's copy would go stale, so rules reading them are the kernel's.
+    std::set<std::string> kernel_sets;
 };
 
 class RuleLowering {
   public:
     // nat_chain: the rule is in a base chain of type nat, where snat, dnat, masquerade and redirect are kept
     // as targets (never compiled: the code generator hands such chains to the kernel).
-    RuleLowering(const Scope& scope, Diagnostics& diags, bool nat_chain = false)
-        : scope_(scope), diags_(diags), nat_chain_(nat_chain) {}
+    // kernel_decides: a statement bpftables does not compile (and every statement after it) becomes one
+    // OpaqueMatch{"nft", {"--statement", text}}: the program hands the packets that reach it to the kernel,
+    // whose copy of the ruleset decides. Otherwise such a statement is an error at its place.
+    RuleLowering(const Scope& scope, Diagnostics& diags, bool nat_chain = false, bool kernel_decides = false)
+        : scope_(scope), diags_(&diags), nat_chain_(nat_chain), kernel_decides_(kernel_decides) {}
 
     std::optional<std::vector<ir::Rule>> run(const parser::nft::Rule& rule);
 
   private:
     bool error(const SourceLoc& loc, const std::string& msg, int length = 1) {
-        diags_.error(loc, msg, length);
+        diags_->error(loc, msg, length);
+        failed_ = true;
         return false;
     }
     bool unsupported(const Expr& e, const std::string& what) {
-        return error(e.loc, what + " is not supported", e.length);
+        diags_->error(e.loc, what + " is not supported", e.length);
+        unsupported_ = true;
+        return false;
     }
 
     std::optional<Expr> resolve(const Expr& e, int depth = 0);
@@ -154,8 +164,9 @@ class RuleLowering {
     bool limit(const Statement& s);
 
     const Scope& scope_;
-    Diagnostics& diags_;
-    bool nat_chain_ = false;
+    Diagnostics* diags_;
+    bool nat_chain_ = false, kernel_decides_ = false;
+    bool unsupported_ = false, failed_ = false;  // what the statement being lowered ran into
     std::vector<ir::Rule> rules_{1};
     std::optional<ir::LogTarget> log_;
     SourceLoc log_loc_;
@@ -220,6 +231,11 @@ std::optional<ir::Match> RuleLowering::address(const Expr& v, ir::Dir dir, bool 
         if (it == scope_.sets.end()) return error(v.loc, "unknown set @" + v.text, v.length), std::nullopt;
         if (it->second != "ipv4_addr")
             return unsupported(v, "a set of type " + it->second + " here"), std::nullopt;
+        if (scope_.kernel_sets.count(v.text))
+            return unsupported(v, "set @" + v.text +
+                                      ", which the kernel changes at run time (timeouts, "
+                                      "dynamic, or written by a rule),"),
+                   std::nullopt;
         ir::SetMatch m;
         m.name = v.text;
         m.flags = {dir};
@@ -939,11 +955,30 @@ std::optional<std::vector<ir::Rule>> RuleLowering::run(const parser::nft::Rule& 
     rules_.assign(1, ir::Rule{});
     rules_[0].loc = rule.loc;
     bool ok = true;
-    for (const Statement& s : rule.statements)
-        if (!statement(s)) {
-            ok = false;
+    Diagnostics* outer = diags_;
+    for (size_t i = 0; i < rule.statements.size() && ok; ++i) {
+        const Statement& s = rule.statements[i];
+        Diagnostics local;
+        diags_ = &local;
+        std::vector<ir::Rule> before = rules_;
+        std::optional<ir::LogTarget> log = log_;
+        bool verdict = verdict_seen_;
+        unsupported_ = failed_ = false;
+        ok = statement(s);
+        diags_ = outer;
+        if (!ok && kernel_decides_ && unsupported_ && !failed_) {
+            rules_ = std::move(before), log_ = std::move(log), verdict_seen_ = verdict;
+            std::string text;
+            for (size_t j = i; j < rule.statements.size(); ++j)
+                text += (j > i ? " " : "") + nft_statement_text(rule.statements[j]);
+            ok = apply(Alts{Alt{{ir::OpaqueMatch{"nft", {"--statement", text}}}, {}}}, s.loc);
             break;
         }
+        for (const Diagnostic& d : local.all())
+            d.severity == Severity::error     ? outer->error(d.loc, d.message, d.length)
+            : d.severity == Severity::warning ? outer->warning(d.loc, d.message, d.length)
+                                              : outer->note(d.loc, d.message, d.length);
+    }
     if (!ok) return std::nullopt;
     if (log_) {
         bool has_verdict = false, has_limit = false;
@@ -1014,10 +1049,12 @@ std::optional<int> priority_of(const std::string& text, const Scope& scope) {
 
 class ScriptLowering {
   public:
-    explicit ScriptLowering(Diagnostics& diags) : diags_(diags) {}
+    ScriptLowering(Diagnostics& diags, bool kernel_decides)
+        : diags_(diags), kernel_decides_(kernel_decides) {}
 
     std::optional<ir::Program> run(const parser::nft::Script& script) {
         bool ok = true;
+        find_kernel_sets(script);
         for (const auto& c : script.commands) ok &= command(c);
         if (!ok) return std::nullopt;
         for (const ir::Table& t : program_.tables)  // jumps stay inside their table
@@ -1038,6 +1075,33 @@ class ScriptLowering {
   private:
     using Command = parser::nft::Command;
     using O = Command::Object;
+
+    void find_kernel_sets(const parser::nft::Script& script) {
+        auto declared = [&](const std::string& name, const parser::nft::SetBody& b) {
+            bool changes = false;
+            for (const std::string& f : b.flags) changes |= f == "dynamic" || f == "timeout";
+            for (const std::string& a : b.attrs) changes |= a.rfind("timeout", 0) == 0;
+            if (changes) scope_.kernel_sets.insert(name);
+        };
+        auto written = [&](const parser::nft::Rule& r) {
+            for (const Statement& st : r.statements)
+                if (st.kind == Statement::Kind::other &&
+                    (st.keyword == "add" || st.keyword == "update" || st.keyword == "delete"))
+                    for (const Expr& a : st.args)
+                        if (a.kind == K::set_ref) scope_.kernel_sets.insert(a.text);
+        };
+        for (const Command& c : script.commands) {
+            if (c.table_body) {
+                for (const auto& set : c.table_body->sets) declared(set.name, set.body);
+                for (const auto& ch : c.table_body->chains)
+                    for (const auto& r : ch.body.rules) written(r);
+            }
+            if (c.set_body && c.object == O::set) declared(c.name, *c.set_body);
+            if (c.chain_body)
+                for (const auto& r : c.chain_body->rules) written(r);
+            if (c.rule) written(*c.rule);
+        }
+    }
 
     bool error(const SourceLoc& loc, const std::string& m) {
         diags_.error(loc, m);
@@ -1108,7 +1172,8 @@ class ScriptLowering {
 
     bool rule(ir::Chain& ch, const parser::nft::Rule& r, bool insert) {
         bool nat_chain = ch.nft_hook && ch.nft_hook->type == "nat";
-        std::optional<std::vector<ir::Rule>> rules = RuleLowering(scope_, diags_, nat_chain).run(r);
+        std::optional<std::vector<ir::Rule>> rules =
+            RuleLowering(scope_, diags_, nat_chain, kernel_decides_).run(r);
         if (!rules) return false;
         ch.rules.insert(insert ? ch.rules.begin() : ch.rules.end(), rules->begin(), rules->end());
         return true;
@@ -1248,6 +1313,7 @@ class ScriptLowering {
     }
 
     Diagnostics& diags_;
+    bool kernel_decides_ = false;
     ir::Program program_;
     Scope scope_;
     std::set<std::string> skipped_;
@@ -1255,9 +1321,10 @@ class ScriptLowering {
 
 }  // namespace
 
-std::optional<ir::Program> lower_nft(const parser::nft::Script& script, Diagnostics& diags) {
+std::optional<ir::Program> lower_nft(const parser::nft::Script& script, Diagnostics& diags,
+                                     bool kernel_decides) {
     if (!check_nft(script, diags)) return std::nullopt;
-    return ScriptLowering(diags).run(script);
+    return ScriptLowering(diags, kernel_decides).run(script);
 }
 
 std::optional<std::vector<ir::Rule>> lower_nft_rule(const parser::nft::Rule& rule, Diagnostics& diags) {
@@ -1266,10 +1333,10 @@ std::optional<std::vector<ir::Rule>> lower_nft_rule(const parser::nft::Rule& rul
 }
 
 std::optional<ir::Program> parse_and_lower_nft(const std::string& text, const std::string& file,
-                                               Diagnostics& diags) {
+                                               Diagnostics& diags, bool kernel_decides) {
     std::optional<parser::nft::Script> script = parser::parse_nft(text, file, diags);
     if (!script) return std::nullopt;
-    return lower_nft(*script, diags);
+    return lower_nft(*script, diags, kernel_decides);
 }
 
 std::optional<ir::Program> parse_and_lower_nft_json(const std::string& text, const std::string& file,

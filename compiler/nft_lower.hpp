@@ -20,8 +20,8 @@
 //   DscpMatch, meta pkttype -> PktTypeMatch, ether saddr -> MacMatch, limit rate -> LimitMatch, comment ->
 //   CommentMatch log + verdict                -> two rules (LOG, then the verdict), unless the rule has a
 //   limit
-//   snat, dnat, masquerade, redirect -> OpaqueTarget, in base chains of type nat only (the code generator does
-//   not compile those chains: it hands the packets that reach them to the kernel)
+//   snat, dnat, masquerade, redirect -> OpaqueTarget, in base chains of type nat only (the code generator
+//   does not compile those chains: it hands the packets that reach them to the kernel)
 // Anything else is an error "... is not supported" at its position, never dropped.
 #include <optional>
 #include <string>
@@ -33,7 +33,12 @@
 
 namespace bpftables {
 
-std::optional<ir::Program> lower_nft(const parser::nft::Script& script, Diagnostics& diags);
+// kernel_decides (bpftables-restore, whose nft rulesets also go whole to the kernel's nf_tables, which checks
+// and runs them): a statement bpftables does not compile, with the rest of its rule, becomes
+// OpaqueMatch{"nft", {"--statement", text}} and the program hands the packets that reach it to the kernel.
+// Otherwise (compile, run: no kernel copy to check or run it) such a statement is an error at its place.
+std::optional<ir::Program> lower_nft(const parser::nft::Script& script, Diagnostics& diags,
+                                     bool kernel_decides = false);
 
 // One rule's statements, with the sets and variables a table would provide (may be empty). A rule can
 // expand into several (anonymous sets, vmaps, log + verdict).
@@ -41,7 +46,7 @@ std::optional<std::vector<ir::Rule>> lower_nft_rule(const parser::nft::Rule& rul
 
 // Parses and lowers a whole text in one step.
 std::optional<ir::Program> parse_and_lower_nft(const std::string& text, const std::string& file,
-                                               Diagnostics& diags);
+                                               Diagnostics& diags, bool kernel_decides = false);
 
 // The same for `nft -j list ruleset` JSON (parser/nft_json.hpp reads it into the same AST).
 std::optional<ir::Program> parse_and_lower_nft_json(const std::string& text, const std::string& file,

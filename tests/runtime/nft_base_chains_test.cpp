@@ -70,6 +70,33 @@ table ip y {
     EXPECT_VERDICT(rs, tcp_to(22), "DROP", "x:a", 1);
 }
 
+// As bpftables-restore lowers (its nft rulesets also go whole to the kernel's nf_tables): a statement it does
+// not compile hands the packets that reach it to the kernel; the statements before it, and the other rules,
+// are the program's.
+TEST_F(NftBaseChains, StatementsNotCompiledAreTheKernelsInARestore) {
+    Diagnostics diags;
+    std::optional<ir::Program> p = parse_and_lower_nft(R"(table ip t {
+    chain in {
+        type filter hook input priority 0; policy accept;
+        tcp dport 22 drop
+        tcp dport 23 ct mark 0x2 accept
+        tcp dport 24 meta mark set 1 drop
+        tcp dport 25 accept
+    }
+}
+)",
+                                                       "k.nft", diags, true);
+    ASSERT_TRUE(p) << diags.str();
+    Ruleset rs(std::move(*p));
+    for (Hook hook : {Hook::xdp, Hook::tc_ingress}) {
+        EXPECT_VERDICT_ON(rs, hook, tcp_to(22), "DROP", "t:in", 1);
+        EXPECT_VERDICT_ON(rs, hook, tcp_to(23), "KERNEL", "t:in", 2);
+        EXPECT_VERDICT_ON(rs, hook, tcp_to(24), "KERNEL", "t:in", 3);
+        EXPECT_VERDICT_ON(rs, hook, tcp_to(25), "ACCEPT", "t:in", 4);
+        EXPECT_VERDICT_ON(rs, hook, tcp_to(26), "ACCEPT", "t:in", 0);
+    }
+}
+
 TEST_F(NftBaseChains, Policies) {
     Ruleset& rs = ruleset(R"(table ip t {
     chain strict {

@@ -240,6 +240,28 @@ grep -q "dnat to $NET.1:21" <<<"$(inA nft list chain ip nat pre 2>&1)" && ok "ro
 restore "$work/n2.nft" || bad "restore n2 again"
 expect "kernel copy is the new ruleset (the backstop), without nat" "table ip fw" "$(inA nft list tables)"
 
+echo "== a statement bpftables does not compile: the packets that reach it are the kernel's copy's"
+cat >"$work/k.nft" <<'N'
+flush ruleset
+table ip fw {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		udp dport 9 counter drop
+		udp dport 31 meta mark set 0x1 counter drop
+	}
+}
+N
+bt compile "$work/k.nft" --format nft -o /dev/null 2>/dev/null && bad "compile refuses it (no kernel copy)" ||
+    ok "compile refuses it (no kernel copy)"
+restore "$work/k.nft" || bad "restore with meta mark set"
+udp 3 31
+udp 2 9
+kpkts() { inA nft list chain ip fw input | grep -F -- "$1" | grep -o 'packets [0-9]*' | cut -d' ' -f2; }
+expect "the kernel's copy ran meta mark set and dropped" 3 "$(kpkts 'udp dport 31')"
+expect "the program did not count it" 0 "$(pkts 'udp dport 31 ')"
+expect "udp dport 9: the program's" 2 "$(pkts 'udp dport 9 ')"
+expect "udp dport 9: not the kernel's (dropped at XDP)" 0 "$(kpkts 'udp dport 9')"
+
 echo "== iptables input replaces a committed nft ruleset"
 printf '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p udp -m udp --dport 9 -j DROP\nCOMMIT\n' >"$work/r.rules"
 restore "$work/r.rules" || bad "restore iptables"

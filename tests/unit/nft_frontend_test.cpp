@@ -224,6 +224,43 @@ TEST(NftLower, UnsupportedIsAnErrorAtItsPlace) {
     EXPECT_NE(diags.str().find("no chain \"nowhere\""), std::string::npos);
 }
 
+// bpftables-restore's lowering: what is not compiled becomes one OpaqueMatch for the kernel, from the first
+// such statement to the end of the rule; so do reads of sets the kernel changes (timeouts, add @set).
+TEST(NftLower, KernelDecidesWhatIsNotCompiled) {
+    const char* text = R"(table ip t {
+ set seen { type ipv4_addr; flags timeout; }
+ set fixed { type ipv4_addr; elements = { 198.18.0.1 } }
+ chain c {
+  type filter hook input priority 0;
+  tcp dport 22 ct mark 0x2 counter accept
+  ip saddr @seen drop
+  ip saddr @fixed drop
+  tcp dport 23 add @seen { ip saddr }
+ }
+}
+)";
+    Diagnostics strict;
+    EXPECT_FALSE(parse_and_lower_nft(text, "k.nft", strict));
+    EXPECT_NE(strict.str().find("\"ct mark\" is not supported"), std::string::npos) << strict.str();
+    Diagnostics diags;
+    std::optional<ir::Program> p = parse_and_lower_nft(text, "k.nft", diags, true);
+    ASSERT_TRUE(p) << diags.str();
+    EXPECT_FALSE(diags.has_errors()) << diags.str();
+    const std::vector<ir::Rule>& rules = p->tables[0].chains[0].rules;
+    ASSERT_EQ(rules.size(), 4u);
+    ir::TcpMatch tcp;
+    tcp.dport = ir::Negatable<ir::PortRange>{{22, 22}, false};
+    EXPECT_EQ(rules[0].matches, (std::vector<ir::Match>{
+                                    ir::ProtocolMatch{6, false}, tcp,
+                                    ir::OpaqueMatch{"nft", {"--statement", "ct mark 0x2 counter accept"}}}));
+    EXPECT_TRUE(std::holds_alternative<ir::NoTarget>(rules[0].target));
+    EXPECT_EQ(rules[1].matches,
+              std::vector<ir::Match>{(ir::OpaqueMatch{"nft", {"--statement", "ip saddr @seen drop"}})});
+    EXPECT_TRUE(
+        std::holds_alternative<ir::SetMatch>(rules[2].matches[0]));  // a set nothing changes: compiled
+    EXPECT_TRUE(std::holds_alternative<ir::OpaqueMatch>(rules[3].matches.back()));
+}
+
 TEST(NftLower, FormatGuess) {
     EXPECT_TRUE(looks_like_nft("# x\ntable ip t {\n}\n"));
     EXPECT_TRUE(looks_like_nft("flush ruleset\n"));
