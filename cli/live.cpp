@@ -566,10 +566,10 @@ int status_command(int argc, char** argv) {
     if (program && state->format == "nft") {
         // nft tables: compiled (their chains that are not run at the kernel's hooks), and the whole ruleset
         // in the kernel's nf_tables too when it needs it there.
+        std::vector<std::pair<std::string, std::string>> tables = runtime::nft_tables(state->ruleset);
         std::printf("nft ruleset; tables:");
-        for (const ir::Table& t : program->tables) std::printf(" %s %s", t.family.c_str(), t.name.c_str());
-        std::printf("; copy in the kernel's nf_tables: %s\n",
-                    runtime::nft_needs_kernel(*program) ? "yes" : "no");
+        for (const auto& [family, name] : tables) std::printf(" %s %s", family.c_str(), name.c_str());
+        std::printf("; copy in the kernel's nf_tables: %s\n", tables.empty() ? "no" : "yes");
     } else if (program) {
         for (const ir::Table& t : program->tables)
             (codegen::is_compiled_table(t.name) ? in_bpf : in_kernel).insert(t.name);

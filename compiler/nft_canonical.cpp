@@ -4,6 +4,8 @@
 #include <cctype>
 #include <map>
 
+#include "parser/nft_parser.hpp"
+
 namespace bpftables {
 namespace {
 
@@ -14,6 +16,7 @@ using O = nft::Command::Object;
 
 struct Table {
     std::string family, name;
+    std::vector<nft::ObjectDef> objects;  // kept as written, for the kernel's copy
     std::vector<nft::SetDef> sets;
     std::vector<nft::ChainDef> chains;
 };
@@ -40,7 +43,7 @@ class Folder {
         for (Table& t : tables_)
             if (t.family == c.family && t.name == c.table) return &t;
         if (!create) return error(c.loc, "no table " + c.family + " " + c.table), nullptr;
-        tables_.push_back({c.family, c.table, {}, {}});
+        tables_.push_back({c.family, c.table, {}, {}, {}});
         return &tables_.back();
     }
 
@@ -87,6 +90,12 @@ class Folder {
                 std::optional<nft::Expr> r2 = resolve(a);
                 if (!r2) return false;
                 a = std::move(*r2);
+                if (s.kind == SK::log && a.kind == K::string) {  // log prefix "... $var ..."
+                    std::string unknown;
+                    std::optional<std::string> text = parser::expand_variables(a.text, vars_, unknown);
+                    if (!text) return error(a.loc, "unknown variable $" + unknown);
+                    a.text = *text;
+                }
             }
         }
         return true;
@@ -166,9 +175,12 @@ class Folder {
             default:
                 break;
         }
-        if (c.family != "ip" && c.family != "inet")
-            return error(c.loc, "table " + c.family + " " + c.table +
-                                    ": only ip and inet tables are compiled, and the others would be lost");
+        // Tables bpftables does not compile (ip6, arp, bridge, netdev) are kept for the kernel's copy, which
+        // is their only one; not from JSON, whose reader keeps some statements by their keyword alone.
+        if (json_ && c.family != "ip" && c.family != "inet")
+            return error(
+                c.loc, "table " + c.family + " " + c.table +
+                           ": from nft JSON only ip and inet tables are kept; give this ruleset as nft text");
         if (c.verb == "delete" || c.verb == "destroy") {
             if (c.object != O::table)
                 return error(c.loc, c.verb + " of anything but a table is not supported");
@@ -196,11 +208,18 @@ class Folder {
         switch (c.object) {
             case O::table: {
                 if (!c.table_body) return true;
-                if (!c.table_body->objects.empty()) {
-                    const nft::ObjectDef& o = c.table_body->objects.front();
-                    return error(o.loc,
-                                 o.kind + " " + o.name +
-                                     ": stateful objects are not kept (bpftables does not compile them)");
+                for (const nft::ObjectDef& o : c.table_body->objects) {  // as written, for the kernel's copy
+                    if (o.body.empty())
+                        return error(o.loc,
+                                     o.kind + " " + o.name +
+                                         ": stateful objects are kept from nft text only (as written)");
+                    auto same = std::find_if(
+                        t->objects.begin(), t->objects.end(),
+                        [&](const nft::ObjectDef& x) { return x.kind == o.kind && x.name == o.name; });
+                    if (same != t->objects.end())
+                        *same = o;
+                    else
+                        t->objects.push_back(o);
                 }
                 bool ok = true;
                 for (const nft::SetDef& s : c.table_body->sets)
@@ -251,7 +270,14 @@ std::string quoted(const std::string& s) {
     return out + "\"";
 }
 
+std::string expr_only(const nft::Expr& e);
+
+// An expression, with a set element's options after it.
 std::string expr(const nft::Expr& e) {
+    return e.elem_options.empty() ? expr_only(e) : expr_only(e) + " " + e.elem_options;
+}
+
+std::string expr_only(const nft::Expr& e) {
     auto join = [&](const std::string& sep) {
         std::string out;
         for (size_t i = 0; i < e.args.size(); ++i) out += (i ? sep : "") + expr(e.args[i]);
@@ -349,6 +375,11 @@ std::string print(const std::vector<Table>& tables, const NftCounters& counters)
     for (const Table& t : tables) {
         out += "table " + t.family + " " + name(t.name) + " {\n";
         bool first = true;
+        for (const nft::ObjectDef& o : t.objects) {
+            if (!first) out += "\n";
+            first = false;
+            out += "\t" + o.kind + " " + name(o.name) + " " + o.body + "\n";
+        }
         for (const nft::SetDef& s : t.sets) {
             if (!first) out += "\n";
             first = false;

@@ -15,9 +15,11 @@
 // `bpftables-save` prints and what goes to the kernel's nf_tables (`nft -f`) when the ruleset needs it there.
 //
 // Folded: flush ruleset, add/create table, chain, set, map, element, add/insert rule, delete/destroy table,
-// flush table/chain, define. Refused, each with an error at its position: include, replace, list, reset,
-// delete of anything but a table, named stateful objects (counter, quota, ...), and tables of the families
-// bpftables does not compile (ip6, arp, bridge, netdev), which would otherwise be lost.
+// flush table/chain, define. Kept for the kernel's copy (their only one): tables of the families bpftables does
+// not compile (ip6, arp, bridge, netdev) and named stateful objects (counter, quota, ...) as written. Refused,
+// each with an error at its position: include, replace, list, reset, delete of anything but a table, object
+// commands outside a table block, and from JSON (whose reader keeps some statements by their keyword alone)
+// other families and stateful objects.
 #include <functional>
 #include <optional>
 #include <string>

@@ -728,10 +728,23 @@ bool RuleLowering::apply(const Alts& alts, const SourceLoc& loc) {
     return true;
 }
 
+// Set elements that carry state the lookup evaluates (limit, quota, ct count, last): only the kernel has it.
+bool stateful_elements(const Expr& set) {
+    if (set.kind != K::set) return false;
+    for (const Expr& e : set.args) {
+        const std::string& o = (e.kind == K::mapping && !e.args.empty() ? e.args[0] : e).elem_options;
+        for (const char* w : {"limit", "quota", "ct count", "last"})
+            if (o.find(w) != std::string::npos) return true;
+    }
+    return false;
+}
+
 bool RuleLowering::statement(const Statement& s) {
     using SK = Statement::Kind;
     if (verdict_seen_ && s.kind != SK::comment)  // a trailing comment is the rule's, not a statement
         return error(s.loc, "statement after the verdict is never reached", s.length);
+    if ((s.kind == SK::relation || s.kind == SK::vmap) && stateful_elements(s.rhs))
+        return unsupported(s.rhs, "set elements with limit, quota, ct count or last");
     switch (s.kind) {
         case SK::relation:
         case SK::vmap: {
@@ -813,8 +826,12 @@ bool RuleLowering::statement(const Statement& s) {
                 const std::string& opt = s.args[i].text;
                 const Expr& val = s.args[i + 1];
                 if (opt == "prefix") {
-                    if (val.text.size() > 127) return error(val.loc, "log prefix longer than 127 characters");
-                    log.prefix = val.text;
+                    std::string unknown;
+                    std::optional<std::string> prefix =
+                        parser::expand_variables(val.text, scope_.vars, unknown);
+                    if (!prefix) return error(val.loc, "unknown variable $" + unknown);
+                    if (prefix->size() > 127) return error(val.loc, "log prefix longer than 127 characters");
+                    log.prefix = *prefix;
                 } else if (opt == "level") {
                     std::optional<uint32_t> l = lookup(log_levels, val.text);
                     if (!l) return unsupported(val, "log level \"" + val.text + "\"");
@@ -1081,6 +1098,7 @@ class ScriptLowering {
             bool changes = false;
             for (const std::string& f : b.flags) changes |= f == "dynamic" || f == "timeout";
             for (const std::string& a : b.attrs) changes |= a.rfind("timeout", 0) == 0;
+            if (b.elements) changes |= stateful_elements(*b.elements);
             if (changes) scope_.kernel_sets.insert(name);
         };
         auto written = [&](const parser::nft::Rule& r) {

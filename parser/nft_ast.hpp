@@ -28,7 +28,8 @@ struct Expr {
     std::string text;
     std::vector<Expr> args;
     SourceLoc loc;
-    int length = 1;  // columns spanned on the first line
+    int length = 1;            // columns spanned on the first line
+    std::string elem_options;  // a set element's options after its key: "timeout 1h", "limit rate 10/second"
 };
 
 struct Statement {

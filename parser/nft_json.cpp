@@ -590,10 +590,20 @@ class Reader {
         }
         if (key == "elem") {
             if (!v->is_object() || !v->contains("val")) return fail(l, "\"elem\" needs \"val\"");
-            for (const auto& [k, x] : v->items())  // a limit, quota, ct count per element: not a set's lookup
+            std::string options;  // as the text writes them
+            for (const auto& [k, x] :
+                 v->items()) {  // a limit, quota, ct count per element: not a set's lookup
                 if (k != "val" && k != "timeout" && k != "expires" && k != "comment" && k != "counter")
                     return fail(l, "a set element with \"" + k + "\" is not supported");
-            return expr((*v)["val"], l, depth + 1);
+                if ((k == "timeout" || k == "expires") && x.is_number_integer())
+                    options += (options.empty() ? "" : " ") + k + " " + number(x) + "s";
+                if (k == "comment" && x.is_string())
+                    options += (options.empty() ? "" : " ") + std::string("comment \"") +
+                               x.get<std::string>() + "\"";
+            }
+            std::optional<Expr> e = expr((*v)["val"], l, depth + 1);
+            if (e) e->elem_options = options;
+            return e;
         }
         if (key == "concat") {
             if (!v->is_array() || v->empty()) return fail(l, "\"concat\" must be an array of expressions");

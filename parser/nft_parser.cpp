@@ -1,5 +1,7 @@
 #include "parser/nft_parser.hpp"
 
+#include <cctype>
+
 #include <tao/pegtl/contrib/parse_tree.hpp>
 
 #include "parser/nft_grammar.hpp"
@@ -131,7 +133,13 @@ class Converter {
             e.args.push_back(expr(*child(n, 1)));
             return e;
         }
-        if (n.is_type<g::elem_key>() || n.is_type<g::paren>()) return expr(*child(n));
+        if (n.is_type<g::elem_key>()) {  // the key, then its options as written
+            Expr key = expr(*child(n));
+            std::string_view all = n.string_view(), k = child(n)->string_view();
+            key.elem_options = words(all.substr(k.data() + k.size() - all.data()));
+            return key;
+        }
+        if (n.is_type<g::paren>()) return expr(*child(n));
         if (n.is_type<g::lhs>())
             return expr(*n.children.back());  // the first child is the at<selector> look-ahead
         if (n.is_type<g::concat>() || n.is_type<g::value_concat>() || n.is_type<g::typeof_key>() ||
@@ -420,6 +428,27 @@ std::optional<nft::Script> parse_nft(const std::string& text, const std::string&
         diags.error({file, static_cast<int>(p.line), static_cast<int>(p.column)}, std::string(e.message()));
         return std::nullopt;
     }
+}
+
+std::optional<std::string> expand_variables(const std::string& text,
+                                            const std::map<std::string, nft::Expr>& vars,
+                                            std::string& unknown) {
+    std::string out;
+    for (size_t i = 0; i < text.size();) {
+        size_t j = i + 1;
+        while (text[i] == '$' && j < text.size() &&
+               (std::isalnum(static_cast<unsigned char>(text[j])) || text[j] == '_' || text[j] == '-'))
+            ++j;
+        if (text[i] != '$' || j == i + 1) {
+            out += text[i++];
+            continue;
+        }
+        auto it = vars.find(text.substr(i + 1, j - i - 1));
+        if (it == vars.end()) return unknown = text.substr(i + 1, j - i - 1), std::nullopt;
+        out += it->second.text;
+        i = j;
+    }
+    return out;
 }
 
 }  // namespace bpftables::parser

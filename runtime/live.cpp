@@ -397,18 +397,14 @@ bool commit_generation(const State& old, CommitRequest request, CommitReport& re
     report.gids = next.gids.size();
     if (!netfilter_apply(request.backend, request.program, request.netfilter_tables, true, error))
         return false;
-    // nft rulesets that need their copy in the kernel's nf_tables (netfilter.hpp: nft_needs_kernel): the
+    // nft rulesets go whole to the kernel's nf_tables (netfilter.hpp: nft_tables): the
     // tables of the old copy and of the new one are replaced in one `nft -f` transaction.
     std::string old_kernel, new_kernel;
     std::vector<std::pair<std::string, std::string>> kernel_tables;
-    if (old.format == "nft") {
-        std::optional<ir::Program> old_nft = program_with(old, nullptr, error);
-        if (!old_nft) return false;
-        if (nft_needs_kernel(*old_nft)) old_kernel = old.ruleset, kernel_tables = nft_tables(*old_nft);
-    }
-    if (!request.nft_text.empty() && nft_needs_kernel(request.program)) {
+    if (old.format == "nft") old_kernel = old.ruleset, kernel_tables = nft_tables(old.ruleset);
+    if (!request.nft_text.empty()) {
         new_kernel = request.nft_text;
-        for (auto& t : nft_tables(request.program))
+        for (auto& t : nft_tables(request.nft_text))
             if (std::find(kernel_tables.begin(), kernel_tables.end(), t) == kernel_tables.end())
                 kernel_tables.push_back(t);
     }

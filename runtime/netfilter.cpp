@@ -3,12 +3,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
 #include "codegen/layout.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/ir_print.hpp"
+#include "parser/nft_parser.hpp"
 
 namespace bpftables::runtime {
 namespace {
@@ -80,16 +82,14 @@ bool netfilter_apply(const std::string& backend, const ir::Program& program,
     return true;
 }
 
-bool nft_needs_kernel(const ir::Program& program) {
-    for (const ir::Table& t : program.tables)
-        if (!t.family.empty()) return true;
-    return false;
-}
-
-std::vector<std::pair<std::string, std::string>> nft_tables(const ir::Program& program) {
+std::vector<std::pair<std::string, std::string>> nft_tables(const std::string& canonical) {
+    Diagnostics ignored;
     std::vector<std::pair<std::string, std::string>> out;
-    for (const ir::Table& t : program.tables)
-        if (!t.family.empty()) out.emplace_back(t.family, t.name);
+    std::optional<parser::nft::Script> script = parser::parse_nft(canonical, "<committed>", ignored);
+    if (!script) return out;
+    for (const parser::nft::Command& c : script->commands)
+        if (std::find(out.begin(), out.end(), std::pair{c.family, c.table}) == out.end())
+            out.emplace_back(c.family, c.table);
     return out;
 }
 

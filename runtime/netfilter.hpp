@@ -16,14 +16,12 @@ std::string default_backend();
 bool netfilter_apply(const std::string& backend, const ir::Program& program,
                      const std::vector<std::string>& tables, bool test, std::string& error);
 
-// nft rulesets: whether one needs its copy in the kernel's nf_tables. Every nft ruleset does: the copy is the
-// backstop for what the programs hand to the kernel (fragments, IP options, matches a hook cannot decide, base
-// chains bpftables does not compile: nat, route, postrouting; IPv6 packets of inet tables), which the kernel
-// then decides as nft would, with the whole ruleset.
-bool nft_needs_kernel(const ir::Program& program);
-
-// The tables (family, name) of an nft ruleset.
-std::vector<std::pair<std::string, std::string>> nft_tables(const ir::Program& program);
+// The tables (family, name) of a committed nft ruleset's canonical text. Every one of them goes whole to the
+// kernel's nf_tables of the namespace, in the same transaction as the programs: the compiled ones as the
+// backstop for what the programs hand to the kernel (fragments, IP options, statements bpftables does not
+// compile, base chains it does not run: nat, route, postrouting; IPv6 packets of inet tables), the others
+// (ip6, arp, bridge, netdev) as the only copy.
+std::vector<std::pair<std::string, std::string>> nft_tables(const std::string& canonical);
 
 // One `nft -f` transaction on the kernel's nf_tables: deletes the tables `remove` (those that exist), then
 // adds `text` (nft ruleset text, may be empty). `test`: `nft -c` only.

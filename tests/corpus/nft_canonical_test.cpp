@@ -9,6 +9,8 @@
 #include <map>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "compiler/ir_print.hpp"
 #include "compiler/nft_canonical.hpp"
 #include "compiler/nft_lower.hpp"
@@ -25,7 +27,8 @@ namespace fs = std::filesystem;
 
 struct Rate {
     int lowered = 0, same = 0, refused = 0, differ = 0;
-    std::map<std::string, int> refusals;  // first message
+    std::map<std::string, int> refusals;                      // first message
+    std::vector<std::pair<fs::path, std::string>> canonical;  // input, its canonical text
 };
 
 void check(const fs::path& file, bool json, bool kernel_decides, Rate& r) {
@@ -55,6 +58,7 @@ void check(const fs::path& file, bool json, bool kernel_decides, Rate& r) {
     }
     if (same) {
         ++r.same;
+        r.canonical.emplace_back(file, *canonical);
     } else {
         ++r.differ;
         ADD_FAILURE() << file << ": the canonical text does not lower to the same IR or print the same\n"
@@ -66,6 +70,39 @@ void report(const char* what, const Rate& r) {
     std::cout << what << ": " << r.lowered << " lower; canonical text: " << r.same << " same IR, "
               << r.refused << " refused by restore, " << r.differ << " different\n";
     for (const auto& [m, n] : r.refusals) std::cout << "  refused " << n << ": " << m << "\n";
+}
+
+// What a restore gives the kernel's nf_tables is the canonical text: every corpus ruleset that nft itself
+// loads (checked with `nft -c` in a private namespace) loads as its canonical text too, as bpftables-restore
+// of nft text makes it (statements not compiled, other families and stateful objects kept for the kernel).
+TEST(NftCanonical, TheKernelLoadsWhatRestoreGivesIt) {
+    if (!fs::exists(corpus / "nft-dumps")) GTEST_SKIP() << "no corpus at " << corpus;
+    if (geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces)";
+    if (std::system("nft --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "nft absent";
+    Rate r;
+    for (const auto& e : fs::directory_iterator(corpus / "nft-dumps" / "nft"))
+        check(e.path(), false, true, r);
+    if (fs::exists(corpus / "nft-shell-inputs"))
+        for (const auto& e : fs::recursive_directory_iterator(corpus / "nft-shell-inputs"))
+            if (e.is_regular_file()) check(e.path(), false, true, r);
+    fs::path dir = fs::temp_directory_path() / ("bpftables-nft-load-" + std::to_string(getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    int n = 0;
+    for (const auto& [file, text] : r.canonical) {
+        std::string name = std::to_string(n++) + "_" + file.filename().string();
+        fs::copy_file(file, dir / (name + ".orig"));
+        std::ofstream(dir / (name + ".canon")) << text;
+    }
+    fs::path out = dir / "result.txt";
+    std::string cmd = "bash '" BPFTABLES_SOURCE_DIR "/tests/corpus/nft_load_pairs.sh' '" + dir.string() +
+                      "' >'" + out.string() + "'";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    std::string result = test::slurp(out);
+    std::cout << "nft-dumps + nft-shell-inputs, canonical texts of " << r.canonical.size()
+              << " rulesets: " << result;
+    EXPECT_NE(result.find("canonical refused 0\n"), std::string::npos) << result;
+    fs::remove_all(dir);
 }
 
 TEST(NftCanonical, Corpus) {
