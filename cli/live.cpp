@@ -668,25 +668,20 @@ int list_command(int argc, char** argv) {
     }
     if (optind < argc) chain = argv[optind++];
     std::string error;
-    if (zero && !list) {
+    auto zero_counters = [&] {
         int code = 0;
         std::optional<Locked> locked = lock_state("bpftables -Z", wait, code);
         if (!locked) return code;
         if (!runtime::zero_counters(locked->state, error))
             return std::fprintf(stderr, "bpftables -Z: %s\n", error.c_str()), 1;
         return 0;
-    }
+    };
+    if (zero && !list) return zero_counters();
     std::optional<runtime::LiveView> live = runtime::read_live(true, error);
     if (!live) return std::fprintf(stderr, "bpftables -L: %s\n", error.c_str()), 1;
     if (live->state.format == "nft") {  // as nft list ruleset / table / chain, with the live counters
         int code = save_nft("bpftables -L", *live, table_given ? table : "", chain);
-        if (code != 0 || !zero) return code;
-        int lock_code = 0;
-        std::optional<Locked> locked = lock_state("bpftables -Z", wait, lock_code);
-        if (!locked) return lock_code;
-        if (!runtime::zero_counters(locked->state, error))
-            return std::fprintf(stderr, "bpftables -Z: %s\n", error.c_str()), 1;
-        return 0;
+        return code != 0 || !zero ? code : zero_counters();
     }
     std::optional<ir::Program> program = std::move(live->program);
     const ir::Table* t = program->find(table);
@@ -713,15 +708,7 @@ int list_command(int argc, char** argv) {
             std::printf("%s\n", ir::rule_spec(r).c_str());
         }
     }
-    if (zero && !list) return 0;
-    if (zero) {
-        int code = 0;
-        std::optional<Locked> locked = lock_state("bpftables -Z", wait, code);
-        if (!locked) return code;
-        if (!runtime::zero_counters(locked->state, error))
-            return std::fprintf(stderr, "bpftables -Z: %s\n", error.c_str()), 1;
-    }
-    return 0;
+    return zero ? zero_counters() : 0;
 }
 
 }  // namespace bpftables::cli

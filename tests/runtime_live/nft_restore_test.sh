@@ -158,17 +158,8 @@ restore -n --format nft-json "$work/noflush.nft" 2>/dev/null && bad "-n with JSO
 echo "== -L of an nft ruleset: nft list ruleset / table / chain, with the live counters"
 expect "-L is the listing" "$(save)" "$(bt -L)"
 expect "-L -t fw is the table" "$(save)" "$(bt -L -t fw)"
-expect "-L input -t fw is the chain" "table ip fw {
-	chain input {
-		type filter hook input priority filter; policy accept;
-		udp dport 9 counter packets 8 bytes 240 drop
-		udp dport { 7, 11 } counter packets 5 bytes 150 accept
-		udp dport 15 counter packets 2 bytes 60 drop
-		ip saddr $NET.2 icmp type echo-request accept
-		jump svc
-		udp dport 17 counter packets 2 bytes 60 drop
-	}
-}" "$(bt -L input -t fw)"
+# The chain alone: the listing up to the end of chain input, and the table's brace.
+expect "-L input -t fw is the chain" "$(save | sed -n '1,/^\t}$/p'; echo '}')" "$(bt -L input -t fw)"
 bt -L -t nosuch 2>/dev/null && bad "-L of a missing table fails" || ok "-L of a missing table fails"
 bt -L nosuch -t fw 2>/dev/null && bad "-L of a missing chain fails" || ok "-L of a missing chain fails"
 
