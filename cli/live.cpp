@@ -574,12 +574,14 @@ int status_command(int argc, char** argv) {
         for (const ir::Table& t : program->tables)
             (codegen::is_compiled_table(t.name) ? in_bpf : in_kernel).insert(t.name);
     }
-    if (state->format != "nft") std::printf("tables in BPF:");
-    if (state->format != "nft") {
+    if (state->format != "nft") {  // every table goes to netfilter: the compiled ones as the backstop
+        std::printf("tables in BPF:");
         for (const std::string& t : in_bpf) std::printf(" %s", t.c_str());
-        std::printf("; in the kernel's netfilter (iptables-restore):");
+        std::printf("%s; in the kernel's netfilter only:", in_bpf.empty() ? " none" : "");
         for (const std::string& t : in_kernel) std::printf(" %s", t.c_str());
-        std::printf("%s\n", in_kernel.empty() ? " none" : "");
+        std::printf("%s; every table is also in the kernel's netfilter (iptables-restore)%s\n",
+                    in_kernel.empty() ? " none" : "",
+                    in_bpf.empty() ? "" : ", the compiled ones as the backstop");
     }
     if (program && !program->sets.empty()) {
         std::printf("ipsets (bpftables-restore --ipsets):");

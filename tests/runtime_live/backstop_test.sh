@@ -19,6 +19,8 @@ kernel_counter() { inA iptables-save -c -t filter | grep -F -- "$1" | head -1 | 
 
 echo "== the compiled tables are in the kernel's netfilter too"
 expect "filter rules in the kernel" 2 "$(inA iptables-save -t filter | grep -c '^-A INPUT')"
+grep -q "tables in BPF: filter; in the kernel's netfilter only: none; every table is also in the kernel's netfilter (iptables-restore), the compiled ones as the backstop" <<<"$(bt status)" &&
+    ok "status says so" || { bad "status says so"; bt status; }
 
 echo "== a match XDP cannot decide (addrtype): the kernel's copy decides"
 udp 5 9
