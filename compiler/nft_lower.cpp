@@ -121,6 +121,9 @@ struct Scope {
     // Sets the kernel changes while the ruleset runs: written by a rule (add/update/delete @set) or declared
     // with timeouts or as dynamic. A program's copy would go stale, so rules reading them are the kernel's.
     std::set<std::string> kernel_sets;
+    // The elements of the named sets a rule reads by value (all but address sets of ip saddr/daddr, which are
+    // ipsets): expanded where they are read, as an anonymous set written there.
+    std::map<std::string, std::vector<Expr>> elements;
 };
 
 class RuleLowering {
@@ -152,6 +155,8 @@ class RuleLowering {
     bool statement(const Statement& s);
     std::optional<Alts> relation(const Expr& lhs, Op op, const Expr& rhs, const std::optional<Expr>& mask,
                                  const SourceLoc& loc);
+    std::optional<Alts> concat_relation(const Expr& lhs, Op op, const Expr& rhs, const SourceLoc& loc);
+    std::optional<Expr> named_elements(const Expr& ref);
     template <typename F>
     std::optional<Alts> each(const Expr& rhs, Op op, F&& make);
 
@@ -359,15 +364,76 @@ std::optional<Alts> RuleLowering::each(const Expr& rhs, Op op, F&& make) {
     return out;
 }
 
-std::optional<Alts> RuleLowering::relation(const Expr& lhs_in, Op op, const Expr& rhs,
-                                           const std::optional<Expr>& mask, const SourceLoc&) {
-    Expr lhs = lhs_in;
+// A named set read by value: its elements as an anonymous set written at `ref`; empty when the set is not one
+// (unknown, a map, or changed by the kernel at run time: reported).
+std::optional<Expr> RuleLowering::named_elements(const Expr& ref) {
+    auto it = scope_.elements.find(ref.text);
+    if (it == scope_.elements.end() || scope_.sets.at(ref.text) == "map")
+        return unsupported(ref, "set @" + ref.text + " here"), std::nullopt;
+    if (scope_.kernel_sets.count(ref.text))
+        return unsupported(
+                   ref,
+                   "set @" + ref.text +
+                       ", which the kernel changes at run time (timeouts, dynamic, or written by a rule),"),
+               std::nullopt;
+    Expr set = ref;
+    set.kind = K::set;
+    set.args = it->second;
+    return set;
+}
+
+// ip saddr . tcp dport { a . 22, b . 80 }: one alternative per element, each the conjunction of its parts.
+std::optional<Alts> RuleLowering::concat_relation(const Expr& lhs, Op op, const Expr& rhs,
+                                                  const SourceLoc& loc) {
+    if (op != Op::eq) return unsupported(lhs, "a concatenation with \"!=\" or an order"), std::nullopt;
+    std::vector<Expr> elements = rhs.kind == K::set ? rhs.args : std::vector<Expr>{rhs};
+    Alts all;
+    for (const Expr& e : elements) {
+        if (e.kind != K::concat || e.args.size() != lhs.args.size())
+            return error(e.loc,
+                         "element " + e.text + " does not have the " + std::to_string(lhs.args.size()) +
+                             " parts of the concatenation",
+                         e.length),
+                   std::nullopt;
+        Alts acc{Alt{}};
+        for (size_t i = 0; i < lhs.args.size(); ++i) {
+            std::optional<Alts> part = relation(lhs.args[i], Op::eq, e.args[i], std::nullopt, loc);
+            if (!part) return std::nullopt;
+            Alts next;
+            for (const Alt& a : acc)
+                for (const Alt& b : *part) {
+                    Alt c = a;
+                    c.matches.insert(c.matches.end(), b.matches.begin(), b.matches.end());
+                    next.push_back(std::move(c));
+                }
+            acc = std::move(next);
+        }
+        all.insert(all.end(), acc.begin(), acc.end());
+    }
+    return all;
+}
+
+std::optional<Alts> RuleLowering::relation(const Expr& lhs_in, Op op, const Expr& rhs_in,
+                                           const std::optional<Expr>& mask, const SourceLoc& loc) {
+    Expr lhs = lhs_in, rhs = rhs_in;
     std::optional<Expr> and_mask;
     if (lhs.kind == K::binop && lhs.text == "&" && lhs.args[0].kind == K::selector) {
         and_mask = lhs.args[1];
         Expr selector = lhs.args[0];  // a copy first: assigning lhs its own child frees the child mid-copy
         lhs = std::move(selector);
     }
+    bool address_set = rhs.kind == K::set_ref && lhs.kind == K::selector &&
+                       (lhs.text == "ip saddr" || lhs.text == "ip daddr") && scope_.sets.count(rhs.text) &&
+                       scope_.sets.at(rhs.text) == "ipv4_addr";
+    if (rhs.kind == K::set_ref && !address_set) {
+        std::optional<Expr> set = named_elements(rhs);
+        if (!set) return std::nullopt;
+        if (set->args.empty() && op == Op::ne) return Alts{Alt{}};  // never a member of an empty set
+        if (set->args.empty())
+            return unsupported(rhs, "a lookup in the empty set @" + rhs.text), std::nullopt;
+        rhs = std::move(*set);
+    }
+    if (lhs.kind == K::concat && !and_mask && !mask) return concat_relation(lhs, op, rhs, loc);
     if (lhs.kind != K::selector) return unsupported(lhs, "this expression"), std::nullopt;
     std::string sel = lhs.text;
     if (sel.rfind("meta ", 0) == 0) sel = sel.substr(5);
@@ -428,6 +494,10 @@ std::optional<Alts> RuleLowering::relation(const Expr& lhs_in, Op op, const Expr
                     return ir::ProtocolMatch{*p, inv};
                 uint64_t n;
                 if (number(v.text, 255, n)) return ir::ProtocolMatch{static_cast<uint8_t>(n), inv};
+                if (split_range(v.text, [&](const std::string& a, const std::string& b) {
+                        return number(a, 255, n) && number(b, 255, n);
+                    }))
+                    return unsupported(v, "a range of protocols"), std::nullopt;
             }
             return error(v.loc, "bad protocol \"" + v.text + "\"", v.length), std::nullopt;
         });
@@ -719,8 +789,9 @@ bool RuleLowering::apply(const Alts& alts, const SourceLoc& loc) {
             }
             if (!dead) out.push_back(std::move(r));
             if (out.size() > max_alternatives)
-                return error(
-                    loc, "the rule expands into more than " + std::to_string(max_alternatives) + " rules");
+                return unsupported(
+                    Expr{K::value, "", {}, loc, 1},
+                    "a rule that expands into more than " + std::to_string(max_alternatives) + " rules");
         }
     }
     if (out.empty()) return error(loc, "the rule can never match (its protocols contradict each other)");
@@ -1225,7 +1296,9 @@ class ScriptLowering {
                            false;
         if (is_map) key = "map";
         scope_.sets[name] = key;
-        if (key != "ipv4_addr") return true;  // kept by name; a rule using it reports it
+        std::vector<Expr>& kept = scope_.elements[name];
+        if (body.elements) kept.insert(kept.end(), body.elements->args.begin(), body.elements->args.end());
+        if (key != "ipv4_addr") return true;  // read by value where a rule reads it (named_elements)
         ir::IpSet* s = nullptr;
         for (ir::IpSet& x : program_.sets)
             if (x.name == name) s = &x;
@@ -1261,6 +1334,7 @@ class ScriptLowering {
                 if (c.verb == "flush") {
                     program_ = {};
                     scope_.sets.clear();
+                    scope_.elements.clear();
                     return true;
                 }
                 return error(c.loc, c.verb + " ruleset is not supported");

@@ -13,6 +13,9 @@
 //                                -> one rule per element, as iptables expands "-s a,b"
 //   ip saddr != { a, b }         -> one inverted match per element in the same rule
 //   ip saddr @set                -> SetMatch; a named set of ipv4_addr with its elements becomes an ir::IpSet
+//   x @set (other named sets)    -> its elements, as if written there as an anonymous set
+//   a . b { x . y, ... }         -> one rule per element, each with the matches of its parts (also @set)
+//   x @set the kernel changes (timeouts, dynamic, add/update/delete @set, stateful elements) -> not supported
 //   x vmap { k : verdict, ... }  -> one rule per element (the keys of a vmap never overlap)
 //   ct state ...                 -> ConntrackMatch state     meta mark [& m] == v -> MarkMatch
 //   iifname/oifname/iif/oif      -> InterfaceMatch ("eth*" is iptables' "eth+"; iif/oif by name)

@@ -38,7 +38,10 @@ void check(const fs::path& file, bool json, bool kernel_decides, Rate& r) {
         json ? parser::parse_nft_json(text, name, d) : parser::parse_nft(text, name, d);
     if (!script) return;
     std::optional<ir::Program> original = lower_nft(*script, d, kernel_decides);
-    if (!original || d.has_errors()) return;
+    if (!original || d.has_errors()) {
+        if (getenv("NFTCANON_VERBOSE") && kernel_decides) std::cout << file << ": " << d.str().substr(0, 300) << "\n";
+        return;
+    }
     ++r.lowered;
     Diagnostics cd;
     std::optional<std::string> canonical = canonical_nft(*script, cd, json);

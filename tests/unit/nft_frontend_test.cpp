@@ -4,6 +4,7 @@
 
 #include <tao/pegtl/contrib/analyze.hpp>
 
+#include "compiler/ir_print.hpp"
 #include "compiler/nft_lower.hpp"
 #include "parser/nft_grammar.hpp"
 #include "parser/nft_parser.hpp"
@@ -259,6 +260,36 @@ TEST(NftLower, KernelDecidesWhatIsNotCompiled) {
     EXPECT_TRUE(
         std::holds_alternative<ir::SetMatch>(rules[2].matches[0]));  // a set nothing changes: compiled
     EXPECT_TRUE(std::holds_alternative<ir::OpaqueMatch>(rules[3].matches.back()));
+}
+
+// Concatenations and named sets read by value expand as anonymous sets do: one rule per element (ports: one
+// multiport).
+TEST(NftLower, ConcatenationsAndNamedSetsExpand) {
+    Diagnostics diags;
+    std::optional<ir::Program> p = parse_and_lower_nft(R"(table ip t {
+ set pairs { type ipv4_addr . inet_service; flags interval; elements = { 198.18.0.1 . 22, 198.18.0.0/24 . 80-81 } }
+ set ports { type inet_service; flags interval; elements = { 53, 1000-2000 } }
+ set none { type inet_service; }
+ chain c {
+  type filter hook input priority 0;
+  ip saddr . tcp dport @pairs accept
+  udp dport @ports drop
+  udp dport != @none accept
+ }
+}
+)",
+                                                       "s.nft", diags);
+    ASSERT_TRUE(p) << diags.str();
+    std::vector<std::string> rules;
+    for (const ir::Rule& r : p->tables[0].chains[0].rules) rules.push_back(ir::rule_spec(r));
+    EXPECT_EQ(rules,
+              (std::vector<std::string>{"-s 198.18.0.1/32 -p tcp -m tcp --dport 22 -j ACCEPT",
+                                        "-s 198.18.0.0/24 -p tcp -m tcp --dport 80:81 -j ACCEPT",
+                                        "-p udp -m multiport --dports 53,1000:2000 -j DROP", "-j ACCEPT"}));
+    Diagnostics bad;
+    EXPECT_FALSE(parse_and_lower_nft(
+        "table ip t {\n chain c {\n  ip saddr . tcp dport { 198.18.0.1 } accept\n }\n}\n", "s.nft", bad));
+    EXPECT_NE(bad.str().find("does not have the 2 parts"), std::string::npos) << bad.str();
 }
 
 TEST(NftLower, FormatGuess) {
