@@ -55,6 +55,7 @@ NOT_RUN = re.compile(r"^# compat: not compiled by bpftables run", re.M)
 class Chain:
     def __init__(self, table, name, line):
         self.table, self.name, self.line = table, name, line
+        self.family = "ip"  # only ip and inet chains see the IPv4 packets sent (table names must not repeat)
         self.hook = None
         self.priority = 0
         self.policy = "accept"
@@ -64,7 +65,7 @@ class Chain:
 
 def read_ruleset(text):
     """The chains of a ruleset in file order: {(table, chain): Chain}."""
-    chains, table, chain, in_set = {}, None, None, False
+    chains, table, chain, in_set, family = {}, None, None, False, None
     for n, raw in enumerate(text.splitlines(), 1):
         s = raw.strip()
         if not s or s.startswith("#"):
@@ -72,11 +73,12 @@ def read_ruleset(text):
         if in_set:
             in_set = s != "}"
         elif m := re.match(r"table (\w+) (\w+) \{$", s):
-            table = m.group(2)
-        elif re.match(r"(set|map) \w+ \{$", s):
+            family, table = m.group(1), m.group(2)
+        elif re.match(r"(set|map|quota|counter|limit|ct \w+) \w+ \{$", s):  # sets and stateful objects
             in_set = True
         elif m := re.match(r"chain (\w+) \{$", s):
             chain = chains[(table, m.group(1))] = Chain(table, m.group(1), n)
+            chain.family = family
         elif s == "}":
             if chain:
                 chain = None
@@ -148,7 +150,7 @@ def walk(chains, moved):
     # Equal priorities: the kernel runs the base chain registered last first (nf_hook_entries_grow inserts a hook
     # before those of equal priority), and `nft -f` registers them in file order. A wrong order here shows up as
     # CONFUSED: counters move on rules the walk does not reach.
-    base = [c for c in reversed(list(chains.values())) if c.hook in HOOKS]
+    base = [c for c in reversed(list(chains.values())) if c.hook in HOOKS and c.family in ("ip", "inet")]
     base.sort(key=lambda c: (HOOKS.index(c.hook), c.priority))
     decider = None
     for ch in base:
