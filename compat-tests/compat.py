@@ -431,7 +431,7 @@ def run_nft_mode(ctx, seed):
         if r["error"]:
             ctx.stats.groups[group]["ruleset_error"] += 1
         if r["not_compiled"]:
-            ctx.stats.groups[group]["ruleset_not_compiled"] += 1
+            ctx.stats.group_info[group]["not_compiled"] += 1
     for sname in ctx.subjects:
         c = collections.Counter()
         for r in recs:
