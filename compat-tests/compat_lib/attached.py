@@ -119,7 +119,10 @@ class Attached(netns.Oracle):
     def close(self):
         if self.sysfs:  # it holds the DUT namespace alive
             subprocess.run(["umount", self.sysfs], capture_output=True, timeout=30)
-            os.rmdir(self.sysfs)
+            try:
+                os.rmdir(self.sysfs)
+            except OSError:
+                pass  # still mounted: it goes with the private mount namespace, at exit
             self.sysfs = None
         if self._dut_fd is not None:  # links and pins go with the namespace; detach first all the same
             self._dut_cmd([self.bpftables, "detach", "--all"])
