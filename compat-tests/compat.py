@@ -241,8 +241,10 @@ def main(argv):
     known = {r["case"] for r in load_regressions() if r.get("kind") == "conntrack" and r.get("xfail")}
     new_ct = [r for r in results["conntrack"] if r["outcome"] in ("mismatch", "compile_failure")
               and r["case"] not in known]
-    nft_bad = any(r["error"] or r["outcomes"].get("mismatch") or r["outcomes"].get("confused")
-                  for r in results.get("nft", []))
+    # nft mode: the kernel's copy that the attached subject hands packets to is the oracle's own ruleset, so a
+    # fail-open there fails the run too.
+    nft_bad = any(r["error"] or r["outcomes"].get("mismatch") or r["outcomes"].get("confused") or
+                  r["outcomes"].get("fail_open") for r in results.get("nft", []))
     bad = t["mismatch"] or t["confused"] or results["compile_failures"] or new_ct or reg["FAIL"] or nft_bad or \
         any(f["oracle"] == "legacy" and f.get("group", "random") in ("random", "forward", "output")
             for f in results["load_failures"])
@@ -417,14 +419,29 @@ def run_nft_mode(ctx, seed):
         ctx.results["nft_skipped"] = "nft not installed"
         ctx.log("SKIP nft mode: nft not installed")
         return
-    with netns.Oracle(netns.LEGACY, "nftm") as oracle:
+    with netns.Oracle(netns.LEGACY, "nftm") as oracle, \
+            (attached.Attached(ctx.args.bpftables, "attnft", ctx.args.hook) if "attached" in ctx.subjects
+             else _Null()) as att:
         recs = nftmode.run_all(oracle, ctx.args.bpftables, ctx.args.hook, ctx.args.nft_dir, seed,
-                               ctx.args.nft_packets, ctx.log)
+                               ctx.args.nft_packets, ctx.log, attached=att, subjects=ctx.subjects)
     for r in recs:
+        group = "nft" if r["subject"] == "run" else f"nft@{r['subject']}"
         for outcome, n in r["outcomes"].items():
-            ctx.stats.groups["nft"][outcome] += n
+            ctx.stats.groups[group][outcome] += n
         if r["error"]:
-            ctx.stats.groups["nft"]["ruleset_error"] += 1
+            ctx.stats.groups[group]["ruleset_error"] += 1
+        if r["not_compiled"]:
+            ctx.stats.group_info[group]["not_compiled"] += 1
+    for sname in ctx.subjects:
+        c = collections.Counter()
+        for r in recs:
+            if r["subject"] == sname:
+                c.update(r["outcomes"])
+        ctx.log(f"compat: nft mode ({sname}): {sum(c.values())} packets; compared {c['agree'] + c['mismatch']}: "
+                f"{c['agree']} agree, {c['mismatch']} mismatch; {c['deferred']} handed to the kernel; "
+                f"{c['fail_open']} fail-open; {c['confused']} confused; {c['unverifiable']} unverifiable; "
+                f"rulesets: {sum(r['subject'] == sname for r in recs)}, "
+                f"{sum(bool(r['not_compiled']) for r in recs if r['subject'] == sname)} not compiled (as marked)")
     ctx.results["nft"] = recs
 
 

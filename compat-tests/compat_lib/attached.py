@@ -16,6 +16,9 @@ ruleset), so what left is read off the wire instead: the frames that arrive at G
 bpffs: the process must run in a private mount namespace with bpffs mounted on /sys/fs/bpf (compat.py does this
 with `private_bpffs()` before anything else), so the pins are gone with the process. Commands run in the DUT
 namespace through setns() around the spawn (not `ip netns exec`, which remounts /sys and hides that bpffs).
+A sysfs mounted from the DUT namespace (in that private mount namespace) gives the DUT veth's rx_packets, which
+moves once the XDP program ran on a frame (veth counts after its XDP loop): the counters are read after that
+(poll). nft rulesets (load(text, fmt="nft")) are read by nftmode.NftAttached over the same pair.
 """
 import ctypes
 import os
@@ -23,6 +26,7 @@ import re
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 
 from . import compare, netns
@@ -36,6 +40,8 @@ SECURITY = "*security\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEP
 # (iptables-nft's table ip filter): counts every packet the program passed on, fragments held for reassembly too.
 EARLY_WITNESS = "table ip bpftc_witness {\n chain early {\n  type filter hook prerouting priority -450; " \
                 "policy accept;\n  counter\n }\n}\n"
+SEEN_WAIT = 0.2  # seconds: the bounded wait for the DUT's veth to count a unit's frames
+DELAYS = (0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05)  # the bounded wait for a packet's counters, in seconds
 _COUNTER = re.compile(r"counter packets (\d+)")
 _libc = ctypes.CDLL(None, use_errno=True)
 _bpffs_ready = False
@@ -74,11 +80,19 @@ class Attached(netns.Oracle):
         self.loaded = None
         self.tables = ("filter", "mangle", "security")
         self.early = False  # the nft early witness is installed
+        self.sysfs = None  # a sysfs mounted from the DUT namespace (not in the output mode)
 
     def _create(self):
         if not _bpffs_ready:
             raise AttachError("the attached subject needs private_bpffs() first")
         super()._create()
+        if not self.output:  # the DUT's sysfs, for its veth's counters (rx_packets)
+            self.sysfs = tempfile.mkdtemp(prefix="bpftc-sysfs-")
+            r = self._dut_cmd(["mount", "-t", "sysfs", "sysfs", self.sysfs])
+            if r.returncode != 0:
+                os.rmdir(self.sysfs)
+                self.sysfs = None
+                raise AttachError(f"sysfs of {self.dut}: {r.stderr.strip()}")
         if not self.forward and not self.output:
             # 198.18.0.0/16 is local by a `local` route, not by addresses: with forwarding off, bpf_fib_lookup
             # refuses before routing and the program knows only the namespace's addresses as INPUT (it hands the
@@ -103,6 +117,13 @@ class Attached(netns.Oracle):
             self.rsock.bind((netns.GEN_IF, 0x0800))
 
     def close(self):
+        if self.sysfs:  # it holds the DUT namespace alive
+            subprocess.run(["umount", self.sysfs], capture_output=True, timeout=30)
+            try:
+                os.rmdir(self.sysfs)
+            except OSError:
+                pass  # still mounted: it goes with the private mount namespace, at exit
+            self.sysfs = None
         if self._dut_fd is not None:  # links and pins go with the namespace; detach first all the same
             self._dut_cmd([self.bpftables, "detach", "--all"])
             try:
@@ -112,17 +133,22 @@ class Attached(netns.Oracle):
                 pass
         super().close()
 
-    def load(self, filter_text):
-        """bpftables-restore of the ruleset; None or the error text (a compile failure)."""
-        r = self._dut_cmd([self.restore], input=filter_text)
+    def load(self, filter_text, fmt=None):
+        """bpftables-restore of the ruleset (--format fmt when given); None or the error text (a compile
+        failure)."""
+        r = self._dut_cmd([self.restore] + (["--format", fmt] if fmt else []), input=filter_text)
         self.loaded = filter_text if r.returncode == 0 else None
         return None if r.returncode == 0 else (r.stderr.strip() or f"exit {r.returncode}")
 
-    def bpf_counters(self):
+    def saved(self):
+        """`bpftables-save -c`: the committed ruleset with the program's counters."""
         r = self._dut_cmd([self.save, "-c"])
         if r.returncode != 0:
             raise RuntimeError(f"bpftables-save -c failed: {r.stderr.strip()}")
-        return netns.Counters(r.stdout)
+        return r.stdout
+
+    def bpf_counters(self):
+        return netns.Counters(self.saved())
 
     def verdicts(self, ruleset, units):
         """One answer per unit, in the shape of subject.verdicts: {"verdict": ACCEPT|DROP|REJECT|KERNEL|
@@ -138,22 +164,20 @@ class Attached(netns.Oracle):
             if self.output:
                 self.drain()  # a late frame of an earlier packet must not count as this one's
             early = self._early() if self.early and compare.fragmented(unit) else None
-            for frame in unit:
-                self.inject(frame)
-            answer = None
-            for delay in (0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05):
-                time.sleep(delay)
+
+            def look():
                 # The witness first: once it moved, the program's counters for this packet are complete.
                 w = self.counters()
                 b = self.bpf_counters()
                 first = "OUTPUT" if self.output else "PREROUTING"  # the kernel's first hook before or after us
                 moved = w.policies.get(("mangle", first), 0) - wit.policies.get(("mangle", first), 0)
                 answer = decide(ruleset, base, bpf, b)
-                if answer is not None and (answer["verdict"] in ("DROP", "CONFUSED") or moved):
-                    break  # what the program passes on (ACCEPT, REJECT) is waited for in the stack too
                 if answer is None and moved:
                     answer = {"verdict": "KERNEL", "chain": "", "rule": -1, "reason": "no counter moved"}
-                    break
+                # what the program passes on (ACCEPT, REJECT) is waited for in the stack too
+                return answer is not None and (answer["verdict"] in ("DROP", "CONFUSED") or moved), (w, b, answer)
+
+            w, b, answer = self.poll(unit, look)
             if answer is None and early is not None and self._early() > early:
                 # passed on (every fragment is), and held by conntrack's defrag before the mangle witness
                 answer = {"verdict": "KERNEL", "chain": "", "rule": -1,
@@ -170,6 +194,33 @@ class Attached(netns.Oracle):
             answers.append(answer)
             wit, bpf = w, b
         return answers
+
+    def poll(self, unit, look, final_when_seen=False):
+        """Injects unit's frames, waits (up to SEEN_WAIT) until the DUT's veth counted them (rx_packets: the XDP
+        program ran on them, and what it passed on went through the stack in the same softirq), then calls look()
+        after each of DELAYS until it returns (True, result); returns the last result. final_when_seen: once the
+        veth counted them, look()'s first result is the answer."""
+        rx = self.rx_packets() if self.sysfs else None
+        for frame in unit:
+            self.inject(frame)
+        seen = False
+        if rx is not None:
+            deadline = time.monotonic() + SEEN_WAIT
+            while not seen and time.monotonic() < deadline:
+                seen = self.rx_packets() >= rx + len(unit)
+                if not seen:
+                    time.sleep(0.0005)
+        result = None
+        for delay in DELAYS:
+            time.sleep(delay)
+            done, result = look()
+            if done or seen and final_when_seen:
+                break
+        return result
+
+    def rx_packets(self):
+        with open(os.path.join(self.sysfs, "class", "net", netns.DUT_IF, "statistics", "rx_packets")) as f:
+            return int(f.read())
 
     def _early(self):
         r = self._dut_cmd(["nft", "list", "chain", "ip", "bpftc_witness", "early"])

@@ -134,8 +134,8 @@ class Oracle:
 
     def _create(self):
         for ns in self._namespaces():
+            _live.add(ns)  # first: a signal during `ip netns add` must still find it to delete
             run(["ip", "netns", "add", ns])
-            _live.add(ns)
         # The pair is created inside GEN and its peer moved straight into DUT: it never exists in the host.
         run(["ip", "-n", self.gen, "link", "add", GEN_IF, "address", GEN_MAC.hex(":"), "type", "veth", "peer",
              "name", DUT_IF, "address", DUT_MAC.hex(":"), "netns", self.dut])

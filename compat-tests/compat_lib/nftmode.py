@@ -1,5 +1,6 @@
 """The nft mode: hand-written nft rulesets (compat-tests/nft/*.nft) loaded with `nft -f` in the DUT namespace of
-an Oracle, against `bpftables run --format nft`.
+an Oracle, against `bpftables run --format nft` (subject `run`) and against bpftables attached for real
+(subject `attached`: NftAttached, `bpftables-restore --format nft` into an attached.Attached pair).
 
 The kernel's answer comes from counters. Every rule of a ruleset carries a `counter` just before its verdict, so
 its counter moves exactly when its matches matched; a witness table adds a counter at prerouting priority -1000
@@ -11,7 +12,17 @@ have been visited and the walk's verdict must equal the witnesses', else the ans
 as (verdict, table, chain, line of the rule or "policy").
 
 The rulesets are written one statement per line (`table F NAME {`, `chain NAME {`, `type ... policy P;`, one
-rule per line, `}`), which is all the small reader below understands.
+rule per line, `}`), which is all the small reader below understands; it reads bpftables-save's nft text too.
+
+The attached subject: bpftables-restore of nft text puts the whole ruleset into the namespace's nf_tables as
+well (the kernel's copy), and statements bpftables does not compile become points where the program hands the
+packet over to that copy. Its answer for a packet (attached_answer) combines the program's counters
+(bpftables-save) with the copy's and the witnesses' (the same WITNESS table, installed beside the copy): a
+packet the program kept is its own decision; a packet it passed on is its own (an accept) unless the copy moved
+more rules than the program did, then it was handed over (KERNEL) and the copy's decision must equal the
+oracle's (deferred), else it is a mismatch, or fail_open when the oracle drops it and the host took it in. A
+ruleset whose first lines carry NOT_RUN's mark holds such statements: `bpftables run` must refuse it ("not
+compiled"), and only the attached subject compares it.
 """
 import ipaddress
 import json
@@ -36,20 +47,25 @@ WITNESS = """table ip bpftc_witness {
 """
 PRIORITY_NAMES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
 HOOKS = ("prerouting", "input")  # what a packet from GEN to a local address of DUT goes through
+# The first lines of a ruleset that holds statements only the kernel's copy runs (`bpftables-restore` hands the
+# packets that reach them over; `bpftables run` and `compile` refuse them).
+NOT_RUN = re.compile(r"^# compat: not compiled by bpftables run", re.M)
 
 
 class Chain:
     def __init__(self, table, name, line):
         self.table, self.name, self.line = table, name, line
+        self.family = "ip"  # only ip and inet chains see the IPv4 packets sent (table names must not repeat)
         self.hook = None
         self.priority = 0
         self.policy = "accept"
         self.rules = []  # (line, verdict, target chain or None)
+        self.counts = []  # the packets of each rule's `counter packets N` (0 without one): bpftables-save's text
 
 
 def read_ruleset(text):
     """The chains of a ruleset in file order: {(table, chain): Chain}."""
-    chains, table, chain, in_set = {}, None, None, False
+    chains, table, chain, in_set, family = {}, None, None, False, None
     for n, raw in enumerate(text.splitlines(), 1):
         s = raw.strip()
         if not s or s.startswith("#"):
@@ -57,11 +73,12 @@ def read_ruleset(text):
         if in_set:
             in_set = s != "}"
         elif m := re.match(r"table (\w+) (\w+) \{$", s):
-            table = m.group(2)
-        elif re.match(r"(set|map) \w+ \{$", s):
+            family, table = m.group(1), m.group(2)
+        elif re.match(r"(set|map|quota|counter|limit|ct \w+) \w+ \{$", s):  # sets and stateful objects
             in_set = True
         elif m := re.match(r"chain (\w+) \{$", s):
             chain = chains[(table, m.group(1))] = Chain(table, m.group(1), n)
+            chain.family = family
         elif s == "}":
             if chain:
                 chain = None
@@ -76,6 +93,8 @@ def read_ruleset(text):
             chain.priority = PRIORITY_NAMES[p] if p in PRIORITY_NAMES else int(p)
             chain.policy = m.group(3) or "accept"
         elif chain:
+            m = re.search(r"counter packets (\d+)", s)
+            chain.counts.append(int(m.group(1)) if m else 0)
             words = s.split()
             if words[-1] in ("accept", "drop", "return"):
                 chain.rules.append((n, words[-1], None))
@@ -131,7 +150,7 @@ def walk(chains, moved):
     # Equal priorities: the kernel runs the base chain registered last first (nf_hook_entries_grow inserts a hook
     # before those of equal priority), and `nft -f` registers them in file order. A wrong order here shows up as
     # CONFUSED: counters move on rules the walk does not reach.
-    base = [c for c in reversed(list(chains.values())) if c.hook in HOOKS]
+    base = [c for c in reversed(list(chains.values())) if c.hook in HOOKS and c.family in ("ip", "inet")]
     base.sort(key=lambda c: (HOOKS.index(c.hook), c.priority))
     decider = None
     for ch in base:
@@ -184,24 +203,96 @@ class NftOracle:
     @staticmethod
     def decide(chains, before, after):
         def delta(key, i):
-            a, b = after.get(key, []), before.get(key, [])
-            return (a[i] if i < len(a) else 0) - (b[i] if i < len(b) else 0)
+            return _delta(after, before, key, i)
 
         arrived, reached_end = delta(("bpftc_witness", "pre"), 0), delta(("bpftc_witness", "in"), 0)
         if arrived == 0:
             return {"verdict": "UNREACHED", "why": "never reached prerouting"}
         if arrived != 1 or reached_end > 1:
             return {"verdict": "CONFUSED", "why": f"{arrived} packets arrived, {reached_end} reached the end"}
-        moved = set()
-        for (table, chain), ch in chains.items():
-            for i in range(len(ch.rules)):
-                if delta((table, chain), i):
-                    moved.add((table, chain, i))
-        answer = walk(chains, moved)
+        answer = walk(chains, moved_rules(chains, before, after))
         witness = "ACCEPT" if reached_end else "DROP"
         if answer["verdict"] not in ("CONFUSED", witness):
             return {"verdict": "CONFUSED", "why": f"the walk says {answer['verdict']}, the witnesses {witness}"}
         return answer
+
+
+class NftAttached(NftOracle):
+    """The attached subject for nft rulesets: the ruleset restored with `bpftables-restore --format nft` into the
+    DUT of an attached.Attached pair (its program at XDP; the whole ruleset also goes to that namespace's
+    nf_tables, the kernel's copy, which decides what the program hands over and sees again what the program
+    passes on). The witness chains (WITNESS) go there beside the copy; the program's counters come from
+    `bpftables-save -c` (the ruleset's text with `counter packets N`), the copy's and the witnesses' from
+    `nft -j list ruleset`. See attached_answer()."""
+
+    def __init__(self, att):
+        super().__init__(att)
+        r = att._dut_cmd(["nft", "-f", "-"], input=WITNESS)
+        if r.returncode != 0:
+            raise RuntimeError(f"nft witness in {att.dut}: {r.stderr.strip()}")
+
+    def load(self, text):
+        return self.o.load(text, fmt="nft")
+
+    def counters(self):
+        """(the kernel's: copy and witnesses, the program's), each {(table, chain): [packets of each rule]}."""
+        kernel = super().counters()
+        program = {key: ch.counts for key, ch in read_ruleset(self.o.saved()).items()}
+        return kernel, program
+
+    def verdicts(self, chains, frames):
+        """One attached_answer() per frame; each is read once the DUT's veth counted the frame (Attached.poll)."""
+        answers = []
+        before = self.counters()
+        for frame in frames:
+            def look():
+                after = self.counters()
+                answer = attached_answer(chains, before, after)
+                kernel = answer.get("kernel", {})
+                # a drop at a rule (the program's or the copy's), or taken in: nothing more to wait for
+                done = (answer["verdict"] == "DROP" and answer["line"] > 0) or answer.get("passed") or \
+                    (kernel.get("verdict") == "DROP" and kernel.get("line", 0) > 0)
+                return done, (after, answer)
+
+            before, answer = self.o.poll([frame], look, final_when_seen=True)
+            answers.append(answer)
+        return answers
+
+
+def attached_answer(chains, before, after):
+    """The attached subject's answer for one packet from (kernel, program) counters before and after it.
+    Not arrived at the kernel's first witness: the program kept it, its answer is the walk over the program's
+    moved rules (a DROP; else DROP with line -1, no counter moved). Arrived: the program passed it on, and the
+    kernel's copy decided it (again); it was handed over (verdict KERNEL, with the copy's answer as "kernel")
+    when the copy moved more rules than the program or the program's walk does not accept it; else the answer
+    is the program's walk, with the copy's answer as "kernel". passed: it got past every input chain (the
+    witness at input priority 1000), so the host took it in. A handed-over packet whose statement then did not
+    match in the kernel (so both moved the same rules) counts as the program's own."""
+    (kb, pb), (ka, pa) = before, after
+    prog_moved = moved_rules(chains, pb, pa)
+    prog = walk(chains, prog_moved)
+    kernel = NftOracle.decide(chains, kb, ka)
+    if kernel["verdict"] == "UNREACHED":  # the program kept it
+        if prog["verdict"] in ("DROP", "CONFUSED"):
+            return dict(prog, passed=False)
+        return {"verdict": "DROP", "table": "", "chain": "", "line": -1, "passed": False,
+                "why": "no counter moved, not passed on"}
+    passed = _delta(ka, kb, ("bpftc_witness", "in"), 0) > 0
+    kern_moved = moved_rules(chains, kb, ka)
+    if prog_moved <= kern_moved and (prog_moved != kern_moved or prog["verdict"] != "ACCEPT"):
+        return {"verdict": "KERNEL", "table": "", "chain": "", "line": 0, "kernel": kernel, "passed": passed}
+    return dict(prog, kernel=kernel, passed=passed)
+
+
+def _delta(after, before, key, i):
+    a, b = after.get(key, []), before.get(key, [])
+    return (a[i] if i < len(a) else 0) - (b[i] if i < len(b) else 0)
+
+
+def moved_rules(chains, before, after):
+    """{(table, chain, rule index)} of the rules whose counters moved."""
+    return {(t, c, i) for (t, c), ch in chains.items() for i in range(len(ch.rules))
+            if _delta(after, before, (t, c), i)}
 
 
 def packets_for(text, rng, count):
@@ -230,55 +321,102 @@ def ruleset_files(directory):
     return sorted(os.path.join(directory, f) for f in os.listdir(directory) if f.endswith(".nft"))
 
 
-def run_all(oracle, bpftables, hook, directory, seed, packets, log):
-    """Every ruleset of `directory` with `packets` packets each. Returns one record per ruleset:
-    {"name", "outcomes": {agree|mismatch|deferred|unverifiable|confused: n}, "mismatches": [...], "error"}."""
+def run_all(oracle, bpftables, hook, directory, seed, packets, log, attached=None, subjects=("run",)):
+    """Every ruleset of `directory` with `packets` packets each, through each of subjects ("run": `bpftables run
+    --format nft`; "attached": NftAttached over the attached.Attached pair `attached`). Returns one record per
+    ruleset and subject: {"name", "subject", "outcomes": {agree|mismatch|deferred|fail_open|unverifiable|
+    confused: n}, "mismatches": [...], "error", "not_compiled"}. A ruleset marked NOT_RUN (statements only the
+    kernel's copy runs) is expected to be refused by `bpftables run`: that is "not_compiled", not an error."""
     nft = NftOracle(oracle)
+    att = NftAttached(attached) if "attached" in subjects else None
     records = []
     for path in ruleset_files(directory):
         name = os.path.basename(path)
         with open(path) as f:
             text = f.read()
-        rec = {"name": name, "outcomes": {}, "mismatches": [], "error": None}
-        records.append(rec)
+        recs = {sname: {"name": name, "subject": sname, "outcomes": {}, "mismatches": [], "error": None,
+                        "not_compiled": None} for sname in subjects}
+        records += recs.values()
         rng = random.Random(f"{seed}-{name}")
         pkts = packets_for(text, rng, packets)
         frames = [compare.frame_of(p) for p in pkts]
         try:
             chains = read_ruleset(text)
-            subj = subject.verdicts(bpftables, text, frames, hook, fmt="nft")
-        except (subject.CompileError, ValueError) as e:
-            rec["error"] = f"bpftables: {e}"
-            log(f"nft {name}: {rec['error']}")
+        except ValueError as e:
+            for rec in recs.values():
+                rec["error"] = f"the suite's reader: {e}"
+            log(f"nft {name}: the suite's reader: {e}")
+            continue
+        answers = {}
+        for sname, rec in recs.items():
+            try:
+                if sname == "run":
+                    answers[sname] = subject.verdicts(bpftables, text, frames, hook, fmt="nft")
+                    if NOT_RUN.search(text):
+                        log(f"nft {name}: marked as not compiled by bpftables run, yet it compiled: drop the mark")
+                else:
+                    err = att.load(text)
+                    if err:
+                        raise subject.CompileError(f"bpftables-restore --format nft: {err}")
+            except subject.CompileError as e:
+                if sname == "run" and NOT_RUN.search(text):
+                    rec["not_compiled"] = str(e).splitlines()[0]
+                    log(f"nft {name} (run): not compiled, as marked: {rec['not_compiled']}")
+                else:
+                    rec["error"] = f"bpftables ({sname}): {e}"
+                    log(f"nft {name}: {rec['error']}")
+        if not any(rec["error"] is None and rec["not_compiled"] is None for rec in recs.values()):
             continue
         err = nft.load(text)
         if err:
-            rec["error"] = f"nft -f: {err}"
-            log(f"nft {name}: {rec['error']}")
+            for rec in recs.values():
+                rec["error"] = f"nft -f: {err}"
+            log(f"nft {name}: nft -f: {err}")
             continue
         kernel = nft.verdicts(chains, frames)
-        for p, o, s in zip(pkts, kernel, subj):
-            outcome = classify(o, s)
-            rec["outcomes"][outcome] = rec["outcomes"].get(outcome, 0) + 1
-            if outcome in ("mismatch", "confused"):
-                rec["mismatches"].append({"packet": pk.describe(p), "kernel": o, "bpftables": s})
-                if len(rec["mismatches"]) <= 5:
-                    log(f"MISMATCH nft {name}: {pk.describe(p)}: kernel {o}, bpftables {s}")
-        log(f"nft {name}: {len(pkts)} packets: " +
-            ", ".join(f"{n} {c}" for c, n in sorted(rec["outcomes"].items())))
+        if "attached" in recs and recs["attached"]["error"] is None:
+            answers["attached"] = att.verdicts(chains, frames)
+        for sname, subj in answers.items():
+            rec = recs[sname]
+            for p, o, s in zip(pkts, kernel, subj):
+                outcome = classify(o, s)
+                rec["outcomes"][outcome] = rec["outcomes"].get(outcome, 0) + 1
+                if outcome in ("mismatch", "confused", "fail_open"):
+                    rec["mismatches"].append({"packet": pk.describe(p), "packet_model": p.to_json(),
+                                              "outcome": outcome, "kernel": o, "bpftables": s})
+                    if len(rec["mismatches"]) <= 5:
+                        log(f"{outcome.upper()} nft {name} ({sname}): {pk.describe(p)}: kernel {o}, bpftables {s}")
+            log(f"nft {name} ({sname}): {len(pkts)} packets: " +
+                ", ".join(f"{n} {c}" for c, n in sorted(rec["outcomes"].items())))
     oracle._dut_cmd(["nft", "flush", "ruleset"])  # leave the DUT empty
     return records
 
 
+def _key(answer):
+    """(verdict, table, chain, line or "policy"): how answers compare. `bpftables run` says rule 0 for a
+    policy, the walk line 0."""
+    policy = answer.get("rule", answer.get("line")) == 0
+    return answer["verdict"], answer.get("table", ""), answer.get("chain", ""), \
+        "policy" if policy else answer.get("line")
+
+
 def classify(kernel, subj):
+    """agree | mismatch | deferred | fail_open | unverifiable | confused. The attached subject's answers carry
+    the kernel's copy's ("kernel", for a packet it passed on): a handed-over packet (KERNEL) is deferred when
+    the copy decided it as the oracle did, fail_open when the oracle drops it and the host took it in, else a
+    mismatch; a packet the program passed on must also be decided by the copy as by the oracle."""
     if kernel["verdict"] == "CONFUSED":
         return "confused"
     if kernel["verdict"] == "UNREACHED":
         return "unverifiable"
+    copy = subj.get("kernel")
+    if copy is not None and copy["verdict"] == "CONFUSED" or subj["verdict"] == "CONFUSED":
+        return "confused"
     if subj["verdict"] == "KERNEL":
-        return "deferred"
-    s_line = "policy" if subj["rule"] == 0 else subj["line"]
-    k_line = "policy" if kernel["line"] == 0 else kernel["line"]
-    same = (subj["verdict"], subj["table"], subj["chain"], s_line) == \
-        (kernel["verdict"], kernel["table"], kernel["chain"], k_line)
+        if copy is None:  # `bpftables run`: handed over, nothing to compare
+            return "deferred"
+        if _key(copy) == _key(kernel):
+            return "deferred"
+        return "fail_open" if subj.get("passed") and kernel["verdict"] == "DROP" else "mismatch"
+    same = _key(subj) == _key(kernel) and (copy is None or _key(copy) == _key(kernel))
     return "agree" if same else "mismatch"
