@@ -9,6 +9,7 @@ step do not change each other's state as far as their verdicts go (distinct flow
 is, or, on the established flow, data that moves the window's edges by less than any case depends on).
 """
 import socket
+import dataclasses
 import struct
 
 from . import compare
@@ -123,6 +124,7 @@ class Runner:
                 "tcp ACK with timestamps inside the window of the established flow (ESTABLISHED)",
                 "tcp ACK with a SACK block on the established flow (ESTABLISHED; the SACK is left to the kernel)",
                 "tcp SYN+FIN on the established flow (INVALID)",
+                "tcp data with a wrong TCP checksum on the established flow (INVALID: nf_conntrack_checksum)",
                 "tcp SYN to a closed port (NEW)",
                 "tcp ACK without a connection (NEW for the kernel: mid-stream pickup)",
                 "ICMP port unreachable quoting nothing known (INVALID)",
@@ -135,6 +137,7 @@ class Runner:
                 _tcp(src, sport, ACK, c + 10, s, tcpopts=_timestamps(1, 0)),
                 _tcp(src, sport, ACK, c + 10, s, tcpopts=_sack(s - 20, s - 10)),
                 _tcp(src, sport, SYN | FIN, c, 0),
+                dataclasses.replace(_tcp(src, sport, ACK | PSH, c + 10, s, payload=10), l4_bad_csum=True),
                 _tcp(src + 1, sport, SYN, 5000, 0, dport=TCP_PORT + 1),
                 _tcp(src + 2, sport + 1, ACK, 7000, 9000),
                 pk.Packet(src=src + 3, dst=SERVER, proto=pk.ICMP, icmp_type=3, icmp_code=3,

@@ -61,6 +61,7 @@ class Packet:
     ack: int = 0
     icmp_inner: bytes = b""  # an ICMP error's quoted datagram (IP header + 8 bytes)
     tcpopts: bytes = b""  # TCP options, padded to 4 bytes with end-of-list by the builder (the data offset grows)
+    l4_bad_csum: bool = False  # a wrong TCP/UDP checksum (conntrack calls such a packet INVALID at PREROUTING)
 
     def to_json(self):
         d = dataclasses.asdict(self)
@@ -99,6 +100,8 @@ def l4_bytes(p, src, dst):
         csum = checksum(pseudo + body)
         if p.proto == UDP and csum == 0:
             csum = 0xFFFF
+        if p.l4_bad_csum:
+            csum = csum ^ 0x5A5A or 0x5A5A
         off = 16 if p.proto == TCP else 6
         body = body[:off] + struct.pack("!H", csum) + body[off + 2:]
     elif p.proto == ICMP:
