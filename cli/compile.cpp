@@ -3,7 +3,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -110,19 +109,7 @@ int compile_command(int argc, char** argv) {
                 built->c.layout.runs.size(), s.classifier_nodes, s.classifier_leaves);
         }
     }
-    if (out == "-") {  // as cc -o -: the object, C or IR on stdout
-        std::fwrite(result.data(), 1, result.size(), stdout);
-        return std::fflush(stdout) == 0 ? 0 : 1;
-    }
-    if (!out.empty()) {
-        std::ofstream f(out, std::ios::binary);
-        f << result;
-        if (!f) {
-            std::fprintf(stderr, "bpftables compile: cannot write %s\n", out.c_str());
-            return 1;
-        }
-    }
-    return 0;
+    return out.empty() ? 0 : write_text("bpftables compile", out, result);  // -o -: stdout, as cc -o -
 }
 
 }  // namespace bpftables::cli

@@ -5,10 +5,10 @@
 #include <getopt.h>
 
 #include <cstdio>
-#include <fstream>
 
 #include "cli/commands.hpp"
 #include "cli/import_sources.hpp"
+#include "cli/input.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/ir_print.hpp"
 #include "compiler/nft_lower.hpp"
@@ -117,17 +117,7 @@ int import_command(int argc, char** argv) {
         result = *save;
     }
 
-    if (out.empty()) {
-        std::fputs(result.c_str(), stdout);
-        return std::fflush(stdout) == 0 ? 0 : 1;
-    }
-    std::ofstream f(out, std::ios::binary);
-    f << result;
-    if (!f) {
-        std::fprintf(stderr, "bpftables import: cannot write %s\n", out.c_str());
-        return 1;
-    }
-    return 0;
+    return write_text("bpftables import", out.empty() ? "-" : out, result);
 }
 
 }  // namespace bpftables::cli

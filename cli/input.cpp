@@ -1,6 +1,7 @@
 #include "cli/input.hpp"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -24,6 +25,17 @@ bool read_text(const std::string& file, std::string& out, std::string& error) {
     }
     out = s.str();
     return true;
+}
+
+int write_text(const char* cmd, const std::string& file, const std::string& data) {
+    if (file == "-") {
+        std::fwrite(data.data(), 1, data.size(), stdout);
+        return std::fflush(stdout) == 0 ? 0 : 1;
+    }
+    std::ofstream f(file, std::ios::binary);
+    f << data;
+    if (!f) return std::fprintf(stderr, "%s: cannot write %s\n", cmd, file.c_str()), 1;
+    return 0;
 }
 
 std::optional<ir::Program> load_ruleset(const std::string& file, const std::string& ipsets,

@@ -1,5 +1,5 @@
 #pragma once
-// Reading a ruleset (and its ipsets) from a file or stdin for the commands.
+// Reading a ruleset (and its ipsets) from a file or stdin for the commands, and writing their output.
 #include <optional>
 #include <string>
 
@@ -16,5 +16,8 @@ std::optional<ir::Program> load_ruleset(const std::string& file, const std::stri
                                         Diagnostics& diags, const std::string& format = "");
 
 bool read_text(const std::string& file, std::string& out, std::string& error);
+
+// Writes `data` to FILE ("-" for stdout); on failure prints "CMD: cannot write FILE". The exit code: 0 or 1.
+int write_text(const char* cmd, const std::string& file, const std::string& data);
 
 }  // namespace bpftables::cli
