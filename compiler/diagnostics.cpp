@@ -24,6 +24,11 @@ void Diagnostics::note(const SourceLoc& loc, std::string message, int length) {
     diags_.push_back({Severity::note, loc, length, std::move(message)});
 }
 
+void Diagnostics::append(const Diagnostics& other) {
+    diags_.insert(diags_.end(), other.diags_.begin(), other.diags_.end());
+    errors_ += other.errors_;
+}
+
 std::string Diagnostics::format(const Diagnostic& d) const {
     static const char* const names[] = {"error", "warning", "note"};
     std::string out = d.loc.file.empty() ? std::string("<input>") : d.loc.file;

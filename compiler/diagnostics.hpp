@@ -28,6 +28,7 @@ class Diagnostics {
     void error(const SourceLoc& loc, std::string message, int length = 1);
     void warning(const SourceLoc& loc, std::string message, int length = 1);
     void note(const SourceLoc& loc, std::string message, int length = 1);
+    void append(const Diagnostics& other);  // every diagnostic of `other`, after these
 
     bool has_errors() const { return errors_ > 0; }
     int error_count() const { return errors_; }

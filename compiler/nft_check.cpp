@@ -67,6 +67,14 @@ void selectors(const Expr& e, std::vector<const Expr*>& out) {
         for (const Expr& a : e.args) selectors(a, out);
 }
 
+// Why a device name as written (quoted or not) is not one nft takes; empty when it is.
+std::string device_name_error(std::string name) {
+    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
+    if (name.empty()) return "empty device name";
+    if (name.find('"') != std::string::npos || name.size() > 15) return "bad device name " + name;
+    return "";
+}
+
 bool looks_like_range(const std::string& v) {  // 1-10, 10.0.0.1-10.0.0.9; not echo-request
     size_t dash = v.find('-');
     return dash != std::string::npos && dash > 0 && dash + 1 < v.size() &&
@@ -124,12 +132,7 @@ class Checker {
             start = comma == std::string::npos ? std::string::npos : comma + 1;
             name.erase(0, name.find_first_not_of(' '));
             name.erase(name.find_last_not_of(' ') + 1);
-            if (name.size() >= 2 && name.front() == '"' && name.back() == '"')
-                name = name.substr(1, name.size() - 2);
-            if (name.empty())
-                error(loc, "empty device name");
-            else if (name.find('"') != std::string::npos || name.size() > 15)
-                error(loc, "bad device name " + name);
+            if (std::string why = device_name_error(name); !why.empty()) error(loc, why);
         } while (start != std::string::npos);
     }
 
@@ -304,11 +307,7 @@ class Checker {
             size_t d = find("devices");
             for (size_t i = d + 1; i < t.size() && t[i].text != "}"; ++i) {
                 if (t[i].text == "=" || t[i].text == "{" || t[i].text == ",") continue;
-                std::string name = t[i].text;
-                if (name.size() >= 2 && name.front() == '"' && name.back() == '"')
-                    name = name.substr(1, name.size() - 2);
-                if (name.empty() || name.find('"') != std::string::npos || name.size() > 15)
-                    return error(t[i].loc, "bad device name " + t[i].text);
+                if (std::string why = device_name_error(t[i].text); !why.empty()) return error(t[i].loc, why);
             }
         } else if (o.kind == "ct timeout") {
             size_t p = find("policy");

@@ -1062,10 +1062,7 @@ std::optional<std::vector<ir::Rule>> RuleLowering::run(const parser::nft::Rule& 
             ok = apply(Alts{Alt{{ir::OpaqueMatch{"nft", {"--statement", text}}}, {}}}, s.loc);
             break;
         }
-        for (const Diagnostic& d : local.all())
-            d.severity == Severity::error     ? outer->error(d.loc, d.message, d.length)
-            : d.severity == Severity::warning ? outer->warning(d.loc, d.message, d.length)
-                                              : outer->note(d.loc, d.message, d.length);
+        outer->append(local);
     }
     if (!ok) return std::nullopt;
     if (log_) {
