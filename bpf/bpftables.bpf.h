@@ -34,7 +34,7 @@ struct bpft_pkt {
     __u16 sport, dport; /* host order, when l4_len >= 4 */
     __u8 proto, ttl, tos;
     __u8 tcp_flags, tcp_doff, icmp_type, icmp_code;
-    __u32 tcp_seq, tcp_ack; /* host order, when l4_len >= 20 */
+    __u32 tcp_seq, tcp_ack; /* host order, when l4_len >= 20; parsed in conntrack programs only */
     __u8 pkttype;           /* PACKET_HOST=0, BROADCAST=1, MULTICAST=2, OTHERHOST=3 */
     __u8 in_known, out_known;
     __u8 untracked; /* a raw-table NOTRACK reached the packet */
@@ -187,8 +187,10 @@ static __always_inline __u32 bpft_parse(void *data, void *data_end, struct bpft_
     if (p->l4_len >= 20 && (void *)(l4 + 20) <= data_end) {
         p->tcp_doff = l4[12] >> 4;
         p->tcp_flags = l4[13];
+#ifdef BPFT_NEED_CT /* only conntrack's window check reads them */
         p->tcp_seq = ((__u32)l4[4] << 24) | ((__u32)l4[5] << 16) | ((__u32)l4[6] << 8) | l4[7];
         p->tcp_ack = ((__u32)l4[8] << 24) | ((__u32)l4[9] << 16) | ((__u32)l4[10] << 8) | l4[11];
+#endif
     }
 #if defined(BPFT_NEED_TCPOPT) || defined(BPFT_NEED_CT)
     /* options of a well-formed TCP header, as xt_tcp's tcp_find_option walks them */
