@@ -1,7 +1,8 @@
 /* Hand-written BPF C shared by every generated program: packet parsing into struct bpft_pkt, counters,
  * conntrack state through the kernel's conntrack kfuncs, the routing decision, interface names, limit.
  *
- * The generated C defines BPFT_HOOK_XDP or BPFT_HOOK_TC (and BPFT_NEED_* for the optional parts the ruleset
+ * The generated C defines BPFT_HOOK_XDP or BPFT_HOOK_TC (with BPFT_HOOK_EGRESS at tc-egress), and BPFT_NEED_*
+ * for the optional parts the ruleset
  * uses) before pasting this file, then emits one function per chain over a struct bpft_pkt. Matches read only
  * the scalar fields parsed here, so the chain code never touches packet memory. */
 #ifndef BPFTABLES_BPF_H
@@ -35,6 +36,7 @@ struct bpft_pkt {
     __u8 proto, ttl, tos;
     __u8 tcp_flags, tcp_doff, icmp_type, icmp_code;
     __u32 tcp_seq, tcp_ack; /* host order, when l4_len >= 20; parsed in conntrack programs only */
+    __u16 udp_len, udp_csum; /* UDP length and checksum fields, when l4_len >= 8; conntrack programs only */
     __u8 pkttype;           /* PACKET_HOST=0, BROADCAST=1, MULTICAST=2, OTHERHOST=3 */
     __u8 in_known, out_known;
     __u8 untracked; /* a raw-table NOTRACK reached the packet */
@@ -184,6 +186,12 @@ static __always_inline __u32 bpft_parse(void *data, void *data_end, struct bpft_
         p->icmp_type = l4[0];
         p->icmp_code = l4[1];
     }
+#ifdef BPFT_NEED_CT /* conntrack's udp_error checks them */
+    if (p->l4_len >= 8 && (void *)(l4 + 8) <= data_end) {
+        p->udp_len = ((__u16)l4[4] << 8) | l4[5];
+        p->udp_csum = ((__u16)l4[6] << 8) | l4[7];
+    }
+#endif
     if (p->l4_len >= 20 && (void *)(l4 + 20) <= data_end) {
         p->tcp_doff = l4[12] >> 4;
         p->tcp_flags = l4[13];
@@ -306,6 +314,87 @@ static __always_inline int bpft_tcp_in_window(struct nf_conn *ct, __u8 dir, bpft
            BPFT_AFTER(ack, r_end - maxackwin - 1);         /* IV: not an ack from long ago */
 }
 
+#ifndef BPFT_HOOK_EGRESS
+#ifdef BPFT_HOOK_XDP
+typedef struct xdp_md bpft_ctx_t;
+#else
+typedef struct __sk_buff bpft_ctx_t;
+#endif
+
+/* Whether the TCP or UDP checksum of the packet is right, as conntrack's tcp_error and udp_error verify it at
+ * PREROUTING (nf_conntrack_checksum, on by default): a packet whose checksum is wrong is INVALID there, with
+ * or without an entry. 0 also when the program cannot read the whole segment (a nonlinear skb, more than
+ * 4,096 bytes): the kernel decides such packets. (Not at tc-egress: the kernel checks no locally generated
+ * packet, whose checksum the device often fills in later.) */
+BPFT_GLOBAL int bpft_l4_csum_ok(bpft_ctx_t *ctx, __u32 saddr, __u32 daddr, __u32 proto, __u32 len) {
+#ifdef BPFT_HOOK_TC
+    if (bpf_csum_level(ctx, BPF_CSUM_LEVEL_QUERY) >= 0) return 1; /* CHECKSUM_UNNECESSARY: not checked */
+#endif
+    void *data_end = (void *)(long)ctx->data_end;
+    __u8 *l4 = (void *)(long)ctx->data + sizeof(struct ethhdr) + sizeof(struct iphdr);
+    if (len > 4096) return 0;
+    /* A one's complement sum of 32-bit words as they lie in memory, folded at the end: the pseudo header's,
+     * then 64-byte blocks and up by bpf_csum_diff (each call costs about as much as 20 words), the words of
+     * the last 63 bytes or less here. */
+    struct {
+        __be32 saddr, daddr;
+        __u8 zero, proto;
+        __be16 len;
+    } pseudo = {bpf_htonl(saddr), bpf_htonl(daddr), 0, (__u8)proto, bpf_htons((__u16)len)};
+    __u32 *pw = (__u32 *)&pseudo;
+    __u64 sum = (__u64)pw[0] + pw[1] + pw[2];
+    __u32 off = 0;
+#pragma unroll
+    for (int i = 0; i < 8; i++) { /* 512 bytes at a time: the most bpf_csum_diff takes */
+        if (len - off < 512) break;
+        if ((void *)(l4 + off + 512) > data_end) return 0;
+        __s64 c = bpf_csum_diff(0, 0, (__be32 *)(l4 + off), 512, 0);
+        if (c < 0) return 0;
+        sum += (__u32)c;
+        off += 512;
+    }
+#pragma unroll
+    for (__u32 step = 256; step >= 64; step /= 2) {
+        if (len & step) { /* off is a multiple of 512 and of every larger step here */
+            if ((void *)(l4 + off + step) > data_end) return 0;
+            __s64 c = bpf_csum_diff(0, 0, (__be32 *)(l4 + off), step, 0);
+            if (c < 0) return 0;
+            sum += (__u32)c;
+            off += step;
+        }
+    }
+    __u32 words = (len & 63) / 4;
+#pragma unroll
+    for (__u32 i = 0; i < 15; i++) {
+        if (i >= words) break;
+        __u32 *w = (__u32 *)(l4 + off);
+        if ((void *)(w + 1) > data_end) return 0;
+        sum += *w;
+        off += 4;
+    }
+    __u32 rest = len & 3; /* the last 1 to 3 bytes, padded with zeros */
+    if (rest) {
+        __u8 *t = l4 + off;
+        if ((void *)(t + 1) > data_end) return 0;
+        __u8 tail[4] = {t[0], 0, 0, 0};
+        if (rest > 1) {
+            if ((void *)(t + 2) > data_end) return 0;
+            tail[1] = t[1];
+        }
+        if (rest > 2) {
+            if ((void *)(t + 3) > data_end) return 0;
+            tail[2] = t[2];
+        }
+        sum += *(__u32 *)tail;
+    }
+    sum = (sum & 0xffffffff) + (sum >> 32);
+    sum = (sum & 0xffffffff) + (sum >> 32);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    return sum == 0xffff;
+}
+#endif
+
 /* The state netfilter's conntrack gives this packet, or 0 when only the kernel can tell (no entry for a
  * protocol the kfuncs cannot look up, a TCP packet without an entry that is not a plain SYN, a TCP packet of
  * a flow with an entry that bpft_tcp_in_window cannot vouch for, ...). */
@@ -320,6 +409,13 @@ static __always_inline __u32 bpft_ct_state(void *ctx, bpft_pkt_t *p) {
             f != 0x10 && f != 0x30)
             return 0;
     }
+    /* tcp_error and udp_error: a malformed header or a wrong checksum is INVALID */
+    if (p->proto == IPPROTO_TCP && (p->tcp_doff < 5 || (__u32)p->tcp_doff * 4 > p->l4_len)) return 0;
+    if (p->proto == IPPROTO_UDP && (p->udp_len < 8 || p->udp_len > p->l4_len)) return 0;
+#ifndef BPFT_HOOK_EGRESS
+    if ((p->proto == IPPROTO_TCP || p->udp_csum) && !bpft_l4_csum_ok(ctx, p->saddr, p->daddr, p->proto, p->l4_len))
+        return 0;
+#endif
     struct bpf_sock_tuple t = {};
     t.ipv4.saddr = bpf_htonl(p->saddr);
     t.ipv4.daddr = bpf_htonl(p->daddr);

@@ -126,6 +126,7 @@ class Runner:
                 "tcp SYN+FIN on the established flow (INVALID)",
                 "tcp data with a wrong TCP checksum on the established flow (INVALID: nf_conntrack_checksum)",
                 "tcp SYN to a closed port (NEW)",
+                "tcp SYN with a data offset under 5 (INVALID: tcp_error)",
                 "tcp ACK without a connection (NEW for the kernel: mid-stream pickup)",
                 "ICMP port unreachable quoting nothing known (INVALID)",
             ], [
@@ -139,6 +140,7 @@ class Runner:
                 _tcp(src, sport, SYN | FIN, c, 0),
                 dataclasses.replace(_tcp(src, sport, ACK | PSH, c + 10, s, payload=10), l4_bad_csum=True),
                 _tcp(src + 1, sport, SYN, 5000, 0, dport=TCP_PORT + 1),
+                dataclasses.replace(_tcp(src + 4, sport, SYN, 6000, 0), tcp_doff=4),
                 _tcp(src + 2, sport + 1, ACK, 7000, 9000),
                 pk.Packet(src=src + 3, dst=SERVER, proto=pk.ICMP, icmp_type=3, icmp_code=3,
                           icmp_inner=_quoted_reply(src + 3, 999)),
@@ -152,8 +154,13 @@ class Runner:
         first = pk.Packet(src=usrc, dst=SERVER, proto=pk.UDP, sport=uport, dport=UDP_PORT, payload=4)
         kern = self.step(["udp first datagram (NEW)"], [first])
         if kern[0]["verdict"] == "ACCEPT" and self.udp_reply():
-            self.step(["udp after the DUT's reply (ESTABLISHED)"],
-                      [pk.Packet(src=usrc, dst=SERVER, proto=pk.UDP, sport=uport, dport=UDP_PORT, payload=4)])
+            again = pk.Packet(src=usrc, dst=SERVER, proto=pk.UDP, sport=uport, dport=UDP_PORT, payload=4)
+            self.step(["udp after the DUT's reply (ESTABLISHED)",
+                       "udp without a checksum after the DUT's reply (ESTABLISHED)",
+                       "udp with a wrong checksum after the DUT's reply (INVALID: nf_conntrack_checksum)",
+                       "udp whose length field exceeds the datagram (INVALID: udp_error)"],
+                      [again, dataclasses.replace(again, udp_no_csum=True),
+                       dataclasses.replace(again, l4_bad_csum=True), dataclasses.replace(again, udp_len=20)])
 
     def udp_drain(self):
         self.udp.setblocking(False)

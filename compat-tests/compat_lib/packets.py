@@ -62,6 +62,9 @@ class Packet:
     icmp_inner: bytes = b""  # an ICMP error's quoted datagram (IP header + 8 bytes)
     tcpopts: bytes = b""  # TCP options, padded to 4 bytes with end-of-list by the builder (the data offset grows)
     l4_bad_csum: bool = False  # a wrong TCP/UDP checksum (conntrack calls such a packet INVALID at PREROUTING)
+    udp_no_csum: bool = False  # a UDP checksum field of 0: none computed (conntrack checks none)
+    tcp_doff: int = 0  # the TCP data offset field, when not 0 (else the header's length)
+    udp_len: int = -1  # the UDP length field, when not -1 (else the datagram's length)
 
     def to_json(self):
         d = dataclasses.asdict(self)
@@ -85,9 +88,9 @@ def l4_bytes(p, src, dst):
     if p.proto == TCP:
         opts = p.tcpopts + b"\0" * (-len(p.tcpopts) % 4)
         hdr = struct.pack("!HHIIBBHHH", p.sport, p.dport, p.seq & 0xFFFFFFFF, p.ack & 0xFFFFFFFF,
-                          (5 + len(opts) // 4) << 4, p.tcp_flags, 65535, 0, 0) + opts
+                          (p.tcp_doff or 5 + len(opts) // 4) << 4, p.tcp_flags, 65535, 0, 0) + opts
     elif p.proto == UDP:
-        hdr = struct.pack("!HHHH", p.sport, p.dport, 8 + p.payload, 0)
+        hdr = struct.pack("!HHHH", p.sport, p.dport, 8 + p.payload if p.udp_len < 0 else p.udp_len, 0)
     elif p.proto == ICMP and p.icmp_inner:
         hdr = struct.pack("!BBHI", p.icmp_type, p.icmp_code, 0, 0) + p.icmp_inner
     elif p.proto == ICMP:
@@ -102,6 +105,8 @@ def l4_bytes(p, src, dst):
             csum = 0xFFFF
         if p.l4_bad_csum:
             csum = csum ^ 0x5A5A or 0x5A5A
+        if p.proto == UDP and p.udp_no_csum:
+            csum = 0
         off = 16 if p.proto == TCP else 6
         body = body[:off] + struct.pack("!H", csum) + body[off + 2:]
     elif p.proto == ICMP:

@@ -103,6 +103,42 @@ TEST_F(Conntrack, TcpOptionsWithoutEntry) {
     EXPECT_VERDICT(both, with(SYN, {}), "ACCEPT", "INPUT", 2);
 }
 
+// Conntrack verifies TCP and UDP checksums at PREROUTING (nf_conntrack_checksum, on by default) and checks
+// the headers' lengths: a packet that fails is INVALID, which the program leaves to the kernel (regression
+// cases conntrack-invalid-bad-tcp-checksum, -bad-udp-checksum, -udp-length-over-datagram, -tcp-doff-under-5).
+// The lengths cross every step of bpft_l4_csum_ok: 512-byte blocks, the rest in words, the last 1 to 3 bytes.
+TEST_F(Conntrack, WrongChecksumsAndLengthsAreTheKernels) {
+    Ruleset& rs = ruleset(input_chain({"-m conntrack --ctstate NEW -j ACCEPT"}, "DROP"));
+    const size_t udp_at = 14 + 20, tcp_at = 14 + 20;
+    for (size_t payload :
+         {0, 1, 2, 3, 4, 5, 7, 8, 31, 63, 255, 483, 484, 485, 487, 503, 504, 1000, 1471, 1472}) {
+        SCOPED_TRACE("payload " + std::to_string(payload));
+        std::vector<uint8_t> good =
+            frame(Ipv4{.src = ip("198.51.100.7")}, Udp{.sport = 47001, .dport = 47002}, payload);
+        EXPECT_VERDICT(rs, good, "ACCEPT", "INPUT", 1);
+        std::vector<uint8_t> bad = good;
+        bad.back() ^= 0x01;  // the last byte: the 1-3 byte tail, a word, or the UDP checksum itself
+        EXPECT_VERDICT(rs, bad, "KERNEL", "INPUT", 1);
+        std::vector<uint8_t> none = bad;  // no checksum: nothing to verify
+        none[udp_at + 6] = none[udp_at + 7] = 0;
+        EXPECT_VERDICT(rs, none, "ACCEPT", "INPUT", 1);
+        std::vector<uint8_t> syn = frame(Ipv4{.src = ip("198.51.100.7")},
+                                         Tcp{.sport = 47003, .dport = 47004, .flags = SYN}, payload);
+        EXPECT_VERDICT(rs, syn, "ACCEPT", "INPUT", 1);
+        syn.back() ^= 0x80;
+        EXPECT_VERDICT(rs, syn, "KERNEL", "INPUT", 1);
+    }
+    std::vector<uint8_t> long_udp =
+        frame(Ipv4{.src = ip("198.51.100.7")}, Udp{.sport = 47001, .dport = 47002}, 4);
+    long_udp[udp_at + 5] += 1;  // the length field one over the datagram (the checksum is wrong too: cleared)
+    long_udp[udp_at + 6] = long_udp[udp_at + 7] = 0;
+    EXPECT_VERDICT(rs, long_udp, "KERNEL", "INPUT", 1);
+    std::vector<uint8_t> short_doff =
+        frame(Ipv4{.src = ip("198.51.100.7")}, Tcp{.sport = 47003, .dport = 47004, .flags = SYN}, 4);
+    short_doff[tcp_at + 12] = 4 << 4;
+    EXPECT_VERDICT(rs, short_doff, "KERNEL", "INPUT", 1);
+}
+
 TEST_F(Conntrack, NotrackMakesUntracked) {
     std::string text =
         "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p udp -j NOTRACK\n"
