@@ -20,6 +20,11 @@
 #include "abi.h"
 #endif
 
+/* A TCP or UDP header cut short: dropped (BPFT_HOTDROP, as iptables-legacy) or handed to the kernel (BPFT_KERNEL,
+ * when the kernel's copy of the ruleset is nf_tables: ir::ShortHeaders). */
+#ifndef BPFT_SHORT_HEADER
+#define BPFT_SHORT_HEADER BPFT_HOTDROP
+#endif
 #define BPFT_GLOBAL __attribute__((noinline)) /* a global BPF function: verified once, on its own */
 #define BPFT_V(kind, gid) (((__u32)(kind) << 24) | (__u32)(gid))
 
@@ -587,7 +592,7 @@ BPFT_GLOBAL __u32 bpft_classify(bpft_pkt_t *p, __u32 run) {
                 proto > r->proto_hi)
                 continue;
             if (l4_len < r->l4hdr) {
-                best = BPFT_GID(r->verdict), verdict = BPFT_V(BPFT_HOTDROP, best);
+                best = BPFT_GID(r->verdict), verdict = BPFT_V(BPFT_SHORT_HEADER, best);
                 break;
             }
             if (sport < r->sport_lo || sport > r->sport_hi || dport < r->dport_lo || dport > r->dport_hi)

@@ -137,15 +137,19 @@ int restore_nft(const char* cmd, const std::string& file, const std::string& tex
                                    test};
     request.nft_text = std::move(*canonical);
     // The tables that a committed iptables ruleset had in the kernel's netfilter go (to empty built-in
-    // chains).
+    // chains). A restore put all of them there, the compiled ones as the backstop (the state names its
+    // backend); the accept-all ruleset of a first attach has none.
     if (locked->state.format != "nft" && !locked->state.ruleset.empty()) {
         std::string error;
         std::optional<ir::Program> committed = runtime::committed_program(locked->state, false, error);
         if (!committed) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
         for (const ir::Table& t : committed->tables)
-            if (!codegen::is_compiled_table(t.name)) request.netfilter_tables.push_back(t.name);
-        if (!request.netfilter_tables.empty())
-            request.backend = backend.empty() ? runtime::default_backend() : backend;
+            if (!locked->state.backend.empty() || !codegen::is_compiled_table(t.name))
+                request.netfilter_tables.push_back(t.name);
+        if (!request.netfilter_tables.empty())  // where the committed copy is
+            request.backend = !locked->state.backend.empty() ? locked->state.backend
+                              : backend.empty()              ? runtime::default_backend()
+                                                             : backend;
     }
     return do_commit(cmd, locked->state, std::move(request), verbose);
 }
@@ -579,9 +583,13 @@ int status_command(int argc, char** argv) {
         for (const std::string& t : in_bpf) std::printf(" %s", t.c_str());
         std::printf("%s; in the kernel's netfilter only:", in_bpf.empty() ? " none" : "");
         for (const std::string& t : in_kernel) std::printf(" %s", t.c_str());
-        std::printf("%s; every table is also in the kernel's netfilter (iptables-restore)%s\n",
-                    in_kernel.empty() ? " none" : "",
+        std::string restore =
+            state->backend.empty() ? "iptables-restore" : "iptables-" + state->backend + "-restore";
+        std::printf("%s; every table is also in the kernel's netfilter (%s)%s\n",
+                    in_kernel.empty() ? " none" : "", restore.c_str(),
                     in_bpf.empty() ? "" : ", the compiled ones as the backstop");
+        if (state->backend == "nft")
+            std::printf("short TCP/UDP headers: handed to the kernel (iptables-nft does not hotdrop them)\n");
     }
     if (program && !program->sets.empty()) {
         std::printf("ipsets (bpftables-restore --ipsets):");

@@ -73,6 +73,8 @@ class Emitter {
              " hook. Each rule carries its source line; verdicts and gids are explained in bpf/abi.h. */\n";
         s += hook_ == Hook::xdp ? "#define BPFT_HOOK_XDP 1\n" : "#define BPFT_HOOK_TC 1\n";
         if (hook_ == Hook::tc_egress) s += "#define BPFT_HOOK_EGRESS 1\n";
+        s += program_.short_headers == ir::ShortHeaders::kernel ? "#define BPFT_SHORT_HEADER BPFT_KERNEL\n"
+                                                                : "#define BPFT_SHORT_HEADER BPFT_HOTDROP\n";
         s += "#define BPFT_GIDS " + std::to_string(std::max<size_t>(layout_.gids.size(), 1)) + "\n";
         if (needs_.ct) s += "#define BPFT_NEED_CT 1\n";
         if (needs_.ifname) s += "#define BPFT_NEED_IFNAME 1\n";
@@ -282,7 +284,7 @@ class Emitter {
                    where(first.loc) + " to " + where(last.loc) + ": classifier run " + std::to_string(index) +
                    " */\n";
             out += one_line(first.loc, "v = bpft_classify(p, " + std::to_string(index) +
-                                           "u);\nif (!v) break;\nif (BPFT_KIND(v) != BPFT_HOTDROP) "
+                                           "u);\nif (!v) break;\nif (BPFT_KIND(v) != BPFT_SHORT_HEADER) "
                                            "bpft_count(BPFT_GID(v), p);\nreturn v;");
             i += run->count - 1;
         }
@@ -324,7 +326,7 @@ class Emitter {
             if (!code->kernel_if.empty())
                 out += "        if (" + code->kernel_if + ") return BPFT_V(BPFT_KERNEL, " + g + ");\n";
             if (!code->hotdrop_if.empty())
-                out += "        if (" + code->hotdrop_if + ") return BPFT_V(BPFT_HOTDROP, " + g + ");\n";
+                out += "        if (" + code->hotdrop_if + ") return BPFT_V(BPFT_SHORT_HEADER, " + g + ");\n";
             if (code->cond != "1") out += "        if (!(" + code->cond + ")) break;\n";
         }
         out += "        bpft_count(" + g + ", p);\n";

@@ -49,7 +49,8 @@ MatchCode kernel(std::string why) {
     return c;
 }
 
-// A packet too short for the header is dropped, as netfilter's hotdrop. (No fragment reaches a chain:
+// A packet too short for the header is dropped, as netfilter's hotdrop, or handed to the kernel when its copy
+// of the ruleset is nf_tables' (ir::ShortHeaders: BPFT_SHORT_HEADER). (No fragment reaches a chain:
 // bpft_parse hands every fragment to the kernel, so the "later fragment never matches" case cannot arise.)
 MatchCode l4_match(const std::string& cond, uint32_t header_bytes) {
     MatchCode c;

@@ -260,6 +260,7 @@ class Ctx:
         self.oracles = {}  # base chain -> netns.Oracle (iptables-legacy): INPUT; FORWARD once needed
         self.attached = {}  # base chain -> attached.Attached, with the attached subject
         self.pairs = None  # contextlib.ExitStack closing the pairs made on demand
+        self.nft_case_oracle = None  # iptables-nft, for regression cases of the attached subject's nft backend
 
     def oracle_for(self, base):
         """The oracle's namespace pair for packets taking base (INPUT, FORWARD), and the attached subject's,
@@ -491,18 +492,23 @@ def run_regressions(ctx, phase):
             if model.base == "OUTPUT":  # sent by the DUT: the frames as it sends them
                 units = [[compare.as_output(f) for f in u] for u in units]
             oracle = ctx.oracle_for(model.base)
+            backend = case.get("backend")  # the attached subject's (bpftables-restore --backend), compared with
+            if backend == "nft":  # the same iptables: an iptables-nft oracle for the case (INPUT only)
+                if ctx.nft_case_oracle is None:
+                    ctx.nft_case_oracle = ctx.pairs.enter_context(netns.Oracle(netns.NFT, "rnft"))
+                oracle = ctx.nft_case_oracle
             ok, details = True, []
             try:
                 err = oracle.load(text)
                 if err:
-                    raise RuntimeError(f"iptables-legacy-restore: {err}")
+                    raise RuntimeError(f"{' '.join(oracle.flavour.restore[:1])}: {err}")
                 kern = oracle.verdicts(model, units)
                 for sname in [s for s in ctx.subjects if s in case.get("subjects", ctx.subjects)]:
                     if sname == "run":
                         subj = compare.subject_units(ctx.args.bpftables, text, units, ctx.args.hook,
                                                      chain=model.base)
                     else:
-                        err = ctx.attached[model.base].load(text)
+                        err = ctx.attached[model.base].load(text, backend=backend)
                         if err:
                             raise subject.CompileError(f"bpftables-restore: {err}")
                         subj = ctx.attached[model.base].verdicts(model, units)

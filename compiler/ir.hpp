@@ -315,7 +315,8 @@ struct Chain {
     Counters policy_counters;
     SourceLoc loc;
     std::vector<Rule> rules;
-    std::optional<NftHook> nft_hook;  // nft base chains only; their policy is accept or drop (last: aggregates)
+    std::optional<NftHook>
+        nft_hook;  // nft base chains only; their policy is accept or drop (last: aggregates)
     bool builtin() const { return policy != Policy::none; }
 };
 
@@ -336,9 +337,17 @@ struct IpSet {
     std::vector<Ipv4Net> members;  // hash:ip members have mask /32
 };
 
+// What a match does with a TCP or UDP packet too short for the header it reads. iptables-legacy's matches
+// (and iptables-nft's xt compat ones) drop it, netfilter's "hotdrop"; nf_tables' payload expressions (nft
+// rulesets, and most of what iptables-nft translates) just do not match it. `kernel`: the program hands such
+// a packet to the kernel's copy of the ruleset, whose semantics then decide it, as they decide every packet
+// the program hands over.
+enum class ShortHeaders { hotdrop, kernel };
+
 struct Program {
     std::vector<Table> tables;
     std::vector<IpSet> sets;
+    ShortHeaders short_headers = ShortHeaders::hotdrop;
     const Table* find(const std::string& table) const;
     Table* find(const std::string& table);
     const IpSet* find_set(const std::string& name) const;

@@ -1154,6 +1154,8 @@ class ScriptLowering {
                         ok = error(r.target_loc, "cannot jump to base chain \"" + *to + "\"");
                 }
         if (!ok) return std::nullopt;
+        program_.short_headers =
+            ir::ShortHeaders::kernel;  // payload expressions: a short header never matches
         return program_;
     }
 

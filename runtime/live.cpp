@@ -349,6 +349,12 @@ bool commit_generation(const State& old, CommitRequest request, CommitReport& re
     next.ruleset = request.nft_text.empty() ? ir::to_save(request.program) : request.nft_text;
     next.format = request.nft_text.empty() ? "" : "nft";
     next.ipsets = ir::to_ipset_save(request.program.sets);
+    // The kernel's copy of an iptables ruleset is this restore's backend's (or stays the committed one's).
+    // Under iptables-nft a short L4 header is no hotdrop: the programs hand such packets to that copy.
+    if (next.format.empty())
+        next.backend = !request.backend.empty() ? request.backend : old.format.empty() ? old.backend : "";
+    if (next.format.empty() && next.backend == "nft")
+        request.program.short_headers = ir::ShortHeaders::kernel;
 
     // 1. Build (the hooks in parallel: clang runs as a child process), then load and verify every program of
     // the new generation.
@@ -456,18 +462,30 @@ bool commit_generation(const State& old, CommitRequest request, CommitReport& re
     // 4. The tables of the kernel's netfilter, then every link: update the existing ones in place, create the
     // new ones.
     std::optional<ir::Program> old_program;
+    // With another backend than the committed copy's, that copy leaves the old backend's tables (emptied).
+    std::vector<std::string> stale;
     if (!request.netfilter_tables.empty()) {
         old_program = program_with(old, nullptr, error);
         if (!old_program) return unpin_new(), false;
+        if (old.format.empty() && !old.backend.empty() && old.backend != request.backend)
+            for (const ir::Table& t : old_program->tables) stale.push_back(t.name);
         if (!netfilter_apply(request.backend, request.program, request.netfilter_tables, false, error))
             return unpin_new(), false;
         report.notes.push_back("applied to the kernel's netfilter (" + request.backend + ")");
+        if (!netfilter_apply(old.backend, ir::Program{}, stale, false, error)) {
+            std::string ignored;
+            netfilter_apply(request.backend, *old_program, request.netfilter_tables, false, ignored);
+            return unpin_new(), false;
+        }
+        if (!stale.empty()) report.notes.push_back("emptied the old copy's tables (" + old.backend + ")");
     }
     if (!kernel_tables.empty()) {
         if (!nft_apply(kernel_tables, new_kernel, false, error)) {
             std::string ignored;
-            if (old_program)
+            if (old_program) {
                 netfilter_apply(request.backend, *old_program, request.netfilter_tables, false, ignored);
+                netfilter_apply(old.backend, *old_program, stale, false, ignored);
+            }
             return unpin_new(), false;
         }
         report.notes.push_back(new_kernel.empty()
@@ -495,6 +513,7 @@ bool commit_generation(const State& old, CommitRequest request, CommitReport& re
         std::string ignored;
         if (old_program)
             netfilter_apply(request.backend, *old_program, request.netfilter_tables, false, ignored);
+        if (old_program) netfilter_apply(old.backend, *old_program, stale, false, ignored);
         if (!kernel_tables.empty()) nft_apply(kernel_tables, old_kernel, false, ignored);
     };
     size_t count = 0;

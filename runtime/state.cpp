@@ -61,6 +61,7 @@ std::string serialize(const State& s) {
         out += "offset " + std::to_string(gid) + " " + std::to_string(c.packets) + " " +
                std::to_string(c.bytes) + "\n";
     if (!s.format.empty()) out += "format " + s.format + "\n";
+    if (!s.backend.empty()) out += "backend " + s.backend + "\n";
     std::istringstream sets(s.ipsets);
     for (std::string line; std::getline(sets, line);)
         if (!line.empty()) out += "ipset " + line + "\n";
@@ -110,6 +111,10 @@ std::optional<State> parse_state(const std::string& text, std::string& error) {
         } else if (key == "format") {
             words >> s.format;
             if (s.format != "nft") return error = "the pinned state has format " + s.format, std::nullopt;
+        } else if (key == "backend") {
+            words >> s.backend;
+            if (s.backend != "legacy" && s.backend != "nft")
+                return error = "the pinned state has backend " + s.backend, std::nullopt;
         } else if (key == "ipset") {
             s.ipsets += line.substr(6) + "\n";
         } else if (key == "ruleset") {

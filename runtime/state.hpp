@@ -57,6 +57,9 @@ struct State {
     // "nft": `ruleset` is an nft ruleset in the canonical form of compiler/nft_canonical.hpp (from nft text
     // or nft JSON input); empty: iptables-save text.
     std::string format;
+    // The iptables variant whose restore holds the kernel's copy of an iptables ruleset ("legacy" or "nft";
+    // empty for an nft ruleset): its semantics decide what the programs hand over (ir::ShortHeaders).
+    std::string backend;
 };
 
 std::string serialize(const State& state);

@@ -71,8 +71,12 @@ class Attached(netns.Oracle):
     """A GEN/DUT pair (netns.Oracle's, with its injection socket and witness reader) whose DUT carries
     bpftables at XDP. chain: the base chain the frames take in the DUT (INPUT; FORWARD with forward=True)."""
 
-    def __init__(self, bpftables, tag, hook="xdp", forward=False, output=False):
+    def __init__(self, bpftables, tag, hook="xdp", forward=False, output=False, backend="legacy"):
         super().__init__(netns.LEGACY, tag, forward=forward, output=output)
+        # `bpftables-restore --backend`: the iptables whose copy of the ruleset decides what the program hands
+        # over, and whose semantics the program follows (a short L4 header: hotdrop under legacy, handed over
+        # under nft). legacy by default: the reference oracle's.
+        self.backend = backend
         self.bpftables = bpftables
         self.hook = "tc" if hook.startswith("tc") else "xdp"  # `bpftables run --hook` names vs attach's
         self.restore = os.path.join(os.path.dirname(bpftables), "bpftables-restore")
@@ -133,10 +137,11 @@ class Attached(netns.Oracle):
                 pass
         super().close()
 
-    def load(self, filter_text, fmt=None):
-        """bpftables-restore of the ruleset (--format fmt when given); None or the error text (a compile
-        failure)."""
-        r = self._dut_cmd([self.restore] + (["--format", fmt] if fmt else []), input=filter_text)
+    def load(self, filter_text, fmt=None, backend=None):
+        """bpftables-restore of the ruleset (--format fmt when given, else --backend: backend, or the pair's);
+        None or the error text (a compile failure)."""
+        how = ["--format", fmt] if fmt else ["--backend", backend or self.backend]
+        r = self._dut_cmd([self.restore] + how, input=filter_text)
         self.loaded = filter_text if r.returncode == 0 else None
         return None if r.returncode == 0 else (r.stderr.strip() or f"exit {r.returncode}")
 

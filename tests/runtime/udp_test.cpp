@@ -49,6 +49,18 @@ TEST_F(UdpMatch, TruncatedHeaderIsHotdropped) {
                    1);
 }
 
+// nf_tables' payload expressions do not match a header cut short (no hotdrop): from an nft ruleset the
+// program hands such a packet to the kernel's copy (ir::ShortHeaders::kernel), at the rule that would read
+// the header.
+TEST_F(UdpMatch, TruncatedHeaderOfAnNftRulesetIsTheKernels) {
+    Ruleset& rs = ruleset(
+        "table ip filter {\n  chain input {\n    type filter hook input priority 0; policy accept;\n"
+        "    ip protocol icmp drop\n    udp dport 53 drop\n  }\n}\n");
+    EXPECT_VERDICT(rs, frame(Ipv4{.proto = 17}, RawL4{{0x9c, 0x40, 0, 53, 0, 8, 0}}), "KERNEL", "input", 2);
+    EXPECT_VERDICT(rs, frame(Ipv4{.proto = 17}, RawL4{{}}), "KERNEL", "input", 2);
+    EXPECT_VERDICT(rs, frame(Ipv4{}, Udp{.dport = 53}), "DROP", "input", 2);
+}
+
 // No rule sees a fragment alone (the kernel reassembles before INPUT): every fragment, first or later, is
 // handed to the kernel before any rule.
 TEST_F(UdpMatch, FragmentsAreHandedToTheKernel) {

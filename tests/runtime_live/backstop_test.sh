@@ -19,8 +19,25 @@ kernel_counter() { inA iptables-save -c -t filter | grep -F -- "$1" | head -1 | 
 
 echo "== the compiled tables are in the kernel's netfilter too"
 expect "filter rules in the kernel" 2 "$(inA iptables-save -t filter | grep -c '^-A INPUT')"
-grep -q "tables in BPF: filter; in the kernel's netfilter only: none; every table is also in the kernel's netfilter (iptables-restore), the compiled ones as the backstop" <<<"$(bt status)" &&
+grep -Eq "tables in BPF: filter; in the kernel's netfilter only: none; every table is also in the kernel's netfilter \(iptables-(legacy|nft)-restore\), the compiled ones as the backstop" <<<"$(bt status)" &&
     ok "status says so" || { bad "status says so"; bt status; }
+
+echo "== --backend: the copy moves to the other iptables; under nft short L4 headers are the kernel's"
+rules_in() { inA "iptables-$1-save" -t filter 2>/dev/null | grep -c '^-A INPUT'; }
+restore --backend legacy "$work/r.rules" || bad "restore --backend legacy"
+expect "iptables-legacy has the copy" 2 "$(rules_in legacy)"
+expect "iptables-nft has none" 0 "$(rules_in nft)"
+grep -q "short TCP/UDP headers" <<<"$(bt status)" && bad "legacy: no hand-over of short headers" ||
+    ok "legacy: no hand-over of short headers"
+restore --backend nft "$work/r.rules" || bad "restore --backend nft"
+expect "iptables-nft has the copy" 2 "$(rules_in nft)"
+expect "iptables-legacy's is emptied" 0 "$(rules_in legacy)"
+grep -q "(iptables-nft-restore)" <<<"$(bt status)" && grep -q "short TCP/UDP headers: handed to the kernel" <<<"$(bt status)" &&
+    ok "status names the backend and the hand-over" || { bad "status names the backend and the hand-over"; bt status; }
+inA ip link add vb type veth peer name vc && inA ip link set vb up && inA ip link set vc up
+bt attach vb >/dev/null || bad "attach vb"  # a rebuild of the committed ruleset keeps the backend's semantics
+grep -q "short TCP/UDP headers: handed to the kernel" <<<"$(bt status)" && ok "kept across a rebuild" ||
+    { bad "kept across a rebuild"; bt status; }
 
 echo "== a match XDP cannot decide (addrtype): the kernel's copy decides"
 udp 5 9

@@ -268,5 +268,6 @@ restore "$work/r.rules" || bad "restore iptables"
 grep -q -- "-A INPUT -p udp -m udp --dport 9 -j DROP" <<<"$(save)" && ok "save prints iptables-save again" || bad "iptables after nft"
 restore --format nft "$work/n1.nft" || bad "nft after iptables"
 grep -q "chain svc" <<<"$(save)" && ok "nft after iptables" || bad "nft after iptables: save"
+expect "the iptables ruleset's copy (the backstop) left the kernel" 0 "$(inA iptables-save -t filter | grep -c '^-A')"
 
 finish

@@ -49,6 +49,7 @@ TEST(LiveState, StateTextRoundTripsWithSets) {
     s.offsets[2] = {4, 120};
     s.ipsets = "create blocked hash:ip family inet\nadd blocked 198.19.0.7\n";
     s.ruleset = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m set --match-set blocked src -j DROP\nCOMMIT\n";
+    s.backend = "nft";
     std::string error;
     auto back = runtime::parse_state(runtime::serialize(s), error);
     ASSERT_TRUE(back) << error;
@@ -60,6 +61,8 @@ TEST(LiveState, StateTextRoundTripsWithSets) {
     EXPECT_EQ(back->offsets[2].packets, 4u);
     EXPECT_EQ(back->ipsets, s.ipsets);
     EXPECT_EQ(back->ruleset, s.ruleset);
+    EXPECT_EQ(back->backend, "nft");
+    EXPECT_FALSE(runtime::parse_state("bpftables-state 1\nbackend iptables\nruleset\n", error));
 }
 
 TEST(LiveState, StateWithoutSetsStillReads) {  // states written before sets were kept
@@ -68,6 +71,7 @@ TEST(LiveState, StateWithoutSetsStillReads) {  // states written before sets wer
         runtime::parse_state("bpftables-state 1\ngeneration 2\nhooks xdp\nruleset\n*filter\nCOMMIT\n", error);
     ASSERT_TRUE(s) << error;
     EXPECT_EQ(s->ipsets, "");
+    EXPECT_EQ(s->backend, "");
     EXPECT_EQ(s->ruleset, "*filter\nCOMMIT\n");
 }
 
