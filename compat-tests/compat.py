@@ -292,11 +292,9 @@ def compare_one(ctx, group, rs_seed, ruleset, text, pkts, families=False, ipsets
             if sname == "run":
                 answers[sname] = compare.subject_units(args.bpftables, text, units, args.hook, ipsets=ipsets,
                                                        chain=base)
-            elif ipsets:
-                continue  # the attached subject does not take the corpus' ipsets yet
             else:
                 att = ctx.attached[base]
-                err = att.load(text)
+                err = att.load(text, ipsets=ipsets)
                 if err:
                     raise subject.CompileError(f"bpftables-restore: {err}")
                 answers[sname] = att.verdicts(ruleset, units)
