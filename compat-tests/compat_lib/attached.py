@@ -71,8 +71,8 @@ class Attached(netns.Oracle):
     """A GEN/DUT pair (netns.Oracle's, with its injection socket and witness reader) whose DUT carries
     bpftables at XDP. chain: the base chain the frames take in the DUT (INPUT; FORWARD with forward=True)."""
 
-    def __init__(self, bpftables, tag, hook="xdp", forward=False, output=False):
-        super().__init__(netns.LEGACY, tag, forward=forward, output=output)
+    def __init__(self, bpftables, tag, hook="xdp", forward=False, output=False, route_back=False):
+        super().__init__(netns.LEGACY, tag, route_back=route_back, forward=forward, output=output)
         self.bpftables = bpftables
         self.hook = "tc" if hook.startswith("tc") else "xdp"  # `bpftables run --hook` names vs attach's
         self.restore = os.path.join(os.path.dirname(bpftables), "bpftables-restore")
