@@ -502,7 +502,9 @@ def run_regressions(ctx, phase):
     """The fixed list of minimal cases (regressions.json), replayed every run, through every subject. expect
     "kernel": bpftables must hand the packet to the kernel; "agree": verdict and rule must equal the kernel's (a
     packet the kernel never takes to the chain must be handed to it). A case with "model" (the generator's
-    Ruleset, e.g. its rules in FORWARD or OUTPUT) instead of "ruleset" runs in that model's base chain (and mode).
+    Ruleset, e.g. its rules in FORWARD or OUTPUT) instead of "ruleset" runs in that model's base chain (and mode);
+    "ipsets" (an `ipset save` text) go to the oracle's namespace, to `bpftables run --ipsets` and to the attached
+    DUT; expect "decided": every packet must agree, none handed over.
     For the attached subject, "agree" also excludes fail_open. A "conntrack" case names a packet of the conntrack
     cases (ruleset and case): it must agree or be handed over; with expect "kernel" it must be handed over, with
     expect "decided" bpftables must decide it itself, as the kernel does. xfail: a known mismatch, kept visible
@@ -535,8 +537,13 @@ def run_regressions(ctx, phase):
             if model.base == "OUTPUT":  # sent by the DUT: the frames as it sends them
                 units = [[compare.as_output(f) for f in u] for u in units]
             oracle = ctx.oracle_for(model.base)
+            ipsets = case.get("ipsets")  # an `ipset save` text: the sets of the case's --match-set rules
             ok, details = True, []
             try:
+                if ipsets:
+                    err = oracle.ipsets(ipsets)
+                    if err:
+                        raise RuntimeError(f"ipset restore: {err}")
                 err = oracle.load(text)
                 if err:
                     raise RuntimeError(f"iptables-legacy-restore: {err}")
@@ -544,9 +551,9 @@ def run_regressions(ctx, phase):
                 for sname in [s for s in ctx.subjects if s in case.get("subjects", ctx.subjects)]:
                     if sname == "run":
                         subj = compare.subject_units(ctx.args.bpftables, text, units, ctx.args.hook,
-                                                     chain=model.base)
+                                                     chain=model.base, ipsets=ipsets)
                     else:
-                        err = ctx.attached[model.base].load(text)
+                        err = ctx.attached[model.base].load(text, ipsets=ipsets)
                         if err:
                             raise subject.CompileError(f"bpftables-restore: {err}")
                         subj = ctx.attached[model.base].verdicts(model, units)
@@ -554,8 +561,8 @@ def run_regressions(ctx, phase):
                     outs = ["unreached" if o["verdict"] == "UNREACHED" and s["verdict"] == "KERNEL" and
                             not compare.fragmented(u) else compare.classify_subject(sname, o, s, u)
                             for o, s, u in zip(kern, subj, units)]
-                    want = ("fragment_kernel",) if case.get("expect") == "kernel" else \
-                        ("agree", "deferred", "unreached")
+                    want = {"kernel": ("fragment_kernel",), "decided": ("agree",)}.get(
+                        case.get("expect"), ("agree", "deferred", "unreached"))
                     ok = ok and all(o in want for o in outs)
                     details.append(("" if len(ctx.subjects) == 1 else f"[{sname}] ") + "; ".join(
                         f"{pk.describe(p)}: kernel {compare.describe_answer(model, o)}, bpftables "
