@@ -148,7 +148,8 @@ class Attached(netns.Oracle):
                     f.write(ipsets)
                 cmd += ["--ipsets", path]
             r = self._dut_cmd(cmd, input=filter_text)
-        self.loaded = filter_text if r.returncode == 0 else None
+        if r.returncode == 0:  # a restore that fails changes nothing: the previous ruleset stays loaded
+            self.loaded = filter_text
         return None if r.returncode == 0 else (r.stderr.strip() or f"exit {r.returncode}")
 
     def _kernel_sets(self, text):
