@@ -199,13 +199,7 @@ def main(argv):
                 compare_one(ctx, "output", rs_seed, out, out.filter_text(), pkts, families=True, shrink=False)
         run_corpus(ctx, seed, classes)
     if not args.no_conntrack:
-        with netns.Oracle(netns.LEGACY, "ct", route_back=True) as ct:
-            recs = conntrack.run_all(ct, args.bpftables, args.hook, textrules.parse_filter, log)
-        for r in recs:
-            stats.groups["conntrack"][r["outcome"]] += 1
-            if r["outcome"] == "mismatch":
-                stats.total["ct_mismatch"] += 1
-        results["conntrack"] = recs
+        run_conntrack(ctx)
         if not args.no_regressions:
             run_regressions(ctx, phase="conntrack")
     if args.nft_packets > 0:
@@ -219,6 +213,8 @@ def main(argv):
     for g, c in sorted(stats.groups.items()):
         log(f"  {g}: " + ", ".join(f"{n} {o}" for o, n in sorted(c.items())))
     reg = collections.Counter(r["status"] for r in results["regressions"])
+    ct_text = "; ".join(f"{g} {dict(c)}" for g, c in sorted(stats.groups.items()) if g.startswith("conntrack")) \
+        or "conntrack {}"
     log(f"compat: seed {seed}: {results['rulesets']} random rulesets + {len(results['corpus'])} corpus/.t rulesets, "
         f"{results['packets']} packets; compared {compared}: {t['agree']} agree, {t['mismatch']} mismatch; "
         f"{t['deferred']} handed to the kernel; {t['fragment_kernel']} fragments handed to the kernel as expected; "
@@ -227,7 +223,7 @@ def main(argv):
         f"{t['confused']} oracle confused; "
         f"{t['oracle_disagreement']} legacy/nft disagreements; "
         f"{len(results['compile_failures'])} random rulesets not compiled; {len(results['load_failures'])} not "
-        f"loaded; conntrack {dict(stats.groups.get('conntrack', {}))}; regressions {dict(reg)}; "
+        f"loaded; {ct_text}; regressions {dict(reg)}; "
         f"{results['seconds']} s")
     if len(ctx.subjects) > 1:
         for sname in ctx.subjects:
@@ -238,9 +234,12 @@ def main(argv):
             json.dump(results, f, indent=1)
     # The legacy oracle is the reference; nft load failures and legacy/nft disagreements are reported only.
     # Known mismatches (regression cases marked xfail) do not fail the run; new ones do.
-    known = {r["case"] for r in load_regressions() if r.get("kind") == "conntrack" and r.get("xfail")}
-    new_ct = [r for r in results["conntrack"] if r["outcome"] in ("mismatch", "compile_failure")
-              and r["case"] not in known]
+    # A conntrack packet fails the run when it is a mismatch not marked xfail (for its subject) in regressions.json,
+    # or when a ruleset did not compile, a flow could not be set up on the attached side, or a side's tools failed.
+    known = {(r["case"], s) for r in load_regressions() if r.get("kind") == "conntrack" and r.get("xfail")
+             for s in r.get("subjects", ("run", "attached"))}
+    new_ct = [r for r in results["conntrack"] if r["outcome"] in ("mismatch", "compile_failure", "flow_failed", "error")
+              and (r["case"], r.get("subject", "run")) not in known]
     # nft mode: the kernel's copy that the attached subject hands packets to is the oracle's own ruleset, so a
     # fail-open there fails the run too.
     nft_bad = any(r["error"] or r["outcomes"].get("mismatch") or r["outcomes"].get("confused") or
@@ -293,11 +292,9 @@ def compare_one(ctx, group, rs_seed, ruleset, text, pkts, families=False, ipsets
             if sname == "run":
                 answers[sname] = compare.subject_units(args.bpftables, text, units, args.hook, ipsets=ipsets,
                                                        chain=base)
-            elif ipsets:
-                continue  # the attached subject does not take the corpus' ipsets yet
             else:
                 att = ctx.attached[base]
-                err = att.load(text)
+                err = att.load(text, ipsets=ipsets)
                 if err:
                     raise subject.CompileError(f"bpftables-restore: {err}")
                 answers[sname] = att.verdicts(ruleset, units)
@@ -414,6 +411,49 @@ def tally(ctx, group, sname, rs_seed, model, text, pkts, units, kernel, subj, fa
     return counts
 
 
+def run_conntrack(ctx):
+    """The conntrack cases (compat_lib/conntrack.py): the oracle's pair with a route back, and with the attached
+    subject a pair of the same shape whose DUT carries bpftables at XDP, the flows set up in both. Counts each
+    subject's packets under "conntrack" (run) and "conntrack@attached"."""
+    args, stats, results = ctx.args, ctx.stats, ctx.results
+    with netns.Oracle(netns.LEGACY, "ct", route_back=True) as ct, \
+            (attached.Attached(args.bpftables, "attct", args.hook, route_back=True) if "attached" in ctx.subjects
+             else _Null()) as att:
+        recs = conntrack.run_all(ct, args.bpftables, args.hook, textrules.parse_filter, ctx.log,
+                                 attached=att if isinstance(att, attached.Attached) else None,
+                                 subjects=ctx.subjects)
+    per = collections.defaultdict(collections.Counter)
+    host = collections.Counter()  # attached: did the DUT take the packet in exactly when the kernel accepted it?
+    for r in recs:
+        sname = r.get("subject", "run")
+        per[sname][r["outcome"]] += 1
+        if "host" in r and r["kernel"]["verdict"] in ("ACCEPT", "DROP", "REJECT"):
+            host["as the kernel" if (r["host"] == "taken in") == (r["kernel"]["verdict"] == "ACCEPT")
+                 else "not as the kernel"] += 1
+        stats.groups["conntrack" if sname == "run" else f"conntrack@{sname}"][r["outcome"]] += 1
+        if r["outcome"] == "mismatch":
+            stats.total["ct_mismatch"] += 1
+        if r["outcome"] == "fail_open":  # reported, not failed, as elsewhere outside the nft mode
+            results["fail_open"].append({"seed": "conntrack", "group": f"conntrack@{sname}", "chain": "INPUT",
+                                         "ruleset": conntrack.RULESETS[r["ruleset"]], "case": r["case"],
+                                         "packet": r["packet"], "kernel_text": r["kernel_text"],
+                                         "bpftables_text": r["bpftables_text"]})
+        if r["outcome"] in ("mismatch", "fail_open") and ctx.printed < args.print_max:
+            ctx.printed += 1
+            print(f"=== {r['outcome'].upper().replace('_', '-')} conntrack {r['ruleset']} ({sname}): {r['case']}\n"
+                  f"packet:  {r['packet']}\nkernel (iptables-legacy): {r['kernel_text']}\n"
+                  f"bpftables:                {r['bpftables_text']}" +
+                  (f"\nhost with bpftables attached: {r['host']}" if "host" in r else ""), flush=True)
+    for sname, c in per.items():
+        ctx.log(f"compat: conntrack ({sname}): {sum(c.values())} packets; {c['agree']} agree, {c['deferred']} "
+                f"handed to the kernel, {c['mismatch']} mismatch, {c['fail_open']} fail-open" +
+                "".join(f", {c[o]} {o}" for o in sorted(c) if o not in ("agree", "deferred", "mismatch",
+                                                                         "fail_open")) +
+                (f"; the attached DUT took in exactly what the kernel accepted for {host['as the kernel']} of "
+                 f"{sum(host.values())}" if sname == "attached" else ""))
+    results["conntrack"] = recs
+
+
 def run_nft_mode(ctx, seed):
     """The nft rulesets (--nft-dir) against `nft -f` in a namespace pair of their own (compat_lib/nftmode.py)."""
     if not shutil.which("nft"):
@@ -463,7 +503,9 @@ def run_regressions(ctx, phase):
     """The fixed list of minimal cases (regressions.json), replayed every run, through every subject. expect
     "kernel": bpftables must hand the packet to the kernel; "agree": verdict and rule must equal the kernel's (a
     packet the kernel never takes to the chain must be handed to it). A case with "model" (the generator's
-    Ruleset, e.g. its rules in FORWARD or OUTPUT) instead of "ruleset" runs in that model's base chain (and mode).
+    Ruleset, e.g. its rules in FORWARD or OUTPUT) instead of "ruleset" runs in that model's base chain (and mode);
+    "ipsets" (an `ipset save` text) go to the oracle's namespace, to `bpftables run --ipsets` and to the attached
+    DUT; expect "decided": every packet must agree, none handed over.
     For the attached subject, "agree" also excludes fail_open. A "conntrack" case names a packet of the conntrack
     cases (ruleset and case): it must agree or be handed over; with expect "kernel" it must be handed over, with
     expect "decided" bpftables must decide it itself, as the kernel does. xfail: a known mismatch, kept visible
@@ -472,14 +514,18 @@ def run_regressions(ctx, phase):
         kind = case.get("kind", "packets")
         if kind != phase or not set(case.get("subjects", ctx.subjects)) & set(ctx.subjects):
             continue  # "subjects": the case concerns only these (e.g. the attached runtime)
-        if kind == "conntrack":
-            recs = [r for r in ctx.results["conntrack"] if r["ruleset"] == case["ruleset"] and
-                    r["case"] == case["case"]]
+        if kind == "conntrack":  # judged for every subject the conntrack cases ran through
             want = {"kernel": ("deferred",), "decided": ("agree",)}.get(case.get("expect"), ("agree", "deferred"))
-            ok = bool(recs) and all(r["outcome"] in want for r in recs)
-            detail = "; ".join(f"kernel {r.get('kernel_text')}, bpftables {r.get('bpftables_text')} ({r['outcome']})"
-                               for r in recs) \
-                or "case not run"
+            ok, details = True, []
+            for sname in [s for s in ctx.subjects if s in case.get("subjects", ctx.subjects)]:
+                recs = [r for r in ctx.results["conntrack"] if r["ruleset"] == case["ruleset"] and
+                        r["case"] == case["case"] and r.get("subject", "run") == sname]
+                ok = ok and bool(recs) and all(r["outcome"] in want for r in recs)
+                details.append(("" if len(ctx.subjects) == 1 else f"[{sname}] ") + ("; ".join(
+                    f"kernel {r.get('kernel_text')}, bpftables {r.get('bpftables_text')}" +
+                    (f", host: {r['host']}" if "host" in r else "") + f" ({r['outcome']})" for r in recs)
+                    or "case not run"))
+            detail = " ".join(details)
         else:
             if "model" in case:  # the generator's model (a FORWARD case: its rules in FORWARD)
                 model = rulegen.Ruleset.from_json(case["model"])
@@ -492,6 +538,7 @@ def run_regressions(ctx, phase):
             if model.base == "OUTPUT":  # sent by the DUT: the frames as it sends them
                 units = [[compare.as_output(f) for f in u] for u in units]
             oracle = ctx.oracle_for(model.base)
+            ipsets = case.get("ipsets")  # an `ipset save` text: the sets of the case's --match-set rules
             backend = case.get("backend")  # the attached subject's (bpftables-restore --backend), compared with
             if backend == "nft":  # the same iptables: an iptables-nft oracle for the case (INPUT only)
                 if ctx.nft_case_oracle is None:
@@ -499,6 +546,10 @@ def run_regressions(ctx, phase):
                 oracle = ctx.nft_case_oracle
             ok, details = True, []
             try:
+                if ipsets:
+                    err = oracle.ipsets(ipsets)
+                    if err:
+                        raise RuntimeError(f"ipset restore: {err}")
                 err = oracle.load(text)
                 if err:
                     raise RuntimeError(f"{' '.join(oracle.flavour.restore[:1])}: {err}")
@@ -506,9 +557,9 @@ def run_regressions(ctx, phase):
                 for sname in [s for s in ctx.subjects if s in case.get("subjects", ctx.subjects)]:
                     if sname == "run":
                         subj = compare.subject_units(ctx.args.bpftables, text, units, ctx.args.hook,
-                                                     chain=model.base)
+                                                     chain=model.base, ipsets=ipsets)
                     else:
-                        err = ctx.attached[model.base].load(text, backend=backend)
+                        err = ctx.attached[model.base].load(text, ipsets=ipsets, backend=backend)
                         if err:
                             raise subject.CompileError(f"bpftables-restore: {err}")
                         subj = ctx.attached[model.base].verdicts(model, units)
@@ -516,8 +567,8 @@ def run_regressions(ctx, phase):
                     outs = ["unreached" if o["verdict"] == "UNREACHED" and s["verdict"] == "KERNEL" and
                             not compare.fragmented(u) else compare.classify_subject(sname, o, s, u)
                             for o, s, u in zip(kern, subj, units)]
-                    want = ("fragment_kernel",) if case.get("expect") == "kernel" else \
-                        ("agree", "deferred", "unreached")
+                    want = {"kernel": ("fragment_kernel",), "decided": ("agree",)}.get(
+                        case.get("expect"), ("agree", "deferred", "unreached"))
                     ok = ok and all(o in want for o in outs)
                     details.append(("" if len(ctx.subjects) == 1 else f"[{sname}] ") + "; ".join(
                         f"{pk.describe(p)}: kernel {compare.describe_answer(model, o)}, bpftables "

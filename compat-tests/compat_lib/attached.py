@@ -71,8 +71,8 @@ class Attached(netns.Oracle):
     """A GEN/DUT pair (netns.Oracle's, with its injection socket and witness reader) whose DUT carries
     bpftables at XDP. chain: the base chain the frames take in the DUT (INPUT; FORWARD with forward=True)."""
 
-    def __init__(self, bpftables, tag, hook="xdp", forward=False, output=False, backend="legacy"):
-        super().__init__(netns.LEGACY, tag, forward=forward, output=output)
+    def __init__(self, bpftables, tag, hook="xdp", forward=False, output=False, route_back=False, backend="legacy"):
+        super().__init__(netns.LEGACY, tag, route_back=route_back, forward=forward, output=output)
         # `bpftables-restore --backend`: the iptables whose copy of the ruleset decides what the program hands
         # over, and whose semantics the program follows (a short L4 header: hotdrop under legacy, handed over
         # under nft). legacy by default: the reference oracle's.
@@ -137,13 +137,35 @@ class Attached(netns.Oracle):
                 pass
         super().close()
 
-    def load(self, filter_text, fmt=None, backend=None):
+    def load(self, filter_text, fmt=None, ipsets=None, backend=None):
         """bpftables-restore of the ruleset (--format fmt when given, else --backend: backend, or the pair's);
-        None or the error text (a compile failure)."""
-        how = ["--format", fmt] if fmt else ["--backend", backend or self.backend]
-        r = self._dut_cmd([self.restore] + how, input=filter_text)
-        self.loaded = filter_text if r.returncode == 0 else None
+        None or the error text (a compile failure). ipsets: an `ipset save` text, created in the DUT's kernel first as the oracle creates them
+        (netns.Oracle.ipsets), then given to the program with --ipsets."""
+        cmd = [self.restore] + (["--format", fmt] if fmt else ["--backend", backend or self.backend])
+        with tempfile.TemporaryDirectory(prefix="bpftc-ipsets-") as d:
+            if ipsets is not None:
+                err = self._kernel_sets(ipsets)
+                if err:
+                    return f"the DUT's sets: {err}"
+                path = os.path.join(d, "ipsets")
+                with open(path, "w") as f:
+                    f.write(ipsets)
+                cmd += ["--ipsets", path]
+            r = self._dut_cmd(cmd, input=filter_text)
+        if r.returncode == 0:  # a restore that fails changes nothing: the previous ruleset stays loaded
+            self.loaded = filter_text
         return None if r.returncode == 0 else (r.stderr.strip() or f"exit {r.returncode}")
+
+    def _kernel_sets(self, text):
+        """The DUT's kernel sets become exactly those of text, as in the oracle's namespace. A set that a rule
+        of the kernel's copy of the ruleset names cannot be destroyed, so a ruleset naming sets is replaced by
+        an empty filter table first (through bpftables-restore, so the runtime's state and the kernel agree)."""
+        if self.loaded is not None and "--match-set" in self.loaded:
+            r = self._dut_cmd([self.restore], input=EMPTY_FILTER)
+            if r.returncode != 0:
+                return f"bpftables-restore of an empty filter table: {r.stderr.strip()}"
+            self.loaded = None
+        return netns.Oracle.ipsets(self, text)
 
     def saved(self):
         """`bpftables-save -c`: the committed ruleset with the program's counters."""

@@ -27,7 +27,7 @@ def _ipsets_for(text, ipset_file=None):
     out, have = [], set()
     if ipset_file and os.path.exists(ipset_file):
         for line in open(ipset_file):
-            line = line.strip()
+            line = line.strip().removeprefix("ipset ")  # some files are ipset commands, not ipset save
             if line.startswith(("create ", "add ")):
                 have.add(line.split()[1])
                 out.append(textrules._ADDR.sub(lambda m: textrules.remap_ip(m.group(1), True), line))
