@@ -1,6 +1,8 @@
 #include "codegen/match_emitters.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <sstream>
 
 #include "compiler/xt/module.hpp"
 
@@ -293,9 +295,20 @@ struct Emitter {
                                "' is not loaded: give its 'ipset save' file with --ipsets");
         // Other set types, more dimensions, --return-nomatch and counter conditions: the kernel's copy
         // decides.
+        auto has_word = [](const std::string& text, const std::string& word) {
+            std::istringstream words(text);
+            for (std::string w; words >> w;)
+                if (w == word) return true;
+            return false;
+        };
         std::string why;
         if (set->type != "hash:ip" && set->type != "hash:net")
             why = "set type " + set->type + " (compiled: hash:ip, hash:net)";
+        else if (has_word(set->options, "timeout"))
+            why = "set " + m.name + " has timeouts (its entries come and go in the kernel)";
+        else if (std::any_of(set->entries.begin(), set->entries.end(),
+                             [&](const std::string& e) { return has_word(e, "nomatch"); }))
+            why = "set " + m.name + " has nomatch entries";
         else if (m.flags.size() != 1)
             why = "set " + m.name + " matched in " + std::to_string(m.flags.size()) + " directions";
         else if (m.return_nomatch || !m.counter_conditions.empty())

@@ -334,7 +334,11 @@ struct IpSet {
     std::string name;
     std::string type;  // hash:ip, hash:net, ...
     SourceLoc loc;
-    std::vector<Ipv4Net> members;  // hash:ip members have mask /32
+    std::vector<Ipv4Net> members;  // hash:ip and hash:net: what the program holds (hash:ip: masks /32)
+    // What the kernel's copy of the set gets, as the file gave it: the create line after the type, and each
+    // add line after the set's name (entries of every type, with their options).
+    std::string options = "family inet";
+    std::vector<std::string> entries;
 };
 
 // What a match does with a TCP or UDP packet too short for the header it reads. iptables-legacy's matches

@@ -80,12 +80,8 @@ std::string to_save(const Table& table, const PrintOptions& options) {
 std::string to_ipset_save(const std::vector<IpSet>& sets) {
     std::string out;
     for (const IpSet& set : sets) {
-        out += "create " + set.name + " " + set.type + " family inet\n";
-        for (const Ipv4Net& m : set.members)
-            out += "add " + set.name + " " +
-                   (set.type == "hash:ip" && m.mask == 0xffffffffu ? xt::format_ipv4(m.addr)
-                                                                   : xt::format_net(m)) +
-                   "\n";
+        out += "create " + set.name + " " + set.type + " " + set.options + "\n";
+        for (const std::string& e : set.entries) out += "add " + set.name + " " + e + "\n";
     }
     return out;
 }

@@ -74,14 +74,17 @@ std::optional<std::vector<ir::IpSet>> parse_ipset_save(const std::string& text, 
                 diags.error(loc, "expected 'create NAME TYPE'");
                 continue;
             }
-            std::string family;
-            for (std::string w; words >> w;)
-                if (w == "family") words >> family;
+            std::string family, options;
+            for (std::string w; words >> w;) {
+                options += (options.empty() ? "" : " ") + w;
+                if (w == "family" && words >> family) options += " " + family;
+            }
             if (family == "inet6") {
                 diags.error(loc, "set '" + name + "' is IPv6; only IPv4 sets are supported");
                 continue;
             }
-            sets.push_back({name, arg, loc, {}});
+            if (family.empty()) options = "family inet" + (options.empty() ? "" : " " + options);
+            sets.push_back({name, arg, loc, {}, options, {}});
         } else if (verb == "add" || verb == "-A" || verb == "a") {
             auto it =
                 std::find_if(sets.begin(), sets.end(), [&](const ir::IpSet& s) { return s.name == name; });
@@ -89,7 +92,10 @@ std::optional<std::vector<ir::IpSet>> parse_ipset_save(const std::string& text, 
                 diags.error(loc, "set '" + name + "' is not created before this line");
                 continue;
             }
-            if (it->type != "hash:ip" && it->type != "hash:net") continue;  // kept by name only
+            std::string entry = arg;
+            for (std::string w; words >> w;) entry += " " + w;
+            it->entries.push_back(entry);
+            if (it->type != "hash:ip" && it->type != "hash:net") continue;  // the kernel's only
             if (!parse_entry(arg, it->members))
                 diags.error({file, lineno, static_cast<int>(line.find(arg)) + 1},
                             "bad set entry '" + arg + "'", static_cast<int>(arg.size()));

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <sstream>
 
 #include "codegen/layout.hpp"
 #include "compiler/iptables_lower.hpp"
@@ -33,6 +35,55 @@ int run_with_input(const std::string& command, const std::string& input, std::st
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// The sets of the namespace's ipset, by name: their types.
+std::map<std::string, std::string> kernel_sets() {
+    std::string out;
+    std::map<std::string, std::string> types;
+    if (run_with_input("ipset list -t", "", out) != 0) return types;
+    std::istringstream lines(out);
+    std::string name;
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("Name: ", 0) == 0) name = line.substr(6);
+        if (line.rfind("Type: ", 0) == 0 && !name.empty()) types[name] = line.substr(6);
+    }
+    return types;
+}
+
+// The program's sets into the kernel's ipset, as the ruleset's file gave them (create options, every entry).
+// A set the kernel lacks is created; one it has is refilled through a temporary set of the file's options
+// swapped in (`ipset swap` is atomic, and leaves the existing set's references and options to iptables), so
+// that a set created with other options (counters, maxelem ...) is no obstacle. All temporary sets are filled
+// before any swap: a refusal changes nothing.
+bool sync_sets(const std::vector<ir::IpSet>& sets, std::string& error) {
+    std::map<std::string, std::string> existing = kernel_sets();
+    std::string fill, swap, output;
+    for (size_t i = 0; i < sets.size(); ++i) {
+        const ir::IpSet& s = sets[i];
+        auto it = existing.find(s.name);
+        if (it != existing.end() && it->second != s.type)
+            return error = "the kernel's ipset has set " + s.name + " of type " + it->second +
+                           ", the ruleset's is " + s.type + " (ipset destroy it first)",
+                   false;
+        std::string name = s.name;
+        if (it != existing.end()) {
+            name = "bpftables-swap-" + std::to_string(i);
+            if (existing.count(name)) fill += "destroy " + name + "\n";  // left by an interrupted restore
+            swap += "swap " + name + " " + s.name + "\ndestroy " + name + "\n";
+        }
+        fill += "create " + name + " " + s.type + " " + s.options + "\n";
+        for (const std::string& e : s.entries) fill += "add " + name + " " + e + "\n";
+    }
+    if (run_with_input("ipset restore -exist", fill, output) != 0) {
+        std::string ignored;
+        for (size_t i = 0; i < sets.size(); ++i)
+            run_with_input("ipset destroy bpftables-swap-" + std::to_string(i), "", ignored);
+        return error = "the kernel's ipset refused the sets: " + output, false;
+    }
+    if (!swap.empty() && run_with_input("ipset restore", swap, output) != 0)
+        return error = "the kernel's ipset refused to swap the sets in: " + output, false;
+    return true;
+}
+
 }  // namespace
 
 std::string default_backend() {
@@ -56,20 +107,12 @@ bool netfilter_apply(const std::string& backend, const ir::Program& program,
         }
     }
     std::string output;
-    // iptables resolves --match-set names in the kernel: the sets go there first, with the members the
-    // ruleset's sets have now (created when missing, emptied and refilled when present). A --test run changes
-    // nothing, so it cannot check such tables in the kernel: the real apply does, before any link is swapped.
+    // iptables resolves --match-set names in the kernel: the sets go there first, with the entries the
+    // ruleset's sets have now. A --test run changes nothing, so it cannot check such tables in the kernel:
+    // the real apply does, before any link is swapped.
     if (text.find("--match-set") != std::string::npos) {
         if (test) return true;
-        std::string sets;
-        for (const ir::IpSet& s : program.sets) {  // "create ...", then emptied, then its "add" lines
-            std::string one = ir::to_ipset_save({s});
-            size_t adds = one.find('\n') + 1;
-            sets += one.substr(0, adds) + "flush " + s.name + "\n" + one.substr(adds);
-        }
-        if (!sets.empty() && run_with_input("ipset restore -exist", sets, output) != 0)
-            return error = "the kernel's ipset refused the sets: " + output, false;
-        output.clear();
+        if (!sync_sets(program.sets, error)) return false;
     }
     std::string command = "iptables-" + backend + "-restore -w 5" + (test ? " --test" : "");
     int code = run_with_input(command, text, output);

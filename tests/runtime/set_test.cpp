@@ -62,5 +62,21 @@ TEST_F(Set, TwoSetsInOneRuleset) {
     EXPECT_VERDICT(rs, packet("11.0.0.1"), "ACCEPT", "INPUT", 0);
 }
 
+// Sets whose contents change in the kernel (timeouts) or that exclude addresses (nomatch entries of hash:net)
+// are the kernel's: the program hands the packets that reach their rule over.
+TEST_F(Set, TimeoutAndNomatchSetsAreTheKernels) {
+    const std::string sets =
+        "create timed hash:ip family inet timeout 600\nadd timed 192.0.2.1 timeout 300\n"
+        "create holes hash:net family inet\nadd holes 10.0.0.0/8\nadd holes 10.1.0.0/16 nomatch\n";
+    std::string text = input_chain(
+        {"-p udp -j ACCEPT", "-m set --match-set timed src -j DROP", "-m set --match-set holes src -j DROP"});
+    REQUIRE_PARSER(text);
+    Ruleset& rs = ruleset(text, {.ipsets = sets});
+    EXPECT_VERDICT(rs, packet("192.0.2.1"), "KERNEL", "INPUT", 2);
+    EXPECT_VERDICT(rs, frame(Ipv4{.src = ip("192.0.2.1")}, runtime::Udp{}), "ACCEPT", "INPUT", 1);
+    Ruleset& holes = ruleset(input_chain({"-m set --match-set holes src -j DROP"}), {.ipsets = sets});
+    EXPECT_VERDICT(holes, packet("10.1.2.3"), "KERNEL", "INPUT", 1);
+}
+
 }  // namespace
 }  // namespace bpftables::test

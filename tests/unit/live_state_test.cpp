@@ -18,18 +18,26 @@ TEST(LiveState, SetsPrintAsIpsetSaveAndReadBack) {
         "create nets hash:net family inet\n"
         "add nets 198.19.8.0/24\n"
         "create ports hash:ip,port family inet\n"
-        "add ports 198.19.0.1,tcp:80\n";
+        "add ports 198.19.0.1,tcp:80\n"
+        "ipset create timed hash:ip timeout 60\n"
+        "ipset add timed 198.19.0.9 timeout 30\n";
     Diagnostics diags;
     auto sets = parser::parse_ipset_save(text, "sets", diags);
     ASSERT_TRUE(sets) << diags.str();
     std::string printed = ir::to_ipset_save(*sets);
+    // as the file gave them (the kernel's copy gets every option and entry), the family made explicit
     EXPECT_EQ(printed,
-              "create blocked hash:ip family inet\n"
+              "create blocked hash:ip family inet hashsize 1024 maxelem 65536\n"
               "add blocked 198.19.0.7\n"
-              "add blocked 198.19.1.0/30\n"
+              "add blocked 198.19.1.0-198.19.1.3\n"
               "create nets hash:net family inet\n"
               "add nets 198.19.8.0/24\n"
-              "create ports hash:ip,port family inet\n");
+              "create ports hash:ip,port family inet\n"
+              "add ports 198.19.0.1,tcp:80\n"
+              "create timed hash:ip family inet timeout 60\n"
+              "add timed 198.19.0.9 timeout 30\n");
+    EXPECT_EQ((*sets)[0].members.size(), 2u);  // the program's: 198.19.0.7/32 and 198.19.1.0/30
+    EXPECT_TRUE((*sets)[2].members.empty());
     auto again = parser::parse_ipset_save(printed, "printed", diags);
     ASSERT_TRUE(again) << diags.str();
     ASSERT_EQ(again->size(), sets->size());
