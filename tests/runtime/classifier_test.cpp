@@ -4,6 +4,7 @@
 // decided.
 #include <cstdlib>
 
+#include "compiler/iptables_lower.hpp"
 #include "tests/common/classifier_gen.hpp"
 #include "tests/runtime/harness.hpp"
 
@@ -73,6 +74,25 @@ TEST_F(Classifier, RunsAmongOtherRules) {
     Ruleset tree(text), flat(text);
     load_both(tree, flat, Hook::xdp, 2);
     compare(tree, flat, Hook::xdp, rng, 2000);
+}
+
+// Under iptables-nft (ir::ShortHeaders::kernel) a header too short for a rule's ports is handed to the
+// kernel, by the tree as by the test per rule.
+TEST_F(Classifier, ShortHeadersGoToTheKernelAsWithOneTestPerRule) {
+    std::mt19937 rng(13);
+    std::vector<std::string> rules = {"-s 198.18.0.0/15 -p udp -m udp --dport 1:65535 -j DROP"};
+    for (int i = 0; i < 300; ++i) rules.push_back(classifier_rule_text(rng));
+    Diagnostics diags;
+    std::optional<ir::Program> program = parse_and_lower(input_chain(rules, "DROP"), "test.rules", diags);
+    ASSERT_TRUE(program) << diags.str();
+    program->short_headers = ir::ShortHeaders::kernel;
+    Ruleset tree(*program), flat(*program);
+    load_both(tree, flat, Hook::xdp, 1);
+    compare(tree, flat, Hook::xdp, rng, 2000);
+    EXPECT_VERDICT_ON(tree, Hook::xdp,
+                      runtime::frame(runtime::Ipv4{.proto = 17}, runtime::RawL4{{0, 1, 0, 53}}), "KERNEL",
+                      "INPUT", 1);
+    EXPECT_VERDICT_ON(tree, Hook::xdp, runtime::frame(runtime::Ipv4{}, runtime::Udp{}), "DROP", "INPUT", 1);
 }
 
 TEST_F(Classifier, CountsTheRuleThatDecided) {
