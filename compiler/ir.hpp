@@ -315,8 +315,8 @@ struct Chain {
     Counters policy_counters;
     SourceLoc loc;
     std::vector<Rule> rules;
-    std::optional<NftHook>
-        nft_hook;  // nft base chains only; their policy is accept or drop (last: aggregates)
+    // nft base chains only; their policy is accept or drop (last: aggregates)
+    std::optional<NftHook> nft_hook;
     bool builtin() const { return policy != Policy::none; }
 };
 

@@ -1154,8 +1154,8 @@ class ScriptLowering {
                         ok = error(r.target_loc, "cannot jump to base chain \"" + *to + "\"");
                 }
         if (!ok) return std::nullopt;
-        program_.short_headers =
-            ir::ShortHeaders::kernel;  // payload expressions: a short header never matches
+        // nft's payload expressions do not match a header cut short: the kernel's copy decides such packets
+        program_.short_headers = ir::ShortHeaders::kernel;
         return program_;
     }
 

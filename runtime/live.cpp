@@ -464,6 +464,12 @@ bool commit_generation(const State& old, CommitRequest request, CommitReport& re
     std::optional<ir::Program> old_program;
     // With another backend than the committed copy's, that copy leaves the old backend's tables (emptied).
     std::vector<std::string> stale;
+    auto put_back_old_copy = [&] {  // on failure: the old copy where it was
+        std::string ignored;
+        if (!old_program) return;
+        netfilter_apply(request.backend, *old_program, request.netfilter_tables, false, ignored);
+        netfilter_apply(old.backend, *old_program, stale, false, ignored);
+    };
     if (!request.netfilter_tables.empty()) {
         old_program = program_with(old, nullptr, error);
         if (!old_program) return unpin_new(), false;
@@ -472,22 +478,13 @@ bool commit_generation(const State& old, CommitRequest request, CommitReport& re
         if (!netfilter_apply(request.backend, request.program, request.netfilter_tables, false, error))
             return unpin_new(), false;
         report.notes.push_back("applied to the kernel's netfilter (" + request.backend + ")");
-        if (!netfilter_apply(old.backend, ir::Program{}, stale, false, error)) {
-            std::string ignored;
-            netfilter_apply(request.backend, *old_program, request.netfilter_tables, false, ignored);
-            return unpin_new(), false;
-        }
+        if (!netfilter_apply(old.backend, ir::Program{}, stale, false, error))
+            return put_back_old_copy(), unpin_new(), false;
         if (!stale.empty()) report.notes.push_back("emptied the old copy's tables (" + old.backend + ")");
     }
     if (!kernel_tables.empty()) {
-        if (!nft_apply(kernel_tables, new_kernel, false, error)) {
-            std::string ignored;
-            if (old_program) {
-                netfilter_apply(request.backend, *old_program, request.netfilter_tables, false, ignored);
-                netfilter_apply(old.backend, *old_program, stale, false, ignored);
-            }
-            return unpin_new(), false;
-        }
+        if (!nft_apply(kernel_tables, new_kernel, false, error))
+            return put_back_old_copy(), unpin_new(), false;
         report.notes.push_back(new_kernel.empty()
                                    ? "removed the nft ruleset's copy from the kernel's nf_tables"
                                    : "applied the nft ruleset to the kernel's nf_tables (it has "
@@ -510,10 +507,8 @@ bool commit_generation(const State& old, CommitRequest request, CommitReport& re
         }
         for (const std::string& p : created) unpin(p);  // the last reference: the link goes
         unpin_new();
+        put_back_old_copy();
         std::string ignored;
-        if (old_program)
-            netfilter_apply(request.backend, *old_program, request.netfilter_tables, false, ignored);
-        if (old_program) netfilter_apply(old.backend, *old_program, stale, false, ignored);
         if (!kernel_tables.empty()) nft_apply(kernel_tables, old_kernel, false, ignored);
     };
     size_t count = 0;
