@@ -229,14 +229,21 @@ class Oracle:
 
     def inject(self, frame):
         """Sends one frame: from GEN into the DUT's veth, or in the output mode from the DUT itself (its IP
-        packet through a raw socket; a packet the DUT cannot send stays silent)."""
-        if not self.output:
-            self.sock.send(frame)
-            return
+        packet through a raw socket; a packet the DUT cannot send stays silent). From CPU 0: the veth peer
+        takes the frame in on the sender's CPU, so every pair (the oracle's, the attached DUT's) sees each packet
+        on the same CPU, and `-m cpu` answers alike on both sides."""
+        cpus = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {0})
         try:
+            if not self.output:
+                self.sock.send(frame)
+                return
             self.raw.sendto(frame[14:], (socket.inet_ntoa(frame[30:34]), 0))
         except OSError:
-            pass
+            if not self.output:
+                raise
+        finally:
+            os.sched_setaffinity(0, cpus)
 
     def received(self, want, timeout=1.0):
         """The first frame the DUT sent out of its veth for which want(frame) is true, or None (bounded wait)."""
