@@ -57,7 +57,7 @@ def classify(oracle, subj, unit=None):
     handed to the kernel as it must be) | unverifiable | confused."""
     if unit is not None and fragmented(unit):
         return "fragment_kernel" if subj["verdict"] == "KERNEL" else "mismatch"
-    if oracle["verdict"] == "CONFUSED":  # (-j TEE: the clone moves counters too) nothing to compare a hand-over to
+    if oracle["verdict"] == "CONFUSED":  # nothing to compare a hand-over to
         return "deferred" if subj["verdict"] == "KERNEL" else "confused"
     if oracle["verdict"] == "UNREACHED":
         return "unverifiable"

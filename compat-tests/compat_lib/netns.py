@@ -312,9 +312,15 @@ class Oracle:
                 finally:
                     os.close(own)
             self.use_fast = False
-            slow = self.counters()
-            quick = self._fast_counters()
-            self.use_fast = (slow.policies, slow.rules) == (quick.policies, quick.rules)
+            for _ in range(3):  # a packet still in flight may move a counter between the two reads: read again
+                slow = self.counters()
+                quick = self._fast_counters()
+                self.use_fast = (slow.policies, slow.rules) == (quick.policies, quick.rules)
+                if self.use_fast:
+                    break
+                self.fast_difference = f"iptables-legacy-save {slow.policies} {slow.rules}, getsockopt " \
+                                       f"{quick.policies} {quick.rules}"
+                time.sleep(0.05)
         except (OSError, struct.error, UnicodeDecodeError, IndexError, KeyError):
             self.use_fast = False
 
@@ -331,7 +337,8 @@ class Oracle:
             if self.fast_reads % 500 == 0:  # a periodic cross-check against iptables-legacy-save
                 self._check_fast()
                 if not self.use_fast:
-                    raise RuntimeError("counters read by getsockopt differ from iptables-legacy-save")
+                    raise RuntimeError("counters read by getsockopt differ from iptables-legacy-save: " +
+                                       getattr(self, "fast_difference", ""))
             return self._fast_counters()
         r = self._dut_cmd(self.flavour.save)
         if r.returncode != 0:
@@ -357,6 +364,11 @@ class Oracle:
                 if after.policies.get(("mangle", self.base_chain), 0) != \
                         before.policies.get(("mangle", self.base_chain), 0):
                     break
+            moved = after.policies.get(("mangle", self.base_chain), 0) - \
+                before.policies.get(("mangle", self.base_chain), 0)
+            if moved > 100:  # stop rather than run on with packets circling in the namespace
+                raise RuntimeError(f"{moved} packets reached {self.base_chain} for one frame: a traffic loop in "
+                                   f"{self.dut} (ruleset: {ruleset.filter_text()!r})")
             answers.append(decide(ruleset, before, after, self.base_chain))
             before = after
         return answers

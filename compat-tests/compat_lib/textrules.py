@@ -28,13 +28,15 @@ def remap_ip(text, src):
 
 
 _ADDR = re.compile(r"(?<![\d./:])(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})(?![\d.])")
-_SRC_OPTS = ("-s", "--source", "--src-range")
+# Into 198.19.0.0/16: sources, and TEE's --gateway, to which the DUT has no route (a clone for a local address
+# would come back through lo into INPUT and be cloned again, without end).
+_SRC_OPTS = ("-s", "--source", "--src-range", "--gateway")
 
 
 def remap_addresses(text):
     """Every IPv4 address (not a dotted netmask after '/') of the text moved into the test ranges: the argument
-    of -s/--source/--src-range into 198.19.0.0/16 (the generator's sources), all others into 198.18.0.0/16
-    (local in the DUT), prefix lengths kept; a range whose ends swapped is put back in order."""
+    of -s/--source/--src-range/--gateway into 198.19.0.0/16 (the generator's sources), all others into
+    198.18.0.0/16 (local in the DUT), prefix lengths kept; a range whose ends swapped is put back in order."""
     out = []
     for line in text.splitlines():
         words, prev = line.split(" "), ""
