@@ -213,6 +213,10 @@ class Attached(netns.Oracle):
                 # kernel discarded what it was handed before PREROUTING (the oracle then says UNREACHED)
                 answer = {"verdict": "DROP", "chain": "", "rule": -1, "reason": "no counter moved, not passed on"}
             answer.setdefault("reason", "")
+            first = "OUTPUT" if self.output else "PREROUTING"
+            moved = w.policies.get(("mangle", first), 0) - wit.policies.get(("mangle", first), 0)
+            if moved > 100:  # stop rather than run on with packets circling in the namespace
+                raise RuntimeError(f"{moved} packets at {first} for one frame: a traffic loop in {self.dut}")
             # passed: the packet got past the kernel's filter tables at the base chain (security witness), so the
             # host took it in (ACCEPT in effect, whatever the program's verdict was)
             answer["passed"] = w.policies.get(("security", base), 0) > wit.policies.get(("security", base), 0)
