@@ -108,6 +108,6 @@ def iptables_t_cases(root):
 
 def one_rule_ruleset(rule):
     text = textrules.remap_addresses(rule)
-    if not re.search(r"(^|\s)(-j|--jump|-g|--goto)\s", text):
+    if not re.search(r"(^|\s)(-[jg]|--jump[\s=]|--goto[\s=])", text):  # -jACCEPT and --jump=ACCEPT too
         text += " -j ACCEPT"
     return f"*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT {text}\nCOMMIT\n"

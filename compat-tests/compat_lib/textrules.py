@@ -41,7 +41,8 @@ def remap_addresses(text):
     for line in text.splitlines():
         words, prev = line.split(" "), ""
         for k, w in enumerate(words):
-            src = prev in _SRC_OPTS or (prev == "!" and k >= 2 and words[k - 2] in _SRC_OPTS)
+            src = prev in _SRC_OPTS or (prev == "!" and k >= 2 and words[k - 2] in _SRC_OPTS) or \
+                w.split("=")[0] in _SRC_OPTS  # --source=ADDR
             w = _ADDR.sub(lambda m: remap_ip(m.group(1), src), w)
             if re.fullmatch(r"\d+\.\d+\.\d+\.\d+-\d+\.\d+\.\d+\.\d+", w):
                 a, b = w.split("-")
