@@ -15,12 +15,16 @@
 namespace bpftables::cli {
 
 int compile_command(int argc, char** argv) {
-    static const option long_options[] = {
-        {"output", required_argument, nullptr, 'o'}, {"hook", required_argument, nullptr, 'H'},
-        {"emit", required_argument, nullptr, 'e'},   {"explain", no_argument, nullptr, 'x'},
-        {"ipsets", required_argument, nullptr, 'S'}, {"format", required_argument, nullptr, 'F'},
-        {"stats", no_argument, nullptr, 's'},        {nullptr, 0, nullptr, 0}};
-    std::string out, emit = "obj", ipsets, format;
+    static const option long_options[] = {{"output", required_argument, nullptr, 'o'},
+                                          {"hook", required_argument, nullptr, 'H'},
+                                          {"emit", required_argument, nullptr, 'e'},
+                                          {"explain", no_argument, nullptr, 'x'},
+                                          {"ipsets", required_argument, nullptr, 'S'},
+                                          {"format", required_argument, nullptr, 'F'},
+                                          {"stats", no_argument, nullptr, 's'},
+                                          {"backend", required_argument, nullptr, 'B'},
+                                          {nullptr, 0, nullptr, 0}};
+    std::string out, emit = "obj", ipsets, format, backend;
     codegen::Hook hook = codegen::Hook::xdp;
     bool explain = false, stats = false;
     optind = 1;
@@ -52,6 +56,9 @@ int compile_command(int argc, char** argv) {
             case 's':
                 stats = true;
                 break;
+            case 'B':
+                if (!read_backend("bpftables compile", optarg, backend)) return 2;
+                break;
             default:
                 return 2;
         }
@@ -60,7 +67,7 @@ int compile_command(int argc, char** argv) {
         (emit != "obj" && emit != "c" && emit != "ir")) {
         std::fputs(
             "usage: bpftables compile FILE -o OUT [--hook xdp|tc-ingress|tc-egress] [--emit obj|c|ir] "
-            "[--explain] [--ipsets FILE] [--format nft|nft-json|iptables] [--stats]\n",
+            "[--explain] [--ipsets FILE] [--format nft|nft-json|iptables] [--backend legacy|nft] [--stats]\n",
             stderr);
         return 2;
     }
@@ -68,6 +75,7 @@ int compile_command(int argc, char** argv) {
     std::optional<ir::Program> program = load_ruleset(argv[optind], ipsets, diags, format);
     auto report = [&] { std::fputs(diags.str().c_str(), stderr); };
     if (!program) return report(), 1;
+    follow_backend(*program, backend);
 
     std::string result;
     if (emit == "ir") {

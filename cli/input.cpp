@@ -27,6 +27,17 @@ bool read_text(const std::string& file, std::string& out, std::string& error) {
     return true;
 }
 
+bool read_backend(const char* cmd, const char* arg, std::string& backend) {
+    backend = arg;
+    if (backend == "legacy" || backend == "nft") return true;
+    std::fprintf(stderr, "%s: --backend is legacy or nft\n", cmd);
+    return false;
+}
+
+void follow_backend(ir::Program& program, const std::string& backend) {
+    if (backend == "nft") program.short_headers = ir::ShortHeaders::kernel;
+}
+
 int write_text(const char* cmd, const std::string& file, const std::string& data) {
     if (file == "-") {
         std::fwrite(data.data(), 1, data.size(), stdout);

@@ -255,11 +255,7 @@ int restore_command(int argc, char** argv) {
             case 'M':
                 break;  // accepted for compatibility
             case 'B':
-                backend = optarg;
-                if (backend != "nft" && backend != "legacy") {
-                    std::fprintf(stderr, "%s: --backend is legacy or nft\n", cmd);
-                    return 2;
-                }
+                if (!read_backend(cmd, optarg, backend)) return 2;
                 break;
             case 'S':
                 ipsets = optarg;

@@ -75,13 +75,18 @@ bool set_name(char (&dst)[16], const char* src) {
 }  // namespace
 
 int run_command(int argc, char** argv) {
-    static const option long_options[] = {
-        {"pcap", required_argument, nullptr, 'p'},   {"hook", required_argument, nullptr, 'H'},
-        {"chain", required_argument, nullptr, 'c'},  {"in", required_argument, nullptr, 'i'},
-        {"out", required_argument, nullptr, 'o'},    {"ipsets", required_argument, nullptr, 'S'},
-        {"format", required_argument, nullptr, 'F'}, {"json", no_argument, nullptr, 'j'},
-        {"repeat", required_argument, nullptr, 'r'}, {nullptr, 0, nullptr, 0}};
-    std::string pcap, ipsets, format;
+    static const option long_options[] = {{"pcap", required_argument, nullptr, 'p'},
+                                          {"hook", required_argument, nullptr, 'H'},
+                                          {"chain", required_argument, nullptr, 'c'},
+                                          {"in", required_argument, nullptr, 'i'},
+                                          {"out", required_argument, nullptr, 'o'},
+                                          {"ipsets", required_argument, nullptr, 'S'},
+                                          {"format", required_argument, nullptr, 'F'},
+                                          {"json", no_argument, nullptr, 'j'},
+                                          {"repeat", required_argument, nullptr, 'r'},
+                                          {"backend", required_argument, nullptr, 'B'},
+                                          {nullptr, 0, nullptr, 0}};
+    std::string pcap, ipsets, format, backend;
     codegen::Hook hook = codegen::Hook::xdp;
     bool json = false;
     uint32_t repeat = 0;  // --repeat N: also time each packet over N runs
@@ -130,6 +135,9 @@ int run_command(int argc, char** argv) {
             case 'j':
                 json = true;
                 break;
+            case 'B':
+                if (!read_backend("bpftables run", optarg, backend)) return 2;
+                break;
             case 'r':
                 repeat = static_cast<uint32_t>(std::strtoul(optarg, nullptr, 10));
                 if (repeat == 0) {
@@ -144,7 +152,8 @@ int run_command(int argc, char** argv) {
     if (optind + 1 != argc || pcap.empty()) {
         std::fputs(
             "usage: bpftables run FILE --pcap IN.pcap [--hook HOOK] [--chain INPUT|FORWARD|OUTPUT] "
-            "[--in IF] [--out IF] [--ipsets FILE] [--format nft|nft-json|iptables] [--json] [--repeat N]\n",
+            "[--in IF] [--out IF] [--ipsets FILE] [--format nft|nft-json|iptables] [--backend legacy|nft] "
+            "[--json] [--repeat N]\n",
             stderr);
         return 2;
     }
@@ -157,7 +166,7 @@ int run_command(int argc, char** argv) {
     Diagnostics diags;
     std::optional<ir::Program> program = load_ruleset(argv[optind], ipsets, diags, format);
     std::optional<codegen::Build> built;
-    if (program) built = codegen::build(*program, hook, diags);
+    if (program) follow_backend(*program, backend), built = codegen::build(*program, hook, diags);
     std::fputs(diags.str().c_str(), stderr);
     if (!built) return 1;
     auto loaded =

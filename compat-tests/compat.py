@@ -539,8 +539,8 @@ def run_regressions(ctx, phase):
                 units = [[compare.as_output(f) for f in u] for u in units]
             oracle = ctx.oracle_for(model.base)
             ipsets = case.get("ipsets")  # an `ipset save` text: the sets of the case's --match-set rules
-            backend = case.get("backend")  # the attached subject's (bpftables-restore --backend), compared with
-            if backend == "nft":  # the same iptables: an iptables-nft oracle for the case (INPUT only)
+            backend = case.get("backend")  # both subjects' --backend, compared with the same iptables: an
+            if backend == "nft":  # iptables-nft oracle for the case (INPUT only)
                 if ctx.nft_case_oracle is None:
                     ctx.nft_case_oracle = ctx.pairs.enter_context(netns.Oracle(netns.NFT, "rnft"))
                 oracle = ctx.nft_case_oracle
@@ -557,7 +557,7 @@ def run_regressions(ctx, phase):
                 for sname in [s for s in ctx.subjects if s in case.get("subjects", ctx.subjects)]:
                     if sname == "run":
                         subj = compare.subject_units(ctx.args.bpftables, text, units, ctx.args.hook,
-                                                     chain=model.base, ipsets=ipsets)
+                                                     chain=model.base, ipsets=ipsets, backend=backend)
                     else:
                         err = ctx.attached[model.base].load(text, ipsets=ipsets, backend=backend)
                         if err:

@@ -38,12 +38,12 @@ def fragmented(unit):
     return any(is_fragment(f) for f in unit)
 
 
-def subject_units(bpftables, text, units, hook, ns_exec=None, ipsets=None, chain="INPUT"):
+def subject_units(bpftables, text, units, hook, ns_exec=None, ipsets=None, chain="INPUT", backend=None):
     """bpftables's answer per unit. A fragmented unit (lone fragment or split datagram) must be handed to the
     kernel whole (every fragment KERNEL, since 1d6e76c): its answer is KERNEL then, else the first fragment
     bpftables decided itself. Other units: the answer for their one frame."""
     flat = subject.verdicts(bpftables, text, [f for u in units for f in u], hook, ns_exec=ns_exec, ipsets=ipsets,
-                            chain=chain)
+                            chain=chain, backend=backend)
     out, i = [], 0
     for u in units:
         answers, i = flat[i:i + len(u)], i + len(u)
