@@ -1,9 +1,8 @@
 /* Hand-written BPF C shared by every generated program: packet parsing into struct bpft_pkt, counters,
  * conntrack state through the kernel's conntrack kfuncs, the routing decision, interface names, limit.
  *
- * The generated C defines BPFT_HOOK_XDP or BPFT_HOOK_TC (with BPFT_HOOK_EGRESS at tc-egress), and BPFT_NEED_*
- * for the optional parts the ruleset
- * uses) before pasting this file, then emits one function per chain over a struct bpft_pkt. Matches read only
+ * The generated C defines BPFT_HOOK_XDP or BPFT_HOOK_TC (with BPFT_HOOK_EGRESS at tc-egress), BPFT_SHORT_HEADER
+ * and BPFT_NEED_* for the optional parts the ruleset uses before pasting this file, then emits one function per chain over a struct bpft_pkt. Matches read only
  * the scalar fields parsed here, so the chain code never touches packet memory. */
 #ifndef BPFTABLES_BPF_H
 #define BPFTABLES_BPF_H
@@ -286,7 +285,7 @@ extern void bpf_ct_release(struct nf_conn *) __ksym;
  * the entry's state. Only the case that carries most traffic is answered: an ACK without SYN, FIN or RST
  * (ESTABLISHED -> ESTABLISHED in tcp_conntracks[]) that passes the four window checks of tcp_in_window.
  * Everything else returns 0 and the kernel decides: other tracker states and flags (other transitions and
- * checks), a malformed header (tcp_error: INVALID), sequence numbers that NAT helpers adjust
+ * checks), sequence numbers that NAT helpers adjust
  * (IPS_SEQ_ADJUST), a window not seen yet (td_maxwin 0), flows picked up mid-stream (be-liberal), a SACK
  * option (the kernel may check the SACK block's edge instead of the ack) and packets outside a window
  * (INVALID, or ignored and so ESTABLISHED, by the check that fails and the be_liberal sysctl). */
@@ -295,8 +294,7 @@ static __always_inline int bpft_tcp_in_window(struct nf_conn *ct, __u8 dir, bpft
     if ((p->tcp_flags & 0x17) != 0x10) return 0; /* ACK, no SYN, FIN or RST (PSH, URG, ECE, CWR free) */
     if (ct->proto.tcp.state != 3 /* TCP_CONNTRACK_ESTABLISHED */) return 0;
     if (status & (1 << 6) /* IPS_SEQ_ADJUST */) return 0;
-    __u32 hdr = (__u32)p->tcp_doff * 4, l4_len = p->l4_len;
-    if (hdr < 20 || hdr > l4_len) return 0;
+    __u32 hdr = (__u32)p->tcp_doff * 4, l4_len = p->l4_len; /* 20 <= hdr <= l4_len: bpft_ct_state checked */
     if (p->tcpopts[0] & (1u << 5) /* kind 5, SACK */) return 0;
     /* Each field is read at a constant offset (the verifier takes no variable offset into the entry), then
      * sender and receiver picked by the packet's direction: sender = seen[dir], receiver = seen[!dir]. */
@@ -400,6 +398,16 @@ BPFT_GLOBAL int bpft_l4_csum_ok(bpft_ctx_t *ctx, __u32 saddr, __u32 daddr, __u32
 }
 #endif
 
+/* `state`, or 0 when the packet's checksum is wrong (conntrack calls it INVALID, entry or not). Checked last,
+ * only for the packets that get a state from the program: what it hands over costs no checksum. */
+static __always_inline __u32 bpft_checksummed(void *ctx, bpft_pkt_t *p, __u32 state) {
+#ifndef BPFT_HOOK_EGRESS
+    if ((p->proto == IPPROTO_TCP || p->udp_csum) && !bpft_l4_csum_ok(ctx, p->saddr, p->daddr, p->proto, p->l4_len))
+        return 0;
+#endif
+    return state;
+}
+
 /* The state netfilter's conntrack gives this packet, or 0 when only the kernel can tell (no entry for a
  * protocol the kfuncs cannot look up, a TCP packet without an entry that is not a plain SYN, a TCP packet of
  * a flow with an entry that bpft_tcp_in_window cannot vouch for, ...). */
@@ -414,13 +422,9 @@ static __always_inline __u32 bpft_ct_state(void *ctx, bpft_pkt_t *p) {
             f != 0x10 && f != 0x30)
             return 0;
     }
-    /* tcp_error and udp_error: a malformed header or a wrong checksum is INVALID */
+    /* tcp_error and udp_error: a malformed header is INVALID (a wrong checksum too: bpft_checksummed) */
     if (p->proto == IPPROTO_TCP && (p->tcp_doff < 5 || (__u32)p->tcp_doff * 4 > p->l4_len)) return 0;
     if (p->proto == IPPROTO_UDP && (p->udp_len < 8 || p->udp_len > p->l4_len)) return 0;
-#ifndef BPFT_HOOK_EGRESS
-    if ((p->proto == IPPROTO_TCP || p->udp_csum) && !bpft_l4_csum_ok(ctx, p->saddr, p->daddr, p->proto, p->l4_len))
-        return 0;
-#endif
     struct bpf_sock_tuple t = {};
     t.ipv4.saddr = bpf_htonl(p->saddr);
     t.ipv4.daddr = bpf_htonl(p->daddr);
@@ -430,7 +434,7 @@ static __always_inline __u32 bpft_ct_state(void *ctx, bpft_pkt_t *p) {
     struct nf_conn *ct = BPFT_CT_LOOKUP(ctx, &t, sizeof(t.ipv4), &opts, sizeof(opts));
     if (!ct) {
         if (p->proto == IPPROTO_TCP && (p->tcp_flags & 0x17) != 0x02) return 0;
-        return 1u << 3; /* NEW */
+        return bpft_checksummed(ctx, p, 1u << 3); /* NEW */
     }
     unsigned long status = ct->status;
     if (p->proto == IPPROTO_TCP && !bpft_tcp_in_window(ct, opts.dir, p, status)) {
@@ -438,7 +442,6 @@ static __always_inline __u32 bpft_ct_state(void *ctx, bpft_pkt_t *p) {
         return 0;
     }
     __u32 state;
-    p->ct_reply = opts.dir == 1;
     if (opts.dir == 1 || (status & 2 /* IPS_SEEN_REPLY */))
         state = 1u << 1; /* ESTABLISHED */
     else if (status & 1 /* IPS_EXPECTED */)
@@ -448,6 +451,8 @@ static __always_inline __u32 bpft_ct_state(void *ctx, bpft_pkt_t *p) {
     if (status & (1 << 4)) state |= 1u << 5; /* IPS_SRC_NAT: SNAT */
     if (status & (1 << 5)) state |= 1u << 6; /* IPS_DST_NAT: DNAT */
     bpf_ct_release(ct);
+    state = bpft_checksummed(ctx, p, state);
+    p->ct_reply = state && opts.dir == 1;
     return state;
 }
 #endif

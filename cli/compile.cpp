@@ -11,6 +11,7 @@
 #include "compiler/ir_print.hpp"
 #include "compiler/passes/pass.hpp"
 #include "runtime/loaded_program.hpp"
+#include "runtime/netfilter.hpp"
 
 namespace bpftables::cli {
 
@@ -75,7 +76,7 @@ int compile_command(int argc, char** argv) {
     std::optional<ir::Program> program = load_ruleset(argv[optind], ipsets, diags, format);
     auto report = [&] { std::fputs(diags.str().c_str(), stderr); };
     if (!program) return report(), 1;
-    follow_backend(*program, backend);
+    runtime::follow_backend(*program, backend);
 
     std::string result;
     if (emit == "ir") {

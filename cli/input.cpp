@@ -34,10 +34,6 @@ bool read_backend(const char* cmd, const char* arg, std::string& backend) {
     return false;
 }
 
-void follow_backend(ir::Program& program, const std::string& backend) {
-    if (backend == "nft") program.short_headers = ir::ShortHeaders::kernel;
-}
-
 int write_text(const char* cmd, const std::string& file, const std::string& data) {
     if (file == "-") {
         std::fwrite(data.data(), 1, data.size(), stdout);

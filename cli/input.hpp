@@ -21,8 +21,6 @@ bool read_text(const std::string& file, std::string& out, std::string& error);
 // semantics they follow where the two differ (ir::ShortHeaders). False, after "CMD: --backend is legacy or
 // nft" on stderr, for anything else.
 bool read_backend(const char* cmd, const char* arg, std::string& backend);
-// The semantics of `backend` for an iptables ruleset (an nft ruleset keeps nf_tables' own).
-void follow_backend(ir::Program& program, const std::string& backend);
 
 // Writes `data` to FILE ("-" for stdout); on failure prints "CMD: cannot write FILE". The exit code: 0 or 1.
 int write_text(const char* cmd, const std::string& file, const std::string& data);

@@ -11,6 +11,7 @@
 #include "cli/input.hpp"
 #include "codegen/build.hpp"
 #include "runtime/loaded_program.hpp"
+#include "runtime/netfilter.hpp"
 #include "runtime/pcap.hpp"
 
 namespace bpftables::cli {
@@ -166,7 +167,7 @@ int run_command(int argc, char** argv) {
     Diagnostics diags;
     std::optional<ir::Program> program = load_ruleset(argv[optind], ipsets, diags, format);
     std::optional<codegen::Build> built;
-    if (program) follow_backend(*program, backend), built = codegen::build(*program, hook, diags);
+    if (program) runtime::follow_backend(*program, backend), built = codegen::build(*program, hook, diags);
     std::fputs(diags.str().c_str(), stderr);
     if (!built) return 1;
     auto loaded =

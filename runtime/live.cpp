@@ -353,8 +353,7 @@ bool commit_generation(const State& old, CommitRequest request, CommitReport& re
     // Under iptables-nft a short L4 header is no hotdrop: the programs hand such packets to that copy.
     if (next.format.empty())
         next.backend = !request.backend.empty() ? request.backend : old.format.empty() ? old.backend : "";
-    if (next.format.empty() && next.backend == "nft")
-        request.program.short_headers = ir::ShortHeaders::kernel;
+    if (next.format.empty()) follow_backend(request.program, next.backend);
 
     // 1. Build (the hooks in parallel: clang runs as a child process), then load and verify every program of
     // the new generation.

@@ -57,6 +57,7 @@ std::map<std::string, std::string> kernel_sets() {
 bool sync_sets(const std::vector<ir::IpSet>& sets, std::string& error) {
     std::map<std::string, std::string> existing = kernel_sets();
     std::string fill, swap, output;
+    std::vector<std::string> temporary;
     for (size_t i = 0; i < sets.size(); ++i) {
         const ir::IpSet& s = sets[i];
         auto it = existing.find(s.name);
@@ -69,14 +70,14 @@ bool sync_sets(const std::vector<ir::IpSet>& sets, std::string& error) {
             name = "bpftables-swap-" + std::to_string(i);
             if (existing.count(name)) fill += "destroy " + name + "\n";  // left by an interrupted restore
             swap += "swap " + name + " " + s.name + "\ndestroy " + name + "\n";
+            temporary.push_back(name);
         }
         fill += "create " + name + " " + s.type + " " + s.options + "\n";
         for (const std::string& e : s.entries) fill += "add " + name + " " + e + "\n";
     }
     if (run_with_input("ipset restore -exist", fill, output) != 0) {
         std::string ignored;
-        for (size_t i = 0; i < sets.size(); ++i)
-            run_with_input("ipset destroy bpftables-swap-" + std::to_string(i), "", ignored);
+        for (const std::string& name : temporary) run_with_input("ipset destroy " + name, "", ignored);
         return error = "the kernel's ipset refused the sets: " + output, false;
     }
     if (!swap.empty() && run_with_input("ipset restore", swap, output) != 0)
@@ -90,6 +91,10 @@ std::string default_backend() {
     std::string out;
     run_with_input("iptables -V", "", out);
     return out.find("legacy") != std::string::npos ? "legacy" : "nft";
+}
+
+void follow_backend(ir::Program& program, const std::string& backend) {
+    if (backend == "nft") program.short_headers = ir::ShortHeaders::kernel;
 }
 
 bool netfilter_apply(const std::string& backend, const ir::Program& program,
