@@ -7,9 +7,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "compiler/ipsets.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/nft_lower.hpp"
-#include "parser/ipset_parser.hpp"
 #include "parser/nft_json.hpp"
 
 namespace bpftables::cli {
@@ -76,7 +76,7 @@ std::optional<ir::Program> load_ruleset(const std::string& file, const std::stri
             diags.error({}, error);
             return std::nullopt;
         }
-        sets = parser::parse_ipset_save(sets_text, ipsets, diags);
+        sets = compiler::read_ipsets(sets_text, ipsets, diags);
         if (!sets) return std::nullopt;
     }
     LowerOptions options;

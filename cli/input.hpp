@@ -3,7 +3,7 @@
 #include <optional>
 #include <string>
 
-#include "compiler/diagnostics.hpp"
+#include "base/diagnostics.hpp"
 #include "compiler/ir.hpp"
 
 namespace bpftables::cli {

@@ -15,11 +15,11 @@
 #include "cli/input.hpp"
 #include "cli/live_commands.hpp"
 #include "codegen/layout.hpp"
+#include "compiler/ipsets.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/ir_print.hpp"
 #include "compiler/nft_canonical.hpp"
 #include "compiler/nft_lower.hpp"
-#include "parser/ipset_parser.hpp"
 #include "parser/nft_json.hpp"
 #include "parser/nft_parser.hpp"
 #include "runtime/live.hpp"
@@ -309,7 +309,7 @@ int restore_command(int argc, char** argv) {
         std::string sets_text;
         if (!read_text(ipsets, sets_text, error))
             return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
-        new_sets = parser::parse_ipset_save(sets_text, ipsets, diags);
+        new_sets = compiler::read_ipsets(sets_text, ipsets, diags);
         if (!new_sets) return std::fputs(diags.str().c_str(), stderr), 1;
     }
     int code = 0;

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "base/diagnostics.hpp"
 #include "codegen/layout.hpp"
 #include "codegen/match_emitters.hpp"
-#include "compiler/diagnostics.hpp"
 #include "compiler/ir.hpp"
 
 namespace bpftables::codegen {

@@ -8,8 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "base/diagnostics.hpp"
 #include "codegen/layout.hpp"
-#include "compiler/diagnostics.hpp"
 #include "compiler/ir.hpp"
 
 namespace bpftables::codegen {

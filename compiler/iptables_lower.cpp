@@ -485,7 +485,7 @@ class Lowering {
         bool builtin = is_builtin(d.name);
         if (builtin) {
             if (!set_policy(*c, d.policy, d.policy_loc)) return;
-            if (d.counters) c->policy_counters = *d.counters;
+            if (d.counters) c->policy_counters = {d.counters->packets, d.counters->bytes};
             c->loc = d.loc;
             return;
         }
@@ -530,7 +530,7 @@ class Lowering {
             if (rules)
                 for (ir::Rule& r : *rules) {
                     r.loc = cmd.loc;
-                    if (cmd.counters) r.counters = cmd.counters;
+                    if (cmd.counters) r.counters = ir::Counters{cmd.counters->packets, cmd.counters->bytes};
                 }
             return rules;
         };

@@ -17,7 +17,7 @@
 #include <variant>
 #include <vector>
 
-#include "compiler/source_loc.hpp"
+#include "base/source_loc.hpp"
 
 namespace bpftables::ir {
 

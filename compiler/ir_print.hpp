@@ -18,7 +18,7 @@ std::string to_save(const Table& table, const PrintOptions& options = {});
 std::string rule_spec(const Rule& rule);
 std::string target_name(const Target& target);
 // Sets in `ipset save` form ("create NAME TYPE family inet", then "add NAME MEMBER"), as
-// parser::parse_ipset_save reads them back.
+// compiler::read_ipsets reads them back.
 std::string to_ipset_save(const std::vector<IpSet>& sets);
 
 }  // namespace bpftables::ir

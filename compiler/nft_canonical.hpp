@@ -24,7 +24,7 @@
 #include <optional>
 #include <string>
 
-#include "compiler/diagnostics.hpp"
+#include "base/diagnostics.hpp"
 #include "compiler/ir.hpp"
 #include "parser/nft_ast.hpp"
 

@@ -9,7 +9,7 @@
 //     "typeof ct saddr" (the key's type needs the address family)
 //   - a base chain's or flowtable's device name that is empty or malformed
 //   - a flowtable without "hook ingress priority ..."; a ct timeout policy that is not state : seconds
-#include "compiler/diagnostics.hpp"
+#include "base/diagnostics.hpp"
 #include "parser/nft_ast.hpp"
 
 namespace bpftables {

@@ -1,14 +1,18 @@
 #pragma once
 // The iptables-save / iptables-restore text as parsed: lines with source positions, no meaning yet.
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
-#include "compiler/ir.hpp"
-#include "compiler/source_loc.hpp"
+#include "base/source_loc.hpp"
 
 namespace bpftables::parser {
+
+struct Counters {  // [packets:bytes]
+    uint64_t packets = 0, bytes = 0;
+};
 
 struct Word {
     std::string text;  // with quotes removed and escapes resolved
@@ -24,7 +28,7 @@ struct TableHeader {  // *filter
 struct ChainDecl {  // :INPUT ACCEPT [0:0]
     std::string name;
     std::string policy;  // "-" for user-defined chains
-    std::optional<ir::Counters> counters;
+    std::optional<Counters> counters;
     SourceLoc loc, policy_loc;
 };
 
@@ -33,7 +37,7 @@ struct Commit {  // COMMIT
 };
 
 struct Command {  // [p:b] -A INPUT -p tcp ...
-    std::optional<ir::Counters> counters;
+    std::optional<Counters> counters;
     std::vector<Word> words;
     SourceLoc loc;
 };

@@ -15,7 +15,7 @@ struct LineState {
     int line = 0;
     std::string first, second;  // table / chain name, policy
     int first_col = 0, second_col = 0;
-    std::optional<ir::Counters> counters;
+    std::optional<Counters> counters;
     uint64_t packets = 0;
     std::vector<Word> words;
 
@@ -86,7 +86,7 @@ template <>
 struct action<grammar::byte_count> {
     template <typename Input>
     static void apply(const Input& in, LineState& st) {
-        st.counters = ir::Counters{st.packets, to_u64(in.string_view())};
+        st.counters = Counters{st.packets, to_u64(in.string_view())};
     }
 };
 template <>

@@ -2,7 +2,7 @@
 #include <optional>
 #include <string>
 
-#include "compiler/diagnostics.hpp"
+#include "base/diagnostics.hpp"
 #include "parser/iptables_ast.hpp"
 
 namespace bpftables::parser {

@@ -3,7 +3,7 @@
 #include <optional>
 #include <string>
 
-#include "compiler/diagnostics.hpp"
+#include "base/diagnostics.hpp"
 #include "parser/nft_ast.hpp"
 
 namespace bpftables::parser {

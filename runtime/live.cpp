@@ -15,10 +15,10 @@
 #include <thread>
 
 #include "codegen/build.hpp"
+#include "compiler/ipsets.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/ir_print.hpp"
 #include "compiler/nft_lower.hpp"
-#include "parser/ipset_parser.hpp"
 #include "runtime/loaded_program.hpp"
 #include "runtime/netfilter.hpp"
 
@@ -260,7 +260,7 @@ std::optional<ir::Program> program_with(const State& state, const std::vector<bp
                                         std::string& error) {
     Diagnostics diags;
     std::optional<std::vector<ir::IpSet>> sets =
-        parser::parse_ipset_save(state.ipsets, "<committed sets>", diags);
+        compiler::read_ipsets(state.ipsets, "<committed sets>", diags);
     if (!sets) return error = "the committed sets do not parse:\n" + diags.str(), std::nullopt;
     // Not checked against the sets: rules of tables in the kernel's netfilter may name the kernel's ipsets.
     std::optional<ir::Program> program = state.format == "nft"

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "compiler/diagnostics.hpp"
+#include "base/diagnostics.hpp"
 #include "compiler/ir.hpp"
 
 namespace bpftables::passes {

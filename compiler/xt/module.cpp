@@ -48,28 +48,6 @@ bool parse_u32(std::string_view s, uint32_t& out, uint32_t max) {
     return true;
 }
 
-bool parse_ipv4(std::string_view s, uint32_t& out) {
-    std::string str(s);
-    in_addr a{};
-    if (inet_pton(AF_INET, str.c_str(), &a) != 1) return false;
-    out = ntohl(a.s_addr);
-    return true;
-}
-
-std::string format_ipv4(uint32_t addr) {
-    return std::to_string(addr >> 24) + '.' + std::to_string((addr >> 16) & 0xff) + '.' +
-           std::to_string((addr >> 8) & 0xff) + '.' + std::to_string(addr & 0xff);
-}
-
-std::string format_net(const ir::Ipv4Net& net) {
-    uint32_t inv = ~net.mask;
-    bool contiguous = (inv & (inv + 1)) == 0;
-    if (!contiguous) return format_ipv4(net.addr) + '/' + format_ipv4(net.mask);
-    int len = 0;
-    for (uint32_t m = net.mask; m & 0x80000000u; m <<= 1) ++len;
-    return format_ipv4(net.addr) + '/' + std::to_string(len);
-}
-
 void print_port_range(const ir::PortRange& r, std::string& out, char sep) {
     out += std::to_string(r.lo);
     if (r.lo != r.hi) out += sep + std::to_string(r.hi);

@@ -10,8 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "compiler/diagnostics.hpp"
+#include "base/diagnostics.hpp"
 #include "compiler/ir.hpp"
+#include "compiler/values.hpp"
 #include "parser/iptables_ast.hpp"
 
 namespace bpftables::xt {
@@ -81,9 +82,9 @@ void print_options(const ir::Target& t, std::string& out);
 // Shared helpers for module parsers and printers.
 std::string quote_if_needed(std::string_view s);  // as xtables_save_string: quotes when blanks or quotes
 bool parse_u32(std::string_view s, uint32_t& out, uint32_t max = 0xffffffff);  // decimal or 0x hex
-bool parse_ipv4(std::string_view s, uint32_t& out);                            // dotted quad, host order
-std::string format_ipv4(uint32_t addr);
-std::string format_net(const ir::Ipv4Net& net);  // a.b.c.d/len or a.b.c.d/m.m.m.m
+using values::format_ipv4;
+using values::format_net;
+using values::parse_ipv4;
 void print_port_range(const ir::PortRange& r, std::string& out, char sep = ':');
 
 }  // namespace bpftables::xt

@@ -52,10 +52,13 @@ void tcp_flag_list(uint8_t flags, std::string& out) {
 }
 
 void ct_states(uint32_t states, bool conntrack, std::string& out) {
-    static const std::pair<const char*, uint32_t> names[] = {
-        {"INVALID", ir::ct::invalid}, {"NEW", ir::ct::new_},     {"RELATED", ir::ct::related},
-        {"ESTABLISHED", ir::ct::established}, {"UNTRACKED", ir::ct::untracked}, {"SNAT", ir::ct::snat},
-        {"DNAT", ir::ct::dnat}};
+    static const std::pair<const char*, uint32_t> names[] = {{"INVALID", ir::ct::invalid},
+                                                             {"NEW", ir::ct::new_},
+                                                             {"RELATED", ir::ct::related},
+                                                             {"ESTABLISHED", ir::ct::established},
+                                                             {"UNTRACKED", ir::ct::untracked},
+                                                             {"SNAT", ir::ct::snat},
+                                                             {"DNAT", ir::ct::dnat}};
     bool first = true;
     for (auto [name, bit] : names) {
         if (!(states & bit)) continue;
@@ -83,9 +86,9 @@ void ct_status(uint32_t status, std::string& out) {
 }
 
 void addr_types(uint16_t types, std::string& out) {
-    static const char* const names[] = {"UNSPEC",    "UNICAST",     "LOCAL",    "BROADCAST",
-                                        "ANYCAST",   "MULTICAST",   "BLACKHOLE", "UNREACHABLE",
-                                        "PROHIBIT",  "THROW",       "NAT",      "XRESOLVE"};
+    static const char* const names[] = {"UNSPEC",   "UNICAST",   "LOCAL",     "BROADCAST",
+                                        "ANYCAST",  "MULTICAST", "BLACKHOLE", "UNREACHABLE",
+                                        "PROHIBIT", "THROW",     "NAT",       "XRESOLVE"};
     bool first = true;
     for (int i = 0; i < 12; ++i) {
         if (!(types & (1u << i))) continue;
@@ -350,10 +353,16 @@ struct ModuleName {
 
 }  // namespace
 
-std::string module_name(const ir::Match& m) { return std::visit(ModuleName{}, m); }
+std::string module_name(const ir::Match& m) {
+    return std::visit(ModuleName{}, m);
+}
 
-void print_options(const ir::Match& m, std::string& out) { std::visit(MatchPrinter{out}, m); }
+void print_options(const ir::Match& m, std::string& out) {
+    std::visit(MatchPrinter{out}, m);
+}
 
-void print_options(const ir::Target& t, std::string& out) { std::visit(TargetPrinter{out}, t); }
+void print_options(const ir::Target& t, std::string& out) {
+    std::visit(TargetPrinter{out}, t);
+}
 
 }  // namespace bpftables::xt

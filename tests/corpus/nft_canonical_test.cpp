@@ -39,7 +39,8 @@ void check(const fs::path& file, bool json, bool kernel_decides, Rate& r) {
     if (!script) return;
     std::optional<ir::Program> original = lower_nft(*script, d, kernel_decides);
     if (!original || d.has_errors()) {
-        if (getenv("NFTCANON_VERBOSE") && kernel_decides) std::cout << file << ": " << d.str().substr(0, 300) << "\n";
+        if (getenv("NFTCANON_VERBOSE") && kernel_decides)
+            std::cout << file << ": " << d.str().substr(0, 300) << "\n";
         return;
     }
     ++r.lowered;

@@ -16,9 +16,9 @@
 #include <sstream>
 
 #include "codegen/build.hpp"
+#include "compiler/ipsets.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/passes/pass.hpp"
-#include "parser/ipset_parser.hpp"
 #include "runtime/loaded_program.hpp"
 #include "runtime/packet.hpp"
 
@@ -84,7 +84,7 @@ Outcome run_one(const std::string& name, const std::vector<std::pair<std::string
         return o;
     }
     if (!ipsets_file.empty()) {
-        auto sets = parser::parse_ipset_save(slurp(ipsets_file), ipsets_file, d);
+        auto sets = compiler::read_ipsets(slurp(ipsets_file), ipsets_file, d);
         if (sets) program->sets = *sets;
     }
     o.rules = count_rules(*program);

@@ -4,10 +4,10 @@
 
 #include <cstring>
 
-#include "compiler/diagnostics.hpp"
+#include "base/diagnostics.hpp"
+#include "compiler/ipsets.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/nft_lower.hpp"
-#include "parser/ipset_parser.hpp"
 
 namespace bpftables::test {
 namespace {
@@ -16,7 +16,7 @@ std::optional<ir::Program> parse(const std::string& text, const RunOptions& opti
     if (looks_like_nft(text)) return parse_and_lower_nft(text, "test.nft", diags);
     std::optional<ir::Program> program = parse_and_lower(text, "test.rules", diags);
     if (program && !options.ipsets.empty()) {
-        auto sets = parser::parse_ipset_save(options.ipsets, "test.ipsets", diags);
+        auto sets = compiler::read_ipsets(options.ipsets, "test.ipsets", diags);
         if (!sets) return std::nullopt;
         program->sets = std::move(*sets);
     }

@@ -6,7 +6,7 @@
 
 #include <cstdlib>
 
-#include "compiler/diagnostics.hpp"
+#include "base/diagnostics.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "tests/common/classifier_gen.hpp"
 

@@ -24,7 +24,8 @@ TEST(Grammar, RoundTripsASmallRuleset) {
     Diagnostics d;
     auto p = parse_and_lower(text, "t.rules", d);
     ASSERT_TRUE(p) << d.str();
-    EXPECT_EQ(ir::to_save(*p), text.substr(0, text.find("[1:2]")) + "[0:0]" + text.substr(text.find("[1:2]") + 5));
+    EXPECT_EQ(ir::to_save(*p),
+              text.substr(0, text.find("[1:2]")) + "[0:0]" + text.substr(text.find("[1:2]") + 5));
 }
 
 }  // namespace

@@ -1,10 +1,10 @@
 // Unit tests of the pinned state's text (runtime/state.cpp) and of the sets it keeps in `ipset save` form
-// (ir::to_ipset_save, read back by parser::parse_ipset_save): what bpftables-restore --ipsets commits must
+// (ir::to_ipset_save, read back by compiler::read_ipsets): what bpftables-restore --ipsets commits must
 // come back the same for bpftables-save and later restores.
 #include <gtest/gtest.h>
 
+#include "compiler/ipsets.hpp"
 #include "compiler/ir_print.hpp"
-#include "parser/ipset_parser.hpp"
 #include "runtime/state.hpp"
 
 namespace bpftables {
@@ -22,7 +22,7 @@ TEST(LiveState, SetsPrintAsIpsetSaveAndReadBack) {
         "ipset create timed hash:ip timeout 60\n"
         "ipset add timed 198.19.0.9 timeout 30\n";
     Diagnostics diags;
-    auto sets = parser::parse_ipset_save(text, "sets", diags);
+    auto sets = compiler::read_ipsets(text, "sets", diags);
     ASSERT_TRUE(sets) << diags.str();
     std::string printed = ir::to_ipset_save(*sets);
     // as the file gave them (the kernel's copy gets every option and entry), the family made explicit
@@ -38,7 +38,7 @@ TEST(LiveState, SetsPrintAsIpsetSaveAndReadBack) {
               "add timed 198.19.0.9 timeout 30\n");
     EXPECT_EQ((*sets)[0].members.size(), 2u);  // the program's: 198.19.0.7/32 and 198.19.1.0/30
     EXPECT_TRUE((*sets)[2].members.empty());
-    auto again = parser::parse_ipset_save(printed, "printed", diags);
+    auto again = compiler::read_ipsets(printed, "printed", diags);
     ASSERT_TRUE(again) << diags.str();
     ASSERT_EQ(again->size(), sets->size());
     for (size_t i = 0; i < sets->size(); ++i) {

@@ -1,4 +1,4 @@
-#include "compiler/diagnostics.hpp"
+#include "base/diagnostics.hpp"
 
 #include <sstream>
 

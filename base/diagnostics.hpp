@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "compiler/source_loc.hpp"
+#include "base/source_loc.hpp"
 
 namespace bpftables {
 
