@@ -114,11 +114,6 @@ struct RuleBuilder {
     std::optional<ir::Counters> counters;
 };
 
-const std::map<std::string, uint8_t, std::less<>>& implicit_modules() {
-    static const std::map<std::string, uint8_t, std::less<>> m{{"tcp", 6}, {"udp", 17}, {"icmp", 1}};
-    return m;
-}
-
 // Hands an option to the loaded modules (newest first), then the target. Returns not_mine when nobody took
 // it.
 xt::Parsed dispatch(RuleBuilder& b, const std::vector<Word>& words, size_t& next, const Word& option,
@@ -310,14 +305,14 @@ std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<Word>& ra
             if (p == xt::Parsed::error) break;
             if (p == xt::Parsed::not_mine && b.proto) {  // -p tcp --dport 22 loads the tcp match implicitly
                 auto* proto = std::get_if<ir::ProtocolMatch>(&*b.proto);
-                for (auto& [name, number] : implicit_modules()) {
-                    if (proto->proto != number || proto->invert) continue;
+                for (const xt::MatchModule* mod : xt::match_modules()) {
+                    if (!mod->loaded_by_protocol || proto->proto != mod->protocols.front() || proto->invert)
+                        continue;
                     bool loaded =
                         std::any_of(b.modules.begin(), b.modules.end(),
-                                    [&](const RuleBuilder::Loaded& l) { return l.word.text == name; });
-                    const xt::MatchModule* mod = xt::find_match_module(name);
-                    if (loaded || !mod) continue;
-                    b.modules.push_back({mod, mod->make(), Word{name, opt.loc, 1}});
+                                    [&](const RuleBuilder::Loaded& l) { return l.word.text == mod->name; });
+                    if (loaded) continue;
+                    b.modules.push_back({mod, mod->make(), Word{std::string(mod->name), opt.loc, 1}});
                     p = dispatch(b, words, next, opt, invert, diags);
                     if (p == xt::Parsed::not_mine) b.modules.pop_back();
                 }
@@ -355,38 +350,19 @@ std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<Word>& ra
         }
     }
     if (b.target_module && !b.target_module->finish(*b.target, b.target_word, diags)) return std::nullopt;
-    if (b.target && !xt::check_target_context(*b.target, table_name,
-                                              b.proto ? std::get_if<ir::ProtocolMatch>(&*b.proto) : nullptr,
-                                              b.target_word, diags))
+    const ir::ProtocolMatch* proto = b.proto ? std::get_if<ir::ProtocolMatch>(&*b.proto) : nullptr;
+    if (b.target_module && b.target_module->check &&
+        !b.target_module->check(*b.target, table_name, proto, b.target_word, diags))
         return std::nullopt;
+    // The protocol each module needs (the kernel checks it too).
     for (const RuleBuilder::Loaded& l : b.modules) {
-        if (l.word.text == "tcp" || l.word.text == "udp") {
-            auto* p = b.proto ? std::get_if<ir::ProtocolMatch>(&*b.proto) : nullptr;
-            uint8_t want = l.word.text == "tcp" ? 6 : 17;
-            if (!p || p->proto != want || p->invert) {
-                diags.error(l.word.loc, "the " + l.word.text + " match requires -p " + l.word.text,
-                            l.word.length);
-                return std::nullopt;
-            }
-        }
-    }
-    for (const RuleBuilder::Loaded& l : b.modules) {  // the kernel checks these matches' protocol too
-        auto* p = b.proto ? std::get_if<ir::ProtocolMatch>(&*b.proto) : nullptr;
-        bool ok = true;
-        if (l.word.text == "icmp") ok = p && p->proto == 1 && !p->invert;
-        if (l.word.text == "multiport")  // tcp, udp, udplite, sctp, dccp
-            ok = p && !p->invert &&
-                 (p->proto == 6 || p->proto == 17 || p->proto == 136 || p->proto == 132 || p->proto == 33);
-        if (!ok) {
-            diags.error(l.word.loc,
-                        l.word.text == "icmp"
-                            ? "the icmp match requires -p icmp"
-                            : "multiport needs -p tcp, -p udp, -p udplite, -p sctp or -p dccp",
-                        l.word.length);
+        if (!l.module || l.module->protocols.empty()) continue;
+        const auto& want = l.module->protocols;
+        if (!proto || proto->invert || std::find(want.begin(), want.end(), proto->proto) == want.end()) {
+            diags.error(l.word.loc, std::string(l.module->protocol_error), l.word.length);
             return std::nullopt;
         }
     }
-    (void)table_name;
 
     std::vector<ir::Rule> rules;
     for (const ir::Ipv4Net& s : b.src) {

@@ -1,5 +1,4 @@
-// -m icmp --icmp-type (also loaded implicitly by -p icmp).
-#include "compiler/xt/module.hpp"
+// -m icmp --icmp-type (also loaded implicitly by -p icmp): its option, printing and protocol.
 #include "compiler/xt/modules.hpp"
 
 namespace bpftables::xt {
@@ -67,8 +66,29 @@ bool finish_icmp(ir::Match& match, const parser::Word& word, Diagnostics& diags)
     return false;
 }
 
+constexpr uint8_t icmp_protocol[] = {1};
+
 }  // namespace
 
-const MatchModule icmp_module{"icmp", make_icmp, parse_icmp, finish_icmp};
+const MatchModule icmp_module{.name = "icmp",
+                              .make = make_icmp,
+                              .parse = parse_icmp,
+                              .finish = finish_icmp,
+                              .protocols = icmp_protocol,
+                              .protocol_error = "the icmp match requires -p icmp",
+                              .loaded_by_protocol = true};
+
+void print(const ir::IcmpMatch& m, std::string& out) {
+    negatable(m.invert, "--icmp-type ", out);
+    if (m.type == 0xff && m.code_min == 0 && m.code_max == 0xff) {
+        out += "any";
+        return;
+    }
+    out += std::to_string(m.type);
+    if (m.code_min != 0 || m.code_max != 0xff) {
+        out += '/' + std::to_string(m.code_min);
+        if (m.code_max != m.code_min) out += ':' + std::to_string(m.code_max);
+    }
+}
 
 }  // namespace bpftables::xt

@@ -1,3 +1,4 @@
+// The OptionReader and the shared helpers of module parsers (module.hpp).
 #include "compiler/xt/module.hpp"
 
 namespace bpftables::xt {
@@ -21,17 +22,6 @@ bool OptionReader::error(const parser::Word& at, const std::string& message) {
     return false;
 }
 
-std::string quote_if_needed(std::string_view s) {
-    bool needs = s.empty() || s.find_first_of(" \t\"'\\") != std::string_view::npos;
-    if (!needs) return std::string(s);
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out + '"';
-}
-
 bool parse_port_range(OptionReader& r, const parser::Word& w, ir::PortRange& out, std::string_view proto) {
     std::string error;
     if (!values::parse_port_range(w.text, proto, out, error)) return r.error(w, error);
@@ -43,6 +33,29 @@ bool parse_name_list(OptionReader& r, const parser::Word& w, std::span<const val
     std::string_view bad;
     if (values::parse_name_list(w.text, names, out, bad)) return true;
     return r.error(w, std::string(what) + " \"" + std::string(bad) + "\"");
+}
+
+Parsed once_error(OptionReader& r, std::string_view module) {
+    r.error(std::string(module) + ": option \"" + std::string(r.name()) + "\" can only be used once");
+    return Parsed::error;
+}
+
+Parsed not_invertible(OptionReader& r, std::string_view module) {
+    r.error(std::string(module) + ": option \"" + std::string(r.name()) + "\" cannot be inverted");
+    return Parsed::error;
+}
+
+bool not_inverted(OptionReader& r) {
+    if (!r.inverted()) return true;
+    return r.error("option \"" + std::string(r.name()) + "\" cannot be inverted");
+}
+
+bool finish_nothing(ir::Match&, const parser::Word&, Diagnostics&) {
+    return true;
+}
+
+bool finish_nothing(ir::Target&, const parser::Word&, Diagnostics&) {
+    return true;
 }
 
 }  // namespace bpftables::xt

@@ -1,11 +1,14 @@
 #pragma once
 // iptables match and target extensions ("modules"): how each one reads its options and prints them back.
 //
-// A module is a row of function pointers. The rule parser (compiler/iptables_lower.cpp) hands every option it
-// does not know itself to the modules loaded so far in the rule, newest first, then to the target; the
-// module that recognises the option consumes its arguments through the OptionReader. When the rule ends,
-// `finish` checks what the options left (required options, conflicts). `print` appends the canonical
+// A module is a row of function pointers and facts, defined in its own file compiler/xt/<module>.cpp and
+// registered by one line in compiler/xt/modules.def. The rule reader (compiler/iptables_lower.cpp) hands every
+// option it does not know itself to the modules loaded so far in the rule, newest first, then to the target;
+// the module that recognises the option consumes its arguments through the OptionReader. When the rule ends,
+// `finish` checks what the options left (required options, conflicts), then the rule's -p must be one of the
+// module's `protocols`. Each module file also defines `print` for its IR struct: the canonical
 // iptables-save text of the options (without the leading "-m NAME"/"-j NAME").
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -54,6 +57,13 @@ struct MatchModule {
     ir::Match (*make)();
     Parsed (*parse)(ir::Match&, OptionReader&);
     bool (*finish)(ir::Match&, const parser::Word& module_word, Diagnostics&);
+    // The rule's -p must be one of these (not inverted), else `protocol_error` at the module's word; empty:
+    // any protocol. The kernel checks the same.
+    std::span<const uint8_t> protocols = {};
+    std::string_view protocol_error = {};
+    // -p PROTO loads the module by itself when an option no loaded module knows comes along (-p tcp --dport
+    // 22); `protocols` then holds that one protocol.
+    bool loaded_by_protocol = false;
 };
 
 struct TargetModule {
@@ -61,11 +71,16 @@ struct TargetModule {
     ir::Target (*make)();
     Parsed (*parse)(ir::Target&, OptionReader&);
     bool (*finish)(ir::Target&, const parser::Word& target_word, Diagnostics&);
+    // What the target needs of the rest of the rule: `table` and the rule's -p, if any (REJECT --reject-with
+    // tcp-reset needs -p tcp; CT and NOTRACK the raw table). Null: nothing.
+    bool (*check)(const ir::Target&, std::string_view table, const ir::ProtocolMatch* proto,
+                  const parser::Word& target_word, Diagnostics&) = nullptr;
 };
 
 // Lookup in the registry (compiler/xt/registry.cpp). nullptr: not a module bpftables knows.
 const MatchModule* find_match_module(std::string_view name);
 const TargetModule* find_target_module(std::string_view name);
+std::span<const MatchModule* const> match_modules();  // every match module, in modules.def order
 
 // The extensions iptables 1.8.9 ships (libxt_*, libipt_*): one bpftables has no module for is kept as
 // OpaqueMatch/OpaqueTarget and decided by the kernel; any other name is an error, as in iptables-restore.
@@ -80,9 +95,8 @@ std::string module_name(const ir::Match& m);
 void print_options(const ir::Match& m, std::string& out);
 void print_options(const ir::Target& t, std::string& out);
 
-// Shared helpers for module parsers and printers. The values themselves (numbers, addresses, ports, name
-// tables) are read and printed by compiler/values.hpp; these add the option's position to its errors.
-std::string quote_if_needed(std::string_view s);  // as xtables_save_string: quotes when blanks or quotes
+// ---- Shared helpers for module parsers. The values themselves (numbers, addresses, ports, name tables) are
+// read and printed by compiler/values.hpp; these add the option's position to their errors.
 
 // A port range as values::parse_port_range reads it; diagnoses at `w` and returns false when it is bad.
 bool parse_port_range(OptionReader& r, const parser::Word& w, ir::PortRange& out, std::string_view proto);
@@ -91,5 +105,49 @@ bool parse_port_range(OptionReader& r, const parser::Word& w, ir::PortRange& out
 // unknown (or empty) item as `what` + " \"item\"" and returns false.
 bool parse_name_list(OptionReader& r, const parser::Word& w, std::span<const values::NamedBits> names,
                      std::string_view what, uint32_t& out);
+
+// "MODULE: option \"--opt\" can only be used once" / "... cannot be inverted", returning Parsed::error.
+Parsed once_error(OptionReader& r, std::string_view module);
+Parsed not_invertible(OptionReader& r, std::string_view module);
+
+// "option \"--opt\" cannot be inverted" (without the module's name) when the option is inverted.
+bool not_inverted(OptionReader& r);
+
+// A module whose option is mandatory starts as a bare "-m NAME" (an OpaqueMatch); its option turns it into
+// the module's own IR struct T. first_use diagnoses a second use of that option; must_be_given, in finish,
+// a match that never became a T.
+template <class T>
+bool first_use(const ir::Match& match, OptionReader& r) {
+    if (!std::holds_alternative<T>(match)) return true;
+    return r.error("multiple " + std::string(r.name()) + " flags not allowed");
+}
+
+template <class T>
+bool must_be_given(const ir::Match& match, const parser::Word& word, Diagnostics& diags,
+                   std::string_view what) {
+    if (std::holds_alternative<T>(match)) return true;
+    diags.error(word.loc, word.text + ": option \"" + std::string(what) + "\" must be specified",
+                word.length);
+    return false;
+}
+
+bool finish_nothing(ir::Match&, const parser::Word&, Diagnostics&);
+bool finish_nothing(ir::Target&, const parser::Word&, Diagnostics&);
+
+// ---- Shared helpers for module printers.
+
+// " OPTION" or " ! OPTION".
+void negatable(bool invert, std::string_view option, std::string& out);
+
+// A port option. tcp and udp leave out a range that covers every port (iptables-save does); conntrack
+// prints it.
+void print_ports(const std::optional<ir::Negatable<ir::PortRange>>& p, std::string_view option,
+                 std::string& out, bool omit_every_port = false);
+
+std::string quote_if_needed(std::string_view s);  // as xtables_save_string: quotes when blanks or quotes
+
+// As iptables-save prints a free-text value: bare when it is only letters, digits, '_' and '-'; otherwise in
+// double quotes with '"', '\'' and '\\' escaped by a backslash.
+std::string save_string(std::string_view s);
 
 }  // namespace bpftables::xt

@@ -1,5 +1,4 @@
 // -m multiport --sports/--dports/--ports: up to 15 ports or ranges (a range takes two of the 15 slots).
-#include "compiler/xt/module.hpp"
 #include "compiler/xt/modules.hpp"
 
 namespace bpftables::xt {
@@ -62,8 +61,25 @@ bool finish_multiport(ir::Match& match, const parser::Word& word, Diagnostics& d
     return false;
 }
 
+constexpr uint8_t multiport_protocols[] = {6, 17, 136, 132, 33};  // tcp, udp, udplite, sctp, dccp
+
 }  // namespace
 
-const MatchModule multiport_module{"multiport", make_multiport, parse_multiport, finish_multiport};
+const MatchModule multiport_module{
+    .name = "multiport",
+    .make = make_multiport,
+    .parse = parse_multiport,
+    .finish = finish_multiport,
+    .protocols = multiport_protocols,
+    .protocol_error = "multiport needs -p tcp, -p udp, -p udplite, -p sctp or -p dccp"};
+
+void print(const ir::MultiportMatch& m, std::string& out) {
+    static const char* const kinds[] = {"--sports ", "--dports ", "--ports "};
+    negatable(m.invert, kinds[static_cast<int>(m.kind)], out);
+    for (size_t i = 0; i < m.ports.size(); ++i) {
+        if (i) out += ',';
+        out += values::format_port_range(m.ports[i]);
+    }
+}
 
 }  // namespace bpftables::xt

@@ -1,32 +1,39 @@
-#include "compiler/xt/modules.hpp"
-
+// The lookup tables of the modules bpftables parses (built from modules.def), and the names of every extension
+// iptables ships.
 #include <algorithm>
 #include <iterator>
 
+#include "compiler/xt/modules.hpp"
+
 namespace bpftables::xt {
+namespace {
+
+const MatchModule* const match_table[] = {
+#define XT_MATCH(name, type) &name##_module,
+#include "compiler/xt/modules.def"
+};
+
+const TargetModule* const target_table[] = {
+#define XT_TARGET(name, type) &name##_target,
+#include "compiler/xt/modules.def"
+};
+
+}  // namespace
 
 const MatchModule* find_match_module(std::string_view name) {
-    static const MatchModule* const modules[] = {
-        &tcp_module,    &udp_module,       &icmp_module,    &multiport_module, &iprange_module,
-        &length_module, &ttl_module,       &mark_module,    &comment_module,   &dscp_module,
-        &tos_module,    &mac_module,       &pkttype_module, &addrtype_module,  &limit_module,
-        &state_module,  &conntrack_module, &set_module,
-    };
-    for (const MatchModule* m : modules)
+    for (const MatchModule* m : match_table)
         if (m->name == name) return m;
     return nullptr;
 }
 
 const TargetModule* find_target_module(std::string_view name) {
-    static const TargetModule* const modules[] = {
-        &reject_target,
-        &log_target,
-        &notrack_target,
-        &ct_target,
-    };
-    for (const TargetModule* t : modules)
-        if (t && t->name == name) return t;
+    for (const TargetModule* t : target_table)
+        if (t->name == name) return t;
     return nullptr;
+}
+
+std::span<const MatchModule* const> match_modules() {
+    return match_table;
 }
 
 bool is_iptables_match(std::string_view name) {

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "compiler/xt/module.hpp"
 #include "compiler/xt/modules.hpp"
 
 namespace bpftables::xt {
@@ -103,5 +102,18 @@ bool finish_set(ir::Match& match, const parser::Word& module_word, Diagnostics& 
 }  // namespace
 
 const MatchModule set_module{"set", [] { return ir::Match{ir::SetMatch{}}; }, parse_set, finish_set};
+
+void print(const ir::SetMatch& m, std::string& out) {
+    negatable(m.invert, "--match-set ", out);
+    out += m.name + ' ';
+    for (size_t i = 0; i < m.flags.size(); ++i) {
+        if (i) out += ',';
+        out += m.flags[i] == ir::Dir::src ? "src" : "dst";
+    }
+    if (m.return_nomatch) out += " --return-nomatch";
+    if (!m.update_counters) out += " ! --update-counters";
+    if (!m.update_subcounters) out += " ! --update-subcounters";
+    for (const std::string& c : m.counter_conditions) out += ' ' + c;
+}
 
 }  // namespace bpftables::xt

@@ -1,8 +1,7 @@
-// -m tcp and -m udp (also loaded implicitly by -p tcp / -p udp).
+// -m tcp and -m udp (also loaded implicitly by -p tcp / -p udp): their options, printing and protocol.
 //
 // A port option that covers every port ("--sport :") is kept but prints nothing unless inverted, as
 // iptables-save does; "--syn" is stored as the flags it stands for (FIN,SYN,RST,ACK SYN).
-#include "compiler/xt/module.hpp"
 #include "compiler/xt/modules.hpp"
 
 namespace bpftables::xt {
@@ -68,13 +67,47 @@ Parsed parse_udp(ir::Match& match, OptionReader& r) {
     return parse_port_option(r, m.sport, m.dport, "udp");
 }
 
-bool finish_nothing(ir::Match&, const parser::Word&, Diagnostics&) {
-    return true;
+std::string tcp_flag_list(uint8_t flags) {
+    return flags == 0 ? "NONE" : values::format_name_list(flags, values::tcp_flags);
 }
+
+constexpr uint8_t tcp_protocol[] = {6};
+constexpr uint8_t udp_protocol[] = {17};
 
 }  // namespace
 
-const MatchModule tcp_module{"tcp", [] { return ir::Match{ir::TcpMatch{}}; }, parse_tcp, finish_nothing};
-const MatchModule udp_module{"udp", [] { return ir::Match{ir::UdpMatch{}}; }, parse_udp, finish_nothing};
+const MatchModule tcp_module{.name = "tcp",
+                             .make = [] { return ir::Match{ir::TcpMatch{}}; },
+                             .parse = parse_tcp,
+                             .finish = finish_nothing,
+                             .protocols = tcp_protocol,
+                             .protocol_error = "the tcp match requires -p tcp",
+                             .loaded_by_protocol = true};
+const MatchModule udp_module{.name = "udp",
+                             .make = [] { return ir::Match{ir::UdpMatch{}}; },
+                             .parse = parse_udp,
+                             .finish = finish_nothing,
+                             .protocols = udp_protocol,
+                             .protocol_error = "the udp match requires -p udp",
+                             .loaded_by_protocol = true};
+
+void print(const ir::TcpMatch& m, std::string& out) {
+    print_ports(m.sport, "--sport", out, true);
+    print_ports(m.dport, "--dport", out, true);
+    if (m.option) {
+        negatable(m.option->invert, "--tcp-option ", out);
+        out += std::to_string(m.option->value);
+    }
+    // A mask of NONE prints nothing, unless inverted.
+    if (m.flags && (m.flags->value.mask != 0 || m.flags->invert)) {
+        negatable(m.flags->invert, "--tcp-flags ", out);
+        out += tcp_flag_list(m.flags->value.mask) + ' ' + tcp_flag_list(m.flags->value.cmp);
+    }
+}
+
+void print(const ir::UdpMatch& m, std::string& out) {
+    print_ports(m.sport, "--sport", out, true);
+    print_ports(m.dport, "--dport", out, true);
+}
 
 }  // namespace bpftables::xt

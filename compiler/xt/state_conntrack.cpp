@@ -1,23 +1,17 @@
-// -m state and -m conntrack: connection tracking state, tuple, status, expiry and direction.
+// -m state and -m conntrack: connection tracking state, tuple, status, expiry and direction; their options
+// and printing.
 //
 // Every option may be given once. Lists are case-insensitive ("new,Established"); numbers follow strtoul's
 // base-0 notation. Tuple addresses are IPv4 with an optional /len or /mask (no name resolution).
 #include <algorithm>
 #include <cctype>
 
-#include "compiler/xt/module.hpp"
 #include "compiler/xt/modules.hpp"
 
 namespace bpftables::xt {
 namespace {
 
-Parsed once_error(OptionReader& r, std::string_view module) {
-    r.error(std::string(module) + ": option \"" + std::string(r.name()) + "\" can only be used once");
-    return Parsed::error;
-}
-
 // ---- -m state
-// ----------------------------------------------------------------------------------------------
 
 Parsed parse_state(ir::Match& match, OptionReader& r) {
     auto& m = std::get<ir::StateMatch>(match);
@@ -37,7 +31,6 @@ bool finish_state(ir::Match& match, const parser::Word& module_word, Diagnostics
 }
 
 // ---- -m conntrack
-// ------------------------------------------------------------------------------------------
 
 // a.b.c.d[/len|/mask]; the address is stored masked.
 bool parse_ct_net(OptionReader& r, const parser::Word& w, ir::Ipv4Net& out) {
@@ -180,5 +173,45 @@ const MatchModule state_module{"state", [] { return ir::Match{ir::StateMatch{}};
                                finish_state};
 const MatchModule conntrack_module{"conntrack", [] { return ir::Match{ir::ConntrackMatch{}}; },
                                    parse_conntrack, finish_conntrack};
+
+void print(const ir::StateMatch& m, std::string& out) {
+    negatable(m.invert, "--state ", out);
+    out += values::format_name_list(m.states, values::state_match_states);
+}
+
+void print(const ir::ConntrackMatch& m, std::string& out) {
+    if (m.state) {
+        negatable(m.state->invert, "--ctstate ", out);
+        out += values::format_name_list(m.state->value, values::ct_states);
+    }
+    if (m.proto) {
+        negatable(m.proto->invert, "--ctproto ", out);
+        out += std::to_string(m.proto->value);
+    }
+    auto net = [&](const std::optional<ir::Negatable<ir::Ipv4Net>>& n, std::string_view option) {
+        if (!n) return;
+        negatable(n->invert, option, out);
+        out += ' ' + (n->value.mask == 0xffffffff ? values::format_ipv4(n->value.addr)
+                                                  : values::format_net(n->value));
+    };
+    net(m.orig_src, "--ctorigsrc");
+    net(m.orig_dst, "--ctorigdst");
+    net(m.repl_src, "--ctreplsrc");
+    net(m.repl_dst, "--ctrepldst");
+    print_ports(m.orig_src_port, "--ctorigsrcport", out);
+    print_ports(m.orig_dst_port, "--ctorigdstport", out);
+    print_ports(m.repl_src_port, "--ctreplsrcport", out);
+    print_ports(m.repl_dst_port, "--ctrepldstport", out);
+    if (m.status) {
+        negatable(m.status->invert, "--ctstatus ", out);
+        out += m.status->value == 0 ? "NONE" : values::format_name_list(m.status->value, values::ct_statuses);
+    }
+    if (m.expire) {
+        negatable(m.expire->invert, "--ctexpire ", out);
+        out += std::to_string(m.expire->value.lo);
+        if (m.expire->value.hi != m.expire->value.lo) out += ':' + std::to_string(m.expire->value.hi);
+    }
+    if (m.direction) out += m.direction == ir::CtDir::original ? " --ctdir ORIGINAL" : " --ctdir REPLY";
+}
 
 }  // namespace bpftables::xt

@@ -1,0 +1,75 @@
+// -j REJECT --reject-with TYPE: its option, printing and the -p tcp that tcp-reset needs. The target stores
+// the canonical name of its reply type.
+#include "compiler/xt/modules.hpp"
+
+namespace bpftables::xt {
+namespace {
+
+struct RejectType {
+    std::string_view name, alias;
+};
+
+// In the order iptables tries them: an abbreviation ("icmp-p", "host") means the first type it begins.
+constexpr RejectType reject_types[] = {{"icmp-net-unreachable", "net-unreach"},
+                                       {"icmp-host-unreachable", "host-unreach"},
+                                       {"icmp-proto-unreachable", "proto-unreach"},
+                                       {"icmp-port-unreachable", "port-unreach"},
+                                       {"icmp-net-prohibited", "net-prohib"},
+                                       {"icmp-host-prohibited", "host-prohib"},
+                                       {"tcp-reset", "tcp-rst"},
+                                       {"icmp-admin-prohibited", "admin-prohib"}};
+
+Parsed parse_reject(ir::Target& target, OptionReader& r) {
+    auto& t = std::get<ir::RejectTarget>(target);
+    if (r.name() != "--reject-with") return Parsed::not_mine;
+    if (r.inverted()) return not_invertible(r, "REJECT");
+    // The default type is only ever set by make(); a second --reject-with finds a marker left by the first.
+    if (!t.with.empty() && t.with.back() == '!') return once_error(r, "REJECT");
+    const parser::Word* w = r.arg();
+    if (!w) return Parsed::error;
+    if (!w->text.empty())
+        for (const RejectType& type : reject_types)
+            if (values::starts_with_nocase(type.name, w->text) ||
+                values::starts_with_nocase(type.alias, w->text)) {
+                t.with = std::string(type.name) + '!';
+                return Parsed::ok;
+            }
+    if (w->text == "echo-reply" || w->text == "icmp-echo-reply")
+        return r.error(*w, "REJECT: --reject-with " + w->text + " is no longer supported"), Parsed::error;
+    r.error(*w,
+            "REJECT: unknown reject type \"" + w->text +
+                "\" (icmp-net-unreachable, icmp-host-unreachable, icmp-port-unreachable, "
+                "icmp-proto-unreachable, icmp-net-prohibited, icmp-host-prohibited, icmp-admin-prohibited "
+                "or tcp-reset)");
+    return Parsed::error;
+}
+
+bool finish_reject(ir::Target& target, const parser::Word&, Diagnostics&) {
+    auto& t = std::get<ir::RejectTarget>(target);
+    if (!t.with.empty() && t.with.back() == '!') t.with.pop_back();
+    return true;
+}
+
+bool check_reject(const ir::Target& target, std::string_view, const ir::ProtocolMatch* proto,
+                  const parser::Word& target_word, Diagnostics& diags) {
+    if (std::get<ir::RejectTarget>(target).with != "tcp-reset" ||
+        (proto && proto->proto == 6 && !proto->invert))
+        return true;
+    diags.error(target_word.loc, "REJECT --reject-with tcp-reset is only valid with -p tcp",
+                target_word.length);
+    return false;
+}
+
+}  // namespace
+
+const TargetModule reject_target{.name = "REJECT",
+                                 .make = [] { return ir::Target{ir::RejectTarget{}}; },
+                                 .parse = parse_reject,
+                                 .finish = finish_reject,
+                                 .check = check_reject};
+
+void print(const ir::RejectTarget& t, std::string& out) {
+    out += " --reject-with " + t.with;
+}
+
+}  // namespace bpftables::xt
