@@ -3,8 +3,8 @@
 // ranges, MAC addresses, ports and port ranges, protocol numbers and names, and the name tables of conntrack
 // states and statuses, TCP flags and ICMP types (each one table, for reading and printing alike).
 //
-// Readers return false (or nullopt) on bad input; those that can fail in several ways fill an `error` with the
-// message, and the caller adds the position.
+// Readers return false (or nullopt) on bad input; those that can fail in several ways fill an `error` with
+// the message, and the caller adds the position.
 #include <array>
 #include <cstddef>
 #include <cstdint>

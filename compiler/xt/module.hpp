@@ -2,7 +2,7 @@
 // iptables match and target extensions ("modules"): how each one reads its options and prints them back.
 //
 // A module is a row of function pointers and facts, defined in its own file compiler/xt/<module>.cpp and
-// registered by one line in compiler/xt/modules.def. The rule reader (compiler/iptables_lower.cpp) hands every
+// registered by one line in compiler/xt/modules.def. The rule reader (compiler/iptables_rule.cpp) hands every
 // option it does not know itself to the modules loaded so far in the rule, newest first, then to the target;
 // the module that recognises the option consumes its arguments through the OptionReader. When the rule ends,
 // `finish` checks what the options left (required options, conflicts), then the rule's -p must be one of the

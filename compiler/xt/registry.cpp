@@ -1,5 +1,5 @@
-// The lookup tables of the modules bpftables parses (built from modules.def), and the names of every extension
-// iptables ships.
+// The lookup tables of the modules bpftables parses (built from modules.def), and the names of every
+// extension iptables ships.
 #include <algorithm>
 #include <iterator>
 
