@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "compiler/values.hpp"
 #include "compiler/xt/modules.hpp"
 #include "parser/iptables_parser.hpp"
 
@@ -50,7 +51,7 @@ bool parse_addresses(const Word& w, std::vector<ir::Ipv4Net>& out, Diagnostics& 
         size_t slash = item.find('/');
         std::string_view host = item.substr(0, slash);
         uint32_t addr = 0, mask = 0xffffffff;
-        if (!xt::parse_ipv4(host, addr)) {
+        if (!values::parse_ipv4(host, addr)) {
             diags.error(w.loc, "host/network `" + std::string(host) + "' not found", w.length);
             return false;
         }
@@ -58,12 +59,12 @@ bool parse_addresses(const Word& w, std::vector<ir::Ipv4Net>& out, Diagnostics& 
             std::string_view m = item.substr(slash + 1);
             uint32_t len;
             if (m.find('.') != std::string_view::npos) {
-                if (!xt::parse_ipv4(m, mask)) {
+                if (!values::parse_ipv4(m, mask)) {
                     diags.error(w.loc, "invalid mask `" + std::string(m) + "' specified", w.length);
                     return false;
                 }
-            } else if (xt::parse_u32(m, len, 32) && m.find('x') == std::string_view::npos) {
-                mask = len == 0 ? 0 : 0xffffffffu << (32 - len);
+            } else if (values::parse_u32(m, len, 32) && m.find('x') == std::string_view::npos) {
+                mask = values::prefix_mask(static_cast<int>(len));
             } else {
                 diags.error(w.loc, "invalid mask `" + std::string(m) + "' specified", w.length);
                 return false;
@@ -88,12 +89,7 @@ bool parse_counter_pair(const Word& w, const Word* second, ir::Counters& out, Di
         b = a.substr(comma + 1);
         a.resize(comma);
     }
-    auto num = [](const std::string& s, uint64_t& v) {
-        if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) return false;
-        v = std::stoull(s);
-        return true;
-    };
-    if (!num(a, out.packets) || !num(b, out.bytes)) {
+    if (!values::parse_decimal(a, out.packets) || !values::parse_decimal(b, out.bytes)) {
         diags.error(w.loc, "-c packet counter not numeric", w.length);
         return false;
     }
@@ -234,11 +230,7 @@ std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<Word>& ra
             if (!once(b.proto.has_value())) break;
             const Word* w = arg();
             if (!w) break;
-            std::string name = w->text;
-            std::transform(name.begin(), name.end(), name.begin(), ::tolower);
-            uint32_t num;
-            std::optional<uint8_t> p =
-                xt::parse_u32(name, num, 255) ? std::optional<uint8_t>(num) : ir::protocol_by_name(name);
+            std::optional<uint8_t> p = values::parse_protocol(w->text);
             if (!p) {
                 diags.error(w->loc, "unknown protocol \"" + w->text + "\" specified", w->length);
                 break;
@@ -536,7 +528,7 @@ class Lowering {
         };
         auto index_arg = [&](size_t i, size_t& out) {
             uint32_t n;
-            if (i < w.size() && xt::parse_u32(w[i].text, n) && n > 0 &&
+            if (i < w.size() && values::parse_u32(w[i].text, n) && n > 0 &&
                 w[i].text.find('x') == std::string::npos) {
                 out = n;
                 return true;

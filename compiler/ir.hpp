@@ -357,8 +357,4 @@ struct Program {
     const IpSet* find_set(const std::string& name) const;
 };
 
-// Protocol numbers by name as /etc/protocols and iptables know them.
-std::optional<uint8_t> protocol_by_name(const std::string& name);
-std::string protocol_name(uint8_t proto);  // "tcp", or the number when unnamed
-
 }  // namespace bpftables::ir

@@ -1,10 +1,58 @@
+// The shared values' readers and printers (see values.hpp).
 #include "compiler/values.hpp"
 
 #include <arpa/inet.h>
+#include <netdb.h>
+#include <strings.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <cstdio>
 
 namespace bpftables::values {
+
+// ---- numbers
+
+bool parse_number(std::string_view s, uint64_t& out, uint64_t max) {
+    int base = 10;
+    if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+        s.remove_prefix(2), base = 16;
+    else if (s.size() > 1 && s[0] == '0')
+        s.remove_prefix(1), base = 8;
+    if (s.empty()) return false;
+    uint64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
+    if (ec != std::errc() || p != s.data() + s.size() || v > max) return false;
+    out = v;
+    return true;
+}
+
+bool parse_number(std::string_view s, uint32_t& out, uint32_t max) {
+    uint64_t v;
+    if (!parse_number(s, v, max)) return false;
+    out = static_cast<uint32_t>(v);
+    return true;
+}
+
+bool parse_u32(std::string_view s, uint32_t& out, uint32_t max) {
+    if (s.empty()) return false;
+    int base = 10;
+    if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s.remove_prefix(2), base = 16;
+    uint64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
+    if (ec != std::errc() || p != s.data() + s.size() || v > max) return false;
+    out = static_cast<uint32_t>(v);
+    return true;
+}
+
+bool parse_decimal(std::string_view s, uint64_t& out) {
+    if (s.empty() || s.find_first_not_of("0123456789") != std::string_view::npos) return false;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && p == s.data() + s.size();
+}
+
+// ---- addresses
 
 bool parse_ipv4(std::string_view s, uint32_t& out) {
     std::string str(s);
@@ -62,6 +110,151 @@ bool parse_ipv4_nets(std::string_view s, std::vector<ir::Ipv4Net>& out) {
         a += 1ull << (32 - len);
     }
     return true;
+}
+
+bool parse_mac(std::string_view s, std::array<uint8_t, 6>& out) {
+    for (size_t i = 0; i < 6; ++i) {
+        size_t end = i == 5 ? s.size() : s.find(':');
+        if (end == std::string_view::npos || end == 0 || end > 2) return false;
+        uint32_t v = 0;
+        for (char c : s.substr(0, end)) {
+            int d = c >= '0' && c <= '9'   ? c - '0'
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                           : -1;
+            if (d < 0) return false;
+            v = v * 16 + static_cast<uint32_t>(d);
+        }
+        out[i] = static_cast<uint8_t>(v);
+        s.remove_prefix(i == 5 ? end : end + 1);
+    }
+    return s.empty();
+}
+
+std::string format_mac(const std::array<uint8_t, 6>& addr) {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "%02X:%02X:%02X:%02X:%02X:%02X", addr[0], addr[1], addr[2], addr[3],
+                  addr[4], addr[5]);
+    return buf;
+}
+
+// ---- ports
+
+bool parse_port(std::string_view s, std::string_view proto, uint16_t& out) {
+    if (s.empty()) return false;
+    // A number first, as xtables_parse_port: a service name lookup reads /etc/services.
+    if (uint64_t v; parse_number(s, v, 0xffff)) {
+        out = static_cast<uint16_t>(v);
+        return true;
+    }
+    std::string name(s), p(proto);
+    if (const servent* se = getservbyname(name.c_str(), p.empty() ? nullptr : p.c_str())) {
+        out = ntohs(static_cast<uint16_t>(se->s_port));
+        return true;
+    }
+    return false;
+}
+
+bool parse_port_range(std::string_view s, std::string_view proto, ir::PortRange& out, std::string& error) {
+    size_t colon = s.find(':');
+    std::string_view lo = s.substr(0, colon);
+    std::string_view hi = colon == std::string_view::npos ? lo : s.substr(colon + 1);
+    ir::PortRange range{0, 0xffff};
+    if ((colon == std::string_view::npos || !lo.empty()) && !parse_port(lo, proto, range.lo)) {
+        error = "invalid port/service \"" + std::string(lo) + "\" specified";
+        return false;
+    }
+    if ((colon == std::string_view::npos || !hi.empty()) && !parse_port(hi, proto, range.hi)) {
+        error = "invalid port/service \"" + std::string(hi) + "\" specified";
+        return false;
+    }
+    if (range.lo > range.hi) {
+        error = "invalid port range \"" + std::string(s) + "\": the first port is greater than the second";
+        return false;
+    }
+    out = range;
+    return true;
+}
+
+std::string format_port_range(const ir::PortRange& r, char sep) {
+    std::string out = std::to_string(r.lo);
+    if (r.lo != r.hi) out += sep + std::to_string(r.hi);
+    return out;
+}
+
+// ---- protocols
+
+namespace {
+
+// The names iptables itself knows (xtables_chain_protos), then /etc/protocols.
+constexpr std::pair<const char*, uint8_t> known_protocols[] = {
+    {"tcp", 6},        {"udp", 17},  {"udplite", 136}, {"icmp", 1},      {"icmpv6", 58},
+    {"ipv6-icmp", 58}, {"esp", 50},  {"ah", 51},       {"ipv6-mh", 135}, {"mh", 135},
+    {"sctp", 132},     {"dccp", 33}, {"gre", 47},      {"all", 0}};
+
+}  // namespace
+
+std::optional<uint8_t> protocol_by_name(const std::string& name) {
+    for (auto [n, p] : known_protocols)
+        if (name == n) return p;
+    if (const protoent* pe = getprotobyname(name.c_str())) return static_cast<uint8_t>(pe->p_proto);
+    return std::nullopt;
+}
+
+std::string protocol_name(uint8_t proto) {
+    for (auto [n, p] : known_protocols)
+        if (p == proto && p != 0) return n;
+    return std::to_string(proto);
+}
+
+std::optional<uint8_t> parse_protocol(std::string_view s) {
+    std::string name(s);
+    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    uint32_t num;
+    return parse_u32(name, num, 255) ? std::optional<uint8_t>(num) : protocol_by_name(name);
+}
+
+// ---- name tables
+
+bool parse_name_list(std::string_view s, std::span<const NamedBits> names, uint32_t& out,
+                     std::string_view& bad) {
+    out = 0;
+    while (true) {
+        size_t comma = s.find(',');
+        std::string_view item = s.substr(0, comma);
+        const NamedBits* found = nullptr;
+        for (const NamedBits& n : names)
+            if (!item.empty() && equal_nocase(item, n.name)) {
+                found = &n;
+                break;
+            }
+        if (!found) {
+            bad = item;
+            return false;
+        }
+        out |= found->bits;
+        if (comma == std::string_view::npos) return true;
+        s.remove_prefix(comma + 1);
+    }
+}
+
+std::string format_name_list(uint32_t bits, std::span<const NamedBits> names) {
+    std::string out;
+    for (const NamedBits& n : names) {
+        bool one_bit = n.bits != 0 && (n.bits & (n.bits - 1)) == 0;
+        if (!one_bit || !(bits & n.bits)) continue;
+        if (!out.empty()) out += ',';
+        out += n.name;
+    }
+    return out;
+}
+
+bool equal_nocase(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+bool starts_with_nocase(std::string_view s, std::string_view prefix) {
+    return prefix.size() <= s.size() && strncasecmp(s.data(), prefix.data(), prefix.size()) == 0;
 }
 
 }  // namespace bpftables::values

@@ -7,24 +7,9 @@
 
 #include "compiler/xt/module.hpp"
 #include "compiler/xt/modules.hpp"
-#include "compiler/xt/numbers.hpp"
 
 namespace bpftables::xt {
 namespace {
-
-constexpr NamedBits state_names[] = {{"INVALID", ir::ct::invalid},
-                                     {"ESTABLISHED", ir::ct::established},
-                                     {"NEW", ir::ct::new_},
-                                     {"RELATED", ir::ct::related},
-                                     {"UNTRACKED", ir::ct::untracked}};
-
-constexpr NamedBits ctstate_names[] = {
-    {"INVALID", ir::ct::invalid}, {"ESTABLISHED", ir::ct::established}, {"NEW", ir::ct::new_},
-    {"RELATED", ir::ct::related}, {"UNTRACKED", ir::ct::untracked},     {"SNAT", ir::ct::snat},
-    {"DNAT", ir::ct::dnat}};
-
-constexpr NamedBits ctstatus_names[] = {
-    {"NONE", 0}, {"EXPECTED", 1}, {"SEEN_REPLY", 2}, {"ASSURED", 4}, {"CONFIRMED", 8}};
 
 Parsed once_error(OptionReader& r, std::string_view module) {
     r.error(std::string(module) + ": option \"" + std::string(r.name()) + "\" can only be used once");
@@ -40,8 +25,7 @@ Parsed parse_state(ir::Match& match, OptionReader& r) {
     if (m.states) return once_error(r, "state");
     const parser::Word* w = r.arg();
     if (!w) return Parsed::error;
-    if (!parse_name_list(r, *w, state_names, std::size(state_names), "bad state", m.states))
-        return Parsed::error;
+    if (!parse_name_list(r, *w, values::state_match_states, "bad state", m.states)) return Parsed::error;
     m.invert = r.inverted();
     return Parsed::ok;
 }
@@ -60,15 +44,17 @@ bool parse_ct_net(OptionReader& r, const parser::Word& w, ir::Ipv4Net& out) {
     std::string_view s = w.text;
     size_t slash = s.find('/');
     uint32_t addr = 0, mask = 0xffffffff;
-    if (!parse_ipv4(s.substr(0, slash), addr))
+    if (!values::parse_ipv4(s.substr(0, slash), addr))
         return r.error(w, "host/network \"" + std::string(s.substr(0, slash)) + "\" is not an IPv4 address");
     if (slash != std::string_view::npos) {
         std::string_view m = s.substr(slash + 1);
         uint64_t len;
         if (m.find('.') != std::string_view::npos) {
-            if (!parse_ipv4(m, mask)) return r.error(w, "invalid mask \"" + std::string(m) + "\" specified");
-        } else if (!m.empty() && std::all_of(m.begin(), m.end(), ::isdigit) && parse_number(m, len, 32)) {
-            mask = len == 0 ? 0 : 0xffffffffu << (32 - len);
+            if (!values::parse_ipv4(m, mask))
+                return r.error(w, "invalid mask \"" + std::string(m) + "\" specified");
+        } else if (!m.empty() && std::all_of(m.begin(), m.end(), ::isdigit) &&
+                   values::parse_number(m, len, 32)) {
+            mask = values::prefix_mask(static_cast<int>(len));
         } else {
             return r.error(w, "invalid mask \"" + std::string(m) + "\" specified");
         }
@@ -84,9 +70,9 @@ bool parse_ct_expire(OptionReader& r, const parser::Word& w, ir::AddrRange& out)
     std::string_view lo = s.substr(0, colon);
     std::string_view hi = colon == std::string_view::npos ? lo : s.substr(colon + 1);
     uint64_t a = 0, b = 0xffffffff;
-    if ((colon == std::string_view::npos || !lo.empty()) && !parse_number(lo, a, 0xffffffff))
+    if ((colon == std::string_view::npos || !lo.empty()) && !values::parse_number(lo, a, 0xffffffff))
         return r.error(w, "conntrack: bad value for --ctexpire \"" + w.text + "\" (0 to 4294967295)");
-    if ((colon == std::string_view::npos || !hi.empty()) && !parse_number(hi, b, 0xffffffff))
+    if ((colon == std::string_view::npos || !hi.empty()) && !values::parse_number(hi, b, 0xffffffff))
         return r.error(w, "conntrack: bad value for --ctexpire \"" + w.text + "\" (0 to 4294967295)");
     if (a > b)
         return r.error(w, "conntrack: --ctexpire range \"" + w.text + "\" has its minimum above its maximum");
@@ -114,9 +100,8 @@ Parsed parse_conntrack(ir::Match& match, OptionReader& r) {
         const parser::Word* w = begin(slot.has_value());
         uint32_t bits;
         if (!w) return Parsed::error;
-        bool ok =
-            state ? parse_name_list(r, *w, ctstate_names, std::size(ctstate_names), "bad ctstate", bits)
-                  : parse_name_list(r, *w, ctstatus_names, std::size(ctstatus_names), "bad ctstatus", bits);
+        bool ok = state ? parse_name_list(r, *w, values::ct_states, "bad ctstate", bits)
+                        : parse_name_list(r, *w, values::ct_statuses, "bad ctstatus", bits);
         if (!ok) return Parsed::error;
         slot = ir::Negatable<uint32_t>{bits, r.inverted()};
         return Parsed::ok;
@@ -127,9 +112,9 @@ Parsed parse_conntrack(ir::Match& match, OptionReader& r) {
         std::string name = w->text;
         std::transform(name.begin(), name.end(), name.begin(), ::tolower);
         uint64_t num;
-        std::optional<uint8_t> p = parse_number(name, num, 255)
+        std::optional<uint8_t> p = values::parse_number(name, num, 255)
                                        ? std::optional<uint8_t>(static_cast<uint8_t>(num))
-                                       : ir::protocol_by_name(name);
+                                       : values::protocol_by_name(name);
         if (!p) return r.error(*w, "unknown protocol \"" + w->text + "\" specified"), Parsed::error;
         if (*p == 0)
             return r.error(*w, "conntrack: --ctproto needs a protocol other than 0 (all)"), Parsed::error;
@@ -156,7 +141,7 @@ Parsed parse_conntrack(ir::Match& match, OptionReader& r) {
     if (port) {
         const parser::Word* w = begin(port->has_value());
         ir::PortRange value;
-        if (!w || !parse_ordered_port_range(r, *w, value, "")) return Parsed::error;
+        if (!w || !parse_port_range(r, *w, value, "")) return Parsed::error;
         *port = ir::Negatable<ir::PortRange>{value, r.inverted()};
         return Parsed::ok;
     }

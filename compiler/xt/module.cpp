@@ -1,10 +1,5 @@
 #include "compiler/xt/module.hpp"
 
-#include <arpa/inet.h>
-#include <netdb.h>
-
-#include <charconv>
-
 namespace bpftables::xt {
 
 const parser::Word* OptionReader::arg() {
@@ -37,20 +32,17 @@ std::string quote_if_needed(std::string_view s) {
     return out + '"';
 }
 
-bool parse_u32(std::string_view s, uint32_t& out, uint32_t max) {
-    if (s.empty()) return false;
-    int base = 10;
-    if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s.remove_prefix(2), base = 16;
-    uint64_t v = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
-    if (ec != std::errc() || p != s.data() + s.size() || v > max) return false;
-    out = static_cast<uint32_t>(v);
+bool parse_port_range(OptionReader& r, const parser::Word& w, ir::PortRange& out, std::string_view proto) {
+    std::string error;
+    if (!values::parse_port_range(w.text, proto, out, error)) return r.error(w, error);
     return true;
 }
 
-void print_port_range(const ir::PortRange& r, std::string& out, char sep) {
-    out += std::to_string(r.lo);
-    if (r.lo != r.hi) out += sep + std::to_string(r.hi);
+bool parse_name_list(OptionReader& r, const parser::Word& w, std::span<const values::NamedBits> names,
+                     std::string_view what, uint32_t& out) {
+    std::string_view bad;
+    if (values::parse_name_list(w.text, names, out, bad)) return true;
+    return r.error(w, std::string(what) + " \"" + std::string(bad) + "\"");
 }
 
 }  // namespace bpftables::xt

@@ -6,6 +6,7 @@
 // module that recognises the option consumes its arguments through the OptionReader. When the rule ends,
 // `finish` checks what the options left (required options, conflicts). `print` appends the canonical
 // iptables-save text of the options (without the leading "-m NAME"/"-j NAME").
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,12 +80,16 @@ std::string module_name(const ir::Match& m);
 void print_options(const ir::Match& m, std::string& out);
 void print_options(const ir::Target& t, std::string& out);
 
-// Shared helpers for module parsers and printers.
+// Shared helpers for module parsers and printers. The values themselves (numbers, addresses, ports, name
+// tables) are read and printed by compiler/values.hpp; these add the option's position to its errors.
 std::string quote_if_needed(std::string_view s);  // as xtables_save_string: quotes when blanks or quotes
-bool parse_u32(std::string_view s, uint32_t& out, uint32_t max = 0xffffffff);  // decimal or 0x hex
-using values::format_ipv4;
-using values::format_net;
-using values::parse_ipv4;
-void print_port_range(const ir::PortRange& r, std::string& out, char sep = ':');
+
+// A port range as values::parse_port_range reads it; diagnoses at `w` and returns false when it is bad.
+bool parse_port_range(OptionReader& r, const parser::Word& w, ir::PortRange& out, std::string_view proto);
+
+// A comma-separated list of names from `names` (case-insensitive), OR-ed together. Diagnoses the first
+// unknown (or empty) item as `what` + " \"item\"" and returns false.
+bool parse_name_list(OptionReader& r, const parser::Word& w, std::span<const values::NamedBits> names,
+                     std::string_view what, uint32_t& out);
 
 }  // namespace bpftables::xt

@@ -1,7 +1,6 @@
 // -m multiport --sports/--dports/--ports: up to 15 ports or ranges (a range takes two of the 15 slots).
 #include "compiler/xt/module.hpp"
 #include "compiler/xt/modules.hpp"
-#include "compiler/xt/numbers.hpp"
 
 namespace bpftables::xt {
 namespace {
@@ -19,7 +18,7 @@ bool parse_port_list(OptionReader& r, const parser::Word& w, std::vector<ir::Por
         std::string_view lo = item.substr(0, colon);
         std::string_view hi = colon == std::string_view::npos ? lo : item.substr(colon + 1);
         ir::PortRange range;
-        if (!parse_port_number(lo, "", range.lo) || !parse_port_number(hi, "", range.hi))
+        if (!values::parse_port(lo, "", range.lo) || !values::parse_port(hi, "", range.hi))
             return r.error(w, "invalid port/service \"" + std::string(item) + "\" specified");
         if (range.lo > range.hi)
             return r.error(w, "invalid port range \"" + std::string(item) + "\" specified");

@@ -3,26 +3,11 @@
 //
 // A module whose option is mandatory starts as a bare "-m NAME" (an OpaqueMatch); its option turns it into
 // the module's own IR struct, and finish rejects a match that never became one.
-#include <strings.h>
-
 #include "compiler/xt/module.hpp"
 #include "compiler/xt/modules.hpp"
-#include "compiler/xt/numbers.hpp"
 
 namespace bpftables::xt {
 namespace {
-
-// A number as libxtables reads one (strtoul base 0: decimal, 0x hex, leading-0 octal), at most `max`.
-bool number(std::string_view s, uint32_t& out, uint32_t max = 0xffffffff) {
-    uint64_t v;
-    if (!parse_number(s, v, max)) return false;
-    out = static_cast<uint32_t>(v);
-    return true;
-}
-
-bool equal_nocase(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
 
 template <class T>
 bool must_be_given(const ir::Match& match, const parser::Word& word, Diagnostics& diags,
@@ -56,8 +41,8 @@ Parsed parse_mark(ir::Match& match, OptionReader& r) {
     std::string_view s = w->text;
     size_t slash = s.find('/');
     ir::MarkMatch m;
-    if (!number(s.substr(0, slash), m.value) ||
-        (slash != std::string_view::npos && !number(s.substr(slash + 1), m.mask)))
+    if (!values::parse_number(s.substr(0, slash), m.value) ||
+        (slash != std::string_view::npos && !values::parse_number(s.substr(slash + 1), m.mask)))
         return r.error(*w, "mark: bad value \"" + w->text + "\" (value[/mask], 32 bits each)"), Parsed::error;
     m.invert = r.inverted();
     match = m;
@@ -87,7 +72,7 @@ std::optional<uint8_t> dscp_class(std::string_view name) {
         {"AF21", 0x12}, {"AF22", 0x14}, {"AF23", 0x16}, {"AF31", 0x1a}, {"AF32", 0x1c}, {"AF33", 0x1e},
         {"AF41", 0x22}, {"AF42", 0x24}, {"AF43", 0x26}, {"EF", 0x2e}};
     for (auto [n, v] : classes)
-        if (equal_nocase(n, name)) return v;
+        if (values::equal_nocase(n, name)) return v;
     return std::nullopt;
 }
 
@@ -102,7 +87,7 @@ Parsed parse_dscp(ir::Match& match, OptionReader& r) {
     m.invert = r.inverted();
     if (n == "--dscp") {
         uint32_t v;
-        if (!number(w->text, v, 0x3f))
+        if (!values::parse_number(w->text, v, 0x3f))
             return r.error(*w, "dscp: invalid DSCP value \"" + w->text + "\" (0 to 0x3f)"), Parsed::error;
         m.dscp = static_cast<uint8_t>(v);
     } else {
@@ -130,13 +115,13 @@ Parsed parse_tos(ir::Match& match, OptionReader& r) {
     m.invert = r.inverted();
     bool named = false;
     for (auto [name, v] : names)
-        if (equal_nocase(name, w->text)) m.value = v, m.mask = 0x3f, named = true;
+        if (values::equal_nocase(name, w->text)) m.value = v, m.mask = 0x3f, named = true;
     if (!named) {
         std::string_view s = w->text;
         size_t slash = s.find('/');
         uint32_t value, mask = 0xff;
-        if (!number(s.substr(0, slash), value, 0xff) ||
-            (slash != std::string_view::npos && !number(s.substr(slash + 1), mask, 0xff)))
+        if (!values::parse_number(s.substr(0, slash), value, 0xff) ||
+            (slash != std::string_view::npos && !values::parse_number(s.substr(slash + 1), mask, 0xff)))
             return r.error(*w, "tos: bad value \"" + w->text + "\" (value[/mask] up to 0xff, or a name)"),
                    Parsed::error;
         m.value = static_cast<uint8_t>(value), m.mask = static_cast<uint8_t>(mask);
@@ -147,32 +132,13 @@ Parsed parse_tos(ir::Match& match, OptionReader& r) {
 
 // ---- mac: --mac-source XX:XX:XX:XX:XX:XX ------------------------------------------------------------------
 
-bool parse_mac(std::string_view s, std::array<uint8_t, 6>& out) {
-    for (size_t i = 0; i < 6; ++i) {
-        size_t end = i == 5 ? s.size() : s.find(':');
-        if (end == std::string_view::npos || end == 0 || end > 2) return false;
-        uint32_t v = 0;
-        for (char c : s.substr(0, end)) {
-            int d = c >= '0' && c <= '9'   ? c - '0'
-                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                           : -1;
-            if (d < 0) return false;
-            v = v * 16 + static_cast<uint32_t>(d);
-        }
-        out[i] = static_cast<uint8_t>(v);
-        s.remove_prefix(i == 5 ? end : end + 1);
-    }
-    return s.empty();
-}
-
 Parsed parse_mac_source(ir::Match& match, OptionReader& r) {
     if (r.name() != "--mac-source") return Parsed::not_mine;
     if (!first_use<ir::MacMatch>(match, r)) return Parsed::error;
     const parser::Word* w = r.arg();
     if (!w) return Parsed::error;
     ir::MacMatch m;
-    if (!parse_mac(w->text, m.addr))
+    if (!values::parse_mac(w->text, m.addr))
         return r.error(*w, "mac: bad MAC address \"" + w->text + "\" (XX:XX:XX:XX:XX:XX)"), Parsed::error;
     m.invert = r.inverted();
     match = m;
@@ -191,11 +157,11 @@ Parsed parse_pkttype(ir::Match& match, OptionReader& r) {
         {"multicast", ir::PktType::multicast}, {"host", ir::PktType::unicast},
         {"bcast", ir::PktType::broadcast},     {"mcast", ir::PktType::multicast}};
     for (auto [name, type] : names) {
-        if (!equal_nocase(name, w->text)) continue;
+        if (!values::equal_nocase(name, w->text)) continue;
         match = ir::PktTypeMatch{type, r.inverted()};
         return Parsed::ok;
     }
-    if (equal_nocase(w->text, "otherhost") || equal_nocase(w->text, "outgoing"))
+    if (values::equal_nocase(w->text, "otherhost") || values::equal_nocase(w->text, "outgoing"))
         return r.error(*w, "pkttype: packet type \"" + w->text + "\" is not supported by bpftables"),
                Parsed::error;
     return r.error(*w, "pkttype: bad packet type \"" + w->text + "\" (unicast, broadcast or multicast)"),
@@ -216,7 +182,7 @@ bool parse_addr_types(OptionReader& r, const parser::Word& w, uint16_t& out) {
         std::string_view item = s.substr(0, comma);
         size_t i = 0;  // as iptables: the first type the item is a prefix of (case-insensitive)
         while (i < std::size(names) && (item.empty() || item.size() > names[i].size() ||
-                                        !equal_nocase(names[i].substr(0, item.size()), item)))
+                                        !values::equal_nocase(names[i].substr(0, item.size()), item)))
             ++i;
         if (i == std::size(names))
             return r.error(w, "addrtype: unknown address type \"" + std::string(item) + "\"");
@@ -267,8 +233,7 @@ bool parse_rate(std::string_view s, uint32_t& out) {
     if (slash != std::string_view::npos) {
         std::string_view unit = s.substr(slash + 1);
         auto is_prefix_of = [&](std::string_view word) {
-            return !unit.empty() && unit.size() <= word.size() &&
-                   strncasecmp(unit.data(), word.data(), unit.size()) == 0;
+            return !unit.empty() && values::starts_with_nocase(word, unit);
         };
         if (is_prefix_of("second"))
             mult = 1;
@@ -283,7 +248,7 @@ bool parse_rate(std::string_view s, uint32_t& out) {
     }
     std::string_view num = s.substr(0, slash);
     uint32_t r;
-    if (num.find_first_not_of("0123456789") != std::string_view::npos || !parse_u32(num, r) || r == 0)
+    if (num.find_first_not_of("0123456789") != std::string_view::npos || !values::parse_u32(num, r) || r == 0)
         return false;
     out = limit_scale * mult / r;
     return out != 0;  // faster than the scale can express
@@ -300,7 +265,7 @@ Parsed parse_limit(ir::Match& match, OptionReader& r) {
         if (!parse_rate(w->text, m.avg))
             return r.error(*w, "limit: bad rate \"" + w->text + "\" (N/sec, N/min, N/hour or N/day)"),
                    Parsed::error;
-    } else if (!number(w->text, m.burst, 10000) || m.burst == 0) {
+    } else if (!values::parse_number(w->text, m.burst, 10000) || m.burst == 0) {
         return r.error(*w, "limit: bad --limit-burst \"" + w->text + "\" (1 to 10000)"), Parsed::error;
     }
     return Parsed::ok;

@@ -30,59 +30,11 @@ void ports(const std::optional<ir::Negatable<ir::PortRange>>& p, std::string_vie
     if (!p) return;
     if (omit_every_port && !p->invert && p->value == ir::PortRange{0, 0xffff}) return;
     negatable(p->invert, option, out);
-    out += ' ';
-    print_port_range(p->value, out);
+    out += ' ' + values::format_port_range(p->value);
 }
 
-void tcp_flag_list(uint8_t flags, std::string& out) {
-    static const std::pair<const char*, uint8_t> names[] = {{"FIN", 0x01}, {"SYN", 0x02}, {"RST", 0x04},
-                                                            {"PSH", 0x08}, {"ACK", 0x10}, {"URG", 0x20},
-                                                            {"ECE", 0x40}, {"CWR", 0x80}};
-    if (flags == 0) {
-        out += "NONE";
-        return;
-    }
-    bool first = true;
-    for (auto [name, bit] : names) {
-        if (!(flags & bit)) continue;
-        if (!first) out += ',';
-        out += name;
-        first = false;
-    }
-}
-
-void ct_states(uint32_t states, bool conntrack, std::string& out) {
-    static const std::pair<const char*, uint32_t> names[] = {{"INVALID", ir::ct::invalid},
-                                                             {"NEW", ir::ct::new_},
-                                                             {"RELATED", ir::ct::related},
-                                                             {"ESTABLISHED", ir::ct::established},
-                                                             {"UNTRACKED", ir::ct::untracked},
-                                                             {"SNAT", ir::ct::snat},
-                                                             {"DNAT", ir::ct::dnat}};
-    bool first = true;
-    for (auto [name, bit] : names) {
-        if (!(states & bit)) continue;
-        if (!conntrack && bit > ir::ct::untracked) continue;
-        if (!first) out += ',';
-        out += name;
-        first = false;
-    }
-}
-
-void ct_status(uint32_t status, std::string& out) {
-    static const std::pair<const char*, uint32_t> names[] = {
-        {"EXPECTED", 1}, {"SEEN_REPLY", 2}, {"ASSURED", 4}, {"CONFIRMED", 8}};
-    if (status == 0) {
-        out += "NONE";
-        return;
-    }
-    bool first = true;
-    for (auto [name, bit] : names) {
-        if (!(status & bit)) continue;
-        if (!first) out += ',';
-        out += name;
-        first = false;
-    }
+std::string tcp_flag_list(uint8_t flags) {
+    return flags == 0 ? "NONE" : values::format_name_list(flags, values::tcp_flags);
 }
 
 void addr_types(uint16_t types, std::string& out) {
@@ -131,11 +83,11 @@ struct MatchPrinter {
 
     void operator()(const ir::ProtocolMatch& m) {
         negatable(m.invert, "-p ", out);
-        out += ir::protocol_name(m.proto);
+        out += values::protocol_name(m.proto);
     }
     void operator()(const ir::AddressMatch& m) {
         negatable(m.invert, m.dir == ir::Dir::src ? "-s " : "-d ", out);
-        out += format_net(m.net);
+        out += values::format_net(m.net);
     }
     void operator()(const ir::InterfaceMatch& m) {
         negatable(m.invert, m.dir == ir::Dir::src ? "-i " : "-o ", out);
@@ -152,9 +104,7 @@ struct MatchPrinter {
         // A mask of NONE prints nothing, unless inverted.
         if (m.flags && (m.flags->value.mask != 0 || m.flags->invert)) {
             negatable(m.flags->invert, "--tcp-flags ", out);
-            tcp_flag_list(m.flags->value.mask, out);
-            out += ' ';
-            tcp_flag_list(m.flags->value.cmp, out);
+            out += tcp_flag_list(m.flags->value.mask) + ' ' + tcp_flag_list(m.flags->value.cmp);
         }
     }
     void operator()(const ir::UdpMatch& m) {
@@ -178,17 +128,17 @@ struct MatchPrinter {
         negatable(m.invert, kinds[static_cast<int>(m.kind)], out);
         for (size_t i = 0; i < m.ports.size(); ++i) {
             if (i) out += ',';
-            print_port_range(m.ports[i], out);
+            out += values::format_port_range(m.ports[i]);
         }
     }
     void operator()(const ir::StateMatch& m) {
         negatable(m.invert, "--state ", out);
-        ct_states(m.states, false, out);
+        out += values::format_name_list(m.states, values::state_match_states);
     }
     void operator()(const ir::ConntrackMatch& m) {
         if (m.state) {
             negatable(m.state->invert, "--ctstate ", out);
-            ct_states(m.state->value, true, out);
+            out += values::format_name_list(m.state->value, values::ct_states);
         }
         if (m.proto) {
             negatable(m.proto->invert, "--ctproto ", out);
@@ -197,7 +147,8 @@ struct MatchPrinter {
         auto net = [&](const std::optional<ir::Negatable<ir::Ipv4Net>>& n, std::string_view option) {
             if (!n) return;
             negatable(n->invert, option, out);
-            out += ' ' + (n->value.mask == 0xffffffff ? format_ipv4(n->value.addr) : format_net(n->value));
+            out += ' ' + (n->value.mask == 0xffffffff ? values::format_ipv4(n->value.addr)
+                                                      : values::format_net(n->value));
         };
         net(m.orig_src, "--ctorigsrc");
         net(m.orig_dst, "--ctorigdst");
@@ -209,7 +160,8 @@ struct MatchPrinter {
         ports(m.repl_dst_port, "--ctrepldstport", out);
         if (m.status) {
             negatable(m.status->invert, "--ctstatus ", out);
-            ct_status(m.status->value, out);
+            out += m.status->value == 0 ? "NONE"
+                                        : values::format_name_list(m.status->value, values::ct_statuses);
         }
         if (m.expire) {
             negatable(m.expire->invert, "--ctexpire ", out);
@@ -222,7 +174,7 @@ struct MatchPrinter {
         auto range = [&](const std::optional<ir::Negatable<ir::AddrRange>>& r, std::string_view option) {
             if (!r) return;
             negatable(r->invert, option, out);
-            out += ' ' + format_ipv4(r->value.lo) + '-' + format_ipv4(r->value.hi);
+            out += ' ' + values::format_ipv4(r->value.lo) + '-' + values::format_ipv4(r->value.hi);
         };
         range(m.src, "--src-range");
         range(m.dst, "--dst-range");
@@ -252,10 +204,7 @@ struct MatchPrinter {
     }
     void operator()(const ir::MacMatch& m) {
         negatable(m.invert, "--mac-source ", out);
-        char buf[24];
-        std::snprintf(buf, sizeof buf, "%02X:%02X:%02X:%02X:%02X:%02X", m.addr[0], m.addr[1], m.addr[2],
-                      m.addr[3], m.addr[4], m.addr[5]);
-        out += buf;
+        out += values::format_mac(m.addr);
     }
     void operator()(const ir::AddrTypeMatch& m) {
         if (m.src) {

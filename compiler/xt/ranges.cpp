@@ -1,18 +1,9 @@
 // Matches on a range of one header field: -m iprange, -m length, -m ttl.
 #include "compiler/xt/module.hpp"
 #include "compiler/xt/modules.hpp"
-#include "compiler/xt/numbers.hpp"
 
 namespace bpftables::xt {
 namespace {
-
-// A number as libxtables reads one (strtoul base 0: decimal, 0x hex, leading-0 octal), at most `max`.
-bool number(std::string_view s, uint32_t& out, uint32_t max = 0xffffffff) {
-    uint64_t v;
-    if (!parse_number(s, v, max)) return false;
-    out = static_cast<uint32_t>(v);
-    return true;
-}
 
 // ---- iprange: --src-range / --dst-range a.b.c.d[-e.f.g.h] ------------------------------------------------
 
@@ -29,11 +20,11 @@ Parsed parse_iprange(ir::Match& match, OptionReader& r) {
     std::string_view s = w->text;
     size_t dash = s.find('-');
     ir::AddrRange range;
-    if (!parse_ipv4(s.substr(0, dash), range.lo))
+    if (!values::parse_ipv4(s.substr(0, dash), range.lo))
         return r.error(*w, "iprange: invalid address \"" + std::string(s.substr(0, dash)) + "\""),
                Parsed::error;
     range.hi = range.lo;  // a single address is the range of one, as iptables reads it
-    if (dash != std::string_view::npos && !parse_ipv4(s.substr(dash + 1), range.hi))
+    if (dash != std::string_view::npos && !values::parse_ipv4(s.substr(dash + 1), range.hi))
         return r.error(*w, "iprange: invalid address \"" + std::string(s.substr(dash + 1)) + "\""),
                Parsed::error;
     *slot = ir::Negatable<ir::AddrRange>{range, r.inverted()};
@@ -62,11 +53,11 @@ Parsed parse_length(ir::Match& match, OptionReader& r) {
     std::string_view a = s.substr(0, colon);
     std::string_view b = colon == std::string_view::npos ? a : s.substr(colon + 1);
     bool ok = true;
-    if (colon == std::string_view::npos || !a.empty()) ok = number(a, lo, 0xffff);
+    if (colon == std::string_view::npos || !a.empty()) ok = values::parse_number(a, lo, 0xffff);
     if (colon == std::string_view::npos)
         hi = lo;
     else if (!b.empty())
-        ok = ok && number(b, hi, 0xffff);
+        ok = ok && values::parse_number(b, hi, 0xffff);
     if (!ok) return r.error(*w, "length: invalid length \"" + w->text + "\" (0 to 65535)"), Parsed::error;
     if (lo > hi)
         return r.error(*w, "length: minimum is greater than maximum in \"" + w->text + "\""), Parsed::error;
@@ -100,7 +91,7 @@ Parsed parse_ttl(ir::Match& match, OptionReader& r) {
     const parser::Word* w = r.arg();
     uint32_t v;
     if (!w) return Parsed::error;
-    if (!number(w->text, v, 0xff))
+    if (!values::parse_number(w->text, v, 0xff))
         return r.error(*w, "ttl: invalid TTL value \"" + w->text + "\" (0 to 255)"), Parsed::error;
     match = ir::TtlMatch{op, static_cast<uint8_t>(v)};
     return Parsed::ok;

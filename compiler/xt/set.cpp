@@ -8,7 +8,6 @@
 
 #include "compiler/xt/module.hpp"
 #include "compiler/xt/modules.hpp"
-#include "compiler/xt/numbers.hpp"
 
 namespace bpftables::xt {
 namespace {
@@ -82,7 +81,7 @@ Parsed parse_set(ir::Match& match, OptionReader& r) {
         const parser::Word* w = r.arg();
         uint64_t v;
         if (!w) return Parsed::error;
-        if (!parse_number(w->text, v, UINT64_MAX))
+        if (!values::parse_number(w->text, v, UINT64_MAX))
             return r.error(*w, "set: cannot parse \"" + w->text + "\" as a counter value"), Parsed::error;
         m.counter_conditions.push_back((r.inverted() ? "! " : "") + std::string(n) + ' ' + std::to_string(v));
         return Parsed::ok;

@@ -3,13 +3,10 @@
 // REJECT stores the canonical name of its reply type; LOG its level, prefix and flags; CT its --notrack flag
 // and every other option as canonical text in the order iptables-save prints them (helper, timeout, events,
 // zone).
-#include <strings.h>
-
 #include <algorithm>
 
 #include "compiler/xt/module.hpp"
 #include "compiler/xt/modules.hpp"
-#include "compiler/xt/numbers.hpp"
 
 namespace bpftables::xt {
 namespace {
@@ -45,10 +42,6 @@ constexpr RejectType reject_types[] = {{"icmp-net-unreachable", "net-unreach"},
                                        {"tcp-reset", "tcp-rst"},
                                        {"icmp-admin-prohibited", "admin-prohib"}};
 
-bool begins(std::string_view full, std::string_view prefix) {
-    return prefix.size() <= full.size() && strncasecmp(full.data(), prefix.data(), prefix.size()) == 0;
-}
-
 Parsed parse_reject(ir::Target& target, OptionReader& r) {
     auto& t = std::get<ir::RejectTarget>(target);
     if (r.name() != "--reject-with") return Parsed::not_mine;
@@ -59,7 +52,8 @@ Parsed parse_reject(ir::Target& target, OptionReader& r) {
     if (!w) return Parsed::error;
     if (!w->text.empty())
         for (const RejectType& type : reject_types)
-            if (begins(type.name, w->text) || begins(type.alias, w->text)) {
+            if (values::starts_with_nocase(type.name, w->text) ||
+                values::starts_with_nocase(type.alias, w->text)) {
                 t.with = std::string(type.name) + '!';
                 return Parsed::ok;
             }
@@ -117,7 +111,7 @@ Parsed parse_log(ir::Target& target, OptionReader& r) {
         if (!w) return Parsed::error;
         uint64_t v;
         std::optional<uint8_t> level;
-        if (parse_number(w->text, v, 7)) level = static_cast<uint8_t>(v);
+        if (values::parse_number(w->text, v, 7)) level = static_cast<uint8_t>(v);
         for (auto [name, value] : log_levels)
             if (w->text == name) level = value;
         if (!level)
@@ -167,22 +161,22 @@ Parsed parse_notrack(ir::Target&, OptionReader&) {
 // While parsing, CtTarget::args holds (option, value) pairs as given, values already checked and normalised;
 // finish() rewrites them into iptables-save's order and drops what prints nothing (an empty helper, zone 0).
 
-constexpr NamedBits ct_event_names[] = {{"new", 1 << 0},    {"related", 1 << 1}, {"destroy", 1 << 2},
-                                        {"reply", 1 << 3},  {"assured", 1 << 4}, {"protoinfo", 1 << 5},
-                                        {"helper", 1 << 6}, {"mark", 1 << 7},    {"natseqinfo", 1 << 8},
-                                        {"secmark", 1 << 9}};
-constexpr NamedBits ct_expevent_names[] = {{"new", 1 << 0}};
+constexpr values::NamedBits ct_event_names[] = {
+    {"new", 1 << 0},        {"related", 1 << 1},   {"destroy", 1 << 2}, {"reply", 1 << 3},
+    {"assured", 1 << 4},    {"protoinfo", 1 << 5}, {"helper", 1 << 6},  {"mark", 1 << 7},
+    {"natseqinfo", 1 << 8}, {"secmark", 1 << 9}};
+constexpr values::NamedBits ct_expevent_names[] = {{"new", 1 << 0}};
 
 // Event lists are case-sensitive in iptables, unlike most name lists.
-bool parse_events(OptionReader& r, const parser::Word& w, const NamedBits* names, size_t count,
+bool parse_events(OptionReader& r, const parser::Word& w, const values::NamedBits* names, size_t count,
                   std::string& out) {
     uint32_t bits = 0;
     std::string_view s = w.text;
     while (true) {
         size_t comma = s.find(',');
         std::string_view item = s.substr(0, comma);
-        const NamedBits* found =
-            std::find_if(names, names + count, [&](const NamedBits& b) { return b.name == item; });
+        const values::NamedBits* found =
+            std::find_if(names, names + count, [&](const values::NamedBits& b) { return b.name == item; });
         if (found == names + count) return r.error(w, "CT: unknown event type \"" + std::string(item) + "\"");
         bits |= found->bits;
         if (comma == std::string_view::npos) break;
@@ -223,7 +217,7 @@ Parsed parse_ct(ir::Target& target, OptionReader& r) {
         return Parsed::error;
     if (zone && value != "mark") {
         uint64_t id;
-        if (!parse_number(value, id, 0xffff))
+        if (!values::parse_number(value, id, 0xffff))
             return r.error(*w, "CT: cannot parse \"" + w->text + "\" as a zone ID (0 to 65535, or mark)"),
                    Parsed::error;
         value = std::to_string(id);

@@ -4,7 +4,6 @@
 // iptables-save does; "--syn" is stored as the flags it stands for (FIN,SYN,RST,ACK SYN).
 #include "compiler/xt/module.hpp"
 #include "compiler/xt/modules.hpp"
-#include "compiler/xt/numbers.hpp"
 
 namespace bpftables::xt {
 namespace {
@@ -22,19 +21,14 @@ Parsed parse_port_option(OptionReader& r, PortOpt& sport, PortOpt& dport, std::s
     if (*slot) return r.error("only one " + std::string(canonical) + " allowed"), Parsed::error;
     const parser::Word* w = r.arg();
     ir::PortRange range;
-    if (!w || !parse_ordered_port_range(r, *w, range, proto)) return Parsed::error;
+    if (!w || !parse_port_range(r, *w, range, proto)) return Parsed::error;
     *slot = ir::Negatable<ir::PortRange>{range, r.inverted()};
     return Parsed::ok;
 }
 
-// The names iptables accepts: the six original flags (not ECE or CWR), ALL for those six and NONE.
-constexpr NamedBits tcp_flag_names[] = {{"FIN", 0x01}, {"SYN", 0x02}, {"RST", 0x04}, {"PSH", 0x08},
-                                        {"ACK", 0x10}, {"URG", 0x20}, {"ALL", 0x3f}, {"NONE", 0x00}};
-
 bool parse_tcp_flag_list(OptionReader& r, const parser::Word& w, uint8_t& out) {
     uint32_t bits;
-    if (!parse_name_list(r, w, tcp_flag_names, std::size(tcp_flag_names), "unknown TCP flag", bits))
-        return false;
+    if (!parse_name_list(r, w, values::iptables_tcp_flags, "unknown TCP flag", bits)) return false;
     out = static_cast<uint8_t>(bits);
     return true;
 }
@@ -61,7 +55,7 @@ Parsed parse_tcp(ir::Match& match, OptionReader& r) {
         const parser::Word* w = r.arg();
         uint64_t v;
         if (!w) return Parsed::error;
-        if (!parse_number(w->text, v, 255) || v == 0)
+        if (!values::parse_number(w->text, v, 255) || v == 0)
             return r.error(*w, "bad TCP option \"" + w->text + "\" (1 to 255)"), Parsed::error;
         m.option = ir::Negatable<uint8_t>{static_cast<uint8_t>(v), r.inverted()};
         return Parsed::ok;
