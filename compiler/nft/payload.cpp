@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "compiler/nft/rule.hpp"
-#include "compiler/xt/numbers.hpp"
+#include "compiler/values.hpp"
 
 namespace bpftables::nft {
 namespace {
@@ -50,7 +50,7 @@ std::optional<ir::Match> RuleLowering::address(const Expr& v, ir::Dir dir, bool 
     if (ipv4_net(v.text, net)) return ir::AddressMatch{dir, net, invert};
     ir::AddrRange range;
     if (split_range(v.text, [&](const std::string& a, const std::string& b) {
-            return ipv4(a, range.lo) && ipv4(b, range.hi);
+            return values::parse_ipv4(a, range.lo) && values::parse_ipv4(b, range.hi);
         })) {
         if (range.lo > range.hi) return error(v.loc, "the range's ends are reversed", v.length), std::nullopt;
         ir::IpRangeMatch m;
@@ -66,7 +66,7 @@ std::optional<ir::PortRange> RuleLowering::port_range(const Expr& v, Op op, cons
     if (v.kind != K::value) return unsupported(v, "this port expression"), std::nullopt;
     ir::PortRange r;
     uint16_t p;
-    if (xt::parse_port_number(v.text, proto, p)) {
+    if (values::parse_port(v.text, proto, p)) {
         switch (op) {
             case Op::eq:
             case Op::ne:
@@ -91,7 +91,7 @@ std::optional<ir::PortRange> RuleLowering::port_range(const Expr& v, Op op, cons
     }
     if (op == Op::eq || op == Op::ne) {
         if (split_range(v.text, [&](const std::string& a, const std::string& b) {
-                return xt::parse_port_number(a, proto, r.lo) && xt::parse_port_number(b, proto, r.hi);
+                return values::parse_port(a, proto, r.lo) && values::parse_port(b, proto, r.hi);
             })) {
             if (r.lo > r.hi) return error(v.loc, "the range's ends are reversed", v.length), std::nullopt;
             return r;
@@ -141,7 +141,7 @@ std::optional<Alts> RuleLowering::ports(const std::string& proto, bool dst, Op o
 std::optional<Alts> RuleLowering::match_address(const Selector& s, const Relation& r) {
     const std::optional<Expr>& and_mask = r.and_mask;
     uint32_t m = 0xffffffff;
-    if (and_mask && (and_mask->kind != K::value || !ipv4(and_mask->text, m)))
+    if (and_mask && (and_mask->kind != K::value || !values::parse_ipv4(and_mask->text, m)))
         return error(and_mask->loc, "bad address mask \"" + and_mask->text + "\"", and_mask->length),
                std::nullopt;
     return each(r.rhs, r.op, [&](const Expr& v, bool inv) -> std::optional<ir::Match> {
@@ -158,8 +158,9 @@ std::optional<Alts> RuleLowering::match_address(const Selector& s, const Relatio
 // Only iptables' -f: "ip frag-off & 0x1fff != 0"
 std::optional<Alts> RuleLowering::match_fragment(const Selector&, const Relation& r) {
     uint64_t m = 0, v = 1;
-    if (!r.and_mask || !number(r.and_mask->text, 0xffff, m) || m != 0x1fff || r.rhs.kind != K::value ||
-        !number(r.rhs.text, 0xffff, v) || v != 0 || (r.op != Op::eq && r.op != Op::ne))
+    if (!r.and_mask || !values::parse_number(r.and_mask->text, m, 0xffff) || m != 0x1fff ||
+        r.rhs.kind != K::value || !values::parse_number(r.rhs.text, v, 0xffff) || v != 0 ||
+        (r.op != Op::eq && r.op != Op::ne))
         return unsupported(r.lhs, "\"ip frag-off\" other than \"& 0x1fff != 0\" (fragments)"), std::nullopt;
     return Alts{Alt{{ir::FragmentMatch{r.op == Op::eq}}, {}}};
 }
@@ -172,7 +173,7 @@ std::optional<Alts> RuleLowering::match_tcp_option(const Selector& s, const Rela
     std::string name(r.sel.substr(s.name.size()));
     std::optional<uint32_t> kind = lookup(options, name);
     uint64_t n;
-    if (!kind && number(name, 255, n)) kind = static_cast<uint32_t>(n);
+    if (!kind && values::parse_number(name, n, 255)) kind = static_cast<uint32_t>(n);
     if (!kind || name.find(' ') != std::string::npos || rhs.kind != K::value ||
         (rhs.text != "exists" && rhs.text != "missing") || r.op != Op::eq)
         return unsupported(r.lhs, "\"" + r.lhs.text + "\" other than \"exists\" or \"missing\""),
@@ -186,11 +187,12 @@ std::optional<Alts> RuleLowering::match_tcp_option(const Selector& s, const Rela
 std::optional<Alts> RuleLowering::match_protocol(const Selector&, const Relation& r) {
     return each(r.rhs, r.op, [&](const Expr& v, bool inv) -> std::optional<ir::Match> {
         if (v.kind == K::value) {
-            if (std::optional<uint8_t> p = ir::protocol_by_name(v.text)) return ir::ProtocolMatch{*p, inv};
+            if (std::optional<uint8_t> p = values::protocol_by_name(v.text))
+                return ir::ProtocolMatch{*p, inv};
             uint64_t n;
-            if (number(v.text, 255, n)) return ir::ProtocolMatch{static_cast<uint8_t>(n), inv};
+            if (values::parse_number(v.text, n, 255)) return ir::ProtocolMatch{static_cast<uint8_t>(n), inv};
             if (split_range(v.text, [&](const std::string& a, const std::string& b) {
-                    return number(a, 255, n) && number(b, 255, n);
+                    return values::parse_number(a, n, 255) && values::parse_number(b, n, 255);
                 }))
                 return unsupported(v, "a range of protocols"), std::nullopt;
         }
@@ -278,12 +280,12 @@ std::optional<Alts> RuleLowering::match_length(const Selector&, const Relation& 
         ir::LengthMatch m;
         m.invert = inv;
         uint64_t lo, hi;
-        if (v.kind == K::value && number(v.text, 0xffff, lo)) {
+        if (v.kind == K::value && values::parse_number(v.text, lo, 0xffff)) {
             m.min = m.max = static_cast<uint16_t>(lo);
             return m;
         }
         if (v.kind == K::value && split_range(v.text, [&](const std::string& a, const std::string& b) {
-                return number(a, 0xffff, lo) && number(b, 0xffff, hi) && lo <= hi;
+                return values::parse_number(a, lo, 0xffff) && values::parse_number(b, hi, 0xffff) && lo <= hi;
             })) {
             m.min = static_cast<uint16_t>(lo), m.max = static_cast<uint16_t>(hi);
             return m;

@@ -1,35 +1,25 @@
 // The walk over one nft rule (RuleLowering::run): each statement in turn, the alternatives it adds
 // multiplied into the rules so far (apply), then log + verdict as two rules and the matches in iptables'
-// order. Also the readers every part of the lowering uses: variables (resolve), numbers, addresses, flag
-// names and the elements of named sets.
-#include <arpa/inet.h>
-
+// order. Also the readers every part of the lowering uses: variables (resolve), numbers and flag names with
+// their messages (value, bits), addresses with a prefix (ipv4_net), the elements of named sets.
 #include <algorithm>
 
 #include "compiler/nft/canonical.hpp"
 #include "compiler/nft/rule.hpp"
-#include "compiler/xt/numbers.hpp"
+#include "compiler/values.hpp"
 
 namespace bpftables::nft {
 
-bool number(std::string_view s, uint64_t max, uint64_t& out) {
-    return xt::parse_number(s, out, max);
-}
-
-bool ipv4(const std::string& s, uint32_t& out) {
-    in_addr a{};
-    if (inet_pton(AF_INET, s.c_str(), &a) != 1) return false;
-    out = ntohl(a.s_addr);
-    return true;
-}
-
+// Not values::parse_ipv4_nets: the length is read in C notation ("/010" is 8), as nft reads numbers, and a
+// range is not a prefix here.
 bool ipv4_net(const std::string& s, ir::Ipv4Net& out) {
     size_t slash = s.find('/');
     uint32_t addr;
-    if (!ipv4(s.substr(0, slash), addr)) return false;
+    if (!values::parse_ipv4(s.substr(0, slash), addr)) return false;
     uint64_t len = 32;
-    if (slash != std::string::npos && !number(std::string_view(s).substr(slash + 1), 32, len)) return false;
-    out.mask = len == 0 ? 0 : ~uint32_t{0} << (32 - len);
+    if (slash != std::string::npos && !values::parse_number(std::string_view(s).substr(slash + 1), len, 32))
+        return false;
+    out.mask = values::prefix_mask(static_cast<int>(len));
     out.addr = addr & out.mask;
     return true;
 }
@@ -60,7 +50,7 @@ std::optional<Expr> RuleLowering::resolve(const Expr& e, int depth) {
 
 std::optional<uint64_t> RuleLowering::value(const Expr& v, uint64_t max, const char* what) {
     uint64_t n;
-    if (v.kind == K::value && number(v.text, max, n)) return n;
+    if (v.kind == K::value && values::parse_number(v.text, n, max)) return n;
     error(v.loc, std::string("bad ") + what + " \"" + v.text + "\" (0 to " + std::to_string(max) + ")",
           v.length);
     return std::nullopt;
@@ -80,7 +70,7 @@ std::optional<uint32_t> RuleLowering::bits(const Expr& v, const NamedValue* name
     if (v.kind == K::value) {
         if (std::optional<uint32_t> b = lookup(names, n, v.text)) return b;
         uint64_t x;
-        if (number(v.text, 0xffffffff, x)) return static_cast<uint32_t>(x);
+        if (values::parse_number(v.text, x, 0xffffffff)) return static_cast<uint32_t>(x);
     }
     error(v.loc, std::string("unknown ") + what + " \"" + v.text + "\"", v.length);
     return std::nullopt;

@@ -49,8 +49,7 @@ constexpr NamedValue icmp_code_names[] = {
     {"net-unreachable", 0}, {"host-unreachable", 1}, {"prot-unreachable", 2}, {"port-unreachable", 3},
     {"frag-needed", 4},     {"net-prohibited", 9},   {"host-prohibited", 10}, {"admin-prohibited", 13}};
 
-bool number(std::string_view s, uint64_t max, uint64_t& out);  // C notation (base 0), at most `max`
-bool ipv4(const std::string& s, uint32_t& out);
+// Numbers, addresses, ports and protocols are read by compiler/values.hpp; this one is nft's own.
 bool ipv4_net(const std::string& s, ir::Ipv4Net& out);  // a.b.c.d or a.b.c.d/len
 
 // "a-b" split at the dash that makes both sides parse; false when the text is not a range.

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "compiler/nft/rule.hpp"
+#include "compiler/values.hpp"
 #include "parser/nft_parser.hpp"
 
 namespace bpftables::nft {
@@ -67,13 +68,14 @@ bool RuleLowering::statement(const Statement& s) {
                 if (ipv4_net(k, net))
                     spans.emplace_back(net.addr, net.addr | ~net.mask);
                 else if (split_range(k, [&](const std::string& x, const std::string& y) {
-                             return ipv4(x, lo) && ipv4(y, hi);
+                             return values::parse_ipv4(x, lo) && values::parse_ipv4(y, hi);
                          }))
                     spans.emplace_back(lo, hi);
-                else if (number(k, 0xffffffff, a))
+                else if (values::parse_number(k, a, 0xffffffff))
                     spans.emplace_back(a, a);
                 else if (split_range(k, [&](const std::string& x, const std::string& y) {
-                             return number(x, 0xffffffff, a) && number(y, 0xffffffff, b);
+                             return values::parse_number(x, a, 0xffffffff) &&
+                                    values::parse_number(y, b, 0xffffffff);
                          }))
                     spans.emplace_back(a, b);
                 for (size_t i = 0; i + 1 < spans.size(); ++i)
@@ -215,8 +217,8 @@ bool RuleLowering::limit(const Statement& s) {
     const std::string& rate = w[1];
     size_t slash = rate.find('/');
     uint64_t n;
-    if (slash == std::string::npos || !number(std::string_view(rate).substr(0, slash), 0xffffffff, n) ||
-        n == 0)
+    if (slash == std::string::npos ||
+        !values::parse_number(std::string_view(rate).substr(0, slash), n, 0xffffffff) || n == 0)
         return unsupported(s.args[1],
                            "limit rate \"" + rate + "\" (only packets per second/minute/hour/day)");
     std::string unit = rate.substr(slash + 1);
@@ -232,7 +234,7 @@ bool RuleLowering::limit(const Statement& s) {
     m.burst = 5;
     size_t i = 2;
     if (i < w.size() && w[i] == "burst") {
-        if (i + 1 >= w.size() || !number(w[i + 1], 10000, n))
+        if (i + 1 >= w.size() || !values::parse_number(w[i + 1], n, 10000))
             return error(s.loc, "limit burst needs a number of packets", s.length);
         if (i + 2 < w.size() && w[i + 2] != "packets") return unsupported(s.args[i + 2], "a burst in bytes");
         m.burst = static_cast<uint32_t>(n);
