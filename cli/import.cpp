@@ -11,7 +11,7 @@
 #include "cli/input.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/ir_print.hpp"
-#include "compiler/nft_lower.hpp"
+#include "compiler/nft/lower.hpp"
 #include "compiler/passes/pass.hpp"
 
 namespace bpftables::cli {

@@ -9,7 +9,7 @@
 
 #include "compiler/ipsets.hpp"
 #include "compiler/iptables_lower.hpp"
-#include "compiler/nft_lower.hpp"
+#include "compiler/nft/lower.hpp"
 #include "parser/nft_json.hpp"
 
 namespace bpftables::cli {

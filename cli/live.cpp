@@ -18,8 +18,8 @@
 #include "compiler/ipsets.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/ir_print.hpp"
-#include "compiler/nft_canonical.hpp"
-#include "compiler/nft_lower.hpp"
+#include "compiler/nft/canonical.hpp"
+#include "compiler/nft/lower.hpp"
 #include "parser/nft_json.hpp"
 #include "parser/nft_parser.hpp"
 #include "runtime/live.hpp"
@@ -92,7 +92,7 @@ int do_commit(const char* cmd, const runtime::State& old, runtime::CommitRequest
 // `nft -f` of a file that starts with `flush ruleset` does (with or without that line). With -n (text only)
 // the file's commands apply on top of the committed nft ruleset instead, as `nft -f` of a file without it
 // does: tables and chains named again gain what the file adds, `flush` and `delete` commands remove. The
-// state keeps the result in the canonical text of compiler/nft_canonical.hpp; the program committed is the
+// state keeps the result in the canonical text of compiler/nft/canonical.hpp; the program committed is the
 // lowering of that text.
 int restore_nft(const char* cmd, const std::string& file, const std::string& text, bool json, bool noflush,
                 double wait, bool counters, bool test, bool verbose, const std::string& backend) {

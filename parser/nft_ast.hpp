@@ -1,6 +1,6 @@
 #pragma once
 // nftables ruleset text as parsed: commands, blocks, rules and expression trees with source positions; no
-// meaning yet (the lowering in compiler/nft_lower.cpp decides what a selector or a value is).
+// meaning yet (the lowering in compiler/nft/ decides what a selector or a value is).
 #include <optional>
 #include <string>
 #include <vector>

@@ -2,7 +2,7 @@
 // PEGTL grammar of the nftables ruleset language, as `nft list ruleset` prints it and `nft -f` reads it:
 // table/chain/set blocks, `add|insert|delete|flush ...` commands, `define`, `include`. The grammar knows the
 // shape of statements (relations, vmaps, set statements, verdicts, counter, log, reject, ...) but not what a
-// selector or a value means: the lowering (compiler/nft_lower.cpp) does that. The parse tree keeps the rules
+// selector or a value means: the lowering (compiler/nft/) does that. The parse tree keeps the rules
 // listed in nft_parser.cpp's selector; nothing else has an action.
 #include <tao/pegtl.hpp>
 

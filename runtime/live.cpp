@@ -18,7 +18,7 @@
 #include "compiler/ipsets.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/ir_print.hpp"
-#include "compiler/nft_lower.hpp"
+#include "compiler/nft/lower.hpp"
 #include "runtime/loaded_program.hpp"
 #include "runtime/netfilter.hpp"
 

@@ -21,7 +21,7 @@ struct CommitRequest {
     // transaction (iptables-restore of `backend`), after the programs are loaded and before the links swap.
     std::vector<std::string> netfilter_tables;
     std::string backend;
-    // nft input: the ruleset in the canonical text of compiler/nft_canonical.hpp, which the state keeps (and
+    // nft input: the ruleset in the canonical text of compiler/nft/canonical.hpp, which the state keeps (and
     // `program` is its lowering); empty for iptables rulesets.
     std::string nft_text;
 };

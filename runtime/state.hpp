@@ -54,7 +54,7 @@ struct State {
     std::map<int, bpft_counter> offsets;
     std::string ipsets;   // the committed ruleset's sets, `ipset save` text (bpftables-restore --ipsets)
     std::string ruleset;  // committed ruleset, canonical iptables-save text (or nft text: `format`)
-    // "nft": `ruleset` is an nft ruleset in the canonical form of compiler/nft_canonical.hpp (from nft text
+    // "nft": `ruleset` is an nft ruleset in the canonical form of compiler/nft/canonical.hpp (from nft text
     // or nft JSON input); empty: iptables-save text.
     std::string format;
     // The iptables variant whose restore holds the kernel's copy of an iptables ruleset ("legacy" or "nft";

@@ -7,7 +7,7 @@
 #include <set>
 #include <sstream>
 
-#include "compiler/nft_lower.hpp"
+#include "compiler/nft/lower.hpp"
 #include "parser/nft_parser.hpp"
 
 namespace bpftables {

@@ -1,4 +1,4 @@
-// The canonical nft text that bpftables-restore keeps (compiler/nft_canonical.hpp) against the rulesets of
+// The canonical nft text that bpftables-restore keeps (compiler/nft/canonical.hpp) against the rulesets of
 // ../shared/corpus/nft-dumps/{nft,json} and nft-shell-inputs: for every input that lowers, the canonical text
 // is either refused (what restore refuses: ip6 tables, stateful objects, ...) or lowers to the same IR as the
 // input, and printing it again gives the same text. Rates are printed.
@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "compiler/ir_print.hpp"
-#include "compiler/nft_canonical.hpp"
-#include "compiler/nft_lower.hpp"
+#include "compiler/nft/canonical.hpp"
+#include "compiler/nft/lower.hpp"
 #include "parser/nft_json.hpp"
 #include "parser/nft_parser.hpp"
 #include "tests/corpus/corpus_files.hpp"

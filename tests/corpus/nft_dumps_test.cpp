@@ -8,7 +8,7 @@
 #include <map>
 #include <sstream>
 
-#include "compiler/nft_lower.hpp"
+#include "compiler/nft/lower.hpp"
 #include "parser/nft_parser.hpp"
 
 #include "tests/corpus/corpus_files.hpp"

@@ -19,7 +19,7 @@
 #include <sstream>
 
 #include "compiler/ir_print.hpp"
-#include "compiler/nft_lower.hpp"
+#include "compiler/nft/lower.hpp"
 #include "tests/corpus/corpus_files.hpp"
 
 namespace bpftables {

@@ -14,7 +14,7 @@
 
 #include "compiler/iptables_lower.hpp"
 #include "compiler/ir_print.hpp"
-#include "compiler/nft_lower.hpp"
+#include "compiler/nft/lower.hpp"
 
 namespace bpftables {
 namespace {

@@ -7,7 +7,7 @@
 #include "base/diagnostics.hpp"
 #include "compiler/ipsets.hpp"
 #include "compiler/iptables_lower.hpp"
-#include "compiler/nft_lower.hpp"
+#include "compiler/nft/lower.hpp"
 
 namespace bpftables::test {
 namespace {

@@ -4,7 +4,7 @@
 // (nat, postrouting) hand the packets that reach them to the kernel, and hooks it does not run at are
 // refused.
 #include "codegen/build.hpp"
-#include "compiler/nft_lower.hpp"
+#include "compiler/nft/lower.hpp"
 #include "tests/runtime/harness.hpp"
 
 namespace bpftables::test {

@@ -5,7 +5,7 @@
 #include <tao/pegtl/contrib/analyze.hpp>
 
 #include "compiler/ir_print.hpp"
-#include "compiler/nft_lower.hpp"
+#include "compiler/nft/lower.hpp"
 #include "parser/nft_grammar.hpp"
 #include "parser/nft_parser.hpp"
 
@@ -147,7 +147,7 @@ TEST(NftLower, InterfaceNamesAndRangesAsIptablesWritesThem) {
     EXPECT_NE(diags.str().find("literal '+'"), std::string::npos) << diags.str();
 }
 
-// What nft refuses is refused, in every family, with the place: one case per check of compiler/nft_check.cpp.
+// What nft refuses is refused, in every family, with the place: one case per check of compiler/nft/check.cpp.
 TEST(NftCheck, RefusesWhatNftRefuses) {
     const std::pair<const char*, const char*> cases[] = {
         {"table ip6 t {\n chain c {\n  ip6 nexthdr comp udp dport 4789\n }\n}\n",

@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "compiler/ir_print.hpp"
-#include "compiler/nft_lower.hpp"
+#include "compiler/nft/lower.hpp"
 #include "parser/nft_json.hpp"
 
 namespace bpftables {

@@ -1,4 +1,4 @@
-#include "compiler/nft_check.hpp"
+#include "compiler/nft/check.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -1,4 +1,4 @@
-#include "compiler/nft_canonical.hpp"
+#include "compiler/nft/canonical.hpp"
 
 #include <algorithm>
 #include <cctype>
