@@ -77,7 +77,7 @@ int attach_command(int argc, char** argv) {
     if (!program) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
     attachments.push_back(a);
     runtime::CommitRequest request{std::move(*program), attachments, false, false};
-    if (old.format == "nft") request.nft_text = old.ruleset;
+    if (runtime::is_nft(old)) request.nft_text = old.ruleset;
     return do_commit(cmd, old, std::move(request), verbose);
 }
 
@@ -150,7 +150,7 @@ int status_command(int argc, char** argv) {
     std::printf("\n");
     std::set<std::string> in_bpf, in_kernel;
     std::optional<ir::Program> program = runtime::committed_program(*state, false, error);
-    if (program && state->format == "nft") {
+    if (program && runtime::is_nft(*state)) {
         // nft tables: compiled (their chains that are not run at the kernel's hooks), and the whole ruleset
         // in the kernel's nf_tables too when it needs it there.
         std::vector<std::pair<std::string, std::string>> tables = runtime::nft_tables(state->ruleset);
@@ -161,7 +161,7 @@ int status_command(int argc, char** argv) {
         for (const ir::Table& t : program->tables)
             (codegen::is_compiled_table(t.name) ? in_bpf : in_kernel).insert(t.name);
     }
-    if (state->format != "nft") {  // every table goes to netfilter: the compiled ones as the backstop
+    if (!runtime::is_nft(*state)) {  // every table goes to netfilter: the compiled ones as the backstop
         std::printf("tables in BPF:");
         for (const std::string& t : in_bpf) std::printf(" %s", t.c_str());
         std::printf("%s; in the kernel's netfilter only:", in_bpf.empty() ? " none" : "");
@@ -171,7 +171,7 @@ int status_command(int argc, char** argv) {
         std::printf("%s; every table is also in the kernel's netfilter (%s)%s\n",
                     in_kernel.empty() ? " none" : "", restore.c_str(),
                     in_bpf.empty() ? "" : ", the compiled ones as the backstop");
-        if (state->backend == "nft")
+        if (runtime::state_backend(*state) == compiler::Backend::nft)
             std::printf("short TCP/UDP headers: handed to the kernel (iptables-nft does not hotdrop them)\n");
     }
     if (program && !program->sets.empty()) {
@@ -272,7 +272,7 @@ int list_command(int argc, char** argv) {
     if (zero && !list) return zero_counters();
     std::optional<runtime::LiveView> live = runtime::read_live(true, error);
     if (!live) return std::fprintf(stderr, "bpftables -L: %s\n", error.c_str()), 1;
-    if (live->state.format == "nft") {  // as nft list ruleset / table / chain, with the live counters
+    if (runtime::is_nft(live->state)) {  // as nft list ruleset / table / chain, with the live counters
         int code = save_nft("bpftables -L", *live, table_given ? table : "", chain);
         return code != 0 || !zero ? code : zero_counters();
     }

@@ -6,16 +6,12 @@
 #include <ctime>
 #include <map>
 
+#include "cli/common_options.hpp"
 #include "cli/input.hpp"
 #include "cli/live_commands.hpp"
 #include "cli/live_common.hpp"
-#include "codegen/layout.hpp"
 #include "compiler/ipsets.hpp"
 #include "compiler/ir_print.hpp"
-#include "compiler/nft_canonical.hpp"
-#include "compiler/nft_lower.hpp"
-#include "parser/nft_json.hpp"
-#include "parser/nft_parser.hpp"
 #include "runtime/merge.hpp"
 
 namespace bpftables::cli {
@@ -55,18 +51,21 @@ int restore_command(int argc, char** argv) {
                                           {"wait", optional_argument, nullptr, 'w'},
                                           {"wait-interval", required_argument, nullptr, 'W'},
                                           {"modprobe", required_argument, nullptr, 'M'},
-                                          {"backend", required_argument, nullptr, 'B'},
-                                          {"ipsets", required_argument, nullptr, 'S'},
-                                          {"format", required_argument, nullptr, 'F'},
+                                          kBackendOption,
+                                          kIpsetsOption,
+                                          kFormatOption,
                                           {"help", no_argument, nullptr, 'h'},
                                           {nullptr, 0, nullptr, 0}};
     const char* cmd = "bpftables-restore";
-    std::string backend, ipsets, format;
+    RulesetOptions ruleset;
     bool counters = false, noflush = false, test = false, verbose = false;
     double wait = 0;
     std::string only_table;
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "cntT:vw::W:M:h", long_options, nullptr)) != -1;) {
+        OptionRead read = read_ruleset_option(cmd, c, ruleset, true);
+        if (read == OptionRead::bad) return 2;
+        if (read == OptionRead::read) continue;
         switch (c) {
             case 'c':
                 counters = true;
@@ -89,19 +88,6 @@ int restore_command(int argc, char** argv) {
             case 'W':
             case 'M':
                 break;  // accepted for compatibility
-            case 'B':
-                if (!read_backend(cmd, optarg, backend)) return 2;
-                break;
-            case 'S':
-                ipsets = optarg;
-                break;
-            case 'F':
-                format = optarg;
-                if (format != "nft" && format != "nft-json" && format != "iptables") {
-                    std::fprintf(stderr, "%s: --format is nft, nft-json or iptables\n", cmd);
-                    return 2;
-                }
-                break;
             case 'h':
                 std::puts(
                     "usage: bpftables-restore [-c] [-n] [-t] [-T table] [-v] [-w [secs]] [--backend "
@@ -121,14 +107,16 @@ int restore_command(int argc, char** argv) {
         std::fprintf(stderr, "%s: %s\n", cmd, error.c_str());
         return 1;
     }
-    if (format.empty())
-        format = parser::looks_like_nft_json(text) ? "nft-json" : looks_like_nft(text) ? "nft" : "iptables";
+    compiler::InputFormat format = ruleset.format.empty() ? compiler::guess_input_format(text)
+                                                          : *compiler::parse_input_format(ruleset.format);
+    const std::string& ipsets = ruleset.ipsets;
     std::string name = file == "-" ? "<stdin>" : file;
-    if (format != "iptables") {
-        const char* refused = !only_table.empty()               ? "-T"
-                              : !ipsets.empty()                 ? "--ipsets (nft rulesets declare their sets)"
-                              : noflush && format == "nft-json" ? "-n with nft JSON (-n takes nft text)"
-                                                                : nullptr;
+    if (format != compiler::InputFormat::iptables) {
+        const char* refused = !only_table.empty() ? "-T"
+                              : !ipsets.empty()   ? "--ipsets (nft rulesets declare their sets)"
+                              : noflush && format == compiler::InputFormat::nft_json
+                                  ? "-n with nft JSON (-n takes nft text)"
+                                  : nullptr;
         if (refused) {
             std::fprintf(stderr,
                          "%s: %s is not supported with nft input: a restore of an nft ruleset replaces "
@@ -141,11 +129,12 @@ int restore_command(int argc, char** argv) {
         if (!locked) return code;
         Diagnostics diags;
         std::optional<runtime::CommitRequest> request = runtime::merge_nft(
-            locked->state, {name, text, format == "nft-json", noflush, backend}, diags, error);
+            locked->state, {name, text, format == compiler::InputFormat::nft_json, noflush, ruleset.backend},
+            diags, error);
         return commit_merged(cmd, *locked, std::move(request), diags, error, counters, test, verbose);
     }
     Diagnostics diags;
-    runtime::IptablesRestore input{name, text, noflush, only_table, std::nullopt, backend};
+    runtime::IptablesRestore input{name, text, noflush, only_table, std::nullopt, ruleset.backend};
     if (!ipsets.empty()) {
         std::string sets_text;
         if (!read_text(ipsets, sets_text, error))
@@ -191,7 +180,7 @@ int save_command(int argc, char** argv) {
     std::string error;
     std::optional<runtime::LiveView> live = runtime::read_live(true, error);
     if (!live) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
-    if (live->state.format == "nft") {
+    if (runtime::is_nft(live->state)) {
         if (!table.empty())
             return std::fprintf(
                        stderr, "%s: the committed ruleset is an nft ruleset: -t is for iptables ones\n", cmd),

@@ -53,7 +53,7 @@ void put_back_old_copy(const Transaction& tx) {
     std::string ignored;
     if (!tx.old_program) return;
     netfilter_apply(tx.request.backend, *tx.old_program, tx.request.netfilter_tables, false, ignored);
-    netfilter_apply(tx.old.backend, *tx.old_program, tx.stale, false, ignored);
+    netfilter_apply(state_backend(tx.old), *tx.old_program, tx.stale, false, ignored);
 }
 
 }  // namespace
@@ -80,7 +80,9 @@ void plan(Transaction& tx) {
     // The kernel's copy of an iptables ruleset is this restore's backend's (or stays the committed one's).
     // Under iptables-nft a short L4 header is no hotdrop: the programs hand such packets to that copy.
     if (next.format.empty())
-        next.backend = !request.backend.empty() ? request.backend : old.format.empty() ? old.backend : "";
+        next.backend = request.backend ? compiler::backend_name(*request.backend)
+                       : !is_nft(old)  ? old.backend
+                                       : "";
     if (next.format.empty()) follow_backend(request.program, next.backend);
 }
 
@@ -140,7 +142,7 @@ bool check_kernel_copy(Transaction& tx) {
         return false;
     // nft rulesets go whole to the kernel's nf_tables (netfilter.hpp: nft_tables): the
     // tables of the old copy and of the new one are replaced in one `nft -f` transaction.
-    if (tx.old.format == "nft") tx.old_kernel = tx.old.ruleset, tx.kernel_tables = nft_tables(tx.old.ruleset);
+    if (is_nft(tx.old)) tx.old_kernel = tx.old.ruleset, tx.kernel_tables = nft_tables(tx.old.ruleset);
     if (!request.nft_text.empty()) {
         tx.new_kernel = request.nft_text;
         for (auto& t : nft_tables(request.nft_text))
@@ -197,12 +199,13 @@ bool apply_kernel_copy(Transaction& tx, Rollback& rollback) {
     if (!request.netfilter_tables.empty()) {
         tx.old_program = program_with(old, nullptr, error);
         if (!tx.old_program) return false;
-        if (old.format.empty() && !old.backend.empty() && old.backend != request.backend)
+        if (!is_nft(old) && state_backend(old) && state_backend(old) != request.backend)
             for (const ir::Table& t : tx.old_program->tables) tx.stale.push_back(t.name);
         if (!netfilter_apply(request.backend, request.program, request.netfilter_tables, false, error))
             return false;
-        tx.report.notes.push_back("applied to the kernel's netfilter (" + request.backend + ")");
-        if (!netfilter_apply(old.backend, ir::Program{}, tx.stale, false, error))
+        tx.report.notes.push_back("applied to the kernel's netfilter (" +
+                                  std::string(compiler::backend_name(*request.backend)) + ")");
+        if (!netfilter_apply(state_backend(old), ir::Program{}, tx.stale, false, error))
             return put_back_old_copy(tx), false;
         if (!tx.stale.empty())
             tx.report.notes.push_back("emptied the old copy's tables (" + old.backend + ")");

@@ -17,7 +17,7 @@ std::optional<CommitRequest> merge_iptables(const State& committed_state, Iptabl
                                             Diagnostics& diags, std::string& error) {
     std::optional<ir::Program> committed = committed_program(committed_state, false, error);
     if (!committed) return error += "\n", std::nullopt;
-    if (committed_state.format == "nft") {
+    if (is_nft(committed_state)) {
         // iptables input replaces a committed nft ruleset entirely (the two cannot be kept in one text).
         if (input.noflush || !input.only_table.empty())
             return error =
@@ -68,13 +68,13 @@ std::optional<CommitRequest> merge_iptables(const State& committed_state, Iptabl
     CommitRequest request{std::move(next)};
     request.netfilter_tables = std::move(netfilter_tables);
     if (!request.netfilter_tables.empty())
-        request.backend = input.backend.empty() ? default_backend() : input.backend;
+        request.backend = input.backend ? *input.backend : default_backend();
     return request;
 }
 
 std::optional<CommitRequest> merge_nft(const State& committed_state, const NftRestore& input,
                                        Diagnostics& diags, std::string& error) {
-    bool iptables_committed = committed_state.format != "nft" && !committed_state.ruleset.empty();
+    bool iptables_committed = !is_nft(committed_state) && !committed_state.ruleset.empty();
     if (input.noflush && iptables_committed)
         return error =
                    "the committed ruleset is an iptables ruleset: -n cannot add nft tables to it (a restore "
@@ -84,7 +84,7 @@ std::optional<CommitRequest> merge_nft(const State& committed_state, const NftRe
     std::optional<parser::nft::Script> script = input.json
                                                     ? parser::parse_nft_json(input.text, input.name, diags)
                                                     : parser::parse_nft(input.text, input.name, diags);
-    if (script && input.noflush && committed_state.format == "nft" && !committed_state.ruleset.empty()) {
+    if (script && input.noflush && is_nft(committed_state) && !committed_state.ruleset.empty()) {
         std::optional<parser::nft::Script> committed =
             parser::parse_nft(committed_state.ruleset, "<committed>", diags);
         if (!committed) return std::nullopt;
@@ -113,12 +113,12 @@ std::optional<CommitRequest> merge_nft(const State& committed_state, const NftRe
         std::optional<ir::Program> committed = committed_program(committed_state, false, error);
         if (!committed) return error += "\n", std::nullopt;
         for (const ir::Table& t : committed->tables)
-            if (!committed_state.backend.empty() || !codegen::is_compiled_table(t.name))
+            if (state_backend(committed_state) || !codegen::is_compiled_table(t.name))
                 request.netfilter_tables.push_back(t.name);
         if (!request.netfilter_tables.empty())  // where the committed copy is
-            request.backend = !committed_state.backend.empty() ? committed_state.backend
-                              : input.backend.empty()          ? default_backend()
-                                                               : input.backend;
+            request.backend = state_backend(committed_state) ? state_backend(committed_state)
+                              : input.backend                ? input.backend
+                                                             : default_backend();
     }
     return request;
 }

@@ -23,7 +23,7 @@ struct IptablesRestore {
     // --ipsets: sets that replace the committed ones of the same name and add to the others; every
     // --match-set of the input must then name a known set.
     std::optional<std::vector<ir::IpSet>> sets;
-    std::string backend;  // --backend; empty: the system's iptables
+    std::optional<compiler::Backend> backend;  // --backend; none: the system's iptables
 };
 
 // A restore of an nft ruleset (text or JSON): the whole ruleset replaces the committed one, as `nft -f` of a
@@ -37,8 +37,8 @@ struct NftRestore {
     std::string text;
     bool json = false;
     bool noflush = false;
-    std::string
-        backend;  // --backend: where a committed iptables ruleset's copy is, when the state does not say
+    // --backend: where a committed iptables ruleset's copy is, when the state does not say.
+    std::optional<compiler::Backend> backend;
 };
 
 // `committed`: the state read under the lock. On failure: empty, the input's diagnostics in `diags` (to print
