@@ -91,7 +91,6 @@ bool refresh_ifnames(const State& state, std::string& error) {
 
 std::optional<ir::Program> committed_program(const State& state, bool with_counters, std::string& error) {
     if (!with_counters) return program_with(state, nullptr, error);
-    program_with(state, nullptr, error);
     std::vector<bpft_counter> live = live_counters(state);
     return program_with(state, &live, error);
 }
