@@ -48,6 +48,13 @@ Fd create_link(int prog_fd, const Attachment& a, codegen::Hook hook, std::string
     return Fd(fd);
 }
 
+// The committed ruleset as a program: the state's text parsed on first use (null, with `error`, when it does
+// not parse).
+const ir::Program* committed_ir(Transaction& tx, std::string& error) {
+    if (!tx.committed) tx.committed = program_with(tx.old, nullptr, error);
+    return tx.committed ? &*tx.committed : nullptr;
+}
+
 // On failure: the old copy in the kernel's netfilter where it was.
 void put_back_old_copy(const Transaction& tx) {
     std::string ignored;
@@ -163,9 +170,11 @@ bool set_counters(Transaction& tx) {
             if (gid >= 0) initial[gid] = {c.packets, c.bytes};
         });
     } else {
-        std::optional<ir::Program> previous = program_with(tx.old, &tx.before, tx.error);
-        if (!previous) return false;
-        initial = carried(*previous, tx.request.program, tx.next.gids);
+        const ir::Program* committed = committed_ir(tx, tx.error);
+        if (!committed) return false;
+        ir::Program previous = *committed;
+        set_counted(previous, tx.old.gids, tx.before);
+        initial = carried(previous, tx.request.program, tx.next.gids);
     }
     auto counted = std::find_if(tx.programs.begin(), tx.programs.end(),
                                 [](const HookProgram& p) { return static_cast<bool>(p.maps.counters); });
@@ -197,8 +206,9 @@ bool apply_kernel_copy(Transaction& tx, Rollback& rollback) {
     const CommitRequest& request = tx.request;
     std::string& error = tx.error;
     if (!request.netfilter_tables.empty()) {
-        tx.old_program = program_with(old, nullptr, error);
-        if (!tx.old_program) return false;
+        const ir::Program* committed = committed_ir(tx, error);
+        if (!committed) return false;
+        tx.old_program = *committed;
         if (!is_nft(old) && state_backend(old) && state_backend(old) != request.backend)
             for (const ir::Table& t : tx.old_program->tables) tx.stale.push_back(t.name);
         if (!netfilter_apply(request.backend, request.program, request.netfilter_tables, false, error))
@@ -309,8 +319,10 @@ void carry_counters(Transaction& tx) {
     }
     std::string ignored;
     if (any)
-        if (std::optional<ir::Program> previous = program_with(tx.old, &delta, ignored)) {
-            std::vector<bpft_counter> add = carried(*previous, tx.request.program, tx.next.gids);
+        if (const ir::Program* committed = committed_ir(tx, ignored)) {
+            ir::Program previous = *committed;
+            set_counted(previous, tx.old.gids, delta);
+            std::vector<bpft_counter> add = carried(previous, tx.request.program, tx.next.gids);
             for (size_t i = 0; i < add.size(); ++i)
                 if (add[i].packets || add[i].bytes) tx.next.offsets[static_cast<int>(i)] = add[i];
         }

@@ -67,6 +67,8 @@ struct Transaction {
     // The kernel's nf_tables copy of an nft ruleset: the tables replaced, the old text and the new one.
     std::vector<std::pair<std::string, std::string>> kernel_tables;
     std::string old_kernel, new_kernel;
+    // The committed ruleset, parsed from the state once (committed_ir in commit.cpp) for the steps that need it.
+    std::optional<ir::Program> committed;
     std::vector<bpft_counter> before;  // the old generation's counters when the new one's were set
     std::vector<std::string> new_pins;
     // The committed ruleset, when tables go to the kernel's netfilter (to put its copy back on a rollback).

@@ -126,13 +126,17 @@ std::optional<ir::Program> program_with(const State& state, const std::vector<bp
                                              : parse_and_lower(state.ruleset, "<committed>", diags);
     if (!program) return error = "the committed ruleset does not parse:\n" + diags.str(), std::nullopt;
     program->sets = std::move(*sets);
-    if (values)
-        for_each_counted(*program, state.gids, [&](ir::Counters& c, int gid) {
-            c = gid >= 0 && static_cast<size_t>(gid) < values->size()
-                    ? ir::Counters{(*values)[gid].packets, (*values)[gid].bytes}
-                    : ir::Counters{};
-        });
+    if (values) set_counted(*program, state.gids, *values);
     return program;
+}
+
+void set_counted(ir::Program& program, const std::vector<codegen::GidInfo>& gids,
+                 const std::vector<bpft_counter>& values) {
+    for_each_counted(program, gids, [&](ir::Counters& c, int gid) {
+        c = gid >= 0 && static_cast<size_t>(gid) < values.size()
+                ? ir::Counters{values[gid].packets, values[gid].bytes}
+                : ir::Counters{};
+    });
 }
 
 std::vector<bpft_counter> carried(const ir::Program& previous, ir::Program target,

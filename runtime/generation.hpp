@@ -63,6 +63,11 @@ void for_each_counted(ir::Program& program, const std::vector<codegen::GidInfo>&
     }
 }
 
+// `values` (per gid of `gids`) as the counters of every compiled rule and policy of `program` (zero where a
+// rule has no gid or no value).
+void set_counted(ir::Program& program, const std::vector<codegen::GidInfo>& gids,
+                 const std::vector<bpft_counter>& values);
+
 // The committed ruleset of `state` with `values` (per gid of the state's layout) as its counters (none when
 // null).
 std::optional<ir::Program> program_with(const State& state, const std::vector<bpft_counter>* values,
