@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/common_options.hpp"
 #include "cli/input.hpp"
 #include "codegen/build.hpp"
 #include "compiler/ir_print.hpp"
@@ -20,16 +21,20 @@ int compile_command(int argc, char** argv) {
                                           {"hook", required_argument, nullptr, 'H'},
                                           {"emit", required_argument, nullptr, 'e'},
                                           {"explain", no_argument, nullptr, 'x'},
-                                          {"ipsets", required_argument, nullptr, 'S'},
-                                          {"format", required_argument, nullptr, 'F'},
+                                          kIpsetsOption,
+                                          kFormatOption,
                                           {"stats", no_argument, nullptr, 's'},
-                                          {"backend", required_argument, nullptr, 'B'},
+                                          kBackendOption,
                                           {nullptr, 0, nullptr, 0}};
-    std::string out, emit = "obj", ipsets, format, backend;
+    std::string out, emit = "obj";
+    RulesetOptions ruleset;
     codegen::Hook hook = codegen::Hook::xdp;
     bool explain = false, stats = false;
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "o:", long_options, nullptr)) != -1;) {
+        OptionRead read = read_ruleset_option("bpftables compile", c, ruleset);
+        if (read == OptionRead::bad) return 2;
+        if (read == OptionRead::read) continue;
         switch (c) {
             case 'o':
                 out = optarg;
@@ -48,17 +53,8 @@ int compile_command(int argc, char** argv) {
             case 'x':
                 explain = true;
                 break;
-            case 'S':
-                ipsets = optarg;
-                break;
-            case 'F':  // nft | iptables; guessed from the content when absent
-                format = optarg;
-                break;
             case 's':
                 stats = true;
-                break;
-            case 'B':
-                if (!read_backend("bpftables compile", optarg, backend)) return 2;
                 break;
             default:
                 return 2;
@@ -73,9 +69,10 @@ int compile_command(int argc, char** argv) {
         return 2;
     }
     Diagnostics diags;
-    std::optional<ir::Program> program = load_ruleset(argv[optind], ipsets, diags, format);
+    std::optional<ir::Program> program = load_ruleset(argv[optind], ruleset.ipsets, diags, ruleset.format);
     auto report = [&] { std::fputs(diags.str().c_str(), stderr); };
     if (!program) return report(), 1;
+    std::string backend = ruleset.backend_text();
     runtime::follow_backend(*program, backend);
 
     std::string result;

@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "cli/import_sources.hpp"
 #include "cli/input.hpp"
+#include "compiler/input_format.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/ir_print.hpp"
 #include "compiler/nft/lower.hpp"
@@ -69,11 +70,12 @@ int import_command(int argc, char** argv) {
         }
     }
     bool nft = from == "nft";
-    if (optind != argc || (!nft && from != "iptables-legacy") ||
-        (!print.empty() && print != "iptables" && print != "nft" && print != "nft-json") ||
-        (!nft && !print.empty() && print != "iptables") || (nft && counters)) {
+    std::optional<compiler::InputFormat> as = compiler::parse_input_format(print);  // none: no --print
+    bool as_nft = as && *as != compiler::InputFormat::iptables;
+    if (optind != argc || (!nft && from != "iptables-legacy") || (!print.empty() && !as) ||
+        (!nft && as_nft) || (nft && counters)) {
         std::fputs(usage_text, stderr);
-        if (!nft && (print == "nft" || print == "nft-json"))
+        if (!nft && as_nft)
             std::fputs("bpftables import: --from iptables-legacy prints iptables-save form only\n", stderr);
         return 2;
     }
@@ -82,18 +84,18 @@ int import_command(int argc, char** argv) {
     std::string text, error, result;
     if (nft) {
         // The JSON listing is what lowers; the text listing is printed as libnftables gives it.
-        if (!list_nft_ruleset(print != "nft", text, error)) {
+        if (!list_nft_ruleset(as != compiler::InputFormat::nft, text, error)) {
             std::fprintf(stderr, "bpftables import: %s\n", error.c_str());
             return 1;
         }
-        if (print == "nft" || print == "nft-json") {
+        if (as_nft) {
             result = text;
         } else {
             std::optional<std::string> save =
                 to_iptables(parse_and_lower_nft_json(text, "<nft list ruleset>", diags), diags);
             if (save) {
                 result = *save;
-            } else if (print == "iptables") {
+            } else if (as == compiler::InputFormat::iptables) {
                 return 1;
             } else {  // no --print: the nft text, which keeps everything
                 std::fputs(

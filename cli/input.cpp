@@ -7,10 +7,10 @@
 #include <iostream>
 #include <sstream>
 
+#include "compiler/input_format.hpp"
 #include "compiler/ipsets.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/nft/lower.hpp"
-#include "parser/nft_json.hpp"
 
 namespace bpftables::cli {
 
@@ -25,13 +25,6 @@ bool read_text(const std::string& file, std::string& out, std::string& error) {
     }
     out = s.str();
     return true;
-}
-
-bool read_backend(const char* cmd, const char* arg, std::string& backend) {
-    backend = arg;
-    if (backend == "legacy" || backend == "nft") return true;
-    std::fprintf(stderr, "%s: --backend is legacy or nft\n", cmd);
-    return false;
 }
 
 int write_text(const char* cmd, const std::string& file, const std::string& data) {
@@ -56,12 +49,14 @@ std::optional<ir::Program> load_ruleset(const std::string& file, const std::stri
 
     // nftables input (text or JSON): its own front end; named sets come from the ruleset itself, not from
     // --ipsets.
-    if (format != "nft" && format != "nft-json" && format != "iptables" && !format.empty()) {
+    std::optional<compiler::InputFormat> given = compiler::parse_input_format(format);
+    if (!given && !format.empty()) {
         diags.error({}, "unknown --format \"" + format + "\" (nft, nft-json or iptables)");
         return std::nullopt;
     }
-    bool json = format == "nft-json" || (format.empty() && parser::looks_like_nft_json(text));
-    if (json || format == "nft" || (format.empty() && looks_like_nft(text))) {
+    compiler::InputFormat input = given ? *given : compiler::guess_input_format(text);
+    bool json = input == compiler::InputFormat::nft_json;
+    if (input != compiler::InputFormat::iptables) {
         if (!ipsets.empty()) {
             diags.error({}, "--ipsets is for iptables input; nft rulesets declare their sets");
             return std::nullopt;

@@ -10,17 +10,12 @@ namespace bpftables::cli {
 
 // Reads FILE ("-" for stdin), parses and lowers it, and attaches the sets of IPSETS ("" for none).
 // FORMAT is "iptables" (iptables-save / -restore text), "nft" (nft list ruleset / nft -f text), "nft-json"
-// (nft -j list ruleset) or "" to guess from the content. Diagnostics (warnings too) are printed to stderr.
+// (nft -j list ruleset) or "" to guess from the content (compiler/input_format.hpp). Diagnostics (warnings too) are printed to stderr.
 // Empty on any error.
 std::optional<ir::Program> load_ruleset(const std::string& file, const std::string& ipsets,
                                         Diagnostics& diags, const std::string& format = "");
 
 bool read_text(const std::string& file, std::string& out, std::string& error);
-
-// --backend legacy|nft: the iptables whose copy of the ruleset decides what the programs hand over, and whose
-// semantics they follow where the two differ (ir::ShortHeaders). False, after "CMD: --backend is legacy or
-// nft" on stderr, for anything else.
-bool read_backend(const char* cmd, const char* arg, std::string& backend);
 
 // Writes `data` to FILE ("-" for stdout); on failure prints "CMD: cannot write FILE". The exit code: 0 or 1.
 int write_text(const char* cmd, const std::string& file, const std::string& data);

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "cli/commands.hpp"
+#include "cli/common_options.hpp"
 #include "cli/input.hpp"
 #include "codegen/build.hpp"
 #include "runtime/loaded_program.hpp"
@@ -81,13 +82,14 @@ int run_command(int argc, char** argv) {
                                           {"chain", required_argument, nullptr, 'c'},
                                           {"in", required_argument, nullptr, 'i'},
                                           {"out", required_argument, nullptr, 'o'},
-                                          {"ipsets", required_argument, nullptr, 'S'},
-                                          {"format", required_argument, nullptr, 'F'},
+                                          kIpsetsOption,
+                                          kFormatOption,
                                           {"json", no_argument, nullptr, 'j'},
                                           {"repeat", required_argument, nullptr, 'r'},
-                                          {"backend", required_argument, nullptr, 'B'},
+                                          kBackendOption,
                                           {nullptr, 0, nullptr, 0}};
-    std::string pcap, ipsets, format, backend;
+    std::string pcap;
+    RulesetOptions ruleset;
     codegen::Hook hook = codegen::Hook::xdp;
     bool json = false;
     uint32_t repeat = 0;  // --repeat N: also time each packet over N runs
@@ -96,6 +98,9 @@ int run_command(int argc, char** argv) {
     config.test_run = 1;
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "", long_options, nullptr)) != -1;) {
+        OptionRead read = read_ruleset_option("bpftables run", c, ruleset);
+        if (read == OptionRead::bad) return 2;
+        if (read == OptionRead::read) continue;
         switch (c) {
             case 'p':
                 pcap = optarg;
@@ -127,17 +132,8 @@ int run_command(int argc, char** argv) {
                 }
                 (c == 'i' ? config.in_override : config.out_override) = 1;
                 break;
-            case 'S':
-                ipsets = optarg;
-                break;
-            case 'F':  // nft | iptables; guessed from the content when absent
-                format = optarg;
-                break;
             case 'j':
                 json = true;
-                break;
-            case 'B':
-                if (!read_backend("bpftables run", optarg, backend)) return 2;
                 break;
             case 'r':
                 repeat = static_cast<uint32_t>(std::strtoul(optarg, nullptr, 10));
@@ -165,7 +161,8 @@ int run_command(int argc, char** argv) {
         return 2;
     }
     Diagnostics diags;
-    std::optional<ir::Program> program = load_ruleset(argv[optind], ipsets, diags, format);
+    std::optional<ir::Program> program = load_ruleset(argv[optind], ruleset.ipsets, diags, ruleset.format);
+    std::string backend = ruleset.backend_text();
     std::optional<codegen::Build> built;
     if (program) runtime::follow_backend(*program, backend), built = codegen::build(*program, hook, diags);
     std::fputs(diags.str().c_str(), stderr);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "bpf/abi.h"
+#include "compiler/input_format.hpp"
 #include "compiler/ir.hpp"
 #include "runtime/state.hpp"
 
@@ -20,7 +21,7 @@ struct CommitRequest {
     // Tables of `program` that bpftables does not compile and that go to the kernel's netfilter in the same
     // transaction (iptables-restore of `backend`), after the programs are loaded and before the links swap.
     std::vector<std::string> netfilter_tables;
-    std::string backend;
+    std::optional<compiler::Backend> backend;
     // nft input: the ruleset in the canonical text of compiler/nft/canonical.hpp, which the state keeps (and
     // `program` is its lowering); empty for iptables rulesets.
     std::string nft_text;

@@ -87,20 +87,20 @@ bool sync_sets(const std::vector<ir::IpSet>& sets, std::string& error) {
 
 }  // namespace
 
-std::string default_backend() {
+compiler::Backend default_backend() {
     std::string out;
     run_with_input("iptables -V", "", out);
-    return out.find("legacy") != std::string::npos ? "legacy" : "nft";
+    return out.find("legacy") != std::string::npos ? compiler::Backend::legacy : compiler::Backend::nft;
 }
 
 void follow_backend(ir::Program& program, const std::string& backend) {
     if (backend == "nft") program.short_headers = ir::ShortHeaders::kernel;
 }
 
-bool netfilter_apply(const std::string& backend, const ir::Program& program,
+bool netfilter_apply(std::optional<compiler::Backend> backend, const ir::Program& program,
                      const std::vector<std::string>& tables, bool test, std::string& error) {
     if (tables.empty()) return true;
-    if (backend != "nft" && backend != "legacy") return error = "unknown backend " + backend, false;
+    if (!backend) return error = "unknown backend ", false;
     std::string text;
     for (const std::string& name : tables) {
         if (const ir::Table* t = program.find(name); t && t->family.empty()) {
@@ -119,7 +119,8 @@ bool netfilter_apply(const std::string& backend, const ir::Program& program,
         if (test) return true;
         if (!sync_sets(program.sets, error)) return false;
     }
-    std::string command = "iptables-" + backend + "-restore -w 5" + (test ? " --test" : "");
+    std::string command = std::string("iptables-") + compiler::backend_name(*backend) + "-restore -w 5" +
+                          (test ? " --test" : "");
     int code = run_with_input(command, text, output);
     if (code != 0) {
         std::string names;

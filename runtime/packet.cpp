@@ -1,6 +1,7 @@
+// Test frames built byte by byte (runtime/packet.hpp).
 #include "runtime/packet.hpp"
 
-#include <arpa/inet.h>
+#include "compiler/values.hpp"
 
 namespace bpftables::runtime {
 namespace {
@@ -97,9 +98,8 @@ std::vector<uint8_t> frame(const Ipv4& ip, const L4& l4, size_t payload) {
 }
 
 uint32_t ip(const std::string& dotted) {
-    in_addr a{};
-    if (inet_pton(AF_INET, dotted.c_str(), &a) != 1) return 0;
-    return ntohl(a.s_addr);
+    uint32_t addr = 0;
+    return values::parse_ipv4(dotted, addr) ? addr : 0;
 }
 
 }  // namespace bpftables::runtime

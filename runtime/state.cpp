@@ -47,6 +47,14 @@ std::vector<codegen::Hook> attachment_hooks(const Attachment& a) {
     return {codegen::Hook::tc_ingress, codegen::Hook::tc_egress};
 }
 
+bool is_nft(const State& state) {
+    return state.format == "nft";
+}
+
+std::optional<compiler::Backend> state_backend(const State& state) {
+    return compiler::parse_backend(state.backend);
+}
+
 std::string serialize(const State& s) {
     std::string out = "bpftables-state 1\ngeneration " + std::to_string(s.generation) + "\n";
     out += "hooks";
@@ -113,7 +121,7 @@ std::optional<State> parse_state(const std::string& text, std::string& error) {
             if (s.format != "nft") return error = "the pinned state has format " + s.format, std::nullopt;
         } else if (key == "backend") {
             words >> s.backend;
-            if (s.backend != "legacy" && s.backend != "nft")
+            if (!compiler::parse_backend(s.backend))
                 return error = "the pinned state has backend " + s.backend, std::nullopt;
         } else if (key == "ipset") {
             s.ipsets += line.substr(6) + "\n";

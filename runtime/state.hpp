@@ -14,6 +14,7 @@
 
 #include "bpf/abi.h"
 #include "codegen/layout.hpp"
+#include "compiler/input_format.hpp"
 
 namespace bpftables::runtime {
 
@@ -61,6 +62,11 @@ struct State {
     // empty for an nft ruleset): its semantics decide what the programs hand over (ir::ShortHeaders).
     std::string backend;
 };
+
+// Whether the committed ruleset is nft text (`format` "nft"); else iptables-save text.
+bool is_nft(const State& state);
+// The backend the state names: none for an nft ruleset (and for a state written before backends were kept).
+std::optional<compiler::Backend> state_backend(const State& state);
 
 std::string serialize(const State& state);
 std::optional<State> parse_state(const std::string& text, std::string& error);

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "base/diagnostics.hpp"
+#include "compiler/input_format.hpp"
 #include "compiler/ipsets.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/nft/lower.hpp"
@@ -13,7 +14,8 @@ namespace bpftables::test {
 namespace {
 
 std::optional<ir::Program> parse(const std::string& text, const RunOptions& options, Diagnostics& diags) {
-    if (looks_like_nft(text)) return parse_and_lower_nft(text, "test.nft", diags);
+    if (compiler::guess_input_format(text) == compiler::InputFormat::nft)
+        return parse_and_lower_nft(text, "test.nft", diags);
     std::optional<ir::Program> program = parse_and_lower(text, "test.rules", diags);
     if (program && !options.ipsets.empty()) {
         auto sets = compiler::read_ipsets(options.ipsets, "test.ipsets", diags);

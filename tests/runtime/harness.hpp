@@ -1,7 +1,7 @@
 #pragma once
-// Runtime-test harness: compiles an iptables-save text (or nft text, recognised by looks_like_nft) for a
-// hook, loads it (once per Ruleset and hook), runs frames through BPF_PROG_TEST_RUN and reports which rule
-// decided:
+// Runtime-test harness: compiles an iptables-save text (or nft text, recognised by
+// compiler::guess_input_format) for a hook, loads it (once per Ruleset and hook), runs frames through
+// BPF_PROG_TEST_RUN and reports which rule decided:
 //
 //   Ruleset& rs = ruleset(input_chain({"-s 10.0.0.0/8 -j DROP"}));
 //   EXPECT_VERDICT(rs, frame(Ipv4{.src = ip("10.1.2.3")}, Tcp{}), "DROP", "INPUT", 1);

@@ -1,0 +1,361 @@
+// The steps of a commit and its rollback (runtime/commit.hpp).
+#include "runtime/commit.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <future>
+#include <thread>
+
+#include "codegen/build.hpp"
+#include "compiler/ir_print.hpp"
+#include "runtime/netfilter.hpp"
+
+namespace bpftables::runtime {
+namespace {
+
+// tcx attach types (kernel 6.6); Debian 12's uapi headers predate them.
+constexpr int kTcxIngress = 46;
+constexpr int kTcxEgress = 47;
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+std::string errno_text() {
+    return std::strerror(errno);
+}
+
+Fd create_link(int prog_fd, const Attachment& a, codegen::Hook hook, std::string& error) {
+    int fd = -1;
+    if (hook == codegen::Hook::xdp) {
+        LIBBPF_OPTS(bpf_link_create_opts, opts);
+        opts.flags = a.mode == "generic" ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+        fd = bpf_link_create(prog_fd, a.ifindex, BPF_XDP, &opts);
+    } else {
+        int type = hook == codegen::Hook::tc_ingress ? kTcxIngress : kTcxEgress;
+        fd = bpf_link_create(prog_fd, a.ifindex, static_cast<bpf_attach_type>(type), nullptr);
+    }
+    if (fd < 0)
+        error = std::string("cannot attach to ") + a.iface + " at " + codegen::hook_name(hook) + ": " +
+                std::strerror(errno);
+    return Fd(fd);
+}
+
+// The committed ruleset as a program: the state's text parsed on first use (null, with `error`, when it does
+// not parse).
+const ir::Program* committed_ir(Transaction& tx, std::string& error) {
+    if (!tx.committed) tx.committed = program_with(tx.old, nullptr, error);
+    return tx.committed ? &*tx.committed : nullptr;
+}
+
+// On failure: the old copy in the kernel's netfilter where it was.
+void put_back_old_copy(const Transaction& tx) {
+    std::string ignored;
+    if (!tx.old_program) return;
+    netfilter_apply(tx.request.backend, *tx.old_program, tx.request.netfilter_tables, false, ignored);
+    netfilter_apply(state_backend(tx.old), *tx.old_program, tx.stale, false, ignored);
+}
+
+}  // namespace
+
+Rollback::~Rollback() {
+    for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) (*it)();
+}
+
+void plan(Transaction& tx) {
+    const State& old = tx.old;
+    CommitRequest& request = tx.request;
+    State& next = tx.next;
+    for (codegen::Hook h : {codegen::Hook::xdp, codegen::Hook::tc_ingress, codegen::Hook::tc_egress})
+        for (const Attachment& a : request.attachments)
+            for (codegen::Hook ah : attachment_hooks(a))
+                if (ah == h && std::find(tx.hooks.begin(), tx.hooks.end(), h) == tx.hooks.end())
+                    tx.hooks.push_back(h);
+    next.generation = old.generation + 1;
+    next.attachments = request.attachments;
+    next.hooks = tx.hooks;
+    next.ruleset = request.nft_text.empty() ? ir::to_save(request.program) : request.nft_text;
+    next.format = request.nft_text.empty() ? "" : "nft";
+    next.ipsets = ir::to_ipset_save(request.program.sets);
+    // The kernel's copy of an iptables ruleset is this restore's backend's (or stays the committed one's).
+    // Under iptables-nft a short L4 header is no hotdrop: the programs hand such packets to that copy.
+    if (next.format.empty())
+        next.backend = request.backend ? compiler::backend_name(*request.backend)
+                       : !is_nft(old)  ? old.backend
+                                       : "";
+    if (next.format.empty()) follow_backend(request.program, next.backend);
+}
+
+bool build_programs(Transaction& tx) {
+    // With nothing attached, the ruleset is still verified in the kernel (at XDP) before it is committed.
+    std::vector<codegen::Hook> build_hooks = tx.hooks.empty() ? std::vector{codegen::Hook::xdp} : tx.hooks;
+    // Built in parallel (clang runs as a child process), then loaded and verified one by one.
+    struct Built {
+        ir::Program program;
+        Diagnostics diags;
+        std::optional<codegen::Build> build;
+    };
+    auto t = Clock::now();
+    std::vector<std::future<Built>> builds;
+    for (codegen::Hook h : build_hooks)
+        builds.push_back(std::async(std::launch::async, [&request = tx.request, h] {
+            Built b{request.program, {}, std::nullopt};
+            b.build = codegen::build(b.program, h, b.diags);
+            return b;
+        }));
+    std::vector<Built> built_all;
+    for (auto& f : builds) built_all.push_back(f.get());
+    tx.report.build_s += since(t);
+    std::string& error = tx.error;
+    for (size_t i = 0; i < build_hooks.size(); ++i) {
+        codegen::Hook h = build_hooks[i];
+        ir::Program& copy = built_all[i].program;
+        std::optional<codegen::Build>& built = built_all[i].build;
+        if (!built)
+            return error = std::string("the ruleset does not compile for ") + codegen::hook_name(h) + ":\n" +
+                           built_all[i].diags.str(),
+                   false;
+        t = Clock::now();
+        bpft_config config{};
+        config.chain_mode = BPFT_CHAIN_ROUTE;
+        std::optional<LoadedProgram> loaded =
+            LoadedProgram::load(built->object.object, h, config, copy, built->c.layout, error);
+        tx.report.load_s += since(t);
+        if (!loaded)
+            return error = std::string("loading the ") + codegen::hook_name(h) + " program: " + error, false;
+        std::optional<ProgMaps> maps = prog_maps(loaded->prog_fd(), error);
+        if (!maps) return false;
+        if (maps->ifnames && !fill_ifnames(maps->ifnames.get(), error)) return false;
+        if (tx.programs.empty())
+            tx.next.gids = built->c.layout.gids;
+        else if (built->c.layout.gids.size() != tx.next.gids.size())
+            return error = "internal: the hooks' programs number their rules differently", false;
+        tx.programs.push_back({h, std::move(*loaded), std::move(*maps)});
+    }
+    tx.report.gids = tx.next.gids.size();
+    return true;
+}
+
+bool check_kernel_copy(Transaction& tx) {
+    const CommitRequest& request = tx.request;
+    if (!netfilter_apply(request.backend, request.program, request.netfilter_tables, true, tx.error))
+        return false;
+    // nft rulesets go whole to the kernel's nf_tables (netfilter.hpp: nft_tables): the
+    // tables of the old copy and of the new one are replaced in one `nft -f` transaction.
+    if (is_nft(tx.old)) tx.old_kernel = tx.old.ruleset, tx.kernel_tables = nft_tables(tx.old.ruleset);
+    if (!request.nft_text.empty()) {
+        tx.new_kernel = request.nft_text;
+        for (auto& t : nft_tables(request.nft_text))
+            if (std::find(tx.kernel_tables.begin(), tx.kernel_tables.end(), t) == tx.kernel_tables.end())
+                tx.kernel_tables.push_back(t);
+    }
+    return tx.kernel_tables.empty() || nft_apply(tx.kernel_tables, tx.new_kernel, true, tx.error);
+}
+
+bool set_counters(Transaction& tx) {
+    // The input's (-c), or those of the surviving rules of the running generation.
+    std::vector<bpft_counter> initial;
+    tx.before = live_counters(tx.old);
+    if (tx.request.counters_from_input) {
+        ir::Program source = tx.request.program;
+        initial.resize(tx.next.gids.size());
+        for_each_counted(source, tx.next.gids, [&](ir::Counters& c, int gid) {
+            if (gid >= 0) initial[gid] = {c.packets, c.bytes};
+        });
+    } else {
+        const ir::Program* committed = committed_ir(tx, tx.error);
+        if (!committed) return false;
+        ir::Program previous = *committed;
+        set_counted(previous, tx.old.gids, tx.before);
+        initial = carried(previous, tx.request.program, tx.next.gids);
+    }
+    auto counted = std::find_if(tx.programs.begin(), tx.programs.end(),
+                                [](const HookProgram& p) { return static_cast<bool>(p.maps.counters); });
+    return counted == tx.programs.end() || tx.hooks.empty() ||
+           write_counters(counted->maps.counters.get(), initial, tx.error);
+}
+
+bool pin_generation(Transaction& tx, Rollback& rollback) {
+    rollback.on_failure([&tx] {
+        for (const std::string& p : tx.new_pins) unpin(p);
+    });
+    if (tx.hooks.empty()) return true;
+    for (HookProgram& p : tx.programs) {
+        for (auto [what, fd] :
+             {std::pair{"prog", p.loaded.prog_fd()}, std::pair{"counters", p.maps.counters.get()},
+              std::pair{"ifnames", p.maps.ifnames.get()}, std::pair{"local", p.maps.local.get()}}) {
+            if (fd < 0) continue;  // no interface-name map
+            std::string path = gen_pin(tx.next.generation, what, p.hook);
+            unpin(path);  // a leftover of an interrupted command
+            if (!pin(fd, path, tx.error)) return false;
+            tx.new_pins.push_back(path);
+        }
+    }
+    return true;
+}
+
+bool apply_kernel_copy(Transaction& tx, Rollback& rollback) {
+    const State& old = tx.old;
+    const CommitRequest& request = tx.request;
+    std::string& error = tx.error;
+    if (!request.netfilter_tables.empty()) {
+        const ir::Program* committed = committed_ir(tx, error);
+        if (!committed) return false;
+        tx.old_program = *committed;
+        if (!is_nft(old) && state_backend(old) && state_backend(old) != request.backend)
+            for (const ir::Table& t : tx.old_program->tables) tx.stale.push_back(t.name);
+        if (!netfilter_apply(request.backend, request.program, request.netfilter_tables, false, error))
+            return false;
+        tx.report.notes.push_back("applied to the kernel's netfilter (" +
+                                  std::string(compiler::backend_name(*request.backend)) + ")");
+        if (!netfilter_apply(state_backend(old), ir::Program{}, tx.stale, false, error))
+            return put_back_old_copy(tx), false;
+        if (!tx.stale.empty())
+            tx.report.notes.push_back("emptied the old copy's tables (" + old.backend + ")");
+    }
+    if (!tx.kernel_tables.empty()) {
+        if (!nft_apply(tx.kernel_tables, tx.new_kernel, false, error)) return put_back_old_copy(tx), false;
+        tx.report.notes.push_back(tx.new_kernel.empty()
+                                      ? "removed the nft ruleset's copy from the kernel's nf_tables"
+                                      : "applied the nft ruleset to the kernel's nf_tables (it has "
+                                        "chains that bpftables hands to the kernel)");
+    }
+    rollback.on_failure([&tx] {
+        put_back_old_copy(tx);
+        std::string ignored;
+        if (!tx.kernel_tables.empty()) nft_apply(tx.kernel_tables, tx.old_kernel, false, ignored);
+    });
+    return true;
+}
+
+bool swap_links(Transaction& tx, Rollback& rollback) {
+    std::string& error = tx.error;
+    auto t = Clock::now();
+    for (codegen::Hook h : tx.old.hooks) tx.old_progs[h] = open_pin(gen_pin(tx.old.generation, "prog", h));
+    rollback.on_failure([&tx] {
+        for (auto it = tx.swapped.rbegin(); it != tx.swapped.rend(); ++it) {
+            LIBBPF_OPTS(bpf_link_update_opts, o);
+            bpf_link_update(it->link.get(), it->old_prog, &o);
+        }
+        for (const std::string& p : tx.created) unpin(p);  // the last reference: the link goes
+    });
+    size_t count = 0;
+    for (const Attachment& a : tx.request.attachments) {
+        for (codegen::Hook h : attachment_hooks(a)) {
+            auto prog = std::find_if(tx.programs.begin(), tx.programs.end(),
+                                     [&](const HookProgram& p) { return p.hook == h; });
+            int new_fd = prog->loaded.prog_fd();
+            std::string path = link_pin(a.ifindex, h);
+            if (injected("swap", count)) {
+                error = "injected failure before swapping " + a.iface + " at " + codegen::hook_name(h);
+                return false;
+            }
+            Fd link = open_pin(path);
+            if (link) {
+                // The program the link runs: the committed generation's, unless a command was killed between
+                // its swaps (or its first links) and its commit; then that one is replaced (and restored on a
+                // rollback) instead.
+                auto old_prog = tx.old_progs.find(h);
+                int expected =
+                    old_prog != tx.old_progs.end() && old_prog->second ? old_prog->second.get() : -1;
+                Fd running;
+                uint32_t running_id = link_prog_id(link.get());
+                if (running_id != 0 && (expected < 0 || running_id != prog_id(expected))) {
+                    running = Fd(bpf_prog_get_fd_by_id(running_id));
+                    if (running) {
+                        expected = running.get();
+                        tx.report.notes.push_back(a.iface + " at " + codegen::hook_name(h) +
+                                                  " ran a program of an interrupted command; replaced");
+                    }
+                }
+                if (expected < 0) {
+                    error = "the running program of " + std::string(codegen::hook_name(h)) + " is not pinned";
+                    return false;
+                }
+                LIBBPF_OPTS(bpf_link_update_opts, o);
+                o.flags = BPF_F_REPLACE;
+                o.old_prog_fd = expected;
+                if (bpf_link_update(link.get(), new_fd, &o) != 0) {
+                    error =
+                        "cannot swap the program on " + a.iface + " at " + codegen::hook_name(h) + ": " +
+                        errno_text() +
+                        (errno == ENOLINK ? " (the interface vanished: `bpftables detach " + a.iface + "`)"
+                                          : "");
+                    return false;
+                }
+                tx.swapped.push_back({std::move(link), expected, std::move(running)});
+            } else {
+                Fd created_link = create_link(new_fd, a, h, error);
+                if (!created_link) return false;
+                if (!pin(created_link.get(), path, error)) return false;
+                tx.created.push_back(path);
+                tx.report.notes.push_back("attached to " + a.iface + " at " + codegen::hook_name(h));
+            }
+            ++count;
+        }
+    }
+    tx.report.swap_s = since(t);
+    return true;
+}
+
+void carry_counters(Transaction& tx) {
+    if (tx.request.counters_from_input || tx.old.hooks.empty()) return;
+    // What the old programs counted after their counters were copied, up to the swap, is kept as offsets
+    // (writing the live per-CPU map now would race with the new programs). A program that was running
+    // when its link was swapped finishes within microseconds.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::vector<bpft_counter> after = live_counters(tx.old), delta(after.size());
+    bool any = false;
+    for (size_t i = 0; i < after.size() && i < tx.before.size(); ++i) {
+        delta[i] = {after[i].packets - tx.before[i].packets, after[i].bytes - tx.before[i].bytes};
+        any = any || delta[i].packets != 0;
+    }
+    std::string ignored;
+    if (any)
+        if (const ir::Program* committed = committed_ir(tx, ignored)) {
+            ir::Program previous = *committed;
+            set_counted(previous, tx.old.gids, delta);
+            std::vector<bpft_counter> add = carried(previous, tx.request.program, tx.next.gids);
+            for (size_t i = 0; i < add.size(); ++i)
+                if (add[i].packets || add[i].bytes) tx.next.offsets[static_cast<int>(i)] = add[i];
+        }
+}
+
+bool write_new_state(Transaction& tx) {
+    if (injected("state")) {
+        tx.error = "injected failure before writing the state";
+        return false;
+    }
+    return write_state(tx.next, tx.error);
+}
+
+void retire_old_generation(Transaction& tx) {
+    // Links of attachments that were removed, then the old generation's pins.
+    for (const Attachment& a : tx.old.attachments) {
+        for (codegen::Hook h : attachment_hooks(a)) {
+            bool kept = false;
+            for (const Attachment& b : tx.request.attachments)
+                for (codegen::Hook bh : attachment_hooks(b))
+                    kept = kept || (b.ifindex == a.ifindex && bh == h);
+            if (!kept) {
+                unpin(link_pin(a.ifindex, h));
+                tx.report.notes.push_back("detached from " + a.iface + " at " + codegen::hook_name(h));
+            }
+        }
+    }
+    for (codegen::Hook h : tx.old.hooks)
+        for (const char* what : {"prog", "counters", "ifnames", "local"})
+            unpin(gen_pin(tx.old.generation, what, h));
+    tx.report.notes.push_back("generation " + std::to_string(tx.next.generation) + " committed: " +
+                              std::to_string(tx.next.gids.size()) + " rules and policies on " +
+                              std::to_string(tx.request.attachments.size()) + " interface(s)");
+}
+
+}  // namespace bpftables::runtime

@@ -1,0 +1,94 @@
+#pragma once
+// The steps of a commit (runtime/live.cpp runs them in order) and the one rollback object that undoes, last
+// first, what the steps did when a later one fails. Internal to runtime/.
+//
+//   plan                  the hooks in use and the new state (generation, ruleset text, backend)
+//   build_programs        build, load and verify one program per hook; fill their interface-name maps
+//   check_kernel_copy     the kernel's netfilter / nf_tables copy, checked only (--test there)
+//   set_counters          the new programs' counters: the input's (-c) or the surviving rules'
+//   pin_generation        pin the new programs and maps                      undo: unpin them
+//   apply_kernel_copy     the kernel's copy replaced                          undo: the old copy back
+//   swap_links            every link updated in place (BPF_F_REPLACE) or created  undo: swapped back, removed
+//   carry_counters        what the old programs counted until the swap, as offsets
+//   write_new_state       the pinned state replaced: the commit point
+//   retire_old_generation the old generation's links (of removed attachments) and pins go
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/generation.hpp"
+#include "runtime/live.hpp"
+#include "runtime/loaded_program.hpp"
+
+namespace bpftables::runtime {
+
+// What the steps done so far must undo if a later one fails: each step records its undo once it has changed
+// something; the destructor runs them in reverse order unless commit() disarmed it.
+class Rollback {
+  public:
+    Rollback() = default;
+    Rollback(const Rollback&) = delete;
+    Rollback& operator=(const Rollback&) = delete;
+    ~Rollback();
+    void on_failure(std::function<void()> undo) { undo_.push_back(std::move(undo)); }
+    void commit() { undo_.clear(); }
+
+  private:
+    std::vector<std::function<void()>> undo_;
+};
+
+// One hook's program of the generation being built.
+struct HookProgram {
+    codegen::Hook hook;
+    LoadedProgram loaded;
+    ProgMaps maps;
+};
+
+// A link the swap updated, with the program to put back on a rollback.
+struct Swapped {
+    Fd link;
+    int old_prog;  // owned by Transaction::old_progs, or by `running`
+    Fd running;    // the program of an interrupted command that the link ran
+};
+
+// One commit in progress: its input, what the steps made, and what a rollback needs.
+struct Transaction {
+    const State& old;
+    CommitRequest request;
+    CommitReport& report;
+    std::string& error;
+
+    std::vector<codegen::Hook> hooks;  // the hooks the attachments need (none: nothing attached)
+    State next;
+    std::vector<HookProgram> programs;
+    // The kernel's nf_tables copy of an nft ruleset: the tables replaced, the old text and the new one.
+    std::vector<std::pair<std::string, std::string>> kernel_tables;
+    std::string old_kernel, new_kernel;
+    // The committed ruleset, parsed from the state once (committed_ir in commit.cpp) for the steps that need it.
+    std::optional<ir::Program> committed;
+    std::vector<bpft_counter> before;  // the old generation's counters when the new one's were set
+    std::vector<std::string> new_pins;
+    // The committed ruleset, when tables go to the kernel's netfilter (to put its copy back on a rollback).
+    std::optional<ir::Program> old_program;
+    // With another backend than the committed copy's, that copy leaves the old backend's tables (emptied).
+    std::vector<std::string> stale;
+    std::map<codegen::Hook, Fd> old_progs;
+    std::vector<Swapped> swapped;
+    std::vector<std::string> created;  // pins of the links created
+};
+
+void plan(Transaction& tx);
+bool build_programs(Transaction& tx);
+bool check_kernel_copy(Transaction& tx);
+bool set_counters(Transaction& tx);
+bool pin_generation(Transaction& tx, Rollback& rollback);
+bool apply_kernel_copy(Transaction& tx, Rollback& rollback);
+bool swap_links(Transaction& tx, Rollback& rollback);
+void carry_counters(Transaction& tx);
+bool write_new_state(Transaction& tx);
+void retire_old_generation(Transaction& tx);
+
+}  // namespace bpftables::runtime
