@@ -14,6 +14,7 @@
 
 #include "cli/input.hpp"
 #include "cli/live_commands.hpp"
+#include "codegen/hook.hpp"
 #include "codegen/layout.hpp"
 #include "compiler/ipsets.hpp"
 #include "compiler/iptables_lower.hpp"
@@ -144,7 +145,7 @@ int restore_nft(const char* cmd, const std::string& file, const std::string& tex
         std::optional<ir::Program> committed = runtime::committed_program(locked->state, false, error);
         if (!committed) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
         for (const ir::Table& t : committed->tables)
-            if (!locked->state.backend.empty() || !codegen::is_compiled_table(t.name))
+            if (!locked->state.backend.empty() || !compiler::is_compiled_table(t.name))
                 request.netfilter_tables.push_back(t.name);
         if (!request.netfilter_tables.empty())  // where the committed copy is
             request.backend = !locked->state.backend.empty() ? locked->state.backend
@@ -186,7 +187,7 @@ int save_nft(const char* cmd, const runtime::LiveView& live, const std::string& 
     std::map<std::pair<int, int>, ir::Counters> sums;
     for (const ir::Table& t : live.program.tables)
         for (const ir::Chain& c : t.chains) {
-            if (!codegen::is_compiled_chain(t, c)) continue;
+            if (!compiler::is_compiled_chain(t, c)) continue;
             for (const ir::Rule& r : c.rules) {
                 ir::Counters& sum = sums[{r.loc.line, r.loc.col}];
                 ir::Counters rc = r.counters.value_or(ir::Counters{});
@@ -572,7 +573,7 @@ int status_command(int argc, char** argv) {
         std::printf("; copy in the kernel's nf_tables: %s\n", tables.empty() ? "no" : "yes");
     } else if (program) {
         for (const ir::Table& t : program->tables)
-            (codegen::is_compiled_table(t.name) ? in_bpf : in_kernel).insert(t.name);
+            (compiler::is_compiled_table(t.name) ? in_bpf : in_kernel).insert(t.name);
     }
     if (state->format != "nft") {  // every table goes to netfilter: the compiled ones as the backstop
         std::printf("tables in BPF:");

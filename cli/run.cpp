@@ -11,7 +11,6 @@
 #include "cli/input.hpp"
 #include "codegen/build.hpp"
 #include "runtime/loaded_program.hpp"
-#include "runtime/netfilter.hpp"
 #include "runtime/pcap.hpp"
 
 namespace bpftables::cli {
@@ -167,7 +166,9 @@ int run_command(int argc, char** argv) {
     Diagnostics diags;
     std::optional<ir::Program> program = load_ruleset(argv[optind], ipsets, diags, format);
     std::optional<codegen::Build> built;
-    if (program) runtime::follow_backend(*program, backend), built = codegen::build(*program, hook, diags);
+    codegen::Options options = codegen::options_from_environment();
+    options.semantics = codegen::semantics_of(backend);
+    if (program) built = codegen::build(*program, hook, diags, options);
     std::fputs(diags.str().c_str(), stderr);
     if (!built) return 1;
     auto loaded =

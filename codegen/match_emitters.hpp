@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/diagnostics.hpp"
+#include "codegen/hook.hpp"
 #include "codegen/layout.hpp"
 #include "compiler/ir.hpp"
 

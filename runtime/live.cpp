@@ -64,7 +64,7 @@ void for_each_counted(ir::Program& program, const std::vector<codegen::GidInfo>&
     };
     for (ir::Table& t : program.tables) {
         for (ir::Chain& c : t.chains) {
-            if (!codegen::is_compiled_chain(t, c)) continue;
+            if (!compiler::is_compiled_chain(t, c)) continue;
             for (ir::Rule& r : c.rules) {
                 if (!r.counters) r.counters = ir::Counters{};
                 f(*r.counters, lookup(gid_key(t.name, c.name, 1, "-A " + c.name + " " + ir::rule_spec(r))));
@@ -353,7 +353,8 @@ bool commit_generation(const State& old, CommitRequest request, CommitReport& re
     // Under iptables-nft a short L4 header is no hotdrop: the programs hand such packets to that copy.
     if (next.format.empty())
         next.backend = !request.backend.empty() ? request.backend : old.format.empty() ? old.backend : "";
-    if (next.format.empty()) follow_backend(request.program, next.backend);
+    codegen::Options options = codegen::options_from_environment();
+    if (next.format.empty()) options.semantics = codegen::semantics_of(next.backend);
 
     // 1. Build (the hooks in parallel: clang runs as a child process), then load and verify every program of
     // the new generation.
@@ -365,9 +366,9 @@ bool commit_generation(const State& old, CommitRequest request, CommitReport& re
     auto t = Clock::now();
     std::vector<std::future<Built>> builds;
     for (codegen::Hook h : build_hooks)
-        builds.push_back(std::async(std::launch::async, [&request, h] {
+        builds.push_back(std::async(std::launch::async, [&request, &options, h] {
             Built b{request.program, {}, std::nullopt};
-            b.build = codegen::build(b.program, h, b.diags);
+            b.build = codegen::build(b.program, h, b.diags, options);
             return b;
         }));
     std::vector<Built> built_all;

@@ -9,7 +9,6 @@
 #include <map>
 #include <sstream>
 
-#include "codegen/layout.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/ir_print.hpp"
 #include "parser/nft_parser.hpp"
@@ -91,10 +90,6 @@ std::string default_backend() {
     std::string out;
     run_with_input("iptables -V", "", out);
     return out.find("legacy") != std::string::npos ? "legacy" : "nft";
-}
-
-void follow_backend(ir::Program& program, const std::string& backend) {
-    if (backend == "nft") program.short_headers = ir::ShortHeaders::kernel;
 }
 
 bool netfilter_apply(const std::string& backend, const ir::Program& program,

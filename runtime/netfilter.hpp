@@ -11,10 +11,6 @@ namespace bpftables::runtime {
 // "nft" or "legacy": what `iptables -V` says the system's iptables is.
 std::string default_backend();
 
-// An iptables ruleset whose copy in the kernel is `backend`'s follows its semantics where legacy and nft
-// differ: under nft a short L4 header is no hotdrop (ir::ShortHeaders::kernel).
-void follow_backend(ir::Program& program, const std::string& backend);
-
 // Replaces the named tables of the namespace's netfilter with their content in `program` (a table `program`
 // lacks is flushed to its built-in chains with ACCEPT policies). `test`: iptables-restore --test only.
 bool netfilter_apply(const std::string& backend, const ir::Program& program,

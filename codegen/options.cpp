@@ -1,0 +1,19 @@
+// The code generator's options (options.hpp): backend semantics and the knobs read from the environment.
+#include "codegen/options.hpp"
+
+#include <cstdlib>
+
+namespace bpftables::codegen {
+
+Semantics semantics_of(const std::string& backend) {
+    return backend == "nft" ? Semantics::nft : Semantics::legacy;
+}
+
+Options options_from_environment() {
+    Options options;
+    if (const char* env = std::getenv("BPFTABLES_CLASSIFIER_MIN")) options.classifier_min = std::atoi(env);
+    if (const char* env = std::getenv("BPFTABLES_INLINE_LIMIT")) options.inline_limit = std::atoi(env);
+    return options;
+}
+
+}  // namespace bpftables::codegen
