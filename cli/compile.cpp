@@ -97,11 +97,13 @@ int compile_command(int argc, char** argv) {
     if (!program) return report(), 1;
 
     std::string result;
-    if (emit == "ir") {  // the IR after the passes every ruleset goes through and the code generator's
+    if (emit == "ir") {
+        // The IR after the passes every ruleset goes through, as `import` prints it; the code generator's
+        // passes run too, for --dump-after (which prints their plan).
         if (!passes::run_pipeline(*program, diags, options.trace) ||
             !codegen::run_transforms(*program, diags, options))
             return report(), 1;
-        result = ir::to_save(*program, {.plan = true});
+        result = ir::to_save(*program);
         report();
     } else {
         std::optional<codegen::Build> built =

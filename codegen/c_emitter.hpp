@@ -30,6 +30,8 @@ struct CProgram {
     std::vector<Explanation> explain;
 };
 
+// `program` has been through the passes: the checks (nothing is refused here but what a hook cannot do) and
+// the code generator's, whose ir::ChainPlan it follows. codegen::generate_c runs them, then this.
 std::optional<CProgram> emit_c(const ir::Program& program, Hook hook, Diagnostics& diags,
                                const Options& options = {});
 

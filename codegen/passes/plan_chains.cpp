@@ -20,12 +20,16 @@ class PlanChains : public passes::Pass {
     explicit PlanChains(const Options& options) : inline_limit_(options.inline_limit) {}
     const char* name() const override { return "plan-chains"; }
     bool run(ir::Program& program, Diagnostics&) override {
+        bool changed = false;
         for (ir::Table& t : program.tables) {
             done_.clear();
+            std::vector<ir::ChainPlan> before;
+            for (const ir::Chain& c : t.chains) before.push_back(c.plan);
             for (ir::Chain& c : t.chains)
                 if (compiler::is_compiled_chain(t, c)) plan(t, c);
+            for (size_t i = 0; i < t.chains.size(); ++i) changed = changed || t.chains[i].plan != before[i];
         }
-        return true;
+        return changed;
     }
 
   private:
