@@ -22,7 +22,7 @@ inline std::optional<Build> build(ir::Program& program, Hook hook, Diagnostics& 
 }
 
 // The code generator's passes (codegen/passes/passes.hpp): they record their decisions in each chain's
-// ir::ChainPlan, which `--emit ir` prints and the C back end follows.
+// ir::ChainPlan, which `--dump-after PASS` prints and the C back end follows.
 bool run_transforms(ir::Program& program, Diagnostics& diags, const Options& options = {});
 
 // The C of `program`, which has been through passes::run_pipeline: the checks of what bpftables compiles

@@ -309,7 +309,7 @@ struct NftHook {
     auto operator<=>(const NftHook&) const = default;
 };
 
-// What the code generator's passes decided for a chain (codegen/passes/): printed by `--emit ir` as
+// What the code generator's passes decided for a chain (codegen/passes/): printed by `--dump-after PASS` as
 // comments, followed by the C emitter. Empty until those passes run.
 struct ChainPlan {
     std::vector<std::pair<int, int>> classified;  // classifier runs: (first rule, count), 0-based positions
