@@ -354,7 +354,8 @@ int dut_command(const Args& args) {
         Diagnostics diags;
         dut.program = cli::load_ruleset(args.at("ruleset"), "", diags);
         std::optional<codegen::Build> built;
-        if (dut.program) built = codegen::build(*dut.program, dut.hook, diags);
+        if (dut.program)
+            built = codegen::build(*dut.program, dut.hook, diags, codegen::options_from_environment());
         if (!built) return std::fprintf(stderr, "%s", diags.str().c_str()), 1;
         auto t1 = std::chrono::steady_clock::now();
         dut.object = built->object.object;

@@ -14,9 +14,6 @@ struct RulesetOptions {
     std::string format;  // --format as given (nft, nft-json or iptables); empty: guessed from the content
     std::string ipsets;  // --ipsets FILE: the ipset save text of the sets an iptables ruleset names
     std::optional<compiler::Backend> backend;  // --backend legacy|nft
-
-    // --backend as a string, empty when absent.
-    std::string backend_text() const { return backend ? compiler::backend_name(*backend) : ""; }
 };
 
 // Their getopt_long entries, for a command's table of long options.

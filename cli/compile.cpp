@@ -1,4 +1,5 @@
 // bpftables compile FILE -o OUT [--hook HOOK] [--emit obj|c|ir] [--explain] [--ipsets FILE] [--stats]
+//                   [--dump-after PASS] [-v]
 #include <getopt.h>
 
 #include <chrono>
@@ -12,7 +13,6 @@
 #include "compiler/ir_print.hpp"
 #include "compiler/passes/pass.hpp"
 #include "runtime/loaded_program.hpp"
-#include "runtime/netfilter.hpp"
 
 namespace bpftables::cli {
 
@@ -25,13 +25,16 @@ int compile_command(int argc, char** argv) {
                                           kFormatOption,
                                           {"stats", no_argument, nullptr, 's'},
                                           kBackendOption,
+                                          {"dump-after", required_argument, nullptr, 'D'},
+                                          {"verbose", no_argument, nullptr, 'v'},
                                           {nullptr, 0, nullptr, 0}};
     std::string out, emit = "obj";
     RulesetOptions ruleset;
+    passes::Trace trace;  // --dump-after PASS: the IR after that pass, to stderr; -v: each pass's time
     codegen::Hook hook = codegen::Hook::xdp;
-    bool explain = false, stats = false;
+    bool explain = false, stats = false, verbose = false;
     optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "o:", long_options, nullptr)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, "o:v", long_options, nullptr)) != -1;) {
         OptionRead read = read_ruleset_option("bpftables compile", c, ruleset);
         if (read == OptionRead::bad) return 2;
         if (read == OptionRead::read) continue;
@@ -56,32 +59,51 @@ int compile_command(int argc, char** argv) {
             case 's':
                 stats = true;
                 break;
+            case 'D':
+                trace.dump_after = optarg;
+                break;
+            case 'v':
+                verbose = true;
+                break;
             default:
                 return 2;
         }
     }
-    if (optind + 1 != argc || (out.empty() && !explain && !stats) ||
+    if (optind + 1 != argc || (out.empty() && !explain && !stats && trace.dump_after.empty()) ||
         (emit != "obj" && emit != "c" && emit != "ir")) {
         std::fputs(
             "usage: bpftables compile FILE -o OUT [--hook xdp|tc-ingress|tc-egress] [--emit obj|c|ir] "
-            "[--explain] [--ipsets FILE] [--format nft|nft-json|iptables] [--backend legacy|nft] [--stats]\n",
+            "[--explain] [--ipsets FILE] [--format nft|nft-json|iptables] [--backend legacy|nft] [--stats] "
+            "[--dump-after PASS] [-v]\n",
             stderr);
         return 2;
     }
     Diagnostics diags;
     std::optional<ir::Program> program = load_ruleset(argv[optind], ruleset.ipsets, diags, ruleset.format);
-    auto report = [&] { std::fputs(diags.str().c_str(), stderr); };
+    codegen::Options options = codegen::options_from_environment();
+    options.semantics = ruleset.backend.value_or(compiler::Backend::legacy);
+    if (verbose || !trace.dump_after.empty()) options.trace = &trace;
+    auto report = [&] {
+        if (!trace.dump_after.empty() && trace.dumped) std::fputs(trace.dump.c_str(), stderr);
+        if (verbose)
+            for (const auto& [pass, seconds] : trace.seconds)
+                std::fprintf(stderr, "bpftables compile: pass %s: %.3f ms\n", pass.c_str(), seconds * 1e3);
+        std::fputs(diags.str().c_str(), stderr);
+    };
     if (!program) return report(), 1;
-    std::string backend = ruleset.backend_text();
-    runtime::follow_backend(*program, backend);
 
     std::string result;
     if (emit == "ir") {
-        if (!passes::run_pipeline(*program, diags)) return report(), 1;
+        // The IR after the passes every ruleset goes through, as `import` prints it; the code generator's
+        // passes run too, for --dump-after (which prints their plan).
+        if (!passes::run_pipeline(*program, diags, options.trace) ||
+            !codegen::run_transforms(*program, diags, options))
+            return report(), 1;
         result = ir::to_save(*program);
         report();
     } else {
-        std::optional<codegen::Build> built = codegen::build(*program, hook, diags, emit == "obj" || stats);
+        std::optional<codegen::Build> built =
+            codegen::build(*program, hook, diags, options, emit == "obj" || stats);
         report();
         if (!built) return 1;
         result = emit == "c" ? built->c.source : built->object.object;
@@ -114,6 +136,11 @@ int compile_command(int argc, char** argv) {
                 built->object.object.size(), load_s, s.insns, s.verified_insns, s.jited_bytes,
                 built->c.layout.runs.size(), s.classifier_nodes, s.classifier_leaves);
         }
+    }
+    if (!trace.dump_after.empty() && !trace.dumped) {
+        std::fprintf(stderr, "bpftables compile: no pass named '%s' ran (see compiler/passes/README.md)\n",
+                     trace.dump_after.c_str());
+        return 2;
     }
     return out.empty() ? 0 : write_text("bpftables compile", out, result);  // -o -: stdout, as cc -o -
 }

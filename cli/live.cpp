@@ -11,6 +11,7 @@
 #include "cli/live_commands.hpp"
 #include "cli/live_common.hpp"
 #include "codegen/layout.hpp"
+#include "compiler/hooks.hpp"
 #include "compiler/ir_print.hpp"
 #include "runtime/netfilter.hpp"
 
@@ -159,7 +160,7 @@ int status_command(int argc, char** argv) {
         std::printf("; copy in the kernel's nf_tables: %s\n", tables.empty() ? "no" : "yes");
     } else if (program) {
         for (const ir::Table& t : program->tables)
-            (codegen::is_compiled_table(t.name) ? in_bpf : in_kernel).insert(t.name);
+            (compiler::is_compiled_table(t.name) ? in_bpf : in_kernel).insert(t.name);
     }
     if (!runtime::is_nft(*state)) {  // every table goes to netfilter: the compiled ones as the backstop
         std::printf("tables in BPF:");

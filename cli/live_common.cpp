@@ -9,6 +9,7 @@
 #include <string>
 
 #include "codegen/layout.hpp"
+#include "compiler/hooks.hpp"
 #include "compiler/nft/canonical.hpp"
 #include "parser/nft_parser.hpp"
 
@@ -99,7 +100,7 @@ int save_nft(const char* cmd, const runtime::LiveView& live, const std::string& 
     std::map<std::pair<int, int>, ir::Counters> sums;
     for (const ir::Table& t : live.program.tables)
         for (const ir::Chain& c : t.chains) {
-            if (!codegen::is_compiled_chain(t, c)) continue;
+            if (!compiler::is_compiled_chain(t, c)) continue;
             for (const ir::Rule& r : c.rules) {
                 ir::Counters& sum = sums[{r.loc.line, r.loc.col}];
                 ir::Counters rc = r.counters.value_or(ir::Counters{});

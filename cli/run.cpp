@@ -12,7 +12,6 @@
 #include "cli/input.hpp"
 #include "codegen/build.hpp"
 #include "runtime/loaded_program.hpp"
-#include "runtime/netfilter.hpp"
 #include "runtime/pcap.hpp"
 
 namespace bpftables::cli {
@@ -162,9 +161,10 @@ int run_command(int argc, char** argv) {
     }
     Diagnostics diags;
     std::optional<ir::Program> program = load_ruleset(argv[optind], ruleset.ipsets, diags, ruleset.format);
-    std::string backend = ruleset.backend_text();
     std::optional<codegen::Build> built;
-    if (program) runtime::follow_backend(*program, backend), built = codegen::build(*program, hook, diags);
+    codegen::Options options = codegen::options_from_environment();
+    options.semantics = ruleset.backend.value_or(compiler::Backend::legacy);
+    if (program) built = codegen::build(*program, hook, diags, options);
     std::fputs(diags.str().c_str(), stderr);
     if (!built) return 1;
     auto loaded =

@@ -15,6 +15,19 @@ struct Build {
 
 // Runs the pass pipeline on `program` (which it may rewrite), then generates and, unless `object` is false
 // (only the C is wanted), compiles.
-std::optional<Build> build(ir::Program& program, Hook hook, Diagnostics& diags, bool object = true);
+std::optional<Build> build(ir::Program& program, Hook hook, Diagnostics& diags, const Options& options,
+                           bool object = true);
+inline std::optional<Build> build(ir::Program& program, Hook hook, Diagnostics& diags, bool object = true) {
+    return build(program, hook, diags, Options{}, object);
+}
+
+// The code generator's passes (codegen/passes/passes.hpp): they record their decisions in each chain's
+// ir::ChainPlan, which `--dump-after PASS` prints and the C back end follows.
+bool run_transforms(ir::Program& program, Diagnostics& diags, const Options& options = {});
+
+// The C of `program`, which has been through passes::run_pipeline: the checks of what bpftables compiles
+// (passes::run_checks), the code generator's passes (run_transforms), then the C back end.
+std::optional<CProgram> generate_c(ir::Program& program, Hook hook, Diagnostics& diags,
+                                   const Options& options = {});
 
 }  // namespace bpftables::codegen

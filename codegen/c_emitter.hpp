@@ -4,7 +4,7 @@
 // Each chain becomes a static function over struct bpft_pkt that returns a verdict (bpf/abi.h); each rule a
 // do { ... } while (0) block whose conditions come from the match emitters, carrying its source line as a
 // comment. The hook's entry point parses the packet, runs the prerouting base chains (iptables: raw), asks
-// the routing whether input or forward applies, runs that hook's base chains in order (layout.hpp:
+// the routing whether input or forward applies, runs that hook's base chains in order (compiler/hooks.hpp:
 // base_chains), records the verdict and maps it to the hook's return code.
 #include <optional>
 #include <string>
@@ -13,6 +13,7 @@
 #include "base/diagnostics.hpp"
 #include "codegen/layout.hpp"
 #include "codegen/match_emitters.hpp"
+#include "codegen/options.hpp"
 #include "compiler/ir.hpp"
 
 namespace bpftables::codegen {
@@ -29,7 +30,10 @@ struct CProgram {
     std::vector<Explanation> explain;
 };
 
-std::optional<CProgram> emit_c(const ir::Program& program, Hook hook, Diagnostics& diags);
+// `program` has been through the passes: the checks (nothing is refused here but what a hook cannot do) and
+// the code generator's, whose ir::ChainPlan it follows. codegen::generate_c runs them, then this.
+std::optional<CProgram> emit_c(const ir::Program& program, Hook hook, Diagnostics& diags,
+                               const Options& options = {});
 
 // The BPF program's function name for a hook ("bpftables_xdp", ...).
 const char* entry_point(Hook hook);

@@ -66,7 +66,7 @@ std::optional<ClangResult> compile_c(const std::string& source, Diagnostics& dia
     if (pid == 0) {
         int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (fd >= 0) dup2(fd, 2), dup2(fd, 1);
-        if (chdir(dir.path().c_str()) != 0) _exit(126);  // see c_emitter.cpp line_directive()
+        if (chdir(dir.path().c_str()) != 0) _exit(126);  // see chain_emitter.cpp line_directive()
         std::string clang = clang_binary();
         execlp(clang.c_str(), clang.c_str(), "-O2", "-g", "-target", "bpf", "-mcpu=v3",
                "-I/usr/include/x86_64-linux-gnu", "-Wno-unused-label", "-Wno-unused-function",

@@ -6,8 +6,9 @@
 // The trees are HiCuts trees (Gupta and McKeown, "Packet classification using hierarchical intelligent
 // cuttings", 1999): each inner node cuts one field of its region into 2^k equal parts; a leaf lists the rules
 // that overlap its region, in the chain's order, and stops at the first rule that covers the whole region
-// (the rules after it can never decide a packet there). The layout (layout.hpp) finds the runs; the loader
-// builds their trees with this and fills the maps; bpf/bpftables.bpf.h walks them.
+// (the rules after it can never decide a packet there). passes/classifier_runs.cpp finds the runs (the
+// layout lists them); the loader builds their trees with this and fills the maps; bpf/bpftables.bpf.h walks
+// them.
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "codegen/hook_ops.hpp"
 #include "compiler/xt/module.hpp"
 
 namespace bpftables::codegen {
@@ -227,7 +228,7 @@ struct Emitter {
         return c;
     }
     std::optional<MatchCode> operator()(const ir::MarkMatch& m) {
-        if (ctx.hook == Hook::xdp) return kernel("the packet mark does not exist yet at XDP");
+        if (const char* why = hook_ops(ctx.hook).no_mark) return kernel(why);
         if (table_has_rules(ctx.program, "mangle")) return kernel("the mangle table may set the mark first");
         MatchCode c;
         c.cond = invert_if(m.invert, "(p->mark & " + hex(m.mask) + ") == " + hex(m.value));
@@ -257,7 +258,7 @@ struct Emitter {
         return c;
     }
     std::optional<MatchCode> operator()(const ir::MacMatch& m) {
-        if (ctx.hook == Hook::tc_egress) return kernel("--mac-source is only defined on received packets");
+        if (const char* why = hook_ops(ctx.hook).no_mac_source) return kernel(why);
         std::string c;
         for (int i = 0; i < 6; ++i)
             c += (i ? " && " : "") + std::string("p->smac[") + std::to_string(i) + "] == " + hex(m.addr[i]);

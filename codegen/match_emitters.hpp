@@ -1,6 +1,6 @@
 #pragma once
 // One emitter per match kind: each turns a match into C conditions over `struct bpft_pkt *p` (see
-// bpf/bpftables.bpf.h). Emitters never choose verdicts; the rule emitter (c_emitter.cpp) does, from these
+// bpf/bpftables.bpf.h). Emitters never choose verdicts; the rule emitter (chain_emitter.cpp) does, from these
 // conditions:
 //   kernel_if  - when true, only the kernel can decide this match here: the packet is handed over
 //   hotdrop_if - when true, netfilter drops the packet at this match (a header too short to read)
@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/diagnostics.hpp"
+#include "codegen/hook.hpp"
 #include "codegen/layout.hpp"
 #include "compiler/ir.hpp"
 

@@ -309,6 +309,16 @@ struct NftHook {
     auto operator<=>(const NftHook&) const = default;
 };
 
+// What the code generator's passes decided for a chain (codegen/passes/): printed by `--dump-after PASS` as
+// comments, followed by the C emitter. Empty until those passes run.
+struct ChainPlan {
+    std::vector<std::pair<int, int>> classified;  // classifier runs: (first rule, count), 0-based positions
+    bool inlined = false;                         // inlined where it is jumped to, not a function of its own
+    int size = 0;                                 // rules, plus what they inline (the inlining's unit)
+    std::vector<std::pair<int, int>> segments;    // the functions it is split into: [begin, end) rule ranges
+    bool operator==(const ChainPlan&) const = default;
+};
+
 struct Chain {
     std::string name;
     Policy policy = Policy::none;
@@ -317,6 +327,7 @@ struct Chain {
     std::vector<Rule> rules;
     // nft base chains only; their policy is accept or drop (last: aggregates)
     std::optional<NftHook> nft_hook;
+    ChainPlan plan;
     bool builtin() const { return policy != Policy::none; }
 };
 

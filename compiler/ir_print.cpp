@@ -47,6 +47,28 @@ std::string rule_spec(const Rule& rule) {
     return out.empty() ? out : out.substr(1);
 }
 
+namespace {
+
+// A chain's plan (ir::ChainPlan) as comments after its rules; nothing when it is one function of plain rules.
+std::string plan_comments(const Chain& c) {
+    std::string out;
+    for (const auto& [first, count] : c.plan.classified)
+        out += "# bpftables: " + c.name + " rules " + std::to_string(first + 1) + " to " +
+               std::to_string(first + count) + ": decided by the classifier\n";
+    if (c.plan.inlined) out += "# bpftables: " + c.name + " is inlined where it is jumped to\n";
+    if (c.plan.segments.size() > 1) {
+        out += "# bpftables: " + c.name + " is split into " + std::to_string(c.plan.segments.size()) +
+               " functions: rules";
+        for (size_t i = 0; i < c.plan.segments.size(); ++i)
+            out += std::string(i ? ", " : " ") + std::to_string(c.plan.segments[i].first + 1) + " to " +
+                   std::to_string(c.plan.segments[i].second);
+        out += "\n";
+    }
+    return out;
+}
+
+}  // namespace
+
 std::string to_save(const Table& table, const PrintOptions& options) {
     std::vector<const Chain*> order;
     for (const Chain& c : table.chains)
@@ -73,6 +95,7 @@ std::string to_save(const Table& table, const PrintOptions& options) {
             std::string spec = rule_spec(r);
             out += "-A " + c->name + (spec.empty() ? "" : " " + spec) + "\n";
         }
+        if (options.plan) out += plan_comments(*c);
     }
     return out + "COMMIT\n";
 }

@@ -10,6 +10,7 @@ namespace bpftables::ir {
 struct PrintOptions {
     bool counters = false;  // -c: "[p:b] " before each rule
     std::string only_table;
+    bool plan = false;  // the code generator's decisions (ir::ChainPlan) as "# bpftables: ..." comments
 };
 
 std::string to_save(const Program& program, const PrintOptions& options = {});

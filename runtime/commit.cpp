@@ -90,7 +90,9 @@ void plan(Transaction& tx) {
         next.backend = request.backend ? compiler::backend_name(*request.backend)
                        : !is_nft(old)  ? old.backend
                                        : "";
-    if (next.format.empty()) follow_backend(request.program, next.backend);
+    tx.options = codegen::options_from_environment();
+    if (next.format.empty())
+        tx.options.semantics = compiler::parse_backend(next.backend).value_or(compiler::Backend::legacy);
 }
 
 bool build_programs(Transaction& tx) {
@@ -105,9 +107,9 @@ bool build_programs(Transaction& tx) {
     auto t = Clock::now();
     std::vector<std::future<Built>> builds;
     for (codegen::Hook h : build_hooks)
-        builds.push_back(std::async(std::launch::async, [&request = tx.request, h] {
+        builds.push_back(std::async(std::launch::async, [&request = tx.request, &options = tx.options, h] {
             Built b{request.program, {}, std::nullopt};
-            b.build = codegen::build(b.program, h, b.diags);
+            b.build = codegen::build(b.program, h, b.diags, options);
             return b;
         }));
     std::vector<Built> built_all;

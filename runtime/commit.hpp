@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "codegen/options.hpp"
 #include "runtime/generation.hpp"
 #include "runtime/live.hpp"
 #include "runtime/loaded_program.hpp"
@@ -62,6 +63,7 @@ struct Transaction {
     std::string& error;
 
     std::vector<codegen::Hook> hooks;  // the hooks the attachments need (none: nothing attached)
+    codegen::Options options;          // how the programs are built (the semantics of the committed backend)
     State next;
     std::vector<HookProgram> programs;
     // The kernel's nf_tables copy of an nft ruleset: the tables replaced, the old text and the new one.

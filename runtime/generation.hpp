@@ -9,6 +9,7 @@
 
 #include "bpf/abi.h"
 #include "codegen/layout.hpp"
+#include "compiler/hooks.hpp"
 #include "compiler/ir.hpp"
 #include "compiler/ir_print.hpp"
 #include "runtime/state.hpp"
@@ -53,7 +54,7 @@ void for_each_counted(ir::Program& program, const std::vector<codegen::GidInfo>&
     };
     for (ir::Table& t : program.tables) {
         for (ir::Chain& c : t.chains) {
-            if (!codegen::is_compiled_chain(t, c)) continue;
+            if (!compiler::is_compiled_chain(t, c)) continue;
             for (ir::Rule& r : c.rules) {
                 if (!r.counters) r.counters = ir::Counters{};
                 f(*r.counters, lookup(gid_key(t.name, c.name, 1, "-A " + c.name + " " + ir::rule_spec(r))));

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bpf/abi.h"
+#include "codegen/hook.hpp"
 #include "codegen/layout.hpp"
 #include "compiler/ir.hpp"
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "codegen/layout.hpp"
+#include "compiler/hooks.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/nft/canonical.hpp"
 #include "compiler/nft/lower.hpp"
@@ -113,7 +114,7 @@ std::optional<CommitRequest> merge_nft(const State& committed_state, const NftRe
         std::optional<ir::Program> committed = committed_program(committed_state, false, error);
         if (!committed) return error += "\n", std::nullopt;
         for (const ir::Table& t : committed->tables)
-            if (state_backend(committed_state) || !codegen::is_compiled_table(t.name))
+            if (state_backend(committed_state) || !compiler::is_compiled_table(t.name))
                 request.netfilter_tables.push_back(t.name);
         if (!request.netfilter_tables.empty())  // where the committed copy is
             request.backend = state_backend(committed_state) ? state_backend(committed_state)

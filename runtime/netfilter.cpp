@@ -93,10 +93,6 @@ compiler::Backend default_backend() {
     return out.find("legacy") != std::string::npos ? compiler::Backend::legacy : compiler::Backend::nft;
 }
 
-void follow_backend(ir::Program& program, const std::string& backend) {
-    if (backend == "nft") program.short_headers = ir::ShortHeaders::kernel;
-}
-
 bool netfilter_apply(std::optional<compiler::Backend> backend, const ir::Program& program,
                      const std::vector<std::string>& tables, bool test, std::string& error) {
     if (tables.empty()) return true;

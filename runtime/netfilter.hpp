@@ -12,10 +12,6 @@ namespace bpftables::runtime {
 // What `iptables -V` says the system's iptables is.
 compiler::Backend default_backend();
 
-// An iptables ruleset whose copy in the kernel is `backend`'s follows its semantics where legacy and nft
-// differ: under nft a short L4 header is no hotdrop (ir::ShortHeaders::kernel).
-void follow_backend(ir::Program& program, const std::string& backend);
-
 // Replaces the named tables of the namespace's netfilter with their content in `program` (a table `program`
 // lacks is flushed to its built-in chains with ACCEPT policies). `test`: iptables-restore --test only. No
 // `backend` is an error unless `tables` is empty.

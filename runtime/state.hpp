@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bpf/abi.h"
+#include "codegen/hook.hpp"
 #include "codegen/layout.hpp"
 #include "compiler/input_format.hpp"
 

@@ -34,7 +34,7 @@ namespace fs = std::filesystem;
 size_t count_rules(const ir::Program& p) {
     size_t n = 0;
     for (const ir::Table& t : p.tables)
-        if (codegen::is_compiled_table(t.name))
+        if (compiler::is_compiled_table(t.name))
             for (const ir::Chain& c : t.chains) n += c.rules.size();
     return n;
 }
@@ -94,7 +94,7 @@ Outcome run_one(const std::string& name, const std::vector<std::pair<std::string
         return o;
     }
     Diagnostics cd;
-    std::optional<codegen::CProgram> c = codegen::emit_c(*program, codegen::Hook::xdp, cd);
+    std::optional<codegen::CProgram> c = codegen::generate_c(*program, codegen::Hook::xdp, cd);
     if (!c) {
         std::set<std::string> what;
         for (const Diagnostic& x : cd.all())

@@ -87,7 +87,7 @@ Ruleset::Loaded& Ruleset::get(Hook hook) {
         l.error = "the ruleset does not parse:\n" + diags.str();
         return l;
     }
-    l.build = codegen::build(*l.program, hook, diags);
+    l.build = codegen::build(*l.program, hook, diags, codegen::options_from_environment());
     if (!l.build) {
         l.error =
             std::string("the ruleset does not build for ") + codegen::hook_name(hook) + ":\n" + diags.str();

@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "base/diagnostics.hpp"
+#include "codegen/build.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "tests/common/classifier_gen.hpp"
 
@@ -18,6 +19,13 @@ ir::Program lower(const std::string& text) {
     std::optional<ir::Program> p = parse_and_lower(text, "test.rules", diags);
     EXPECT_TRUE(p) << diags.str();
     return p ? *p : ir::Program{};
+}
+
+// The layout after the code generator's passes, with the knobs of the environment.
+codegen::Layout layout_of(ir::Program& program) {
+    Diagnostics diags;
+    codegen::run_transforms(program, diags, codegen::options_from_environment());
+    return codegen::make_layout(program);
 }
 
 std::string input_rules(const std::vector<std::string>& rules) {
@@ -40,7 +48,7 @@ TEST_P(Classifier, TreeWalkIsFirstMatch) {
     size_t n = GetParam() % 3 == 0 ? 3000 : 200;
     for (size_t i = 0; i < n; ++i) rules.push_back(classifier_rule_text(rng));
     ir::Program program = lower(input_rules(rules));
-    codegen::Layout layout = codegen::make_layout(program);
+    codegen::Layout layout = layout_of(program);
     ASSERT_EQ(layout.runs.size(), 1u);
     EXPECT_EQ(layout.runs[0].count, static_cast<int>(n));
     std::string error;
@@ -77,7 +85,7 @@ TEST(ClassifierRuns, OnlySimpleRulesAndLongEnough) {
         "-p icmp -j DROP",
         "-p 47 -j DROP",
     }));
-    codegen::Layout layout = codegen::make_layout(program);
+    codegen::Layout layout = layout_of(program);
     unsetenv("BPFTABLES_CLASSIFIER_MIN");
     ASSERT_EQ(layout.runs.size(), 2u);
     EXPECT_EQ(layout.runs[0].first, 0);
@@ -89,7 +97,7 @@ TEST(ClassifierRuns, OnlySimpleRulesAndLongEnough) {
 TEST(ClassifierRuns, OffWhenMinIsZero) {
     setenv("BPFTABLES_CLASSIFIER_MIN", "0", 1);
     ir::Program program = lower(input_rules(std::vector<std::string>(100, "-s 198.18.0.0/24 -j DROP")));
-    EXPECT_TRUE(codegen::make_layout(program).runs.empty());
+    EXPECT_TRUE(layout_of(program).runs.empty());
     unsetenv("BPFTABLES_CLASSIFIER_MIN");
 }
 

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "codegen/c_emitter.hpp"
+#include "codegen/build.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/passes/pass.hpp"
 
@@ -27,7 +27,7 @@ std::string slurp(const fs::path& p) {
 std::string diagnose(const std::string& text, const std::string& name) {
     Diagnostics d;
     std::optional<ir::Program> p = parse_and_lower(text, name, d);
-    if (p && passes::run_pipeline(*p, d)) codegen::emit_c(*p, codegen::Hook::xdp, d);
+    if (p && passes::run_pipeline(*p, d)) codegen::generate_c(*p, codegen::Hook::xdp, d);
     return d.str();
 }
 

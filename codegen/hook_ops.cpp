@@ -1,0 +1,34 @@
+// The table of hook operations (hook_ops.hpp).
+#include "codegen/hook_ops.hpp"
+
+namespace bpftables::codegen {
+namespace {
+
+// PACKET_OTHERHOST: the kernel drops it before netfilter sees it. Under BPF_PROG_TEST_RUN it only says that
+// the frame's destination MAC is not the test device's (eth_type_trans): the frame is taken as addressed to
+// the host, as received on (or sent from, at egress) the interface it was captured on.
+constexpr const char* skb_metadata =
+    "    p->mark = ctx->mark;\n    p->pkttype = ctx->pkt_type;\n"
+    "    if (p->pkttype == 3) {\n        if (bpft_cfg.test_run)\n            p->pkttype = 0;\n"
+    "        else {\n            v = BPFT_V(BPFT_KERNEL, BPFT_NO_GID);\n            goto out;\n"
+    "        }\n    }\n";
+
+const HookOps ops[] = {
+    {Hook::xdp, "bpftables_xdp", "xdp", "#define BPFT_HOOK_XDP 1\n", "struct xdp_md", "XDP_PASS", "XDP_DROP",
+     "", true, "the packet mark does not exist yet at XDP", nullptr},
+    {Hook::tc_ingress, "bpftables_tc_ingress", "tc", "#define BPFT_HOOK_TC 1\n", "struct __sk_buff",
+     "TC_ACT_OK", "TC_ACT_SHOT", skb_metadata, true, nullptr, nullptr},
+    {Hook::tc_egress, "bpftables_tc_egress", "tc", "#define BPFT_HOOK_TC 1\n#define BPFT_HOOK_EGRESS 1\n",
+     "struct __sk_buff", "TC_ACT_OK", "TC_ACT_SHOT", skb_metadata, false, nullptr,
+     "--mac-source is only defined on received packets"},
+};
+
+}  // namespace
+
+const HookOps& hook_ops(Hook hook) {
+    for (const HookOps& o : ops)
+        if (o.hook == hook) return o;
+    return ops[0];
+}
+
+}  // namespace bpftables::codegen

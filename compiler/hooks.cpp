@@ -1,0 +1,116 @@
+// Hook policy (hooks.hpp): hook names, compiled tables and chains, base chains in netfilter's order, and
+// where a table runs relative to conntrack.
+#include "compiler/hooks.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+
+namespace bpftables::compiler {
+
+const char* hook_name(Hook hook) {
+    switch (hook) {
+        case Hook::xdp:
+            return "xdp";
+        case Hook::tc_ingress:
+            return "tc-ingress";
+        case Hook::tc_egress:
+            return "tc-egress";
+    }
+    return "?";
+}
+
+bool parse_hook(const std::string& name, Hook& out) {
+    for (Hook h : {Hook::xdp, Hook::tc_ingress, Hook::tc_egress})
+        if (name == hook_name(h)) return out = h, true;
+    return false;
+}
+
+bool is_compiled_table(const std::string& table) {
+    return table == "filter" || table == "raw";
+}
+
+namespace {
+
+std::optional<NfHook> nf_hook_by_name(const std::string& name) {
+    for (NfHook h : {NfHook::prerouting, NfHook::input, NfHook::forward, NfHook::output, NfHook::postrouting})
+        if (name == nf_hook_name(h)) return h;
+    return std::nullopt;
+}
+
+std::string lowercase(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+}  // namespace
+
+const char* nf_hook_name(NfHook hook) {
+    switch (hook) {
+        case NfHook::prerouting:
+            return "prerouting";
+        case NfHook::input:
+            return "input";
+        case NfHook::forward:
+            return "forward";
+        case NfHook::output:
+            return "output";
+        case NfHook::postrouting:
+            return "postrouting";
+    }
+    return "?";
+}
+
+bool is_path_hook(const std::string& nft_hook) {
+    return nf_hook_by_name(nft_hook).has_value();
+}
+
+bool is_compiled_chain(const ir::Table& table, const ir::Chain& chain) {
+    if (table.family.empty()) return is_compiled_table(table.name);
+    if (!chain.nft_hook) return true;
+    const std::string& h = chain.nft_hook->hook;
+    return chain.nft_hook->type == "filter" &&
+           (h == "prerouting" || h == "input" || h == "forward" || h == "output");
+}
+
+std::vector<BaseChain> base_chains(const ir::Program& program) {
+    std::vector<BaseChain> out;
+    for (const ir::Table& t : program.tables)
+        for (const ir::Chain& c : t.chains) {
+            BaseChain b{NfHook::input, 0, t.name, c.name, true};
+            std::optional<NfHook> hook;
+            if (t.family.empty()) {  // iptables: the built-in chains of raw and filter
+                if (!is_compiled_table(t.name) || !c.builtin()) continue;
+                hook = nf_hook_by_name(lowercase(c.name));
+                b.priority = t.name == "raw" ? -300 : 0;
+            } else if (c.nft_hook) {
+                hook = nf_hook_by_name(c.nft_hook->hook);
+                b.priority = c.nft_hook->priority;
+                b.compiled = is_compiled_chain(t, c);
+            }
+            if (!hook) continue;
+            b.hook = *hook;
+            out.push_back(std::move(b));
+        }
+    // The kernel inserts a hook before those of equal priority registered earlier (nf_hook_entries_grow), and
+    // `nft -f` registers base chains in the order of the input: the last one written runs first.
+    std::reverse(out.begin(), out.end());
+    std::stable_sort(out.begin(), out.end(), [](const BaseChain& a, const BaseChain& b) {
+        return std::pair(a.hook, a.priority) < std::pair(b.hook, b.priority);
+    });
+    return out;
+}
+
+CtPosition ct_position(const ir::Table& t) {
+    if (t.family.empty()) return t.name == "raw" ? CtPosition::before : CtPosition::after;
+    bool before = false, after = false;
+    for (const ir::Chain& c : t.chains) {
+        if (!c.nft_hook || !is_compiled_chain(t, c)) continue;
+        const ir::NftHook& h = *c.nft_hook;
+        bool early = (h.hook == "prerouting" || h.hook == "output") && h.priority < conntrack_priority;
+        (early ? before : after) = true;
+    }
+    return before && after ? CtPosition::mixed : before ? CtPosition::before : CtPosition::after;
+}
+
+}  // namespace bpftables::compiler

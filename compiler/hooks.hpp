@@ -1,0 +1,58 @@
+#pragma once
+// Hook policy: the hooks a program is built for (XDP, TC ingress, TC egress), netfilter's hooks and the base
+// chains on a packet's path, which tables and chains bpftables compiles, and where a table's chains run
+// relative to conntrack. The passes check against it; the code generator and the runtime follow it.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "compiler/ir.hpp"
+
+namespace bpftables::compiler {
+
+enum class Hook { xdp, tc_ingress, tc_egress };
+
+const char* hook_name(Hook hook);
+bool parse_hook(const std::string& name, Hook& out);
+
+// The iptables tables bpftables compiles into programs (filter, raw); every other one stays in the kernel's
+// netfilter.
+bool is_compiled_table(const std::string& table);
+
+// Whether a chain becomes BPF code: every chain of iptables' filter and raw; in nft tables (ip, inet) the
+// regular chains and the base chains of type filter at prerouting, input, forward and output.
+bool is_compiled_chain(const ir::Table& table, const ir::Chain& chain);
+
+// The hooks of netfilter's IPv4 path, in the order a packet meets them. prerouting runs at ingress before the
+// routing decision (bpft_route), input or forward after it, output at TC egress for locally generated
+// packets, postrouting after forward and output.
+enum class NfHook { prerouting, input, forward, output, postrouting };
+const char* nf_hook_name(NfHook hook);
+
+// Whether an nft base chain's hook is one of netfilter's IPv4 path above (ingress, egress are not).
+bool is_path_hook(const std::string& nft_hook);
+
+// A base chain on a packet's path. Not compiled (nat, route, anything at postrouting): the packets that reach
+// it are handed to the kernel (verdict KERNEL, gid `kernel_gid` in the layout).
+struct BaseChain {
+    NfHook hook = NfHook::input;
+    int priority = 0;
+    std::string table, chain;
+    bool compiled = true;
+};
+
+// The base chains of a program in the order netfilter runs them: by hook, then priority (lower first); equal
+// priorities in the reverse of the order in which the chains first appear in the input (tables, then chains
+// within a table), as the kernel runs them after one `nft -f` of that input (checked by compat-tests' nft
+// mode). iptables' tables are base chains too: raw PREROUTING and OUTPUT at priority -300, filter INPUT,
+// FORWARD and OUTPUT at 0. Base chains at other hooks (ingress, egress) are left out: the passes refuse
+// them (passes/check_base_chains.cpp).
+std::vector<BaseChain> base_chains(const ir::Program& program);
+
+// Where a table's compiled chains run relative to conntrack (NF_IP_PRI_CONNTRACK, -200): before it there is
+// no ct state yet and notrack works (iptables' raw); mixed when an nft table has base chains on both sides.
+enum class CtPosition { before, after, mixed };
+inline constexpr int conntrack_priority = -200;
+CtPosition ct_position(const ir::Table& table);
+
+}  // namespace bpftables::compiler
