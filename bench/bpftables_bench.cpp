@@ -41,7 +41,7 @@
 
 #include "cli/input.hpp"
 #include "codegen/build.hpp"
-#include "runtime/loaded_program.hpp"
+#include "loader/loaded_program.hpp"
 
 namespace bpftables::bench {
 namespace {
@@ -265,9 +265,9 @@ int send_command(const Args& args) {
 
 // What the DUT runs, and how to read its counters.
 struct Dut {
-    std::optional<Object> bench;                  // bench_pass / bench_drop
-    std::optional<runtime::LoadedProgram> rules;  // bpftables
-    std::string object;                           // the bpftables object, for the test-run copy
+    std::optional<Object> bench;                 // bench_pass / bench_drop
+    std::optional<loader::LoadedProgram> rules;  // bpftables
+    std::string object;                          // the bpftables object, for the test-run copy
     codegen::Hook hook = codegen::Hook::xdp;
     std::optional<ir::Program> program;
     std::optional<codegen::Layout> layout;
@@ -306,14 +306,14 @@ bool attach_tc(Dut& dut, int fd, unsigned ifindex) {
 }
 
 double nspp(const Dut& dut, uint32_t repeat, const std::vector<Flow>& flows) {
-    std::optional<runtime::LoadedProgram> copy;
+    std::optional<loader::LoadedProgram> copy;
     int fd;
     if (dut.rules) {
         bpft_config config{};
         config.chain_mode = BPFT_CHAIN_INPUT;
         config.test_run = 1;
         std::string error;
-        copy = runtime::LoadedProgram::load(dut.object, dut.hook, config, *dut.program, *dut.layout, error);
+        copy = loader::LoadedProgram::load(dut.object, dut.hook, config, *dut.program, *dut.layout, error);
         if (!copy) return std::fprintf(stderr, "bpftables_bench: %s\n", error.c_str()), -1;
         fd = copy->prog_fd();
     } else {
@@ -364,10 +364,10 @@ int dut_command(const Args& args) {
         config.chain_mode = BPFT_CHAIN_INPUT;  // the DUT receives traffic addressed to itself
         std::string error;
         dut.rules =
-            runtime::LoadedProgram::load(dut.object, dut.hook, config, *dut.program, *dut.layout, error);
+            loader::LoadedProgram::load(dut.object, dut.hook, config, *dut.program, *dut.layout, error);
         if (!dut.rules) return std::fprintf(stderr, "bpftables_bench dut: %s\n", error.c_str()), 1;
         auto t2 = std::chrono::steady_clock::now();
-        runtime::ProgramStats s = dut.rules->stats();
+        loader::ProgramStats s = dut.rules->stats();
         ready << " compile_s=" << std::chrono::duration<double>(t1 - t0).count()
               << " clang_s=" << built->object.seconds
               << " load_s=" << std::chrono::duration<double>(t2 - t1).count() << " insns=" << s.insns

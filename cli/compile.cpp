@@ -12,7 +12,7 @@
 #include "codegen/build.hpp"
 #include "compiler/ir_print.hpp"
 #include "compiler/passes/pass.hpp"
-#include "runtime/loaded_program.hpp"
+#include "loader/loaded_program.hpp"
 
 namespace bpftables::cli {
 
@@ -120,14 +120,14 @@ int compile_command(int argc, char** argv) {
             bpft_config config{};
             std::string error;
             auto start = std::chrono::steady_clock::now();
-            auto loaded = runtime::LoadedProgram::load(built->object.object, hook, config, *program,
-                                                       built->c.layout, error);
+            auto loaded = loader::LoadedProgram::load(built->object.object, hook, config, *program,
+                                                      built->c.layout, error);
             double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
             if (!loaded) {
                 std::fprintf(stderr, "bpftables compile: %s\n", error.c_str());
                 return 1;
             }
-            runtime::ProgramStats s = loaded->stats();
+            loader::ProgramStats s = loaded->stats();
             std::printf(
                 "rules %zu  c_bytes %zu  clang_s %.3f  object_bytes %zu  load_s %.3f  insns %u  "
                 "verified_insns %u  jited_bytes %u  classifier_runs %zu  classifier_nodes %zu  "

@@ -2,8 +2,8 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
-#include "runtime/packet.hpp"
-#include "runtime/pcap.hpp"
+#include "loader/packet.hpp"
+#include "loader/pcap.hpp"
 
 namespace bpftables::cli {
 
@@ -12,7 +12,7 @@ int example_pcap_command(int argc, char** argv) {
         std::fputs("usage: bpftables make-example-pcap OUT.pcap\n", stderr);
         return 2;
     }
-    using namespace runtime;
+    using namespace loader;
     const uint32_t client = ip("198.18.0.1"), server = ip("198.18.0.2"), outsider = ip("203.0.113.9");
     std::vector<std::vector<uint8_t>> packets = {
         frame(Ipv4{.src = client, .dst = server}, Tcp{.dport = 22}),               // ssh from the lab: ACCEPT

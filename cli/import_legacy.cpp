@@ -25,7 +25,8 @@ namespace bpftables::cli {
 namespace {
 
 // libxtables reports fatal errors through this and expects it not to return (as in iptables itself).
-[[noreturn]] void xtables_exit(enum xtables_exittype, const char* msg, ...) {
+// The GNU attribute, not [[noreturn]]: the member exit_err is a pointer to a noreturn function type.
+__attribute__((noreturn)) void xtables_exit(enum xtables_exittype, const char* msg, ...) {
     va_list args;
     va_start(args, msg);
     std::fputs("bpftables import: libxtables: ", stderr);

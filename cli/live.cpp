@@ -25,17 +25,19 @@ int attach_command(int argc, char** argv) {
                                           {nullptr, 0, nullptr, 0}};
     const char* cmd = "bpftables attach";
     runtime::Attachment a;
-    a.hook = "xdp";
+    std::optional<runtime::AttachHook> hook = runtime::AttachHook::xdp;
+    std::optional<runtime::XdpMode> mode = runtime::XdpMode::none;
     bool verbose = false;
     double wait = 0;
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "w::v", long_options, nullptr)) != -1;) {
         switch (c) {
             case 'H':
-                a.hook = optarg;
+                hook = runtime::parse_attach_hook(optarg);
                 break;
             case 'm':
-                a.mode = optarg;
+                mode = runtime::parse_xdp_mode(optarg);
+                if (mode == runtime::XdpMode::none) mode.reset();  // --mode ''
                 break;
             case 'w':
                 wait = read_wait(argc, argv);
@@ -47,13 +49,14 @@ int attach_command(int argc, char** argv) {
                 return 2;
         }
     }
-    if (optind + 1 != argc || (a.hook != "xdp" && a.hook != "tc") ||
-        (!a.mode.empty() && a.mode != "native" && a.mode != "generic") ||
-        (a.hook == "tc" && !a.mode.empty())) {
+    if (optind + 1 != argc || !hook || !mode ||
+        (hook == runtime::AttachHook::tc && mode != runtime::XdpMode::none)) {
         std::fputs("usage: bpftables attach IFACE [--hook xdp|tc] [--mode native|generic]\n", stderr);
         return 2;
     }
-    if (a.hook == "xdp" && a.mode.empty()) a.mode = "native";
+    a.hook = *hook, a.mode = *mode;
+    if (a.hook == runtime::AttachHook::xdp && a.mode == runtime::XdpMode::none)
+        a.mode = runtime::XdpMode::native;
     a.iface = argv[optind];
     a.ifindex = static_cast<int>(if_nametoindex(a.iface.c_str()));
     if (a.ifindex == 0) {
@@ -67,7 +70,7 @@ int attach_command(int argc, char** argv) {
     for (const runtime::Attachment& b : attachments)
         if (b.ifindex == a.ifindex) {
             std::fprintf(stderr, "%s: %s is already attached (%s); detach it first\n", cmd, a.iface.c_str(),
-                         b.hook.c_str());
+                         runtime::attach_hook_name(b.hook));
             return 1;
         }
     runtime::State& old = locked->state;
@@ -168,11 +171,12 @@ int status_command(int argc, char** argv) {
         std::printf("%s; in the kernel's netfilter only:", in_bpf.empty() ? " none" : "");
         for (const std::string& t : in_kernel) std::printf(" %s", t.c_str());
         std::string restore =
-            state->backend.empty() ? "iptables-restore" : "iptables-" + state->backend + "-restore";
+            !state->backend ? "iptables-restore"
+                            : std::string("iptables-") + compiler::backend_name(*state->backend) + "-restore";
         std::printf("%s; every table is also in the kernel's netfilter (%s)%s\n",
                     in_kernel.empty() ? " none" : "", restore.c_str(),
                     in_bpf.empty() ? "" : ", the compiled ones as the backstop");
-        if (runtime::state_backend(*state) == compiler::Backend::nft)
+        if (state->backend == compiler::Backend::nft)
             std::printf("short TCP/UDP headers: handed to the kernel (iptables-nft does not hotdrop them)\n");
     }
     if (program && !program->sets.empty()) {
@@ -182,8 +186,8 @@ int status_command(int argc, char** argv) {
         std::printf("\n");
     }
     for (const runtime::Attachment& a : state->attachments) {
-        std::printf("%s (ifindex %d) %s%s%s:", a.iface.c_str(), a.ifindex, a.hook.c_str(),
-                    a.mode.empty() ? "" : " ", a.mode.c_str());
+        std::printf("%s (ifindex %d) %s%s%s:", a.iface.c_str(), a.ifindex, runtime::attach_hook_name(a.hook),
+                    a.mode == runtime::XdpMode::none ? "" : " ", runtime::xdp_mode_name(a.mode));
         unsigned idx = if_nametoindex(a.iface.c_str());
         for (codegen::Hook h : runtime::attachment_hooks(a)) {
             runtime::Fd link = runtime::open_pin(runtime::link_pin(a.ifindex, h));

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <sched.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -11,8 +12,8 @@
 #include "cli/common_options.hpp"
 #include "cli/input.hpp"
 #include "codegen/build.hpp"
-#include "runtime/loaded_program.hpp"
-#include "runtime/pcap.hpp"
+#include "loader/loaded_program.hpp"
+#include "loader/pcap.hpp"
 
 namespace bpftables::cli {
 namespace {
@@ -154,7 +155,7 @@ int run_command(int argc, char** argv) {
         return 2;
     }
     std::string error;
-    auto frames = runtime::read_pcap(pcap, error);
+    auto frames = loader::read_pcap(pcap, error);
     if (!frames) {
         std::fprintf(stderr, "bpftables run: %s\n", error.c_str());
         return 2;
@@ -168,7 +169,7 @@ int run_command(int argc, char** argv) {
     std::fputs(diags.str().c_str(), stderr);
     if (!built) return 1;
     auto loaded =
-        runtime::LoadedProgram::load(built->object.object, hook, config, *program, built->c.layout, error);
+        loader::LoadedProgram::load(built->object.object, hook, config, *program, built->c.layout, error);
     if (!loaded) {
         std::fprintf(stderr, "bpftables run: %s\n", error.c_str());
         return 1;
@@ -186,9 +187,9 @@ int run_command(int argc, char** argv) {
             std::fprintf(stderr, "bpftables run: packet %zu: %s\n", i + 1, error.c_str());
             return 1;
         }
-        std::string timing = ns ? (json ? ",\"ns\":" : "  ") + std::to_string(static_cast<long>(*ns + 0.5)) +
-                                      (json ? "" : " ns")
-                                : std::string();
+        std::string timing =
+            ns ? (json ? ",\"ns\":" : "  ") + std::to_string(std::lround(*ns)) + (json ? "" : " ns")
+               : std::string();
         const codegen::GidInfo* info = gid < layout.gids.size() ? &layout.gids[gid] : nullptr;
         std::string table = info ? info->table : "filter";
         std::string chain = info ? info->chain : chain_name(r->chain);

@@ -230,6 +230,7 @@ std::vector<std::vector<uint32_t>> separate(const std::vector<Box>& boxes, uint3
         by_wide[wide].push_back(id);
     }
     std::vector<std::vector<uint32_t>> groups;
+    groups.reserve(by_wide.size());
     for (auto& [wide, ids] : by_wide) groups.push_back(std::move(ids));
     std::stable_sort(groups.begin(), groups.end(),
                      [](const auto& x, const auto& y) { return x.size() > y.size(); });
@@ -264,7 +265,7 @@ std::optional<ClassifierTrees> build_classifier(const ir::Program& program, cons
                        std::nullopt;
             out.rules.push_back(*r);
         }
-        out.run_rules.push_back({begin, static_cast<uint32_t>(out.rules.size())});
+        out.run_rules.emplace_back(begin, static_cast<uint32_t>(out.rules.size()));
     }
     const Region whole{{0, 0, 0, 0, 0}, {32, 32, 8, 16, 16}};
     for (bool ports : {true, false}) {  // the trees for whole headers, then for truncated ones

@@ -67,7 +67,7 @@ class Emitter {
     // entry_emitter.cpp
     std::string entry();
     std::string run_hook(compiler::NfHook hook, const std::string& indent);
-    std::string out_iface(const std::string& indent);
+    std::string out_iface(const std::string& indent) const;
 
     const ir::Program& program_;
     Hook hook_;

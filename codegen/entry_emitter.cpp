@@ -90,7 +90,7 @@ std::string Emitter::run_hook(NfHook hook, const std::string& indent) {
     return s;
 }
 
-std::string Emitter::out_iface(const std::string& indent) {
+std::string Emitter::out_iface(const std::string& indent) const {
     if (!needs_.ifname) return {};
     return indent + "if (bpft_cfg.out_override) {\n" + indent +
            "    bpft_ifname_copy(&p->out, bpft_cfg.out_name);\n" + indent + "    p->out_known = 1;\n" +

@@ -107,12 +107,12 @@ struct Emitter {
     }
 
     // The conntrack state bits netfilter sees in this table: none yet in raw (conntrack runs after it).
-    std::string ct_state_expr() {
+    std::string ct_state_expr() const {
         if (ctx.before_conntrack)
             return "(p->untracked ? " + num(ir::ct::untracked) + " : " + num(ir::ct::invalid) + ")";
         return "(p->untracked ? " + num(ir::ct::untracked) + " : p->ct_state)";
     }
-    std::string ct_unknown() {
+    std::string ct_unknown() const {
         return ctx.before_conntrack ? std::string() : "!p->untracked && p->ct_state == 0";
     }
 
@@ -257,7 +257,7 @@ struct Emitter {
         c.cond = invert_if(m.invert, "(p->tos & " + hex(m.mask) + ") == " + hex(m.value));
         return c;
     }
-    std::optional<MatchCode> operator()(const ir::MacMatch& m) {
+    std::optional<MatchCode> operator()(const ir::MacMatch& m) const {
         if (const char* why = hook_ops(ctx.hook).no_mac_source) return kernel(why);
         std::string c;
         for (int i = 0; i < 6; ++i)

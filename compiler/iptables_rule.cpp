@@ -135,7 +135,7 @@ xt::Parsed dispatch(RuleBuilder& b, const std::vector<Word>& words, size_t& next
 // Words that an opaque module or target takes: everything up to the next option bpftables reads itself.
 void take_opaque_args(std::vector<std::string>& args, const std::vector<Word>& words, size_t& next,
                       const Word& option, bool invert) {
-    if (invert) args.push_back("!");
+    if (invert) args.emplace_back("!");
     args.push_back(option.text);
     while (next < words.size()) {
         const std::string& t = words[next].text;

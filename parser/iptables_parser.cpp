@@ -134,17 +134,17 @@ std::optional<Script> parse_iptables(const std::string& text, const std::string&
         SourceLoc loc{file, lineno, static_cast<int>(first) + 1};
         if (line[0] == '*') {
             if (parse_line<grammar::table_line>(line, st, diags))
-                script.lines.push_back(TableHeader{st.first, loc});
+                script.lines.emplace_back(TableHeader{st.first, loc});
         } else if (line[0] == ':') {
             if (parse_line<grammar::chain_line>(line, st, diags))
-                script.lines.push_back(
+                script.lines.emplace_back(
                     ChainDecl{st.first, st.second, st.counters, loc, st.at(st.second_col)});
         } else if (line.substr(first).starts_with("COMMIT") &&
                    line.find_first_not_of(" \t", first + 6) == std::string_view::npos) {
-            script.lines.push_back(Commit{loc});
+            script.lines.emplace_back(Commit{loc});
         } else {
             if (parse_line<grammar::command_line>(line, st, diags))
-                script.lines.push_back(Command{st.counters, std::move(st.words), loc});
+                script.lines.emplace_back(Command{st.counters, std::move(st.words), loc});
         }
     }
     if (diags.error_count() > errors_before) return std::nullopt;

@@ -36,7 +36,7 @@ Fd create_link(int prog_fd, const Attachment& a, codegen::Hook hook, std::string
     int fd = -1;
     if (hook == codegen::Hook::xdp) {
         LIBBPF_OPTS(bpf_link_create_opts, opts);
-        opts.flags = a.mode == "generic" ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+        opts.flags = a.mode == XdpMode::generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
         fd = bpf_link_create(prog_fd, a.ifindex, BPF_XDP, &opts);
     } else {
         int type = hook == codegen::Hook::tc_ingress ? kTcxIngress : kTcxEgress;
@@ -60,7 +60,7 @@ void put_back_old_copy(const Transaction& tx) {
     std::string ignored;
     if (!tx.old_program) return;
     netfilter_apply(tx.request.backend, *tx.old_program, tx.request.netfilter_tables, false, ignored);
-    netfilter_apply(state_backend(tx.old), *tx.old_program, tx.stale, false, ignored);
+    netfilter_apply(tx.old.backend, *tx.old_program, tx.stale, false, ignored);
 }
 
 }  // namespace
@@ -82,17 +82,14 @@ void plan(Transaction& tx) {
     next.attachments = request.attachments;
     next.hooks = tx.hooks;
     next.ruleset = request.nft_text.empty() ? ir::to_save(request.program) : request.nft_text;
-    next.format = request.nft_text.empty() ? "" : "nft";
+    next.format = request.nft_text.empty() ? compiler::InputFormat::iptables : compiler::InputFormat::nft;
     next.ipsets = ir::to_ipset_save(request.program.sets);
     // The kernel's copy of an iptables ruleset is this restore's backend's (or stays the committed one's).
     // Under iptables-nft a short L4 header is no hotdrop: the programs hand such packets to that copy.
-    if (next.format.empty())
-        next.backend = request.backend ? compiler::backend_name(*request.backend)
-                       : !is_nft(old)  ? old.backend
-                                       : "";
+    if (!is_nft(next))
+        next.backend = request.backend ? request.backend : !is_nft(old) ? old.backend : std::nullopt;
     tx.options = codegen::options_from_environment();
-    if (next.format.empty())
-        tx.options.semantics = compiler::parse_backend(next.backend).value_or(compiler::Backend::legacy);
+    if (!is_nft(next)) tx.options.semantics = next.backend.value_or(compiler::Backend::legacy);
 }
 
 bool build_programs(Transaction& tx) {
@@ -106,6 +103,7 @@ bool build_programs(Transaction& tx) {
     };
     auto t = Clock::now();
     std::vector<std::future<Built>> builds;
+    builds.reserve(build_hooks.size());
     for (codegen::Hook h : build_hooks)
         builds.push_back(std::async(std::launch::async, [&request = tx.request, &options = tx.options, h] {
             Built b{request.program, {}, std::nullopt};
@@ -113,6 +111,7 @@ bool build_programs(Transaction& tx) {
             return b;
         }));
     std::vector<Built> built_all;
+    built_all.reserve(builds.size());
     for (auto& f : builds) built_all.push_back(f.get());
     tx.report.build_s += since(t);
     std::string& error = tx.error;
@@ -127,8 +126,8 @@ bool build_programs(Transaction& tx) {
         t = Clock::now();
         bpft_config config{};
         config.chain_mode = BPFT_CHAIN_ROUTE;
-        std::optional<LoadedProgram> loaded =
-            LoadedProgram::load(built->object.object, h, config, copy, built->c.layout, error);
+        std::optional<loader::LoadedProgram> loaded =
+            loader::LoadedProgram::load(built->object.object, h, config, copy, built->c.layout, error);
         tx.report.load_s += since(t);
         if (!loaded)
             return error = std::string("loading the ") + codegen::hook_name(h) + " program: " + error, false;
@@ -211,23 +210,24 @@ bool apply_kernel_copy(Transaction& tx, Rollback& rollback) {
         const ir::Program* committed = committed_ir(tx, error);
         if (!committed) return false;
         tx.old_program = *committed;
-        if (!is_nft(old) && state_backend(old) && state_backend(old) != request.backend)
+        if (!is_nft(old) && old.backend && old.backend != request.backend)
             for (const ir::Table& t : tx.old_program->tables) tx.stale.push_back(t.name);
         if (!netfilter_apply(request.backend, request.program, request.netfilter_tables, false, error))
             return false;
         tx.report.notes.push_back("applied to the kernel's netfilter (" +
                                   std::string(compiler::backend_name(*request.backend)) + ")");
-        if (!netfilter_apply(state_backend(old), ir::Program{}, tx.stale, false, error))
+        if (!netfilter_apply(old.backend, ir::Program{}, tx.stale, false, error))
             return put_back_old_copy(tx), false;
         if (!tx.stale.empty())
-            tx.report.notes.push_back("emptied the old copy's tables (" + old.backend + ")");
+            tx.report.notes.push_back("emptied the old copy's tables (" +
+                                      std::string(compiler::backend_name(*old.backend)) + ")");
     }
     if (!tx.kernel_tables.empty()) {
         if (!nft_apply(tx.kernel_tables, tx.new_kernel, false, error)) return put_back_old_copy(tx), false;
-        tx.report.notes.push_back(tx.new_kernel.empty()
-                                      ? "removed the nft ruleset's copy from the kernel's nf_tables"
-                                      : "applied the nft ruleset to the kernel's nf_tables (it has "
-                                        "chains that bpftables hands to the kernel)");
+        tx.report.notes.emplace_back(tx.new_kernel.empty()
+                                         ? "removed the nft ruleset's copy from the kernel's nf_tables"
+                                         : "applied the nft ruleset to the kernel's nf_tables (it has "
+                                           "chains that bpftables hands to the kernel)");
     }
     rollback.on_failure([&tx] {
         put_back_old_copy(tx);

@@ -20,9 +20,9 @@
 #include <vector>
 
 #include "codegen/options.hpp"
+#include "loader/loaded_program.hpp"
 #include "runtime/generation.hpp"
 #include "runtime/live.hpp"
-#include "runtime/loaded_program.hpp"
 
 namespace bpftables::runtime {
 
@@ -44,7 +44,7 @@ class Rollback {
 // One hook's program of the generation being built.
 struct HookProgram {
     codegen::Hook hook;
-    LoadedProgram loaded;
+    loader::LoadedProgram loaded;
     ProgMaps maps;
 };
 

@@ -5,8 +5,8 @@
 #include <bpf/bpf.h>
 #include <net/if.h>
 
+#include "loader/loaded_program.hpp"
 #include "runtime/commit.hpp"
-#include "runtime/loaded_program.hpp"
 
 namespace bpftables::runtime {
 namespace {
@@ -18,7 +18,7 @@ bool commit_generation(const State& old, CommitRequest request, CommitReport& re
     // 1. Build, load and verify every program of the new generation, and check the kernel's copy.
     if (!build_programs(tx) || !check_kernel_copy(tx)) return false;
     if (tx.request.test_only) {
-        report.notes.push_back("--test: built, loaded and verified; nothing changed");
+        report.notes.emplace_back("--test: built, loaded and verified; nothing changed");
         return true;
     }
     if (!ensure_state_dir(error)) return false;
@@ -84,7 +84,7 @@ bool refresh_ifnames(const State& state, std::string& error) {
         Fd fd = open_pin(gen_pin(state.generation, "ifnames", h));
         if (fd && !fill_ifnames(fd.get(), error)) return false;
         Fd local = open_pin(gen_pin(state.generation, "local", h));
-        if (local && !fill_local_addresses(local.get(), error)) return false;
+        if (local && !loader::fill_local_addresses(local.get(), error)) return false;
     }
     return true;
 }

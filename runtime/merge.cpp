@@ -114,12 +114,12 @@ std::optional<CommitRequest> merge_nft(const State& committed_state, const NftRe
         std::optional<ir::Program> committed = committed_program(committed_state, false, error);
         if (!committed) return error += "\n", std::nullopt;
         for (const ir::Table& t : committed->tables)
-            if (state_backend(committed_state) || !compiler::is_compiled_table(t.name))
+            if (committed_state.backend || !compiler::is_compiled_table(t.name))
                 request.netfilter_tables.push_back(t.name);
         if (!request.netfilter_tables.empty())  // where the committed copy is
-            request.backend = state_backend(committed_state) ? state_backend(committed_state)
-                              : input.backend                ? input.backend
-                                                             : default_backend();
+            request.backend = committed_state.backend ? committed_state.backend
+                              : input.backend         ? input.backend
+                                                      : default_backend();
     }
     return request;
 }

@@ -42,17 +42,41 @@ int Fd::release() {
     return fd;
 }
 
+const char* attach_hook_name(AttachHook hook) {
+    return hook == AttachHook::xdp ? "xdp" : "tc";
+}
+
+std::optional<AttachHook> parse_attach_hook(std::string_view name) {
+    if (name == "xdp") return AttachHook::xdp;
+    if (name == "tc") return AttachHook::tc;
+    return std::nullopt;
+}
+
+const char* xdp_mode_name(XdpMode mode) {
+    switch (mode) {
+        case XdpMode::none:
+            return "";
+        case XdpMode::native:
+            return "native";
+        case XdpMode::generic:
+            return "generic";
+    }
+    return "";
+}
+
+std::optional<XdpMode> parse_xdp_mode(std::string_view name) {
+    for (XdpMode m : {XdpMode::none, XdpMode::native, XdpMode::generic})
+        if (name == xdp_mode_name(m)) return m;
+    return std::nullopt;
+}
+
 std::vector<codegen::Hook> attachment_hooks(const Attachment& a) {
-    if (a.hook == "xdp") return {codegen::Hook::xdp, codegen::Hook::tc_egress};
+    if (a.hook == AttachHook::xdp) return {codegen::Hook::xdp, codegen::Hook::tc_egress};
     return {codegen::Hook::tc_ingress, codegen::Hook::tc_egress};
 }
 
 bool is_nft(const State& state) {
-    return state.format == "nft";
-}
-
-std::optional<compiler::Backend> state_backend(const State& state) {
-    return compiler::parse_backend(state.backend);
+    return state.format == compiler::InputFormat::nft;
 }
 
 std::string serialize(const State& s) {
@@ -61,15 +85,15 @@ std::string serialize(const State& s) {
     for (codegen::Hook h : s.hooks) out += std::string(" ") + codegen::hook_name(h);
     out += "\n";
     for (const Attachment& a : s.attachments)
-        out += "attach " + a.iface + " " + std::to_string(a.ifindex) + " " + a.hook + " " +
-               (a.mode.empty() ? "-" : a.mode) + "\n";
+        out += "attach " + a.iface + " " + std::to_string(a.ifindex) + " " + attach_hook_name(a.hook) + " " +
+               (a.mode == XdpMode::none ? "-" : xdp_mode_name(a.mode)) + "\n";
     for (const codegen::GidInfo& g : s.gids)
         out += "gid\t" + g.table + "\t" + g.chain + "\t" + std::to_string(g.rule) + "\t" + g.text + "\n";
     for (const auto& [gid, c] : s.offsets)
         out += "offset " + std::to_string(gid) + " " + std::to_string(c.packets) + " " +
                std::to_string(c.bytes) + "\n";
-    if (!s.format.empty()) out += "format " + s.format + "\n";
-    if (!s.backend.empty()) out += "backend " + s.backend + "\n";
+    if (is_nft(s)) out += "format nft\n";
+    if (s.backend) out += std::string("backend ") + compiler::backend_name(*s.backend) + "\n";
     std::istringstream sets(s.ipsets);
     for (std::string line; std::getline(sets, line);)
         if (!line.empty()) out += "ipset " + line + "\n";
@@ -98,8 +122,13 @@ std::optional<State> parse_state(const std::string& text, std::string& error) {
             }
         } else if (key == "attach") {
             Attachment a;
-            words >> a.iface >> a.ifindex >> a.hook >> a.mode;
-            if (a.mode == "-") a.mode.clear();
+            std::string hook, mode;
+            words >> a.iface >> a.ifindex >> hook >> mode;
+            std::optional<AttachHook> h = parse_attach_hook(hook);
+            std::optional<XdpMode> m = mode == "-" ? XdpMode::none : parse_xdp_mode(mode);
+            if (!h || !m || mode.empty())
+                return error = "the pinned state has a bad attach line", std::nullopt;
+            a.hook = *h, a.mode = *m;
             s.attachments.push_back(a);
         } else if (key == "offset") {
             int gid = 0;
@@ -117,12 +146,15 @@ std::optional<State> parse_state(const std::string& text, std::string& error) {
             g.text = line.substr(p4 + 1);
             s.gids.push_back(g);
         } else if (key == "format") {
-            words >> s.format;
-            if (s.format != "nft") return error = "the pinned state has format " + s.format, std::nullopt;
+            std::string format;
+            words >> format;
+            if (format != "nft") return error = "the pinned state has format " + format, std::nullopt;
+            s.format = compiler::InputFormat::nft;
         } else if (key == "backend") {
-            words >> s.backend;
-            if (!compiler::parse_backend(s.backend))
-                return error = "the pinned state has backend " + s.backend, std::nullopt;
+            std::string backend;
+            words >> backend;
+            s.backend = compiler::parse_backend(backend);
+            if (!s.backend) return error = "the pinned state has backend " + backend, std::nullopt;
         } else if (key == "ipset") {
             s.ipsets += line.substr(6) + "\n";
         } else if (key == "ruleset") {
@@ -254,7 +286,8 @@ bool remove_all(std::string& error) {
     if (!d) return errno == ENOENT ? true : (error = "cannot open " + dir + ": " + errno_text(), false);
     std::vector<std::string> names;
     while (dirent* e = readdir(d))
-        if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) names.push_back(e->d_name);
+        if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+            names.emplace_back(e->d_name);
     closedir(d);
     for (const std::string& n : names) unpin(dir + "/" + n);
     if (rmdir(dir.c_str()) != 0) return error = "cannot remove " + dir + ": " + errno_text(), false;

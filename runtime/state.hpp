@@ -3,13 +3,15 @@
 // no daemon is needed: the committed ruleset (canonical text), the attachments, the gid layout of the running
 // generation, and the pins of its programs, counter maps, interface-name maps and links.
 //
-//   state                      array map holding the text below (replaced atomically by rename from
-//   state_new) g<N>_prog_<hook>           the generation's program for each hook in use g<N>_counters_<hook>
-//   its per-CPU counters (per gid) g<N>_ifnames_<hook>        its ifindex -> name map (-i / -o)
-//   link_<ifindex>_<hook>      one bpf_link per attached interface and hook (XDP link or tcx link)
+//   state                   array map holding the text below (replaced atomically by rename from state_new)
+//   g<N>_prog_<hook>        the generation's program for each hook in use
+//   g<N>_counters_<hook>    its per-CPU counters (per gid)
+//   g<N>_ifnames_<hook>     its ifindex -> name map (-i / -o)
+//   link_<ifindex>_<hook>   one bpf_link per attached interface and hook (XDP link or tcx link)
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bpf/abi.h"
@@ -37,11 +39,21 @@ class Fd {
     int fd_ = -1;
 };
 
+// Where `bpftables attach --hook` puts an interface's ingress program; both also carry OUTPUT at tc-egress.
+enum class AttachHook { xdp, tc };
+// `bpftables attach --mode`: how an XDP program is attached (none at tc).
+enum class XdpMode { none, native, generic };
+
+const char* attach_hook_name(AttachHook hook);  // "xdp", "tc"
+std::optional<AttachHook> parse_attach_hook(std::string_view name);
+const char* xdp_mode_name(XdpMode mode);  // "", "native", "generic"
+std::optional<XdpMode> parse_xdp_mode(std::string_view name);
+
 struct Attachment {
     std::string iface;
     int ifindex = 0;
-    std::string hook;  // "xdp" or "tc" (ingress); both also carry OUTPUT at tc-egress
-    std::string mode;  // "native" or "generic" (xdp only)
+    AttachHook hook = AttachHook::xdp;
+    XdpMode mode = XdpMode::none;
 };
 
 // The program hooks an attachment needs.
@@ -56,18 +68,17 @@ struct State {
     std::map<int, bpft_counter> offsets;
     std::string ipsets;   // the committed ruleset's sets, `ipset save` text (bpftables-restore --ipsets)
     std::string ruleset;  // committed ruleset, canonical iptables-save text (or nft text: `format`)
-    // "nft": `ruleset` is an nft ruleset in the canonical form of compiler/nft/canonical.hpp (from nft text
-    // or nft JSON input); empty: iptables-save text.
-    std::string format;
-    // The iptables variant whose restore holds the kernel's copy of an iptables ruleset ("legacy" or "nft";
-    // empty for an nft ruleset): its semantics decide what the programs hand over (ir::ShortHeaders).
-    std::string backend;
+    // nft: `ruleset` is an nft ruleset in the canonical form of compiler/nft/canonical.hpp (from nft text or
+    // nft JSON input); iptables: iptables-save text. Never nft_json.
+    compiler::InputFormat format = compiler::InputFormat::iptables;
+    // The iptables variant whose restore holds the kernel's copy of an iptables ruleset (none for an nft
+    // ruleset, and in a state written before backends were kept): its semantics decide what the programs
+    // hand over (ir::ShortHeaders).
+    std::optional<compiler::Backend> backend;
 };
 
-// Whether the committed ruleset is nft text (`format` "nft"); else iptables-save text.
+// Whether the committed ruleset is nft text; else iptables-save text.
 bool is_nft(const State& state);
-// The backend the state names: none for an nft ruleset (and for a state written before backends were kept).
-std::optional<compiler::Backend> state_backend(const State& state);
 
 std::string serialize(const State& state);
 std::optional<State> parse_state(const std::string& text, std::string& error);

@@ -24,7 +24,7 @@ class ClassifierRuns : public passes::Pass {
                 for (int i = 0; i < n;) {
                     int j = i;
                     while (j < n && classifier_rule(c.rules[j], 0)) ++j;
-                    if (j - i >= min_) c.plan.classified.push_back({i, j - i}), changed = true;
+                    if (j - i >= min_) c.plan.classified.emplace_back(i, j - i), changed = true;
                     i = j == i ? i + 1 : j;
                 }
             }

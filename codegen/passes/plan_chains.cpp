@@ -65,12 +65,12 @@ class PlanChains : public passes::Pass {
         int begin = 0, acc = 0;
         for (size_t i = 0; i < c.rules.size(); ++i) {
             if (acc > 0 && rule_size[i] > 0 && acc + rule_size[i] > segment_limit) {
-                p.segments.push_back({begin, static_cast<int>(i)});
+                p.segments.emplace_back(begin, static_cast<int>(i));
                 begin = static_cast<int>(i), acc = 0;
             }
             acc += rule_size[i];
         }
-        p.segments.push_back({begin, static_cast<int>(c.rules.size())});
+        p.segments.emplace_back(begin, static_cast<int>(c.rules.size()));
         return p;
     }
 

@@ -115,7 +115,7 @@ std::optional<Alts> RuleLowering::ports(const std::string& proto, bool dst, Op o
         return m;
     };
     Alt alt;
-    alt.matches.push_back(ir::ProtocolMatch{pnum, false});
+    alt.matches.emplace_back(ir::ProtocolMatch{pnum, false});
     if (rhs.kind == K::set) {
         if (op != Op::eq && op != Op::ne) return unsupported(rhs, "an ordering against a set"), std::nullopt;
         ir::MultiportMatch m;
@@ -126,7 +126,7 @@ std::optional<Alts> RuleLowering::ports(const std::string& proto, bool dst, Op o
             if (!r) return std::nullopt;
             m.ports.push_back(*r);
         }
-        alt.matches.push_back(std::move(m));
+        alt.matches.emplace_back(std::move(m));
     } else if (rhs.kind == K::set_ref) {
         return unsupported(rhs, "a named set of ports"), std::nullopt;
     } else {

@@ -22,9 +22,9 @@ bool run_passes(std::vector<std::unique_ptr<Pass>> passes, ir::Program& program,
         auto start = std::chrono::steady_clock::now();
         pass->run(program, diags);
         if (trace) {
-            trace->seconds.push_back(
-                {pass->name(),
-                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
+            trace->seconds.emplace_back(
+                pass->name(),
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
             if (trace->dump_after == pass->name())
                 trace->dump = ir::to_save(program, {.plan = true}), trace->dumped = true;
         }

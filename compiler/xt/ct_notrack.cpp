@@ -82,7 +82,7 @@ Parsed parse_ct(ir::Target& target, OptionReader& r) {
     if (n == "--timeout" && value.size() > 31)
         return r.error(*w, "CT: timeout policy name \"" + value + "\" is longer than 31 characters"),
                Parsed::error;
-    t.args.push_back(std::string(n));
+    t.args.emplace_back(n);
     t.args.push_back(value);
     return Parsed::ok;
 }

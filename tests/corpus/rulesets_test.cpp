@@ -19,8 +19,8 @@
 #include "compiler/ipsets.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/passes/pass.hpp"
-#include "runtime/loaded_program.hpp"
-#include "runtime/packet.hpp"
+#include "loader/loaded_program.hpp"
+#include "loader/packet.hpp"
 
 #include "tests/corpus/corpus_files.hpp"
 
@@ -121,13 +121,13 @@ Outcome run_one(const std::string& name, const std::vector<std::pair<std::string
     config.chain_mode = BPFT_CHAIN_INPUT;
     std::string error;
     auto loaded =
-        runtime::LoadedProgram::load(obj->object, codegen::Hook::xdp, config, *program, c->layout, error);
+        loader::LoadedProgram::load(obj->object, codegen::Hook::xdp, config, *program, c->layout, error);
     if (!loaded) {
         o.ok = false;
         o.result = "kernel refused: " + error.substr(0, 300);
         return o;
     }
-    using namespace runtime;
+    using namespace loader;
     std::vector<std::vector<uint8_t>> packets = {
         frame(Ipv4{.src = ip("198.18.0.1"), .dst = ip("198.18.0.2")}, Tcp{.dport = 22}),
         frame(Ipv4{.src = ip("203.0.113.5"), .dst = ip("198.18.1.1")}, Udp{.dport = 53}),

@@ -5,10 +5,10 @@
 namespace bpftables::test {
 namespace {
 
-using runtime::frame;
-using runtime::ip;
-using runtime::Ipv4;
-using runtime::Tcp;
+using loader::frame;
+using loader::ip;
+using loader::Ipv4;
+using loader::Tcp;
 
 class Address : public RuntimeTest {};
 
@@ -89,7 +89,7 @@ TEST_F(Address, ListExpandsToOneRulePerAddress) {
 
 TEST_F(Address, NotIpv4IsHandedToTheKernel) {
     Ruleset& rs = ruleset(input_chain({"-j DROP"}));
-    std::vector<uint8_t> arp = frame(runtime::Eth{.type = 0x0806}, Ipv4{}, Tcp{});
+    std::vector<uint8_t> arp = frame(loader::Eth{.type = 0x0806}, Ipv4{}, Tcp{});
     EXPECT_VERDICT(rs, arp, "NOT_IP", "INPUT", -1);
 }
 

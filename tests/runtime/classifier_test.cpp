@@ -19,8 +19,7 @@ std::vector<uint8_t> frame_of(const codegen::ClassifierPacket& p) {
         l4 = {uint8_t(p.sport >> 8), uint8_t(p.sport), uint8_t(p.dport >> 8), uint8_t(p.dport)};
     l4.resize(p.l4_len);
     if (p.proto == 6 && l4.size() >= 20) l4[12] = 0x50, l4[13] = 0x10;  // ACK, no options
-    return runtime::frame(runtime::Ipv4{.src = p.saddr, .dst = p.daddr, .proto = p.proto},
-                          runtime::RawL4{l4});
+    return loader::frame(loader::Ipv4{.src = p.saddr, .dst = p.daddr, .proto = p.proto}, loader::RawL4{l4});
 }
 
 // Loads `text` twice for `hook`: with the classifier (which must take `runs` runs) and without it.
@@ -29,7 +28,7 @@ void load_both(Ruleset& tree, Ruleset& flat, Hook hook, size_t runs) {
     ASSERT_TRUE(tree.loaded(hook, error)) << error;
     ASSERT_EQ(tree.layout(hook)->runs.size(), runs);
     setenv("BPFTABLES_CLASSIFIER_MIN", "0", 1);
-    const runtime::LoadedProgram* loaded = flat.loaded(hook, error);
+    const loader::LoadedProgram* loaded = flat.loaded(hook, error);
     unsetenv("BPFTABLES_CLASSIFIER_MIN");
     ASSERT_TRUE(loaded) << error;
     ASSERT_TRUE(flat.layout(hook)->runs.empty());
@@ -89,10 +88,9 @@ TEST_F(Classifier, ShortHeadersGoToTheKernelAsWithOneTestPerRule) {
     Ruleset tree(*program), flat(*program);
     load_both(tree, flat, Hook::xdp, 1);
     compare(tree, flat, Hook::xdp, rng, 2000);
-    EXPECT_VERDICT_ON(tree, Hook::xdp,
-                      runtime::frame(runtime::Ipv4{.proto = 17}, runtime::RawL4{{0, 1, 0, 53}}), "KERNEL",
-                      "INPUT", 1);
-    EXPECT_VERDICT_ON(tree, Hook::xdp, runtime::frame(runtime::Ipv4{}, runtime::Udp{}), "DROP", "INPUT", 1);
+    EXPECT_VERDICT_ON(tree, Hook::xdp, loader::frame(loader::Ipv4{.proto = 17}, loader::RawL4{{0, 1, 0, 53}}),
+                      "KERNEL", "INPUT", 1);
+    EXPECT_VERDICT_ON(tree, Hook::xdp, loader::frame(loader::Ipv4{}, loader::Udp{}), "DROP", "INPUT", 1);
 }
 
 TEST_F(Classifier, CountsTheRuleThatDecided) {
@@ -103,7 +101,7 @@ TEST_F(Classifier, CountsTheRuleThatDecided) {
     ASSERT_TRUE(rs.loaded(Hook::xdp, error)) << error;
     ASSERT_EQ(rs.layout(Hook::xdp)->runs.size(), 1u);
     auto udp_from = [](uint32_t last) {
-        return runtime::frame(runtime::Ipv4{.src = 0xc6120100 | last}, runtime::Udp{}, 10);
+        return loader::frame(loader::Ipv4{.src = 0xc6120100 | last}, loader::Udp{}, 10);
     };
     for (int i = 0; i < 7; ++i) EXPECT_VERDICT_ON(rs, Hook::xdp, udp_from(42), "DROP", "INPUT", 43);
     EXPECT_VERDICT_ON(rs, Hook::xdp, udp_from(99), "DROP", "INPUT", 100);

@@ -4,10 +4,10 @@
 namespace bpftables::test {
 namespace {
 
-using runtime::frame;
-using runtime::Ipv4;
-using runtime::Tcp;
-using runtime::Udp;
+using loader::frame;
+using loader::Ipv4;
+using loader::Tcp;
+using loader::Udp;
 
 class Comment : public RuntimeTest {};
 

@@ -8,12 +8,12 @@
 namespace bpftables::test {
 namespace {
 
-using runtime::frame;
-using runtime::Icmp;
-using runtime::ip;
-using runtime::Ipv4;
-using runtime::Tcp;
-using runtime::Udp;
+using loader::frame;
+using loader::Icmp;
+using loader::ip;
+using loader::Ipv4;
+using loader::Tcp;
+using loader::Udp;
 
 class Conntrack : public RuntimeTest {};
 
@@ -45,7 +45,7 @@ TEST_F(Conntrack, ProtocolsWithoutLookupAreHandedToTheKernel) {
     std::string text = input_chain({"-m state --state NEW -j ACCEPT"});
     REQUIRE_PARSER(text);
     EXPECT_VERDICT(text, frame(Ipv4{}, Icmp{}), "KERNEL", "INPUT", 1);
-    EXPECT_VERDICT(text, frame(Ipv4{.proto = 47}, runtime::RawL4{{0, 0, 8, 0}}), "KERNEL", "INPUT", 1);
+    EXPECT_VERDICT(text, frame(Ipv4{.proto = 47}, loader::RawL4{{0, 0, 8, 0}}), "KERNEL", "INPUT", 1);
 }
 
 TEST_F(Conntrack, NegatedState) {

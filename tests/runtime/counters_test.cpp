@@ -6,11 +6,11 @@
 namespace bpftables::test {
 namespace {
 
-using runtime::frame;
-using runtime::Ipv4;
-using runtime::RawL4;
-using runtime::Tcp;
-using runtime::Udp;
+using loader::frame;
+using loader::Ipv4;
+using loader::RawL4;
+using loader::Tcp;
+using loader::Udp;
 
 class Counters : public RuntimeTest {
   protected:

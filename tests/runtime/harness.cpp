@@ -100,14 +100,14 @@ Ruleset::Loaded& Ruleset::get(Hook hook) {
     if (!options_.in.empty()) config.in_override = 1, set_name(config.in_name, options_.in);
     if (!options_.out.empty()) config.out_override = 1, set_name(config.out_name, options_.out);
     std::string error;
-    l.prog = runtime::LoadedProgram::load(l.build->object.object, hook, config, *l.program, l.build->c.layout,
-                                          error);
+    l.prog = loader::LoadedProgram::load(l.build->object.object, hook, config, *l.program, l.build->c.layout,
+                                         error);
     if (!l.prog)
         l.error = std::string("the program does not load for ") + codegen::hook_name(hook) + ": " + error;
     return l;
 }
 
-const runtime::LoadedProgram* Ruleset::loaded(Hook hook, std::string& error) {
+const loader::LoadedProgram* Ruleset::loaded(Hook hook, std::string& error) {
     Loaded& l = get(hook);
     if (!l.prog) return error = l.error, nullptr;
     return &*l.prog;
@@ -124,7 +124,7 @@ std::string Ruleset::c_source(Hook hook) {
 }
 
 std::optional<Verdict> Ruleset::run(Hook hook, const std::vector<uint8_t>& frame, std::string& error) {
-    const runtime::LoadedProgram* prog = loaded(hook, error);
+    const loader::LoadedProgram* prog = loaded(hook, error);
     if (!prog) return std::nullopt;
     auto r = prog->test_run(frame, error);
     if (!r) return std::nullopt;
@@ -147,7 +147,7 @@ std::optional<Verdict> Ruleset::run(Hook hook, const std::vector<uint8_t>& frame
 std::optional<bpft_counter> Ruleset::counter(Hook hook, const std::string& table, const std::string& chain,
                                              int rule) {
     std::string error;
-    const runtime::LoadedProgram* prog = loaded(hook, error);
+    const loader::LoadedProgram* prog = loaded(hook, error);
     if (!prog) return std::nullopt;
     int gid = layout(hook)->gid(table, chain, rule - 1);
     if (gid < 0) return std::nullopt;

@@ -22,8 +22,8 @@
 #include "codegen/build.hpp"
 #include "codegen/layout.hpp"
 #include "compiler/ir.hpp"
-#include "runtime/loaded_program.hpp"
-#include "runtime/packet.hpp"
+#include "loader/loaded_program.hpp"
+#include "loader/packet.hpp"
 
 namespace bpftables::test {
 
@@ -54,7 +54,7 @@ class Ruleset {
 
     // Empty with `error` set when the ruleset does not compile or load, or the run fails.
     std::optional<Verdict> run(Hook hook, const std::vector<uint8_t>& frame, std::string& error);
-    const runtime::LoadedProgram* loaded(Hook hook, std::string& error);
+    const loader::LoadedProgram* loaded(Hook hook, std::string& error);
     const codegen::Layout* layout(Hook hook);
     std::string c_source(Hook hook);
     // Packets and bytes counted on a rule (1-based; 0 = policy) of a table's chain.
@@ -65,7 +65,7 @@ class Ruleset {
     struct Loaded {
         std::unique_ptr<ir::Program> program;
         std::optional<codegen::Build> build;
-        std::optional<runtime::LoadedProgram> prog;
+        std::optional<loader::LoadedProgram> prog;
         std::string error;
     };
     Loaded& get(Hook hook);

@@ -5,10 +5,10 @@
 namespace bpftables::test {
 namespace {
 
-using runtime::frame;
-using runtime::Icmp;
-using runtime::Ipv4;
-using runtime::RawL4;
+using loader::frame;
+using loader::Icmp;
+using loader::Ipv4;
+using loader::RawL4;
 
 class IcmpMatch : public RuntimeTest {};
 

@@ -5,9 +5,9 @@
 namespace bpftables::test {
 namespace {
 
-using runtime::frame;
-using runtime::Ipv4;
-using runtime::Tcp;
+using loader::frame;
+using loader::Ipv4;
+using loader::Tcp;
 
 class Interface : public RuntimeTest {};
 
@@ -69,7 +69,7 @@ TEST_F(Interface, UnknownInputNameIsHandedToTheKernel) {
     // without in_override the test run's interface has no name in bpft_ifnames: the program cannot decide
     // the rule and hands the packet over at that rule
     Ruleset& rs = ruleset(chain_with({"-p udp -j ACCEPT", "-i eth0 -j ACCEPT"}));
-    EXPECT_VERDICT(rs, frame(Ipv4{}, runtime::Udp{}), "ACCEPT", "INPUT", 1);
+    EXPECT_VERDICT(rs, frame(Ipv4{}, loader::Udp{}), "ACCEPT", "INPUT", 1);
     EXPECT_VERDICT(rs, frame(Ipv4{}, Tcp{}), "KERNEL", "INPUT", 2);
 }
 

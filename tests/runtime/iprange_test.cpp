@@ -4,10 +4,10 @@
 namespace bpftables::test {
 namespace {
 
-using runtime::frame;
-using runtime::ip;
-using runtime::Ipv4;
-using runtime::Tcp;
+using loader::frame;
+using loader::ip;
+using loader::Ipv4;
+using loader::Tcp;
 
 class IpRange : public RuntimeTest {};
 

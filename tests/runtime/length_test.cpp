@@ -4,9 +4,9 @@
 namespace bpftables::test {
 namespace {
 
-using runtime::frame;
-using runtime::Ipv4;
-using runtime::Udp;
+using loader::frame;
+using loader::Ipv4;
+using loader::Udp;
 
 class Length : public RuntimeTest {};
 

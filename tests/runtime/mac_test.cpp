@@ -4,14 +4,14 @@
 namespace bpftables::test {
 namespace {
 
-using runtime::Eth;
-using runtime::frame;
-using runtime::Ipv4;
-using runtime::Tcp;
+using loader::Eth;
+using loader::frame;
+using loader::Ipv4;
+using loader::Tcp;
 
 class Mac : public RuntimeTest {};
 
-std::vector<uint8_t> from_mac(runtime::Mac src) {
+std::vector<uint8_t> from_mac(loader::Mac src) {
     return frame(Eth{.src = src}, Ipv4{}, Tcp{});
 }
 

@@ -10,11 +10,11 @@
 namespace bpftables::test {
 namespace {
 
-using runtime::Eth;
-using runtime::frame;
-using runtime::ip;
-using runtime::Ipv4;
-using runtime::Tcp;
+using loader::Eth;
+using loader::frame;
+using loader::ip;
+using loader::Ipv4;
+using loader::Tcp;
 
 class NftBaseChains : public RuntimeTest {};
 

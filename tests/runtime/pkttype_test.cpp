@@ -7,21 +7,21 @@
 namespace bpftables::test {
 namespace {
 
-using runtime::Eth;
-using runtime::frame;
-using runtime::ip;
-using runtime::Ipv4;
-using runtime::Udp;
+using loader::Eth;
+using loader::frame;
+using loader::ip;
+using loader::Ipv4;
+using loader::Udp;
 
 class PktType : public RuntimeTest {};
 
-std::vector<uint8_t> to_mac(runtime::Mac dst, const char* daddr = "198.18.0.2") {
+std::vector<uint8_t> to_mac(loader::Mac dst, const char* daddr = "198.18.0.2") {
     return frame(Eth{.dst = dst}, Ipv4{.dst = ip(daddr)}, Udp{});
 }
 
-const runtime::Mac unicast = {0, 0, 0, 0, 0, 0};
-const runtime::Mac multicast = {0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb};
-const runtime::Mac broadcast = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+const loader::Mac unicast = {0, 0, 0, 0, 0, 0};
+const loader::Mac multicast = {0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb};
+const loader::Mac broadcast = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 TEST_F(PktType, UnicastAndMulticast) {
     std::string text =
@@ -54,7 +54,7 @@ TEST_F(PktType, Negated) {
 // capture, and OUTPUT at tc-egress, where a locally generated packet is PACKET_HOST). Found by the compat
 // suite's output mode (-m pkttype --pkt-type unicast in OUTPUT).
 TEST_F(PktType, CapturedUnicastAtTc) {
-    const runtime::Mac real = {0x02, 0x00, 0x00, 0xc6, 0x13, 0x02};
+    const loader::Mac real = {0x02, 0x00, 0x00, 0xc6, 0x13, 0x02};
     std::string text =
         "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
         "-A INPUT -m pkttype --pkt-type unicast -j DROP\n"

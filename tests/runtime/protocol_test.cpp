@@ -4,12 +4,12 @@
 namespace bpftables::test {
 namespace {
 
-using runtime::frame;
-using runtime::Icmp;
-using runtime::Ipv4;
-using runtime::RawL4;
-using runtime::Tcp;
-using runtime::Udp;
+using loader::frame;
+using loader::Icmp;
+using loader::Ipv4;
+using loader::RawL4;
+using loader::Tcp;
+using loader::Udp;
 
 class Protocol : public RuntimeTest {};
 
@@ -43,9 +43,9 @@ TEST_F(Protocol, AllMatchesEveryProtocol) {
 
 TEST_F(Protocol, ProtocolAndAddressTogether) {
     Ruleset& rs = ruleset(input_chain({"-s 10.0.0.0/8 -p udp -j DROP"}));
-    EXPECT_VERDICT(rs, frame(Ipv4{.src = runtime::ip("10.0.0.1")}, Udp{}), "DROP", "INPUT", 1);
-    EXPECT_VERDICT(rs, frame(Ipv4{.src = runtime::ip("10.0.0.1")}, Tcp{}), "ACCEPT", "INPUT", 0);
-    EXPECT_VERDICT(rs, frame(Ipv4{.src = runtime::ip("11.0.0.1")}, Udp{}), "ACCEPT", "INPUT", 0);
+    EXPECT_VERDICT(rs, frame(Ipv4{.src = loader::ip("10.0.0.1")}, Udp{}), "DROP", "INPUT", 1);
+    EXPECT_VERDICT(rs, frame(Ipv4{.src = loader::ip("10.0.0.1")}, Tcp{}), "ACCEPT", "INPUT", 0);
+    EXPECT_VERDICT(rs, frame(Ipv4{.src = loader::ip("11.0.0.1")}, Udp{}), "ACCEPT", "INPUT", 0);
 }
 
 }  // namespace

@@ -5,10 +5,10 @@
 namespace bpftables::test {
 namespace {
 
-using runtime::frame;
-using runtime::ip;
-using runtime::Ipv4;
-using runtime::Tcp;
+using loader::frame;
+using loader::ip;
+using loader::Ipv4;
+using loader::Tcp;
 
 class Set : public RuntimeTest {};
 
@@ -73,7 +73,7 @@ TEST_F(Set, TimeoutAndNomatchSetsAreTheKernels) {
     REQUIRE_PARSER(text);
     Ruleset& rs = ruleset(text, {.ipsets = sets});
     EXPECT_VERDICT(rs, packet("192.0.2.1"), "KERNEL", "INPUT", 2);
-    EXPECT_VERDICT(rs, frame(Ipv4{.src = ip("192.0.2.1")}, runtime::Udp{}), "ACCEPT", "INPUT", 1);
+    EXPECT_VERDICT(rs, frame(Ipv4{.src = ip("192.0.2.1")}, loader::Udp{}), "ACCEPT", "INPUT", 1);
     Ruleset& holes = ruleset(input_chain({"-m set --match-set holes src -j DROP"}), {.ipsets = sets});
     EXPECT_VERDICT(holes, packet("10.1.2.3"), "KERNEL", "INPUT", 1);
 }

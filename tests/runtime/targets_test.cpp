@@ -6,11 +6,11 @@
 namespace bpftables::test {
 namespace {
 
-using runtime::frame;
-using runtime::ip;
-using runtime::Ipv4;
-using runtime::Tcp;
-using runtime::Udp;
+using loader::frame;
+using loader::ip;
+using loader::Ipv4;
+using loader::Tcp;
+using loader::Udp;
 
 class Targets : public RuntimeTest {};
 
@@ -196,7 +196,7 @@ TEST_F(Targets, RejectAndLogFromTheIr) {
     Ruleset rs(std::move(p));
     EXPECT_VERDICT(rs, tcp_to(1), "REJECT", "INPUT", 1);
     EXPECT_VERDICT(rs, frame(Ipv4{}, Udp{}), "KERNEL", "INPUT", 2);
-    EXPECT_VERDICT(rs, frame(Ipv4{}, runtime::Icmp{}), "ACCEPT", "INPUT", 3);
+    EXPECT_VERDICT(rs, frame(Ipv4{}, loader::Icmp{}), "ACCEPT", "INPUT", 3);
 }
 
 TEST_F(Targets, ChainsThatAreNotJumpedToDoNotRun) {

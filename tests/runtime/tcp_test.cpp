@@ -5,10 +5,10 @@
 namespace bpftables::test {
 namespace {
 
-using runtime::frame;
-using runtime::Ipv4;
-using runtime::RawL4;
-using runtime::Tcp;
+using loader::frame;
+using loader::Ipv4;
+using loader::RawL4;
+using loader::Tcp;
 
 class TcpMatch : public RuntimeTest {};
 
@@ -33,7 +33,7 @@ TEST_F(TcpMatch, DestinationPort) {
     EXPECT_VERDICT(rs, tcp(40000, 80), "DROP", "INPUT", 2);
     EXPECT_VERDICT(rs, tcp(80, 443), "ACCEPT", "INPUT", 0);
     // a UDP packet to port 22 is not a TCP one
-    EXPECT_VERDICT(rs, frame(Ipv4{}, runtime::Udp{.dport = 22}), "ACCEPT", "INPUT", 0);
+    EXPECT_VERDICT(rs, frame(Ipv4{}, loader::Udp{.dport = 22}), "ACCEPT", "INPUT", 0);
 }
 
 TEST_F(TcpMatch, SourcePortAndBoth) {

@@ -5,9 +5,9 @@
 namespace bpftables::test {
 namespace {
 
-using runtime::frame;
-using runtime::Ipv4;
-using runtime::Tcp;
+using loader::frame;
+using loader::Ipv4;
+using loader::Tcp;
 
 class Tos : public RuntimeTest {};
 

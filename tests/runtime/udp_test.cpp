@@ -5,10 +5,10 @@
 namespace bpftables::test {
 namespace {
 
-using runtime::frame;
-using runtime::Ipv4;
-using runtime::RawL4;
-using runtime::Udp;
+using loader::frame;
+using loader::Ipv4;
+using loader::RawL4;
+using loader::Udp;
 
 class UdpMatch : public RuntimeTest {};
 
@@ -26,7 +26,7 @@ TEST_F(UdpMatch, Ports) {
     EXPECT_VERDICT(rs, udp(67, 68), "ACCEPT", "INPUT", 3);
     EXPECT_VERDICT(rs, udp(68, 67), "DROP", "INPUT", 0);
     // a TCP segment to port 53 is not a UDP datagram
-    EXPECT_VERDICT(rs, frame(Ipv4{}, runtime::Tcp{.dport = 53}), "DROP", "INPUT", 0);
+    EXPECT_VERDICT(rs, frame(Ipv4{}, loader::Tcp{.dport = 53}), "DROP", "INPUT", 0);
 }
 
 TEST_F(UdpMatch, RangesAndNegation) {

@@ -51,25 +51,25 @@ TEST(LiveState, SetsPrintAsIpsetSaveAndReadBack) {
 TEST(LiveState, StateTextRoundTripsWithSets) {
     runtime::State s;
     s.generation = 7;
-    s.attachments.push_back({"va", 3, "xdp", "native"});
-    s.attachments.push_back({"vb", 5, "tc", ""});
+    s.attachments.push_back({"va", 3, runtime::AttachHook::xdp, runtime::XdpMode::native});
+    s.attachments.push_back({"vb", 5, runtime::AttachHook::tc, runtime::XdpMode::none});
     s.hooks = {codegen::Hook::xdp, codegen::Hook::tc_ingress, codegen::Hook::tc_egress};
     s.offsets[2] = {4, 120};
     s.ipsets = "create blocked hash:ip family inet\nadd blocked 198.19.0.7\n";
     s.ruleset = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m set --match-set blocked src -j DROP\nCOMMIT\n";
-    s.backend = "nft";
+    s.backend = compiler::Backend::nft;
     std::string error;
     auto back = runtime::parse_state(runtime::serialize(s), error);
     ASSERT_TRUE(back) << error;
     EXPECT_EQ(back->generation, 7u);
     ASSERT_EQ(back->attachments.size(), 2u);
     EXPECT_EQ(back->attachments[1].iface, "vb");
-    EXPECT_EQ(back->attachments[1].mode, "");
+    EXPECT_EQ(back->attachments[1].mode, runtime::XdpMode::none);
     EXPECT_EQ(back->hooks, s.hooks);
     EXPECT_EQ(back->offsets[2].packets, 4u);
     EXPECT_EQ(back->ipsets, s.ipsets);
     EXPECT_EQ(back->ruleset, s.ruleset);
-    EXPECT_EQ(back->backend, "nft");
+    EXPECT_EQ(back->backend, compiler::Backend::nft);
     EXPECT_FALSE(runtime::parse_state("bpftables-state 1\nbackend iptables\nruleset\n", error));
 }
 
@@ -79,7 +79,7 @@ TEST(LiveState, StateWithoutSetsStillReads) {  // states written before sets wer
         runtime::parse_state("bpftables-state 1\ngeneration 2\nhooks xdp\nruleset\n*filter\nCOMMIT\n", error);
     ASSERT_TRUE(s) << error;
     EXPECT_EQ(s->ipsets, "");
-    EXPECT_EQ(s->backend, "");
+    EXPECT_EQ(s->backend, std::nullopt);
     EXPECT_EQ(s->ruleset, "*filter\nCOMMIT\n");
 }
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace bpftables::runtime {
+namespace bpftables::loader {
 
 struct PcapFrame {
     uint64_t ts_ns = 0;
@@ -16,4 +16,4 @@ struct PcapFrame {
 std::optional<std::vector<PcapFrame>> read_pcap(const std::string& path, std::string& error);
 bool write_pcap(const std::string& path, const std::vector<PcapFrame>& frames, std::string& error);
 
-}  // namespace bpftables::runtime
+}  // namespace bpftables::loader

@@ -9,7 +9,7 @@
 #include <variant>
 #include <vector>
 
-namespace bpftables::runtime {
+namespace bpftables::loader {
 
 using Mac = std::array<uint8_t, 6>;
 
@@ -57,4 +57,4 @@ std::vector<uint8_t> frame(const Ipv4& ip, const L4& l4, size_t payload = 0);
 
 uint32_t ip(const std::string& dotted);  // host order; 0 on a parse error
 
-}  // namespace bpftables::runtime
+}  // namespace bpftables::loader

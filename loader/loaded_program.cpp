@@ -1,4 +1,4 @@
-#include "runtime/loaded_program.hpp"
+#include "loader/loaded_program.hpp"
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -15,7 +15,7 @@
 #include "codegen/c_emitter.hpp"
 #include "codegen/classifier.hpp"
 
-namespace bpftables::runtime {
+namespace bpftables::loader {
 namespace {
 
 // libbpf prints through this; the verifier's log is kept so that a refusal can be explained.
@@ -260,4 +260,4 @@ ProgramStats LoadedProgram::stats() const {
     return s;
 }
 
-}  // namespace bpftables::runtime
+}  // namespace bpftables::loader

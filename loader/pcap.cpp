@@ -1,10 +1,10 @@
-#include "runtime/pcap.hpp"
+#include "loader/pcap.hpp"
 
 #include <cstring>
 #include <fstream>
 #include <iterator>
 
-namespace bpftables::runtime {
+namespace bpftables::loader {
 namespace {
 
 constexpr uint32_t magic_us = 0xa1b2c3d4, magic_ns = 0xa1b23c4d;
@@ -77,4 +77,4 @@ bool write_pcap(const std::string& path, const std::vector<PcapFrame>& frames, s
     return true;
 }
 
-}  // namespace bpftables::runtime
+}  // namespace bpftables::loader

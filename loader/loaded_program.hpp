@@ -14,7 +14,7 @@
 
 struct bpf_object;
 
-namespace bpftables::runtime {
+namespace bpftables::loader {
 
 struct RunResult {
     uint32_t verdict = 0;  // BPFT_V(kind, gid)
@@ -69,4 +69,4 @@ class LoadedProgram {
     size_t classifier_nodes_ = 0, classifier_leaves_ = 0;
 };
 
-}  // namespace bpftables::runtime
+}  // namespace bpftables::loader

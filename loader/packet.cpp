@@ -1,9 +1,9 @@
-// Test frames built byte by byte (runtime/packet.hpp).
-#include "runtime/packet.hpp"
+// Test frames built byte by byte (loader/packet.hpp).
+#include "loader/packet.hpp"
 
 #include "compiler/values.hpp"
 
-namespace bpftables::runtime {
+namespace bpftables::loader {
 namespace {
 
 void put16(std::vector<uint8_t>& b, uint16_t v) {
@@ -102,4 +102,4 @@ uint32_t ip(const std::string& dotted) {
     return values::parse_ipv4(dotted, addr) ? addr : 0;
 }
 
-}  // namespace bpftables::runtime
+}  // namespace bpftables::loader
