@@ -14,6 +14,7 @@
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
 
 #ifndef BPFTABLES_ABI_H
 #include "abi.h"
@@ -328,10 +329,33 @@ typedef struct __sk_buff bpft_ctx_t;
  * PREROUTING (nf_conntrack_checksum, on by default): a packet whose checksum is wrong is INVALID there, with
  * or without an entry. 0 also when the program cannot read the whole segment (a nonlinear skb, more than
  * 4,096 bytes): the kernel decides such packets. (Not at tc-egress: the kernel checks no locally generated
- * packet, whose checksum the device often fills in later.) */
+ * packet, whose checksum the device often fills in later.)
+ *
+ * At TC the skb says what the kernel knows: nf_ip_checksum() checks only CHECKSUM_NONE and CHECKSUM_COMPLETE
+ * packets, and trusts CHECKSUM_UNNECESSARY (a device verified it) and CHECKSUM_PARTIAL (sent from this host or
+ * a veth peer with checksum offload: the field holds only the pseudo header's sum, which no software check
+ * passes). bpf_csum_level() tells UNNECESSARY apart but answers -EACCES for both PARTIAL and NONE, so
+ * ip_summed is read from the kernel's skb (bpf_cast_to_kern_ctx, kernel 6.3+). XDP cannot know: a veth peer's
+ * partial checksums fail the check there and those packets go to the kernel (docs/design-notes.md, "Decided
+ * once"). */
+#ifdef BPFT_HOOK_TC
+extern void *bpf_cast_to_kern_ctx(void *) __ksym;
+struct sk_buff___bpft {
+    __u8 ip_summed : 2;
+} __attribute__((preserve_access_index));
+#define BPFT_CHECKSUM_UNNECESSARY 1
+#define BPFT_CHECKSUM_PARTIAL 3
+
+static __always_inline int bpft_skb_csum_trusted(struct __sk_buff *ctx) {
+    struct sk_buff___bpft *skb = bpf_cast_to_kern_ctx(ctx);
+    __u32 summed = BPF_CORE_READ_BITFIELD(skb, ip_summed);
+    return summed == BPFT_CHECKSUM_UNNECESSARY || summed == BPFT_CHECKSUM_PARTIAL;
+}
+#endif
+
 BPFT_GLOBAL int bpft_l4_csum_ok(bpft_ctx_t *ctx, __u32 saddr, __u32 daddr, __u32 proto, __u32 len) {
 #ifdef BPFT_HOOK_TC
-    if (bpf_csum_level(ctx, BPF_CSUM_LEVEL_QUERY) >= 0) return 1; /* CHECKSUM_UNNECESSARY: not checked */
+    if (bpft_skb_csum_trusted(ctx)) return 1; /* as nf_ip_checksum: not checked */
 #endif
     void *data_end = (void *)(long)ctx->data_end;
     __u8 *l4 = (void *)(long)ctx->data + sizeof(struct ethhdr) + sizeof(struct iphdr);
