@@ -44,7 +44,19 @@ struct bpft_config {
     char in_name[16];
     char out_name[16];
     bpft_u32 test_run; /* frames come from BPF_PROG_TEST_RUN, not from the device they were addressed to */
+    bpft_u32 decided_mark; /* the handoff's mark bit (below); 0: no handoff */
 };
+
+/* Decided once (docs/design-notes.md): an XDP program with decided_mark set tells the tcx ingress program
+ * behind it, in one word of packet metadata (bpf_xdp_adjust_meta), what it did with a packet it passes:
+ * DECIDED (accepted: TC sets decided_mark in skb->mark, which the kernel's copy accepts and clears in its
+ * first rule), DEFER (the only thing XDP could not know is the TCP/UDP checksum, which may be partial: TC
+ * judges the packet) or HANDED (the kernel's: TC clears the bit). No word: TC judges the packet. */
+#define BPFT_META_MAGIC 0xb9f70000u
+#define BPFT_META_MAGIC_MASK 0xffff0000u
+#define BPFT_META_DECIDED 1u
+#define BPFT_META_DEFER 2u
+#define BPFT_META_HANDED 3u
 
 struct bpft_result {
     bpft_u32 verdict;

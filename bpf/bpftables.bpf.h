@@ -46,6 +46,7 @@ struct bpft_pkt {
     __u8 in_known, out_known;
     __u8 untracked; /* a raw-table NOTRACK reached the packet */
     __u8 ct_reply;  /* the packet travels in the connection's reply direction */
+    __u8 csum_failed; /* bpft_checksummed found the TCP/UDP checksum wrong (at XDP: perhaps only partial) */
     __u8 smac[6];
     __u32 ct_state; /* xt_conntrack state bits; 0 when bpftables cannot know it */
     __u32 mark;
@@ -120,6 +121,45 @@ static __always_inline void bpft_record(__u32 verdict, __u32 chain) {
         r->packets++;
     }
 }
+
+/* ---- decided once: the XDP -> TC ingress -> netfilter handoff (abi.h, BPFT_META_*) ------------------------ */
+
+#ifdef BPFT_HOOK_XDP
+/* At the end of an XDP program: the metadata word for a packet it passes (`handoff`: BPFT_META_DEFER, or 0
+ * for what the verdict says). A driver without room for metadata gets none: TC then judges the packet. */
+static __always_inline void bpft_meta_out(struct xdp_md *ctx, __u32 v, __u32 handoff) {
+    if (!bpft_cfg.decided_mark || BPFT_KIND(v) == BPFT_DROP || BPFT_KIND(v) == BPFT_HOTDROP) return;
+    if (!handoff) handoff = BPFT_KIND(v) == BPFT_ACCEPT ? BPFT_META_DECIDED : BPFT_META_HANDED;
+    if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(__u32))) return;
+    __u32 *m = (void *)(long)ctx->data_meta;
+    if ((void *)(m + 1) <= (void *)(long)ctx->data) *m = BPFT_META_MAGIC | handoff;
+}
+#elif !defined(BPFT_HOOK_EGRESS)
+/* At the start of a tc-ingress program: 1 when the XDP program in front decided the packet or handed it to
+ * the kernel (the mark bit is then set or cleared, and TC passes the packet on without judging it again);
+ * 0 when TC judges it (deferred, or no XDP program in front). */
+static __always_inline int bpft_meta_in(struct __sk_buff *ctx) {
+    if (!bpft_cfg.decided_mark) return 0;
+    __u32 *m = (void *)(long)ctx->data_meta;
+    if ((void *)(m + 1) > (void *)(long)ctx->data || (*m & BPFT_META_MAGIC_MASK) != BPFT_META_MAGIC) return 0;
+    __u32 kind = *m & ~BPFT_META_MAGIC_MASK;
+    if (kind == BPFT_META_DEFER) return 0;
+    if (kind == BPFT_META_DECIDED)
+        ctx->mark |= bpft_cfg.decided_mark;
+    else
+        ctx->mark &= ~bpft_cfg.decided_mark;
+    return 1;
+}
+
+/* At the end of a tc-ingress program: the bit on what it accepted, off on everything else it passes. */
+static __always_inline void bpft_mark_out(struct __sk_buff *ctx, __u32 v) {
+    if (!bpft_cfg.decided_mark) return;
+    if (BPFT_KIND(v) == BPFT_ACCEPT)
+        ctx->mark |= bpft_cfg.decided_mark;
+    else
+        ctx->mark &= ~bpft_cfg.decided_mark;
+}
+#endif
 
 /* ---- interface names ---------------------------------------------------------------------------------- */
 
@@ -426,8 +466,10 @@ BPFT_GLOBAL int bpft_l4_csum_ok(bpft_ctx_t *ctx, __u32 saddr, __u32 daddr, __u32
  * only for the packets that get a state from the program: what it hands over costs no checksum. */
 static __always_inline __u32 bpft_checksummed(void *ctx, bpft_pkt_t *p, __u32 state) {
 #ifndef BPFT_HOOK_EGRESS
-    if ((p->proto == IPPROTO_TCP || p->udp_csum) && !bpft_l4_csum_ok(ctx, p->saddr, p->daddr, p->proto, p->l4_len))
+    if ((p->proto == IPPROTO_TCP || p->udp_csum) && !bpft_l4_csum_ok(ctx, p->saddr, p->daddr, p->proto, p->l4_len)) {
+        p->csum_failed = 1;
         return 0;
+    }
 #endif
     return state;
 }

@@ -15,12 +15,13 @@ std::string Emitter::entry() {
     std::string in_ifindex = "ctx->ingress_ifindex";  // both xdp_md and __sk_buff name it so
     std::string s = std::string("SEC(\"") + ops_.section + "\")\nint " + ops_.entry_point + "(" +
                     ops_.ctx_type + " *ctx) {\n";
-    s += "    __u32 zero = 0, chain = bpft_cfg.chain_mode, oif = 0;\n";
+    s += ops_.handoff_in;
+    s += "    __u32 zero = 0, chain = bpft_cfg.chain_mode, oif = 0, handoff = 0;\n";
     s += "    bpft_pkt_t *p = bpf_map_lookup_elem(&bpft_scratch, &zero);\n";
     s += std::string("    if (!p) return ") + ops_.pass + ";\n";
     s += "    __u32 v = bpft_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, (struct "
          "bpft_pkt *)p);\n";
-    s += "    (void)oif;\n";
+    s += "    (void)oif;\n    (void)handoff;\n";
     s += "    if (v) {\n        v = BPFT_V(v, BPFT_NO_GID);\n        goto out;\n    }\n";
     s += ops_.read_metadata;
     if (needs_.ifname) {
@@ -30,7 +31,7 @@ std::string Emitter::entry() {
                             : "        p->in_known = bpft_ifname_lookup(" + in_ifindex + ", &p->in);\n";
         s += "    }\n";
     }
-    if (needs_.ct) s += "    p->ct_state = bpft_ct_state(ctx, p);\n";
+    if (needs_.ct) s += std::string("    p->ct_state = bpft_ct_state(ctx, p);\n") + ops_.checksum_defer;
     if (!ops_.received)  // locally generated packets only: OUTPUT
         s += "    if (chain == BPFT_CHAIN_ROUTE) {\n        if (!ctx->sk) { /* forwarded: not OUTPUT's "
              "*/\n"
@@ -64,6 +65,7 @@ std::string Emitter::entry() {
         !fwd.empty())
         s += "    if (chain == BPFT_CHAIN_FORWARD) {\n" + fwd + "    }\n";
     s += "out:\n    bpft_record(v, p->chain);\n";
+    s += ops_.handoff_out;
     s += std::string("    return BPFT_KIND(v) == BPFT_DROP || BPFT_KIND(v) == BPFT_HOTDROP ? ") + ops_.drop +
          " : " + ops_.pass + ";\n";
     return s + "}\n";

@@ -13,14 +13,25 @@ constexpr const char* skb_metadata =
     "        else {\n            v = BPFT_V(BPFT_KERNEL, BPFT_NO_GID);\n            goto out;\n"
     "        }\n    }\n";
 
+// Decided once (docs/design-notes.md): XDP defers to tc-ingress the packets whose TCP/UDP checksum it could
+// not verify (a veth peer's partial checksums; TC reads what the skb knows), tells it in packet metadata what
+// it decided, and tc-ingress marks what is accepted for the kernel's copy.
+constexpr const char* xdp_checksum_defer =
+    "    if (bpft_cfg.decided_mark && p->csum_failed) { /* perhaps only partial: tc-ingress judges it */\n"
+    "        v = BPFT_V(BPFT_KERNEL, BPFT_NO_GID);\n        handoff = BPFT_META_DEFER;\n        goto out;\n"
+    "    }\n";
+
 const HookOps ops[] = {
     {Hook::xdp, "bpftables_xdp", "xdp", "#define BPFT_HOOK_XDP 1\n", "struct xdp_md", "XDP_PASS", "XDP_DROP",
-     "", true, "the packet mark does not exist yet at XDP", nullptr},
+     "", true, "the packet mark does not exist yet at XDP", nullptr, "", xdp_checksum_defer,
+     "    bpft_meta_out(ctx, v, handoff);\n"},
     {Hook::tc_ingress, "bpftables_tc_ingress", "tc", "#define BPFT_HOOK_TC 1\n", "struct __sk_buff",
-     "TC_ACT_OK", "TC_ACT_SHOT", skb_metadata, true, nullptr, nullptr},
+     "TC_ACT_OK", "TC_ACT_SHOT", skb_metadata, true, nullptr, nullptr,
+     "    if (bpft_meta_in(ctx)) return TC_ACT_OK; /* XDP decided it */\n", "",
+     "    bpft_mark_out(ctx, v);\n"},
     {Hook::tc_egress, "bpftables_tc_egress", "tc", "#define BPFT_HOOK_TC 1\n#define BPFT_HOOK_EGRESS 1\n",
      "struct __sk_buff", "TC_ACT_OK", "TC_ACT_SHOT", skb_metadata, false, nullptr,
-     "--mac-source is only defined on received packets"},
+     "--mac-source is only defined on received packets", "", "", ""},
 };
 
 }  // namespace

@@ -18,6 +18,10 @@ struct HookOps {
     bool received;              // packets arrive on an interface; else locally generated, for OUTPUT only
     const char* no_mark;        // why -m mark cannot be decided at this hook, or nullptr
     const char* no_mac_source;  // why -m mac --mac-source cannot be decided at this hook, or nullptr
+    // Decided once (bpf/abi.h, BPFT_META_*; all three do nothing unless bpft_cfg.decided_mark is set):
+    const char* handoff_in;      // C lines first in the entry: what the hook before this one decided
+    const char* checksum_defer;  // C lines after the conntrack state: a checksum this hook cannot know
+    const char* handoff_out;     // C lines at `out:`: what this hook tells the next one
 };
 
 const HookOps& hook_ops(Hook hook);

@@ -150,6 +150,7 @@ std::optional<LoadedProgram> LoadedProgram::load(const std::string& object, code
     libbpf_set_print(print_to_log);
     LoadedProgram p;
     p.hook_ = hook;
+    p.handoff_ = config.decided_mark != 0;
     p.gids_ = layout.gids.size();
     LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "bpftables");
     p.obj_.reset(bpf_object__open_mem(object.data(), object.size(), &opts));
@@ -199,8 +200,8 @@ int LoadedProgram::prog_fd() const {
     return prog_fd_;
 }
 
-std::optional<RunResult> LoadedProgram::test_run(const std::vector<uint8_t>& frame,
-                                                 std::string& error) const {
+std::optional<RunResult> LoadedProgram::test_run(const std::vector<uint8_t>& frame, std::string& error,
+                                                 uint32_t mark) const {
     uint32_t zero = 0;
     bpft_result before{}, after{};
     bpf_map_lookup_elem(results_fd_, &zero, &before);
@@ -211,6 +212,14 @@ std::optional<RunResult> LoadedProgram::test_run(const std::vector<uint8_t>& fra
     opts.data_out = out.data();
     opts.data_size_out = static_cast<uint32_t>(out.size());
     opts.repeat = 1;
+    __sk_buff skb{};  // only the mark is given (the kernel refuses most other fields)
+    skb.mark = mark;
+    if (handoff_ && hook_ != codegen::Hook::xdp) {
+        opts.ctx_in = &skb;
+        opts.ctx_size_in = sizeof(skb);
+        opts.ctx_out = &skb;
+        opts.ctx_size_out = sizeof(skb);
+    }
     if (bpf_prog_test_run_opts(prog_fd_, &opts) != 0) {
         error = "BPF_PROG_TEST_RUN failed: " + std::string(std::strerror(errno));
         return std::nullopt;
@@ -220,7 +229,13 @@ std::optional<RunResult> LoadedProgram::test_run(const std::vector<uint8_t>& fra
         error = "the program recorded no verdict (was it loaded with record set?)";
         return std::nullopt;
     }
-    return RunResult{after.verdict, after.chain, opts.retval};
+    RunResult r{after.verdict, after.chain, opts.retval, {}, 0};
+    if (handoff_) {
+        out.resize(opts.data_size_out);
+        r.data = std::move(out);
+        r.mark = skb.mark;
+    }
+    return r;
 }
 
 std::optional<double> LoadedProgram::time_run(const std::vector<uint8_t>& frame, uint32_t repeat,

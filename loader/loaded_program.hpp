@@ -20,6 +20,10 @@ struct RunResult {
     uint32_t verdict = 0;  // BPFT_V(kind, gid)
     uint32_t chain = 0;    // BPFT_CHAIN_*
     uint32_t retval = 0;   // what the hook returned (XDP_* / TC_ACT_*)
+    // With the handoff on (bpft_config::decided_mark): the frame as the program left it (at XDP, its packet
+    // metadata first) and, at TC, the skb's mark afterwards.
+    std::vector<uint8_t> data;
+    uint32_t mark = 0;
 };
 
 struct ProgramStats {
@@ -47,7 +51,9 @@ class LoadedProgram {
     ~LoadedProgram();
 
     int prog_fd() const;
-    std::optional<RunResult> test_run(const std::vector<uint8_t>& frame, std::string& error) const;
+    // `mark`: the skb's mark before the run (TC, with the handoff on; ignored otherwise).
+    std::optional<RunResult> test_run(const std::vector<uint8_t>& frame, std::string& error,
+                                      uint32_t mark = 0) const;
     // Mean nanoseconds per run of the program on `frame`, over `repeat` runs in the kernel.
     std::optional<double> time_run(const std::vector<uint8_t>& frame, uint32_t repeat,
                                    std::string& error) const;
@@ -62,6 +68,7 @@ class LoadedProgram {
     };
     std::unique_ptr<bpf_object, Closer> obj_;
     codegen::Hook hook_ = codegen::Hook::xdp;
+    bool handoff_ = false;  // config.decided_mark set: test_run reports the frame and the mark
     int prog_fd_ = -1;
     int results_fd_ = -1;
     int counters_fd_ = -1;

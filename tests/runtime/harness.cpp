@@ -97,6 +97,7 @@ Ruleset::Loaded& Ruleset::get(Hook hook) {
     config.record = 1;
     config.test_run = 1;
     config.chain_mode = options_.chain;
+    config.decided_mark = options_.decided_mark;
     if (!options_.in.empty()) config.in_override = 1, set_name(config.in_name, options_.in);
     if (!options_.out.empty()) config.out_override = 1, set_name(config.out_name, options_.out);
     std::string error;
