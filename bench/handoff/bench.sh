@@ -6,13 +6,7 @@ set -u
 D=$(cd "$(dirname "$0")" && pwd) OUT=${OUT:-/tmp/bpftables-handoff}
 [ -x $OUT/loader ] || "$D/build.sh" || exit 1
 MR=$1 NR=$2 M=$3 S=${4:-2}
-A=once-a-$$ B=once-b-$$
-cleanup() { ip netns del $A 2>/dev/null; ip netns del $B 2>/dev/null; }
-trap cleanup EXIT
-ip netns add $A && ip netns add $B || exit 1
-ip link add va netns $A type veth peer name vb netns $B || exit 1
-ip -n $A addr add 198.18.0.1/24 dev va; ip -n $B addr add 198.18.0.2/24 dev vb
-ip -n $A link set va up; ip -n $B link set vb up; ip -n $A link set lo up; ip -n $B link set lo up
+source "$D/netns.sh"
 { echo "*filter"; echo ":INPUT ACCEPT [0:0]"; echo ":BPFT-DECIDED - [0:0]"
   [ $MR = yes ] && echo "-A INPUT -m mark --mark 0x1000000/0x1000000 -j BPFT-DECIDED"
   for i in $(seq 1 $NR); do echo "-A INPUT -s 198.19.$((i/250)).$((i%250+1))/32 -p udp --dport 9 -j DROP"; done

@@ -6,13 +6,7 @@ set -u
 D=$(cd "$(dirname "$0")" && pwd) OUT=${OUT:-/tmp/bpftables-handoff}
 [ -x $OUT/loader ] || "$D/build.sh" || exit 1
 M=$1 OFF=$2 BE=$3 N=${4:-200}
-A=once-a-$$ B=once-b-$$
-cleanup() { ip netns del $A 2>/dev/null; ip netns del $B 2>/dev/null; }
-trap cleanup EXIT
-ip netns add $A && ip netns add $B || exit 1
-ip link add va netns $A type veth peer name vb netns $B || exit 1
-ip -n $A addr add 198.18.0.1/24 dev va; ip -n $B addr add 198.18.0.2/24 dev vb
-ip -n $A link set va up; ip -n $B link set vb up; ip -n $A link set lo up; ip -n $B link set lo up
+source "$D/netns.sh"
 [ "$OFF" = off ] && ip netns exec $A ethtool -K va tx off >/dev/null
 case $BE in
 legacy|nft) ip netns exec $B iptables-$BE -A INPUT -m mark --mark 0x1000000/0x1000000 -j ACCEPT
@@ -58,23 +52,5 @@ wait
 case $BE in
 chain-*) for t in filter security; do ip netns exec $B iptables-${BE#chain-} -t $t -L -v -n -x | grep -v "^ *pkts\|^$" | cut -c1-120 | sed "s/^/  $t: /"; done ;;
 legacy|nft) ip netns exec $B iptables-$BE -L INPUT -v -n -x | sed -n '3,4p' | awk '{print "  copy rule: pkts="$1, $0}' | cut -c1-150 ;;
-chain-legacy|chain-nft) X=iptables-${BE#chain-}
-            ip netns exec $B $X-restore <<'IPT'
-*filter
-:INPUT ACCEPT [0:0]
-:BPFT-DECIDED - [0:0]
--A INPUT -m mark --mark 0x1000000/0x1000000 -j BPFT-DECIDED
--A INPUT -m conntrack --ctstate INVALID
--A INPUT -j ACCEPT
--A BPFT-DECIDED -j MARK --and-mark 0xfeffffff
--A BPFT-DECIDED -j ACCEPT
-COMMIT
-*security
-:INPUT ACCEPT [0:0]
--A INPUT -m mark --mark 0x1000000/0x1000000
--A INPUT
-COMMIT
-IPT
-;;
 nftables) ip netns exec $B nft list table ip t | grep counter | sed 's/^/  /' ;;
 esac
