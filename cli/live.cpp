@@ -179,6 +179,13 @@ int status_command(int argc, char** argv) {
         if (state->backend == compiler::Backend::nft)
             std::printf("short TCP/UDP headers: handed to the kernel (iptables-nft does not hotdrop them)\n");
     }
+    if (state->decided_mark)
+        std::printf(
+            "decided once: what the programs accept reaches the kernel's copy with mark bit 0x%x, which "
+            "its first rule accepts (bpftables-restore --decided-mark)\n",
+            state->decided_mark);
+    else
+        std::printf("decided once: off (--decided-mark 0): what the programs accept meets the whole copy\n");
     if (program && !program->sets.empty()) {
         std::printf("ipsets (bpftables-restore --ipsets):");
         for (const ir::IpSet& set : program->sets)

@@ -2,7 +2,9 @@
 // committed ruleset is runtime/merge.hpp.
 #include <getopt.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <map>
 
@@ -54,9 +56,11 @@ int restore_command(int argc, char** argv) {
                                           kBackendOption,
                                           kIpsetsOption,
                                           kFormatOption,
+                                          {"decided-mark", required_argument, nullptr, 'D'},
                                           {"help", no_argument, nullptr, 'h'},
                                           {nullptr, 0, nullptr, 0}};
     const char* cmd = "bpftables-restore";
+    std::optional<uint32_t> decided_mark;
     RulesetOptions ruleset;
     bool counters = false, noflush = false, test = false, verbose = false;
     double wait = 0;
@@ -88,10 +92,26 @@ int restore_command(int argc, char** argv) {
             case 'W':
             case 'M':
                 break;  // accepted for compatibility
+            case 'D': {
+                char* end = nullptr;
+                errno = 0;
+                unsigned long v = std::strtoul(optarg, &end, 0);
+                if (*optarg == '\0' || *end != '\0' || errno != 0 || v > 0xffffffffUL || (v & (v - 1)) != 0) {
+                    std::fprintf(stderr,
+                                 "%s: --decided-mark takes one bit of the packet mark (0x1000000 ...) or 0, "
+                                 "not '%s'\n",
+                                 cmd, optarg);
+                    return 2;
+                }
+                decided_mark = static_cast<uint32_t>(v);
+                break;
+            }
             case 'h':
                 std::puts(
                     "usage: bpftables-restore [-c] [-n] [-t] [-T table] [-v] [-w [secs]] [--backend "
-                    "legacy|nft] [--ipsets IPSET-SAVE-FILE] [--format nft|nft-json|iptables] [FILE]");
+                    "legacy|nft] [--ipsets IPSET-SAVE-FILE] [--format nft|nft-json|iptables] [--decided-mark "
+                    "BIT] "
+                    "[FILE]");
                 return 0;
             default:
                 return 2;
@@ -129,12 +149,14 @@ int restore_command(int argc, char** argv) {
         if (!locked) return code;
         Diagnostics diags;
         std::optional<runtime::CommitRequest> request = runtime::merge_nft(
-            locked->state, {name, text, format == compiler::InputFormat::nft_json, noflush, ruleset.backend},
+            locked->state,
+            {name, text, format == compiler::InputFormat::nft_json, noflush, ruleset.backend, decided_mark},
             diags, error);
         return commit_merged(cmd, *locked, std::move(request), diags, error, counters, test, verbose);
     }
     Diagnostics diags;
-    runtime::IptablesRestore input{name, text, noflush, only_table, std::nullopt, ruleset.backend};
+    runtime::IptablesRestore input{name,        text, noflush, only_table, std::nullopt, ruleset.backend,
+                                   decided_mark};
     if (!ipsets.empty()) {
         std::string sets_text;
         if (!read_text(ipsets, sets_text, error))

@@ -59,8 +59,9 @@ const ir::Program* committed_ir(Transaction& tx, std::string& error) {
 void put_back_old_copy(const Transaction& tx) {
     std::string ignored;
     if (!tx.old_program) return;
-    netfilter_apply(tx.request.backend, *tx.old_program, tx.request.netfilter_tables, false, ignored);
-    netfilter_apply(tx.old.backend, *tx.old_program, tx.stale, false, ignored);
+    netfilter_apply(tx.request.backend, *tx.old_program, tx.request.netfilter_tables, tx.old.decided_mark,
+                    false, ignored);
+    netfilter_apply(tx.old.backend, *tx.old_program, tx.stale, tx.old.decided_mark, false, ignored);
 }
 
 }  // namespace
@@ -84,6 +85,7 @@ void plan(Transaction& tx) {
     next.ruleset = request.nft_text.empty() ? ir::to_save(request.program) : request.nft_text;
     next.format = request.nft_text.empty() ? compiler::InputFormat::iptables : compiler::InputFormat::nft;
     next.ipsets = ir::to_ipset_save(request.program.sets);
+    next.decided_mark = request.decided_mark.value_or(old.decided_mark);
     // The kernel's copy of an iptables ruleset is this restore's backend's (or stays the committed one's).
     // Under iptables-nft a short L4 header is no hotdrop: the programs hand such packets to that copy.
     if (!is_nft(next))
@@ -126,6 +128,7 @@ bool build_programs(Transaction& tx) {
         t = Clock::now();
         bpft_config config{};
         config.chain_mode = BPFT_CHAIN_ROUTE;
+        config.decided_mark = tx.next.decided_mark;  // the copy's first rules: netfilter.hpp
         std::optional<loader::LoadedProgram> loaded =
             loader::LoadedProgram::load(built->object.object, h, config, copy, built->c.layout, error);
         tx.report.load_s += since(t);
@@ -146,13 +149,21 @@ bool build_programs(Transaction& tx) {
 
 bool check_kernel_copy(Transaction& tx) {
     const CommitRequest& request = tx.request;
-    if (!netfilter_apply(request.backend, request.program, request.netfilter_tables, true, tx.error))
+    if (!netfilter_apply(request.backend, request.program, request.netfilter_tables, tx.next.decided_mark,
+                         true, tx.error))
         return false;
     // nft rulesets go whole to the kernel's nf_tables (netfilter.hpp: nft_tables): the
-    // tables of the old copy and of the new one are replaced in one `nft -f` transaction.
-    if (is_nft(tx.old)) tx.old_kernel = tx.old.ruleset, tx.kernel_tables = nft_tables(tx.old.ruleset);
+    // tables of the old copy and of the new one are replaced in one `nft -f` transaction, with the handoff's
+    // rules (nft_decided_rules) and its table.
+    if (is_nft(tx.old)) {
+        const ir::Program* committed = committed_ir(tx, tx.error);
+        if (!committed) return false;
+        tx.old_kernel = tx.old.ruleset + nft_decided_rules(*committed, tx.old.decided_mark);
+        tx.kernel_tables = nft_tables(tx.old.ruleset);
+    }
+    if (is_nft(tx.old) || !request.nft_text.empty()) tx.kernel_tables.emplace_back("ip", kDecidedTable);
     if (!request.nft_text.empty()) {
-        tx.new_kernel = request.nft_text;
+        tx.new_kernel = request.nft_text + nft_decided_rules(request.program, tx.next.decided_mark);
         for (auto& t : nft_tables(request.nft_text))
             if (std::find(tx.kernel_tables.begin(), tx.kernel_tables.end(), t) == tx.kernel_tables.end())
                 tx.kernel_tables.push_back(t);
@@ -212,11 +223,12 @@ bool apply_kernel_copy(Transaction& tx, Rollback& rollback) {
         tx.old_program = *committed;
         if (!is_nft(old) && old.backend && old.backend != request.backend)
             for (const ir::Table& t : tx.old_program->tables) tx.stale.push_back(t.name);
-        if (!netfilter_apply(request.backend, request.program, request.netfilter_tables, false, error))
+        if (!netfilter_apply(request.backend, request.program, request.netfilter_tables, tx.next.decided_mark,
+                             false, error))
             return false;
         tx.report.notes.push_back("applied to the kernel's netfilter (" +
                                   std::string(compiler::backend_name(*request.backend)) + ")");
-        if (!netfilter_apply(old.backend, ir::Program{}, tx.stale, false, error))
+        if (!netfilter_apply(old.backend, ir::Program{}, tx.stale, 0, false, error))
             return put_back_old_copy(tx), false;
         if (!tx.stale.empty())
             tx.report.notes.push_back("emptied the old copy's tables (" +

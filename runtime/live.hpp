@@ -25,6 +25,8 @@ struct CommitRequest {
     // nft input: the ruleset in the canonical text of compiler/nft/canonical.hpp, which the state keeps (and
     // `program` is its lowering); empty for iptables rulesets.
     std::string nft_text;
+    // bpftables-restore --decided-mark: a new State::decided_mark (else the committed one's is kept).
+    std::optional<uint32_t> decided_mark;
 };
 
 struct CommitReport {

@@ -8,6 +8,7 @@
 #include "compiler/iptables_lower.hpp"
 #include "compiler/nft/canonical.hpp"
 #include "compiler/nft/lower.hpp"
+#include "compiler/passes/pass.hpp"
 #include "parser/nft_json.hpp"
 #include "parser/nft_parser.hpp"
 #include "runtime/netfilter.hpp"
@@ -49,6 +50,8 @@ std::optional<CommitRequest> merge_iptables(const State& committed_state, Iptabl
     options.only_table = input.only_table;
     std::optional<ir::Program> lowered = parse_and_lower(input.text, input.name, diags, options);
     if (!lowered) return std::nullopt;
+    uint32_t bit = input.decided_mark.value_or(committed_state.decided_mark);
+    if (!passes::check_decided_mark(*lowered, bit, diags)) return std::nullopt;
     // Every table the input names goes to the kernel's netfilter too: the tables bpftables does not compile
     // run there alone; the compiled ones are the backstop for every packet a program hands to the kernel
     // (fragments, IP options, matches a hook cannot decide), which must meet the same rules there.
@@ -66,7 +69,13 @@ std::optional<CommitRequest> merge_iptables(const State& committed_state, Iptabl
             next.tables.push_back(std::move(t));
     }
     next.sets = std::move(sets);
+    // A new bit: every table's copy gets the new bookkeeping (netfilter.hpp: kernel_copy).
+    if (bit != committed_state.decided_mark)
+        for (const ir::Table& t : next.tables)
+            if (std::find(netfilter_tables.begin(), netfilter_tables.end(), t.name) == netfilter_tables.end())
+                netfilter_tables.push_back(t.name);
     CommitRequest request{std::move(next)};
+    request.decided_mark = input.decided_mark;
     request.netfilter_tables = std::move(netfilter_tables);
     if (!request.netfilter_tables.empty())
         request.backend = input.backend ? *input.backend : default_backend();
@@ -105,8 +114,22 @@ std::optional<CommitRequest> merge_nft(const State& committed_state, const NftRe
         return error =
                    "internal: the canonical form of the ruleset does not lower:\n" + again.str() + *canonical,
                std::nullopt;
+    for (const ir::Table& t : program->tables)
+        if (t.family == "ip" && t.name == kDecidedTable)
+            return error =
+                       std::string("table ip ") + kDecidedTable +
+                       " is reserved: it clears the mark bit of packets bpftables decided (--decided-mark)\n",
+                   std::nullopt;
+    // The check names the table, chain and statements (its positions are in the canonical text).
+    Diagnostics marks;
+    if (!passes::check_decided_mark(*program, input.decided_mark.value_or(committed_state.decided_mark),
+                                    marks)) {
+        for (const Diagnostic& d : marks.all()) error += d.message + "\n";
+        return std::nullopt;
+    }
     CommitRequest request{std::move(*program)};
     request.nft_text = std::move(*canonical);
+    request.decided_mark = input.decided_mark;
     // The tables that a committed iptables ruleset had in the kernel's netfilter go (to empty built-in
     // chains). A restore put all of them there, the compiled ones as the backstop (the state names its
     // backend); the accept-all ruleset of a first attach has none.

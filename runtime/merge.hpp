@@ -24,6 +24,7 @@ struct IptablesRestore {
     // --match-set of the input must then name a known set.
     std::optional<std::vector<ir::IpSet>> sets;
     std::optional<compiler::Backend> backend;  // --backend; none: the system's iptables
+    std::optional<uint32_t> decided_mark;      // --decided-mark; none: the committed one
 };
 
 // A restore of an nft ruleset (text or JSON): the whole ruleset replaces the committed one, as `nft -f` of a
@@ -39,6 +40,7 @@ struct NftRestore {
     bool noflush = false;
     // --backend: where a committed iptables ruleset's copy is, when the state does not say.
     std::optional<compiler::Backend> backend;
+    std::optional<uint32_t> decided_mark;  // --decided-mark; none: the committed one
 };
 
 // `committed`: the state read under the lock. On failure: empty, the input's diagnostics in `diags` (to print

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "codegen/layout.hpp"
+#include "compiler/hooks.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/ir_print.hpp"
 #include "parser/nft_parser.hpp"
@@ -85,7 +86,119 @@ bool sync_sets(const std::vector<ir::IpSet>& sets, std::string& error) {
     return true;
 }
 
+std::string hex(uint32_t v) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "0x%x", v);
+    return buf;
+}
+
+// The copy's mark reads do not see the bit (the check pass refused those that test it set): -m mark and
+// CONNMARK --save-mark, whose masks lose it.
+void mask_mark_reads(ir::Table& table, uint32_t bit) {
+    for (ir::Chain& c : table.chains)
+        for (ir::Rule& r : c.rules) {
+            for (ir::Match& m : r.matches)
+                if (auto* mark = std::get_if<ir::MarkMatch>(&m)) mark->mask &= ~bit, mark->value &= ~bit;
+            auto* x = std::get_if<ir::OpaqueTarget>(&r.target);
+            if (!x || x->name != "CONNMARK" ||
+                std::find(x->args.begin(), x->args.end(), "--save-mark") == x->args.end())
+                continue;
+            uint32_t nfmask = 0xffffffff, ctmask = 0xffffffff;
+            for (size_t i = 0; i + 1 < x->args.size(); ++i) {
+                uint32_t v = static_cast<uint32_t>(std::strtoul(x->args[i + 1].c_str(), nullptr, 0));
+                if (x->args[i] == "--nfmask") nfmask = v;
+                if (x->args[i] == "--ctmask") ctmask = v;
+                if (x->args[i] == "--mask") nfmask = ctmask = v;
+            }
+            x->args = {"--save-mark", "--nfmask", hex(nfmask & ~bit), "--ctmask", hex(ctmask)};
+        }
+}
+
+ir::Rule decided_rule(uint32_t bit, ir::Target target) {
+    ir::Rule r;
+    r.matches.emplace_back(ir::MarkMatch{bit, bit, false});
+    r.match_locs.emplace_back();
+    r.target = std::move(target);
+    return r;
+}
+
 }  // namespace
+
+ir::Program kernel_copy(const ir::Program& program, uint32_t bit) {
+    ir::Program copy = program;
+    if (bit == 0) return copy;
+    bool has_filter = copy.find("filter") != nullptr;
+    for (ir::Table& t : copy.tables) {
+        if (!t.family.empty()) continue;
+        mask_mark_reads(t, bit);
+        if (!compiler::is_compiled_table(t.name)) continue;
+        // The received path's base chains: raw PREROUTING, filter INPUT and FORWARD. The last one a packet
+        // meets clears the bit; earlier ones only accept.
+        std::vector<std::pair<std::string, bool>> chains;  // (chain, clears)
+        if (t.name == "raw") chains = {{"PREROUTING", !has_filter}};
+        if (t.name == "filter") chains = {{"INPUT", true}, {"FORWARD", true}};
+        bool clears = false;
+        for (const auto& [name, clear] : chains) {
+            ir::Chain* c = t.find(name);
+            if (!c) continue;
+            ir::Target target = ir::AcceptTarget{};
+            if (clear) target = ir::JumpTarget{kDecidedChain}, clears = true;
+            c->rules.insert(c->rules.begin(), decided_rule(bit, std::move(target)));
+        }
+        if (clears) {
+            ir::Chain decided;
+            decided.name = kDecidedChain;
+            ir::Rule unmark;
+            unmark.target = ir::OpaqueTarget{"MARK", {"--set-xmark", "0x0/" + hex(bit)}};
+            decided.rules.push_back(std::move(unmark));
+            ir::Rule accept;
+            accept.target = ir::AcceptTarget{};
+            decided.rules.push_back(std::move(accept));
+            t.chains.push_back(std::move(decided));
+        }
+    }
+    return copy;
+}
+
+std::string nft_decided_rules(const ir::Program& program, uint32_t bit) {
+    if (bit == 0) return {};
+    std::string accept = "meta mark & " + hex(bit) + " == " + hex(bit);
+    std::string clear = accept + " meta mark set meta mark & " + hex(~bit) + " accept";
+    accept += " accept";
+    std::vector<compiler::BaseChain> chains = compiler::base_chains(program);
+    std::string out;
+    bool seen[2] = {false, false};  // input, forward
+    // netfilter's order: the last compiled chain of input (forward) clears the bit, the others accept. A
+    // program hands a packet over at the first base chain it does not compile, so a decided packet met only
+    // compiled ones.
+    for (auto it = chains.rbegin(); it != chains.rend(); ++it) {
+        if (!it->compiled) continue;
+        const ir::Table* t = program.find(it->table);
+        if (!t || (t->family != "ip" && t->family != "inet")) continue;
+        bool clears = false;
+        if (it->hook == compiler::NfHook::input || it->hook == compiler::NfHook::forward) {
+            bool& s = seen[it->hook == compiler::NfHook::forward];
+            clears = !s, s = true;
+        } else if (it->hook != compiler::NfHook::prerouting) {
+            continue;
+        }
+        out += "insert rule " + t->family + " " + t->name + " " + it->chain + " " +
+               (clears ? clear : accept) + "\n";
+    }
+    // A path without a compiled chain at input (forward): a table of bpftables' own clears the bit there.
+    if (!seen[0] || !seen[1]) {
+        out += "table ip " + std::string(kDecidedTable) + " {\n";
+        if (!seen[0])
+            out += "\tchain input {\n\t\ttype filter hook input priority -2147483648; policy accept;\n\t\t" +
+                   clear + "\n\t}\n";
+        if (!seen[1])
+            out +=
+                "\tchain forward {\n\t\ttype filter hook forward priority -2147483648; policy accept;\n\t\t" +
+                clear + "\n\t}\n";
+        out += "}\n";
+    }
+    return out;
+}
 
 compiler::Backend default_backend() {
     std::string out;
@@ -93,10 +206,12 @@ compiler::Backend default_backend() {
     return out.find("legacy") != std::string::npos ? compiler::Backend::legacy : compiler::Backend::nft;
 }
 
-bool netfilter_apply(std::optional<compiler::Backend> backend, const ir::Program& program,
-                     const std::vector<std::string>& tables, bool test, std::string& error) {
+bool netfilter_apply(std::optional<compiler::Backend> backend, const ir::Program& original,
+                     const std::vector<std::string>& tables, uint32_t decided_mark, bool test,
+                     std::string& error) {
     if (tables.empty()) return true;
     if (!backend) return error = "unknown backend ", false;
+    ir::Program program = kernel_copy(original, decided_mark);
     std::string text;
     for (const std::string& name : tables) {
         if (const ir::Table* t = program.find(name); t && t->family.empty()) {

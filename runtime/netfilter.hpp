@@ -12,11 +12,27 @@ namespace bpftables::runtime {
 // What `iptables -V` says the system's iptables is.
 compiler::Backend default_backend();
 
+// Decided once (docs/design-notes.md): the kernel's copy of an iptables ruleset with the handoff's bookkeeping,
+// for a `decided_mark` bit (0: the ruleset as it is). Each base chain of the received path in a compiled table
+// starts by accepting a packet with the bit (raw PREROUTING; filter INPUT and FORWARD jump to
+// BPFTABLES-DECIDED, which clears it and accepts); mark reads (-m mark, CONNMARK --save-mark) lose the bit
+// from their masks. What the copy cannot be given (rules that set the bit) the check pass refuses
+// (compiler/passes: check_decided_mark). Never stored in the state nor shown by bpftables-save.
+inline constexpr const char* kDecidedChain = "BPFTABLES-DECIDED";
+ir::Program kernel_copy(const ir::Program& program, uint32_t decided_mark);
+// The same for the nf_tables copy of an nft ruleset (`program`: its lowering), as nft commands that follow its
+// text: a first rule in each compiled base chain of prerouting, input and forward of ip and inet tables, the
+// last of input (forward) clearing the bit; a table `bpftables-decided` clears it where no compiled chain
+// does. Empty for a zero bit.
+inline constexpr const char* kDecidedTable = "bpftables-decided";
+std::string nft_decided_rules(const ir::Program& program, uint32_t decided_mark);
+
 // Replaces the named tables of the namespace's netfilter with their content in `program` (a table `program`
 // lacks is flushed to its built-in chains with ACCEPT policies). `test`: iptables-restore --test only. No
 // `backend` is an error unless `tables` is empty.
 bool netfilter_apply(std::optional<compiler::Backend> backend, const ir::Program& program,
-                     const std::vector<std::string>& tables, bool test, std::string& error);
+                     const std::vector<std::string>& tables, uint32_t decided_mark, bool test,
+                     std::string& error);
 
 // The tables (family, name) of a committed nft ruleset's canonical text. Every one of them goes whole to the
 // kernel's nf_tables of the namespace, in the same transaction as the programs: the compiled ones as the

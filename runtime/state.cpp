@@ -71,7 +71,8 @@ std::optional<XdpMode> parse_xdp_mode(std::string_view name) {
 }
 
 std::vector<codegen::Hook> attachment_hooks(const Attachment& a) {
-    if (a.hook == AttachHook::xdp) return {codegen::Hook::xdp, codegen::Hook::tc_egress};
+    if (a.hook == AttachHook::xdp)
+        return {codegen::Hook::xdp, codegen::Hook::tc_ingress, codegen::Hook::tc_egress};
     return {codegen::Hook::tc_ingress, codegen::Hook::tc_egress};
 }
 
@@ -94,6 +95,7 @@ std::string serialize(const State& s) {
                std::to_string(c.bytes) + "\n";
     if (is_nft(s)) out += "format nft\n";
     if (s.backend) out += std::string("backend ") + compiler::backend_name(*s.backend) + "\n";
+    out += "decided-mark " + std::to_string(s.decided_mark) + "\n";
     std::istringstream sets(s.ipsets);
     for (std::string line; std::getline(sets, line);)
         if (!line.empty()) out += "ipset " + line + "\n";
@@ -155,6 +157,9 @@ std::optional<State> parse_state(const std::string& text, std::string& error) {
             words >> backend;
             s.backend = compiler::parse_backend(backend);
             if (!s.backend) return error = "the pinned state has backend " + backend, std::nullopt;
+        } else if (key == "decided-mark") {
+            if (!(words >> s.decided_mark) || (s.decided_mark & (s.decided_mark - 1)) != 0)
+                return error = "the pinned state has a bad decided-mark line", std::nullopt;
         } else if (key == "ipset") {
             s.ipsets += line.substr(6) + "\n";
         } else if (key == "ruleset") {

@@ -56,7 +56,11 @@ struct Attachment {
     XdpMode mode = XdpMode::none;
 };
 
-// The program hooks an attachment needs.
+// The default bit of State::decided_mark.
+constexpr uint32_t kDefaultDecidedMark = 0x01000000;
+
+// The program hooks an attachment needs: at XDP also tc-ingress, which takes over what XDP accepted (and
+// what it could not judge) for the kernel's copy; at both tc-egress (OUTPUT).
 std::vector<codegen::Hook> attachment_hooks(const Attachment& a);
 
 struct State {
@@ -75,6 +79,10 @@ struct State {
     // ruleset, and in a state written before backends were kept): its semantics decide what the programs
     // hand over (ir::ShortHeaders).
     std::optional<compiler::Backend> backend;
+    // Decided once (docs/design-notes.md): the skb mark bit the tc-ingress program sets on what the programs
+    // accepted, which the kernel's copy accepts (and clears) in its first rule of each base chain; 0: no
+    // handoff (every packet meets the whole copy). `bpftables-restore --decided-mark`.
+    uint32_t decided_mark = kDefaultDecidedMark;
 };
 
 // Whether the committed ruleset is nft text; else iptables-save text.

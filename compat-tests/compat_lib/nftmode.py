@@ -109,12 +109,27 @@ def read_ruleset(text):
     return chains
 
 
+def _decided_rule(rule):
+    """Whether a kernel rule is the bookkeeping bpftables puts first in a compiled base chain of its copy
+    (README, "Decided once"): `meta mark & BIT == BIT [meta mark set ...] accept`, no counter."""
+    expr = rule.get("expr", [])
+    if not expr or not isinstance(expr[0], dict) or "match" not in expr[0]:
+        return False
+    m = expr[0]["match"]
+    left = m.get("left")
+    if not (isinstance(left, dict) and "&" in left and left["&"][0] == {"meta": {"key": "mark"}}):
+        return False
+    bit = left["&"][1]
+    return isinstance(bit, int) and bit & (bit - 1) == 0 and m.get("right") == bit and {"accept": None} in expr
+
+
 def read_counters(nft_json):
-    """{(table, chain): [packets of each rule, in order]} from `nft -j list ruleset`."""
+    """{(table, chain): [packets of each rule, in order]} from `nft -j list ruleset`, without the rules of
+    bpftables' own (its copy's first rules and its table)."""
     out = {}
     for obj in json.loads(nft_json)["nftables"]:
         rule = obj.get("rule")
-        if rule is None:
+        if rule is None or rule.get("table") == "bpftables-decided" or _decided_rule(rule):
             continue
         packets = 0
         for e in rule.get("expr", []):

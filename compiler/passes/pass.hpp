@@ -23,6 +23,11 @@ make_unreachable_rules();  // warnings: rules after an unconditional verdict, sh
 std::unique_ptr<Pass> make_check_base_chains();  // nft base chains only at the hooks of the IPv4 path
 std::unique_ptr<Pass> make_check_targets();      // nat targets only in nat, no SET, notrack before conntrack
 
+// A live iptables ruleset whose copy in the kernel learns from a mark bit what the programs decided
+// (check_decided_mark.cpp; runtime/netfilter.hpp): no rule may set `bit` or test it set, and the chain
+// BPFTABLES-DECIDED is reserved. Errors at the rule's target or match; true when none. Nothing for bit 0.
+bool check_decided_mark(const ir::Program& program, uint32_t bit, Diagnostics& diags);
+
 // The IR's invariants (verify_ir.cpp); false, with internal errors reported, when one is broken.
 bool verify_ir(const ir::Program& program, Diagnostics& diags);
 

@@ -224,7 +224,7 @@ inP "$B/bpftables" attach -v vp >"$work/out" 2>&1 && ok "killed first attach: at
     bad "killed first attach: $(cat "$work/out")"
 grep -q "vp at xdp ran a program of an interrupted command; replaced" "$work/out" && ok "killed first attach: says so" ||
     bad "killed first attach: -v: $(cat "$work/out")"
-inP "$B/bpftables" status | grep -q "^vp (ifindex [0-9]*) xdp native: xdp link [0-9]* prog [0-9]*; tc-egress link [0-9]* prog [0-9]*;$" &&
+inP "$B/bpftables" status | grep -q "^vp (ifindex [0-9]*) xdp native: xdp link [0-9]* prog [0-9]*; tc-ingress link [0-9]* prog [0-9]*; tc-egress link [0-9]* prog [0-9]*;$" &&
     ok "killed first attach: attached, running the committed programs" || bad "killed first attach: $(inP "$B/bpftables" status)"
 inP "$B/bpftables" detach vp || bad "detach vp"
 

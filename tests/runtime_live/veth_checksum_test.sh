@@ -2,7 +2,8 @@
 # Conntrack rules over a veth whose peer sends with checksum offload (the default: partial checksums, the TCP
 # or UDP checksum field holds only the pseudo header's sum). The kernel's conntrack trusts such packets
 # (nf_ip_checksum checks only CHECKSUM_NONE and COMPLETE); at tc-ingress the program reads the skb's ip_summed
-# and decides them itself. At XDP nothing says the checksum is partial: they are handed to the kernel.
+# and decides them itself. At XDP nothing says the checksum is partial: XDP defers them to its tc-ingress
+# partner, which decides them (docs/design-notes.md, "Decided once").
 # Usage: veth_checksum_test.sh BUILD_CLI_DIR   (needs root; runs itself in a private mount namespace)
 if [ -z "${BPFT_LIVE_MNTNS:-}" ]; then
     exec env BPFT_LIVE_MNTNS=1 unshare -m --propagation slave bash "$0" "$@"
@@ -35,12 +36,15 @@ expect "accepted by the program" "[6:" "$(accepted | cut -d: -f1):"
 peer_offload on
 bt detach va >/dev/null || bad "detach"
 
-echo "== XDP, peer with checksum offload: XDP cannot know the checksum is partial, the kernel decides"
+echo "== XDP, peer with checksum offload: XDP cannot know the checksum is partial, its tc-ingress partner decides"
 bt attach va --hook xdp >/dev/null || bad "attach --hook xdp"
 restore "$work/r.rules" || bad "restore at XDP"
+bt -Z
 udp 3 53
-expect "handed to the kernel" "[0:0]" "$(accepted)"
+expect "decided in BPF, at tc-ingress" "[3:" "$(accepted | cut -d: -f1):"
+inA iptables-save -c -t filter | grep -F -- '--dport 53' | grep -q '^\[0:0\]' && ok "not judged again by the kernel's copy" ||
+    { bad "not judged again by the kernel's copy"; inA iptables-save -c -t filter; }
 peer_offload off
 udp 2 53
-expect "without offload: decided at XDP" "[2:" "$(accepted | cut -d: -f1):"
+expect "without offload: decided at XDP" "[5:" "$(accepted | cut -d: -f1):"
 finish
