@@ -47,6 +47,8 @@ struct bpft_pkt {
     __u8 untracked; /* a raw-table NOTRACK reached the packet */
     __u8 ct_reply;  /* the packet travels in the connection's reply direction */
     __u8 csum_failed; /* bpft_checksummed found the TCP/UDP checksum wrong (at XDP: perhaps only partial) */
+    __u8 ct_nat; /* 1: the kernel's NAT rewrites the packet's destination at PREROUTING (the original direction
+                  * of a DNAT'd connection, the replies of an SNAT'd one); 2: no entry yet (nat rules decide) */
     __u8 smac[6];
     __u32 ct_state; /* xt_conntrack state bits; 0 when bpftables cannot know it */
     __u32 mark;
@@ -322,18 +324,27 @@ extern void bpf_ct_release(struct nf_conn *) __ksym;
 #define BPFT_AFTER(a, b) BPFT_BEFORE(b, a)
 
 /* Whether conntrack's TCP tracker (nf_conntrack_proto_tcp.c: nf_conntrack_tcp_packet, tcp_in_window)
- * certainly accepts this packet of the flow `ct` and leaves the tracker ESTABLISHED, so that the packet keeps
- * the entry's state. Only the case that carries most traffic is answered: an ACK without SYN, FIN or RST
- * (ESTABLISHED -> ESTABLISHED in tcp_conntracks[]) that passes the four window checks of tcp_in_window.
- * Everything else returns 0 and the kernel decides: other tracker states and flags (other transitions and
- * checks), sequence numbers that NAT helpers adjust
- * (IPS_SEQ_ADJUST), a window not seen yet (td_maxwin 0), flows picked up mid-stream (be-liberal), a SACK
- * option (the kernel may check the SACK block's edge instead of the ack) and packets outside a window
- * (INVALID, or ignored and so ESTABLISHED, by the check that fails and the be_liberal sysctl). */
+ * certainly accepts this packet of the flow `ct`, so that the packet keeps the entry's state. Answered for
+ * what carries a connection after its SYN and SYN/ACK: an ACK, with or without FIN, without SYN or RST, in a
+ * state where tcp_conntracks[] makes it a valid transition (SYN_RECV -> ESTABLISHED for the original
+ * direction's ACK that completes the handshake; ESTABLISHED, FIN_WAIT, CLOSE_WAIT, LAST_ACK and TIME_WAIT in
+ * both directions), that passes the four window checks of tcp_in_window (a FIN counts one in the segment's
+ * end, as segment_seq_plus_len). Everything else returns 0 and the kernel decides: other tracker states and
+ * flags (other transitions and checks: the reply direction in SYN_RECV may re-initialise the window),
+ * sequence numbers that NAT helpers adjust (IPS_SEQ_ADJUST), a window not seen yet (td_maxwin 0), flows picked
+ * up mid-stream (be-liberal), a SACK option (the kernel may check the SACK block's edge instead of the ack)
+ * and packets outside a window (INVALID, or ignored and so ESTABLISHED, by the check that fails and the
+ * be_liberal sysctl). */
 static __always_inline int bpft_tcp_in_window(struct nf_conn *ct, __u8 dir, bpft_pkt_t *p,
                                               unsigned long status) {
-    if ((p->tcp_flags & 0x17) != 0x10) return 0; /* ACK, no SYN, FIN or RST (PSH, URG, ECE, CWR free) */
-    if (ct->proto.tcp.state != 3 /* TCP_CONNTRACK_ESTABLISHED */) return 0;
+    __u8 f = p->tcp_flags & 0x17;
+    if (f != 0x10 && f != 0x11) return 0; /* ACK or FIN+ACK; no SYN or RST (PSH, URG, ECE, CWR free) */
+    __u8 state = ct->proto.tcp.state;
+    if (state == 2 /* TCP_CONNTRACK_SYN_RECV */) {
+        if (dir != 0) return 0;
+    } else if (state < 3 /* TCP_CONNTRACK_ESTABLISHED */ || state > 7 /* TCP_CONNTRACK_TIME_WAIT */) {
+        return 0;
+    }
     if (status & (1 << 6) /* IPS_SEQ_ADJUST */) return 0;
     __u32 hdr = (__u32)p->tcp_doff * 4, l4_len = p->l4_len; /* 20 <= hdr <= l4_len: bpft_ct_state checked */
     if (p->tcpopts[0] & (1u << 5) /* kind 5, SACK */) return 0;
@@ -350,7 +361,7 @@ static __always_inline int bpft_tcp_in_window(struct nf_conn *ct, __u8 dir, bpft
     __u32 r_end = dir ? end0 : end1, r_maxwin = dir ? maxwin0 : maxwin1;
     if (s_maxwin == 0 || r_maxwin == 0) return 0;
     __u32 seq = p->tcp_seq, ack = p->tcp_ack;
-    __u32 end = seq + (l4_len - hdr);                      /* no SYN or FIN to count */
+    __u32 end = seq + (l4_len - hdr) + (f & 0x01);        /* a FIN counts one; no SYN */
     __u32 maxackwin = s_maxwin > 66000 ? s_maxwin : 66000; /* MAXACKWINDOW(sender) */
     return BPFT_BEFORE(seq, s_maxend + 1) &&               /* I: data within the receiver's window */
            BPFT_AFTER(end, s_end - r_maxwin - 1) &&        /* II: not data acked long ago */
@@ -499,6 +510,7 @@ static __always_inline __u32 bpft_ct_state(void *ctx, bpft_pkt_t *p) {
     struct bpf_ct_opts___local opts = {.netns_id = -1, .l4proto = p->proto};
     struct nf_conn *ct = BPFT_CT_LOOKUP(ctx, &t, sizeof(t.ipv4), &opts, sizeof(opts));
     if (!ct) {
+        p->ct_nat = 2;
         if (p->proto == IPPROTO_TCP && (p->tcp_flags & 0x17) != 0x02) return 0;
         return bpft_checksummed(ctx, p, 1u << 3); /* NEW */
     }
@@ -516,6 +528,7 @@ static __always_inline __u32 bpft_ct_state(void *ctx, bpft_pkt_t *p) {
         state = 1u << 3; /* NEW */
     if (status & (1 << 4)) state |= 1u << 5; /* IPS_SRC_NAT: SNAT */
     if (status & (1 << 5)) state |= 1u << 6; /* IPS_DST_NAT: DNAT */
+    p->ct_nat = (opts.dir == 0 && (status & (1 << 5))) || (opts.dir == 1 && (status & (1 << 4)));
     bpf_ct_release(ct);
     state = bpft_checksummed(ctx, p, state);
     p->ct_reply = state && opts.dir == 1;

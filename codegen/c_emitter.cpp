@@ -62,6 +62,7 @@ std::optional<CProgram> Emitter::run() {
             chains += emit_chain(t, c);
         }
     }
+    if (ops_.received) kernel_tables_explained();
     if (diags_.has_errors()) return std::nullopt;
 
     CProgram out;
@@ -120,6 +121,30 @@ void Emitter::explain_base_chains(const ir::Table& t) {
                                        ") is not compiled: the packets that reach it are handed to the "
                                        "kernel (verdict KERNEL)"});
     }
+}
+
+// What iptables' mangle and nat tables make the received path hand over (entry_emitter.cpp:
+// kernel_tables_before); with nat rules the program looks conntrack up for every packet.
+void Emitter::kernel_tables_explained() {
+    if (const ir::Table* nat = program_.find("nat"); nat && nat->family.empty()) {
+        for (const ir::Chain& c : nat->chains) nat_rules_ = nat_rules_ || !c.rules.empty();
+        if (nat_rules_) {
+            needs_.ct = true;
+            explain_.push_back({nat->loc,
+                                "table nat has rules: packets whose destination the kernel's NAT may "
+                                "rewrite (the first of a connection when nat PREROUTING has rules, "
+                                "DNAT'd connections, replies of SNAT'd ones, what conntrack cannot "
+                                "place) are handed to the kernel before routing"});
+        }
+    }
+    if (const ir::Table* mangle = program_.find("mangle"); mangle && mangle->family.empty())
+        for (const char* chain : {"PREROUTING", "INPUT", "FORWARD"})
+            if (mangle_changes(chain))
+                explain_.push_back(
+                    {mangle->find(chain)->loc,
+                     std::string("mangle ") + chain +
+                         " has rules that may change or end a packet: the packets that reach it "
+                         "are handed to the kernel (verdict KERNEL)"});
 }
 
 std::string Emitter::call(const std::string& table, const std::string& chain) {

@@ -28,6 +28,7 @@ class Emitter {
   private:
     // c_emitter.cpp
     void explain_base_chains(const ir::Table& t);
+    void kernel_tables_explained();
     std::string call(const std::string& table, const std::string& chain);
 
     // chain_emitter.cpp: each chain as its plan says (inlined, or functions: passes/plan_chains.cpp).
@@ -68,6 +69,8 @@ class Emitter {
     std::string entry();
     std::string run_hook(compiler::NfHook hook, const std::string& indent);
     std::string out_iface(const std::string& indent) const;
+    std::string kernel_tables_before(compiler::NfHook hook, const std::string& indent) const;
+    bool mangle_changes(const std::string& chain) const;
 
     const ir::Program& program_;
     Hook hook_;
@@ -76,6 +79,7 @@ class Emitter {
     Options options_;
     Layout layout_;
     Needs needs_;
+    bool nat_rules_ = false;  // an iptables nat table with rules: conntrack says what NAT rewrites
     std::vector<Explanation> explain_;
     std::map<std::pair<std::string, std::string>, std::string> names_;
     std::map<std::tuple<std::string, std::string, int>, size_t> runs_;  // (table, chain, first rule) -> run

@@ -1,6 +1,8 @@
 // The hook's entry point (emitter.hpp): parse, prerouting's base chains, the routing decision, input's or
 // forward's, output's at egress, postrouting's; record the verdict and map it to the hook's return code
 // (hook_ops.hpp).
+#include <set>
+
 #include "codegen/emitter.hpp"
 
 namespace bpftables::codegen::detail {
@@ -47,6 +49,7 @@ std::string Emitter::entry() {
     // (iptables: filter) and, forwarded, postrouting's.
     s += "    v = BPFT_V(BPFT_ACCEPT, BPFT_NO_GID);\n";
     s += run_hook(NfHook::prerouting, "    ");
+    s += kernel_tables_before(NfHook::prerouting, "    ");
     s += "    if (chain == BPFT_CHAIN_ROUTE) chain = bpft_route(ctx, " + in_ifindex + ", p, &oif);\n";
     s += "    if (!chain) {\n        v = BPFT_V(BPFT_KERNEL, BPFT_NO_GID);\n        goto out;\n    }\n";
     s += "    p->chain = chain;\n";
@@ -59,9 +62,12 @@ std::string Emitter::entry() {
          "            v = BPFT_V(BPFT_KERNEL, BPFT_NO_GID);\n            goto out;\n        }\n"
          "        p->ttl -= 1;\n    }\n";
     s += out_iface("    ");
-    if (std::string in = run_hook(NfHook::input, "        "); !in.empty())
+    if (std::string in =
+            kernel_tables_before(NfHook::input, "        ") + run_hook(NfHook::input, "        ");
+        !in.empty())
         s += "    if (chain == BPFT_CHAIN_INPUT) {\n" + in + "    }\n";
-    if (std::string fwd = run_hook(NfHook::forward, "        ") + run_hook(NfHook::postrouting, "        ");
+    if (std::string fwd = kernel_tables_before(NfHook::forward, "        ") +
+                          run_hook(NfHook::forward, "        ") + run_hook(NfHook::postrouting, "        ");
         !fwd.empty())
         s += "    if (chain == BPFT_CHAIN_FORWARD) {\n" + fwd + "    }\n";
     s += "out:\n    bpft_record(v, p->chain);\n";
@@ -90,6 +96,58 @@ std::string Emitter::run_hook(NfHook hook, const std::string& indent) {
              "if (BPFT_KIND(v) != BPFT_ACCEPT) goto out;\n";
     }
     return s;
+}
+
+// iptables' tables that bpftables does not compile but that run between its compiled chains on the received
+// path, changing what they see: mangle (at -150: marks, TOS, TTL, its own verdicts) hands over every packet
+// where it has a rule that may change or end it (mangle_changes); the kernel's NAT (dstnat at -100) rewrites the destination of the original direction of
+// DNAT'd connections and of the replies of SNAT'd ones, and the nat table's PREROUTING rules decide the
+// first packet of a connection: those, and what the conntrack lookup cannot place, go to the kernel.
+// (nft: a base chain of another type is not compiled, and run_hook hands over there.)
+std::string Emitter::kernel_tables_before(NfHook hook, const std::string& indent) const {
+    const char* chain = hook == NfHook::prerouting ? "PREROUTING"
+                        : hook == NfHook::input    ? "INPUT"
+                                                   : "FORWARD";
+    std::string s;
+    if (mangle_changes(chain))
+        s += indent + "v = BPFT_V(BPFT_KERNEL, BPFT_NO_GID); /* mangle " + chain + " may change it */\n" +
+             indent + "goto out;\n";
+    if (hook == NfHook::prerouting && nat_rules_) {
+        const ir::Table* nat = program_.find("nat");
+        const ir::Chain* pre = nat ? nat->find("PREROUTING") : nullptr;
+        std::string first = pre && !pre->rules.empty() ? " || p->ct_nat == 2" : "";
+        s += indent + "if (!p->ct_state || p->ct_nat == 1" + first +
+             ") { /* the kernel's NAT may rewrite it */\n" + indent +
+             "    v = BPFT_V(BPFT_KERNEL, BPFT_NO_GID);\n" + indent + "    goto out;\n" + indent + "}\n";
+    }
+    return s;
+}
+
+// Whether iptables' mangle CHAIN (or a chain it reaches) has a rule that can change the packet or end it:
+// any target but ACCEPT, RETURN, LOG, a jump or goto, or none; or a DROP policy.
+bool Emitter::mangle_changes(const std::string& chain) const {
+    const ir::Table* t = program_.find("mangle");
+    if (!t || !t->family.empty()) return false;
+    std::vector<const ir::Chain*> todo{t->find(chain)};
+    std::set<std::string> seen{chain};
+    if (!todo[0]) return false;
+    if (todo[0]->policy == ir::Policy::drop) return true;
+    while (!todo.empty()) {
+        const ir::Chain* c = todo.back();
+        todo.pop_back();
+        for (const ir::Rule& r : c->rules) {
+            std::string next;
+            if (const auto* j = std::get_if<ir::JumpTarget>(&r.target)) next = j->chain;
+            if (const auto* g = std::get_if<ir::GotoTarget>(&r.target)) next = g->chain;
+            bool neutral = !next.empty() || std::holds_alternative<ir::NoTarget>(r.target) ||
+                           std::holds_alternative<ir::AcceptTarget>(r.target) ||
+                           std::holds_alternative<ir::ReturnTarget>(r.target) ||
+                           std::holds_alternative<ir::LogTarget>(r.target);
+            if (!neutral) return true;
+            if (const ir::Chain* n = t->find(next); n && seen.insert(next).second) todo.push_back(n);
+        }
+    }
+    return false;
 }
 
 std::string Emitter::out_iface(const std::string& indent) const {

@@ -96,6 +96,28 @@ grep -q "bad.rules:3:[0-9]*: error: MARK can set bit 0x2 of the packet mark" <<<
 expect "the running ruleset is untouched" 2 "$(copy legacy -t filter | grep -c -- '--mark 0x2/0x2 -j BPFTABLES-DECIDED')"
 restore --backend legacy --decided-mark 0x1000000 "$work/bad.rules" && ok "with another bit it loads" || bad "with another bit it loads"
 
+echo "== the nat table: what the kernel's NAT rewrites is the kernel's, the rest of a flow is decided in BPF"
+printf '*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -p udp -m udp --dport 8053 -j REDIRECT --to-ports 53\nCOMMIT
+*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]
+-A INPUT -p udp -m udp --dport 8053 -j DROP\n-A INPUT -p udp -m udp --dport 53 -j ACCEPT\nCOMMIT
+*mangle\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n' >"$work/nat.rules"
+restore --backend legacy "$work/nat.rules" || bad "restore with nat"
+bt -Z
+flow() {  # flow PORT N: N datagrams of one flow (one source port) from the peer
+    nsenter --net=/run/netns/$P python3 -c "
+import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range($2): s.sendto(b'x', ('$NET.1', $1))"
+}
+flow 8053 4
+expect "redirected: never dropped by the program's 8053 rule" "[0:0]" "$(counter '--dport 8053 -j DROP')"
+expect "the kernel redirected and accepted all 4" 4 "$(copy_counter legacy filter '--dport 53 -j ACCEPT')"
+flow 53 5
+expect "not NATed: the first (no conntrack entry yet) went to the kernel" 5 "$(copy_counter legacy filter '--dport 53 -j ACCEPT')"
+expect "the other 4 were decided in BPF" "[4:" "$(counter '--dport 53 -j ACCEPT' | cut -d: -f1):"
+bt compile "$work/nat.rules" -o "$work/nat.o" --explain 2>&1 | grep -q "table nat has rules" &&
+    ok "--explain says why" || bad "--explain says why"
+
 echo "== an nft ruleset: one rule, which clears the bit in the last chain of the hook"
 printf 'table ip t {\n\tchain pre {\n\t\ttype filter hook prerouting priority -300; policy accept;\n\t}
 \tchain in {\n\t\ttype filter hook input priority 0; policy accept;\n\t\tudp dport 53 counter accept\n\t\tudp dport 54 counter drop\n\t}\n}\n' >"$work/r.nft"
