@@ -277,8 +277,9 @@ class NftAttached(NftOracle):
 def attached_answer(chains, before, after):
     """The attached subject's answer for one packet from (kernel, program) counters before and after it.
     Not arrived at the kernel's first witness: the program kept it, its answer is the walk over the program's
-    moved rules (a DROP; else DROP with line -1, no counter moved). Arrived: the program passed it on, and the
-    kernel's copy decided it (again); it was handed over (verdict KERNEL, with the copy's answer as "kernel")
+    moved rules (a DROP; else DROP with line -1, no counter moved). Arrived, accepted by the program and taken
+    in with no rule of the copy moved: decided once, the program's walk is the answer. Arrived otherwise: the
+    program passed it on, and the kernel's copy decided it; it was handed over (verdict KERNEL, with the copy's answer as "kernel")
     when the copy moved more rules than the program or the program's walk does not accept it; else the answer
     is the program's walk, with the copy's answer as "kernel". passed: it got past every input chain (the
     witness at input priority 1000), so the host took it in. A handed-over packet whose statement then did not
@@ -294,6 +295,10 @@ def attached_answer(chains, before, after):
                 "why": "no counter moved, not passed on"}
     passed = _delta(ka, kb, ("bpftc_witness", "in"), 0) > 0
     kern_moved = moved_rules(chains, kb, ka)
+    if passed and not kern_moved and prog["verdict"] == "ACCEPT":
+        # Decided once: the program accepted it and the copy's first rules let it through unjudged (no rule of
+        # the copy moved), as the README says; the program's answer is the only one.
+        return dict(prog, passed=True)
     if prog_moved <= kern_moved and (prog_moved != kern_moved or prog["verdict"] != "ACCEPT"):
         return {"verdict": "KERNEL", "table": "", "chain": "", "line": 0, "kernel": kernel, "passed": passed}
     return dict(prog, kernel=kernel, passed=passed)
