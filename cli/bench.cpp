@@ -50,11 +50,15 @@ int bench_command(int argc, char** argv) {
         return 1;
     }
     // The harness's own defaults come first, so that the caller's --build-dir wins (argparse keeps the last).
+    // Run through its #! line (Debian's /usr/bin/python3, whose python3-matplotlib draws the plots), else
+    // through the python3 of PATH.
     std::vector<std::string> args = {"python3", h->script.string(), "--build-dir", h->build_dir.string()};
     for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
     std::vector<char*> cargs;
+    cargs.reserve(args.size() + 1);
     for (std::string& a : args) cargs.push_back(a.data());
     cargs.push_back(nullptr);
+    execv(h->script.c_str(), cargs.data() + 1);
     execvp("python3", cargs.data());
     std::fprintf(stderr, "bpftables bench: cannot run python3: %s\n", std::strerror(errno));
     return 1;

@@ -20,12 +20,12 @@ root=$work/root conf=$work/etc/bpftables
 DESTDIR=$root cmake --install "$build" --prefix /usr >/dev/null || exit 1
 B=$root/usr/sbin  # common.bash's bt, save: the installed binary
 unit=$root/usr/lib/systemd/system/bpftables.service
-# A unit's command line, as systemd runs it: PATH and nothing else from the environment; the config dir ours.
+# A unit's command line, as systemd runs it: in /, PATH and nothing else from the environment; our config dir.
 unit_cmd() {  # unit_cmd KEY (ExecStart, ExecReload, ...)
     local line
     line=$(sed -n "s/^$1=//p" "$unit")
     [ -n "$line" ] || { bad "$1 missing in the unit"; return 1; }
-    inA env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin BPFTABLES_CONFIG_DIR="$conf" $root$line
+    (cd / && inA env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin BPFTABLES_CONFIG_DIR="$conf" $root$line)
 }
 attachments() { bt status | sed -n 's/^\([^ ]*\) (ifindex [0-9]*) \([a-z ]*\):.*/\1 \2/p' | sort | tr '\n' ','; }
 
@@ -57,6 +57,16 @@ expect "the ruleset is in place (bpftables-save)" "$(grep '^-A' "$conf/rules.v4"
 expect "va at tc, vb at xdp generic (bpftables status)" "va tc,vb xdp generic," "$(attachments)"
 udp 3 9
 expect "3 packets to udp/9 dropped by the restored rule" "[3:" "$(counter '--dport 9 -j DROP' | cut -c1-3)"
+
+echo "== the missing interface appears: bpftables-boot attach IFACE"
+boot=$root/usr/libexec/bpftables/bpftables-boot
+ip -n $A link add bpftmissing0 type veth peer name bpftm1 && ip -n $A link set bpftmissing0 up
+inA env -i BPFTABLES_CONFIG_DIR="$conf" "$boot" attach bpftmissing0
+expect "attach IFACE exits 0" 0 $?
+expect "it runs at the file's hook" "bpftmissing0 xdp native,va tc,vb xdp generic," "$(attachments)"
+inA env -i BPFTABLES_CONFIG_DIR="$conf" "$boot" attach bpftm1 2>/dev/null
+expect "attach of an interface the file does not name exits 1" 1 $?
+ip -n $A link del bpftmissing0
 
 echo "== ExecReload with the same files: nothing changes but the restore"
 unit_cmd ExecReload >/dev/null 2>&1

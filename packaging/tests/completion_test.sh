@@ -35,35 +35,29 @@ expect "bpftables -L --li: --line-numbers --list" "--line-numbers --list " "$(co
 expect "bench --sm: --smoke" "--smoke " "$(complete_line bpftables bench --sm)"
 
 # Every long option of a command's getopt table is offered after that command (restore's and save's under
-# their own names too).
-options_of() {  # options_of FILE FUNCTION: the long options of FUNCTION's table in cli/FILE
-    python3 - "$src/cli/$1" "$2" "$src/cli/common_options.hpp" <<'PY'
+# their own names too), and every option of run_bench.py after bench.
+options=$(python3 - "$src" <<'PY'
 import re, sys
-text = open(sys.argv[1]).read()
-shared = dict(re.findall(r'inline constexpr option (\w+)\{"([\w-]+)"', open(sys.argv[3]).read()))
-body = text[text.index("int %s(" % sys.argv[2]):]
-table = re.search(r"option long_options\[\] = \{(.*?)\};", body, re.S).group(1)
-names = re.findall(r'\{"([\w-]+)",', table) + [shared[r] for r in re.findall(r"\b(k\w+Option)\b", table)]
-print(" ".join("--" + n for n in names))
+src = sys.argv[1]
+shared = dict(re.findall(r'inline constexpr option (\w+)\{"([\w-]+)"', open(src + "/cli/common_options.hpp").read()))
+for words, file, function in [("bpftables compile", "compile", "compile_command"), ("bpftables run", "run", "run_command"),
+                              ("bpftables import", "import", "import_command"),
+                              ("bpftables attach", "live", "attach_command"), ("bpftables detach", "live", "detach_command"),
+                              ("bpftables -L", "live", "list_command"), ("bpftables-restore", "restore", "restore_command"),
+                              ("bpftables restore", "restore", "restore_command"),
+                              ("bpftables-save", "restore", "save_command")]:
+    text = open(f"{src}/cli/{file}.cpp").read()
+    body = text[text.index(f"int {function}("):]
+    table = re.search(r"option long_options\[\] = \{(.*?)\};", body, re.S).group(1)
+    names = re.findall(r'\{"([\w-]+)",', table) + [shared[r] for r in re.findall(r"\b(k\w+Option)\b", table)]
+    print(words + ":" + " ".join("--" + n for n in names))
+bench = re.findall(r'add_argument\("(--[\w-]+)"', open(src + "/bench/run_bench.py").read())
+print("bpftables bench:" + " ".join(bench))
 PY
-}
-check_all() {  # check_all NAME "OPTIONS" COMMAND-WORDS...
-    local name=$1 want=$2 missing=
-    shift 2
-    local got
-    got=" $(complete_line "$@" --) "
+)
+while IFS=: read -r words want; do
+    got=" $(complete_line $words --) " missing=
     for o in $want; do [[ $got == *" $o "* ]] || missing+=" $o"; done
-    expect "$name: every long option offered" "" "$missing"
-}
-check_all "compile" "$(options_of compile.cpp compile_command)" bpftables compile
-check_all "run" "$(options_of run.cpp run_command)" bpftables run
-check_all "import" "$(options_of import.cpp import_command)" bpftables import
-check_all "attach" "$(options_of live.cpp attach_command)" bpftables attach
-check_all "detach" "$(options_of live.cpp detach_command)" bpftables detach
-check_all "-L" "$(options_of live.cpp list_command)" bpftables -L
-check_all "bpftables-restore" "$(options_of restore.cpp restore_command)" bpftables-restore
-check_all "bpftables restore" "$(options_of restore.cpp restore_command)" bpftables restore
-check_all "bpftables-save" "$(options_of restore.cpp save_command)" bpftables-save
-check_all "bench" "$(grep -o 'add_argument("--[a-z-]*"' "$src/bench/run_bench.py" | sed 's/.*("//; s/"//')" \
-    bpftables bench
+    expect "$words: every long option offered ($(echo $want | wc -w))" "" "$missing"
+done <<<"$options"
 finish
