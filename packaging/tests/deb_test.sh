@@ -31,6 +31,8 @@ expect "no maintainer scripts or conffiles" "control md5sums" \
 expect "every file owned by root:root" "" "$(dpkg-deb -c "$deb" | awk '$2 != "root/root"')"
 dpkg -x "$deb" "$work/x"
 expect_files "the package's files (dpkg -x)" "$(tree_listing "$work/x")"
+expect "the unit's ExecStart names the packaged boot script" "/usr/libexec/bpftables/bpftables-boot start" \
+    "$(sed -n 's/^ExecStart=//p' "$work/x/usr/lib/systemd/system/bpftables.service")"
 for f in usr/sbin/bpftables usr/libexec/bpftables/bench/bpftables_bench; do
     expect "$f is stripped" 1 "$(file -b "$work/x/$f" | grep -c ', stripped')"
 done
