@@ -30,6 +30,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -163,10 +164,19 @@ std::vector<uint8_t> build_frame(const Flow& flow, const uint8_t (&src_mac)[6], 
     return frame;
 }
 
+// bench.bpf.o lies beside this executable, in the build tree (build/bench/) as where it is installed
+// (libexec/bpftables/bench/).
+std::string bench_object_path() {
+    std::error_code ec;
+    std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return ec ? std::string("bench.bpf.o") : (self.parent_path() / "bench.bpf.o").string();
+}
+
 std::optional<Object> open_bench_object(uint32_t nflows) {
-    Object obj(bpf_object__open_file(BENCH_BPF_OBJECT, nullptr));
+    const std::string path = bench_object_path();
+    Object obj(bpf_object__open_file(path.c_str(), nullptr));
     if (!obj) {
-        std::fprintf(stderr, "bpftables_bench: cannot open %s\n", BENCH_BPF_OBJECT);
+        std::fprintf(stderr, "bpftables_bench: cannot open %s\n", path.c_str());
         return std::nullopt;
     }
     bpf_map* rodata = nullptr;
@@ -177,7 +187,7 @@ std::optional<Object> open_bench_object(uint32_t nflows) {
         return std::nullopt;
     }
     if (bpf_object__load(obj.get()) != 0) {
-        std::fprintf(stderr, "bpftables_bench: cannot load %s: %s\n", BENCH_BPF_OBJECT, std::strerror(errno));
+        std::fprintf(stderr, "bpftables_bench: cannot load %s: %s\n", path.c_str(), std::strerror(errno));
         return std::nullopt;
     }
     return obj;

@@ -248,7 +248,11 @@ def points(args, tmp, rulesets, skipped):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--out", default=os.path.join(ROOT, "docs"))
+    # The source tree's docs/; installed (bpftables bench), ./bpftables-bench in the current directory.
+    out_default = os.path.join(ROOT, "docs")
+    if not os.path.isfile(os.path.join(out_default, "benchmarks.md")):
+        out_default = "bpftables-bench"
+    ap.add_argument("--out", default=out_default)
     ap.add_argument("--rules", default=None,
                     help="synthetic rulesets' sizes, comma-separated, or 'none' (default 1,10,100,1000, or none "
                          "when --corpus or --ruleset is given)")

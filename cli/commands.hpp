@@ -7,5 +7,6 @@ int compile_command(int argc, char** argv);
 int run_command(int argc, char** argv);
 int example_pcap_command(int argc, char** argv);
 int import_command(int argc, char** argv);
+int bench_command(int argc, char** argv);  // execs the benchmark harness (cli/bench.cpp)
 
 }  // namespace bpftables::cli

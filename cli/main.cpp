@@ -6,6 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/live_commands.hpp"
+#include "cli/version.hpp"
 
 namespace {
 
@@ -35,7 +36,10 @@ void usage(FILE* out) {
         "      the interfaces of this network namespace that run the committed ruleset (pinned state)\n"
         "  restore [-c] [-n] [-t] [-T TABLE] [-v] [-w [SECS]] [FILE]   (also as bpftables-restore)\n"
         "  save [-c] [-t TABLE]                                       (also as bpftables-save)\n"
-        "  -L [CHAIN] [-t TABLE] [-v] [-n] [-x] [--line-numbers] | -Z\n",
+        "  -L [CHAIN] [-t TABLE] [-v] [-n] [-x] [--line-numbers] | -Z\n"
+        "  bench [ARGS]\n"
+        "      the benchmark against netfilter (bench/run_bench.py; bpftables bench --help lists ARGS)\n"
+        "  -V, --version | -h, --help\n",
         out);
 }
 
@@ -55,6 +59,10 @@ int main(int argc, char** argv) {
         usage(stdout);
         return 0;
     }
+    if (cmd == "-V" || cmd == "--version") {
+        std::printf("bpftables v%s\n", bpftables::cli::kVersion);
+        return 0;
+    }
     if (cmd == "compile") return bpftables::cli::compile_command(argc - 1, argv + 1);
     if (cmd == "run") return bpftables::cli::run_command(argc - 1, argv + 1);
     if (cmd == "restore") return bpftables::cli::restore_command(argc - 1, argv + 1);
@@ -66,6 +74,7 @@ int main(int argc, char** argv) {
     if (cmd.rfind("-L", 0) == 0 || cmd.rfind("-Z", 0) == 0 || cmd == "--list" || cmd == "--zero")
         return bpftables::cli::list_command(argc, argv);
     if (cmd == "import") return bpftables::cli::import_command(argc - 1, argv + 1);
+    if (cmd == "bench") return bpftables::cli::bench_command(argc - 1, argv + 1);
     if (cmd == "make-example-pcap") return bpftables::cli::example_pcap_command(argc - 1, argv + 1);
     std::fprintf(stderr, "bpftables: unknown command '%s'\n", cmd.c_str());
     usage(stderr);

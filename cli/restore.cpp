@@ -12,6 +12,7 @@
 #include "cli/input.hpp"
 #include "cli/live_commands.hpp"
 #include "cli/live_common.hpp"
+#include "cli/version.hpp"
 #include "compiler/ipsets.hpp"
 #include "compiler/ir_print.hpp"
 #include "runtime/merge.hpp"
@@ -58,6 +59,7 @@ int restore_command(int argc, char** argv) {
                                           kFormatOption,
                                           {"decided-mark", required_argument, nullptr, 'D'},
                                           {"help", no_argument, nullptr, 'h'},
+                                          {"version", no_argument, nullptr, 'V'},
                                           {nullptr, 0, nullptr, 0}};
     const char* cmd = "bpftables-restore";
     std::optional<uint32_t> decided_mark;
@@ -66,7 +68,7 @@ int restore_command(int argc, char** argv) {
     double wait = 0;
     std::string only_table;
     optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "cntT:vw::W:M:h", long_options, nullptr)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, "cntT:vw::W:M:hV", long_options, nullptr)) != -1;) {
         OptionRead read = read_ruleset_option(cmd, c, ruleset, true);
         if (read == OptionRead::bad) return 2;
         if (read == OptionRead::read) continue;
@@ -112,6 +114,9 @@ int restore_command(int argc, char** argv) {
                     "legacy|nft] [--ipsets IPSET-SAVE-FILE] [--format nft|nft-json|iptables] [--decided-mark "
                     "BIT] "
                     "[FILE]");
+                return 0;
+            case 'V':
+                std::printf("%s v%s\n", cmd, kVersion);
                 return 0;
             default:
                 return 2;
@@ -173,16 +178,15 @@ int restore_command(int argc, char** argv) {
 }
 
 int save_command(int argc, char** argv) {
-    static const option long_options[] = {{"counters", no_argument, nullptr, 'c'},
-                                          {"table", required_argument, nullptr, 't'},
-                                          {"modprobe", required_argument, nullptr, 'M'},
-                                          {"help", no_argument, nullptr, 'h'},
-                                          {nullptr, 0, nullptr, 0}};
+    static const option long_options[] = {
+        {"counters", no_argument, nullptr, 'c'},       {"table", required_argument, nullptr, 't'},
+        {"modprobe", required_argument, nullptr, 'M'}, {"help", no_argument, nullptr, 'h'},
+        {"version", no_argument, nullptr, 'V'},        {nullptr, 0, nullptr, 0}};
     const char* cmd = "bpftables-save";
     bool counters = false;
     std::string table;
     optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "ct:M:h", long_options, nullptr)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, "ct:M:hV", long_options, nullptr)) != -1;) {
         switch (c) {
             case 'c':
                 counters = true;
@@ -194,6 +198,9 @@ int save_command(int argc, char** argv) {
                 break;
             case 'h':
                 std::puts("usage: bpftables-save [-c] [-t table]");
+                return 0;
+            case 'V':
+                std::printf("%s v%s\n", cmd, kVersion);
                 return 0;
             default:
                 return 2;
