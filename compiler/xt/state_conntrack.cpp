@@ -2,7 +2,8 @@
 // and printing.
 //
 // Every option may be given once. Lists are case-insensitive ("new,Established"); numbers follow strtoul's
-// base-0 notation. Tuple addresses are IPv4 with an optional /len or /mask (no name resolution).
+// base-0 notation. Tuple addresses are of the ruleset's family (IPv4, or IPv6 in an ip6tables ruleset) with an
+// optional /len or /mask (no name resolution).
 #include <algorithm>
 #include <cctype>
 
@@ -114,6 +115,22 @@ Parsed parse_conntrack(ir::Match& match, OptionReader& r) {
         m.proto = ir::Negatable<uint8_t>{*p, r.inverted()};
         return Parsed::ok;
     }
+    if (r.family() == ir::Family::ipv6) {
+        Opt<ir::Ipv6Net>* net6 = n == "--ctorigsrc"   ? &m.orig_src6
+                                 : n == "--ctorigdst" ? &m.orig_dst6
+                                 : n == "--ctreplsrc" ? &m.repl_src6
+                                 : n == "--ctrepldst" ? &m.repl_dst6
+                                                      : nullptr;
+        if (net6) {
+            const parser::Word* w = begin(net6->has_value());
+            ir::Ipv6Net value;
+            std::string error;
+            if (!w) return Parsed::error;
+            if (!values::parse_ipv6_net(w->text, value, error)) return r.error(*w, error), Parsed::error;
+            *net6 = ir::Negatable<ir::Ipv6Net>{value, r.inverted()};
+            return Parsed::ok;
+        }
+    }
     Opt<ir::Ipv4Net>* net = n == "--ctorigsrc"   ? &m.orig_src
                             : n == "--ctorigdst" ? &m.orig_dst
                             : n == "--ctreplsrc" ? &m.repl_src
@@ -194,10 +211,21 @@ void print(const ir::ConntrackMatch& m, std::string& out) {
         out += ' ' + (n->value.mask == 0xffffffff ? values::format_ipv4(n->value.addr)
                                                   : values::format_net(n->value));
     };
+    // IPv6 as libxt_conntrack prints it: no "/128", else the prefix length or the mask.
+    auto net6 = [&](const std::optional<ir::Negatable<ir::Ipv6Net>>& n, std::string_view option) {
+        if (!n) return;
+        negatable(n->invert, option, out);
+        int len = values::ipv6_prefix_len(n->value.mask);
+        out += ' ' + (len == 128 ? values::format_ipv6(n->value.addr) : values::format_net6(n->value));
+    };
     net(m.orig_src, "--ctorigsrc");
+    net6(m.orig_src6, "--ctorigsrc");
     net(m.orig_dst, "--ctorigdst");
+    net6(m.orig_dst6, "--ctorigdst");
     net(m.repl_src, "--ctreplsrc");
+    net6(m.repl_src6, "--ctreplsrc");
     net(m.repl_dst, "--ctrepldst");
+    net6(m.repl_dst6, "--ctrepldst");
     print_ports(m.orig_src_port, "--ctorigsrcport", out);
     print_ports(m.orig_dst_port, "--ctorigdstport", out);
     print_ports(m.repl_src_port, "--ctreplsrcport", out);
