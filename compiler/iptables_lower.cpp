@@ -182,6 +182,7 @@ class Lowering {
                 return;
             }
             if (auto rules = rule_spec(3)) {
+                if (rules->empty()) return;  // a rule of the other family (-4 / -6)
                 if (rules->size() != 1) {
                     diags_.error(verb.loc, "-R does not support multiple source or destination addresses");
                     return;

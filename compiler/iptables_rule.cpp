@@ -265,6 +265,10 @@ std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<Word>& ra
             if (!once(b.frag.has_value())) break;
             b.frag = ir::FragmentMatch{invert};
             b.frag_loc = opt.loc;
+        } else if (is(o, {"-4", "--ipv4", "-6", "--ipv6"})) {
+            // A rule for one family in a file both restores read: the other's skips it whole, as
+            // iptables-restore skips "-6" rules and ip6tables-restore "-4" ones (nothing after is read).
+            if (is(o, {"-6", "--ipv6"}) != v6) return std::vector<ir::Rule>{};
         } else if (is(o, {"-c", "--set-counters"})) {
             const Word* w = arg();
             if (!w) break;

@@ -161,7 +161,8 @@ struct ConntrackMatch {  // -m conntrack; options print in this order
     std::optional<Negatable<uint8_t>> proto;
     std::optional<Negatable<Ipv4Net>> orig_src, orig_dst, repl_src, repl_dst;
     // The same four in an IPv6 ruleset (ip6tables' --ctorigsrc 2001:db8::1); each prints in its IPv4 twin's
-    // place, and a rule holds only the ones of its family.
+    // place, and a rule holds only the ones of its family. The address is kept as written (not masked), as
+    // libxt_conntrack keeps and prints it; the kernel compares it under the mask.
     std::optional<Negatable<Ipv6Net>> orig_src6, orig_dst6, repl_src6, repl_dst6;
     std::optional<Negatable<PortRange>> orig_src_port, orig_dst_port, repl_src_port, repl_dst_port;
     std::optional<Negatable<uint32_t>> status;   // IPS_EXPECTED=1 SEEN_REPLY=2 ASSURED=4 CONFIRMED=8

@@ -57,6 +57,31 @@ bool parse_ct_net(OptionReader& r, const parser::Word& w, ir::Ipv4Net& out) {
     return true;
 }
 
+// An IPv6 tuple address as libxt_conntrack reads it (XTTYPE_HOSTMASK): kept as written, not masked (the
+// kernel masks both sides); a /len of 0..128, or a mask in address form, which counts only when it is a
+// prefix (ip6tables 1.8.9 keeps all 128 bits for any other mask).
+bool parse_ct_net6(OptionReader& r, const parser::Word& w, ir::Ipv6Net& out) {
+    std::string_view s = w.text;
+    size_t slash = s.find('/');
+    ir::Ipv6Net net{{}, values::ipv6_prefix_mask(128)};
+    if (!values::parse_ipv6(s.substr(0, slash), net.addr))
+        return r.error(w, "host/network `" + std::string(s.substr(0, slash)) + "' not found");
+    if (slash != std::string_view::npos) {
+        std::string_view m = s.substr(slash + 1);
+        uint64_t len;
+        ir::Ipv6Addr mask;
+        if (values::parse_number(m, len, 128))
+            net.mask = values::ipv6_prefix_mask(static_cast<int>(len));
+        else if (!values::parse_ipv6(m, mask))
+            return r.error(w, "conntrack: bad value for option \"" + std::string(r.name()) +
+                                  "\", neither a valid network mask nor valid CIDR (0-128).");
+        else if (values::ipv6_prefix_len(mask) >= 0)
+            net.mask = mask;
+    }
+    out = net;
+    return true;
+}
+
 // --ctexpire lo[:hi], seconds.
 bool parse_ct_expire(OptionReader& r, const parser::Word& w, ir::AddrRange& out) {
     std::string_view s = w.text;
@@ -124,9 +149,7 @@ Parsed parse_conntrack(ir::Match& match, OptionReader& r) {
         if (net6) {
             const parser::Word* w = begin(net6->has_value());
             ir::Ipv6Net value;
-            std::string error;
-            if (!w) return Parsed::error;
-            if (!values::parse_ipv6_net(w->text, value, error)) return r.error(*w, error), Parsed::error;
+            if (!w || !parse_ct_net6(r, *w, value)) return Parsed::error;
             *net6 = ir::Negatable<ir::Ipv6Net>{value, r.inverted()};
             return Parsed::ok;
         }
@@ -211,12 +234,12 @@ void print(const ir::ConntrackMatch& m, std::string& out) {
         out += ' ' + (n->value.mask == 0xffffffff ? values::format_ipv4(n->value.addr)
                                                   : values::format_net(n->value));
     };
-    // IPv6 as libxt_conntrack prints it: no "/128", else the prefix length or the mask.
+    // IPv6 as libxt_conntrack prints it: the address as given, then no "/128", else the prefix length.
     auto net6 = [&](const std::optional<ir::Negatable<ir::Ipv6Net>>& n, std::string_view option) {
         if (!n) return;
         negatable(n->invert, option, out);
         int len = values::ipv6_prefix_len(n->value.mask);
-        out += ' ' + (len == 128 ? values::format_ipv6(n->value.addr) : values::format_net6(n->value));
+        out += ' ' + values::format_ipv6(n->value.addr) + (len == 128 ? "" : '/' + std::to_string(len));
     };
     net(m.orig_src, "--ctorigsrc");
     net6(m.orig_src6, "--ctorigsrc");
