@@ -24,6 +24,12 @@ OptionRead read_ruleset_option(const char* cmd, int c, RulesetOptions& options, 
                 return OptionRead::bad;
             }
             return OptionRead::read;
+        case '4':
+            options.family = ir::Family::ipv4;
+            return OptionRead::read;
+        case '6':
+            options.family = ir::Family::ipv6;
+            return OptionRead::read;
         default:
             return OptionRead::other;
     }

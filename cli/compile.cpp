@@ -1,4 +1,4 @@
-// bpftables compile FILE -o OUT [--hook HOOK] [--emit obj|c|ir] [--explain] [--ipsets FILE] [--stats]
+// bpftables compile FILE -o OUT [--hook HOOK] [--emit obj|c|ir] [--explain] [--ipsets FILE] [-4|-6] [--stats]
 //                   [--dump-after PASS] [-v]
 #include <getopt.h>
 
@@ -25,6 +25,8 @@ int compile_command(int argc, char** argv) {
                                           kFormatOption,
                                           {"stats", no_argument, nullptr, 's'},
                                           kBackendOption,
+                                          kIpv4Option,
+                                          kIpv6Option,
                                           {"dump-after", required_argument, nullptr, 'D'},
                                           {"verbose", no_argument, nullptr, 'v'},
                                           {nullptr, 0, nullptr, 0}};
@@ -34,7 +36,7 @@ int compile_command(int argc, char** argv) {
     codegen::Hook hook = codegen::Hook::xdp;
     bool explain = false, stats = false, verbose = false;
     optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "o:v", long_options, nullptr)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, "o:v46", long_options, nullptr)) != -1;) {
         OptionRead read = read_ruleset_option("bpftables compile", c, ruleset);
         if (read == OptionRead::bad) return 2;
         if (read == OptionRead::read) continue;
@@ -73,13 +75,14 @@ int compile_command(int argc, char** argv) {
         (emit != "obj" && emit != "c" && emit != "ir")) {
         std::fputs(
             "usage: bpftables compile FILE -o OUT [--hook xdp|tc-ingress|tc-egress] [--emit obj|c|ir] "
-            "[--explain] [--ipsets FILE] [--format nft|nft-json|iptables] [--backend legacy|nft] [--stats] "
-            "[--dump-after PASS] [-v]\n",
+            "[--explain] [--ipsets FILE] [--format nft|nft-json|iptables] [-4|-6] [--backend legacy|nft] "
+            "[--stats] [--dump-after PASS] [-v]\n",
             stderr);
         return 2;
     }
     Diagnostics diags;
-    std::optional<ir::Program> program = load_ruleset(argv[optind], ruleset.ipsets, diags, ruleset.format);
+    std::optional<ir::Program> program =
+        load_ruleset(argv[optind], ruleset.ipsets, diags, ruleset.format, ruleset.family);
     codegen::Options options = codegen::options_from_environment();
     options.semantics = ruleset.backend.value_or(compiler::Backend::legacy);
     if (verbose || !trace.dump_after.empty()) options.trace = &trace;

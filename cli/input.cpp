@@ -39,7 +39,7 @@ int write_text(const char* cmd, const std::string& file, const std::string& data
 }
 
 std::optional<ir::Program> load_ruleset(const std::string& file, const std::string& ipsets,
-                                        Diagnostics& diags, const std::string& format) {
+                                        Diagnostics& diags, const std::string& format, ir::Family family) {
     std::string text, error;
     if (!read_text(file, text, error)) {
         diags.error({}, error);
@@ -61,6 +61,10 @@ std::optional<ir::Program> load_ruleset(const std::string& file, const std::stri
             diags.error({}, "--ipsets is for iptables input; nft rulesets declare their sets");
             return std::nullopt;
         }
+        if (family == ir::Family::ipv6) {
+            diags.error({}, "-6 is for ip6tables-save text; nft rulesets name the family of each table");
+            return std::nullopt;
+        }
         return json ? parse_and_lower_nft_json(text, name, diags) : parse_and_lower_nft(text, name, diags);
     }
 
@@ -76,6 +80,7 @@ std::optional<ir::Program> load_ruleset(const std::string& file, const std::stri
     }
     LowerOptions options;
     options.sets = sets ? &*sets : nullptr;
+    options.family = family;
     std::optional<ir::Program> program = parse_and_lower(text, name, diags, options);
     if (program && sets) program->sets = std::move(*sets);
     return program;

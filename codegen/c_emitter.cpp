@@ -37,6 +37,22 @@ Emitter::Emitter(const ir::Program& program, Hook hook, Diagnostics& diags, cons
 }
 
 std::optional<CProgram> Emitter::run() {
+    // Every emitter below reads IPv4 headers: an IPv6 ruleset (ip6tables-save text, read with -6) would be
+    // compiled into a program that tests the wrong header. Refused, at its first rule (or table), until the
+    // IPv6 programs exist.
+    if (program_.family == ir::Family::ipv6) {
+        SourceLoc at;
+        for (const ir::Table& t : program_.tables) {
+            if (at.line == 0) at = t.loc;
+            for (const ir::Chain& c : t.chains)
+                for (const ir::Rule& r : c.rules)
+                    if (at.line == 0 || at == t.loc) at = r.loc;
+        }
+        diags_.error(at,
+                     "IPv6 programs are not generated yet: an ip6tables ruleset (-6) can be read, checked "
+                     "and printed (--emit ir), not compiled");
+        return std::nullopt;
+    }
     std::string chains, protos;
     for (const ir::Table& t : program_.tables) {
         if (t.family.empty() && !is_compiled_table(t.name)) {

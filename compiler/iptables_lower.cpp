@@ -33,6 +33,7 @@ class Lowering {
   public:
     Lowering(Diagnostics& diags, const LowerOptions& options) : diags_(diags), options_(options) {
         if (options.noflush && options.base) program_ = *options.base;
+        program_.family = options.family;
     }
 
     std::optional<ir::Program> run(const parser::Script& script) {
@@ -131,7 +132,7 @@ class Lowering {
         };
         auto rule_spec = [&](size_t from) -> std::optional<std::vector<ir::Rule>> {
             std::vector<Word> spec(w.begin() + static_cast<long>(std::min(from, w.size())), w.end());
-            auto rules = lower_rule_spec(spec, table_->name, table_, diags_, options_.sets);
+            auto rules = lower_rule_spec(spec, table_->name, table_, diags_, options_.sets, options_.family);
             if (rules)
                 for (ir::Rule& r : *rules) {
                     r.loc = cmd.loc;
@@ -181,6 +182,7 @@ class Lowering {
                 return;
             }
             if (auto rules = rule_spec(3)) {
+                if (rules->empty()) return;  // a rule of the other family (-4 / -6)
                 if (rules->size() != 1) {
                     diags_.error(verb.loc, "-R does not support multiple source or destination addresses");
                     return;

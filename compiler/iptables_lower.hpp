@@ -17,6 +17,7 @@ struct LowerOptions {
     const ir::Program* base = nullptr;  // the ruleset --noflush edits
     std::string only_table;             // iptables-restore -T: every other table in the input is ignored
     const std::vector<ir::IpSet>* sets = nullptr;  // when known, every --match-set must name one of them
+    ir::Family family = ir::Family::ipv4;          // ipv6: ip6tables-save / ip6tables-restore text
 };
 
 std::optional<ir::Program> lower_iptables(const parser::Script& script, Diagnostics& diags,
@@ -24,11 +25,12 @@ std::optional<ir::Program> lower_iptables(const parser::Script& script, Diagnost
 
 // One rule specification (the words after "-A CHAIN"), as the iptables command reads it. `table` (may be
 // null) is where jump targets are looked up. A source or destination list ("-s a,b") expands into one rule
-// per combination, as iptables does.
+// per combination, as iptables does. `family` ipv6 reads it as ip6tables does.
 std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<parser::Word>& words,
                                                      const std::string& table_name, const ir::Table* table,
                                                      Diagnostics& diags,
-                                                     const std::vector<ir::IpSet>* sets = nullptr);
+                                                     const std::vector<ir::IpSet>* sets = nullptr,
+                                                     ir::Family family = ir::Family::ipv4);
 
 // Parses and lowers a whole text in one step.
 std::optional<ir::Program> parse_and_lower(const std::string& text, const std::string& file,

@@ -76,6 +76,26 @@ bool parse_addresses(const Word& w, std::vector<ir::Ipv4Net>& out, Diagnostics& 
     }
 }
 
+// The same for an IPv6 ruleset, as ip6tables reads them (xtables_ip6parse_multiple): inet_pton text, a /len
+// (0..128) or an address as the mask; no host names.
+bool parse_addresses6(const Word& w, std::vector<ir::Ipv6Net>& out, Diagnostics& diags) {
+    std::string_view s = w.text;
+    while (true) {
+        size_t comma = s.find(',');
+        std::string_view item = s.substr(0, comma);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+        ir::Ipv6Net net;
+        std::string error;
+        if (!values::parse_ipv6_net(item, net, error)) {
+            diags.error(w.loc, error, w.length);
+            return false;
+        }
+        out.push_back(net);
+        if (comma == std::string_view::npos) return true;
+        s.remove_prefix(comma + 1);
+    }
+}
+
 bool parse_counter_pair(const Word& w, const Word* second, ir::Counters& out, Diagnostics& diags) {
     std::string a = w.text, b;
     if (second) {
@@ -99,6 +119,7 @@ bool parse_counter_pair(const Word& w, const Word* second, ir::Counters& out, Di
 // The state of one rule specification while its options are read.
 struct RuleBuilder {
     std::vector<ir::Ipv4Net> src{{0, 0}}, dst{{0, 0}};
+    std::vector<ir::Ipv6Net> src6{{}}, dst6{{}};  // an IPv6 ruleset's; src and dst then stay one "any"
     bool src_set = false, dst_set = false, src_inv = false, dst_inv = false;
     std::optional<ir::Match> in, out, proto, frag;
     SourceLoc src_loc, dst_loc, in_loc, out_loc, proto_loc, frag_loc;
@@ -117,15 +138,15 @@ struct RuleBuilder {
 // Hands an option to the loaded modules (newest first), then the target. Returns not_mine when nobody took
 // it.
 xt::Parsed dispatch(RuleBuilder& b, const std::vector<Word>& words, size_t& next, const Word& option,
-                    bool invert, Diagnostics& diags) {
+                    bool invert, Diagnostics& diags, ir::Family family) {
     for (auto it = b.modules.rbegin(); it != b.modules.rend(); ++it) {
         if (!it->module) continue;
-        xt::OptionReader r(words, next, option, invert, diags);
+        xt::OptionReader r(words, next, option, invert, diags, family);
         xt::Parsed p = it->module->parse(it->match, r);
         if (p != xt::Parsed::not_mine) return p;
     }
     if (b.target_module) {
-        xt::OptionReader r(words, next, option, invert, diags);
+        xt::OptionReader r(words, next, option, invert, diags, family);
         xt::Parsed p = b.target_module->parse(*b.target, r);
         if (p != xt::Parsed::not_mine) return p;
     }
@@ -149,7 +170,9 @@ void take_opaque_args(std::vector<std::string>& args, const std::vector<Word>& w
 
 std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<Word>& raw_words,
                                                      const std::string& table_name, const ir::Table* table,
-                                                     Diagnostics& diags, const std::vector<ir::IpSet>* sets) {
+                                                     Diagnostics& diags, const std::vector<ir::IpSet>* sets,
+                                                     ir::Family family) {
+    const bool v6 = family == ir::Family::ipv6;
     std::vector<Word> words = split_options(raw_words);
     RuleBuilder b;
     int errors = diags.error_count();
@@ -182,9 +205,16 @@ std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<Word>& ra
             bool source = o[1] == 's' || o == "--source" || o == "--src";
             if (!once(source ? b.src_set : b.dst_set)) break;
             const Word* w = arg();
-            std::vector<ir::Ipv4Net> nets;
-            if (!w || !parse_addresses(*w, nets, diags)) break;
-            (source ? b.src : b.dst) = nets;
+            if (!w) break;
+            if (v6) {
+                std::vector<ir::Ipv6Net> nets;
+                if (!parse_addresses6(*w, nets, diags)) break;
+                (source ? b.src6 : b.dst6) = nets;
+            } else {
+                std::vector<ir::Ipv4Net> nets;
+                if (!parse_addresses(*w, nets, diags)) break;
+                (source ? b.src : b.dst) = nets;
+            }
             (source ? b.src_set : b.dst_set) = true;
             (source ? b.src_inv : b.dst_inv) = invert;
             (source ? b.src_loc : b.dst_loc) = opt.loc;
@@ -223,10 +253,22 @@ std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<Word>& ra
             }
             if (*p != 0) b.proto = ir::ProtocolMatch{*p, invert};
             b.proto_loc = opt.loc;
+            // An extension header is never the protocol ip6tables sees (it walks past them): ip6tables warns.
+            if (v6 && !invert && (*p == 43 || *p == 44 || *p == 51 || *p == 60))
+                diags.warning(w->loc, "never matched protocol: " + w->text + ". use extension match instead.",
+                              w->length);
         } else if (is(o, {"-f", "--fragment"})) {
+            if (v6) {
+                diags.error(opt.loc, "`-f' is not supported in IPv6, use -m frag instead", opt.length);
+                break;
+            }
             if (!once(b.frag.has_value())) break;
             b.frag = ir::FragmentMatch{invert};
             b.frag_loc = opt.loc;
+        } else if (is(o, {"-4", "--ipv4", "-6", "--ipv6"})) {
+            // A rule for one family in a file both restores read: the other's skips it whole, as
+            // iptables-restore skips "-6" rules and ip6tables-restore "-4" ones (nothing after is read).
+            if (is(o, {"-6", "--ipv6"}) != v6) return std::vector<ir::Rule>{};
         } else if (is(o, {"-c", "--set-counters"})) {
             const Word* w = arg();
             if (!w) break;
@@ -242,9 +284,9 @@ std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<Word>& ra
                 diags.error(opt.loc, "unexpected ! flag before --match", opt.length);
                 break;
             }
-            if (const xt::MatchModule* mod = xt::find_match_module(w->text)) {
+            if (const xt::MatchModule* mod = xt::find_match_module(w->text, family)) {
                 b.modules.push_back({mod, mod->make(), *w});
-            } else if (xt::is_iptables_match(w->text)) {
+            } else if (xt::is_iptables_match(w->text, family)) {
                 b.modules.push_back({nullptr, ir::OpaqueMatch{w->text, {}}, *w});
             } else {
                 diags.error(w->loc, "Couldn't load match `" + w->text + "': no such iptables extension",
@@ -273,13 +315,13 @@ std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<Word>& ra
                 b.target = ir::DropTarget{};
             } else if (t == "RETURN") {
                 b.target = ir::ReturnTarget{};
-            } else if (const xt::TargetModule* mod = xt::find_target_module(t)) {
+            } else if (const xt::TargetModule* mod = xt::find_target_module(t, family)) {
                 b.target_module = mod;
                 b.target = mod->make();
             } else if ((table && table->find(t)) || t.empty() ||
                        (t.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos)) {
                 b.target = ir::JumpTarget{t};  // a chain: resolved and checked by chain resolution
-            } else if (xt::is_iptables_target(t)) {
+            } else if (xt::is_iptables_target(t, family)) {
                 b.target = ir::OpaqueTarget{t, {}};  // an extension bpftables has no module for
             } else {
                 diags.error(w->loc,
@@ -288,19 +330,20 @@ std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<Word>& ra
                 break;
             }
         } else {
-            xt::Parsed p = dispatch(b, words, next, opt, invert, diags);
+            xt::Parsed p = dispatch(b, words, next, opt, invert, diags, family);
             if (p == xt::Parsed::error) break;
             if (p == xt::Parsed::not_mine && b.proto) {  // -p tcp --dport 22 loads the tcp match implicitly
                 auto* proto = std::get_if<ir::ProtocolMatch>(&*b.proto);
                 for (const xt::MatchModule* mod : xt::match_modules()) {
-                    if (!mod->loaded_by_protocol || proto->proto != mod->protocols.front() || proto->invert)
+                    if (!mod->loaded_by_protocol || proto->proto != mod->protocols.front() || proto->invert ||
+                        !xt::available(*mod, family))
                         continue;
                     bool loaded =
                         std::any_of(b.modules.begin(), b.modules.end(),
                                     [&](const RuleBuilder::Loaded& l) { return l.word.text == mod->name; });
                     if (loaded) continue;
                     b.modules.push_back({mod, mod->make(), Word{std::string(mod->name), opt.loc, 1}});
-                    p = dispatch(b, words, next, opt, invert, diags);
+                    p = dispatch(b, words, next, opt, invert, diags, family);
                     if (p == xt::Parsed::not_mine) b.modules.pop_back();
                 }
                 if (p == xt::Parsed::error) break;
@@ -325,6 +368,10 @@ std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<Word>& ra
     }
     if (diags.error_count() > errors) return std::nullopt;
 
+    if (v6 && (b.src6.size() > 1 || b.dst6.size() > 1) && (b.src_inv || b.dst_inv)) {
+        diags.error(rule_loc, "! not allowed with multiple source or destination IP addresses");
+        return std::nullopt;
+    }
     for (RuleBuilder::Loaded& l : b.modules)
         if (l.module && !l.module->finish(l.match, l.word, diags)) return std::nullopt;
     for (const RuleBuilder::Loaded& l : b.modules) {  // with the sets known, a reference must resolve
@@ -351,17 +398,30 @@ std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<Word>& ra
         }
     }
 
+    // An IPv6 address of /0 uninverted matches everything: ip6tables-save leaves it out.
+    auto address6 = [](ir::Dir dir, const ir::Ipv6Net& net, bool invert) -> std::optional<ir::Match> {
+        if (net.mask == ir::Ipv6Addr{} && !invert) return std::nullopt;
+        return ir::Address6Match{dir, net, invert};
+    };
     std::vector<ir::Rule> rules;
-    for (const ir::Ipv4Net& s : b.src) {
-        for (const ir::Ipv4Net& d : b.dst) {
+    const size_t sources = v6 ? b.src6.size() : b.src.size(), dests = v6 ? b.dst6.size() : b.dst.size();
+    for (size_t si = 0; si < sources; ++si) {
+        for (size_t di = 0; di < dests; ++di) {
             ir::Rule r;
             r.loc = rule_loc;
             auto add = [&](ir::Match m, const SourceLoc& loc) {
                 r.matches.push_back(std::move(m));
                 r.match_locs.push_back(loc);
             };
-            if (b.src_set) add(ir::AddressMatch{ir::Dir::src, s, b.src_inv}, b.src_loc);
-            if (b.dst_set) add(ir::AddressMatch{ir::Dir::dst, d, b.dst_inv}, b.dst_loc);
+            if (v6) {
+                if (auto m = address6(ir::Dir::src, b.src6[si], b.src_inv); b.src_set && m)
+                    add(*m, b.src_loc);
+                if (auto m = address6(ir::Dir::dst, b.dst6[di], b.dst_inv); b.dst_set && m)
+                    add(*m, b.dst_loc);
+            } else {
+                if (b.src_set) add(ir::AddressMatch{ir::Dir::src, b.src[si], b.src_inv}, b.src_loc);
+                if (b.dst_set) add(ir::AddressMatch{ir::Dir::dst, b.dst[di], b.dst_inv}, b.dst_loc);
+            }
             if (b.in) add(*b.in, b.in_loc);
             if (b.out) add(*b.out, b.out_loc);
             if (b.proto) add(*b.proto, b.proto_loc);

@@ -23,6 +23,10 @@ namespace bpftables::ir {
 
 enum class Dir : uint8_t { src, dst };
 
+// The address family a ruleset is written for: iptables-save text is IPv4, ip6tables-save text IPv6 (read with
+// `-6`). nft tables carry their own family (Table::family); their programs are IPv4 today.
+enum class Family : uint8_t { ipv4, ipv6 };
+
 struct Ipv4Net {
     uint32_t addr = 0;  // already masked
     uint32_t mask = 0;
@@ -32,6 +36,20 @@ struct Ipv4Net {
 struct AddrRange {
     uint32_t lo = 0, hi = 0;
     auto operator<=>(const AddrRange&) const = default;
+};
+
+// An IPv6 address in network byte order (as in6_addr holds it): byte 0 is the most significant.
+using Ipv6Addr = std::array<uint8_t, 16>;
+
+struct Ipv6Net {
+    Ipv6Addr addr{};  // already masked
+    Ipv6Addr mask{};  // a prefix, or any mask ip6tables accepts ("/ffff::ff")
+    auto operator<=>(const Ipv6Net&) const = default;
+};
+
+struct Addr6Range {
+    Ipv6Addr lo{}, hi{};
+    auto operator<=>(const Addr6Range&) const = default;
 };
 
 struct PortRange {
@@ -65,6 +83,13 @@ struct AddressMatch {  // -s / -d
     Ipv4Net net;
     bool invert = false;
     auto operator<=>(const AddressMatch&) const = default;
+};
+
+struct Address6Match {  // -s / -d of an IPv6 ruleset
+    Dir dir = Dir::src;
+    Ipv6Net net;
+    bool invert = false;
+    auto operator<=>(const Address6Match&) const = default;
 };
 
 struct InterfaceMatch {  // -i (src) / -o (dst); a trailing '+' matches every name with that prefix
@@ -135,6 +160,10 @@ struct ConntrackMatch {  // -m conntrack; options print in this order
     std::optional<Negatable<uint32_t>> state;
     std::optional<Negatable<uint8_t>> proto;
     std::optional<Negatable<Ipv4Net>> orig_src, orig_dst, repl_src, repl_dst;
+    // The same four in an IPv6 ruleset (ip6tables' --ctorigsrc 2001:db8::1); each prints in its IPv4 twin's
+    // place, and a rule holds only the ones of its family. The address is kept as written (not masked), as
+    // libxt_conntrack keeps and prints it; the kernel compares it under the mask.
+    std::optional<Negatable<Ipv6Net>> orig_src6, orig_dst6, repl_src6, repl_dst6;
     std::optional<Negatable<PortRange>> orig_src_port, orig_dst_port, repl_src_port, repl_dst_port;
     std::optional<Negatable<uint32_t>> status;   // IPS_EXPECTED=1 SEEN_REPLY=2 ASSURED=4 CONFIRMED=8
     std::optional<Negatable<AddrRange>> expire;  // seconds, lo..hi
@@ -144,6 +173,7 @@ struct ConntrackMatch {  // -m conntrack; options print in this order
 
 struct IpRangeMatch {  // -m iprange
     std::optional<Negatable<AddrRange>> src, dst;
+    std::optional<Negatable<Addr6Range>> src6, dst6;  // an IPv6 ruleset's ranges, printed in the same places
     auto operator<=>(const IpRangeMatch&) const = default;
 };
 
@@ -170,6 +200,86 @@ struct TtlMatch {  // -m ttl --ttl-eq/--ttl-lt/--ttl-gt; "! --ttl-eq" is ne
     TtlOp op = TtlOp::eq;
     uint8_t value = 0;
     auto operator<=>(const TtlMatch&) const = default;
+};
+
+struct HlMatch {  // ip6tables -m hl --hl-eq/--hl-lt/--hl-gt; "! --hl-eq" is ne (ttl's IPv6 twin)
+    TtlOp op = TtlOp::eq;
+    uint8_t value = 0;
+    auto operator<=>(const HlMatch&) const = default;
+};
+
+struct Icmp6Match {  // ip6tables -m icmp6 --icmpv6-type TYPE[/CODE] (also implicit after -p ipv6-icmp)
+    uint8_t type = 0;
+    uint8_t code_min = 0, code_max = 0xff;
+    bool invert = false;
+    auto operator<=>(const Icmp6Match&) const = default;
+};
+
+// IPv6 extension headers as ip6t_ipv6header numbers them.
+namespace ip6h {
+inline constexpr uint8_t hop = 0x80, dst = 0x40, route = 0x20, frag = 0x10, auth = 0x08, esp = 0x04,
+                         none = 0x02, proto = 0x01;
+}
+
+struct Ipv6HeaderMatch {  // -m ipv6header [!] --header hop,dst,... [--soft]
+    uint8_t headers = 0;  // ip6h bits
+    bool invert = false;
+    bool soft = false;  // the packet has at least these headers, not exactly these
+    auto operator<=>(const Ipv6HeaderMatch&) const = default;
+};
+
+// An id range of an extension header field: --fragid, --rt-segsleft, --ahspi. The full range uninverted is
+// "not given" and prints nothing, as ip6tables-save.
+struct U32Range {
+    uint32_t lo = 0, hi = 0xffffffff;
+    bool invert = false;
+    auto operator<=>(const U32Range&) const = default;
+};
+
+struct FragMatch {  // -m frag
+    U32Range id;
+    std::optional<Negatable<uint32_t>> len;  // --fraglen
+    bool res = false, first = false, more = false, last = false;
+    auto operator<=>(const FragMatch&) const = default;
+};
+
+// The options of a hop-by-hop or destination options header: --hbh-len / --hbh-opts, --dst-len / --dst-opts.
+struct Ip6Opts {
+    std::optional<Negatable<uint32_t>> len;
+    std::optional<std::vector<uint16_t>> opts;  // type << 8 | length, length 0xff when not given
+    auto operator<=>(const Ip6Opts&) const = default;
+};
+
+struct HbhMatch {  // -m hbh
+    Ip6Opts opts;
+    auto operator<=>(const HbhMatch&) const = default;
+};
+
+struct DstMatch {  // -m dst
+    Ip6Opts opts;
+    auto operator<=>(const DstMatch&) const = default;
+};
+
+struct RtMatch {  // -m rt (routing header)
+    std::optional<Negatable<uint32_t>> type, len;
+    U32Range segsleft;
+    bool res = false;                            // --rt-0-res
+    std::optional<std::vector<Ipv6Addr>> addrs;  // --rt-0-addrs
+    bool not_strict = false;                     // --rt-0-not-strict
+    auto operator<=>(const RtMatch&) const = default;
+};
+
+struct AhMatch {  // ip6tables -m ah (authentication header)
+    U32Range spi;
+    std::optional<Negatable<uint32_t>> len;  // --ahlen (0 uninverted: not given)
+    bool res = false;                        // --ahres
+    auto operator<=>(const AhMatch&) const = default;
+};
+
+struct MhMatch {  // -m mh --mh-type (mobility header); the full range uninverted prints nothing
+    uint8_t lo = 0, hi = 0xff;
+    bool invert = false;
+    auto operator<=>(const MhMatch&) const = default;
 };
 
 struct DscpMatch {  // -m dscp --dscp / --dscp-class
@@ -234,10 +344,12 @@ struct OpaqueMatch {  // any other -m module: kept as canonical text, never comp
     auto operator<=>(const OpaqueMatch&) const = default;
 };
 
-using Match = std::variant<ProtocolMatch, AddressMatch, InterfaceMatch, FragmentMatch, TcpMatch, UdpMatch,
-                           IcmpMatch, MultiportMatch, StateMatch, ConntrackMatch, IpRangeMatch, MarkMatch,
-                           CommentMatch, LengthMatch, TtlMatch, DscpMatch, TosMatch, MacMatch, AddrTypeMatch,
-                           PktTypeMatch, LimitMatch, SetMatch, OpaqueMatch>;
+using Match =
+    std::variant<ProtocolMatch, AddressMatch, InterfaceMatch, FragmentMatch, TcpMatch, UdpMatch, IcmpMatch,
+                 MultiportMatch, StateMatch, ConntrackMatch, IpRangeMatch, MarkMatch, CommentMatch,
+                 LengthMatch, TtlMatch, DscpMatch, TosMatch, MacMatch, AddrTypeMatch, PktTypeMatch,
+                 LimitMatch, SetMatch, OpaqueMatch, Address6Match, HlMatch, Icmp6Match, Ipv6HeaderMatch,
+                 FragMatch, HbhMatch, DstMatch, RtMatch, AhMatch, MhMatch>;
 
 // ---- targets
 
@@ -261,7 +373,7 @@ struct GotoTarget {  // -g CHAIN
     std::string chain;
     auto operator<=>(const GotoTarget&) const = default;
 };
-struct RejectTarget {  // -j REJECT [--reject-with TYPE]
+struct RejectTarget {  // -j REJECT [--reject-with TYPE]; an IPv6 ruleset's types are icmp6-* and tcp-reset
     std::string with = "icmp-port-unreachable";
     auto operator<=>(const RejectTarget&) const = default;
 };
@@ -345,7 +457,9 @@ struct IpSet {
     std::string name;
     std::string type;  // hash:ip, hash:net, ...
     SourceLoc loc;
-    std::vector<Ipv4Net> members;  // hash:ip and hash:net: what the program holds (hash:ip: masks /32)
+    std::vector<Ipv4Net> members;   // hash:ip and hash:net: what the program holds (hash:ip: masks /32)
+    std::vector<Ipv6Net> members6;  // the same of a `family inet6` set (hash:ip: masks /128)
+    Family family = Family::ipv4;   // `family inet6`: ipv6
     // What the kernel's copy of the set gets, as the file gave it: the create line after the type, and each
     // add line after the set's name (entries of every type, with their options).
     std::string options = "family inet";
@@ -360,6 +474,7 @@ struct IpSet {
 enum class ShortHeaders { hotdrop, kernel };
 
 struct Program {
+    Family family = Family::ipv4;  // iptables text: how it was read (-4, -6); nft: ipv4
     std::vector<Table> tables;
     std::vector<IpSet> sets;
     ShortHeaders short_headers = ShortHeaders::hotdrop;

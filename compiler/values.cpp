@@ -112,6 +112,75 @@ bool parse_ipv4_nets(std::string_view s, std::vector<ir::Ipv4Net>& out) {
     return true;
 }
 
+bool parse_ipv6(std::string_view s, ir::Ipv6Addr& out) {
+    std::string str(s);
+    in6_addr a{};
+    if (inet_pton(AF_INET6, str.c_str(), &a) != 1) return false;
+    std::copy(std::begin(a.s6_addr), std::end(a.s6_addr), out.begin());
+    return true;
+}
+
+std::string format_ipv6(const ir::Ipv6Addr& addr) {
+    in6_addr a{};
+    std::copy(addr.begin(), addr.end(), std::begin(a.s6_addr));
+    char buf[INET6_ADDRSTRLEN];
+    return inet_ntop(AF_INET6, &a, buf, sizeof buf) ? buf : "";
+}
+
+ir::Ipv6Addr ipv6_prefix_mask(int len) {
+    ir::Ipv6Addr m{};
+    for (int i = 0; i < 16; ++i) {
+        int bits = std::clamp(len - 8 * i, 0, 8);
+        m[i] = static_cast<uint8_t>(0xff00 >> bits);
+    }
+    return m;
+}
+
+int ipv6_prefix_len(const ir::Ipv6Addr& mask) {
+    int len = 0;
+    for (uint8_t b : mask) {
+        for (int bit = 7; bit >= 0 && (b >> bit) & 1; --bit) ++len;
+    }
+    return ipv6_prefix_mask(len) == mask ? len : -1;
+}
+
+ir::Ipv6Addr ipv6_and(const ir::Ipv6Addr& a, const ir::Ipv6Addr& b) {
+    ir::Ipv6Addr out{};
+    for (size_t i = 0; i < out.size(); ++i) out[i] = a[i] & b[i];
+    return out;
+}
+
+bool parse_ipv6_mask(std::string_view s, ir::Ipv6Addr& out) {
+    if (parse_ipv6(s, out)) return true;
+    uint64_t len;
+    if (!parse_number(s, len, 128)) return false;
+    out = ipv6_prefix_mask(static_cast<int>(len));
+    return true;
+}
+
+std::string format_net6(const ir::Ipv6Net& net) {
+    int len = ipv6_prefix_len(net.mask);
+    return format_ipv6(net.addr) + '/' + (len < 0 ? format_ipv6(net.mask) : std::to_string(len));
+}
+
+bool parse_ipv6_net(std::string_view s, ir::Ipv6Net& out, std::string& error) {
+    size_t slash = s.rfind('/');
+    std::string_view host = s.substr(0, slash);
+    ir::Ipv6Addr mask = ipv6_prefix_mask(128);
+    if (slash != std::string_view::npos && !parse_ipv6_mask(s.substr(slash + 1), mask)) {
+        error = "invalid mask `" + std::string(s.substr(slash + 1)) + "' specified";
+        return false;
+    }
+    ir::Ipv6Addr addr{};
+    // A zero mask ignores the address, as ip6tables reads "any/0".
+    if (mask != ir::Ipv6Addr{} && !parse_ipv6(host, addr)) {
+        error = "host/network `" + std::string(host) + "' not found";
+        return false;
+    }
+    out = {ipv6_and(addr, mask), mask};
+    return true;
+}
+
 bool parse_mac(std::string_view s, std::array<uint8_t, 6>& out) {
     for (size_t i = 0; i < 6; ++i) {
         size_t end = i == 5 ? s.size() : s.find(':');
@@ -187,10 +256,14 @@ std::string format_port_range(const ir::PortRange& r, char sep) {
 namespace {
 
 // The names iptables itself knows (xtables_chain_protos), then /etc/protocols.
+// In xtables_chain_protos' order (iptables 1.8.8 and later), the first name of a number being the one
+// iptables-save prints: "ipv6-icmp" and "mobility-header", as /etc/protocols names them.
 constexpr std::pair<const char*, uint8_t> known_protocols[] = {
-    {"tcp", 6},        {"udp", 17},  {"udplite", 136}, {"icmp", 1},      {"icmpv6", 58},
-    {"ipv6-icmp", 58}, {"esp", 50},  {"ah", 51},       {"ipv6-mh", 135}, {"mh", 135},
-    {"sctp", 132},     {"dccp", 33}, {"gre", 47},      {"all", 0}};
+    {"tcp", 6},       {"udp", 17},       {"udplite", 136},
+    {"icmp", 1},      {"ipv6-icmp", 58}, {"icmpv6", 58},
+    {"esp", 50},      {"ah", 51},        {"mobility-header", 135},
+    {"ipv6-mh", 135}, {"mh", 135},       {"sctp", 132},
+    {"dccp", 33},     {"gre", 47},       {"all", 0}};
 
 }  // namespace
 
@@ -204,6 +277,7 @@ std::optional<uint8_t> protocol_by_name(const std::string& name) {
 std::string protocol_name(uint8_t proto) {
     for (auto [n, p] : known_protocols)
         if (p == proto && p != 0) return n;
+    if (const protoent* pe = getprotobynumber(proto); pe && proto != 0) return pe->p_name;
     return std::to_string(proto);
 }
 

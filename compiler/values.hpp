@@ -43,6 +43,26 @@ uint32_t prefix_mask(int len);  // 0..32 into a host-order mask
 // "a.b.c.d", "a.b.c.d/len" or "a.b.c.d-e.f.g.h" (a range becomes its covering prefixes), appended to `out`.
 bool parse_ipv4_nets(std::string_view s, std::vector<ir::Ipv4Net>& out);
 
+// IPv6 as ip6tables reads and prints it: inet_pton(3) text only (no host names, no IPv4 dotted quad alone),
+// and inet_ntop(3) text (the longest run of zero groups compressed, lower case).
+bool parse_ipv6(std::string_view s, ir::Ipv6Addr& out);
+std::string format_ipv6(const ir::Ipv6Addr& addr);
+
+// An ip6tables mask after '/': a prefix length 0..128 (decimal, 0x hex or leading-0 octal, as
+// xtables_strtoui) or any IPv6 address as the mask itself. False when neither.
+bool parse_ipv6_mask(std::string_view s, ir::Ipv6Addr& out);
+ir::Ipv6Addr ipv6_prefix_mask(int len);
+int ipv6_prefix_len(const ir::Ipv6Addr& mask);  // -1 when the mask is not a prefix
+ir::Ipv6Addr ipv6_and(const ir::Ipv6Addr& a, const ir::Ipv6Addr& b);
+
+// "addr/len" with the length always printed (as ip6tables-save prints -s and -d: "::1/128"), or
+// "addr/mask" for a mask that is not a prefix.
+std::string format_net6(const ir::Ipv6Net& net);
+
+// "addr", "addr/len" or "addr/mask" as ip6tables reads one item of -s: a mask of zero ignores the address (as
+// "any/0"); the address is stored masked. On failure, the message in `error` (as ip6tables words it).
+bool parse_ipv6_net(std::string_view s, ir::Ipv6Net& out, std::string& error);
+
 // XX:XX:XX:XX:XX:XX, each byte one or two hex digits of either case; printed in upper case with two digits.
 bool parse_mac(std::string_view s, std::array<uint8_t, 6>& out);
 std::string format_mac(const std::array<uint8_t, 6>& addr);
@@ -64,7 +84,7 @@ std::string format_port_range(const ir::PortRange& r, char sep = ':');
 
 // "tcp", "udp", ...: the names iptables itself knows (xtables_chain_protos), then /etc/protocols.
 std::optional<uint8_t> protocol_by_name(const std::string& name);
-std::string protocol_name(uint8_t proto);  // "tcp", or the number when unnamed
+std::string protocol_name(uint8_t proto);  // "tcp", then /etc/protocols' name, or the number when unnamed
 
 // The argument of iptables' -p: a number (decimal or hex, up to 255) or a name, in any case.
 std::optional<uint8_t> parse_protocol(std::string_view s);
@@ -151,6 +171,43 @@ inline constexpr IcmpName icmp_types[] = {
     {"timestamp-reply", 14, 0, 0xff},
     {"address-mask-request", 17, 0, 0xff},
     {"address-mask-reply", 18, 0, 0xff},
+};
+
+// ICMPv6 type names as ip6tables knows them (libxt_icmp.h's icmpv6_codes), in the order it tries them for an
+// abbreviation. ip6tables-save prints the numbers.
+inline constexpr IcmpName icmpv6_types[] = {
+    {"destination-unreachable", 1, 0, 0xff},
+    {"no-route", 1, 0, 0},
+    {"communication-prohibited", 1, 1, 1},
+    {"beyond-scope", 1, 2, 2},
+    {"address-unreachable", 1, 3, 3},
+    {"port-unreachable", 1, 4, 4},
+    {"failed-policy", 1, 5, 5},
+    {"reject-route", 1, 6, 6},
+    {"packet-too-big", 2, 0, 0xff},
+    {"time-exceeded", 3, 0, 0xff},
+    {"ttl-exceeded", 3, 0, 0xff},
+    {"ttl-zero-during-transit", 3, 0, 0},
+    {"ttl-zero-during-reassembly", 3, 1, 1},
+    {"parameter-problem", 4, 0, 0xff},
+    {"bad-header", 4, 0, 0},
+    {"unknown-header-type", 4, 1, 1},
+    {"unknown-option", 4, 2, 2},
+    {"echo-request", 128, 0, 0xff},
+    {"ping", 128, 0, 0xff},
+    {"echo-reply", 129, 0, 0xff},
+    {"pong", 129, 0, 0xff},
+    {"mld-listener-query", 130, 0, 0xff},
+    {"mld-listener-report", 131, 0, 0xff},
+    {"mld-listener-done", 132, 0, 0xff},
+    {"mld-listener-reduction", 132, 0, 0xff},
+    {"router-solicitation", 133, 0, 0xff},
+    {"router-advertisement", 134, 0, 0xff},
+    {"neighbour-solicitation", 135, 0, 0xff},
+    {"neighbor-solicitation", 135, 0, 0xff},
+    {"neighbour-advertisement", 136, 0, 0xff},
+    {"neighbor-advertisement", 136, 0, 0xff},
+    {"redirect", 137, 0, 0xff},
 };
 
 // Case-insensitive comparisons, as iptables compares names.

@@ -19,7 +19,9 @@ class ClassifierRuns : public passes::Pass {
         for (ir::Table& t : program.tables)
             for (ir::Chain& c : t.chains) {
                 c.plan.classified.clear();
-                if (min_ <= 0 || !compiler::is_compiled_chain(t, c)) continue;
+                // The classifier's trees hold IPv4 addresses: an IPv6 ruleset has no runs (nor programs yet).
+                if (min_ <= 0 || program.family == ir::Family::ipv6 || !compiler::is_compiled_chain(t, c))
+                    continue;
                 int n = static_cast<int>(c.rules.size());
                 for (int i = 0; i < n;) {
                     int j = i;

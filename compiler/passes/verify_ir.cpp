@@ -7,6 +7,7 @@
 #include <set>
 
 #include "compiler/passes/pass.hpp"
+#include "compiler/values.hpp"
 
 namespace bpftables::passes {
 namespace {
@@ -14,6 +15,9 @@ namespace {
 struct RangeCheck {
     bool ok = true;
     void operator()(const ir::AddressMatch& m) { ok = ok && (m.net.addr & ~m.net.mask) == 0; }
+    void operator()(const ir::Address6Match& m) {
+        ok = ok && values::ipv6_and(m.net.addr, m.net.mask) == m.net.addr;
+    }
     void operator()(const ir::TcpMatch& m) { ok = ok && ordered(m.sport) && ordered(m.dport); }
     void operator()(const ir::UdpMatch& m) { ok = ok && ordered(m.sport) && ordered(m.dport); }
     void operator()(const ir::MultiportMatch& m) {

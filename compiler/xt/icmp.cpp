@@ -76,7 +76,8 @@ const MatchModule icmp_module{.name = "icmp",
                               .finish = finish_icmp,
                               .protocols = icmp_protocol,
                               .protocol_error = "the icmp match requires -p icmp",
-                              .loaded_by_protocol = true};
+                              .loaded_by_protocol = true,
+                              .families = Families::ipv4};
 
 void print(const ir::IcmpMatch& m, std::string& out) {
     negatable(m.invert, "--icmp-type ", out);

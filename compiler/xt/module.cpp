@@ -50,6 +50,32 @@ bool not_inverted(OptionReader& r) {
     return r.error("option \"" + std::string(r.name()) + "\" cannot be inverted");
 }
 
+bool parse_u32_option(OptionReader& r, const parser::Word& w, std::string_view module, uint32_t& out) {
+    if (values::parse_number(w.text, out)) return true;
+    return r.error(w, std::string(module) + ": bad value for option \"" + std::string(r.name()) + "\"");
+}
+
+bool parse_u32_range(OptionReader& r, const parser::Word& w, std::string_view module, ir::U32Range& out) {
+    std::string_view s = w.text;
+    size_t colon = s.find(':');
+    std::string_view lo = s.substr(0, colon), hi = colon == std::string_view::npos ? lo : s.substr(colon + 1);
+    ir::U32Range range;
+    bool ok = (lo.empty() && colon != std::string_view::npos) || values::parse_number(lo, range.lo);
+    ok = ok && ((hi.empty() && colon != std::string_view::npos) || values::parse_number(hi, range.hi));
+    if (!ok || hi.find(':') != std::string_view::npos || range.lo > range.hi)
+        return r.error(w, std::string(module) + ": bad value for option \"" + std::string(r.name()) + "\"");
+    range.invert = r.inverted();
+    out = range;
+    return true;
+}
+
+void print_u32_range(const ir::U32Range& range, std::string_view option, std::string& out) {
+    if (range.lo == 0 && range.hi == 0xffffffff && !range.invert) return;
+    negatable(range.invert, option, out);
+    out += ' ' + std::to_string(range.lo);
+    if (range.hi != range.lo) out += ':' + std::to_string(range.hi);
+}
+
 bool finish_nothing(ir::Match&, const parser::Word&, Diagnostics&) {
     return true;
 }

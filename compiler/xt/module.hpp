@@ -25,12 +25,14 @@ namespace bpftables::xt {
 class OptionReader {
   public:
     OptionReader(const std::vector<parser::Word>& words, size_t& next, const parser::Word& option,
-                 bool invert, Diagnostics& diags)
-        : words_(words), next_(next), option_(option), invert_(invert), diags_(diags) {}
+                 bool invert, Diagnostics& diags, ir::Family family = ir::Family::ipv4)
+        : words_(words), next_(next), option_(option), invert_(invert), diags_(diags), family_(family) {}
 
     const parser::Word& option() const { return option_; }
     std::string_view name() const { return option_.text; }
     bool inverted() const { return invert_; }
+    // The ruleset's family: a module both iptables and ip6tables have reads its addresses in it.
+    ir::Family family() const { return family_; }
 
     // The next word as this option's argument; diagnoses "requires an argument" when there is none.
     const parser::Word* arg();
@@ -48,7 +50,11 @@ class OptionReader {
     const parser::Word& option_;
     bool invert_;
     Diagnostics& diags_;
+    ir::Family family_;
 };
+
+// Which of iptables (libipt_*) and ip6tables (libip6t_*) has a module; libxt_* ones are in both.
+enum class Families { both, ipv4, ipv6 };
 
 enum class Parsed { not_mine, ok, error };
 
@@ -64,6 +70,7 @@ struct MatchModule {
     // -p PROTO loads the module by itself when an option no loaded module knows comes along (-p tcp --dport
     // 22); `protocols` then holds that one protocol.
     bool loaded_by_protocol = false;
+    Families families = Families::both;
 };
 
 struct TargetModule {
@@ -75,17 +82,26 @@ struct TargetModule {
     // tcp-reset needs -p tcp; CT and NOTRACK the raw table). Null: nothing.
     bool (*check)(const ir::Target&, std::string_view table, const ir::ProtocolMatch* proto,
                   const parser::Word& target_word, Diagnostics&) = nullptr;
+    Families families = Families::both;
 };
 
-// Lookup in the registry (compiler/xt/registry.cpp). nullptr: not a module bpftables knows.
-const MatchModule* find_match_module(std::string_view name);
-const TargetModule* find_target_module(std::string_view name);
+// Whether a module is one of `family`'s.
+template <class Module>
+bool available(const Module& m, ir::Family family) {
+    return m.families == Families::both || (m.families == Families::ipv4) == (family == ir::Family::ipv4);
+}
+
+// Lookup in the registry (compiler/xt/registry.cpp), among `family`'s modules (ip6tables -m icmp6 loads by
+// the names icmp6, icmpv6 and ipv6-icmp, as libxtables does). nullptr: not a module bpftables knows.
+const MatchModule* find_match_module(std::string_view name, ir::Family family = ir::Family::ipv4);
+const TargetModule* find_target_module(std::string_view name, ir::Family family = ir::Family::ipv4);
 std::span<const MatchModule* const> match_modules();  // every match module, in modules.def order
 
-// The extensions iptables 1.8.9 ships (libxt_*, libipt_*): one bpftables has no module for is kept as
-// OpaqueMatch/OpaqueTarget and decided by the kernel; any other name is an error, as in iptables-restore.
-bool is_iptables_match(std::string_view name);
-bool is_iptables_target(std::string_view name);
+// The extensions iptables 1.8.9 ships for `family` (libxt_* and libipt_*, or libxt_* and libip6t_*): one
+// bpftables has no module for is kept as OpaqueMatch/OpaqueTarget and decided by the kernel; any other name
+// is an error, as in iptables-restore.
+bool is_iptables_match(std::string_view name, ir::Family family = ir::Family::ipv4);
+bool is_iptables_target(std::string_view name, ir::Family family = ir::Family::ipv4);
 
 // The module a match kind prints under ("tcp" for TcpMatch); empty for the builtins (-s, -p, ...).
 std::string module_name(const ir::Match& m);
@@ -130,6 +146,15 @@ bool must_be_given(const ir::Match& match, const parser::Word& word, Diagnostics
                 word.length);
     return false;
 }
+
+// A 32-bit number as libxtables reads XTTYPE_UINT32 (strtoul base 0, no sign), and a range of them as
+// XTTYPE_UINT32RC: "a", "a:b", ":b", "a:" or ":" (the missing ends 0 and 4294967295), lo <= hi. Each
+// diagnoses "MODULE: bad value for option \"--opt\"" at `w`.
+bool parse_u32_option(OptionReader& r, const parser::Word& w, std::string_view module, uint32_t& out);
+bool parse_u32_range(OptionReader& r, const parser::Word& w, std::string_view module, ir::U32Range& out);
+
+// " [!] OPTION lo[:hi]", nothing for the full range uninverted (as ip6tables' frag, rt and ah print theirs).
+void print_u32_range(const ir::U32Range& range, std::string_view option, std::string& out);
 
 bool finish_nothing(ir::Match&, const parser::Word&, Diagnostics&);
 bool finish_nothing(ir::Target&, const parser::Word&, Diagnostics&);

@@ -13,6 +13,7 @@ namespace bpftables::xt {
 #define XT_TARGET(name, type)                \
     extern const TargetModule name##_target; \
     void print(const ir::type& t, std::string& out);
+#define XT_TARGET_TWIN(name) extern const TargetModule name##_target;
 #include "compiler/xt/modules.def"
 
 }  // namespace bpftables::xt

@@ -17,6 +17,10 @@ struct MatchPrinter {
         negatable(m.invert, m.dir == ir::Dir::src ? "-s " : "-d ", out);
         out += values::format_net(m.net);
     }
+    void operator()(const ir::Address6Match& m) {  // ip6tables-save: always "/len" (or "/mask")
+        negatable(m.invert, m.dir == ir::Dir::src ? "-s " : "-d ", out);
+        out += values::format_net6(m.net);
+    }
     void operator()(const ir::InterfaceMatch& m) {
         negatable(m.invert, m.dir == ir::Dir::src ? "-i " : "-o ", out);
         out += m.name;
@@ -54,6 +58,7 @@ struct TargetPrinter {
 struct ModuleName {
     std::string operator()(const ir::ProtocolMatch&) { return {}; }
     std::string operator()(const ir::AddressMatch&) { return {}; }
+    std::string operator()(const ir::Address6Match&) { return {}; }
     std::string operator()(const ir::InterfaceMatch&) { return {}; }
     std::string operator()(const ir::FragmentMatch&) { return {}; }
     std::string operator()(const ir::OpaqueMatch& m) { return m.module; }

@@ -1,5 +1,6 @@
-// -j REJECT --reject-with TYPE: its option, printing and the -p tcp that tcp-reset needs. The target stores
-// the canonical name of its reply type.
+// -j REJECT --reject-with TYPE: its option, printing and the -p tcp that tcp-reset needs, in iptables
+// (icmp-* types) and in ip6tables (icmp6-* types, a module of its own: reject6). The target stores the
+// canonical name of its reply type.
 #include "compiler/xt/modules.hpp"
 
 namespace bpftables::xt {
@@ -44,6 +45,35 @@ Parsed parse_reject(ir::Target& target, OptionReader& r) {
     return Parsed::error;
 }
 
+// ip6tables' types (libip6t_REJECT), in the order it tries them: any prefix of a name or alias, the empty
+// word included, means the first one it begins.
+constexpr RejectType reject6_types[] = {{"icmp6-no-route", "no-route"},
+                                        {"icmp6-adm-prohibited", "adm-prohibited"},
+                                        {"icmp6-addr-unreachable", "addr-unreach"},
+                                        {"icmp6-port-unreachable", "port-unreach"},
+                                        {"tcp-reset", "tcp-reset"},
+                                        {"icmp6-policy-fail", "policy-fail"},
+                                        {"icmp6-reject-route", "reject-route"}};
+
+Parsed parse_reject6(ir::Target& target, OptionReader& r) {
+    auto& t = std::get<ir::RejectTarget>(target);
+    if (r.name() != "--reject-with") return Parsed::not_mine;
+    if (r.inverted()) return not_invertible(r, "REJECT");
+    if (!t.with.empty() && t.with.back() == '!') return once_error(r, "REJECT");
+    const parser::Word* w = r.arg();
+    if (!w) return Parsed::error;
+    for (const RejectType& type : reject6_types)
+        if (values::starts_with_nocase(type.name, w->text) ||
+            values::starts_with_nocase(type.alias, w->text)) {
+            t.with = std::string(type.name) + '!';
+            return Parsed::ok;
+        }
+    r.error(*w, "unknown reject type \"" + w->text +
+                    "\" (icmp6-no-route, icmp6-adm-prohibited, icmp6-addr-unreachable, "
+                    "icmp6-port-unreachable, icmp6-policy-fail, icmp6-reject-route or tcp-reset)");
+    return Parsed::error;
+}
+
 bool finish_reject(ir::Target& target, const parser::Word&, Diagnostics&) {
     auto& t = std::get<ir::RejectTarget>(target);
     if (!t.with.empty() && t.with.back() == '!') t.with.pop_back();
@@ -66,7 +96,16 @@ const TargetModule reject_target{.name = "REJECT",
                                  .make = [] { return ir::Target{ir::RejectTarget{}}; },
                                  .parse = parse_reject,
                                  .finish = finish_reject,
-                                 .check = check_reject};
+                                 .check = check_reject,
+                                 .families = Families::ipv4};
+
+const TargetModule reject6_target{
+    .name = "REJECT",
+    .make = [] { return ir::Target{ir::RejectTarget{"icmp6-port-unreachable"}}; },
+    .parse = parse_reject6,
+    .finish = finish_reject,
+    .check = check_reject,
+    .families = Families::ipv6};
 
 void print(const ir::RejectTarget& t, std::string& out) {
     out += " --reject-with " + t.with;

@@ -2,7 +2,8 @@
 // and printing.
 //
 // Every option may be given once. Lists are case-insensitive ("new,Established"); numbers follow strtoul's
-// base-0 notation. Tuple addresses are IPv4 with an optional /len or /mask (no name resolution).
+// base-0 notation. Tuple addresses are of the ruleset's family (IPv4, or IPv6 in an ip6tables ruleset) with an
+// optional /len or /mask (no name resolution).
 #include <algorithm>
 #include <cctype>
 
@@ -53,6 +54,31 @@ bool parse_ct_net(OptionReader& r, const parser::Word& w, ir::Ipv4Net& out) {
         }
     }
     out = {addr & mask, mask};
+    return true;
+}
+
+// An IPv6 tuple address as libxt_conntrack reads it (XTTYPE_HOSTMASK): kept as written, not masked (the
+// kernel masks both sides); a /len of 0..128, or a mask in address form, which counts only when it is a
+// prefix (ip6tables 1.8.9 keeps all 128 bits for any other mask).
+bool parse_ct_net6(OptionReader& r, const parser::Word& w, ir::Ipv6Net& out) {
+    std::string_view s = w.text;
+    size_t slash = s.find('/');
+    ir::Ipv6Net net{{}, values::ipv6_prefix_mask(128)};
+    if (!values::parse_ipv6(s.substr(0, slash), net.addr))
+        return r.error(w, "host/network `" + std::string(s.substr(0, slash)) + "' not found");
+    if (slash != std::string_view::npos) {
+        std::string_view m = s.substr(slash + 1);
+        uint64_t len;
+        ir::Ipv6Addr mask;
+        if (values::parse_number(m, len, 128))
+            net.mask = values::ipv6_prefix_mask(static_cast<int>(len));
+        else if (!values::parse_ipv6(m, mask))
+            return r.error(w, "conntrack: bad value for option \"" + std::string(r.name()) +
+                                  "\", neither a valid network mask nor valid CIDR (0-128).");
+        else if (values::ipv6_prefix_len(mask) >= 0)
+            net.mask = mask;
+    }
+    out = net;
     return true;
 }
 
@@ -113,6 +139,20 @@ Parsed parse_conntrack(ir::Match& match, OptionReader& r) {
             return r.error(*w, "conntrack: --ctproto needs a protocol other than 0 (all)"), Parsed::error;
         m.proto = ir::Negatable<uint8_t>{*p, r.inverted()};
         return Parsed::ok;
+    }
+    if (r.family() == ir::Family::ipv6) {
+        Opt<ir::Ipv6Net>* net6 = n == "--ctorigsrc"   ? &m.orig_src6
+                                 : n == "--ctorigdst" ? &m.orig_dst6
+                                 : n == "--ctreplsrc" ? &m.repl_src6
+                                 : n == "--ctrepldst" ? &m.repl_dst6
+                                                      : nullptr;
+        if (net6) {
+            const parser::Word* w = begin(net6->has_value());
+            ir::Ipv6Net value;
+            if (!w || !parse_ct_net6(r, *w, value)) return Parsed::error;
+            *net6 = ir::Negatable<ir::Ipv6Net>{value, r.inverted()};
+            return Parsed::ok;
+        }
     }
     Opt<ir::Ipv4Net>* net = n == "--ctorigsrc"   ? &m.orig_src
                             : n == "--ctorigdst" ? &m.orig_dst
@@ -194,10 +234,21 @@ void print(const ir::ConntrackMatch& m, std::string& out) {
         out += ' ' + (n->value.mask == 0xffffffff ? values::format_ipv4(n->value.addr)
                                                   : values::format_net(n->value));
     };
+    // IPv6 as libxt_conntrack prints it: the address as given, then no "/128", else the prefix length.
+    auto net6 = [&](const std::optional<ir::Negatable<ir::Ipv6Net>>& n, std::string_view option) {
+        if (!n) return;
+        negatable(n->invert, option, out);
+        int len = values::ipv6_prefix_len(n->value.mask);
+        out += ' ' + values::format_ipv6(n->value.addr) + (len == 128 ? "" : '/' + std::to_string(len));
+    };
     net(m.orig_src, "--ctorigsrc");
+    net6(m.orig_src6, "--ctorigsrc");
     net(m.orig_dst, "--ctorigdst");
+    net6(m.orig_dst6, "--ctorigdst");
     net(m.repl_src, "--ctreplsrc");
+    net6(m.repl_src6, "--ctreplsrc");
     net(m.repl_dst, "--ctrepldst");
+    net6(m.repl_dst6, "--ctrepldst");
     print_ports(m.orig_src_port, "--ctorigsrcport", out);
     print_ports(m.orig_dst_port, "--ctorigdstport", out);
     print_ports(m.repl_src_port, "--ctreplsrcport", out);

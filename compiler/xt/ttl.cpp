@@ -42,7 +42,8 @@ const MatchModule ttl_module{.name = "ttl",
                                      return ir::Match{ir::OpaqueMatch{"ttl", {}}};
                                  },
                              .parse = parse_ttl,
-                             .finish = finish_ttl};
+                             .finish = finish_ttl,
+                             .families = Families::ipv4};
 
 void print(const ir::TtlMatch& m, std::string& out) {
     static const char* const ops[] = {" --ttl-eq ", " ! --ttl-eq ", " --ttl-lt ", " --ttl-gt "};

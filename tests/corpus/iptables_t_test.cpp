@@ -1,6 +1,10 @@
 // Conformance against iptables' own extension tests (../shared/corpus/iptables-t/ALL_RULES.jsonl): every OK
 // rule must lower and print back as its expected iptables-save text, every FAIL rule must be rejected.
 //
+// Each family runs the cases upstream's iptables-test.py gives its command: iptables the libipt_* files,
+// ip6tables the libip6t_* ones, and both every line of the libxt_* files (the corpus marks each case with the
+// families that run it). The IPv6 cases are read as ip6tables reads them (ir::Family::ipv6).
+//
 // Each case's rule is split into words by the project's own iptables-restore parser (so quoting behaves as
 // in a shell), lowered with lower_rule_spec and printed with ir::rule_spec. A table of pass rates per module
 // (the .t file) goes to stdout, and to the file named by BPFTABLES_CONFORMANCE_REPORT when that is set. The
@@ -188,15 +192,30 @@ struct Case {
     bool ok = false;       // OK: must round-trip; FAIL: must be rejected
 };
 
-const std::set<std::string>& supported_modules() {
-    static const std::set<std::string> s{
+// The files of the modules bpftables parses, per family (a libxt_* file is in both).
+const std::set<std::string>& supported_modules(ir::Family family) {
+    static const std::set<std::string> ipv4{
         "iptables.t",      "libipt_standard.t", "libxt_standard.t",  "libxt_tcp.t",        "libxt_udp.t",
         "libipt_icmp.t",   "libxt_multiport.t", "libxt_conntrack.t", "libipt_conntrack.t", "libxt_state.t",
         "libxt_iprange.t", "libipt_iprange.t",  "libxt_mark.t",      "libxt_comment.t",    "libxt_length.t",
         "libipt_ttl.t",    "libxt_dscp.t",      "libxt_tos.t",       "libxt_mac.t",        "libxt_addrtype.t",
         "libxt_pkttype.t", "libxt_limit.t",     "libxt_set.t",       "libipt_REJECT.t",    "libipt_LOG.t",
         "libxt_NOTRACK.t", "libxt_CT.t"};
-    return s;
+    static const std::set<std::string> ipv6{
+        "libip6t_standard.t", "libxt_standard.t",  "libxt_tcp.t",          "libxt_udp.t",
+        "libip6t_icmp6.t",    "libxt_multiport.t", "libxt_conntrack.t",    "libip6t_conntrack.t",
+        "libxt_state.t",      "libxt_iprange.t",   "libip6t_iprange.t",    "libxt_mark.t",
+        "libxt_comment.t",    "libxt_length.t",    "libip6t_hl.t",         "libxt_dscp.t",
+        "libxt_tos.t",        "libxt_mac.t",       "libxt_addrtype.t",     "libxt_pkttype.t",
+        "libxt_limit.t",      "libxt_set.t",       "libip6t_REJECT.t",     "libip6t_LOG.t",
+        "libxt_NOTRACK.t",    "libxt_CT.t",        "libip6t_ipv6header.t", "libip6t_frag.t",
+        "libip6t_hbh.t",      "libip6t_dst.t",     "libip6t_rt.t",         "libip6t_ah.t",
+        "libip6t_mh.t"};
+    return family == ir::Family::ipv4 ? ipv4 : ipv6;
+}
+
+const char* family_name(ir::Family family) {
+    return family == ir::Family::ipv4 ? "ipv4" : "ipv6";
 }
 
 const std::string* field(const JsonObject& o, const std::string& key) {
@@ -204,8 +223,9 @@ const std::string* field(const JsonObject& o, const std::string& key) {
     return it == o.end() || !it->second.str ? nullptr : &*it->second.str;
 }
 
-// Reads the IPv4 rule cases; `files` receives every file named, IPv4 or not.
-std::vector<Case> read_cases(const std::string& path, std::set<std::string>& files, std::string& error) {
+// Reads the rule cases that `family`'s command runs; `files` receives every file named, of that family or not.
+std::vector<Case> read_cases(const std::string& path, ir::Family family, std::set<std::string>& files,
+                             std::string& error) {
     std::ifstream in(path);
     std::vector<Case> cases;
     std::string text;
@@ -225,7 +245,8 @@ std::vector<Case> read_cases(const std::string& path, std::set<std::string>& fil
         if (!kind || *kind != "rule") continue;
         auto fam = o->find("family");
         if (fam != o->end() && fam->second.is_list &&
-            std::find(fam->second.list.begin(), fam->second.list.end(), "ipv4") == fam->second.list.end())
+            std::find(fam->second.list.begin(), fam->second.list.end(), family_name(family)) ==
+                fam->second.list.end())
             continue;
         const std::string* variant = field(*o, "variant");
         if (variant && *variant == "NFT") continue;  // iptables-nft only: bpftables follows legacy
@@ -252,7 +273,7 @@ struct Outcome {
     std::string detail;  // what happened, for the failure message
 };
 
-Outcome run_case(const Case& c) {
+Outcome run_case(const Case& c, ir::Family family) {
     Diagnostics diags;
     const std::string file = c.file + ":" + std::to_string(c.line);
     const std::string text = "*" + c.table + "\n-A CHAIN " + c.rule + "\nCOMMIT\n";
@@ -266,7 +287,7 @@ Outcome run_case(const Case& c) {
                                             cmd->words.end());
             // iptables-test.py runs with no ipset created: every --match-set names a set that does not exist.
             static const std::vector<ir::IpSet> no_sets;
-            rules = lower_rule_spec(words, c.table, nullptr, diags, &no_sets);
+            rules = lower_rule_spec(words, c.table, nullptr, diags, &no_sets, family);
         }
     }
     if (diags.has_errors()) rules.reset();
@@ -294,7 +315,8 @@ std::string percent(int passed, int total) {
     return buf;
 }
 
-std::string report(const std::map<std::string, Tally>& tallies, const std::set<std::string>& files) {
+std::string report(const std::map<std::string, Tally>& tallies, const std::set<std::string>& files,
+                   ir::Family family) {
     std::ostringstream out;
     char line[200];
     std::snprintf(line, sizeof line, "%-24s %-9s %-18s %-18s\n", "module", "supported", "OK round-trip",
@@ -303,10 +325,10 @@ std::string report(const std::map<std::string, Tally>& tallies, const std::set<s
     Tally all, supported;
     for (const std::string& f : files) {
         auto it = tallies.find(f);
-        bool sup = supported_modules().count(f) > 0;
+        bool sup = supported_modules(family).count(f) > 0;
         if (it == tallies.end()) {
             std::snprintf(line, sizeof line, "%-24s %-9s %s\n", f.c_str(), sup ? "yes" : "no",
-                          "(no IPv4 cases)");
+                          family == ir::Family::ipv4 ? "(no IPv4 cases)" : "(no IPv6 cases)");
             out << line;
             continue;
         }
@@ -329,7 +351,7 @@ std::string report(const std::map<std::string, Tally>& tallies, const std::set<s
     return out.str();
 }
 
-TEST(IptablesT, SupportedModulesRoundTrip) {
+void run_family(ir::Family family) {
     const std::filesystem::path dir = std::filesystem::path(BPFTABLES_CORPUS_DIR) / "iptables-t";
     const std::filesystem::path jsonl = dir / "ALL_RULES.jsonl";
     if (!std::filesystem::exists(jsonl))
@@ -338,29 +360,40 @@ TEST(IptablesT, SupportedModulesRoundTrip) {
 
     std::set<std::string> files;
     std::string error;
-    std::vector<Case> cases = read_cases(jsonl.string(), files, error);
+    std::vector<Case> cases = read_cases(jsonl.string(), family, files, error);
     ASSERT_TRUE(error.empty()) << error;
-    ASSERT_FALSE(cases.empty()) << "no IPv4 rule cases in " << jsonl.string();
+    ASSERT_FALSE(cases.empty()) << "no " << family_name(family) << " rule cases in " << jsonl.string();
 
     std::map<std::string, Tally> tallies;
     for (const Case& c : cases) {
-        Outcome o = run_case(c);
+        Outcome o = run_case(c, family);
         Tally& t = tallies[c.file];
         (c.ok ? t.ok_total : t.fail_total)++;
         if (o.passed) (c.ok ? t.ok_passed : t.fail_passed)++;
-        if (!o.passed && supported_modules().count(c.file))
-            ADD_FAILURE() << c.file << ":" << c.line << " (" << (c.ok ? "OK" : "FAIL") << ", table "
-                          << c.table << "): " << c.rule << "\n"
+        if (!o.passed && supported_modules(family).count(c.file))
+            ADD_FAILURE() << c.file << ":" << c.line << " (" << family_name(family) << ", "
+                          << (c.ok ? "OK" : "FAIL") << ", table " << c.table << "): " << c.rule << "\n"
                           << o.detail;
     }
 
-    std::string table = report(tallies, files);
+    std::string table = report(tallies, files, family);
     std::cout << table;
+    // BPFTABLES_CONFORMANCE_REPORT names the IPv4 report; the IPv6 one goes beside it, with ".ipv6" added.
     if (const char* path = std::getenv("BPFTABLES_CONFORMANCE_REPORT"); path && *path) {
-        std::ofstream out(path);
+        std::string name = std::string(path) + (family == ir::Family::ipv6 ? ".ipv6" : "");
+        std::ofstream out(name);
         out << table;
-        EXPECT_TRUE(out.good()) << "cannot write the report to " << path;
+        EXPECT_TRUE(out.good()) << "cannot write the report to " << name;
     }
+}
+
+TEST(IptablesT, SupportedModulesRoundTrip) {
+    run_family(ir::Family::ipv4);
+}
+
+// The ip6tables cases: the libip6t_* files and every libxt_* line.
+TEST(IptablesT, Ipv6SupportedModulesRoundTrip) {
+    run_family(ir::Family::ipv6);
 }
 
 }  // namespace

@@ -9,12 +9,16 @@
 
 namespace bpftables::test {
 
-// The one rule of "-A CHAIN <rule>" (INPUT, or PREROUTING in raw); nullopt when lowering fails.
+// The one rule of "-A CHAIN <rule>" (INPUT, or PREROUTING in raw); nullopt when lowering fails. `family`
+// ipv6 reads it as ip6tables-restore does.
 inline std::optional<ir::Rule> lower_rule(const std::string& rule, Diagnostics& diags,
-                                          const std::string& table = "filter") {
+                                          const std::string& table = "filter",
+                                          ir::Family family = ir::Family::ipv4) {
     const std::string chain = table == "raw" ? "PREROUTING" : "INPUT";
-    auto program =
-        parse_and_lower("*" + table + "\n-A " + chain + " " + rule + "\nCOMMIT\n", "test.rules", diags);
+    LowerOptions options;
+    options.family = family;
+    auto program = parse_and_lower("*" + table + "\n-A " + chain + " " + rule + "\nCOMMIT\n", "test.rules",
+                                   diags, options);
     if (!program) return std::nullopt;
     const ir::Table* t = program->find(table);
     const ir::Chain* c = t ? t->find(chain) : nullptr;
@@ -22,9 +26,10 @@ inline std::optional<ir::Rule> lower_rule(const std::string& rule, Diagnostics& 
     return c->rules.front();
 }
 
-inline std::string save_rule(const std::string& rule, const std::string& table = "filter") {
+inline std::string save_rule(const std::string& rule, const std::string& table = "filter",
+                             ir::Family family = ir::Family::ipv4) {
     Diagnostics diags;
-    std::optional<ir::Rule> r = lower_rule(rule, diags, table);
+    std::optional<ir::Rule> r = lower_rule(rule, diags, table, family);
     if (r) return ir::rule_spec(*r);
     for (const Diagnostic& d : diags.all())
         if (d.severity == Severity::error) return "error: " + d.message;
@@ -48,8 +53,14 @@ struct Rejected {
     const char* table = "filter";
 };
 
-inline bool rejected(const std::string& rule, const std::string& table = "filter") {
-    return save_rule(rule, table).rfind("error: ", 0) == 0;
+inline bool rejected(const std::string& rule, const std::string& table = "filter",
+                     ir::Family family = ir::Family::ipv4) {
+    return save_rule(rule, table, family).rfind("error: ", 0) == 0;
+}
+
+// The same for an IPv6 (ip6tables) rule.
+inline std::string save_rule6(const std::string& rule, const std::string& table = "filter") {
+    return save_rule(rule, table, ir::Family::ipv6);
 }
 
 }  // namespace bpftables::test
