@@ -132,7 +132,9 @@ TEST(Insn, LoadsAndStoresEverySizeAndOffset) {
             for (Reg d : kRegs) {
                 Size sz = static_cast<Size>(size);
                 one(Load{sz, false, d, Reg::r10, off});
-                if (sz != Size::u64) EXPECT_EQ(BPF_MODE(one(Load{sz, true, d, Reg::r6, off})[0].code), 0x80);
+                if (sz != Size::u64) {
+                    EXPECT_EQ(BPF_MODE(one(Load{sz, true, d, Reg::r6, off})[0].code), 0x80);  // BPF_MEMSX
+                }
                 EXPECT_EQ(BPF_CLASS(one(Store{sz, d, off, Reg::r3})[0].code), BPF_STX);
                 for (int32_t imm : kImms) EXPECT_EQ(BPF_CLASS(one(Store{sz, d, off, imm})[0].code), BPF_ST);
             }
