@@ -108,6 +108,11 @@ std::optional<std::vector<bpf_insn>> assemble(const Program& program, std::strin
                       s16max = std::numeric_limits<int16_t>::max();
     constexpr int64_t s32min = std::numeric_limits<int32_t>::min(),
                       s32max = std::numeric_limits<int32_t>::max();
+    // Fields that no encoding expresses: refused here, as decode refuses them.
+    auto invalid = [&](const char* why) {
+        error = "instruction " + std::to_string(n) + ": " + why;
+        return false;
+    };
     for (; n < program.insns.size(); ++n) {
         bool ok = std::visit(
             Overload{
@@ -123,12 +128,19 @@ std::optional<std::vector<bpf_insn>> assemble(const Program& program, std::strin
                     return true;
                 },
                 [&](const Mov& m) {
+                    uint8_t sx = m.sign_extend_from;
+                    if (sx && (!std::holds_alternative<Reg>(m.src) || (sx != 8 && sx != 16 && sx != 32) ||
+                               (sx == 32 && m.width == Width::w32)))
+                        return invalid(
+                            "sign extension from 8 or 16 bits (32 for r registers) of a register only");
                     Src s = source(m.src);
                     out.push_back(make(alu_class(m.width) | s.bit | BPF_MOV, reg(m.dst), s.reg,
                                        m.sign_extend_from, s.imm));
                     return true;
                 },
                 [&](const ByteSwap& b) {
+                    if (b.bits != 16 && b.bits != 32 && b.bits != 64)
+                        return invalid("byte swap of 16, 32 or 64 bits");
                     uint8_t cls = b.order == Endian::swap ? BPF_ALU64 : BPF_ALU;
                     uint8_t bit = b.order == Endian::to_be ? BPF_TO_BE : BPF_TO_LE;
                     out.push_back(make(cls | BPF_END | bit, reg(b.dst), 0, 0, b.bits));
@@ -147,6 +159,8 @@ std::optional<std::vector<bpf_insn>> assemble(const Program& program, std::strin
                     return true;
                 },
                 [&](const Load& l) {
+                    if (l.sign_extend && l.size == Size::u64)
+                        return invalid("sign-extending load of 64 bits");
                     uint8_t mode = l.sign_extend ? BPF_MEMSX : BPF_MEM;
                     out.push_back(
                         make(BPF_LDX | mode | kSizeCodes[idx(l.size)], reg(l.dst), reg(l.base), l.off));
@@ -160,6 +174,8 @@ std::optional<std::vector<bpf_insn>> assemble(const Program& program, std::strin
                     return true;
                 },
                 [&](const Atomic& a) {
+                    if (a.size != Size::u32 && a.size != Size::u64)
+                        return invalid("atomic operation on 8 or 16 bits");
                     int32_t imm = kAtomicCodes[idx(a.op)];
                     if (a.fetch) imm |= BPF_FETCH;
                     out.push_back(make(BPF_STX | BPF_ATOMIC | kSizeCodes[idx(a.size)], reg(a.base),

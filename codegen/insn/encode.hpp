@@ -16,7 +16,9 @@ std::vector<size_t> slot_starts(const Program& program);
 
 // Encodes `program`, turning labels into offsets. Fails (nullopt, `error` says which instruction and label)
 // on a label that is not placed, a label placed past the last instruction, or an offset that does not fit
-// its field (16 bits for jumps, 32 for gotol and calls); these are bugs of the code generator.
+// its field (16 bits for jumps, 32 for gotol and calls), or fields no encoding expresses (a sign extension
+// from an immediate, a byte swap of 8 bits, an atomic on u8, a sign-extending u64 load); these are bugs of the
+// code generator.
 std::optional<std::vector<bpf_insn>> assemble(const Program& program, std::string& error);
 
 // Decodes instruction slots back into values, naming every jump and call target `L<slot>`. Fails on an

@@ -249,6 +249,25 @@ TEST(Insn, LabelErrors) {
     EXPECT_FALSE(p.label("end"));  // placed once only
 }
 
+TEST(Insn, AssembleRefusesFieldsNoEncodingExpresses) {
+    std::string error;
+    auto refuses = [&](const Insn& i) {
+        Program p;
+        p.emit(i);
+        EXPECT_FALSE(assemble(p, error)) << to_string(i);
+        return error;
+    };
+    EXPECT_EQ(refuses(Mov{Width::w64, Reg::r1, 5, 8}),
+              "instruction 0: sign extension from 8 or 16 bits (32 for r registers) of a register only");
+    refuses(Mov{Width::w32, Reg::r1, Reg::r2, 32});
+    refuses(Mov{Width::w64, Reg::r1, Reg::r2, 24});
+    EXPECT_EQ(refuses(ByteSwap{Endian::to_be, 8, Reg::r1}), "instruction 0: byte swap of 16, 32 or 64 bits");
+    EXPECT_EQ(refuses(Load{Size::u64, true, Reg::r1, Reg::r2, 0}),
+              "instruction 0: sign-extending load of 64 bits");
+    EXPECT_EQ(refuses(Atomic{AtomicOp::add, false, Size::u16, Reg::r1, 0, Reg::r2}),
+              "instruction 0: atomic operation on 8 or 16 bits");
+}
+
 TEST(Insn, DecodeRefusesWhatItDoesNotSupport) {
     std::string error;
     auto refuses = [&](bpf_insn i) {
