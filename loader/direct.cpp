@@ -51,6 +51,7 @@ struct KernelBtf::Module {
 KernelBtf::KernelBtf() = default;
 
 KernelBtf::~KernelBtf() {
+    modules_.clear();  // split BTF, on top of vmlinux's
     btf__free(vmlinux_);
 }
 
