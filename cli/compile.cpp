@@ -1,4 +1,4 @@
-// bpftables compile FILE -o OUT [--hook HOOK] [--emit obj|c|ir] [--explain] [--ipsets FILE] [-4|-6] [--stats]
+// bpftables compile FILE -o OUT [--hook HOOK] [--emit obj|c|ir|asm] [--explain] [--ipsets FILE] [-4|-6] [--stats]
 //                   [--dump-after PASS] [-v]
 #include <getopt.h>
 
@@ -10,6 +10,7 @@
 #include "cli/common_options.hpp"
 #include "cli/input.hpp"
 #include "codegen/build.hpp"
+#include "codegen/insn/object_text.hpp"
 #include "compiler/ir_print.hpp"
 #include "compiler/passes/pass.hpp"
 #include "loader/loaded_program.hpp"
@@ -72,9 +73,9 @@ int compile_command(int argc, char** argv) {
         }
     }
     if (optind + 1 != argc || (out.empty() && !explain && !stats && trace.dump_after.empty()) ||
-        (emit != "obj" && emit != "c" && emit != "ir")) {
+        (emit != "obj" && emit != "c" && emit != "ir" && emit != "asm")) {
         std::fputs(
-            "usage: bpftables compile FILE -o OUT [--hook xdp|tc-ingress|tc-egress] [--emit obj|c|ir] "
+            "usage: bpftables compile FILE -o OUT [--hook xdp|tc-ingress|tc-egress] [--emit obj|c|ir|asm] "
             "[--explain] [--ipsets FILE] [--format nft|nft-json|iptables] [-4|-6] [--backend legacy|nft] "
             "[--stats] [--dump-after PASS] [-v]\n",
             stderr);
@@ -106,10 +107,22 @@ int compile_command(int argc, char** argv) {
         report();
     } else {
         std::optional<codegen::Build> built =
-            codegen::build(*program, hook, diags, options, emit == "obj" || stats);
+            codegen::build(*program, hook, diags, options, emit == "obj" || emit == "asm" || stats);
         report();
         if (!built) return 1;
         result = emit == "c" ? built->c.source : built->object.object;
+        if (emit == "asm") {
+            // For now the listing of the clang-built object's code, decoded (codegen/insn), until the direct
+            // back end emits the instructions itself.
+            std::string error;
+            std::optional<std::string> listing = codegen::insn::object_listing(result, error);
+            if (!listing) {
+                std::fprintf(stderr, "bpftables compile: internal error: cannot list the object: %s\n",
+                             error.c_str());
+                return 1;
+            }
+            result = *listing;
+        }
         if (explain) {
             size_t kernel = 0;  // base chains that are not compiled have a gid too
             for (const auto& [name, gids] : built->c.layout.chains) kernel += gids.kernel >= 0;

@@ -13,10 +13,11 @@ namespace {
 void usage(FILE* out) {
     std::fputs(
         "usage: bpftables COMMAND [options]\n"
-        "  compile FILE -o OUT [--hook xdp|tc-ingress|tc-egress] [--emit obj|c|ir] [--explain]\n"
+        "  compile FILE -o OUT [--hook xdp|tc-ingress|tc-egress] [--emit obj|c|ir|asm] [--explain]\n"
         "          [--ipsets FILE] [--format nft|nft-json|iptables] [--backend legacy|nft] [--stats]\n"
         "      compile an iptables-save ruleset into a BPF object (offline, nothing is attached; -o - is "
-        "stdout)\n"
+        "stdout);\n"
+        "      --emit asm: the instruction listing (llvm-objdump syntax) of the object clang built\n"
         "  run FILE --pcap IN.pcap [--hook HOOK] [--chain INPUT|FORWARD|OUTPUT] [--in IF] [--out IF]\n"
         "      [--ipsets FILE] [--format nft|nft-json|iptables] [--backend legacy|nft] [--json] [--repeat "
         "N]\n"
