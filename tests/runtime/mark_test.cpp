@@ -43,13 +43,21 @@ TEST_F(Mark, ValueOutsideTheMaskNeverMatches) {
 }
 
 TEST_F(Mark, MangleRulesHandTheRuleToTheKernel) {
-    std::string text =
-        "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT "
-        "[0:0]\n"
-        ":POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -j MARK --set-xmark 0x1/0xffffffff\nCOMMIT\n" +
-        input_chain({"-m mark --mark 0x1 -j DROP"});
-    REQUIRE_PARSER(text);
-    EXPECT_VERDICT_ON(ruleset(text), Hook::tc_ingress, frame(Ipv4{}, Tcp{}), "KERNEL", "INPUT", 1);
+    std::string mangle =
+        "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n"
+        ":OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n";
+    // A mangle rule that may change the packet (here its mark): the packet is the kernel's before any filter
+    // rule (codegen/entry_emitter.cpp: kernel_tables_before).
+    std::string marks = mangle + "-A PREROUTING -p tcp -j MARK --set-xmark 0x1/0xffffffff\nCOMMIT\n" +
+                        input_chain({"-m mark --mark 0x1 -j DROP"});
+    REQUIRE_PARSER(marks);
+    EXPECT_VERDICT_ON(ruleset(marks), Hook::tc_ingress, frame(Ipv4{}, Tcp{}), "KERNEL", "INPUT", -1);
+    // Rules that change nothing (a counter) let the packet on; a mark match still defers to the kernel, where
+    // mangle's chains may have set the mark.
+    std::string counts =
+        mangle + "-A PREROUTING -p tcp\nCOMMIT\n" + input_chain({"-m mark --mark 0x1 -j DROP"});
+    REQUIRE_PARSER(counts);
+    EXPECT_VERDICT_ON(ruleset(counts), Hook::tc_ingress, frame(Ipv4{}, Tcp{}), "KERNEL", "INPUT", 1);
 }
 
 }  // namespace
