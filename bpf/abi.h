@@ -58,6 +58,24 @@ struct bpft_config {
 #define BPFT_META_DEFER 2u
 #define BPFT_META_HANDED 3u
 
+/* bpftables stats: what each program did with the packets of each interface, per CPU (struct bpft_stat_key ->
+ * __u64 packets). Decided in BPF, or handed to the kernel and why. */
+enum bpft_stat {
+    BPFT_STAT_ACCEPT,     /* accepted in BPF */
+    BPFT_STAT_DROP,       /* dropped in BPF (hotdrops among them) */
+    BPFT_STAT_NOT_IP,     /* not IPv4: the kernel's */
+    BPFT_STAT_HEADER,     /* a header the program does not judge: fragment, IP options, malformed */
+    BPFT_STAT_CHECKSUM,   /* at XDP: a TCP/UDP checksum XDP cannot verify (partial), deferred to tc-ingress */
+    BPFT_STAT_REJECT,     /* REJECT: the kernel's copy builds the reply */
+    BPFT_STAT_RULE,       /* a rule's match only the kernel decides (limit, unknown interface name, ...) */
+    BPFT_STAT_COUNTED,    /* more counted rules than the pending list holds */
+    BPFT_STAT_OTHER,      /* the rest: routing, conntrack, nat and mangle tables, another host's frame */
+    BPFT_STAT_MAX
+};
+struct bpft_stat_key {
+    bpft_u32 ifindex; /* the interface the packet came in on */
+    bpft_u32 stat;    /* enum bpft_stat */
+};
 struct bpft_result {
     bpft_u32 verdict;
     bpft_u32 chain;   /* BPFT_CHAIN_* that the packet went through */

@@ -136,6 +136,41 @@ static __always_inline __u32 bpft_settle(__u32 v, bpft_pkt_t *p) {
     return v;
 }
 
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+    __uint(max_entries, 4096);
+    __type(key, struct bpft_stat_key);
+    __type(value, __u64);
+} bpft_stats SEC(".maps");
+
+/* At the end of a program: one more packet of interface `ifindex` under what became of it (enum bpft_stat).
+ * `why`: what the entry point knows of a handover it made itself (0: nothing). */
+static __always_inline void bpft_stat(__u32 ifindex, __u32 v, __u32 why, bpft_pkt_t *p) {
+    __u32 kind = BPFT_KIND(v);
+    struct bpft_stat_key k = {.ifindex = ifindex, .stat = BPFT_STAT_OTHER};
+    if (kind == BPFT_ACCEPT)
+        k.stat = BPFT_STAT_ACCEPT;
+    else if (kind == BPFT_DROP || kind == BPFT_HOTDROP)
+        k.stat = BPFT_STAT_DROP;
+    else if (kind == BPFT_NOT_IP)
+        k.stat = BPFT_STAT_NOT_IP;
+    else if (kind == BPFT_REJECT)
+        k.stat = BPFT_STAT_REJECT;
+    else if (why)
+        k.stat = why;
+    else if (p->npend > BPFT_PEND)
+        k.stat = BPFT_STAT_COUNTED;
+    else if (BPFT_GID(v) != BPFT_NO_GID)
+        k.stat = BPFT_STAT_RULE;
+    __u64 *n = bpf_map_lookup_elem(&bpft_stats, &k);
+    if (n) {
+        *n += 1;
+    } else {
+        __u64 one = 1;
+        bpf_map_update_elem(&bpft_stats, &k, &one, BPF_NOEXIST);
+    }
+}
+
 static __always_inline void bpft_record(__u32 verdict, __u32 chain) {
     if (!bpft_cfg.record) return;
     __u32 zero = 0;

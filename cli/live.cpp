@@ -124,7 +124,9 @@ int detach_command(int argc, char** argv) {
             // The programs stay (other interfaces run them); this interface's links go.
             if (!runtime::write_state(next, error))
                 return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
-            for (codegen::Hook h : runtime::attachment_hooks(gone)) {
+            // Every hook: a tc-egress link of an earlier version goes too.
+            for (codegen::Hook h :
+                 {codegen::Hook::xdp, codegen::Hook::tc_ingress, codegen::Hook::tc_egress}) {
                 bool shared = false;
                 for (const runtime::Attachment& b : next.attachments)
                     shared = shared || b.ifindex == gone.ifindex;

@@ -8,6 +8,7 @@ int save_command(int argc, char** argv);     // bpftables-save, bpftables save
 int attach_command(int argc, char** argv);
 int detach_command(int argc, char** argv);
 int status_command(int argc, char** argv);
+int stats_command(int argc, char** argv);  // bpftables stats: decided in BPF, handed over and why
 int refresh_command(int argc, char** argv);
 int list_command(int argc, char** argv);  // bpftables -L / -Z
 

@@ -35,6 +35,9 @@ void usage(FILE* out) {
         "  detach IFACE | --all\n"
         "  status | refresh\n"
         "      the interfaces of this network namespace that run the committed ruleset (pinned state)\n"
+        "  stats [--json]\n"
+        "      per interface and hook: packets decided in BPF (accepted, dropped) and handed to the kernel,\n"
+        "      by reason, since the last commit\n"
         "  restore [-c] [-n] [-t] [-T TABLE] [-v] [-w [SECS]] [FILE]   (also as bpftables-restore)\n"
         "  save [-c] [-t TABLE]                                       (also as bpftables-save)\n"
         "  -L [CHAIN] [-t TABLE] [-v] [-n] [-x] [--line-numbers] | -Z\n"
@@ -71,6 +74,7 @@ int main(int argc, char** argv) {
     if (cmd == "attach") return bpftables::cli::attach_command(argc - 1, argv + 1);
     if (cmd == "detach") return bpftables::cli::detach_command(argc - 1, argv + 1);
     if (cmd == "status") return bpftables::cli::status_command(argc - 1, argv + 1);
+    if (cmd == "stats") return bpftables::cli::stats_command(argc - 1, argv + 1);
     if (cmd == "refresh") return bpftables::cli::refresh_command(argc - 1, argv + 1);
     if (cmd.rfind("-L", 0) == 0 || cmd.rfind("-Z", 0) == 0 || cmd == "--list" || cmd == "--zero")
         return bpftables::cli::list_command(argc, argv);

@@ -18,13 +18,15 @@ std::string Emitter::entry() {
     std::string s = std::string("SEC(\"") + ops_.section + "\")\nint " + ops_.entry_point + "(" +
                     ops_.ctx_type + " *ctx) {\n";
     s += ops_.handoff_in;
-    s += "    __u32 zero = 0, chain = bpft_cfg.chain_mode, oif = 0, handoff = 0;\n";
+    s += "    __u32 zero = 0, chain = bpft_cfg.chain_mode, oif = 0, handoff = 0, why = 0;\n";
     s += "    bpft_pkt_t *p = bpf_map_lookup_elem(&bpft_scratch, &zero);\n";
     s += std::string("    if (!p) return ") + ops_.pass + ";\n";
     s += "    __u32 v = bpft_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, (struct "
          "bpft_pkt *)p);\n";
     s += "    (void)oif;\n    (void)handoff;\n";
-    s += "    if (v) {\n        v = BPFT_V(v, BPFT_NO_GID);\n        goto out;\n    }\n";
+    s += "    if (v) {\n        v = BPFT_V(v, BPFT_NO_GID);\n        why = BPFT_STAT_HEADER;\n        goto "
+         "out;\n    "
+         "}\n";
     s += ops_.read_metadata;
     if (needs_.ifname) {
         s += "    if (bpft_cfg.in_override) {\n        bpft_ifname_copy(&p->in, bpft_cfg.in_name);\n"
@@ -70,7 +72,10 @@ std::string Emitter::entry() {
                           run_hook(NfHook::forward, "        ") + run_hook(NfHook::postrouting, "        ");
         !fwd.empty())
         s += "    if (chain == BPFT_CHAIN_FORWARD) {\n" + fwd + "    }\n";
-    s += "out:\n    v = bpft_settle(v, p);\n    bpft_record(v, p->chain);\n";
+    s += "out:\n    v = bpft_settle(v, p);\n    bpft_stat(" +
+         std::string(ops_.received ? in_ifindex : "ctx->ifindex") +
+         ", v, why, p);\n"
+         "    bpft_record(v, p->chain);\n";
     s += ops_.handoff_out;
     s += std::string("    return BPFT_KIND(v) == BPFT_DROP || BPFT_KIND(v) == BPFT_HOTDROP ? ") + ops_.drop +
          " : " + ops_.pass + ";\n";

@@ -18,7 +18,8 @@ constexpr const char* skb_metadata =
 // it decided, and tc-ingress marks what is accepted for the kernel's copy.
 constexpr const char* xdp_checksum_defer =
     "    if (bpft_cfg.decided_mark && p->csum_failed) { /* perhaps only partial: tc-ingress judges it */\n"
-    "        v = BPFT_V(BPFT_KERNEL, BPFT_NO_GID);\n        handoff = BPFT_META_DEFER;\n        goto out;\n"
+    "        v = BPFT_V(BPFT_KERNEL, BPFT_NO_GID);\n        handoff = BPFT_META_DEFER;\n"
+    "        why = BPFT_STAT_CHECKSUM;\n        goto out;\n"
     "    }\n";
 
 const HookOps ops[] = {

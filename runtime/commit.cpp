@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "codegen/build.hpp"
+#include "compiler/hooks.hpp"
 #include "compiler/ir_print.hpp"
 #include "runtime/netfilter.hpp"
 
@@ -202,7 +203,8 @@ bool pin_generation(Transaction& tx, Rollback& rollback) {
     for (HookProgram& p : tx.programs) {
         for (auto [what, fd] :
              {std::pair{"prog", p.loaded.prog_fd()}, std::pair{"counters", p.maps.counters.get()},
-              std::pair{"ifnames", p.maps.ifnames.get()}, std::pair{"local", p.maps.local.get()}}) {
+              std::pair{"ifnames", p.maps.ifnames.get()}, std::pair{"local", p.maps.local.get()},
+              std::pair{"stats", p.maps.stats.get()}}) {
             if (fd < 0) continue;  // no interface-name map
             std::string path = gen_pin(tx.next.generation, what, p.hook);
             unpin(path);  // a leftover of an interrupted command
@@ -220,11 +222,26 @@ bool apply_kernel_copy(Transaction& tx, Rollback& rollback) {
     if (!request.netfilter_tables.empty()) {
         const ir::Program* committed = committed_ir(tx, error);
         if (!committed) return false;
+        // Counted once: the old copy's counters (what it judged) go back with it on failure, and carry over
+        // to the rules that stay in the new copy; with -c the input's counters are the programs' in compiled
+        // tables and the copy's in the others.
         tx.old_program = *committed;
+        if (old.backend && !is_nft(old)) add_copy_counters(*old.backend, *tx.old_program, old.decided_mark);
+        ir::Program copy = request.program;
+        if (request.counters_from_input) {
+            for (ir::Table& t : copy.tables)
+                if (compiler::is_compiled_table(t.name))
+                    for (ir::Chain& c : t.chains) {
+                        for (ir::Rule& r : c.rules) r.counters.reset();
+                        c.policy_counters = {};
+                    }
+        } else {
+            carry_counters(*tx.old_program, copy);
+        }
         if (!is_nft(old) && old.backend && old.backend != request.backend)
             for (const ir::Table& t : tx.old_program->tables) tx.stale.push_back(t.name);
-        if (!netfilter_apply(request.backend, request.program, request.netfilter_tables, tx.next.decided_mark,
-                             false, error))
+        if (!netfilter_apply(request.backend, copy, request.netfilter_tables, tx.next.decided_mark, false,
+                             error))
             return false;
         tx.report.notes.push_back("applied to the kernel's netfilter (" +
                                   std::string(compiler::backend_name(*request.backend)) + ")");
@@ -351,21 +368,22 @@ bool write_new_state(Transaction& tx) {
 }
 
 void retire_old_generation(Transaction& tx) {
-    // Links of attachments that were removed, then the old generation's pins.
+    // Links of attachments that were removed (and those of hooks an attachment no longer has: tc-egress, which
+    // earlier versions attached), then the old generation's pins.
     for (const Attachment& a : tx.old.attachments) {
-        for (codegen::Hook h : attachment_hooks(a)) {
+        for (codegen::Hook h : {codegen::Hook::xdp, codegen::Hook::tc_ingress, codegen::Hook::tc_egress}) {
             bool kept = false;
             for (const Attachment& b : tx.request.attachments)
                 for (codegen::Hook bh : attachment_hooks(b))
                     kept = kept || (b.ifindex == a.ifindex && bh == h);
-            if (!kept) {
+            if (!kept && open_pin(link_pin(a.ifindex, h))) {
                 unpin(link_pin(a.ifindex, h));
                 tx.report.notes.push_back("detached from " + a.iface + " at " + codegen::hook_name(h));
             }
         }
     }
     for (codegen::Hook h : tx.old.hooks)
-        for (const char* what : {"prog", "counters", "ifnames", "local"})
+        for (const char* what : {"prog", "counters", "ifnames", "local", "stats"})
             unpin(gen_pin(tx.old.generation, what, h));
     tx.report.notes.push_back("generation " + std::to_string(tx.next.generation) + " committed: " +
                               std::to_string(tx.next.gids.size()) + " rules and policies on " +

@@ -50,6 +50,8 @@ std::optional<ProgMaps> prog_maps(int prog_fd, std::string& error) {
             maps.ifnames = std::move(fd);
         else if (std::strcmp(m.name, "bpft_local") == 0)
             maps.local = std::move(fd);
+        else if (std::strcmp(m.name, "bpft_stats") == 0)
+            maps.stats = std::move(fd);
     }
     // The interface-name map is only bound when a rule matches -i / -o; the counter map only when some rule
     // can be reached (not when an nft nat chain at prerouting hands every packet to the kernel first).
@@ -139,8 +141,7 @@ void set_counted(ir::Program& program, const std::vector<codegen::GidInfo>& gids
     });
 }
 
-std::vector<bpft_counter> carried(const ir::Program& previous, ir::Program target,
-                                  const std::vector<codegen::GidInfo>& layout) {
+void carry_counters(const ir::Program& previous, ir::Program& target) {
     std::map<std::string, std::vector<ir::Counters>> by_key;
     for (const ir::Table& t : previous.tables)
         for (const ir::Chain& c : t.chains) {
@@ -161,6 +162,11 @@ std::vector<bpft_counter> carried(const ir::Program& previous, ir::Program targe
                 r.counters = take(gid_key(t.name, c.name, 1, "-A " + c.name + " " + ir::rule_spec(r)));
             if (c.builtin()) c.policy_counters = take(gid_key(t.name, c.name, 0, ""));
         }
+}
+
+std::vector<bpft_counter> carried(const ir::Program& previous, ir::Program target,
+                                  const std::vector<codegen::GidInfo>& layout) {
+    carry_counters(previous, target);
     std::vector<bpft_counter> out(layout.size());
     for_each_counted(target, layout, [&](ir::Counters& c, int gid) {
         if (gid >= 0) out[gid] = {c.packets, c.bytes};

@@ -18,7 +18,7 @@ namespace bpftables::runtime {
 
 // The maps of a loaded program that the runtime fills or reads; each is absent when the program has none.
 struct ProgMaps {
-    Fd counters, ifnames, local;
+    Fd counters, ifnames, local, stats;
 };
 std::optional<ProgMaps> prog_maps(int prog_fd, std::string& error);
 
@@ -74,6 +74,9 @@ void set_counted(ir::Program& program, const std::vector<codegen::GidInfo>& gids
 std::optional<ir::Program> program_with(const State& state, const std::vector<bpft_counter>* values,
                                         std::string& error);
 
+// The counters of each rule and policy of `target` that also exists in `previous` (same table, chain and rule
+// text; the n-th copy of a rule takes the n-th one's), zero for the others.
+void carry_counters(const ir::Program& previous, ir::Program& target);
 // Counters (per gid of `layout`) of the rules of `target` that also exist in `previous` (same table, chain
 // and rule text), taken from there.
 std::vector<bpft_counter> carried(const ir::Program& previous, ir::Program target,

@@ -3,10 +3,15 @@
 #include "runtime/live.hpp"
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <net/if.h>
+
+#include <algorithm>
+#include <map>
 
 #include "loader/loaded_program.hpp"
 #include "runtime/commit.hpp"
+#include "runtime/netfilter.hpp"
 
 namespace bpftables::runtime {
 namespace {
@@ -68,11 +73,37 @@ std::vector<bpft_counter> live_counters(const State& state) {
     return sums;
 }
 
+std::vector<InterfaceStats> live_stats(const State& state) {
+    std::vector<InterfaceStats> out;
+    std::vector<uint64_t> per_cpu(static_cast<size_t>(std::max(libbpf_num_possible_cpus(), 1)));
+    for (codegen::Hook h : state.hooks) {
+        Fd fd = open_pin(gen_pin(state.generation, "stats", h));
+        if (!fd) continue;
+        std::map<uint32_t, InterfaceStats> by_ifindex;
+        bpft_stat_key key{}, next{};
+        for (bool first = true; bpf_map_get_next_key(fd.get(), first ? nullptr : &key, &next) == 0;
+             first = false) {
+            key = next;
+            if (key.stat >= BPFT_STAT_MAX || bpf_map_lookup_elem(fd.get(), &key, per_cpu.data()) != 0)
+                continue;
+            InterfaceStats& s = by_ifindex[key.ifindex];
+            s.ifindex = key.ifindex, s.hook = h;
+            for (uint64_t n : per_cpu) s.packets[key.stat] += n;
+        }
+        for (auto& [ifindex, s] : by_ifindex) out.push_back(s);
+    }
+    return out;
+}
+
 bool zero_counters(State& state, std::string& error) {
     for (codegen::Hook h : state.hooks) {
         Fd fd = open_pin(gen_pin(state.generation, "counters", h));
         if (!fd) continue;  // the program has no counter map: no rule of it can be reached
         if (!clear_counters(fd.get(), state.gids.size(), error)) return false;
+    }
+    if (!is_nft(state) && state.backend) {
+        std::optional<ir::Program> committed = program_with(state, nullptr, error);
+        if (!committed || !zero_copy_counters(*state.backend, *committed, error)) return false;
     }
     if (state.offsets.empty()) return true;
     state.offsets.clear();
@@ -92,7 +123,11 @@ bool refresh_ifnames(const State& state, std::string& error) {
 std::optional<ir::Program> committed_program(const State& state, bool with_counters, std::string& error) {
     if (!with_counters) return program_with(state, nullptr, error);
     std::vector<bpft_counter> live = live_counters(state);
-    return program_with(state, &live, error);
+    std::optional<ir::Program> program = program_with(state, &live, error);
+    // Counted once: the programs' counts and the kernel's copy's (what it judged).
+    if (program && !is_nft(state) && state.backend)
+        add_copy_counters(*state.backend, *program, state.decided_mark);
+    return program;
 }
 
 std::optional<LiveView> read_live(bool with_counters, std::string& error) {

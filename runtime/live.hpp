@@ -2,6 +2,7 @@
 // The live transaction: build and load a whole generation (one program per hook in use), carry the counters
 // over, swap every link (bpf_link_update), roll back on failure, and commit the pinned state. Also the reads
 // that commands make on the running generation (counters, zeroing, interface names).
+#include <array>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +53,14 @@ uint32_t pinned_prog_id(const std::string& path);
 
 // Per-gid counters of the running generation, summed over its hooks and CPUs (indexed like state.gids).
 std::vector<bpft_counter> live_counters(const State& state);
+// bpftables stats: what the running generation's program at `hook` did with the packets of interface
+// `ifindex` since it was committed, by enum bpft_stat (bpf/abi.h), summed over the CPUs.
+struct InterfaceStats {
+    uint32_t ifindex = 0;
+    codegen::Hook hook = codegen::Hook::xdp;
+    std::array<uint64_t, BPFT_STAT_MAX> packets{};
+};
+std::vector<InterfaceStats> live_stats(const State& state);
 // Zeroes the counter maps and the offsets of `state` (which it rewrites).
 bool zero_counters(State& state, std::string& error);
 // Fills the interface-name maps of the running generation with every interface of the namespace.

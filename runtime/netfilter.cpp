@@ -18,15 +18,17 @@
 namespace bpftables::runtime {
 namespace {
 
-// Runs `command` with `input` on its stdin; its output (stdout and stderr) goes to `output`.
-int run_with_input(const std::string& command, const std::string& input, std::string& output) {
+// Runs `command` with `input` on its stdin; its output (stdout, and stderr unless `stderr_too` is false) goes to
+// `output`.
+int run_with_input(const std::string& command, const std::string& input, std::string& output,
+                   bool stderr_too = true) {
     char path[] = "/tmp/bpftables-nf.XXXXXX";
     int fd = mkstemp(path);
     if (fd < 0) return output = "cannot create a temporary file", -1;
     bool written = write(fd, input.data(), input.size()) == static_cast<ssize_t>(input.size());
     close(fd);
     if (!written) return unlink(path), output = "cannot write a temporary file", -1;
-    std::string full = command + " < " + path + " 2>&1";
+    std::string full = command + " < " + path + (stderr_too ? " 2>&1" : " 2>/dev/null");
     FILE* p = popen(full.c_str(), "r");
     if (!p) return unlink(path), output = "cannot run " + command, -1;
     char buf[512];
@@ -200,6 +202,51 @@ std::string nft_decided_rules(const ir::Program& program, uint32_t bit) {
     return out;
 }
 
+void add_copy_counters(compiler::Backend backend, ir::Program& program, uint32_t decided_mark) {
+    ir::Program copy = kernel_copy(program, decided_mark);
+    for (ir::Table& t : program.tables) {
+        if (!t.family.empty()) continue;
+        std::string listing;
+        if (run_with_input(
+                std::string("iptables-") + compiler::backend_name(backend) + "-save -c -t " + t.name, "",
+                listing, false) != 0)  // iptables-nft-save's warnings would cut into its lines
+            continue;
+        Diagnostics ignored;
+        std::optional<ir::Program> kernel = parse_and_lower(listing, "<kernel copy>", ignored);
+        const ir::Table* kt = kernel ? kernel->find(t.name) : nullptr;
+        const ir::Table* ct = copy.find(t.name);
+        if (!kt || !ct) continue;
+        for (ir::Chain& c : t.chains) {
+            const ir::Chain* kc = kt->find(c.name);
+            const ir::Chain* cc = ct->find(c.name);
+            if (!kc || !cc || kc->rules.size() != cc->rules.size() || cc->rules.size() < c.rules.size())
+                continue;
+            size_t bookkeeping = cc->rules.size() - c.rules.size();  // the handoff's first rule
+            for (size_t i = 0; i < c.rules.size(); ++i) {
+                ir::Counters k = kc->rules[i + bookkeeping].counters.value_or(ir::Counters{});
+                ir::Counters& mine =
+                    c.rules[i].counters.emplace(c.rules[i].counters.value_or(ir::Counters{}));
+                mine.packets += k.packets, mine.bytes += k.bytes;
+            }
+            if (c.builtin())
+                c.policy_counters.packets += kc->policy_counters.packets,
+                    c.policy_counters.bytes += kc->policy_counters.bytes;
+        }
+    }
+}
+
+bool zero_copy_counters(compiler::Backend backend, const ir::Program& program, std::string& error) {
+    for (const ir::Table& t : program.tables) {
+        if (!t.family.empty()) continue;
+        std::string command =
+            std::string("iptables-") + compiler::backend_name(backend) + " -w 5 -t " + t.name + " -Z";
+        std::string output;
+        if (run_with_input(command, "", output) != 0)
+            return error = "cannot zero the kernel's copy (" + command + "): " + output, false;
+    }
+    return true;
+}
+
 compiler::Backend default_backend() {
     std::string out;
     run_with_input("iptables -V", "", out);
@@ -215,7 +262,7 @@ bool netfilter_apply(std::optional<compiler::Backend> backend, const ir::Program
     std::string text;
     for (const std::string& name : tables) {
         if (const ir::Table* t = program.find(name); t && t->family.empty()) {
-            text += ir::to_save(program, {.counters = false, .only_table = name});
+            text += ir::to_save(program, {.counters = true, .only_table = name});
         } else {
             text += "*" + name + "\n";
             for (const std::string& chain : builtin_chains(name)) text += ":" + chain + " ACCEPT [0:0]\n";
@@ -230,8 +277,8 @@ bool netfilter_apply(std::optional<compiler::Backend> backend, const ir::Program
         if (test) return true;
         if (!sync_sets(program.sets, error)) return false;
     }
-    std::string command = std::string("iptables-") + compiler::backend_name(*backend) + "-restore -w 5" +
-                          (test ? " --test" : "");
+    std::string command = std::string("iptables-") + compiler::backend_name(*backend) +
+                          "-restore -w 5 --counters" + (test ? " --test" : "");
     int code = run_with_input(command, text, output);
     if (code != 0) {
         std::string names;

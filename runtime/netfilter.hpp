@@ -30,9 +30,20 @@ std::string nft_decided_rules(const ir::Program& program, uint32_t decided_mark)
 // Replaces the named tables of the namespace's netfilter with their content in `program` (a table `program`
 // lacks is flushed to its built-in chains with ACCEPT policies). `test`: iptables-restore --test only. No
 // `backend` is an error unless `tables` is empty.
+// The rules' and policies' counters of `program` go with them (iptables-restore --counters).
 bool netfilter_apply(std::optional<compiler::Backend> backend, const ir::Program& program,
                      const std::vector<std::string>& tables, uint32_t decided_mark, bool test,
                      std::string& error);
+
+// Counted once: what the kernel's copy of an iptables ruleset counted (the packets the programs handed over,
+// or that came from interfaces without them, and every packet of the tables bpftables does not compile) is
+// added to each rule and policy of `program`, the committed ruleset whose copy (kernel_copy with
+// `decided_mark`) the kernel holds. Rules are matched by position, the handoff's bookkeeping left out; a table
+// the kernel lacks, or a chain whose listing does not line up with the copy (changed behind bpftables' back),
+// adds nothing.
+void add_copy_counters(compiler::Backend backend, ir::Program& program, uint32_t decided_mark);
+// Zeroes the counters of the copy's tables (those of `program`).
+bool zero_copy_counters(compiler::Backend backend, const ir::Program& program, std::string& error);
 
 // The tables (family, name) of a committed nft ruleset's canonical text. Every one of them goes whole to the
 // kernel's nf_tables of the namespace, in the same transaction as the programs: the compiled ones as the

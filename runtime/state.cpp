@@ -71,9 +71,8 @@ std::optional<XdpMode> parse_xdp_mode(std::string_view name) {
 }
 
 std::vector<codegen::Hook> attachment_hooks(const Attachment& a) {
-    if (a.hook == AttachHook::xdp)
-        return {codegen::Hook::xdp, codegen::Hook::tc_ingress, codegen::Hook::tc_egress};
-    return {codegen::Hook::tc_ingress, codegen::Hook::tc_egress};
+    if (a.hook == AttachHook::xdp) return {codegen::Hook::xdp, codegen::Hook::tc_ingress};
+    return {codegen::Hook::tc_ingress};
 }
 
 bool is_nft(const State& state) {

@@ -7,6 +7,7 @@
 //   g<N>_prog_<hook>        the generation's program for each hook in use
 //   g<N>_counters_<hook>    its per-CPU counters (per gid)
 //   g<N>_ifnames_<hook>     its ifindex -> name map (-i / -o)
+//   g<N>_stats_<hook>       its per-CPU packet statistics per interface (bpftables stats)
 //   link_<ifindex>_<hook>   one bpf_link per attached interface and hook (XDP link or tcx link)
 #include <map>
 #include <optional>
@@ -60,7 +61,8 @@ struct Attachment {
 constexpr uint32_t kDefaultDecidedMark = 0x01000000;
 
 // The program hooks an attachment needs: at XDP also tc-ingress, which takes over what XDP accepted (and
-// what it could not judge) for the kernel's copy; at both tc-egress (OUTPUT).
+// what it could not judge) for the kernel's copy. OUTPUT is the kernel's copy's alone: its filter OUTPUT runs
+// before tc-egress, so a program there could only judge again what the copy decided (docs/design-notes.md).
 std::vector<codegen::Hook> attachment_hooks(const Attachment& a);
 
 struct State {

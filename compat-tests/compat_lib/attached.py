@@ -77,6 +77,7 @@ class Attached(netns.Oracle):
         # over, and whose semantics the program follows (a short L4 header: hotdrop under legacy, handed over
         # under nft). legacy by default: the reference oracle's.
         self.backend = backend
+        self.copy_backend = None  # the iptables of the kernel's copy of the loaded ruleset (None: an nft ruleset)
         self.bpftables = bpftables
         self.hook = "tc" if hook.startswith("tc") else "xdp"  # `bpftables run --hook` names vs attach's
         self.restore = os.path.join(os.path.dirname(bpftables), "bpftables-restore")
@@ -142,6 +143,7 @@ class Attached(netns.Oracle):
         None or the error text (a compile failure). ipsets: an `ipset save` text, created in the DUT's kernel first as the oracle creates them
         (netns.Oracle.ipsets), then given to the program with --ipsets."""
         cmd = [self.restore] + (["--format", fmt] if fmt else ["--backend", backend or self.backend])
+        self.copy_backend = None if fmt else backend or self.backend
         with tempfile.TemporaryDirectory(prefix="bpftc-ipsets-") as d:
             if ipsets is not None:
                 err = self._kernel_sets(ipsets)
@@ -175,7 +177,22 @@ class Attached(netns.Oracle):
         return r.stdout
 
     def bpf_counters(self):
-        return netns.Counters(self.saved())
+        """The programs' own counters: bpftables-save -c counts each packet once, where it was decided (the
+        programs', or the kernel's copy of the ruleset for what they handed over), so the copy's counters
+        (iptables-save -c of its backend, the handoff's bookkeeping rules left out) are taken off."""
+        counters = netns.Counters(self.saved())
+        if self.copy_backend:
+            r = self._dut_cmd([f"iptables-{self.copy_backend}-save", "-c", "-t", "filter"])
+            lines = [ln for ln in r.stdout.splitlines() if "BPFTABLES-DECIDED" not in ln]
+            copy = netns.Counters("\n".join(lines))
+            for key, counts in copy.rules.items():
+                mine = counters.rules.get(key)
+                if mine is not None and len(mine) == len(counts):
+                    counters.rules[key] = [a - b for a, b in zip(mine, counts)]
+            for key, n in copy.policies.items():
+                if key in counters.policies:
+                    counters.policies[key] -= n
+        return counters
 
     def verdicts(self, ruleset, units):
         """One answer per unit, in the shape of subject.verdicts: {"verdict": ACCEPT|DROP|REJECT|KERNEL|

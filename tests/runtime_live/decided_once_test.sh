@@ -27,7 +27,9 @@ udpq() { nsenter --net=/run/netns/$Q bash -c "for i in \$(seq $1); do echo x > /
     printf ':POSTROUTING ACCEPT [0:0]\n-A INPUT -p udp -m mark --mark 0x0 -m udp --dport 53\nCOMMIT\n'
     printf '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n'
     for i in $(seq 1 200); do printf -- '-A INPUT -s 198.19.%d.%d/32 -p udp -m udp --dport 53 -j DROP\n' $((i / 250)) $((i % 250)); done
-    printf -- '-A INPUT -p udp -m udp --dport 53 -j ACCEPT\n-A INPUT -p udp -m udp --dport 54 -j DROP\nCOMMIT\n'
+    printf -- '-A INPUT -p udp -m udp --dport 53 -j ACCEPT\n-A INPUT -p udp -m udp --dport 54 -j DROP\n'
+    printf -- '-A INPUT -p udp -m udp --dport 55 -j REJECT --reject-with icmp-port-unreachable\n'
+    printf -- '-A OUTPUT -p udp -m udp --dport 9 -j DROP\n-A OUTPUT -p udp -m udp --dport 10 -j ACCEPT\nCOMMIT\n'
 } >"$work/r.rules"
 
 copy() { inA "iptables-$1-save" -c "${@:2}"; }
@@ -42,7 +44,7 @@ for backend in legacy nft; do
         bt attach va --hook $hook >/dev/null || bad "attach --hook $hook"
         restore --backend $backend "$work/r.rules" || bad "restore"
         if [ $hook = xdp ]; then
-            grep -q "va (ifindex [0-9]*) xdp.*: xdp link [0-9]* prog [0-9]*; tc-ingress link [0-9]* prog [0-9]*; tc-egress link" <<<"$(bt status)" &&
+            grep -q "va (ifindex [0-9]*) xdp.*: xdp link [0-9]* prog [0-9]*; tc-ingress link [0-9]* prog [0-9]*;" <<<"$(bt status)" &&
                 ok "status: an XDP link and its tc-ingress partner" || { bad "status shows both links"; bt status; }
         fi
         grep -q "decided once: .* mark bit 0x1000000" <<<"$(bt status)" && ok "status names the bit" ||
@@ -53,14 +55,33 @@ for backend in legacy nft; do
         udp 4 54
         expect "accepted in BPF" "[6:" "$(counter '-A INPUT -p udp -m udp --dport 53 -j ACCEPT' | cut -d: -f1):"
         expect "dropped in BPF" "[4:" "$(counter '-A INPUT -p udp -m udp --dport 54 -j DROP' | cut -d: -f1):"
+        udp 2 55
+        expect "REJECT: the copy rejects, counted once" "[2:" "$(counter '--dport 55 -j REJECT' | cut -d: -f1):"
+        # bpftables stats: va's hooks together decided the 6 and the 4 in BPF, and handed the 2 REJECTs over
+        expect "stats: accepted, dropped, reject on va" "6 4 2" "$(bt stats --json | python3 -c '
+import json, sys
+va = [i for i in json.load(sys.stdin)["interfaces"] if i["interface"] == "va"]
+print(sum(i["accepted"] for i in va), sum(i["dropped"] for i in va), sum(i["handed_over"]["reject"] for i in va))')"
+        bt stats | grep -Eq "^va \(ifindex [0-9]*\) (xdp|tc-ingress): [0-9]* packets, decided in BPF [0-9]* \([0-9]*%\): accepted" &&
+            ok "stats: one line per interface and hook" || { bad "stats: one line per interface and hook"; bt stats; }
         expect "the copy's mark rule took the accepted ones" 6 "$(copy_counter $backend filter "$mark_rule")"
         expect "the copy's 200 rules saw none of them" 0 "$(copy_counter $backend filter '-A INPUT -s 198.19.0.200/32')"
         expect "nor its accept rule" 0 "$(copy_counter $backend filter '--dport 53 -j ACCEPT')"
         expect "the mangle table still ran, its mark read without the bit" 6 "$(copy_counter $backend mangle '-m mark --mark 0x0/0xfeffffff')"
         udpq 3 53
         expect "not attached: the whole copy judged them" 3 "$(copy_counter $backend filter '--dport 53 -j ACCEPT')"
-        expect "and bpftables counted nothing" "[6:" "$(counter '-A INPUT -p udp -m udp --dport 53 -j ACCEPT' | cut -d: -f1):"
+        expect "bpftables-save -c counts each once: 6 in BPF, 3 in the copy" "[9:" "$(counter '-A INPUT -p udp -m udp --dport 53 -j ACCEPT' | cut -d: -f1):"
+        inA bash -c "for i in 1 2 3; do echo x > /dev/udp/$NET.2/9; echo x > /dev/udp/$NET.2/10; done" 2>/dev/null
+        expect "OUTPUT: the copy's DROP counted once" "[3:" "$(counter '-A OUTPUT -p udp -m udp --dport 9 -j DROP' | cut -d: -f1):"
+        expect "OUTPUT: the copy's ACCEPT counted once" "[3:" "$(counter '-A OUTPUT -p udp -m udp --dport 10 -j ACCEPT' | cut -d: -f1):"
+        restore --backend $backend "$work/r.rules" || bad "restore again"
+        expect "a restore carries the copy's counts over as the programs'" "[9:" "$(counter '-A INPUT -p udp -m udp --dport 53 -j ACCEPT' | cut -d: -f1):"
+        expect "and OUTPUT's" "[3:" "$(counter '-A OUTPUT -p udp -m udp --dport 10 -j ACCEPT' | cut -d: -f1):"
+        bt -Z
+        expect "-Z zeroes the copy too" "[0:0]" "$(counter '-A OUTPUT -p udp -m udp --dport 10 -j ACCEPT')"
         bt detach va >/dev/null || bad "detach"
+        # detach leaves the copy in the kernel (where it would judge, and count, what the next backend's sees)
+        for t in filter mangle; do inA iptables-$backend -t $t -F && inA iptables-$backend -t $t -X; done
     done
 done
 
@@ -114,7 +135,7 @@ expect "redirected: never dropped by the program's 8053 rule" "[0:0]" "$(counter
 expect "the kernel redirected and accepted all 4" 4 "$(copy_counter legacy filter '--dport 53 -j ACCEPT')"
 flow 53 5
 expect "not NATed: the first (no conntrack entry yet) went to the kernel" 5 "$(copy_counter legacy filter '--dport 53 -j ACCEPT')"
-expect "the other 4 were decided in BPF" "[4:" "$(counter '--dport 53 -j ACCEPT' | cut -d: -f1):"
+expect "the other 4 were decided in BPF: bpftables-save -c adds the copy's 5" "[9:" "$(counter '--dport 53 -j ACCEPT' | cut -d: -f1):"
 bt compile "$work/nat.rules" -o "$work/nat.o" --explain 2>&1 | grep -q "table nat has rules" &&
     ok "--explain says why" || bad "--explain says why"
 
