@@ -9,6 +9,9 @@ int attach_command(int argc, char** argv);
 int detach_command(int argc, char** argv);
 int status_command(int argc, char** argv);
 int refresh_command(int argc, char** argv);
+int gc_command(int argc, char** argv);    // the state of namespaces that are gone
 int list_command(int argc, char** argv);  // bpftables -L / -Z
+// iptables' command line (-A, -I, -D, -R, -C, -N, -X, -F, -P, -E, -S; -L and -Z go to list_command).
+int rule_command(int argc, char** argv);
 
 }  // namespace bpftables::cli

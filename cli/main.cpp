@@ -35,8 +35,14 @@ void usage(FILE* out) {
         "  detach IFACE | --all\n"
         "  status | refresh\n"
         "      the interfaces of this network namespace that run the committed ruleset (pinned state)\n"
+        "  gc [-q]\n"
+        "      remove the state that network namespaces deleted without detach left in bpffs\n"
         "  restore [-c] [-n] [-t] [-T TABLE] [-v] [-w [SECS]] [FILE]   (also as bpftables-restore)\n"
         "  save [-c] [-t TABLE]                                       (also as bpftables-save)\n"
+        "  [-t TABLE] -A|-C|-D CHAIN RULE-SPEC | -I CHAIN [RULENUM] RULE-SPEC | -R CHAIN RULENUM RULE-SPEC\n"
+        "  [-t TABLE] -D CHAIN RULENUM | -N CHAIN | -X [CHAIN] | -F [CHAIN] | -P CHAIN ACCEPT|DROP\n"
+        "  [-t TABLE] -E OLD NEW | -S [CHAIN [RULENUM]] [-v]   (also -w [SECS], -c PKTS BYTES)\n"
+        "      iptables' single-rule commands on the committed ruleset, committed as a restore is\n"
         "  -L [CHAIN] [-t TABLE] [-v] [-n] [-x] [--line-numbers] | -Z\n"
         "  bench [ARGS]\n"
         "      the benchmark against netfilter (bench/run_bench.py; bpftables bench --help lists ARGS)\n"
@@ -72,8 +78,9 @@ int main(int argc, char** argv) {
     if (cmd == "detach") return bpftables::cli::detach_command(argc - 1, argv + 1);
     if (cmd == "status") return bpftables::cli::status_command(argc - 1, argv + 1);
     if (cmd == "refresh") return bpftables::cli::refresh_command(argc - 1, argv + 1);
-    if (cmd.rfind("-L", 0) == 0 || cmd.rfind("-Z", 0) == 0 || cmd == "--list" || cmd == "--zero")
-        return bpftables::cli::list_command(argc, argv);
+    if (cmd == "gc") return bpftables::cli::gc_command(argc - 1, argv + 1);
+    if (cmd.size() > 1 && cmd[0] == '-')  // iptables' command line: -A, -t nat -I, -nvL, ...
+        return bpftables::cli::rule_command(argc, argv);
     if (cmd == "import") return bpftables::cli::import_command(argc - 1, argv + 1);
     if (cmd == "bench") return bpftables::cli::bench_command(argc - 1, argv + 1);
     if (cmd == "make-example-pcap") return bpftables::cli::example_pcap_command(argc - 1, argv + 1);
