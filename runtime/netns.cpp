@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -26,7 +27,8 @@
 namespace bpftables::runtime {
 namespace {
 
-constexpr uint32_t kLinkTypeXdp = 6;   // BPF_LINK_TYPE_XDP
+constexpr const char* kLockDir = "/run/bpftables";  // runtime/lock.cpp
+constexpr uint32_t kLinkTypeXdp = 6;                // BPF_LINK_TYPE_XDP
 constexpr uint32_t kLinkTypeTcx = 11;  // BPF_LINK_TYPE_TCX (kernel 6.6; Debian 12's headers predate it)
 
 uint64_t cookie_here() {
@@ -119,26 +121,29 @@ bool private_mount_namespace() {
     return false;
 }
 
-std::vector<uint64_t> reachable_netns_cookies() {
+Reachable reachable_netns() {
     // Each namespace once (by device and inode); its cookie read in a thread of our own that enters it
     // (setns of a network namespace is per thread).
     std::vector<Fd> namespaces;
     std::set<std::pair<dev_t, ino_t>> seen;
+    Reachable out;
     for (const std::string& p : netns_paths()) {
         Fd fd(open(p.c_str(), O_RDONLY | O_CLOEXEC));
         struct stat st {};
         if (!fd || fstat(fd.get(), &st) != 0 || !seen.insert({st.st_dev, st.st_ino}).second) continue;
+        out.inodes.push_back(st.st_ino);
         namespaces.push_back(std::move(fd));
     }
-    std::vector<uint64_t> cookies;
     std::thread([&] {
         for (const Fd& ns : namespaces)
             if (setns(ns.get(), CLONE_NEWNET) == 0)
-                if (uint64_t c = cookie_here()) cookies.push_back(c);
+                if (uint64_t c = cookie_here()) out.cookies.push_back(c);
     }).join();
-    std::sort(cookies.begin(), cookies.end());
-    cookies.erase(std::unique(cookies.begin(), cookies.end()), cookies.end());
-    return cookies;
+    for (std::vector<uint64_t>* v : {&out.cookies, &out.inodes}) {
+        std::sort(v->begin(), v->end());
+        v->erase(std::unique(v->begin(), v->end()), v->end());
+    }
+    return out;
 }
 
 bool collect_garbage(GarbageReport& report, std::string& error) {
@@ -157,8 +162,27 @@ bool collect_garbage(GarbageReport& report, std::string& error) {
         });
         (runs ? running : candidates).push_back(name);
     }
-    if (candidates.empty()) return true;
-    std::vector<uint64_t> alive = reachable_netns_cookies();
+    // Lock files of other namespaces: a command was killed while it held the lock (or one runs now).
+    std::string own_lock = std::to_string(netns_inode()) + ".lock";
+    std::vector<std::string> locks;
+    for (const std::string& name : entries(kLockDir))
+        if (name != own_lock && name.size() > 5 && name.substr(name.size() - 5) == ".lock")
+            locks.push_back(name);
+    if (candidates.empty() && locks.empty()) return true;
+    Reachable found = reachable_netns();
+    const std::vector<uint64_t>& alive = found.cookies;
+    for (const std::string& name : locks) {
+        std::string number = name.substr(0, name.size() - 5);
+        if (is_pid(number) && number.size() < 20 &&
+            std::binary_search(found.inodes.begin(), found.inodes.end(), std::stoull(number)))
+            continue;
+        // Removed only while we hold it, as its holders do (runtime/lock.cpp).
+        std::string path = std::string(kLockDir) + "/" + name;
+        Fd fd(open(path.c_str(), O_RDWR | O_CLOEXEC));
+        if (fd && flock(fd.get(), LOCK_EX | LOCK_NB) == 0 && unlink(path.c_str()) == 0)
+            report.removed.push_back(path);
+    }
+    rmdir(kLockDir);  // only when empty
     auto reachable = [&](const std::string& name) {
         return is_pid(name) && name.size() < 20 &&
                std::binary_search(alive.begin(), alive.end(), std::stoull(name));

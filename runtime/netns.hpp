@@ -20,13 +20,16 @@ uint64_t netns_inode();
 // vanishes when the command exits.
 bool private_mount_namespace();
 
-// The cookies of every network namespace that can still be reached: those of the processes
-// (/proc/PID/ns/net), of the open namespace files (/proc/PID/fd) and of the bind mounts of namespace files
-// (/run/netns, and the nsfs mounts of each process's mount namespace).
-std::vector<uint64_t> reachable_netns_cookies();
+// Every network namespace that can still be reached: those of the processes (/proc/PID/ns/net), of the open
+// namespace files (/proc/PID/fd) and of the bind mounts of namespace files (/run/netns, and the nsfs mounts
+// of each process's mount namespace); their cookies and inode numbers, each sorted.
+struct Reachable {
+    std::vector<uint64_t> cookies, inodes;
+};
+Reachable reachable_netns();
 
 struct GarbageReport {
-    std::vector<std::string> removed;  // the state directories removed
+    std::vector<std::string> removed;  // the state directories (and lock files) removed
     std::vector<std::string> kept;     // "DIR: why" for the directories of unreachable namespaces kept
 };
 
@@ -35,6 +38,8 @@ struct GarbageReport {
 // namespace's device is detached by the kernel). A directory whose namespace cannot be found but which
 // still has a link on a device is kept: the namespace may be held by something not visible in /proc (a
 // socket), and removing it would take its firewall away. The current namespace's state is never touched.
+// Also the lock files that killed commands left (runtime/lock.hpp) of namespaces that are gone, when no one
+// holds them.
 bool collect_garbage(GarbageReport& report, std::string& error);
 
 }  // namespace bpftables::runtime
