@@ -115,7 +115,7 @@ uint64_t netns_inode() {
 bool private_mount_namespace() {
     std::string self = link_target("/proc/self/ns/mnt");
     if (self.empty()) return false;
-    for (std::string other :
+    for (const std::string& other :
          {link_target("/proc/" + std::to_string(getppid()) + "/ns/mnt"), link_target("/proc/1/ns/mnt")})
         if (!other.empty() && other != self) return true;
     return false;
