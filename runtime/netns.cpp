@@ -146,6 +146,20 @@ Reachable reachable_netns() {
     return out;
 }
 
+void adopt_inode_keyed_state() {
+    static bool done = false;
+    if (done) return;
+    done = true;
+    std::string old_dir = state_root() + "/" + std::to_string(netns_inode()), dir = state_dir();
+    struct stat st {};
+    if (netns_cookie() == 0 || stat(dir.c_str(), &st) == 0 || stat(old_dir.c_str(), &st) != 0) return;
+    std::vector<std::string> pins = entries(old_dir);
+    bool links = false, all_live = true;
+    for (const std::string& p : pins)
+        if (p.rfind("link_", 0) == 0) links = true, all_live = all_live && link_has_device(old_dir + "/" + p);
+    if (links && all_live) rename(old_dir.c_str(), dir.c_str());
+}
+
 bool collect_garbage(GarbageReport& report, std::string& error) {
     if (!check_bpffs(error)) return false;
     std::string root = state_root();

@@ -28,6 +28,12 @@ struct Reachable {
 };
 Reachable reachable_netns();
 
+// State that bpftables before the cookie pinned under the namespace's inode number becomes this namespace's
+// (renamed to its cookie) when it is this namespace's for sure: it has links and every one still has its
+// device (a deleted namespace's links have none, and no two living namespaces share an inode number). Once a
+// process; nothing happens when the cookie's directory exists.
+void adopt_inode_keyed_state();
+
 struct GarbageReport {
     std::vector<std::string> removed;  // the state directories (and lock files) removed
     std::vector<std::string> kept;     // "DIR: why" for the directories of unreachable namespaces kept

@@ -250,6 +250,7 @@ void unpin(const std::string& path) {
 
 std::optional<State> read_state(std::string& error) {
     if (!bpffs_mounted()) return error = bpffs_missing(), std::nullopt;
+    adopt_inode_keyed_state();
     Fd fd = open_pin(pin_path("state"));
     if (!fd) {
         if (errno == ENOENT) return State{};
