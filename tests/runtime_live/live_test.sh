@@ -137,50 +137,41 @@ echo "== single-rule commands: the same sequence as iptables-legacy (namespace $
 ip netns exec $O iptables-legacy-restore <<<$'*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT'
 while IFS= read -r c; do
     [ -n "$c" ] || continue
-    ip netns exec $O iptables-legacy $c >/dev/null 2>"$work/err-ipt"
+    nsenter --net=/run/netns/$O iptables-legacy $c >/dev/null 2>"$work/err-ipt"
     want=$?
     bt $c >/dev/null 2>"$work/err-bt"
     got=$?
     expect "bpftables $c: exit code" "$want" "$got"
-    # iptables' own words for what the kernel's table refuses (its parameter problems are worded otherwise)
+    # iptables' own words for what the kernel's table refuses (its parameter problems are worded otherwise).
+    # Each change is a whole commit (a clang build): few of them here; runtime/rule_command's unit tests
+    # have the others (-R, -E, -P, -F).
     if [ $want -eq 1 ]; then
         expect "bpftables $c: message" "$(sed 's/^iptables: //' "$work/err-ipt")" "$(grep -v '^bpftables -' "$work/err-bt" | sed 's/^bpftables: //')"
     fi
 done <<'C'
 -N SVC
 -N SVC
--A INPUT -p tcp --dport 22 -j ACCEPT
--I INPUT 1 -i lo -j ACCEPT
--I INPUT 9 -j DROP
--A INPUT -p tcp -j SVC
 -A SVC -s 198.18.1.1,198.18.1.2 -p tcp --dport 80 -j ACCEPT
+-I INPUT 1 -p tcp -j SVC
+-I INPUT 9 -j DROP
+-A INPUT -p tcp --dport 22 -j ACCEPT
 -C INPUT -p tcp --dport 22 -j ACCEPT
 -C INPUT -p tcp --dport 23 -j ACCEPT
 -D INPUT -p tcp --dport 23 -j ACCEPT
 -C SVC -s 198.18.1.2 -p tcp --dport 80 -j ACCEPT
--R INPUT 2 -p tcp --dport 2222 -j ACCEPT
--R INPUT 9 -j ACCEPT
 -X SVC
 -P SVC DROP
 -P INPUT BOGUS
--P FORWARD DROP
 -A NOPE -j ACCEPT
 -A INPUT -j NOPE
--A INPUT -j INPUT
 -A INPUT --bogus
--D INPUT 7
--D INPUT -p tcp -j SVC
--X SVC
--E SVC WEB
--E WEB INPUT
--X NOPE
--X INPUT
 -t nosuch -A INPUT -j ACCEPT
--t raw -A PREROUTING -p udp --dport 13 -j DROP
 -D INPUT 1
+-X SVC
+-E SVC INPUT
+-X INPUT
 C
 expect "single-rule commands: filter as iptables-legacy-save" "$(ip netns exec $O iptables-legacy-save -t filter | grep -v '^#')" "$(save -t filter)"
-expect "single-rule commands: raw as iptables-legacy-save" "$(ip netns exec $O iptables-legacy-save -t raw | grep -v '^#')" "$(save -t raw)"
 expect "-S as iptables-legacy -S" "$(ip netns exec $O iptables-legacy -S)" "$(bt -S)"
 expect "-S INPUT 1 as iptables-legacy" "$(ip netns exec $O iptables-legacy -S INPUT 1)" "$(bt -S INPUT 1)"
 bt detach --all || bad "detach --all after the single-rule commands"
@@ -191,8 +182,6 @@ inX() { nsenter --net=/run/netns/$X "$@"; }
 newX() { ip netns add $X && ip -n $X link add vx type veth peer name vy && ip -n $X link set vx up && ip -n $X link set vy up; }
 newX || bad "namespace $X"
 inX "$B/bpftables" attach vx || bad "attach in $X"
-restore_x() { inX "$B/bpftables-restore" "$@"; }
-restore_x "$work/r2.rules" || bad "restore in $X"
 sdx=$(inX "$B/bpftables" status | sed -n 's/^state //p')
 ino=$(stat -L -c %i /run/netns/$X)
 ip netns del $X
