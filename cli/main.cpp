@@ -57,6 +57,13 @@ int main(int argc, char** argv) {
     self = self ? self + 1 : argv[0];
     if (std::strcmp(self, "bpftables-restore") == 0) return bpftables::cli::restore_command(argc, argv);
     if (std::strcmp(self, "bpftables-save") == 0) return bpftables::cli::save_command(argc, argv);
+    if (std::strncmp(self, "bpftables6", 10) == 0) {  // bpftables6, bpftables6-restore, bpftables6-save
+        std::fprintf(stderr,
+                     "%s: there is no IPv6 live runtime yet: ip6tables rulesets compile offline "
+                     "(bpftables compile -6), but cannot be restored, saved or attached\n",
+                     self);
+        return 2;
+    }
     if (argc < 2) {
         usage(stderr);
         return 2;
