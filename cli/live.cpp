@@ -79,7 +79,8 @@ int attach_command(int argc, char** argv) {
     if (old.generation == 0) {
         // A namespace's first attach also removes the state that deleted namespaces left (bpftables gc).
         runtime::GarbageReport garbage;
-        if (runtime::collect_garbage(garbage, error) && verbose)
+        std::string ignored;  // bpftables gc says what fails
+        if (runtime::collect_garbage(garbage, ignored) && verbose)
             for (const std::string& d : garbage.removed)
                 std::printf("removed %s (its network namespace is gone)\n", d.c_str());
     }
