@@ -14,6 +14,7 @@
 #include "compiler/hooks.hpp"
 #include "compiler/ir_print.hpp"
 #include "runtime/netfilter.hpp"
+#include "runtime/netns.hpp"
 
 namespace bpftables::cli {
 
@@ -75,6 +76,14 @@ int attach_command(int argc, char** argv) {
         }
     runtime::State& old = locked->state;
     std::string error;
+    if (old.generation == 0) {
+        // A namespace's first attach also removes the state that deleted namespaces left (bpftables gc).
+        runtime::GarbageReport garbage;
+        std::string ignored;  // bpftables gc says what fails
+        if (runtime::collect_garbage(garbage, ignored) && verbose)
+            for (const std::string& d : garbage.removed)
+                std::printf("removed %s (its network namespace is gone)\n", d.c_str());
+    }
     runtime::State base = old;
     if (base.ruleset.empty()) base.ruleset = runtime::accept_all_ruleset();
     std::optional<ir::Program> program = runtime::committed_program(base, false, error);
@@ -83,6 +92,23 @@ int attach_command(int argc, char** argv) {
     runtime::CommitRequest request{std::move(*program), attachments, false, false};
     if (runtime::is_nft(old)) request.nft_text = old.ruleset;
     return do_commit(cmd, old, std::move(request), verbose);
+}
+
+int gc_command(int argc, char** argv) {
+    const char* cmd = "bpftables gc";
+    bool quiet = argc == 2 && std::string(argv[1]) == "-q";
+    if (argc > 2 || (argc == 2 && !quiet)) {
+        std::fputs("usage: bpftables gc [-q]\n", stderr);
+        return 2;
+    }
+    runtime::GarbageReport report;
+    std::string error;
+    if (!runtime::collect_garbage(report, error))
+        return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
+    for (const std::string& d : report.removed)
+        if (!quiet) std::printf("removed %s (its network namespace is gone)\n", d.c_str());
+    for (const std::string& k : report.kept) std::fprintf(stderr, "%s: %s\n", cmd, k.c_str());
+    return 0;
 }
 
 int detach_command(int argc, char** argv) {
@@ -135,8 +161,10 @@ int detach_command(int argc, char** argv) {
             return 0;
         }
     }
-    // Nothing stays attached: the namespace's state goes entirely (links, programs, maps, ruleset).
-    if (!runtime::remove_all(error)) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
+    // Nothing stays attached: the namespace's state goes entirely (the kernel's copy, links, programs, maps,
+    // ruleset).
+    if (!runtime::remove_everything(locked->state, error))
+        return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
     return 0;
 }
 

@@ -38,8 +38,14 @@ void usage(FILE* out) {
         "  stats [--json]\n"
         "      per interface and hook: packets decided in BPF (accepted, dropped) and handed to the kernel,\n"
         "      by reason, since the last commit\n"
+        "  gc [-q]\n"
+        "      remove the state that network namespaces deleted without detach left in bpffs\n"
         "  restore [-c] [-n] [-t] [-T TABLE] [-v] [-w [SECS]] [FILE]   (also as bpftables-restore)\n"
         "  save [-c] [-t TABLE]                                       (also as bpftables-save)\n"
+        "  [-t TABLE] -A|-C|-D CHAIN RULE-SPEC | -I CHAIN [RULENUM] RULE-SPEC | -R CHAIN RULENUM RULE-SPEC\n"
+        "  [-t TABLE] -D CHAIN RULENUM | -N CHAIN | -X [CHAIN] | -F [CHAIN] | -P CHAIN ACCEPT|DROP\n"
+        "  [-t TABLE] -E OLD NEW | -S [CHAIN [RULENUM]] [-v]   (also -w [SECS], -c PKTS BYTES)\n"
+        "      iptables' single-rule commands on the committed ruleset, committed as a restore is\n"
         "  -L [CHAIN] [-t TABLE] [-v] [-n] [-x] [--line-numbers] | -Z\n"
         "  bench [ARGS]\n"
         "      the benchmark against netfilter (bench/run_bench.py; bpftables bench --help lists ARGS)\n"
@@ -54,6 +60,13 @@ int main(int argc, char** argv) {
     self = self ? self + 1 : argv[0];
     if (std::strcmp(self, "bpftables-restore") == 0) return bpftables::cli::restore_command(argc, argv);
     if (std::strcmp(self, "bpftables-save") == 0) return bpftables::cli::save_command(argc, argv);
+    if (std::strncmp(self, "bpftables6", 10) == 0) {  // bpftables6, bpftables6-restore, bpftables6-save
+        std::fprintf(stderr,
+                     "%s: there is no IPv6 live runtime yet: ip6tables rulesets compile offline "
+                     "(bpftables compile -6), but cannot be restored, saved or attached\n",
+                     self);
+        return 2;
+    }
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -76,8 +89,9 @@ int main(int argc, char** argv) {
     if (cmd == "status") return bpftables::cli::status_command(argc - 1, argv + 1);
     if (cmd == "stats") return bpftables::cli::stats_command(argc - 1, argv + 1);
     if (cmd == "refresh") return bpftables::cli::refresh_command(argc - 1, argv + 1);
-    if (cmd.rfind("-L", 0) == 0 || cmd.rfind("-Z", 0) == 0 || cmd == "--list" || cmd == "--zero")
-        return bpftables::cli::list_command(argc, argv);
+    if (cmd == "gc") return bpftables::cli::gc_command(argc - 1, argv + 1);
+    if (cmd.size() > 1 && cmd[0] == '-')  // iptables' command line: -A, -t nat -I, -nvL, ...
+        return bpftables::cli::rule_command(argc, argv);
     if (cmd == "import") return bpftables::cli::import_command(argc - 1, argv + 1);
     if (cmd == "bench") return bpftables::cli::bench_command(argc - 1, argv + 1);
     if (cmd == "make-example-pcap") return bpftables::cli::example_pcap_command(argc - 1, argv + 1);

@@ -154,6 +154,24 @@ bool commit(const State& old, CommitRequest request, CommitReport& report, std::
     return false;
 }
 
+bool remove_everything(const State& state, std::string& error) {
+    if (is_nft(state) && !state.ruleset.empty()) {
+        std::vector<std::pair<std::string, std::string>> tables = nft_tables(state.ruleset);
+        tables.emplace_back("ip", kDecidedTable);
+        if (!nft_apply(tables, "", false, error)) return false;
+    } else if (state.backend && !state.ruleset.empty()) {
+        // A restore put every table there (the accept-all ruleset of an attach alone, none: no backend).
+        std::optional<ir::Program> program = program_with(state, nullptr, error);
+        if (!program) return false;
+        std::vector<std::string> tables, sets;
+        for (const ir::Table& t : program->tables) tables.push_back(t.name);
+        for (const ir::IpSet& s : program->sets) sets.push_back(s.name);
+        if (!netfilter_apply(state.backend, ir::Program{}, tables, 0, false, error)) return false;
+        if (!ipset_destroy(sets, error)) return false;
+    }
+    return remove_all(error);
+}
+
 std::vector<Attachment> current_attachments(const std::vector<Attachment>& attachments,
                                             std::vector<std::string>& warnings) {
     std::vector<Attachment> out;

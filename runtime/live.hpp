@@ -77,6 +77,12 @@ struct LiveView {
 };
 std::optional<LiveView> read_live(bool with_counters, std::string& error);
 
+// Removes everything the namespace's state made: the kernel's copy of the committed ruleset (an iptables
+// ruleset's tables emptied to built-in chains with ACCEPT policies and its sets destroyed; an nft ruleset's
+// tables deleted, with bpftables-decided), then every pin (links, programs, maps, state) and the directory.
+// `detach` of the last interface, `detach --all`. On failure to remove the copy nothing else is removed.
+bool remove_everything(const State& state, std::string& error);
+
 // The accept-all ruleset `attach` loads when nothing was committed yet.
 const char* accept_all_ruleset();
 

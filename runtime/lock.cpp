@@ -10,6 +10,8 @@
 #include <cstring>
 #include <thread>
 
+#include "runtime/netns.hpp"
+
 namespace bpftables::runtime {
 namespace {
 
@@ -26,8 +28,7 @@ bool still_named(int fd, const std::string& path) {
 }  // namespace
 
 std::string Lock::path() {
-    std::string dir = state_dir();
-    return std::string(kLockDir) + "/" + dir.substr(dir.rfind('/') + 1) + ".lock";
+    return std::string(kLockDir) + "/" + std::to_string(netns_inode()) + ".lock";
 }
 
 std::optional<Lock> Lock::acquire(double wait_seconds, bool& busy, std::string& error) {

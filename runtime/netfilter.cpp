@@ -315,4 +315,13 @@ bool nft_apply(const std::vector<std::pair<std::string, std::string>>& remove, c
     return true;
 }
 
+bool ipset_destroy(const std::vector<std::string>& names, std::string& error) {
+    std::map<std::string, std::string> existing = kernel_sets();
+    std::string output;
+    for (const std::string& name : names)
+        if (existing.count(name) && run_with_input("ipset destroy " + name, "", output) != 0)
+            error += "the kernel's ipset kept set " + name + ": " + output;
+    return error.empty();
+}
+
 }  // namespace bpftables::runtime

@@ -57,4 +57,7 @@ std::vector<std::pair<std::string, std::string>> nft_tables(const std::string& c
 bool nft_apply(const std::vector<std::pair<std::string, std::string>>& remove, const std::string& text,
                bool test, std::string& error);
 
+// Destroys the named sets of the kernel's ipset (those it has; a set still referenced stays, with `error`).
+bool ipset_destroy(const std::vector<std::string>& names, std::string& error);
+
 }  // namespace bpftables::runtime

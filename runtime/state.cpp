@@ -12,6 +12,8 @@
 #include <cstring>
 #include <sstream>
 
+#include "runtime/netns.hpp"
+
 namespace bpftables::runtime {
 namespace {
 
@@ -171,10 +173,14 @@ std::optional<State> parse_state(const std::string& text, std::string& error) {
     return s;
 }
 
+std::string state_root() {
+    return std::string(kBpffs) + "/bpftables";
+}
+
 std::string state_dir() {
-    struct stat st {};
-    unsigned long long ino = stat("/proc/self/ns/net", &st) == 0 ? st.st_ino : 0;
-    return std::string(kBpffs) + "/bpftables/" + std::to_string(ino);
+    // Kernels before 5.14 have no cookie: the inode, as bpftables before the cookie keyed its state.
+    uint64_t cookie = netns_cookie();
+    return state_root() + "/" + (cookie ? std::to_string(cookie) : "ino-" + std::to_string(netns_inode()));
 }
 
 bool bpffs_mounted() {
@@ -183,6 +189,12 @@ bool bpffs_mounted() {
 }
 
 std::string bpffs_missing() {
+    if (private_mount_namespace())
+        return std::string("bpffs is not mounted at ") + kBpffs +
+               " in this private mount namespace (as `ip netns exec` makes, with a /sys of its own): the "
+               "pinned state is not visible here, and what would be pinned here would vanish with the "
+               "command; enter only the network namespace instead: `nsenter --net=/run/netns/NAME bpftables "
+               "...`";
     return std::string("bpffs is not mounted at ") + kBpffs +
            ", so the pinned state of this network namespace cannot be read or kept (`mount -t bpf bpf " +
            kBpffs + "`; `bpftables attach` mounts it)";
@@ -190,7 +202,8 @@ std::string bpffs_missing() {
 
 bool check_bpffs(std::string& error, bool mount_if_missing) {
     if (bpffs_mounted()) return true;
-    if (!mount_if_missing) return error = bpffs_missing(), false;
+    // In a private mount namespace, bpffs mounted here would go with it, and every pin in it.
+    if (!mount_if_missing || private_mount_namespace()) return error = bpffs_missing(), false;
     if (mount("bpf", kBpffs, "bpf", 0, "mode=0700") != 0)
         return error = std::string("bpffs is not mounted at ") + kBpffs +
                        " and mounting it failed: " + errno_text(),
@@ -200,7 +213,7 @@ bool check_bpffs(std::string& error, bool mount_if_missing) {
 
 bool ensure_state_dir(std::string& error) {
     if (!check_bpffs(error, false)) return false;
-    std::string base = std::string(kBpffs) + "/bpftables";
+    std::string base = state_root();
     if (mkdir(base.c_str(), 0700) != 0 && errno != EEXIST)
         return error = "cannot create " + base + ": " + errno_text(), false;
     std::string dir = state_dir();
@@ -236,6 +249,7 @@ void unpin(const std::string& path) {
 
 std::optional<State> read_state(std::string& error) {
     if (!bpffs_mounted()) return error = bpffs_missing(), std::nullopt;
+    adopt_inode_keyed_state();
     Fd fd = open_pin(pin_path("state"));
     if (!fd) {
         if (errno == ENOENT) return State{};
@@ -295,7 +309,7 @@ bool remove_all(std::string& error) {
     closedir(d);
     for (const std::string& n : names) unpin(dir + "/" + n);
     if (rmdir(dir.c_str()) != 0) return error = "cannot remove " + dir + ": " + errno_text(), false;
-    rmdir((std::string(kBpffs) + "/bpftables").c_str());  // only when no other namespace has state
+    rmdir(state_root().c_str());  // only when no other namespace has state
     return true;
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// The live state of one network namespace, pinned in bpffs under /sys/fs/bpf/bpftables/<netns inode>/ so that
+// The live state of one network namespace, pinned in bpffs under /sys/fs/bpf/bpftables/<netns cookie>/ so that
 // no daemon is needed: the committed ruleset (canonical text), the attachments, the gid layout of the running
 // generation, and the pins of its programs, counter maps, interface-name maps and links.
 //
@@ -93,13 +93,17 @@ bool is_nft(const State& state);
 std::string serialize(const State& state);
 std::optional<State> parse_state(const std::string& text, std::string& error);
 
-// /sys/fs/bpf/bpftables/<inode of this process's network namespace>
+// /sys/fs/bpf/bpftables, where every namespace's state directory is.
+std::string state_root();
+// /sys/fs/bpf/bpftables/<cookie of this process's network namespace> (runtime/netns.hpp: a cookie is never
+// reused, where a deleted namespace's inode number soon names a new namespace).
 std::string state_dir();
 // Whether bpffs is mounted at /sys/fs/bpf, and the message that says it is not.
 bool bpffs_mounted();
 std::string bpffs_missing();
 // Fails without bpffs at /sys/fs/bpf (no state can be read, and state kept in another bpffs would hide the
-// running generation) unless `mount_if_missing` (attach) mounts it there.
+// running generation) unless `mount_if_missing` (attach) mounts it there; never in a private mount namespace
+// (`ip netns exec`), where bpffs and its pins would vanish with the command.
 bool check_bpffs(std::string& error, bool mount_if_missing = false);
 // Makes sure the state directory exists (a commit creates it; nothing else does, so that a command that
 // changes nothing leaves nothing behind).

@@ -16,7 +16,7 @@ live_setup() {  # live_setup SUBNET TAG BUILD_CLI_DIR (the script re-executes it
     ip -n $A addr add $NET.1/24 dev va
     ip -n $P addr add $NET.2/24 dev vp
     ip -n $A link set lo up && ip -n $A link set va up && ip -n $P link set vp up
-    sd=/sys/fs/bpf/bpftables/$(stat -L -c %i /run/netns/$A)
+    sd=$(bt status | sed -n 's/^state //p')  # keyed by the namespace's cookie
     lockfile=/run/bpftables/$(stat -L -c %i /run/netns/$A).lock
 }
 live_cleanup() {

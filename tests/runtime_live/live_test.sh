@@ -113,14 +113,95 @@ expect "raw PREROUTING counts" "[2:60]" "$(counter '-A PREROUTING -p udp -m udp 
 
 # The held lock (-w) and an interface that vanished: failure_test.sh.
 
-echo "== tc hook"
+echo "== ip netns exec (a private mount namespace with a /sys of its own) is refused with what to run instead"
+before=$(save; gen; ls "$sd")
+ip netns exec $A "$B/bpftables" attach lo 2>"$work/err" && bad "attach under ip netns exec is refused"
+grep -q "nsenter --net=/run/netns/NAME" "$work/err" && ok "and says to use nsenter" || bad "message: $(cat "$work/err")"
+ip netns exec $A "$B/bpftables-save" >/dev/null 2>&1 && bad "save under ip netns exec is refused (no state there)"
+expect "ip netns exec: state kept" "$before" "$(save; gen; ls "$sd")"
+
+echo "== tc hook; detaching the last interface leaves nothing, also in the kernel's netfilter"
+expect "the copy is in the kernel before" 1 "$(kernel_nat 1)"
 bt detach va || bad "detach"
 [ -e "$sd" ] && bad "detach leaves no pins: $(ls "$sd")" || ok "detach leaves no pins"
+expect "no rule left in the kernel's netfilter" "" "$(inA iptables-save | grep -- '^-A')"
 bt attach va --hook tc || bad "attach --hook tc"
 restore "$work/r2.rules" || bad "restore at tc"
 udp 4 11
 expect "tc: 4 packets" "[4:120]" "$(counter '-A INPUT -p udp -m udp --dport 11 -j ACCEPT')"
-bt detach va || bad "detach tc"
+bt detach --all || bad "detach --all at tc"
+[ -z "$(ls /sys/fs/bpf/bpftables 2>/dev/null)" ] && ok "no pins left" || bad "pins left: $(ls -R /sys/fs/bpf)"
+expect "detach --all: no rule left in the kernel's netfilter" "" "$(inA iptables-save | grep -- '^-A')"
+
+echo "== single-rule commands: the same sequence as iptables-legacy (namespace $O), exit codes and -save"
+ip netns exec $O iptables-legacy-restore <<<$'*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT'
+while IFS= read -r c; do
+    [ -n "$c" ] || continue
+    nsenter --net=/run/netns/$O iptables-legacy $c >/dev/null 2>"$work/err-ipt"
+    want=$?
+    bt $c >/dev/null 2>"$work/err-bt"
+    got=$?
+    expect "bpftables $c: exit code" "$want" "$got"
+    # iptables' own words for what the kernel's table refuses (its parameter problems are worded otherwise).
+    # Each change is a whole commit (a clang build): few of them here; runtime/rule_command's unit tests
+    # have the others (-R, -E, -P, -F).
+    if [ $want -eq 1 ]; then
+        expect "bpftables $c: message" "$(sed 's/^iptables: //' "$work/err-ipt")" "$(grep -v '^bpftables -' "$work/err-bt" | sed 's/^bpftables: //')"
+    fi
+done <<'C'
+-N SVC
+-N SVC
+-A SVC -s 198.18.1.1,198.18.1.2 -p tcp --dport 80 -j ACCEPT
+-I INPUT 1 -p tcp -j SVC
+-I INPUT 9 -j DROP
+-A INPUT -p tcp --dport 22 -j ACCEPT
+-C INPUT -p tcp --dport 22 -j ACCEPT
+-C INPUT -p tcp --dport 23 -j ACCEPT
+-D INPUT -p tcp --dport 23 -j ACCEPT
+-C SVC -s 198.18.1.2 -p tcp --dport 80 -j ACCEPT
+-X SVC
+-P SVC DROP
+-P INPUT BOGUS
+-A NOPE -j ACCEPT
+-A INPUT -j NOPE
+-A INPUT --bogus
+-t nosuch -A INPUT -j ACCEPT
+-D INPUT 1
+-X SVC
+-E SVC INPUT
+-X INPUT
+C
+expect "single-rule commands: filter as iptables-legacy-save" "$(ip netns exec $O iptables-legacy-save -t filter | grep -v '^#')" "$(save -t filter)"
+expect "-S as iptables-legacy -S" "$(ip netns exec $O iptables-legacy -S)" "$(bt -S)"
+expect "-S INPUT 1 as iptables-legacy" "$(ip netns exec $O iptables-legacy -S INPUT 1)" "$(bt -S INPUT 1)"
+bt detach --all || bad "detach --all after the single-rule commands"
+
+echo "== a namespace deleted without detach: a new one inherits nothing, and its state is collected"
+X=bpftl-lx-$$ extra_ns="$O $X"
+inX() { nsenter --net=/run/netns/$X "$@"; }
+newX() { ip netns add $X && ip -n $X link add vx type veth peer name vy && ip -n $X link set vx up && ip -n $X link set vy up; }
+newX || bad "namespace $X"
+inX "$B/bpftables" attach vx || bad "attach in $X"
+sdx=$(inX "$B/bpftables" status | sed -n 's/^state //p')
+ino=$(stat -L -c %i /run/netns/$X)
+ip netns del $X
+newX || bad "namespace $X again"
+echo "   (inode $ino before, $(stat -L -c %i /run/netns/$X) now)"
+inX "$B/bpftables" status >"$work/st" || bad "status in the new namespace"
+grep -q "nothing attached, no ruleset committed" "$work/st" && ok "the new namespace has no state" ||
+    bad "the new namespace inherited: $(cat "$work/st")"
+sdx2=$(inX "$B/bpftables" status | sed -n 's/^state //p')
+[ "$sdx2" != "$sdx" ] && ok "its state directory is another one ($sdx2, not $sdx)" || bad "the same state directory $sdx"
+inX "$B/bpftables" attach vx || bad "attach in the new namespace is not refused"
+expect "its ruleset is the accept-all one" 0 "$(inX "$B/bpftables-save" | grep -c '^-A')"
+# The kernel tears a namespace down asynchronously (its devices, and with them the links, go then): bounded.
+for _ in $(seq 200); do
+    [ -e "$sdx" ] || break
+    "$B/bpftables" gc -q
+    sleep 0.1
+done
+[ -e "$sdx" ] && bad "gc left the dead namespace's state $sdx: $(ls "$sdx")" || ok "the dead namespace's state is collected"
+inX "$B/bpftables" detach --all || bad "detach in $X"
 [ -z "$(ls /sys/fs/bpf/bpftables 2>/dev/null)" ] && ok "no pins left" || bad "pins left: $(ls -R /sys/fs/bpf)"
 
 echo "$fails failure(s)"
