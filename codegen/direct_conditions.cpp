@@ -53,10 +53,11 @@ Cond any(std::vector<Cond> parts) {
 struct Matches {
     const MatchInput& in;
 
-    ScratchField f(const char* name, int extra = 0) const {
+    ScratchField f(const char* name) const { return in.scratch.at(name); }
+    ScratchField byte(const char* name, int index) const {  // a byte of an array field (smac)
         ScratchField field = in.scratch.at(name);
-        field.off = static_cast<int16_t>(field.off + extra);
-        if (extra) field.size = 1;  // a byte of an array field (smac)
+        field.off = static_cast<int16_t>(field.off + index);
+        field.size = 1;
         return field;
     }
     Cond cmp(const char* name, JmpOp op, uint32_t value, uint32_t mask = 0xffffffff) const {
@@ -197,7 +198,7 @@ struct Matches {
         std::vector<Cond> bytes;
         for (int i = 0; i < 6; ++i) {
             Cond c{Kind::cmp};
-            c.field = f("smac", i), c.op = JmpOp::eq, c.value = m.addr[i];
+            c.field = byte("smac", i), c.op = JmpOp::eq, c.value = m.addr[i];
             bytes.push_back(c);
         }
         return just(invert_if(m.invert, all(std::move(bytes))));
@@ -274,16 +275,24 @@ void CondEmitter::jump_if(const Cond& c, bool when, const std::string& target) {
             return;
         }
         case Kind::words: {
-            // ((w0 ^ word0) & mask0) | ((w1 ^ word1) & mask1) == 0
+            // ((w0 ^ word0) & mask0) | ((w1 ^ word1) & mask1) == 0; a word under a zero mask is not read
+            // ("eth+" tests one word, "+" none).
+            bool first = true;
             for (int i = 0; i < 2; ++i) {
-                Reg r = i == 0 ? Reg::r1 : Reg::r3;
+                if (c.name.mask[i] == 0) continue;
+                Reg r = first ? Reg::r1 : Reg::r3;
                 p_.emit(Load{Size::u64, false, r, Reg::r6, static_cast<int16_t>(c.field.off + 8 * i)});
                 p_.emit(LoadImm64::value(Reg::r2, c.name.word[i]));
                 p_.emit(Alu{AluOp::xor_, Width::w64, r, Reg::r2});
                 p_.emit(LoadImm64::value(Reg::r2, c.name.mask[i]));
                 p_.emit(Alu{AluOp::and_, Width::w64, r, Reg::r2});
+                if (!first) p_.emit(Alu{AluOp::or_, Width::w64, Reg::r1, Reg::r3});
+                first = false;
             }
-            p_.emit(Alu{AluOp::or_, Width::w64, Reg::r1, Reg::r3});
+            if (first) {  // no byte compared: every name matches
+                if (when) p_.emit(Goto{target});
+                return;
+            }
             p_.emit(Jump{when ? JmpOp::eq : JmpOp::ne, Width::w64, Reg::r1, 0, target});
             return;
         }

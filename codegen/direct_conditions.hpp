@@ -36,7 +36,7 @@ struct MatchInput {
 // emit this kind yet.
 std::optional<DirectMatch> direct_match(const ir::Match& match, const MatchInput& in);
 
-// Emits jumps to `target` taken when `c` is `when`; falls through otherwise. Uses r1 and r2; r6 holds the
+// Emits jumps to `target` taken when `c` is `when`; falls through otherwise. Uses r1 to r3; r6 holds the
 // scratch value. `fresh` names local labels.
 class CondEmitter {
   public:

@@ -23,14 +23,13 @@ constexpr int32_t verdict(uint32_t kind, uint32_t gid) {
 }
 
 // The verifier refuses unreachable instructions: the blocks no rule jumps to (a rule without a hand-over
-// or short-header test, a target that always returns) are removed, with their labels and lines moved to
-// the next instruction kept.
+// or short-header test, a target that always returns), and the chains called only from such code (a base
+// chain after one the kernel decides), are removed, with their labels and lines moved to the next
+// instruction kept.
 void prune_unreachable(Program& p) {
     std::vector<bool> live(p.insns.size(), false);
     std::vector<size_t> todo{0};
     auto at = [&](const std::string& label) { return p.labels.at(label); };
-    for (const Insn& i : p.insns)
-        if (const auto* c = std::get_if<CallLocal>(&i)) todo.push_back(at(c->target));
     while (!todo.empty()) {
         size_t i = todo.back();
         todo.pop_back();
@@ -43,6 +42,7 @@ void prune_unreachable(Program& p) {
                 break;
             }
             if (const auto* j = std::get_if<Jump>(&x)) todo.push_back(at(j->target));
+            if (const auto* c = std::get_if<CallLocal>(&x)) todo.push_back(at(c->target));  // a chain called
         }
     }
     std::vector<size_t> renumber(p.insns.size() + 1);
