@@ -54,10 +54,11 @@ struct Matches {
     const MatchInput& in;
 
     ScratchField f(const char* name) const { return in.scratch.at(name); }
-    ScratchField byte(const char* name, int index) const {  // a byte of an array field (smac)
+    // An element of an array field (smac's bytes, tcpopts' words).
+    ScratchField element(const char* name, int index, uint8_t size) const {
         ScratchField field = in.scratch.at(name);
-        field.off = static_cast<int16_t>(field.off + index);
-        field.size = 1;
+        field.off = static_cast<int16_t>(field.off + index * size);
+        field.size = size;
         return field;
     }
     Cond cmp(const char* name, JmpOp op, uint32_t value, uint32_t mask = 0xffffffff) const {
@@ -120,12 +121,21 @@ struct Matches {
         return just(invert_if(m.invert, cmp("frag_off", JmpOp::ne, 0, 0x1fff)));
     }
     std::optional<DirectMatch> operator()(const ir::TcpMatch& m) const {
-        if (m.option) return std::nullopt;
         Cond flags = yes();
         if (m.flags)
             flags = invert_if(m.flags->invert,
                               cmp("tcp_flags", JmpOp::eq, m.flags->value.cmp, m.flags->value.mask));
-        return l4(all({port(m.sport, "sport"), port(m.dport, "dport"), flags}), 20);
+        Cond head = all({port(m.sport, "sport"), port(m.dport, "dport"), flags});
+        DirectMatch d = l4(head, 20);
+        if (m.option) {  // the options the entry program parsed (bpft_parse: tcpopt_ok, tcpopts)
+            uint8_t k = m.option->value;
+            d.hotdrop_if = any({d.hotdrop_if, all({head, cmp("tcpopt_ok", JmpOp::eq, 0)})});
+            Cond bit{Kind::cmp};
+            bit.field = element("tcpopts", k >> 5, 4), bit.op = JmpOp::ne, bit.value = 0,
+            bit.mask = 1u << (k & 31);
+            d.cond = all({head, invert_if(m.option->invert, bit)});
+        }
+        return d;
     }
     std::optional<DirectMatch> operator()(const ir::UdpMatch& m) const {
         return l4(all({port(m.sport, "sport"), port(m.dport, "dport")}), 8);
@@ -152,7 +162,6 @@ struct Matches {
     }
     std::optional<DirectMatch> operator()(const ir::ConntrackMatch& m) const {
         // What emit_match decides in BPF (it hands the rest to the kernel before this is asked).
-        if (m.orig_src || m.orig_dst) return std::nullopt;
         DirectMatch d;
         d.kernel_if = ct_unknown();
         Cond state = m.state ? invert_if(m.state->invert, ct_state_has(m.state->value)) : yes();
@@ -160,11 +169,23 @@ struct Matches {
         Cond tracked = in.before_conntrack
                            ? no()
                            : all({cmp("untracked", JmpOp::eq, 0), cmp("ct_state", JmpOp::ne, 0, 0xe)});
-        if (!m.proto) {
+        // The original direction's addresses: the packet's own, or swapped in the reply direction.
+        auto orig = [&](const std::optional<ir::Negatable<ir::Ipv4Net>>& n, bool src) {
+            if (!n) return yes();
+            const char* forward = src ? "saddr" : "daddr";
+            const char* reply = src ? "daddr" : "saddr";
+            return invert_if(n->invert, any({all({cmp("ct_reply", JmpOp::ne, 0),
+                                                  cmp(reply, JmpOp::eq, n->value.addr, n->value.mask)}),
+                                             all({cmp("ct_reply", JmpOp::eq, 0),
+                                                  cmp(forward, JmpOp::eq, n->value.addr, n->value.mask)})}));
+        };
+        bool fields = m.proto || m.orig_src || m.orig_dst;
+        if (!fields) {
             d.cond = m.state ? state : tracked;
             return d;
         }
-        d.cond = all({state, tracked, invert_if(m.proto->invert, cmp("proto", JmpOp::eq, m.proto->value))});
+        Cond proto = m.proto ? invert_if(m.proto->invert, cmp("proto", JmpOp::eq, m.proto->value)) : yes();
+        d.cond = all({state, tracked, proto, orig(m.orig_src, true), orig(m.orig_dst, false)});
         return d;
     }
     std::optional<DirectMatch> operator()(const ir::IpRangeMatch& m) const {
@@ -198,7 +219,7 @@ struct Matches {
         std::vector<Cond> bytes;
         for (int i = 0; i < 6; ++i) {
             Cond c{Kind::cmp};
-            c.field = byte("smac", i), c.op = JmpOp::eq, c.value = m.addr[i];
+            c.field = element("smac", i, 1), c.op = JmpOp::eq, c.value = m.addr[i];
             bytes.push_back(c);
         }
         return just(invert_if(m.invert, all(std::move(bytes))));

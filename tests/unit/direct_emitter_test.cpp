@@ -22,7 +22,7 @@ std::optional<DirectProgram> emit(const std::string& rules, Diagnostics& diags, 
 
 TEST(DirectEmitter, RefusesWhatItDoesNotEmitYetAtTheRule) {
     Diagnostics diags;
-    EXPECT_FALSE(emit("-A INPUT -p tcp -j ACCEPT\n-A INPUT -p tcp -m tcp --tcp-option 2 -j DROP\n", diags));
+    EXPECT_FALSE(emit("-A INPUT -p tcp -j ACCEPT\n-A INPUT -m limit --limit 1/sec -j LOG\n", diags));
     std::string text = diags.str();
     EXPECT_NE(text.find("t.rules:7:"), std::string::npos) << text;
     EXPECT_NE(text.find("not supported by the direct back end yet"), std::string::npos) << text;
@@ -39,6 +39,7 @@ TEST(DirectEmitter, EmitsEverySupportedMatchAndTargetAndAssembles) {
         "-A INPUT -p icmp -m icmp --icmp-type 8 -m comment --comment \"ping\" -j ACCEPT\n"
         "-A INPUT -o eth+ -j LOG\n"
         "-A INPUT -p tcp -j REJECT --reject-with tcp-reset\n"
+        "-A INPUT -p tcp -m tcp --tcp-option 2 -m conntrack --ctorigsrc 198.51.100.0/24 -j DROP\n"
         "-A INPUT -g USER\n"
         "-A USER -s 198.18.5.0/24 -j RETURN\n"
         "-A USER -j DROP\n",
@@ -51,7 +52,7 @@ TEST(DirectEmitter, EmitsEverySupportedMatchAndTargetAndAssembles) {
     EXPECT_TRUE(p->needs.ifname);
     int rule_lines = 0;
     for (const auto& [at, line] : p->code.lines) rule_lines += line.text.rfind("-A ", 0) == 0;
-    EXPECT_EQ(rule_lines, 11) << insn::listing(p->code);
+    EXPECT_EQ(rule_lines, 12) << insn::listing(p->code);
 }
 
 TEST(DirectEmitter, ScratchLayoutComesFromTheEntryObjects) {
