@@ -27,6 +27,7 @@
 #endif
 #define BPFT_GLOBAL __attribute__((noinline)) /* a global BPF function: verified once, on its own */
 #define BPFT_V(kind, gid) (((__u32)(kind) << 24) | (__u32)(gid))
+#define BPFT_PEND 16 /* counted rules a packet's pending list holds (a power of two) */
 
 struct bpft_ifname {
     __u64 w[2];
@@ -53,6 +54,10 @@ struct bpft_pkt {
     __u32 ct_state; /* xt_conntrack state bits; 0 when bpftables cannot know it */
     __u32 mark;
     __u32 chain; /* BPFT_CHAIN_* */
+    /* Counted once: the gids a packet's rules counted, added to the counters only when the program decides it
+     * (bpft_settle); a packet handed to the kernel is counted by the kernel's copy alone. */
+    __u32 npend;
+    __u32 pend[BPFT_PEND];
     struct bpft_ifname in, out;
 #if defined(BPFT_NEED_TCPOPT) || defined(BPFT_NEED_CT) /* conntrack looks for SACK blocks */
     __u8 tcpopt_ok;    /* options read completely */
@@ -107,16 +112,34 @@ struct {
 } bpft_ifnames SEC(".maps");
 
 /* Per-rule helpers are macros, not inline functions: clang's debug info (needed for BTF) records every
- * inlined call with its own scope, which made -g compilation several times slower on large rulesets. */
+ * inlined call with its own scope, which made -g compilation several times slower on large rulesets.
+ * A rule's count waits in the packet's pending list (bpft_settle adds it); past BPFT_PEND counted rules,
+ * npend only grows, and bpft_settle hands the packet to the kernel's copy, which counts it whole. */
 #define bpft_count(gid_, p_)                                                    \
     do {                                                                        \
-        __u32 g_ = (gid_);                                                      \
-        struct bpft_counter *c_ = bpf_map_lookup_elem(&bpft_counters, &g_);     \
-        if (c_) {                                                               \
-            c_->packets++;                                                      \
-            c_->bytes += (p_)->len;                                             \
-        }                                                                       \
+        __u32 n_ = (p_)->npend;                                                 \
+        if (n_ < BPFT_PEND) (p_)->pend[n_ & (BPFT_PEND - 1)] = (gid_);          \
+        (p_)->npend = n_ + 1;                                                   \
     } while (0)
+
+/* At the end of a program: a packet it decides (accepted, dropped) has its pending counts added; one it hands
+ * to the kernel (or REJECT, which the kernel's copy carries out) has them dropped, since the copy judges and
+ * counts it from its first rule. A packet that counted more rules than the list holds is handed over. */
+static __always_inline __u32 bpft_settle(__u32 v, bpft_pkt_t *p) {
+    __u32 kind = BPFT_KIND(v), n = p->npend;
+    if (kind != BPFT_ACCEPT && kind != BPFT_DROP && kind != BPFT_HOTDROP) return v;
+    if (n > BPFT_PEND) return BPFT_V(BPFT_KERNEL, BPFT_NO_GID);
+    for (__u32 i = 0; i < BPFT_PEND; i++) {
+        if (i >= n) break;
+        __u32 g = p->pend[i];
+        struct bpft_counter *c = bpf_map_lookup_elem(&bpft_counters, &g);
+        if (c) {
+            c->packets++;
+            c->bytes += p->len;
+        }
+    }
+    return v;
+}
 
 static __always_inline void bpft_record(__u32 verdict, __u32 chain) {
     if (!bpft_cfg.record) return;

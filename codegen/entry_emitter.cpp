@@ -69,7 +69,7 @@ std::string Emitter::entry() {
                           run_hook(NfHook::forward, "        ") + run_hook(NfHook::postrouting, "        ");
         !fwd.empty())
         s += "    if (chain == BPFT_CHAIN_FORWARD) {\n" + fwd + "    }\n";
-    s += "out:\n    bpft_record(v, p->chain);\n";
+    s += "out:\n    v = bpft_settle(v, p);\n    bpft_record(v, p->chain);\n";
     s += ops_.handoff_out;
     s += std::string("    return BPFT_KIND(v) == BPFT_DROP || BPFT_KIND(v) == BPFT_HOTDROP ? ") + ops_.drop +
          " : " + ops_.pass + ";\n";

@@ -87,6 +87,40 @@ TEST_F(Counters, HotdroppedPacketIsNotCountedOnTheRule) {
     }
 }
 
+// Counted once (issue 13): a packet the program hands to the kernel is judged, and counted, by the kernel's
+// copy from its first rule, so the program counts nothing of it, not even the rules it went through.
+TEST_F(Counters, HandedOverPacketsAreCountedByTheKernelCopyAlone) {
+    for (Hook hook : ingress_hooks) {
+        Ruleset rs(input_chain({"-p udp", "-p udp -m udp --dport 7 -j REJECT",
+                                "-p udp -m limit --limit 1/s -j ACCEPT", "-p tcp -j ACCEPT"}));
+        run_n(rs, hook, frame(Ipv4{}, Udp{.dport = 7}), 2, "REJECT");
+        run_n(rs, hook, frame(Ipv4{}, Udp{.dport = 9}), 1, "KERNEL");
+        expect_count(rs, hook, "INPUT", 1, 0, 0);
+        expect_count(rs, hook, "INPUT", 2, 0, 0);
+        expect_count(rs, hook, "INPUT", 3, 0, 0);
+        run_n(rs, hook, frame(Ipv4{}, Tcp{}), 1, "ACCEPT");  // decided here: counted here
+        expect_count(rs, hook, "INPUT", 4, 1, 40);
+    }
+}
+
+// The program keeps a packet's counts pending until it decides: a packet that counted more rules than the
+// pending list holds (BPFT_PEND, 16) is handed to the kernel, which counts it exactly.
+TEST_F(Counters, MoreCountedRulesThanThePendingListHoldsAreTheKernels) {
+    for (Hook hook : ingress_hooks) {
+        std::vector<std::string> rules(15, "-p udp");
+        rules.push_back("-p udp -j DROP");  // 16 counted rules: the list is full
+        Ruleset full(input_chain(rules));
+        run_n(full, hook, frame(Ipv4{}, Udp{}), 1, "DROP");
+        expect_count(full, hook, "INPUT", 1, 1, 28);
+        expect_count(full, hook, "INPUT", 16, 1, 28);
+        rules.insert(rules.begin(), "-p udp");  // 17: one too many
+        Ruleset over(input_chain(rules));
+        run_n(over, hook, frame(Ipv4{}, Udp{}), 1, "KERNEL");
+        expect_count(over, hook, "INPUT", 1, 0, 0);
+        expect_count(over, hook, "INPUT", 17, 0, 0);
+    }
+}
+
 TEST_F(Counters, EachBackEndCountsItsOwnPackets) {
     Ruleset rs(input_chain({"-j ACCEPT"}));
     run_n(rs, Hook::xdp, frame(Ipv4{}, Udp{}), 4, "ACCEPT");
