@@ -49,7 +49,7 @@ typedef struct __sk_buff bpft_entry_ctx_t;
 
 /* The C back end's `out:` (codegen/entry_emitter.cpp, hook_ops.cpp's handoff_out). */
 static __always_inline int bpft_finish(bpft_entry_ctx_t *ctx, bpft_pkt_t *p) {
-    __u32 v = p->verdict;
+    __u32 v = bpft_settle(p->verdict, p); /* the pending counts (bpftables.bpf.h: counted once) */
     bpft_record(v, p->chain);
 #ifdef BPFT_HOOK_XDP
     bpft_meta_out(ctx, v, p->handoff);

@@ -3,6 +3,8 @@
 // passes/plan_chains.cpp planned), rules as tests that jump to the next rule, targets as verdicts.
 #include "codegen/direct_emitter.hpp"
 
+#include <stdexcept>
+
 #include "bpf/abi.h"
 #include "codegen/direct_conditions.hpp"
 #include "codegen/kernel_tables.hpp"
@@ -170,23 +172,24 @@ void DirectEmitter::lookup_scratch(const std::string& on_null, int32_t null_valu
     p_.emit(Mov{Width::w64, Reg::r6, Reg::r0});
 }
 
-// bpft_count: the rule's per-CPU counter, packets and bytes (the IP total length).
+// bpft_count (bpftables.bpf.h, counted once): the gid joins the packet's pending list, which the exit
+// program's bpft_settle adds to the counters when the packet is decided; past BPFT_PEND only npend grows.
 void DirectEmitter::count(int gid) {
-    p_.emit(Store{Size::u32, Reg::r10, -4, gid});
-    p_.emit(LoadImm64{Reg::r1, ImmSource::map_idx, kDirectCountersMap, 0, {}});
-    p_.emit(Mov{Width::w64, Reg::r2, Reg::r10});
-    p_.emit(Alu{AluOp::add, Width::w64, Reg::r2, -4});
-    p_.emit(CallHelper{1});  // bpf_map_lookup_elem
-    std::string none = label("nocounter");
-    p_.emit(Jump{JmpOp::eq, Width::w64, Reg::r0, 0, none});
-    p_.emit(Load{Size::u64, false, Reg::r1, Reg::r0, 0});
-    p_.emit(Alu{AluOp::add, Width::w64, Reg::r1, 1});
-    p_.emit(Store{Size::u64, Reg::r0, 0, Reg::r1});
-    p_.emit(load(Reg::r1, "len"));
-    p_.emit(Load{Size::u64, false, Reg::r2, Reg::r0, 8});
-    p_.emit(Alu{AluOp::add, Width::w64, Reg::r2, Reg::r1});
-    p_.emit(Store{Size::u64, Reg::r0, 8, Reg::r2});
-    p_.label(none);
+    constexpr int32_t pend_max = 16;  // BPFT_PEND
+    ScratchField pend = field("pend");
+    if (pend.size != 4 * pend_max) throw std::logic_error("struct bpft_pkt's pend is not BPFT_PEND words");
+    std::string full = label("pend_full");
+    p_.emit(load(Reg::r1, "npend"));
+    p_.emit(Jump{JmpOp::ge, Width::w32, Reg::r1, pend_max, full});
+    p_.emit(Mov{Width::w64, Reg::r2, Reg::r1});
+    p_.emit(Alu{AluOp::and_, Width::w64, Reg::r2, pend_max - 1});
+    p_.emit(Alu{AluOp::lsh, Width::w64, Reg::r2, 2});
+    p_.emit(Mov{Width::w64, Reg::r3, Reg::r6});
+    p_.emit(Alu{AluOp::add, Width::w64, Reg::r3, Reg::r2});
+    p_.emit(Store{Size::u32, Reg::r3, pend.off, gid});
+    p_.label(full);
+    p_.emit(Alu{AluOp::add, Width::w32, Reg::r1, 1});
+    p_.emit(Store{Size::u32, Reg::r6, field("npend").off, Reg::r1});
 }
 
 std::optional<DirectProgram> DirectEmitter::run() {
