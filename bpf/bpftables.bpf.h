@@ -63,6 +63,11 @@ struct bpft_pkt {
     __u8 tcpopt_ok;    /* options read completely */
     __u32 tcpopts[8];  /* bit per option kind present */
 #endif
+#ifdef BPFT_DIRECT /* the prebuilt entry program and the emitted rules (bpf/entry.bpf.c) */
+    __u32 route;   /* the chain the entry program found (BPFT_CHAIN_*; 0: the kernel must decide) */
+    __u32 verdict; /* what the rules decided, for the exit program */
+    __u32 handoff; /* BPFT_META_* for the exit program at XDP (0: what the verdict says) */
+#endif
 };
 
 /* The parsed packet lives in a per-CPU map value, read through a volatile pointer: every comparison then works

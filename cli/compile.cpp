@@ -1,5 +1,5 @@
-// bpftables compile FILE -o OUT [--hook HOOK] [--emit obj|c|ir|asm] [--explain] [--ipsets FILE] [-4|-6] [--stats]
-//                   [--dump-after PASS] [-v]
+// bpftables compile FILE -o OUT [--hook HOOK] [--emit obj|c|ir|asm] [--codegen c|direct] [--explain]
+//                   [--ipsets FILE] [-4|-6] [--stats] [--dump-after PASS] [-v]
 #include <getopt.h>
 
 #include <chrono>
@@ -11,11 +11,53 @@
 #include "cli/input.hpp"
 #include "codegen/build.hpp"
 #include "codegen/insn/object_text.hpp"
+#include "codegen/insn/print.hpp"
 #include "compiler/ir_print.hpp"
 #include "compiler/passes/pass.hpp"
 #include "loader/loaded_program.hpp"
 
 namespace bpftables::cli {
+namespace {
+
+// --codegen direct: the instructions (--emit asm), what is handed to the kernel (--explain: the C back end's
+// account, which follows the same decisions), the load (--stats).
+int compile_direct(ir::Program& program, codegen::Hook hook, Diagnostics& diags,
+                   const codegen::Options& options, bool explain, bool stats, std::string& listing) {
+    ir::Program copy = program;
+    std::optional<codegen::DirectProgram> built = codegen::build_direct(program, hook, diags, options);
+    if (!built) return 1;
+    listing = codegen::insn::listing(built->code);
+    if (explain) {
+        Diagnostics ignored;
+        std::optional<codegen::Build> c = codegen::build(copy, hook, ignored, options, false);
+        if (c) {
+            std::printf("hook %s: %zu rules and policies compiled\n", codegen::hook_name(hook),
+                        c->c.layout.gids.size());
+            for (const codegen::Explanation& e : c->c.explain)
+                std::printf("%s:%d: %s\n", e.loc.file.c_str(), e.loc.line, e.text.c_str());
+            if (c->c.explain.empty()) std::puts("every rule is decided in BPF");
+        }
+    }
+    if (stats) {
+        bpft_config config{};
+        std::string error;
+        auto start = std::chrono::steady_clock::now();
+        auto loaded = loader::LoadedProgram::load_direct(*built, hook, config, error);
+        double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (!loaded) {
+            std::fprintf(stderr, "bpftables compile: %s\n", error.c_str());
+            return 1;
+        }
+        loader::ProgramStats s = loaded->stats();
+        std::printf(
+            "rules %zu  emitted_insns %zu  load_s %.3f  insns %u  verified_insns %u  jited_bytes %u\n",
+            built->layout.gids.size(), built->code.insns.size(), load_s, s.insns, s.verified_insns,
+            s.jited_bytes);
+    }
+    return 0;
+}
+
+}  // namespace
 
 int compile_command(int argc, char** argv) {
     static const option long_options[] = {{"output", required_argument, nullptr, 'o'},
@@ -30,8 +72,9 @@ int compile_command(int argc, char** argv) {
                                           kIpv6Option,
                                           {"dump-after", required_argument, nullptr, 'D'},
                                           {"verbose", no_argument, nullptr, 'v'},
+                                          {"codegen", required_argument, nullptr, 'G'},
                                           {nullptr, 0, nullptr, 0}};
-    std::string out, emit = "obj";
+    std::string out, emit = "obj", codegen_name = "c";
     RulesetOptions ruleset;
     passes::Trace trace;  // --dump-after PASS: the IR after that pass, to stderr; -v: each pass's time
     codegen::Hook hook = codegen::Hook::xdp;
@@ -68,17 +111,29 @@ int compile_command(int argc, char** argv) {
             case 'v':
                 verbose = true;
                 break;
+            case 'G':
+                codegen_name = optarg;
+                break;
             default:
                 return 2;
         }
     }
     if (optind + 1 != argc || (out.empty() && !explain && !stats && trace.dump_after.empty()) ||
-        (emit != "obj" && emit != "c" && emit != "ir" && emit != "asm")) {
+        (emit != "obj" && emit != "c" && emit != "ir" && emit != "asm") ||
+        (codegen_name != "c" && codegen_name != "direct")) {
         std::fputs(
             "usage: bpftables compile FILE -o OUT [--hook xdp|tc-ingress|tc-egress] [--emit obj|c|ir|asm] "
-            "[--explain] [--ipsets FILE] [--format nft|nft-json|iptables] [-4|-6] [--backend legacy|nft] "
-            "[--stats] [--dump-after PASS] [-v]\n",
+            "[--codegen c|direct] [--explain] [--ipsets FILE] [--format nft|nft-json|iptables] [-4|-6] "
+            "[--backend legacy|nft] [--stats] [--dump-after PASS] [-v]\n",
             stderr);
+        return 2;
+    }
+    bool direct = codegen_name == "direct";
+    if (direct && !out.empty() && (emit == "obj" || emit == "c")) {
+        std::fprintf(stderr,
+                     "bpftables compile: --codegen direct emits instructions, not %s: --emit asm lists them, "
+                     "--stats loads them\n",
+                     emit == "obj" ? "an object file" : "C");
         return 2;
     }
     Diagnostics diags;
@@ -105,6 +160,10 @@ int compile_command(int argc, char** argv) {
             return report(), 1;
         result = ir::to_save(*program);
         report();
+    } else if (direct) {
+        int rc = compile_direct(*program, hook, diags, options, explain, stats, result);
+        report();
+        if (rc != 0) return rc;
     } else {
         std::optional<codegen::Build> built =
             codegen::build(*program, hook, diags, options, emit == "obj" || emit == "asm" || stats);

@@ -1,5 +1,5 @@
 // bpftables run FILE --pcap IN.pcap [--hook HOOK] [--chain INPUT|FORWARD|OUTPUT] [--in IF] [--out IF]
-//                   [--ipsets FILE] [--json]
+//                   [--ipsets FILE] [--codegen c|direct] [--json]
 #include <getopt.h>
 #include <sched.h>
 
@@ -87,8 +87,9 @@ int run_command(int argc, char** argv) {
                                           {"json", no_argument, nullptr, 'j'},
                                           {"repeat", required_argument, nullptr, 'r'},
                                           kBackendOption,
+                                          {"codegen", required_argument, nullptr, 'G'},
                                           {nullptr, 0, nullptr, 0}};
-    std::string pcap;
+    std::string pcap, codegen_name = "c";
     RulesetOptions ruleset;
     codegen::Hook hook = codegen::Hook::xdp;
     bool json = false;
@@ -135,6 +136,9 @@ int run_command(int argc, char** argv) {
             case 'j':
                 json = true;
                 break;
+            case 'G':
+                codegen_name = optarg;
+                break;
             case 'r':
                 repeat = static_cast<uint32_t>(std::strtoul(optarg, nullptr, 10));
                 if (repeat == 0) {
@@ -146,11 +150,11 @@ int run_command(int argc, char** argv) {
                 return 2;
         }
     }
-    if (optind + 1 != argc || pcap.empty()) {
+    if (optind + 1 != argc || pcap.empty() || (codegen_name != "c" && codegen_name != "direct")) {
         std::fputs(
             "usage: bpftables run FILE --pcap IN.pcap [--hook HOOK] [--chain INPUT|FORWARD|OUTPUT] "
             "[--in IF] [--out IF] [--ipsets FILE] [--format nft|nft-json|iptables] [--backend legacy|nft] "
-            "[--json] [--repeat N]\n",
+            "[--codegen c|direct] [--json] [--repeat N]\n",
             stderr);
         return 2;
     }
@@ -162,19 +166,30 @@ int run_command(int argc, char** argv) {
     }
     Diagnostics diags;
     std::optional<ir::Program> program = load_ruleset(argv[optind], ruleset.ipsets, diags, ruleset.format);
-    std::optional<codegen::Build> built;
     codegen::Options options = codegen::options_from_environment();
     options.semantics = ruleset.backend.value_or(compiler::Backend::legacy);
-    if (program) built = codegen::build(*program, hook, diags, options);
-    std::fputs(diags.str().c_str(), stderr);
-    if (!built) return 1;
-    auto loaded =
-        loader::LoadedProgram::load(built->object.object, hook, config, *program, built->c.layout, error);
+    std::optional<loader::LoadedProgram> loaded;
+    codegen::Layout layout;
+    if (codegen_name == "direct") {
+        std::optional<codegen::DirectProgram> built;
+        if (program) built = codegen::build_direct(*program, hook, diags, options);
+        std::fputs(diags.str().c_str(), stderr);
+        if (!built) return 1;
+        loaded = loader::LoadedProgram::load_direct(*built, hook, config, error);
+        layout = std::move(built->layout);
+    } else {
+        std::optional<codegen::Build> built;
+        if (program) built = codegen::build(*program, hook, diags, options);
+        std::fputs(diags.str().c_str(), stderr);
+        if (!built) return 1;
+        loaded =
+            loader::LoadedProgram::load(built->object.object, hook, config, *program, built->c.layout, error);
+        layout = std::move(built->c.layout);
+    }
     if (!loaded) {
         std::fprintf(stderr, "bpftables run: %s\n", error.c_str());
         return 1;
     }
-    const codegen::Layout& layout = built->c.layout;
     for (size_t i = 0; i < frames->size(); ++i) {
         auto r = loaded->test_run((*frames)[i].data, error);
         if (!r) {

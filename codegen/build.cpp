@@ -30,4 +30,13 @@ std::optional<Build> build(ir::Program& program, Hook hook, Diagnostics& diags, 
     return Build{std::move(*c), std::move(*obj)};
 }
 
+std::optional<DirectProgram> build_direct(ir::Program& program, Hook hook, Diagnostics& diags,
+                                          Options options) {
+    options.classifier_min = 0;
+    if (!passes::run_pipeline(program, diags, options.trace) ||
+        !passes::run_checks(program, diags, options.trace) || !run_transforms(program, diags, options))
+        return std::nullopt;
+    return emit_direct(program, hook, diags, options);
+}
+
 }  // namespace bpftables::codegen

@@ -5,6 +5,7 @@
 
 #include "codegen/c_emitter.hpp"
 #include "codegen/clang.hpp"
+#include "codegen/direct_emitter.hpp"
 
 namespace bpftables::codegen {
 
@@ -20,6 +21,11 @@ std::optional<Build> build(ir::Program& program, Hook hook, Diagnostics& diags, 
 inline std::optional<Build> build(ir::Program& program, Hook hook, Diagnostics& diags, bool object = true) {
     return build(program, hook, diags, Options{}, object);
 }
+
+// The direct back end (direct_emitter.hpp): the pass pipeline, then the instructions. The classifier is off
+// (its runs are not emitted as instructions yet): its rules are emitted one by one.
+std::optional<DirectProgram> build_direct(ir::Program& program, Hook hook, Diagnostics& diags,
+                                          Options options);
 
 // The code generator's passes (codegen/passes/passes.hpp): they record their decisions in each chain's
 // ir::ChainPlan, which `--dump-after PASS` prints and the C back end follows.

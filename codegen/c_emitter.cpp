@@ -6,6 +6,7 @@
 
 #include "bpf/sources.hpp"
 #include "codegen/emitter.hpp"
+#include "codegen/kernel_tables.hpp"
 
 namespace bpftables::codegen {
 namespace detail {
@@ -143,7 +144,7 @@ void Emitter::explain_base_chains(const ir::Table& t) {
 // kernel_tables_before); with nat rules the program looks conntrack up for every packet.
 void Emitter::kernel_tables_explained() {
     if (const ir::Table* nat = program_.find("nat"); nat && nat->family.empty()) {
-        for (const ir::Chain& c : nat->chains) nat_rules_ = nat_rules_ || !c.rules.empty();
+        nat_rules_ = codegen::nat_rules(program_);
         if (nat_rules_) {
             needs_.ct = true;
             explain_.push_back({nat->loc,

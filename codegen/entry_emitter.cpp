@@ -1,9 +1,8 @@
 // The hook's entry point (emitter.hpp): parse, prerouting's base chains, the routing decision, input's or
 // forward's, output's at egress, postrouting's; record the verdict and map it to the hook's return code
 // (hook_ops.hpp).
-#include <set>
-
 #include "codegen/emitter.hpp"
+#include "codegen/kernel_tables.hpp"
 
 namespace bpftables::codegen::detail {
 
@@ -128,31 +127,8 @@ std::string Emitter::kernel_tables_before(NfHook hook, const std::string& indent
     return s;
 }
 
-// Whether iptables' mangle CHAIN (or a chain it reaches) has a rule that can change the packet or end it:
-// any target but ACCEPT, RETURN, LOG, a jump or goto, or none; or a DROP policy.
 bool Emitter::mangle_changes(const std::string& chain) const {
-    const ir::Table* t = program_.find("mangle");
-    if (!t || !t->family.empty()) return false;
-    std::vector<const ir::Chain*> todo{t->find(chain)};
-    std::set<std::string> seen{chain};
-    if (!todo[0]) return false;
-    if (todo[0]->policy == ir::Policy::drop) return true;
-    while (!todo.empty()) {
-        const ir::Chain* c = todo.back();
-        todo.pop_back();
-        for (const ir::Rule& r : c->rules) {
-            std::string next;
-            if (const auto* j = std::get_if<ir::JumpTarget>(&r.target)) next = j->chain;
-            if (const auto* g = std::get_if<ir::GotoTarget>(&r.target)) next = g->chain;
-            bool neutral = !next.empty() || std::holds_alternative<ir::NoTarget>(r.target) ||
-                           std::holds_alternative<ir::AcceptTarget>(r.target) ||
-                           std::holds_alternative<ir::ReturnTarget>(r.target) ||
-                           std::holds_alternative<ir::LogTarget>(r.target);
-            if (!neutral) return true;
-            if (const ir::Chain* n = t->find(next); n && seen.insert(next).second) todo.push_back(n);
-        }
-    }
-    return false;
+    return codegen::mangle_changes(program_, chain);
 }
 
 std::string Emitter::out_iface(const std::string& indent) const {

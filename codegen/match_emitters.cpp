@@ -62,23 +62,11 @@ MatchCode l4_match(const std::string& cond, uint32_t header_bytes) {
     return c;
 }
 
-// The interface name as iptables compares it: the bytes of the name plus its NUL, or only the prefix before
-// a trailing '+'. Packed into two little-endian words and masks.
 std::string ifname_cond(const ir::InterfaceMatch& m) {
-    uint8_t name[16] = {}, mask[16] = {};
-    std::string n = m.name;
-    bool wildcard = !n.empty() && n.back() == '+';
-    if (wildcard) n.pop_back();
-    for (size_t i = 0; i < n.size() && i < 16; ++i) name[i] = static_cast<uint8_t>(n[i]), mask[i] = 0xff;
-    if (!wildcard && n.size() < 16) mask[n.size()] = 0xff;
-    uint64_t w[2] = {}, k[2] = {};
-    for (int i = 0; i < 16; ++i) {
-        w[i / 8] |= static_cast<uint64_t>(name[i]) << (8 * (i % 8));
-        k[i / 8] |= static_cast<uint64_t>(mask[i]) << (8 * (i % 8));
-    }
+    IfnameWords k = ifname_words(m);
     const char* field = m.dir == ir::Dir::src ? "&p->in" : "&p->out";
-    return invert_if(m.invert, std::string("bpft_ifname_match(") + field + ", " + hex(w[0]) + ", " +
-                                   hex(w[1]) + ", " + hex(k[0]) + ", " + hex(k[1]) + ")");
+    return invert_if(m.invert, std::string("bpft_ifname_match(") + field + ", " + hex(k.word[0]) + ", " +
+                                   hex(k.word[1]) + ", " + hex(k.mask[0]) + ", " + hex(k.mask[1]) + ")");
 }
 
 bool table_has_rules(const ir::Program& program, const std::string& table) {
@@ -351,6 +339,21 @@ struct Emitter {
 };
 
 }  // namespace
+
+IfnameWords ifname_words(const ir::InterfaceMatch& m) {
+    uint8_t name[16] = {}, mask[16] = {};
+    std::string n = m.name;
+    bool wildcard = !n.empty() && n.back() == '+';
+    if (wildcard) n.pop_back();
+    for (size_t i = 0; i < n.size() && i < 16; ++i) name[i] = static_cast<uint8_t>(n[i]), mask[i] = 0xff;
+    if (!wildcard && n.size() < 16) mask[n.size()] = 0xff;
+    IfnameWords k;
+    for (int i = 0; i < 16; ++i) {
+        k.word[i / 8] |= static_cast<uint64_t>(name[i]) << (8 * (i % 8));
+        k.mask[i / 8] |= static_cast<uint64_t>(mask[i]) << (8 * (i % 8));
+    }
+    return k;
+}
 
 std::optional<MatchCode> emit_match(const ir::Match& match, MatchContext& ctx) {
     return std::visit(Emitter{ctx}, match);

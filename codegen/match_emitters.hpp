@@ -5,6 +5,7 @@
 //   kernel_if  - when true, only the kernel can decide this match here: the packet is handed over
 //   hotdrop_if - when true, netfilter drops the packet at this match (a header too short to read)
 //   cond       - when true (and neither of the above), the match matches
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -39,6 +40,14 @@ struct MatchContext {
     const ir::Program& program;
     bool target_decides;  // the rule's target can change the verdict (anything but LOG or no target)
 };
+
+// The interface name as iptables compares it: the bytes of the name plus its NUL, or only the prefix before
+// a trailing '+'; packed into two little-endian words (as struct bpft_ifname holds a name) and their masks.
+// A name matches when ((name.w[i] ^ word[i]) & mask[i]) == 0 for both words.
+struct IfnameWords {
+    uint64_t word[2] = {}, mask[2] = {};
+};
+IfnameWords ifname_words(const ir::InterfaceMatch& m);
 
 // Empty when the match cannot be compiled at all (diagnosed).
 std::optional<MatchCode> emit_match(const ir::Match& match, MatchContext& ctx);

@@ -14,6 +14,7 @@
 
 #include "codegen/c_emitter.hpp"
 #include "codegen/classifier.hpp"
+#include "codegen/direct_emitter.hpp"
 
 namespace bpftables::loader {
 namespace {
@@ -30,31 +31,37 @@ int print_to_log(enum libbpf_print_level level, const char* fmt, va_list args) {
     return n;
 }
 
-// Where bpft_cfg lives inside the object's .rodata image.
-bool set_config(bpf_object* obj, const bpft_config& config, std::string& error) {
+// Writes `size` bytes at the variable `name` of the object's .rodata image (before the load).
+bool set_rodata(bpf_object* obj, const char* name, const void* value, size_t value_size, std::string& error) {
     const btf* b = bpf_object__btf(obj);
     bpf_map* rodata = nullptr;
     bpf_map* map;
     bpf_object__for_each_map(map, obj) {
-        std::string name = bpf_map__name(map);
-        if (bpf_map__is_internal(map) && name.size() >= 7 && name.compare(name.size() - 7, 7, ".rodata") == 0)
+        std::string map_name = bpf_map__name(map);
+        if (bpf_map__is_internal(map) && map_name.size() >= 7 &&
+            map_name.compare(map_name.size() - 7, 7, ".rodata") == 0)
             rodata = map;
     }
-    if (!b || !rodata) return error = "the object has no .rodata with bpft_cfg", false;
+    if (!b || !rodata) return error = std::string("the object has no .rodata with ") + name, false;
     int sec = btf__find_by_name_kind(b, ".rodata", BTF_KIND_DATASEC);
     if (sec < 0) return error = "the object's BTF has no .rodata section", false;
     const btf_type* t = btf__type_by_id(b, sec);
     const btf_var_secinfo* v = btf_var_secinfos(t);
     for (int i = 0; i < btf_vlen(t); ++i, ++v) {
         const btf_type* var = btf__type_by_id(b, v->type);
-        if (std::strcmp(btf__name_by_offset(b, var->name_off), "bpft_cfg") != 0) continue;
+        if (std::strcmp(btf__name_by_offset(b, var->name_off), name) != 0) continue;
         size_t size = 0;
         auto* image = static_cast<char*>(const_cast<void*>(bpf_map__initial_value(rodata, &size)));
-        if (!image || v->offset + sizeof(config) > size) break;
-        std::memcpy(image + v->offset, &config, sizeof(config));
+        if (!image || v->offset + value_size > size) break;
+        std::memcpy(image + v->offset, value, value_size);
         return true;
     }
-    return error = "bpft_cfg not found in .rodata", false;
+    return error = std::string(name) + " not found in .rodata", false;
+}
+
+// Where bpft_cfg lives inside the object's .rodata image.
+bool set_config(bpf_object* obj, const bpft_config& config, std::string& error) {
+    return set_rodata(obj, "bpft_cfg", &config, sizeof(config), error);
 }
 
 bool fill_sets(bpf_object* obj, const ir::Program& program, const codegen::Layout& layout,
@@ -196,6 +203,71 @@ std::optional<LoadedProgram> LoadedProgram::load(const std::string& object, code
     return p;
 }
 
+std::optional<LoadedProgram> LoadedProgram::load_direct(const codegen::DirectProgram& direct,
+                                                        codegen::Hook hook, const bpft_config& config,
+                                                        std::string& error) {
+    std::string log;
+    libbpf_log = &log;
+    libbpf_set_print(print_to_log);
+    struct Reset {
+        ~Reset() { libbpf_log = nullptr; }
+    } reset;
+    LoadedProgram p;
+    p.hook_ = hook;
+    p.handoff_ = config.decided_mark != 0;
+    p.gids_ = direct.layout.gids.size();
+    const bpf::EmbeddedObject& object = codegen::entry_object(hook, direct.needs.ct);
+    LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "bpftables");
+    p.obj_.reset(bpf_object__open_mem(object.data, object.size, &opts));
+    if (!p.obj_)
+        return error = "cannot open the entry object: " + std::string(std::strerror(errno)) + "\n" + log,
+               std::nullopt;
+    uint32_t need_ifname = direct.needs.ifname ? 1 : 0;
+    if (!set_config(p.obj_.get(), config, error) ||
+        !set_rodata(p.obj_.get(), "bpft_need_ifname", &need_ifname, sizeof need_ifname, error))
+        return std::nullopt;
+    bpf_map* counters = bpf_object__find_map_by_name(p.obj_.get(), "bpft_counters");
+    if (!counters ||
+        bpf_map__set_max_entries(counters, static_cast<uint32_t>(std::max<size_t>(p.gids_, 1))) != 0)
+        return error = "cannot size the entry object's counters", std::nullopt;
+    if (bpf_object__load(p.obj_.get()) != 0)
+        return error =
+                   "the kernel refused the entry program: " + std::string(std::strerror(errno)) + "\n" + log,
+               std::nullopt;
+    bpf_program* entry = bpf_object__find_program_by_name(p.obj_.get(), codegen::entry_point(hook));
+    bpf_program* exit = bpf_object__find_program_by_name(p.obj_.get(), codegen::exit_point(hook));
+    bpf_map* scratch = bpf_object__find_map_by_name(p.obj_.get(), "bpft_scratch");
+    bpf_map* progs = bpf_object__find_map_by_name(p.obj_.get(), "bpft_progs");
+    bpf_map* results = bpf_object__find_map_by_name(p.obj_.get(), "bpft_results");
+    if (!entry || !exit || !scratch || !progs || !results)
+        return error = "the entry object lacks its programs or maps", std::nullopt;
+    p.prog_fd_ = bpf_program__fd(entry);
+    p.results_fd_ = bpf_map__fd(results);
+    p.counters_fd_ = bpf_map__fd(counters);
+
+    DirectLoadOptions o;
+    o.type = hook == codegen::Hook::xdp ? BPF_PROG_TYPE_XDP : BPF_PROG_TYPE_SCHED_CLS;
+    // A prog array takes programs of its owner's type and expected attach type (libbpf loads SEC("xdp") with
+    // BPF_XDP).
+    o.expected_attach_type = hook == codegen::Hook::xdp ? BPF_XDP : static_cast<bpf_attach_type>(0);
+    o.name = "bpftables_rules";
+    o.fd_array.resize(3);
+    o.fd_array[codegen::kDirectScratchMap] = bpf_map__fd(scratch);
+    o.fd_array[codegen::kDirectCountersMap] = bpf_map__fd(counters);
+    o.fd_array[codegen::kDirectProgsMap] = bpf_map__fd(progs);
+    for (const std::string& f : direct.functions) o.functions[f] = FunctionSpec{{}, true};
+    p.rules_ = loader::load_direct(direct.code, o, error);
+    if (!p.rules_) return std::nullopt;
+    int rules_fd = p.rules_->prog.get(), exit_fd = bpf_program__fd(exit);
+    for (auto [slot, fd] :
+         {std::pair{codegen::kDirectSlotRules, rules_fd}, {codegen::kDirectSlotExit, exit_fd}})
+        if (bpf_map_update_elem(bpf_map__fd(progs), &slot, &fd, BPF_ANY) != 0)
+            return error = std::string("cannot fill the prog array: ") + std::strerror(errno), std::nullopt;
+    if (bpf_map* local = bpf_object__find_map_by_name(p.obj_.get(), "bpft_local"))
+        if (!fill_local_addresses(bpf_map__fd(local), error)) return std::nullopt;
+    return p;
+}
+
 int LoadedProgram::prog_fd() const {
     return prog_fd_;
 }
@@ -265,7 +337,8 @@ ProgramStats LoadedProgram::stats() const {
     bpf_prog_info info{};
     uint32_t len = sizeof(info);
     ProgramStats s;
-    if (bpf_obj_get_info_by_fd(prog_fd_, &info, &len) == 0) {
+    int fd = rules_ ? rules_->prog.get() : prog_fd_;  // direct: the emitted program
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
         s.insns = info.xlated_prog_len / 8;
         s.verified_insns = info.verified_insns;
         s.jited_bytes = info.jited_prog_len;

@@ -8,9 +8,11 @@
 #include <vector>
 
 #include "bpf/abi.h"
+#include "codegen/direct_emitter.hpp"
 #include "codegen/hook.hpp"
 #include "codegen/layout.hpp"
 #include "compiler/ir.hpp"
+#include "loader/direct.hpp"
 
 struct bpf_object;
 
@@ -46,6 +48,13 @@ class LoadedProgram {
                                              const bpft_config& config, const ir::Program& program,
                                              const codegen::Layout& layout, std::string& error);
 
+    // The direct back end (codegen/direct_emitter.hpp): the hook's prebuilt entry object, loaded by libbpf
+    // with `config`, and the emitted instructions loaded without clang (direct.hpp) into its prog array; its
+    // counters, results and test runs are the C back end's. On failure, `error` says why (with the verifier's
+    // log, which names the ruleset's lines).
+    static std::optional<LoadedProgram> load_direct(const codegen::DirectProgram& direct, codegen::Hook hook,
+                                                    const bpft_config& config, std::string& error);
+
     LoadedProgram(LoadedProgram&&) noexcept;
     LoadedProgram& operator=(LoadedProgram&&) noexcept;
     ~LoadedProgram();
@@ -70,6 +79,7 @@ class LoadedProgram {
     codegen::Hook hook_ = codegen::Hook::xdp;
     bool handoff_ = false;  // config.decided_mark set: test_run reports the frame and the mark
     int prog_fd_ = -1;
+    std::optional<DirectProgram> rules_;  // the direct back end's emitted program (in the prog array)
     int results_fd_ = -1;
     int counters_fd_ = -1;
     size_t gids_ = 0;

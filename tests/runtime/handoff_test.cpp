@@ -22,10 +22,7 @@ class Handoff : public RuntimeTest {
     // The program's run on `f` at `hook` (with the handoff on unless `options` says otherwise).
     static RunResult run(Ruleset& rs, Hook hook, const std::vector<uint8_t>& f, uint32_t mark = 0) {
         std::string error;
-        const loader::LoadedProgram* prog = rs.loaded(hook, error);
-        EXPECT_NE(prog, nullptr) << error;
-        if (!prog) return {};
-        std::optional<RunResult> r = prog->test_run(f, error, mark);
+        std::optional<RunResult> r = rs.test_run(hook, f, error, mark);
         EXPECT_TRUE(r) << error;
         return r ? *r : RunResult{};
     }
@@ -58,7 +55,7 @@ TEST_F(Handoff, NoMetadataWithoutTheBit) {
     REQUIRE_PARSER(text);
     std::vector<uint8_t> f = frame(Ipv4{}, Udp{.dport = 53});
     std::string error;
-    std::optional<RunResult> r = ruleset(text).loaded(Hook::xdp, error)->test_run(f, error);
+    std::optional<RunResult> r = ruleset(text).test_run(Hook::xdp, f, error);
     ASSERT_TRUE(r) << error;
     EXPECT_TRUE(r->data.empty());  // the frame is not even reported: nothing was asked
     EXPECT_VERDICT_ON(ruleset(text), Hook::xdp, f, "ACCEPT", "INPUT", 1);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "base/diagnostics.hpp"
@@ -87,6 +88,7 @@ Ruleset::Loaded& Ruleset::get(Hook hook) {
         l.error = "the ruleset does not parse:\n" + diags.str();
         return l;
     }
+    ir::Program pristine = *l.program;  // the passes rewrite it: the direct back end starts from the same
     l.build = codegen::build(*l.program, hook, diags, codegen::options_from_environment());
     if (!l.build) {
         l.error =
@@ -105,7 +107,42 @@ Ruleset::Loaded& Ruleset::get(Hook hook) {
                                          error);
     if (!l.prog)
         l.error = std::string("the program does not load for ") + codegen::hook_name(hook) + ": " + error;
+    load_direct(l, std::move(pristine), hook, config);
     return l;
+}
+
+// The direct back end's program beside the C one (harness.hpp). A ruleset it refuses with "not supported by
+// the direct back end yet" runs on C alone; any other failure to build or load is the test's failure.
+void Ruleset::load_direct(Loaded& l, ir::Program program, Hook hook, const bpft_config& config) {
+    const char* mode = std::getenv("BPFTABLES_TEST_DIRECT");
+    if ((mode && std::string(mode) == "0") || !l.prog || !options_.ipsets.empty()) {
+        l.direct_why = "not built";
+        return;
+    }
+    Diagnostics diags;
+    std::optional<codegen::DirectProgram> built =
+        codegen::build_direct(program, hook, diags, codegen::options_from_environment());
+    if (!built) {
+        l.direct_why = diags.str();
+        if (l.direct_why.find("not supported by the direct back end yet") == std::string::npos ||
+            (mode && std::string(mode) == "1"))
+            ADD_FAILURE() << "the direct back end does not build what the C back end builds:\n"
+                          << l.direct_why;
+        return;
+    }
+    std::string error;
+    l.direct = loader::LoadedProgram::load_direct(*built, hook, config, error);
+    if (!l.direct) {
+        l.direct_why = error;
+        ADD_FAILURE() << "the direct back end's program does not load for " << codegen::hook_name(hook)
+                      << ": " << error;
+    }
+}
+
+const loader::LoadedProgram* Ruleset::direct(Hook hook, std::string* why) {
+    Loaded& l = get(hook);
+    if (why) *why = l.direct_why;
+    return l.direct ? &*l.direct : nullptr;
 }
 
 const loader::LoadedProgram* Ruleset::loaded(Hook hook, std::string& error) {
@@ -127,7 +164,8 @@ std::string Ruleset::c_source(Hook hook) {
 std::optional<Verdict> Ruleset::run(Hook hook, const std::vector<uint8_t>& frame, std::string& error) {
     const loader::LoadedProgram* prog = loaded(hook, error);
     if (!prog) return std::nullopt;
-    auto r = prog->test_run(frame, error);
+    (void)prog;
+    auto r = test_run(hook, frame, error);
     if (!r) return std::nullopt;
     Verdict v;
     v.kind = kind_name(BPFT_KIND(r->verdict));
@@ -145,6 +183,29 @@ std::optional<Verdict> Ruleset::run(Hook hook, const std::vector<uint8_t>& frame
     return v;
 }
 
+std::optional<loader::RunResult> Ruleset::test_run(Hook hook, const std::vector<uint8_t>& frame,
+                                                   std::string& error, uint32_t mark) {
+    const loader::LoadedProgram* prog = loaded(hook, error);
+    if (!prog) return std::nullopt;
+    auto r = prog->test_run(frame, error, mark);
+    if (!r) return std::nullopt;
+    if (const loader::LoadedProgram* d = direct(hook)) {
+        auto dr = d->test_run(frame, error, mark);
+        if (!dr) return error = "direct back end: " + error, std::nullopt;
+        if (dr->verdict != r->verdict || dr->chain != r->chain || dr->retval != r->retval ||
+            dr->data != r->data || dr->mark != r->mark) {
+            error = "the back ends disagree at " + std::string(codegen::hook_name(hook)) + ": C verdict " +
+                    std::to_string(r->verdict) + " chain " + std::to_string(r->chain) + " return " +
+                    std::to_string(r->retval) + " mark " + std::to_string(r->mark) + ", direct verdict " +
+                    std::to_string(dr->verdict) + " chain " + std::to_string(dr->chain) + " return " +
+                    std::to_string(dr->retval) + " mark " + std::to_string(dr->mark) +
+                    (dr->data != r->data ? " (and the frames differ)" : "");
+            return std::nullopt;
+        }
+    }
+    return r;
+}
+
 std::optional<bpft_counter> Ruleset::counter(Hook hook, const std::string& table, const std::string& chain,
                                              int rule) {
     std::string error;
@@ -154,6 +215,15 @@ std::optional<bpft_counter> Ruleset::counter(Hook hook, const std::string& table
     if (gid < 0) return std::nullopt;
     std::vector<bpft_counter> all = prog->counters();
     if (static_cast<size_t>(gid) >= all.size()) return std::nullopt;
+    if (const loader::LoadedProgram* d = direct(hook)) {
+        std::vector<bpft_counter> other = d->counters();
+        if (static_cast<size_t>(gid) >= other.size() || other[gid].packets != all[gid].packets ||
+            other[gid].bytes != all[gid].bytes) {
+            ADD_FAILURE() << "the direct back end's counter of " << table << " " << chain << " rule " << rule
+                          << " differs from the C back end's";
+            return std::nullopt;
+        }
+    }
     return all[gid];
 }
 

@@ -6,7 +6,12 @@
 //   Ruleset& rs = ruleset(input_chain({"-s 10.0.0.0/8 -j DROP"}));
 //   EXPECT_VERDICT(rs, frame(Ipv4{.src = ip("10.1.2.3")}, Tcp{}), "DROP", "INPUT", 1);
 //
-// EXPECT_VERDICT runs the frame on both ingress back ends (xdp and tc-ingress) and checks the verdict kind,
+// Every ruleset is also built with the direct back end (codegen/direct_emitter.hpp) when it supports
+// everything the ruleset uses: each run then runs both programs and fails unless they agree (verdict, chain,
+// return code), and counters must agree too. BPFTABLES_TEST_DIRECT=0 turns that off; =1 makes a ruleset the
+// direct back end refuses a failure instead of a C-only run.
+//
+// EXPECT_VERDICT runs the frame on both ingress hooks (xdp and tc-ingress) and checks the verdict kind,
 // the deciding chain and rule (1-based; 0 = the chain's policy; -1 = no rule, e.g. NOT_IP) and that the
 // hook's return code agrees with the verdict. Tests derive from RuntimeTest, which skips them when not root.
 #include <gtest/gtest.h>
@@ -55,9 +60,15 @@ class Ruleset {
 
     // Empty with `error` set when the ruleset does not compile or load, or the run fails.
     std::optional<Verdict> run(Hook hook, const std::vector<uint8_t>& frame, std::string& error);
+    // The C back end's raw result of one run (with the skb's `mark`, loaded_program.hpp); the direct back
+    // end's program runs too and must agree, down to the frame and the mark it leaves.
+    std::optional<loader::RunResult> test_run(Hook hook, const std::vector<uint8_t>& frame,
+                                              std::string& error, uint32_t mark = 0);
     const loader::LoadedProgram* loaded(Hook hook, std::string& error);
     const codegen::Layout* layout(Hook hook);
     std::string c_source(Hook hook);
+    // The direct back end's program, or null when it does not support the ruleset (`why` says so).
+    const loader::LoadedProgram* direct(Hook hook, std::string* why = nullptr);
     // Packets and bytes counted on a rule (1-based; 0 = policy) of a table's chain.
     std::optional<bpft_counter> counter(Hook hook, const std::string& table, const std::string& chain,
                                         int rule);
@@ -68,8 +79,11 @@ class Ruleset {
         std::optional<codegen::Build> build;
         std::optional<loader::LoadedProgram> prog;
         std::string error;
+        std::optional<loader::LoadedProgram> direct;  // the direct back end's, when it supports the ruleset
+        std::string direct_why;                       // why there is none
     };
     Loaded& get(Hook hook);
+    void load_direct(Loaded& l, ir::Program program, Hook hook, const bpft_config& config);
 
     std::string text_;
     std::optional<ir::Program> program_;

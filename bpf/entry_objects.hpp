@@ -1,0 +1,18 @@
+#pragma once
+// The direct back end's prebuilt entry objects (entry.bpf.c), compiled when bpftables is built and embedded
+// here: for each hook in the order of compiler::Hook (xdp, tc-ingress, tc-egress), the object without
+// conntrack, then the one with it (BPFT_NEED_CT). Index: 2 * hook + ct.
+#include <cstddef>
+
+namespace bpftables::bpf {
+
+struct EmbeddedObject {
+    const char* name;  // entry_<hook>_<ct>.bpf.o
+    const unsigned char* data;
+    size_t size;
+};
+
+extern const EmbeddedObject entry_objects[];
+extern const int entry_object_count;
+
+}  // namespace bpftables::bpf

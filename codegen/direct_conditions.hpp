@@ -1,0 +1,53 @@
+#pragma once
+// The direct back end's matches (direct_emitter.hpp): each match kind becomes conditions over fields of the
+// scratch value, as match_emitters.cpp makes C conditions for the C back end (the same three: kernel_if,
+// hotdrop_if, cond), and conditions become short-circuit jumps.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "codegen/direct_emitter.hpp"
+
+namespace bpftables::codegen::direct {
+
+// A condition: a comparison of one field, a name's two words (interface names), or a combination.
+struct Cond {
+    enum class Kind { yes, no, cmp, words, all, any, negate } kind = Kind::yes;
+    ScratchField field;
+    uint32_t mask = 0xffffffff;  // cmp: (field & mask) op value
+    insn::JmpOp op = insn::JmpOp::eq;
+    uint32_t value = 0;
+    IfnameWords name;  // words: ((field.w[i] ^ name.word[i]) & name.mask[i]) == 0 for i = 0, 1
+    std::vector<Cond> parts;
+};
+
+struct DirectMatch {
+    Cond kernel_if{Cond::Kind::no};
+    Cond hotdrop_if{Cond::Kind::no};
+    Cond cond{Cond::Kind::yes};
+};
+
+struct MatchInput {
+    const ScratchLayout& scratch;
+    bool before_conntrack;  // the chain runs before conntrack (iptables' raw)
+};
+
+// The conditions of a match whose C (emit_match) decides in BPF; nullopt when the direct back end does not
+// emit this kind yet.
+std::optional<DirectMatch> direct_match(const ir::Match& match, const MatchInput& in);
+
+// Emits jumps to `target` taken when `c` is `when`; falls through otherwise. Uses r1 to r3; r6 holds the
+// scratch value. `fresh` names local labels.
+class CondEmitter {
+  public:
+    CondEmitter(insn::Program& p, std::string prefix) : p_(p), prefix_(std::move(prefix)) {}
+    void jump_if(const Cond& c, bool when, const std::string& target);
+
+  private:
+    std::string fresh();
+    insn::Program& p_;
+    std::string prefix_;
+    int next_ = 0;
+};
+
+}  // namespace bpftables::codegen::direct

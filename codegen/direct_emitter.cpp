@@ -1,0 +1,471 @@
+// The direct back end's emitter (direct_emitter.hpp): the main function (base chains in netfilter's order,
+// as entry_emitter.cpp after its prologue), chains as global functions (split into the segments that
+// passes/plan_chains.cpp planned), rules as tests that jump to the next rule, targets as verdicts.
+#include "codegen/direct_emitter.hpp"
+
+#include <stdexcept>
+
+#include "bpf/abi.h"
+#include "codegen/direct_conditions.hpp"
+#include "codegen/kernel_tables.hpp"
+#include "compiler/ir_print.hpp"
+
+namespace bpftables::codegen {
+namespace {
+
+using compiler::NfHook;
+using namespace insn;
+
+constexpr int32_t imm(uint32_t v) {
+    return static_cast<int32_t>(v);
+}
+
+constexpr int32_t verdict(uint32_t kind, uint32_t gid) {
+    return static_cast<int32_t>(kind << 24 | gid);
+}
+
+// The verifier refuses unreachable instructions: the blocks no rule jumps to (a rule without a hand-over
+// or short-header test, a target that always returns), and the chains called only from such code (a base
+// chain after one the kernel decides), are removed, with their labels and lines moved to the next
+// instruction kept.
+void prune_unreachable(Program& p) {
+    std::vector<bool> live(p.insns.size(), false);
+    std::vector<size_t> todo{0};
+    auto at = [&](const std::string& label) { return p.labels.at(label); };
+    while (!todo.empty()) {
+        size_t i = todo.back();
+        todo.pop_back();
+        for (; i < p.insns.size() && !live[i]; ++i) {
+            live[i] = true;
+            const Insn& x = p.insns[i];
+            if (std::holds_alternative<Exit>(x)) break;
+            if (const auto* g = std::get_if<Goto>(&x)) {
+                todo.push_back(at(g->target));
+                break;
+            }
+            if (const auto* j = std::get_if<Jump>(&x)) todo.push_back(at(j->target));
+            if (const auto* c = std::get_if<CallLocal>(&x)) todo.push_back(at(c->target));  // a chain called
+        }
+    }
+    std::vector<size_t> renumber(p.insns.size() + 1);
+    Program out;
+    for (size_t i = 0; i < p.insns.size(); ++i) {
+        renumber[i] = out.insns.size();
+        if (live[i]) out.insns.push_back(std::move(p.insns[i]));
+    }
+    renumber[p.insns.size()] = out.insns.size();
+    for (const auto& [name, i] : p.labels) out.labels[name] = renumber[i];
+    for (const auto& [i, line] : p.lines)
+        if (renumber[i] < out.insns.size()) out.lines[renumber[i]] = line;
+    p = std::move(out);
+}
+
+class DirectEmitter {
+  public:
+    DirectEmitter(const ir::Program& program, Hook hook, Diagnostics& diags, const Options& options,
+                  const ScratchLayout& scratch)
+        : program_(program),
+          hook_(hook),
+          diags_(diags),
+          options_(options),
+          scratch_(scratch),
+          layout_(make_layout(program)) {}
+
+    std::optional<DirectProgram> run();
+
+  private:
+    ScratchField field(const char* name) const { return scratch_.at(name); }
+    Load load(Reg dst, const char* name) const;
+    void ret(int32_t v) {
+        p_.emit(Mov{Width::w64, Reg::r0, v});
+        p_.emit(Exit{});
+    }
+    void lookup_scratch(const std::string& on_null, int32_t null_value);
+    void count(int gid);
+    std::string label(const std::string& what) { return what + "_" + std::to_string(labels_++); }
+
+    // main
+    void main_function();
+    void run_hook(NfHook hook);
+    void kernel_tables_before(NfHook hook);
+    void to_out(int32_t v) {
+        p_.emit(Mov{Width::w64, Reg::r9, v});
+        p_.emit(Goto{"out"});
+    }
+
+    // chains
+    bool emit_chain(const ir::Table& t, const ir::Chain& c);
+    bool emit_rules(const ir::Table& t, const ir::Chain& c, size_t begin, size_t end);
+    bool emit_rule(const ir::Table& t, const ir::Chain& c, int index);
+    void end_chain() {
+        if (end_chain_policy_.empty())
+            ret(end_chain_value_);
+        else
+            p_.emit(Goto{end_chain_policy_});
+    }
+
+    // targets: one overload per kind, no fallback
+    void target(const ir::NoTarget&, const ir::Table&, int) {}
+    void target(const ir::AcceptTarget&, const ir::Table&, int gid) { ret(verdict(BPFT_ACCEPT, gid)); }
+    void target(const ir::DropTarget&, const ir::Table&, int gid) { ret(verdict(BPFT_DROP, gid)); }
+    void target(const ir::ReturnTarget&, const ir::Table&, int) { end_chain(); }
+    void target(const ir::JumpTarget& j, const ir::Table& t, int) {
+        p_.emit(CallLocal{names_.at({t.name, j.chain})});
+        p_.emit(Jump{JmpOp::ne, Width::w64, Reg::r0, 0, ret_label_});
+    }
+    void target(const ir::GotoTarget& j, const ir::Table& t, int gid) {
+        target(ir::JumpTarget{j.chain}, t, gid);
+        end_chain();
+    }
+    void target(const ir::RejectTarget&, const ir::Table&, int gid) { ret(verdict(BPFT_REJECT, gid)); }
+    void target(const ir::LogTarget&, const ir::Table&, int gid) { ret(verdict(BPFT_KERNEL, gid)); }
+    void target(const ir::NotrackTarget&, const ir::Table& t, int) { notrack(t); }
+    void target(const ir::CtTarget& x, const ir::Table& t, int gid) {
+        if (x.notrack && x.args.empty())
+            notrack(t);
+        else
+            ret(verdict(BPFT_KERNEL, gid));
+    }
+    void target(const ir::OpaqueTarget&, const ir::Table&, int gid) { ret(verdict(BPFT_KERNEL, gid)); }
+    void notrack(const ir::Table& t) {
+        if (compiler::ct_position(t) == compiler::CtPosition::before)
+            p_.emit(Store{Size::u8, Reg::r6, field("untracked").off, 1});
+    }
+
+    const ir::Program& program_;
+    Hook hook_;
+    Diagnostics& diags_;
+    Options options_;
+    const ScratchLayout& scratch_;
+    Layout layout_;
+    Needs needs_;
+    Program p_;
+    std::vector<std::string> functions_;
+    std::map<std::pair<std::string, std::string>, std::string> names_;
+    int labels_ = 0;
+    uint32_t short_header_ = BPFT_HOTDROP;
+    // How a rule ends its chain (RETURN, the end of a goto): a jump to the policy, or a return value.
+    std::string end_chain_policy_;
+    int32_t end_chain_value_ = BPFT_CONTINUE;
+    std::string ret_label_;  // an `exit` of the current function (r0 holds the verdict)
+};
+
+Load DirectEmitter::load(Reg dst, const char* name) const {
+    ScratchField f = field(name);
+    Size s = f.size == 1 ? Size::u8 : f.size == 2 ? Size::u16 : f.size == 8 ? Size::u64 : Size::u32;
+    return Load{s, false, dst, Reg::r6, f.off};
+}
+
+// r6 = the scratch value; when the lookup fails, return `null_value`.
+void DirectEmitter::lookup_scratch(const std::string& on_null, int32_t null_value) {
+    p_.emit(Store{Size::u32, Reg::r10, -4, 0});
+    p_.emit(LoadImm64{Reg::r1, ImmSource::map_idx, kDirectScratchMap, 0, {}});
+    p_.emit(Mov{Width::w64, Reg::r2, Reg::r10});
+    p_.emit(Alu{AluOp::add, Width::w64, Reg::r2, -4});
+    p_.emit(CallHelper{1});  // bpf_map_lookup_elem
+    std::string found = label("found");
+    p_.emit(Jump{JmpOp::ne, Width::w64, Reg::r0, 0, found});
+    p_.emit(Mov{Width::w64, Reg::r0, null_value});
+    p_.emit(Exit{});
+    (void)on_null;
+    p_.label(found);
+    p_.emit(Mov{Width::w64, Reg::r6, Reg::r0});
+}
+
+// bpft_count (bpftables.bpf.h, counted once): the gid joins the packet's pending list, which the exit
+// program's bpft_settle adds to the counters when the packet is decided; past BPFT_PEND only npend grows.
+void DirectEmitter::count(int gid) {
+    constexpr int32_t pend_max = 16;  // BPFT_PEND
+    ScratchField pend = field("pend");
+    if (pend.size != 4 * pend_max) throw std::logic_error("struct bpft_pkt's pend is not BPFT_PEND words");
+    std::string full = label("pend_full");
+    p_.emit(load(Reg::r1, "npend"));
+    p_.emit(Jump{JmpOp::ge, Width::w32, Reg::r1, pend_max, full});
+    p_.emit(Mov{Width::w64, Reg::r2, Reg::r1});
+    p_.emit(Alu{AluOp::and_, Width::w64, Reg::r2, pend_max - 1});
+    p_.emit(Alu{AluOp::lsh, Width::w64, Reg::r2, 2});
+    p_.emit(Mov{Width::w64, Reg::r3, Reg::r6});
+    p_.emit(Alu{AluOp::add, Width::w64, Reg::r3, Reg::r2});
+    p_.emit(Store{Size::u32, Reg::r3, pend.off, gid});
+    p_.label(full);
+    p_.emit(Alu{AluOp::add, Width::w32, Reg::r1, 1});
+    p_.emit(Store{Size::u32, Reg::r6, field("npend").off, Reg::r1});
+}
+
+std::optional<DirectProgram> DirectEmitter::run() {
+    if (program_.family == ir::Family::ipv6) {
+        diags_.error(program_.tables.empty() ? SourceLoc{} : program_.tables[0].loc,
+                     "IPv6 programs are not generated yet");
+        return std::nullopt;
+    }
+    bool short_to_kernel =
+        program_.short_headers == ir::ShortHeaders::kernel || options_.semantics == compiler::Backend::nft;
+    short_header_ = short_to_kernel ? BPFT_KERNEL : BPFT_HOTDROP;
+    for (const ir::Table& t : program_.tables) {
+        if (t.family.empty() && !compiler::is_compiled_table(t.name)) continue;
+        for (const ir::Chain& c : t.chains)
+            if (compiler::is_compiled_chain(t, c))
+                names_[{t.name, c.name}] =
+                    "chain_" + t.name + "_" + c.name + "_" + std::to_string(names_.size());
+    }
+    main_function();
+    for (const ir::Table& t : program_.tables) {
+        if (t.family.empty() && !compiler::is_compiled_table(t.name)) continue;
+        for (const ir::Chain& c : t.chains)
+            if (compiler::is_compiled_chain(t, c) && !emit_chain(t, c)) return std::nullopt;
+    }
+    if (diags_.has_errors()) return std::nullopt;
+    if (hook_ != Hook::tc_egress && nat_rules(program_)) needs_.ct = true;
+    prune_unreachable(p_);
+    return DirectProgram{std::move(p_), std::move(functions_), std::move(layout_), needs_};
+}
+
+// The C back end's entry point after its prologue (entry_emitter.cpp), which the entry program ran: OUTPUT,
+// or prerouting, the route the entry program found, input or forward (and postrouting).
+void DirectEmitter::main_function() {
+    int32_t pass = hook_ == Hook::xdp ? 2 /* XDP_PASS */ : 0 /* TC_ACT_OK */;
+    p_.emit(Mov{Width::w64, Reg::r7, Reg::r1});
+    lookup_scratch("", pass);
+    p_.emit(load(Reg::r8, "route"));
+    p_.emit(Jump{JmpOp::ne, Width::w32, Reg::r8, imm(BPFT_CHAIN_OUTPUT), "received"});
+    p_.emit(Store{Size::u32, Reg::r6, field("chain").off, Reg::r8});
+    p_.emit(Mov{Width::w64, Reg::r9, verdict(BPFT_ACCEPT, BPFT_NO_GID)});
+    run_hook(NfHook::output);
+    run_hook(NfHook::postrouting);
+    p_.emit(Goto{"out"});
+
+    p_.label("received");
+    p_.emit(Mov{Width::w64, Reg::r9, verdict(BPFT_ACCEPT, BPFT_NO_GID)});
+    run_hook(NfHook::prerouting);
+    kernel_tables_before(NfHook::prerouting);
+    p_.emit(Jump{JmpOp::ne, Width::w32, Reg::r8, 0, "routed"});
+    to_out(verdict(BPFT_KERNEL, BPFT_NO_GID));
+    p_.label("routed");
+    p_.emit(Store{Size::u32, Reg::r6, field("chain").off, Reg::r8});
+    // ip_forward() before FORWARD: not PACKET_HOST, or ttl <= 1, is the kernel's; the ttl is decremented.
+    p_.emit(Jump{JmpOp::ne, Width::w32, Reg::r8, imm(BPFT_CHAIN_FORWARD), "not_forward"});
+    p_.emit(load(Reg::r1, "pkttype"));
+    p_.emit(Jump{JmpOp::eq, Width::w32, Reg::r1, 1, "forward_kernel"});
+    p_.emit(Jump{JmpOp::eq, Width::w32, Reg::r1, 2, "forward_kernel"});
+    p_.emit(load(Reg::r1, "ttl"));
+    p_.emit(Jump{JmpOp::le, Width::w32, Reg::r1, 1, "forward_kernel"});
+    p_.emit(Alu{AluOp::sub, Width::w32, Reg::r1, 1});
+    p_.emit(Store{Size::u8, Reg::r6, field("ttl").off, Reg::r1});
+    p_.emit(Goto{"not_forward"});
+    p_.label("forward_kernel");
+    to_out(verdict(BPFT_KERNEL, BPFT_NO_GID));
+    p_.label("not_forward");
+    p_.emit(Jump{JmpOp::ne, Width::w32, Reg::r8, imm(BPFT_CHAIN_INPUT), "not_input"});
+    kernel_tables_before(NfHook::input);
+    run_hook(NfHook::input);
+    p_.label("not_input");
+    p_.emit(Jump{JmpOp::ne, Width::w32, Reg::r8, imm(BPFT_CHAIN_FORWARD), "out"});
+    kernel_tables_before(NfHook::forward);
+    run_hook(NfHook::forward);
+    run_hook(NfHook::postrouting);
+
+    // The verdict to the scratch value, then the entry object's exit program.
+    p_.label("out");
+    p_.emit(Store{Size::u32, Reg::r6, field("verdict").off, Reg::r9});
+    p_.emit(Mov{Width::w64, Reg::r1, Reg::r7});
+    p_.emit(LoadImm64{Reg::r2, ImmSource::map_idx, kDirectProgsMap, 0, {}});
+    p_.emit(Mov{Width::w64, Reg::r3, static_cast<int32_t>(kDirectSlotExit)});
+    p_.emit(CallHelper{12});  // bpf_tail_call
+    ret(pass);
+}
+
+// One hook's base chains in netfilter's order (entry_emitter.cpp: run_hook): a base chain that accepts
+// hands the packet to the next; any other verdict ends the evaluation; one that is not compiled hands it
+// to the kernel.
+void DirectEmitter::run_hook(NfHook hook) {
+    for (const compiler::BaseChain& b : compiler::base_chains(program_)) {
+        if (b.hook != hook) continue;
+        if (!b.compiled) {
+            to_out(verdict(BPFT_KERNEL, layout_.chains.at({b.table, b.chain}).kernel));
+            return;
+        }
+        p_.emit(CallLocal{names_.at({b.table, b.chain})});
+        p_.emit(Mov{Width::w64, Reg::r9, Reg::r0});
+        p_.emit(Alu{AluOp::rsh, Width::w32, Reg::r0, 24});
+        p_.emit(Jump{JmpOp::ne, Width::w32, Reg::r0, imm(BPFT_ACCEPT), "out"});
+    }
+}
+
+// entry_emitter.cpp: kernel_tables_before.
+void DirectEmitter::kernel_tables_before(NfHook hook) {
+    const char* chain = hook == NfHook::prerouting ? "PREROUTING"
+                        : hook == NfHook::input    ? "INPUT"
+                                                   : "FORWARD";
+    if (mangle_changes(program_, chain)) to_out(verdict(BPFT_KERNEL, BPFT_NO_GID));
+    if (hook != NfHook::prerouting || !nat_rules(program_) || hook_ == Hook::tc_egress) return;
+    const ir::Table* nat = program_.find("nat");
+    const ir::Chain* pre = nat ? nat->find("PREROUTING") : nullptr;
+    std::string kernel = label("nat_kernel"), fine = label("nat_fine");
+    p_.emit(load(Reg::r1, "ct_state"));
+    p_.emit(Jump{JmpOp::eq, Width::w32, Reg::r1, 0, kernel});
+    p_.emit(load(Reg::r1, "ct_nat"));
+    p_.emit(Jump{JmpOp::eq, Width::w32, Reg::r1, 1, kernel});
+    if (pre && !pre->rules.empty()) p_.emit(Jump{JmpOp::eq, Width::w32, Reg::r1, 2, kernel});
+    p_.emit(Goto{fine});
+    p_.label(kernel);
+    to_out(verdict(BPFT_KERNEL, BPFT_NO_GID));
+    p_.label(fine);
+}
+
+// A chain as one global function, or as the global functions of its segments and one that calls them
+// (chain_emitter.cpp: emit_chain). A built-in chain ends with its policy, counted.
+bool DirectEmitter::emit_chain(const ir::Table& t, const ir::Chain& c) {
+    const std::string& name = names_.at({t.name, c.name});
+    const ir::ChainPlan& pl = c.plan;
+    if (!pl.classified.empty()) {
+        diags_.error(c.rules[pl.classified[0].first].loc,
+                     "classifier runs are not supported by the direct back end yet");
+        return false;
+    }
+    int policy_gid = c.builtin() ? layout_.gid(t.name, c.name, -1) : -1;
+    auto tail = [&] {
+        if (c.loc.line > 0) p_.line(c.loc, c.builtin() ? ":" + c.name : "-N " + c.name);
+        if (!c.builtin()) return ret(imm(BPFT_CONTINUE));
+        count(policy_gid);
+        ret(verdict(c.policy == ir::Policy::drop ? BPFT_DROP : BPFT_ACCEPT, policy_gid));
+    };
+    auto begin_function = [&](const std::string& label) {
+        functions_.push_back(label);
+        p_.label(label);
+        if (c.loc.line > 0) p_.line(c.loc, c.builtin() ? ":" + c.name : "-N " + c.name);
+        lookup_scratch("", imm(BPFT_CONTINUE));
+        ret_label_ = label + "_ret";
+    };
+    if (pl.segments.size() <= 1) {
+        begin_function(name);
+        std::string policy = name + "_policy";
+        end_chain_policy_ = c.builtin() ? policy : "";
+        end_chain_value_ = BPFT_CONTINUE;
+        if (!emit_rules(t, c, 0, c.rules.size())) return false;
+        p_.label(policy);
+        tail();
+        p_.label(ret_label_);
+        p_.emit(Exit{});
+        return true;
+    }
+    end_chain_policy_.clear();
+    end_chain_value_ = verdict(BPFT_RETURN, BPFT_NO_GID);
+    for (size_t i = 0; i < pl.segments.size(); ++i) {
+        begin_function(name + "_s" + std::to_string(i));
+        if (!emit_rules(t, c, pl.segments[i].first, pl.segments[i].second)) return false;
+        ret(imm(BPFT_CONTINUE));
+        p_.label(ret_label_);
+        p_.emit(Exit{});
+    }
+    begin_function(name);
+    std::string done = name + "_done";
+    for (size_t i = 0; i < pl.segments.size(); ++i) {
+        p_.emit(CallLocal{name + "_s" + std::to_string(i)});
+        p_.emit(Jump{JmpOp::ne, Width::w64, Reg::r0, imm(BPFT_CONTINUE), done});
+    }
+    p_.label(done);
+    // a verdict other than CONTINUE and RETURN ends here; else the chain ends (policy, or CONTINUE)
+    std::string ends = name + "_ends";
+    p_.emit(Jump{JmpOp::eq, Width::w64, Reg::r0, imm(BPFT_CONTINUE), ends});
+    p_.emit(Mov{Width::w64, Reg::r1, Reg::r0});
+    p_.emit(Alu{AluOp::rsh, Width::w32, Reg::r1, 24});
+    p_.emit(Jump{JmpOp::ne, Width::w32, Reg::r1, imm(BPFT_RETURN), ret_label_});
+    p_.label(ends);
+    tail();
+    p_.label(ret_label_);
+    p_.emit(Exit{});
+    return true;
+}
+
+bool DirectEmitter::emit_rules(const ir::Table& t, const ir::Chain& c, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i)
+        if (!emit_rule(t, c, static_cast<int>(i))) return false;
+    return true;
+}
+
+// One rule (chain_emitter.cpp: emit_rule): each match in order hands over, hotdrops or jumps to the next
+// rule; then the counter and the target. What a match decides is emit_match's (match_emitters.cpp): a match
+// only the kernel decides hands the packet over once the matches before it matched.
+bool DirectEmitter::emit_rule(const ir::Table& t, const ir::Chain& c, int index) {
+    const ir::Rule& r = c.rules[index];
+    int gid = layout_.gid(t.name, c.name, index);
+    p_.line(r.loc, "-A " + c.name + " " + ir::rule_spec(r));
+    std::string next = label("next"), kernel = label("kernel"), hotdrop = label("hotdrop");
+    bool before_ct = compiler::ct_position(t) == compiler::CtPosition::before;
+    direct::CondEmitter conds(p_, next);
+    bool handed_over = false;
+    for (size_t m = 0; m < r.matches.size() && !handed_over; ++m) {
+        SourceLoc loc = m < r.match_locs.size() ? r.match_locs[m] : r.loc;
+        MatchContext ctx{hook_,
+                         t.name,
+                         before_ct,
+                         layout_,
+                         gid,
+                         static_cast<int>(m),
+                         loc,
+                         diags_,
+                         needs_,
+                         program_,
+                         !std::holds_alternative<ir::LogTarget>(r.target) &&
+                             !std::holds_alternative<ir::NoTarget>(r.target)};
+        std::optional<MatchCode> code = emit_match(r.matches[m], ctx);
+        if (!code) return false;
+        if (!code->kernel_why.empty()) {
+            ret(verdict(BPFT_KERNEL, gid));
+            handed_over = true;
+            break;
+        }
+        std::optional<direct::DirectMatch> d = direct::direct_match(r.matches[m], {scratch_, before_ct});
+        if (!d) {
+            diags_.error(loc, "this match (" +
+                                  ir::rule_spec(ir::Rule{loc, {r.matches[m]}, {loc}, {}, {}, {}}) +
+                                  ") is not supported by the direct back end yet");
+            return false;
+        }
+        conds.jump_if(d->kernel_if, true, kernel);
+        conds.jump_if(d->hotdrop_if, true, hotdrop);
+        conds.jump_if(d->cond, false, next);
+    }
+    if (!handed_over) {
+        count(gid);
+        std::visit([&](const auto& x) { target(x, t, gid); }, r.target);
+        p_.emit(Goto{next});
+    }
+    p_.label(kernel);
+    ret(verdict(BPFT_KERNEL, gid));
+    p_.label(hotdrop);
+    ret(verdict(short_header_, gid));
+    p_.label(next);
+    return true;
+}
+
+}  // namespace
+
+const char* exit_point(Hook hook) {
+    switch (hook) {
+        case Hook::xdp:
+            return "bpftables_xdp_exit";
+        case Hook::tc_ingress:
+            return "bpftables_tc_ingress_exit";
+        case Hook::tc_egress:
+            return "bpftables_tc_egress_exit";
+    }
+    return "";
+}
+
+const bpf::EmbeddedObject& entry_object(Hook hook, bool ct) {
+    return bpf::entry_objects[2 * static_cast<int>(hook) + (ct ? 1 : 0)];
+}
+
+std::optional<DirectProgram> emit_direct(const ir::Program& program, Hook hook, Diagnostics& diags,
+                                         const Options& options) {
+    std::string error;
+    const ScratchLayout* scratch = scratch_layout(error);
+    if (!scratch) {
+        diags.error({}, "internal error: " + error);
+        return std::nullopt;
+    }
+    return DirectEmitter(program, hook, diags, options, *scratch).run();
+}
+
+}  // namespace bpftables::codegen

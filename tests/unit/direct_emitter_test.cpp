@@ -1,0 +1,70 @@
+// The direct back end's emitter without the kernel: what it refuses (with the rule's position), that what it
+// emits assembles, and that every rule carries its ruleset line for BTF line info. (What the programs do is
+// tests/runtime: every runtime test runs both back ends, and direct_differential_test.cpp.)
+#include <gtest/gtest.h>
+
+#include "codegen/build.hpp"
+#include "codegen/insn/encode.hpp"
+#include "codegen/insn/print.hpp"
+#include "compiler/iptables_lower.hpp"
+
+namespace bpftables::codegen {
+namespace {
+
+std::optional<DirectProgram> emit(const std::string& rules, Diagnostics& diags, Hook hook = Hook::xdp) {
+    std::string text =
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:USER - [0:0]\n" + rules +
+        "COMMIT\n";
+    std::optional<ir::Program> program = parse_and_lower(text, "t.rules", diags);
+    if (!program) return std::nullopt;
+    return build_direct(*program, hook, diags, Options{});
+}
+
+TEST(DirectEmitter, RefusesWhatItDoesNotEmitYetAtTheRule) {
+    Diagnostics diags;
+    EXPECT_FALSE(emit("-A INPUT -p tcp -j ACCEPT\n-A INPUT -m limit --limit 1/sec -j LOG\n", diags));
+    std::string text = diags.str();
+    EXPECT_NE(text.find("t.rules:7:"), std::string::npos) << text;
+    EXPECT_NE(text.find("not supported by the direct back end yet"), std::string::npos) << text;
+}
+
+TEST(DirectEmitter, EmitsEverySupportedMatchAndTargetAndAssembles) {
+    Diagnostics diags;
+    std::optional<DirectProgram> p = emit(
+        "-A INPUT -i lo -j ACCEPT\n"
+        "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+        "-A INPUT -m state --state INVALID -j DROP\n"
+        "-A INPUT ! -s 198.18.0.0/15 -d 198.18.0.1/32 -p tcp -m tcp --sport 1024:65535 --dport 22 -j ACCEPT\n"
+        "-A INPUT -p udp -m multiport --dports 53,5353:5354 -j USER\n"
+        "-A INPUT -p icmp -m icmp --icmp-type 8 -m comment --comment \"ping\" -j ACCEPT\n"
+        "-A INPUT -o eth+ -j LOG\n"
+        "-A INPUT -p tcp -j REJECT --reject-with tcp-reset\n"
+        "-A INPUT -p tcp -m tcp --tcp-option 2 -m conntrack --ctorigsrc 198.51.100.0/24 -j DROP\n"
+        "-A INPUT -g USER\n"
+        "-A USER -s 198.18.5.0/24 -j RETURN\n"
+        "-A USER -j DROP\n",
+        diags);
+    ASSERT_TRUE(p) << diags.str();
+    std::string error;
+    EXPECT_TRUE(insn::assemble(p->code, error)) << error;
+    EXPECT_EQ(p->functions.size(), 4u);  // INPUT, FORWARD, OUTPUT, USER
+    EXPECT_TRUE(p->needs.ct);
+    EXPECT_TRUE(p->needs.ifname);
+    int rule_lines = 0;
+    for (const auto& [at, line] : p->code.lines) rule_lines += line.text.rfind("-A ", 0) == 0;
+    EXPECT_EQ(rule_lines, 12) << insn::listing(p->code);
+}
+
+TEST(DirectEmitter, ScratchLayoutComesFromTheEntryObjects) {
+    std::string error;
+    const ScratchLayout* layout = scratch_layout(error);
+    ASSERT_TRUE(layout) << error;
+    for (const char* field : {"saddr", "daddr", "len", "l4_len", "sport", "dport", "proto", "ct_state", "in",
+                              "out", "route", "verdict", "chain"})
+        EXPECT_TRUE(layout->count(field)) << field;
+    EXPECT_EQ(layout->at("saddr").off, 0);
+    EXPECT_EQ(layout->at("saddr").size, 4);
+}
+
+}  // namespace
+}  // namespace bpftables::codegen
