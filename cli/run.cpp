@@ -87,6 +87,8 @@ int run_command(int argc, char** argv) {
                                           {"json", no_argument, nullptr, 'j'},
                                           {"repeat", required_argument, nullptr, 'r'},
                                           kBackendOption,
+                                          kIpv4Option,
+                                          kIpv6Option,
                                           {nullptr, 0, nullptr, 0}};
     std::string pcap;
     RulesetOptions ruleset;
@@ -97,7 +99,7 @@ int run_command(int argc, char** argv) {
     config.record = 1;
     config.test_run = 1;
     optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "", long_options, nullptr)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, "46", long_options, nullptr)) != -1;) {
         OptionRead read = read_ruleset_option("bpftables run", c, ruleset);
         if (read == OptionRead::bad) return 2;
         if (read == OptionRead::read) continue;
@@ -161,7 +163,8 @@ int run_command(int argc, char** argv) {
         return 2;
     }
     Diagnostics diags;
-    std::optional<ir::Program> program = load_ruleset(argv[optind], ruleset.ipsets, diags, ruleset.format);
+    std::optional<ir::Program> program =
+        load_ruleset(argv[optind], ruleset.ipsets, diags, ruleset.format, ruleset.family);
     std::optional<codegen::Build> built;
     codegen::Options options = codegen::options_from_environment();
     options.semantics = ruleset.backend.value_or(compiler::Backend::legacy);
