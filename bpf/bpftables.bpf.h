@@ -294,7 +294,8 @@ static __always_inline __u32 bpft_parse(void *data, void *data_end, struct bpft_
 #define BPFT_EXTHDRS 8    /* most extension headers walked; a packet with more is the kernel's */
 #define BPFT_L4_OFF_MAX 1024 /* the farthest a transport header may start, from the IPv6 header */
 
-/* Fills p from an IPv6 frame, for an ip6tables ruleset. Returns 0 when the ruleset applies, else the verdict
+/* Fills p from an IPv6 frame, for an ip6tables ruleset (bpft_parse6, called by the entry point instead of
+ * bpft_parse). Returns 0 when the ruleset applies, else the verdict
  * kind to report: BPFT_NOT_IP for frames that are not IPv6, BPFT_KERNEL for packets the kernel decides.
  *
  * The extension headers are walked as ipv6_find_hdr walks them for ip6_packet_match (routing, destination
@@ -306,7 +307,17 @@ static __always_inline __u32 bpft_parse(void *data, void *data_end, struct bpft_
  * place: the kernel decides every one, as for IPv4), a header cut short or longer than the packet, more than
  * BPFT_EXTHDRS headers, and what ip6_rcv_core discards (a multicast or loopback source, a
  * loopback or scope-0/1 multicast destination, a payload length beyond the frame). */
-static __always_inline __u32 bpft_parse(void *data, void *data_end, struct bpft_pkt *p) {
+#ifdef BPFT_HOOK_XDP
+#define BPFT_PARSE_CTX struct xdp_md
+#else
+#define BPFT_PARSE_CTX struct __sk_buff
+#endif
+/* A global function, verified once on its own: the walk's paths (each header kind at each step) would otherwise
+ * each reach the chains' code as states of their own, and the verifier would go through every rule once per
+ * path (several times the IPv4 program's work). */
+BPFT_GLOBAL __u32 bpft_parse6(BPFT_PARSE_CTX *ctx, struct bpft_pkt *p) {
+    if (!p) return BPFT_KERNEL;
+    void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
     __builtin_memset(p, 0, sizeof(*p));
     struct ethhdr *eth = data;
     if ((void *)(eth + 1) > data_end) return BPFT_KERNEL;
