@@ -306,7 +306,8 @@ static __always_inline __u32 bpft_parse(void *data, void *data_end, struct bpft_
  * conntrack's defragmentation would hold, and without conntrack ip6tables sees fragments the program cannot
  * place: the kernel decides every one, as for IPv4), a header cut short or longer than the packet, more than
  * BPFT_EXTHDRS headers, and what ip6_rcv_core discards (a multicast or loopback source, a
- * loopback or scope-0/1 multicast destination, a payload length beyond the frame). */
+ * loopback or scope-0/1 multicast destination, a payload length beyond the frame), a unicast packet in a
+ * link-layer multicast or broadcast frame, and IPv4-mapped addresses. */
 #ifdef BPFT_HOOK_XDP
 #define BPFT_PARSE_CTX struct xdp_md
 #else
@@ -344,6 +345,11 @@ BPFT_GLOBAL __u32 bpft_parse6(BPFT_PARSE_CTX *ctx, struct bpft_pkt *p) {
     int d_loop = !(d0 | p->daddr6[1] | p->daddr6[2]) && p->daddr6[3] == 1;
     if ((s0 >> 24) == 0xff || s_loop || d_loop) return BPFT_KERNEL;
     if ((d0 >> 24) == 0xff && ((d0 >> 16) & 0xe) == 0) return BPFT_KERNEL; /* multicast scope 0 or 1 */
+    /* unicast in a link-layer multicast or broadcast (drop_unicast_in_l2_multicast may discard it), and
+     * IPv4-mapped addresses: left to the kernel */
+    if ((d0 >> 24) != 0xff && p->pkttype) return BPFT_KERNEL;
+    if ((!(s0 | p->saddr6[1]) && p->saddr6[2] == 0xffff) || (!(d0 | p->daddr6[1]) && p->daddr6[2] == 0xffff))
+        return BPFT_KERNEL;
     p->len = plen + sizeof(*ip6);
     p->ttl = ip6->hop_limit;
     p->tos = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);

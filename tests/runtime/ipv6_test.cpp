@@ -87,6 +87,11 @@ TEST_F(Ip6, WhatTheKernelDecides) {
     EXPECT_VERDICT(rs, frame(Ipv6{.payload_len = 200}, Tcp{}), "KERNEL", "INPUT", -1);
     EXPECT_VERDICT(rs, from("ff02::1"), "KERNEL", "INPUT", -1);
     EXPECT_VERDICT(rs, frame(Ipv6{.dst = ip6("::1")}, Tcp{}), "KERNEL", "INPUT", -1);
+    // an IPv4-mapped source, a unicast packet in a broadcast frame
+    EXPECT_VERDICT(rs, from("::ffff:198.18.0.1"), "KERNEL", "INPUT", -1);
+    loader::Eth broadcast;
+    broadcast.dst = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    EXPECT_VERDICT(rs, frame(broadcast, Ipv6{}, Tcp{}), "KERNEL", "INPUT", -1);
 }
 
 TEST_F(Ip6, Icmpv6TypesAndCodes) {
