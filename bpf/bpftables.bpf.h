@@ -1,7 +1,8 @@
 /* Hand-written BPF C shared by every generated program: packet parsing into struct bpft_pkt, counters,
  * conntrack state through the kernel's conntrack kfuncs, the routing decision, interface names, limit.
  *
- * The generated C defines BPFT_HOOK_XDP or BPFT_HOOK_TC (with BPFT_HOOK_EGRESS at tc-egress), BPFT_SHORT_HEADER
+ * The generated C defines BPFT_HOOK_XDP or BPFT_HOOK_TC (with BPFT_HOOK_EGRESS at tc-egress), BPFT_SHORT_HEADER,
+ * BPFT_IPV6 for an ip6tables ruleset (the program then parses IPv6 and hands IPv4 over as BPFT_NOT_IP)
  * and BPFT_NEED_* for the optional parts the ruleset uses before pasting this file, then emits one function per chain over a struct bpft_pkt. Matches read only
  * the scalar fields parsed here, so the chain code never touches packet memory. */
 #ifndef BPFTABLES_BPF_H
@@ -11,6 +12,9 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
+#ifdef BPFT_IPV6
+#include <linux/ipv6.h>
+#endif
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -59,6 +63,12 @@ struct bpft_pkt {
     __u32 npend;
     __u32 pend[BPFT_PEND];
     struct bpft_ifname in, out;
+#ifdef BPFT_IPV6
+    __u32 saddr6[4], daddr6[4]; /* host order words, [0] the most significant */
+    __u32 flowinfo;             /* traffic class and flow label, network order (the route lookup's) */
+    __u16 l4_off;               /* offset of the header after the extension headers, from the IPv6 header */
+    __u8 exthdrs;               /* the headers seen, as ip6t_ipv6header's bits (compiler/ir.hpp: ip6h) */
+#endif
 #if defined(BPFT_NEED_TCPOPT) || defined(BPFT_NEED_CT) /* conntrack looks for SACK blocks */
     __u8 tcpopt_ok;    /* options read completely */
     __u32 tcpopts[8];  /* bit per option kind present */
@@ -247,49 +257,9 @@ static __always_inline void bpft_ifname_copy(volatile struct bpft_ifname *out, v
 
 /* ---- parsing ------------------------------------------------------------------------------------------ */
 
-/* Fills p from the frame. Returns 0 when the IPv4 ruleset applies, else the verdict kind to report:
- * BPFT_NOT_IP for frames that are not IPv4, BPFT_KERNEL for IPv4 packets the kernel itself would discard or
- * that carry IP options (the kernel decides those). */
-static __always_inline __u32 bpft_parse(void *data, void *data_end, struct bpft_pkt *p) {
-    __builtin_memset(p, 0, sizeof(*p));
-    struct ethhdr *eth = data;
-    if ((void *)(eth + 1) > data_end) return BPFT_KERNEL;
-    if (eth->h_proto != bpf_htons(ETH_P_IP)) return BPFT_NOT_IP;
-    __builtin_memcpy(p->smac, eth->h_source, 6);
-    if (eth->h_dest[0] & 1) {
-        p->pkttype = (eth->h_dest[0] & eth->h_dest[1] & eth->h_dest[2] & eth->h_dest[3] & eth->h_dest[4] &
-                      eth->h_dest[5]) == 0xff
-                         ? 1
-                         : 2;
-    }
-    struct iphdr *ip = (void *)(eth + 1);
-    if ((void *)(ip + 1) > data_end) return BPFT_KERNEL;
-    if (ip->version != 4 || ip->ihl != 5) return BPFT_KERNEL;
-    __u32 tot = bpf_ntohs(ip->tot_len);
-    if (tot < sizeof(*ip) || (void *)ip + tot > data_end) return BPFT_KERNEL;
-    /* the kernel drops packets whose header checksum is wrong before netfilter sees them */
-    __u32 sum = 0;
-    __u16 *w = (__u16 *)ip;
-#pragma unroll
-    for (int i = 0; i < 10; i++) sum += w[i];
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    if (sum != 0xffff) return BPFT_KERNEL;
-
-    p->saddr = bpf_ntohl(ip->saddr);
-    p->daddr = bpf_ntohl(ip->daddr);
-    p->len = tot;
-    p->l4_len = tot - sizeof(*ip);
-    p->frag_off = bpf_ntohs(ip->frag_off);
-    p->proto = ip->protocol;
-    p->ttl = ip->ttl;
-    p->tos = ip->tos;
-    /* No chain sees a fragment alone: the kernel reassembles before INPUT (and in PREROUTING once conntrack
-     * is loaded), and fragments what OUTPUT accepted only afterwards. Only the kernel can decide one. */
-    /* So every packet a chain sees carries its L4 header (or is too short for it): matches need no fragment
-     * test. */
-    if (p->frag_off & 0x3fff) return BPFT_KERNEL;
-    __u8 *l4 = (void *)(ip + 1);
+/* The transport header's fields (ports, ICMP type and code, TCP flags and options) from l4, which p->l4_len
+ * bytes follow within the packet. */
+static __always_inline void bpft_parse_l4(struct bpft_pkt *p, __u8 *l4, void *data_end) {
     if (p->l4_len >= 4 && (void *)(l4 + 4) <= data_end) {
         p->sport = ((__u16)l4[0] << 8) | l4[1];
         p->dport = ((__u16)l4[2] << 8) | l4[3];
@@ -335,8 +305,150 @@ static __always_inline __u32 bpft_parse(void *data, void *data_end, struct bpft_
         }
     }
 #endif
+}
+
+#ifndef BPFT_IPV6
+/* Fills p from the frame. Returns 0 when the IPv4 ruleset applies, else the verdict kind to report:
+ * BPFT_NOT_IP for frames that are not IPv4, BPFT_KERNEL for IPv4 packets the kernel itself would discard or
+ * that carry IP options (the kernel decides those). */
+static __always_inline __u32 bpft_parse(void *data, void *data_end, struct bpft_pkt *p) {
+    __builtin_memset(p, 0, sizeof(*p));
+    struct ethhdr *eth = data;
+    if ((void *)(eth + 1) > data_end) return BPFT_KERNEL;
+    if (eth->h_proto != bpf_htons(ETH_P_IP)) return BPFT_NOT_IP;
+    __builtin_memcpy(p->smac, eth->h_source, 6);
+    if (eth->h_dest[0] & 1) {
+        p->pkttype = (eth->h_dest[0] & eth->h_dest[1] & eth->h_dest[2] & eth->h_dest[3] & eth->h_dest[4] &
+                      eth->h_dest[5]) == 0xff
+                         ? 1
+                         : 2;
+    }
+    struct iphdr *ip = (void *)(eth + 1);
+    if ((void *)(ip + 1) > data_end) return BPFT_KERNEL;
+    if (ip->version != 4 || ip->ihl != 5) return BPFT_KERNEL;
+    __u32 tot = bpf_ntohs(ip->tot_len);
+    if (tot < sizeof(*ip) || (void *)ip + tot > data_end) return BPFT_KERNEL;
+    /* the kernel drops packets whose header checksum is wrong before netfilter sees them */
+    __u32 sum = 0;
+    __u16 *w = (__u16 *)ip;
+#pragma unroll
+    for (int i = 0; i < 10; i++) sum += w[i];
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    if (sum != 0xffff) return BPFT_KERNEL;
+
+    p->saddr = bpf_ntohl(ip->saddr);
+    p->daddr = bpf_ntohl(ip->daddr);
+    p->len = tot;
+    p->l4_len = tot - sizeof(*ip);
+    p->frag_off = bpf_ntohs(ip->frag_off);
+    p->proto = ip->protocol;
+    p->ttl = ip->ttl;
+    p->tos = ip->tos;
+    /* No chain sees a fragment alone: the kernel reassembles before INPUT (and in PREROUTING once conntrack
+     * is loaded), and fragments what OUTPUT accepted only afterwards. Only the kernel can decide one. */
+    /* So every packet a chain sees carries its L4 header (or is too short for it): matches need no fragment
+     * test. */
+    if (p->frag_off & 0x3fff) return BPFT_KERNEL;
+    bpft_parse_l4(p, (void *)(ip + 1), data_end);
     return 0;
 }
+#else
+#define BPFT_EXTHDRS 8    /* most extension headers walked; a packet with more is the kernel's */
+#define BPFT_L4_OFF_MAX 1024 /* the farthest a transport header may start, from the IPv6 header */
+
+/* Fills p from an IPv6 frame, for an ip6tables ruleset (bpft_parse6, called by the entry point instead of
+ * bpft_parse). Returns 0 when the ruleset applies, else the verdict
+ * kind to report: BPFT_NOT_IP for frames that are not IPv6, BPFT_KERNEL for packets the kernel decides.
+ *
+ * The extension headers are walked as ipv6_find_hdr walks them for ip6_packet_match (routing, destination
+ * options and AH are skipped by their lengths; ESP, no-next-header and every other protocol end the walk): the
+ * protocol and ports a rule sees are those after them, and p->exthdrs has a bit for each header met (as
+ * ip6t_ipv6header sets them). Handed to the kernel: a hop-by-hop header (ip6_rcv_core processes its options
+ * before netfilter, and may drop the packet or answer it), a fragment header (no chain sees a fragment that
+ * conntrack's defragmentation would hold, and without conntrack ip6tables sees fragments the program cannot
+ * place: the kernel decides every one, as for IPv4), a header cut short or longer than the packet, more than
+ * BPFT_EXTHDRS headers, and what ip6_rcv_core discards (a multicast or loopback source, a
+ * loopback or scope-0/1 multicast destination, a payload length beyond the frame), a unicast packet in a
+ * link-layer multicast or broadcast frame, and IPv4-mapped addresses. */
+#ifdef BPFT_HOOK_XDP
+#define BPFT_PARSE_CTX struct xdp_md
+#else
+#define BPFT_PARSE_CTX struct __sk_buff
+#endif
+/* A global function, verified once on its own: the walk's paths (each header kind at each step) would otherwise
+ * each reach the chains' code as states of their own, and the verifier would go through every rule once per
+ * path (several times the IPv4 program's work). */
+BPFT_GLOBAL __u32 bpft_parse6(BPFT_PARSE_CTX *ctx, struct bpft_pkt *p) {
+    if (!p) return BPFT_KERNEL;
+    void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+    __builtin_memset(p, 0, sizeof(*p));
+    struct ethhdr *eth = data;
+    if ((void *)(eth + 1) > data_end) return BPFT_KERNEL;
+    if (eth->h_proto != bpf_htons(ETH_P_IPV6)) return BPFT_NOT_IP;
+    __builtin_memcpy(p->smac, eth->h_source, 6);
+    if (eth->h_dest[0] & 1) {
+        p->pkttype = (eth->h_dest[0] & eth->h_dest[1] & eth->h_dest[2] & eth->h_dest[3] & eth->h_dest[4] &
+                      eth->h_dest[5]) == 0xff
+                         ? 1
+                         : 2;
+    }
+    struct ipv6hdr *ip6 = (void *)(eth + 1);
+    if ((void *)(ip6 + 1) > data_end) return BPFT_KERNEL;
+    if (ip6->version != 6) return BPFT_KERNEL;
+    __u32 plen = bpf_ntohs(ip6->payload_len);
+    if ((void *)(ip6 + 1) + plen > data_end) return BPFT_KERNEL; /* (a jumbogram has a hop-by-hop header) */
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        p->saddr6[i] = bpf_ntohl(ip6->saddr.in6_u.u6_addr32[i]);
+        p->daddr6[i] = bpf_ntohl(ip6->daddr.in6_u.u6_addr32[i]);
+    }
+    __u32 s0 = p->saddr6[0], d0 = p->daddr6[0];
+    int s_loop = !(s0 | p->saddr6[1] | p->saddr6[2]) && p->saddr6[3] == 1;
+    int d_loop = !(d0 | p->daddr6[1] | p->daddr6[2]) && p->daddr6[3] == 1;
+    if ((s0 >> 24) == 0xff || s_loop || d_loop) return BPFT_KERNEL;
+    if ((d0 >> 24) == 0xff && ((d0 >> 16) & 0xe) == 0) return BPFT_KERNEL; /* multicast scope 0 or 1 */
+    /* unicast in a link-layer multicast or broadcast (drop_unicast_in_l2_multicast may discard it), and
+     * IPv4-mapped addresses: left to the kernel */
+    if ((d0 >> 24) != 0xff && p->pkttype) return BPFT_KERNEL;
+    if ((!(s0 | p->saddr6[1]) && p->saddr6[2] == 0xffff) || (!(d0 | p->daddr6[1]) && p->daddr6[2] == 0xffff))
+        return BPFT_KERNEL;
+    p->len = plen + sizeof(*ip6);
+    p->ttl = ip6->hop_limit;
+    p->tos = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
+    p->flowinfo = *(__be32 *)ip6 & bpf_htonl(0x0fffffff);
+
+    __u8 *base = (void *)(ip6 + 1);
+    __u32 nh = ip6->nexthdr, off = 0;
+#pragma unroll
+    for (int i = 0; i < BPFT_EXTHDRS; i++) {
+        if (nh == IPPROTO_HOPOPTS || nh == IPPROTO_FRAGMENT) return BPFT_KERNEL;
+        if (nh != IPPROTO_ROUTING && nh != IPPROTO_DSTOPTS && nh != IPPROTO_AH) break;
+        if (off + 2 > plen || off > BPFT_L4_OFF_MAX) return BPFT_KERNEL;
+        __u8 *h = base + (off & 0x7ff);
+        if ((void *)(h + 2) > data_end) return BPFT_KERNEL;
+        p->exthdrs |= nh == IPPROTO_ROUTING ? 0x20 : nh == IPPROTO_DSTOPTS ? 0x40 : 0x08;
+        off += nh == IPPROTO_AH ? ((__u32)h[1] + 2) << 2 : ((__u32)h[1] + 1) << 3;
+        nh = h[0];
+    }
+    if (nh == IPPROTO_HOPOPTS || nh == IPPROTO_FRAGMENT || nh == IPPROTO_ROUTING || nh == IPPROTO_DSTOPTS ||
+        nh == IPPROTO_AH || off > plen || off > BPFT_L4_OFF_MAX)
+        return BPFT_KERNEL;
+    if (nh == IPPROTO_ESP) {
+        if (plen - off < 2) return BPFT_KERNEL; /* ip6t_ipv6header: no match, but ipv6_find_hdr goes on */
+        p->exthdrs |= 0x04;
+    } else if (nh == 59 /* NEXTHDR_NONE */) {
+        p->exthdrs |= 0x02;
+    } else {
+        p->exthdrs |= 0x01;
+    }
+    p->proto = nh;
+    p->l4_off = sizeof(*ip6) + off;
+    p->l4_len = plen - off;
+    bpft_parse_l4(p, base + (off & 0x7ff), data_end);
+    return 0;
+}
+#endif
 
 /* ---- conntrack ---------------------------------------------------------------------------------------- */
 #ifdef BPFT_NEED_CT
@@ -467,16 +579,22 @@ static __always_inline int bpft_skb_csum_trusted(struct __sk_buff *ctx) {
 }
 #endif
 
+#ifndef BPFT_IPV6
 BPFT_GLOBAL int bpft_l4_csum_ok(bpft_ctx_t *ctx, __u32 saddr, __u32 daddr, __u32 proto, __u32 len) {
+#else
+/* IPv6: `pseudo` is the pseudo header's sum (bpft_pseudo6), `l4_off` where the transport header starts. */
+BPFT_GLOBAL int bpft_l4_csum_ok(bpft_ctx_t *ctx, __u32 pseudo, __u32 l4_off, __u32 len) {
+#endif
 #ifdef BPFT_HOOK_TC
     if (bpft_skb_csum_trusted(ctx)) return 1; /* as nf_ip_checksum: not checked */
 #endif
     void *data_end = (void *)(long)ctx->data_end;
-    __u8 *l4 = (void *)(long)ctx->data + sizeof(struct ethhdr) + sizeof(struct iphdr);
     if (len > 4096) return 0;
     /* A one's complement sum of 32-bit words as they lie in memory, folded at the end: the pseudo header's,
      * then 64-byte blocks and up by bpf_csum_diff (each call costs about as much as 20 words), the words of
      * the last 63 bytes or less here. */
+#ifndef BPFT_IPV6
+    __u8 *l4 = (void *)(long)ctx->data + sizeof(struct ethhdr) + sizeof(struct iphdr);
     struct {
         __be32 saddr, daddr;
         __u8 zero, proto;
@@ -484,6 +602,11 @@ BPFT_GLOBAL int bpft_l4_csum_ok(bpft_ctx_t *ctx, __u32 saddr, __u32 daddr, __u32
     } pseudo = {bpf_htonl(saddr), bpf_htonl(daddr), 0, (__u8)proto, bpf_htons((__u16)len)};
     __u32 *pw = (__u32 *)&pseudo;
     __u64 sum = (__u64)pw[0] + pw[1] + pw[2];
+#else
+    if (l4_off > BPFT_L4_OFF_MAX) return 0;
+    __u8 *l4 = (void *)(long)ctx->data + sizeof(struct ethhdr) + l4_off;
+    __u64 sum = pseudo;
+#endif
     __u32 off = 0;
 #pragma unroll
     for (int i = 0; i < 8; i++) { /* 512 bytes at a time: the most bpf_csum_diff takes */
@@ -538,6 +661,7 @@ BPFT_GLOBAL int bpft_l4_csum_ok(bpft_ctx_t *ctx, __u32 saddr, __u32 daddr, __u32
 
 /* `state`, or 0 when the packet's checksum is wrong (conntrack calls it INVALID, entry or not). Checked last,
  * only for the packets that get a state from the program: what it hands over costs no checksum. */
+#ifndef BPFT_IPV6
 static __always_inline __u32 bpft_checksummed(void *ctx, bpft_pkt_t *p, __u32 state) {
 #ifndef BPFT_HOOK_EGRESS
     if ((p->proto == IPPROTO_TCP || p->udp_csum) && !bpft_l4_csum_ok(ctx, p->saddr, p->daddr, p->proto, p->l4_len)) {
@@ -547,11 +671,46 @@ static __always_inline __u32 bpft_checksummed(void *ctx, bpft_pkt_t *p, __u32 st
 #endif
     return state;
 }
+#else
+/* The IPv6 pseudo header's one's complement sum (RFC 8200, 8.1), folded to 32 bits. */
+static __always_inline __u32 bpft_pseudo6(bpft_pkt_t *p) {
+    __u64 sum = bpf_htonl(p->l4_len) + bpf_htonl(p->proto);
+#pragma unroll
+    for (int i = 0; i < 4; i++) sum += (__u64)bpf_htonl(p->saddr6[i]) + bpf_htonl(p->daddr6[i]);
+    sum = (sum & 0xffffffff) + (sum >> 32);
+    sum = (sum & 0xffffffff) + (sum >> 32);
+    return (__u32)sum;
+}
+
+/* As above, for TCP, UDP (conntrack's udp_error skips a checksum of 0 in IPv6 too) and ICMPv6. */
+static __always_inline __u32 bpft_checksummed(void *ctx, bpft_pkt_t *p, __u32 state) {
+#ifndef BPFT_HOOK_EGRESS
+    if ((p->proto != IPPROTO_UDP || p->udp_csum) && !bpft_l4_csum_ok(ctx, bpft_pseudo6(p), p->l4_off, p->l4_len)) {
+        p->csum_failed = 1;
+        return 0;
+    }
+#endif
+    return state;
+}
+#endif
 
 /* The state netfilter's conntrack gives this packet, or 0 when only the kernel can tell (no entry for a
  * protocol the kfuncs cannot look up, a TCP packet without an entry that is not a plain SYN, a TCP packet of
  * a flow with an entry that bpft_tcp_in_window cannot vouch for, ...). */
 static __always_inline __u32 bpft_ct_state(void *ctx, bpft_pkt_t *p) {
+#ifdef BPFT_IPV6
+    /* nf_conntrack_icmpv6_error: neighbour discovery, router discovery and MLD messages get no entry: the
+     * UNTRACKED state (its bit, which the state matches read after conntrack; raw's rules still see no state),
+     * once their checksum is right (at PREROUTING; a wrong one, or a message shorter than the ICMPv6 header,
+     * is INVALID: the kernel decides it). No other ICMPv6 message can be looked up. */
+    if (p->proto == IPPROTO_ICMPV6) {
+        __u8 t = p->icmp_type;
+        if (p->l4_len >= 8 && (t == 130 || t == 131 || t == 132 || t == 133 || t == 134 || t == 135 ||
+                               t == 136 || t == 143))
+            return bpft_checksummed(ctx, p, 1u << 4);
+        return 0;
+    }
+#endif
     if ((p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) || p->l4_len < 8)
         return 0;
     /* conntrack's tcp_error() makes every packet with a flag combination outside tcp_valid_flags[] INVALID,
@@ -566,12 +725,24 @@ static __always_inline __u32 bpft_ct_state(void *ctx, bpft_pkt_t *p) {
     if (p->proto == IPPROTO_TCP && (p->tcp_doff < 5 || (__u32)p->tcp_doff * 4 > p->l4_len)) return 0;
     if (p->proto == IPPROTO_UDP && (p->udp_len < 8 || p->udp_len > p->l4_len)) return 0;
     struct bpf_sock_tuple t = {};
+#ifndef BPFT_IPV6
     t.ipv4.saddr = bpf_htonl(p->saddr);
     t.ipv4.daddr = bpf_htonl(p->daddr);
     t.ipv4.sport = bpf_htons(p->sport);
     t.ipv4.dport = bpf_htons(p->dport);
+    __u32 tuple_size = sizeof(t.ipv4);
+#else
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        t.ipv6.saddr[i] = bpf_htonl(p->saddr6[i]);
+        t.ipv6.daddr[i] = bpf_htonl(p->daddr6[i]);
+    }
+    t.ipv6.sport = bpf_htons(p->sport);
+    t.ipv6.dport = bpf_htons(p->dport);
+    __u32 tuple_size = sizeof(t.ipv6);
+#endif
     struct bpf_ct_opts___local opts = {.netns_id = -1, .l4proto = p->proto};
-    struct nf_conn *ct = BPFT_CT_LOOKUP(ctx, &t, sizeof(t.ipv4), &opts, sizeof(opts));
+    struct nf_conn *ct = BPFT_CT_LOOKUP(ctx, &t, tuple_size, &opts, sizeof(opts));
     if (!ct) {
         p->ct_nat = 2;
         if (p->proto == IPPROTO_TCP && (p->tcp_flags & 0x17) != 0x02) return 0;
@@ -624,6 +795,7 @@ struct {
 
 /* INPUT or FORWARD, as the kernel's routing decides; 0 when the kernel must decide (no route, forwarding
  * disabled, blackhole ...). out receives the outgoing interface of a forwarded packet. */
+#ifndef BPFT_IPV6
 static __always_inline __u32 bpft_route(void *ctx, __u32 ifindex, bpft_pkt_t *p, __u32 *out) {
     __u32 d = p->daddr;
     if ((d >> 28) == 0xe || d == 0xffffffff) return BPFT_CHAIN_INPUT;
@@ -648,6 +820,38 @@ static __always_inline __u32 bpft_route(void *ctx, __u32 ifindex, bpft_pkt_t *p,
     }
     return 0;
 }
+#else
+/* IPv6: INPUT for the host's own addresses, FORWARD with the outgoing interface for what it routes on;
+ * 0 (the kernel decides) for multicast (ip6_mc_input delivers only the groups the host joined), with
+ * forwarding off (bpft_local knows no IPv6 address: the kernel tells local destinations from dropped ones),
+ * and for what ip6_forward itself refuses or answers: an unspecified or link-local source, a packet larger
+ * than the route's MTU (the lookup's FRAG_NEEDED). */
+static __always_inline __u32 bpft_route(void *ctx, __u32 ifindex, bpft_pkt_t *p, __u32 *out) {
+    if ((p->daddr6[0] >> 24) == 0xff) return 0;
+    struct bpf_fib_lookup f = {};
+    f.family = 10; /* AF_INET6 */
+    f.l4_protocol = p->proto;
+    f.sport = bpf_htons(p->sport);
+    f.dport = bpf_htons(p->dport);
+    f.tot_len = p->len;
+    f.flowinfo = p->flowinfo;
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        f.ipv6_src[i] = bpf_htonl(p->saddr6[i]);
+        f.ipv6_dst[i] = bpf_htonl(p->daddr6[i]);
+    }
+    f.ifindex = ifindex;
+    long rc = bpf_fib_lookup(ctx, &f, sizeof(f), 0);
+    if (rc == BPF_FIB_LKUP_RET_NOT_FWDED) return BPFT_CHAIN_INPUT;
+    if (rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+        __u32 s0 = p->saddr6[0];
+        if (!(s0 | p->saddr6[1] | p->saddr6[2] | p->saddr6[3]) || (s0 >> 22) == (0xfe80 >> 6)) return 0;
+        *out = f.ifindex;
+        return BPFT_CHAIN_FORWARD;
+    }
+    return 0;
+}
+#endif
 
 /* ---- limit (token bucket per rule, as xt_limit, on nanoseconds instead of jiffies) -------------------- */
 #ifdef BPFT_NEED_LIMIT

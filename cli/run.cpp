@@ -88,6 +88,8 @@ int run_command(int argc, char** argv) {
                                           {"repeat", required_argument, nullptr, 'r'},
                                           kBackendOption,
                                           {"codegen", required_argument, nullptr, 'G'},
+                                          kIpv4Option,
+                                          kIpv6Option,
                                           {nullptr, 0, nullptr, 0}};
     std::string pcap, codegen_name = "c";
     RulesetOptions ruleset;
@@ -98,7 +100,7 @@ int run_command(int argc, char** argv) {
     config.record = 1;
     config.test_run = 1;
     optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "", long_options, nullptr)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, "46", long_options, nullptr)) != -1;) {
         OptionRead read = read_ruleset_option("bpftables run", c, ruleset);
         if (read == OptionRead::bad) return 2;
         if (read == OptionRead::read) continue;
@@ -165,7 +167,8 @@ int run_command(int argc, char** argv) {
         return 2;
     }
     Diagnostics diags;
-    std::optional<ir::Program> program = load_ruleset(argv[optind], ruleset.ipsets, diags, ruleset.format);
+    std::optional<ir::Program> program =
+        load_ruleset(argv[optind], ruleset.ipsets, diags, ruleset.format, ruleset.family);
     codegen::Options options = codegen::options_from_environment();
     options.semantics = ruleset.backend.value_or(compiler::Backend::legacy);
     std::optional<loader::LoadedProgram> loaded;

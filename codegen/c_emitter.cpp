@@ -38,22 +38,6 @@ Emitter::Emitter(const ir::Program& program, Hook hook, Diagnostics& diags, cons
 }
 
 std::optional<CProgram> Emitter::run() {
-    // Every emitter below reads IPv4 headers: an IPv6 ruleset (ip6tables-save text, read with -6) would be
-    // compiled into a program that tests the wrong header. Refused, at its first rule (or table), until the
-    // IPv6 programs exist.
-    if (program_.family == ir::Family::ipv6) {
-        SourceLoc at;
-        for (const ir::Table& t : program_.tables) {
-            if (at.line == 0) at = t.loc;
-            for (const ir::Chain& c : t.chains)
-                for (const ir::Rule& r : c.rules)
-                    if (at.line == 0 || at == t.loc) at = r.loc;
-        }
-        diags_.error(at,
-                     "IPv6 programs are not generated yet: an ip6tables ruleset (-6) can be read, checked "
-                     "and printed (--emit ir), not compiled");
-        return std::nullopt;
-    }
     std::string chains, protos;
     for (const ir::Table& t : program_.tables) {
         if (t.family.empty() && !is_compiled_table(t.name)) {
@@ -91,6 +75,8 @@ std::optional<CProgram> Emitter::run() {
         program_.short_headers == ir::ShortHeaders::kernel || options_.semantics == compiler::Backend::nft;
     s += short_to_kernel ? "#define BPFT_SHORT_HEADER BPFT_KERNEL\n"
                          : "#define BPFT_SHORT_HEADER BPFT_HOTDROP\n";
+    // An ip6tables ruleset: the program parses IPv6 (and hands IPv4 over, as an IPv4 one hands IPv6 over).
+    if (program_.family == ir::Family::ipv6) s += "#define BPFT_IPV6 1\n";
     s += "#define BPFT_GIDS " + std::to_string(std::max<size_t>(layout_.gids.size(), 1)) + "\n";
     if (needs_.ct) s += "#define BPFT_NEED_CT 1\n";
     if (needs_.ifname) s += "#define BPFT_NEED_IFNAME 1\n";

@@ -20,8 +20,11 @@ std::string Emitter::entry() {
     s += "    __u32 zero = 0, chain = bpft_cfg.chain_mode, oif = 0, handoff = 0, why = 0;\n";
     s += "    bpft_pkt_t *p = bpf_map_lookup_elem(&bpft_scratch, &zero);\n";
     s += std::string("    if (!p) return ") + ops_.pass + ";\n";
-    s += "    __u32 v = bpft_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, (struct "
-         "bpft_pkt *)p);\n";
+    if (program_.family == ir::Family::ipv6)  // bpf/bpftables.bpf.h: a global function, verified once
+        s += "    __u32 v = bpft_parse6(ctx, (struct bpft_pkt *)p);\n";
+    else
+        s += "    __u32 v = bpft_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, (struct "
+             "bpft_pkt *)p);\n";
     s += "    (void)oif;\n    (void)handoff;\n";
     s += "    if (v) {\n        v = BPFT_V(v, BPFT_NO_GID);\n        why = BPFT_STAT_HEADER;\n        goto "
          "out;\n    "

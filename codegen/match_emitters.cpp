@@ -1,6 +1,7 @@
 #include "codegen/match_emitters.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <sstream>
 
@@ -67,6 +68,38 @@ std::string ifname_cond(const ir::InterfaceMatch& m) {
     const char* field = m.dir == ir::Dir::src ? "&p->in" : "&p->out";
     return invert_if(m.invert, std::string("bpft_ifname_match(") + field + ", " + hex(k.word[0]) + ", " +
                                    hex(k.word[1]) + ", " + hex(k.mask[0]) + ", " + hex(k.mask[1]) + ")");
+}
+
+// An IPv6 address as the four host-order words of bpft_pkt's saddr6/daddr6 ([0] the most significant).
+std::array<uint32_t, 4> words(const ir::Ipv6Addr& a) {
+    std::array<uint32_t, 4> w{};
+    for (int i = 0; i < 16; ++i) w[i / 4] = (w[i / 4] << 8) | a[i];
+    return w;
+}
+
+// `field` (p->saddr6, p->daddr6 or a conditional of both) under an IPv6 mask, prefix or not: one comparison per
+// word the mask has bits in.
+std::string net6_cond(const std::string& field, const ir::Ipv6Addr& addr, const ir::Ipv6Addr& mask) {
+    std::array<uint32_t, 4> a = words(addr), m = words(mask);
+    std::string out;
+    for (int i = 0; i < 4; ++i) {
+        if (m[i] == 0) continue;
+        std::string w = field + "[" + std::to_string(i) + "]";
+        out += (out.empty() ? "" : " && ") + (m[i] == 0xffffffffu ? w : "(" + w + " & " + hex(m[i]) + ")") +
+               " == " + hex(a[i] & m[i]);
+    }
+    return out.empty() ? "1" : out;
+}
+
+// `field` >= v (ge) or <= v, as 128-bit numbers compared word by word.
+std::string cmp128(const std::string& field, const ir::Ipv6Addr& value, bool ge) {
+    std::array<uint32_t, 4> v = words(value);
+    auto w = [&](int i) { return field + "[" + std::to_string(i) + "]"; };
+    std::string out = w(3) + (ge ? " >= " : " <= ") + hex(v[3]);
+    for (int i = 2; i >= 0; --i)
+        out = w(i) + (ge ? " > " : " < ") + hex(v[i]) + " || (" + w(i) + " == " + hex(v[i]) + " && (" + out +
+              "))";
+    return "(" + out + ")";
 }
 
 bool table_has_rules(const ir::Program& program, const std::string& table) {
@@ -174,13 +207,12 @@ struct Emitter {
         return c;
     }
     std::optional<MatchCode> operator()(const ir::ConntrackMatch& m) {
-        if (m.orig_src6 || m.orig_dst6 || m.repl_src6 || m.repl_dst6) return ipv6();
         ctx.needs.ct = true;
         if (m.orig_src_port || m.orig_dst_port || m.repl_src_port || m.repl_dst_port || m.repl_src ||
-            m.repl_dst || m.status || m.expire || m.direction)
+            m.repl_dst || m.repl_src6 || m.repl_dst6 || m.status || m.expire || m.direction)
             return kernel(
                 "conntrack reply tuple, ports, status, expiry and direction are decided by the kernel");
-        if ((m.orig_src || m.orig_dst) && has_nat(ctx.program))
+        if ((m.orig_src || m.orig_dst || m.orig_src6 || m.orig_dst6) && has_nat(ctx.program))
             return kernel("--ctorigsrc/--ctorigdst with NAT rules are decided by the kernel");
         MatchCode c;
         c.kernel_if = ct_unknown();
@@ -199,7 +231,15 @@ struct Emitter {
             return invert_if(n->invert,
                              "(" + addr + " & " + hex(n->value.mask) + ") == " + hex(n->value.addr));
         };
-        fields = all_of({fields, orig(m.orig_src, true), orig(m.orig_dst, false)});
+        auto orig6 = [&](const std::optional<ir::Negatable<ir::Ipv6Net>>& n, bool src) {
+            if (!n) return std::string();
+            // the address as written, compared under its mask (xt_conntrack's conntrack_addrcmp)
+            std::string addr =
+                src ? "(p->ct_reply ? p->daddr6 : p->saddr6)" : "(p->ct_reply ? p->saddr6 : p->daddr6)";
+            return invert_if(n->invert, net6_cond(addr, n->value.addr, n->value.mask));
+        };
+        fields = all_of({fields, orig(m.orig_src, true), orig(m.orig_dst, false), orig6(m.orig_src6, true),
+                         orig6(m.orig_dst6, false)});
         if (fields == "1")
             c.cond = state.empty() ? tracked : state;
         else
@@ -207,14 +247,19 @@ struct Emitter {
         return c;
     }
     std::optional<MatchCode> operator()(const ir::IpRangeMatch& m) {
-        if (m.src6 || m.dst6) return ipv6();
         auto range = [](const std::optional<ir::Negatable<ir::AddrRange>>& r, const char* f) {
             if (!r) return std::string();
             return invert_if(r->invert, std::string(f) + " >= " + hex(r->value.lo) + " && " + f +
                                             " <= " + hex(r->value.hi));
         };
+        auto range6 = [](const std::optional<ir::Negatable<ir::Addr6Range>>& r, const char* f) {
+            if (!r) return std::string();
+            return invert_if(r->invert,
+                             cmp128(f, r->value.lo, true) + " && " + cmp128(f, r->value.hi, false));
+        };
         MatchCode c;
-        c.cond = all_of({range(m.src, "p->saddr"), range(m.dst, "p->daddr")});
+        c.cond = all_of({range(m.src, "p->saddr"), range(m.dst, "p->daddr"), range6(m.src6, "p->saddr6"),
+                         range6(m.dst6, "p->daddr6")});
         return c;
     }
     std::optional<MatchCode> operator()(const ir::MarkMatch& m) {
@@ -280,6 +325,11 @@ struct Emitter {
         return c;
     }
     std::optional<MatchCode> operator()(const ir::SetMatch& m) {
+        if (ctx.program.family == ir::Family::ipv6) {  // the set maps hold IPv4 keys
+            MatchCode c;
+            c.kernel_why = "-m set in an IPv6 ruleset is not compiled yet: the kernel decides it";
+            return c;
+        }
         const ir::IpSet* set = ctx.program.find_set(m.name);
         if (!set)
             return unsupported("set '" + m.name +
@@ -315,19 +365,59 @@ struct Emitter {
                                          (m.flags[0] == ir::Dir::src ? "p->saddr" : "p->daddr") + ")");
         return c;
     }
-    // The IPv6 matches (ip6tables rulesets): refused at the rule, as their programs are not generated yet.
-    // (emit_c refuses an IPv6 ruleset before any rule reaches here; these are the places its emitters go.)
-    std::optional<MatchCode> operator()(const ir::Address6Match&) { return ipv6(); }
-    std::optional<MatchCode> operator()(const ir::HlMatch&) { return ipv6(); }
-    std::optional<MatchCode> operator()(const ir::Icmp6Match&) { return ipv6(); }
-    std::optional<MatchCode> operator()(const ir::Ipv6HeaderMatch&) { return ipv6(); }
-    std::optional<MatchCode> operator()(const ir::FragMatch&) { return ipv6(); }
-    std::optional<MatchCode> operator()(const ir::HbhMatch&) { return ipv6(); }
-    std::optional<MatchCode> operator()(const ir::DstMatch&) { return ipv6(); }
-    std::optional<MatchCode> operator()(const ir::RtMatch&) { return ipv6(); }
-    std::optional<MatchCode> operator()(const ir::AhMatch&) { return ipv6(); }
-    std::optional<MatchCode> operator()(const ir::MhMatch&) { return ipv6(); }
-    std::optional<MatchCode> ipv6() { return unsupported("IPv6 programs are not generated yet"); }
+    // The IPv6 matches (ip6tables rulesets). bpft_parse has walked the extension headers as ipv6_find_hdr
+    // does: p->proto, the ports and the ICMPv6 fields are those after them, p->exthdrs names the headers met.
+    std::optional<MatchCode> operator()(const ir::Address6Match& m) {
+        MatchCode c;
+        c.cond = invert_if(
+            m.invert, net6_cond(m.dir == ir::Dir::src ? "p->saddr6" : "p->daddr6", m.net.addr, m.net.mask));
+        return c;
+    }
+    std::optional<MatchCode> operator()(const ir::HlMatch& m) {
+        static const char* const ops[] = {" == ", " != ", " < ", " > "};
+        MatchCode c;
+        c.cond = "p->ttl" + std::string(ops[static_cast<int>(m.op)]) + num(m.value);  // the hop limit
+        return c;
+    }
+    std::optional<MatchCode> operator()(const ir::Icmp6Match& m) {  // icmp6_match: 8 bytes or a hotdrop
+        std::string c =
+            "p->icmp_type == " + num(m.type) + " && " + in_range("p->icmp_code", m.code_min, m.code_max);
+        return l4_match(invert_if(m.invert, c), 8);
+    }
+    std::optional<MatchCode> operator()(const ir::Ipv6HeaderMatch& m) {
+        // ip6t_ipv6header: --soft, every named header present (or, inverted, absent); else exactly the named
+        // ones (or anything else). The inversion flips all eight bits, as libip6t_ipv6header sets invflags.
+        MatchCode c;
+        std::string h = hex(m.headers), inv = m.invert ? hex(0xff) : hex(0);
+        if (m.soft)
+            c.cond = "((p->exthdrs ^ " + h + " ^ " + inv + ") & " + h + ") == 0";
+        else
+            c.cond = std::string("p->exthdrs ") + (m.invert ? "!= " : "== ") + h;
+        return c;
+    }
+    // frag, hbh, dst, rt and ah look their header up (ipv6_find_hdr) and never match a packet without it,
+    // inverted or not. A packet with a hop-by-hop or fragment header never reaches a chain (bpft_parse hands it
+    // over); one with a routing, destination options or authentication header meets the kernel at these
+    // matches, which read the header's fields.
+    static MatchCode absent_header(uint8_t bit) {
+        MatchCode c;
+        c.kernel_if = "(p->exthdrs & " + hex(bit) + ") != 0";
+        c.cond = "0";
+        return c;
+    }
+    std::optional<MatchCode> operator()(const ir::FragMatch&) { return absent_header(ir::ip6h::frag); }
+    std::optional<MatchCode> operator()(const ir::HbhMatch&) { return absent_header(ir::ip6h::hop); }
+    std::optional<MatchCode> operator()(const ir::DstMatch&) { return absent_header(ir::ip6h::dst); }
+    std::optional<MatchCode> operator()(const ir::RtMatch&) { return absent_header(ir::ip6h::route); }
+    std::optional<MatchCode> operator()(const ir::AhMatch&) { return absent_header(ir::ip6h::auth); }
+    std::optional<MatchCode> operator()(const ir::MhMatch& m) {
+        // mh_mt6: the 6-byte mobility header (proto, length, type, reserved, checksum) after the extension
+        // headers, a hotdrop when it is cut short or its payload proto is not IPPROTO_NONE (59).
+        MatchCode c;
+        c.hotdrop_if = "p->l4_len < 6u || p->icmp_type != 59u";
+        c.cond = invert_if(m.invert, in_range("(p->dport >> 8)", m.lo, m.hi));
+        return c;
+    }
 
     std::optional<MatchCode> operator()(const ir::OpaqueMatch& m) {  // the kernel's copy decides it
         MatchCode c;

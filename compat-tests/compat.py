@@ -26,7 +26,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from compat_lib import attached, compare, conntrack, corpus, netns, nftmode, rulegen, subject, textrules  # noqa: E402
+from compat_lib import attached, compare, conntrack, corpus, ipv6mode, netns, nftmode  # noqa: E402
+from compat_lib import rulegen, subject, textrules  # noqa: E402
 from compat_lib import packets as pk  # noqa: E402
 
 SKIP = 77
@@ -75,6 +76,12 @@ def parse_args(argv):
     ap.add_argument("--nft-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "nft"),
                     help="the nft mode's rulesets (*.nft), loaded with `nft -f` as the oracle")
     ap.add_argument("--nft-packets", type=int, default=40, help="packets per nft ruleset (0: no nft mode)")
+    ap.add_argument("--ipv6-rulesets", type=int, default=0,
+                    help="random ip6tables rulesets against ip6tables-legacy, and the corpus' Docker ip6tables "
+                         "rulesets (0: no IPv6 mode)")
+    ap.add_argument("--ipv6-packets", type=int, default=60,
+                    help="packets per random IPv6 ruleset (half as many per Docker one)")
+    ap.add_argument("--ipv6-docker", type=int, default=-1, help="Docker ip6tables rulesets in the IPv6 mode (-1: all)")
     ap.add_argument("--classifier-min", type=int, default=None,
                     help="runs of this many classifiable rules or more go to bpftables' classifier (its "
                          "BPFTABLES_CLASSIFIER_MIN; default: bpftables' own, 32; 0: no classifier)")
@@ -204,6 +211,8 @@ def main(argv):
             run_regressions(ctx, phase="conntrack")
     if args.nft_packets > 0:
         run_nft_mode(ctx, seed)
+    if args.ipv6_rulesets > 0:
+        run_ipv6_mode(ctx, seed)
     results["stats"] = stats.to_json()
     results["seconds"] = round(time.monotonic() - start, 1)
     results["packets"] = sum(stats.total[c] for c in ("agree", "mismatch", "deferred", "unverifiable", "confused",
@@ -244,7 +253,10 @@ def main(argv):
     # fail-open there fails the run too.
     nft_bad = any(r["error"] or r["outcomes"].get("mismatch") or r["outcomes"].get("confused") or
                   r["outcomes"].get("fail_open") for r in results.get("nft", []))
+    ipv6_bad = any(r["error"] or r["outcomes"].get("mismatch") or r["outcomes"].get("confused")
+                   for r in results.get("ipv6", []))
     bad = t["mismatch"] or t["confused"] or results["compile_failures"] or new_ct or reg["FAIL"] or nft_bad or \
+        ipv6_bad or \
         any(f["oracle"] == "legacy" and f.get("group", "random") in ("random", "forward", "output")
             for f in results["load_failures"])
     return 1 if bad else 0
@@ -488,6 +500,33 @@ def run_nft_mode(ctx, seed):
                 f"rulesets: {sum(r['subject'] == sname for r in recs)}, "
                 f"{sum(bool(r['not_compiled']) for r in recs if r['subject'] == sname)} not compiled (as marked)")
     ctx.results["nft"] = recs
+
+
+def run_ipv6_mode(ctx, seed):
+    """ip6tables rulesets against ip6tables-legacy in a namespace pair of their own (compat_lib/ipv6mode.py)."""
+    if not shutil.which("ip6tables-legacy-restore"):
+        ctx.results["ipv6_skipped"] = "ip6tables-legacy-restore not installed"
+        ctx.log("SKIP IPv6 mode: ip6tables-legacy-restore not installed")
+        return
+    recs = ipv6mode.run_all(ctx.args.bpftables, ctx.args.hook, seed, ctx.args.ipv6_rulesets, ctx.args.ipv6_packets,
+                            ctx.args.corpus, ctx.log, ctx.args.print_max, ctx.args.ipv6_docker)
+    c = collections.Counter()
+    for r in recs:
+        c.update(r["outcomes"])
+        for outcome, n in r["outcomes"].items():
+            ctx.stats.groups["ipv6"][outcome] += n
+        if r["error"]:
+            ctx.stats.groups["ipv6"]["ruleset_error"] += 1
+            ctx.log(f"IPv6 {r['ruleset']}: {r['error']}" + (f"\n{r['text']}" if "text" in r else ""))
+        for m in r["mismatches"]:
+            ctx.log(f"IPv6 MISMATCH {r['ruleset']}: kernel {m['kernel']}, bpftables {m['bpftables']}, frame "
+                    f"{m['frame']}" + (f"\n{r['text']}" if "text" in r else ""))
+    docker = sum(r["ruleset"].startswith("docker ") for r in recs)
+    ctx.log(f"compat: IPv6 mode: {len(recs) - docker} random rulesets + {docker} Docker ip6tables rulesets, "
+            f"{sum(c.values())} packets; compared {c['agree'] + c['mismatch']}: {c['agree']} agree, "
+            f"{c['mismatch']} mismatch; {c['deferred']} handed to the kernel; {c['unverifiable']} unverifiable; "
+            f"{c['confused']} confused; {sum(bool(r['error']) for r in recs)} ruleset errors")
+    ctx.results["ipv6"] = recs
 
 
 def _rule_text(model, s):

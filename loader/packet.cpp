@@ -1,6 +1,8 @@
 // Test frames built byte by byte (loader/packet.hpp).
 #include "loader/packet.hpp"
 
+#include <algorithm>
+
 #include "compiler/values.hpp"
 
 namespace bpftables::loader {
@@ -97,9 +99,61 @@ std::vector<uint8_t> frame(const Ipv4& ip, const L4& l4, size_t payload) {
     return frame(Eth{}, ip, l4, payload);
 }
 
+std::vector<uint8_t> frame(const Eth& eth, const Ipv6& ip, const L4& l4, size_t payload) {
+    L4Bytes l = l4_bytes(l4, payload);
+    if (std::holds_alternative<Icmp>(l4)) l.proto = 58;  // ICMPv6
+    uint8_t proto = ip.proto.value_or(l.proto);
+    std::vector<uint8_t> ext;
+    for (size_t i = 0; i < ip.ext.size(); ++i) {
+        const ExtHdr& h = ip.ext[i];
+        uint8_t next = i + 1 < ip.ext.size() ? ip.ext[i + 1].type : proto;
+        std::vector<uint8_t> body = h.body;
+        size_t unit = h.type == 51 ? 4 : 8;
+        body.resize(std::max<size_t>(body.size(), h.type == 51 ? 10 : 6), 0);  // the smallest header
+        while ((body.size() + 2) % unit) body.push_back(0);
+        size_t len = h.type == 44 ? 0 : h.type == 51 ? (body.size() + 2) / 4 - 2 : (body.size() + 2) / 8 - 1;
+        ext.push_back(next), ext.push_back(static_cast<uint8_t>(len));
+        ext.insert(ext.end(), body.begin(), body.end());
+    }
+    std::vector<uint8_t> b(eth.dst.begin(), eth.dst.end());
+    b.insert(b.end(), eth.src.begin(), eth.src.end());
+    put16(b, 0x86dd);
+    uint16_t plen = ip.payload_len.value_or(static_cast<uint16_t>(ext.size() + l.bytes.size()));
+    b.push_back(static_cast<uint8_t>(0x60 | (ip.tclass >> 4))),
+        b.push_back(static_cast<uint8_t>(ip.tclass << 4));
+    put16(b, 0), put16(b, plen);
+    b.push_back(ip.ext.empty() ? proto : ip.ext[0].type), b.push_back(ip.hop_limit);
+    b.insert(b.end(), ip.src.begin(), ip.src.end());
+    b.insert(b.end(), ip.dst.begin(), ip.dst.end());
+    if (l.checksum_at != std::string::npos && l.bytes.size() > l.checksum_at + 1) {
+        uint32_t pseudo = proto + static_cast<uint32_t>(l.bytes.size());
+        for (int i = 0; i < 16; i += 2)
+            pseudo += ((ip.src[i] << 8) | ip.src[i + 1]) + ((ip.dst[i] << 8) | ip.dst[i + 1]);
+        uint16_t c = checksum(l.bytes.data(), l.bytes.size(), pseudo);
+        if (proto == 17 && c == 0) c = 0xffff;
+        if (ip.bad_l4_checksum) c ^= 0x1111;
+        l.bytes[l.checksum_at] = static_cast<uint8_t>(c >> 8),
+        l.bytes[l.checksum_at + 1] = static_cast<uint8_t>(c);
+    }
+    b.insert(b.end(), ext.begin(), ext.end());
+    b.insert(b.end(), l.bytes.begin(), l.bytes.end());
+    return b;
+}
+
+std::vector<uint8_t> frame(const Ipv6& ip, const L4& l4, size_t payload) {
+    Eth eth;
+    eth.type = 0x86dd;
+    return frame(eth, ip, l4, payload);
+}
+
 uint32_t ip(const std::string& dotted) {
     uint32_t addr = 0;
     return values::parse_ipv4(dotted, addr) ? addr : 0;
+}
+
+Ip6Addr ip6(const std::string& text) {
+    ir::Ipv6Addr addr{};
+    return values::parse_ipv6(text, addr) ? addr : Ip6Addr{};
 }
 
 }  // namespace bpftables::loader

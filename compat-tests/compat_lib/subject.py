@@ -26,12 +26,12 @@ def probe(bpftables, rule):
 
 
 def verdicts(bpftables, filter_text, frames, hook="xdp", ns_exec=None, ipsets=None, fmt=None, chain="INPUT",
-             backend=None):
+             backend=None, ipv6=False):
     """One answer per frame: {"verdict", "chain", "rule", "reason"}; raises CompileError with the diagnostics.
     ns_exec: run inside that network namespace (`ip netns exec`), so BPF_PROG_TEST_RUN's conntrack lookups see
     its conntrack table. ipsets: an `ipset save` text for --ipsets. fmt: --format (nft, iptables; guessed when
     None). chain: INPUT, or FORWARD (in vdut0, out vdut1, as the oracle's forward mode routes). backend: --backend
-    (legacy when None: the reference oracle's semantics)."""
+    (legacy when None: the reference oracle's semantics). ipv6: the text is ip6tables-save's (`run -6`)."""
     with tempfile.TemporaryDirectory(prefix="bpftc-") as d:
         rules, pcap = os.path.join(d, "rules"), os.path.join(d, "in.pcap")
         with open(rules, "w") as f:
@@ -46,6 +46,8 @@ def verdicts(bpftables, filter_text, frames, hook="xdp", ns_exec=None, ipsets=No
             cmd += ["--format", fmt]
         if backend:
             cmd += ["--backend", backend]
+        if ipv6:
+            cmd += ["-6"]
         if ipsets is not None:
             with open(os.path.join(d, "ipsets"), "w") as f:
                 f.write(ipsets)

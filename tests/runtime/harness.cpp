@@ -17,7 +17,9 @@ namespace {
 std::optional<ir::Program> parse(const std::string& text, const RunOptions& options, Diagnostics& diags) {
     if (compiler::guess_input_format(text) == compiler::InputFormat::nft)
         return parse_and_lower_nft(text, "test.nft", diags);
-    std::optional<ir::Program> program = parse_and_lower(text, "test.rules", diags);
+    LowerOptions lower;
+    lower.family = options.family;
+    std::optional<ir::Program> program = parse_and_lower(text, "test.rules", diags, lower);
     if (program && !options.ipsets.empty()) {
         auto sets = compiler::read_ipsets(options.ipsets, "test.ipsets", diags);
         if (!sets) return std::nullopt;

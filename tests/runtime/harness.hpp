@@ -35,10 +35,11 @@ namespace bpftables::test {
 using codegen::Hook;
 
 struct RunOptions {
-    uint32_t chain = BPFT_CHAIN_INPUT;  // BPFT_CHAIN_*: the chain the packet goes through
-    std::string in, out;                // interface names (in_override / out_override); empty: not set
-    std::string ipsets;                 // `ipset save` text for -m set
-    uint32_t decided_mark = 0;          // bpft_config::decided_mark: the handoff's bit (0: off)
+    uint32_t chain = BPFT_CHAIN_INPUT;     // BPFT_CHAIN_*: the chain the packet goes through
+    std::string in, out;                   // interface names (in_override / out_override); empty: not set
+    std::string ipsets;                    // `ipset save` text for -m set
+    uint32_t decided_mark = 0;             // bpft_config::decided_mark: the handoff's bit (0: off)
+    ir::Family family = ir::Family::ipv4;  // ipv6: the text is ip6tables-save's
     auto operator<=>(const RunOptions&) const = default;
 };
 
