@@ -77,6 +77,7 @@ struct bpft_pkt {
     __u32 route;   /* the chain the entry program found (BPFT_CHAIN_*; 0: the kernel must decide) */
     __u32 verdict; /* what the rules decided, for the exit program */
     __u32 handoff; /* BPFT_META_* for the exit program at XDP (0: what the verdict says) */
+    __u32 why;     /* enum bpft_stat of a handover the entry program made itself (0: none), for bpft_stat */
 #endif
 };
 

@@ -50,6 +50,11 @@ typedef struct __sk_buff bpft_entry_ctx_t;
 /* The C back end's `out:` (codegen/entry_emitter.cpp, hook_ops.cpp's handoff_out). */
 static __always_inline int bpft_finish(bpft_entry_ctx_t *ctx, bpft_pkt_t *p) {
     __u32 v = bpft_settle(p->verdict, p); /* the pending counts (bpftables.bpf.h: counted once) */
+#ifdef BPFT_HOOK_EGRESS
+    bpft_stat(ctx->ifindex, v, p->why, p);
+#else
+    bpft_stat(ctx->ingress_ifindex, v, p->why, p);
+#endif
     bpft_record(v, p->chain);
 #ifdef BPFT_HOOK_XDP
     bpft_meta_out(ctx, v, p->handoff);
@@ -79,6 +84,7 @@ SEC(BPFT_SEC) int BPFT_ENTRY(bpft_entry_ctx_t *ctx) {
     __u32 v = bpft_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, (struct bpft_pkt *)p);
     if (v) {
         p->verdict = BPFT_V(v, BPFT_NO_GID);
+        p->why = BPFT_STAT_HEADER;
         return bpft_finish(ctx, p);
     }
 #ifdef BPFT_HOOK_TC
@@ -111,6 +117,7 @@ SEC(BPFT_SEC) int BPFT_ENTRY(bpft_entry_ctx_t *ctx) {
     if (bpft_cfg.decided_mark && p->csum_failed) { /* perhaps only partial: tc-ingress judges it */
         p->verdict = BPFT_V(BPFT_KERNEL, BPFT_NO_GID);
         p->handoff = BPFT_META_DEFER;
+        p->why = BPFT_STAT_CHECKSUM;
         return bpft_finish(ctx, p);
     }
 #endif
