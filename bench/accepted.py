@@ -18,6 +18,7 @@ import ipaddress
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -47,18 +48,23 @@ def delivered(run, ns):
     return snmp(run, ns)["Ip"]["InDelivers"]
 
 
-def copy_input_counters(run, ns):
+def copy_input_counters(run, ns, per_rule=None):
     """(packets through the copy's decided-mark rule, packets through the copy's INPUT in all) of bpftables'
-    iptables-legacy copy in `ns` (iptables-legacy-save -c)."""
+    iptables-legacy copy in `ns` (iptables-legacy-save -c); `per_rule`, a dict, receives each INPUT rule's (and
+    the policy's) packets by its text: which rules judged the packets handed to the kernel."""
     text = run(["iptables-legacy-save", "-c", "-t", "filter"], ns=ns).stdout
     marked, total = 0, 0
     for line in text.splitlines():
-        m = re.match(r"^:INPUT \S+ \[(\d+):\d+\]", line)
+        m = re.match(r"^:INPUT (\S+) \[(\d+):\d+\]", line)
         if m:
-            total += int(m.group(1))
+            total += int(m.group(2))
+            if per_rule is not None:
+                per_rule[f"policy {m.group(1)}"] = int(m.group(2))
         m = re.match(r"^\[(\d+):\d+\] -A INPUT (.*)$", line)
         if m:
             total += int(m.group(1))
+            if per_rule is not None:
+                per_rule[m.group(2)] = int(m.group(1))
             if re.search(r"-m mark --mark 0x[0-9a-f]+/0x[0-9a-f]+ -j BPFTABLES-DECIDED", m.group(2)):
                 marked += int(m.group(1))
     return marked, total
@@ -70,7 +76,10 @@ class LiveBpftables:
 
     def __init__(self, run, build_dir, ns, dev, ruleset):
         self.run, self.ns = run, ns
+        # the build tree's; installed (build_dir libexec/bpftables), the bpftables on PATH
         self.exe = os.path.join(build_dir, "cli", "bpftables")
+        if not os.path.exists(self.exe):
+            self.exe = shutil.which("bpftables") or "/usr/sbin/bpftables"
         start = time.monotonic()
         try:
             run([self.exe, "attach", dev, "--hook", "xdp"], ns=ns)
@@ -254,7 +263,8 @@ def measure_hostfw(args, rb, tmp):
             order = list(topos.items())
             order = order[rep % len(order):] + order[:rep % len(order)] if order else order
             for c, topo in order:
-                m0 = copy_input_counters(rb.run, topo.dut) if c == "bpftables-xdp" else None
+                rules0, rules1 = {}, {}
+                m0 = copy_input_counters(rb.run, topo.dut, rules0) if c == "bpftables-xdp" else None
                 try:
                     out = hostfw_run(rb.run, topo, args.hostfw_seconds, args.hostfw_max_conns,
                                      args.hostfw_max_datagrams)
@@ -266,9 +276,12 @@ def measure_hostfw(args, rb, tmp):
                      "udp_received": out["udp_received"], "udp_per_s": out["udp_received"] / out["udp_seconds"],
                      "bpf_share": "", "copy_packets": ""}
                 if m0 is not None:
-                    m1 = copy_input_counters(rb.run, topo.dut)
+                    m1 = copy_input_counters(rb.run, topo.dut, rules1)
                     marked, total = m1[0] - m0[0], m1[1] - m0[1]
                     r["bpf_share"], r["copy_packets"] = (marked / total if total else 0.0), total
+                    handed = {k: v - rules0.get(k, 0) for k, v in rules1.items()
+                              if v - rules0.get(k, 0) and "BPFTABLES-DECIDED" not in k}
+                    log(f"    the copy's rules that judged the packets handed over: {handed}")
                 rows.append(r)
                 log(f"  {c} rep {rep}: {r['conns_per_s']:.0f} TCP connections/s ({out['tcp_failed']} failed), "
                     f"{r['udp_per_s']:.0f} UDP datagrams/s received ({out['udp_received']} of {out['udp_sent']})"
