@@ -71,8 +71,9 @@ def copy_input_counters(run, ns, per_rule=None):
 
 
 class LiveBpftables:
-    """bpftables as a user runs it in the DUT namespace: `bpftables attach DEV --hook xdp`, then bpftables-restore
-    (its copy in iptables-legacy); close() detaches everything (the namespace's pins go with it)."""
+    """bpftables as a user runs it in the DUT namespace: bpftables-restore (its copy in iptables-legacy), then
+    `bpftables attach DEV --hook xdp` (bpffs is mounted: run_bench.py's private mount namespace); close() detaches
+    everything (the namespace's pins go with it)."""
 
     def __init__(self, run, build_dir, ns, dev, ruleset):
         self.run, self.ns = run, ns
@@ -82,8 +83,8 @@ class LiveBpftables:
             self.exe = shutil.which("bpftables") or "/usr/sbin/bpftables"
         start = time.monotonic()
         try:
-            run([self.exe, "attach", dev, "--hook", "xdp"], ns=ns)
             run([self.exe, "restore", "--backend", "legacy", ruleset], ns=ns)
+            run([self.exe, "attach", dev, "--hook", "xdp"], ns=ns)
         except BaseException:
             self.close()
             raise
@@ -148,6 +149,13 @@ def hostfw_run(run, topo, seconds, max_conns, max_datagrams):
         server.wait()
 
 
+def accept_contenders(args):
+    """ACCEPT_CONTENDERS, or those of them that --contenders names."""
+    if not args.contenders_given:
+        return ACCEPT_CONTENDERS
+    return [c for c in args.contenders.split(",") if c in ACCEPT_CONTENDERS]
+
+
 def measure_accepted(args, rb, tmp):
     """Accepted traffic at each N of args.ns_list: rows of {n, contender, rep, delivered, seconds, sent, mpps,
     bpf_share, decided_by}. `rb` is run_bench (its run, Topology, Contender, send)."""
@@ -155,8 +163,7 @@ def measure_accepted(args, rb, tmp):
     import random
     from rulesets import first_match, make_flows, make_ruleset, nft_translate, write_flows
     rows, failures = [], []
-    contenders = [c for c in args.contenders.split(",") if c in ACCEPT_CONTENDERS] if args.contenders_given \
-        else ACCEPT_CONTENDERS
+    contenders = accept_contenders(args)
     for n in args.ns_list:
         path, nft_file = os.path.join(tmp, f"accept-{n}.txt"), os.path.join(tmp, f"accept-{n}.nft")
         rules = make_ruleset(n, args.seed, path, accept=True)
@@ -240,7 +247,7 @@ def measure_hostfw(args, rb, tmp):
     nft_translate(path, nft_file)
     with contextlib.ExitStack() as stack:
         topos = {}
-        for c in ACCEPT_CONTENDERS:
+        for c in accept_contenders(args):
             log(f"host firewall {c}: loading")
             topo = rb.Topology()
             rb.LIVE_NAMESPACES.update((topo.gen, topo.dut))

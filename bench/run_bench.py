@@ -433,8 +433,9 @@ def main():
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
     write_report(args.out, args, results, loads, programs, nspps, info, skipped, command, rulesets)
     log(f"run_bench: wrote {os.path.join(args.out, 'benchmarks.md')}")
-    if args.smoke:  # the accepted-traffic mode and the host firewall, as briefly
-        args.verdict, args.host_firewall, args.hostfw_seconds = "accept", True, 0.5
+    if args.smoke:  # the accepted-traffic mode and the host firewall, briefly, with the two contenders compared
+        args.verdict, args.host_firewall, args.seconds, args.hostfw_seconds = "accept", True, 0.3, 0.2
+        args.contenders, args.contenders_given = "iptables-legacy,bpftables-xdp", True
         if run_accepted(args, command + " (accepted traffic: --verdict accept --host-firewall)") != 0:
             return 1
     for f in failures:
