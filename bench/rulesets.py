@@ -2,7 +2,8 @@
 any iptables-save file), read into one small rule model, and the flows sent against them.
 
 The model covers the shapes of both sources: -s/-d (with or without a prefix), -p tcp/udp, --sport/--dport (one
-port or a range), -m conntrack --ctstate / -m state --state; every rule of a benchmark ruleset drops. A packet of
+port or a range), -m conntrack --ctstate / -m state --state; every rule of a benchmark ruleset drops (the
+accepted-traffic mode, bench/accepted.py, keeps ACCEPT rules: parse_rules(accept=True)). A packet of
 the generator is a flow (proto, saddr, daddr, sport, dport; addresses as integers) and is always in conntrack
 state NEW: the generator sends single UDP datagrams and TCP SYNs, nothing ever answers them.
 """
