@@ -224,6 +224,7 @@ def write_report(out, args, results, loads, programs, nspps, info, skipped, comm
         lines += ["", "## Plots", "", "![throughput](bench/throughput.png)", "", "![load time](bench/load.png)"]
     lines += ["", "Files: `bench/throughput.csv` (every repetition), `bench/load.csv`, `bench/program.csv`" +
               (", `bench/rulesets.csv` (the corpus rulesets and their flows)." if rulesets else "."), ""]
+    lines += kept_accepted_section(out)
     with open(os.path.join(out, "benchmarks.md"), "w") as f:
         f.write("\n".join(lines))
 
@@ -423,3 +424,132 @@ def read_previous(out, measuring):
     if os.path.exists(os.path.join(bench_dir, "commands.txt")):
         command = open(os.path.join(bench_dir, "commands.txt")).read().strip()
     return results, loads, programs, nspps, skipped, rulesets, command
+
+
+# ---------------------------------------------------------------------------------------------------- accepted
+
+ACCEPTED_BEGIN, ACCEPTED_END = "<!-- accepted traffic: begin -->", "<!-- accepted traffic: end -->"
+ACCEPTED_KEYS = ["n", "contender", "rep", "delivered", "seconds", "sent", "mpps", "bpf_share", "decided_by"]
+HOSTFW_KEYS = ["contender", "rep", "tcp_conns", "tcp_failed", "conns_per_s", "udp_sent", "udp_received",
+               "udp_per_s", "bpf_share", "copy_packets"]
+
+
+def _median(rows, key):
+    vals = [float(r[key]) for r in rows if r[key] != ""]
+    return statistics.median(vals) if vals else None
+
+
+def accepted_section(out, acc, hostfw, command, note, services):
+    """Writes bench/accepted.csv, bench/hostfw.csv and bench/accepted.png under `out` and puts the section
+    "Accepted traffic and a host firewall" into out/benchmarks.md (between its markers, replacing an earlier
+    one; at the end when there is none). Returns the section's lines."""
+    bench_dir = os.path.join(out, "bench")
+    os.makedirs(bench_dir, exist_ok=True)
+    for name, rows, keys in (("accepted.csv", acc, ACCEPTED_KEYS), ("hostfw.csv", hostfw, HOSTFW_KEYS)):
+        with open(os.path.join(bench_dir, name), "w", newline="") as f:
+            w = csv.DictWriter(f, keys)
+            w.writeheader()
+            w.writerows(rows)
+    m = machine()
+    ns = sorted({r["n"] for r in acc})
+    contenders = [c for c in ["iptables-legacy", "iptables-nft", "nft", "bpftables-xdp"]
+                  if any(r["contender"] == c for r in acc + hostfw)]
+    lines = [ACCEPTED_BEGIN, "## Accepted traffic and a host firewall", "",
+             f"Machine: {m['cpu']}, {m['cores']} cores, kernel {m['kernel']}; load average at the end "
+             f"{' '.join(m['load'])}" + (f" ({note})" if note else "") + ". Produced by:", "", "```", command, "```",
+             ""]
+    if acc:
+        med = {(n, c): _median([r for r in acc if r["n"] == n and r["contender"] == c], "mpps")
+               for n in ns for c in contenders}
+        share = {n: _median([r for r in acc if r["n"] == n and r["contender"] == "bpftables-xdp"], "bpf_share")
+                 for n in ns}
+        lines += ["Accepted traffic: the synthetic ruleset of N rules with its ACCEPT rules kept, the last rule a UDP "
+                  "rule that accepts, one flow that hits it (the `last` flow of the figures above); Mpps "
+                  "**delivered to the DUT's stack** (`Ip InDelivers` of the DUT namespace, /proc/net/snmp), median "
+                  "of the repetitions; bpftables set up as a user does (`bpftables restore --backend legacy`, "
+                  "`bpftables attach DEV --hook xdp`), its kernel copy and decided mark included; the netfilter "
+                  "contenders with an XDP_PASS program on the veth as above. ×legacy: the ratio to iptables-legacy "
+                  "in the same run; in BPF: the share of the copy's INPUT packets that its decided-mark rule took.",
+                  "", "| N | " + " | ".join(contenders) + " | bpftables-xdp ×legacy | decided in BPF |",
+                  "|---:|" + "---:|" * (len(contenders) + 2)]
+        for n in ns:
+            legacy, ours = med.get((n, "iptables-legacy")), med.get((n, "bpftables-xdp"))
+            ratio = f"{ours / legacy:.1f}×" if legacy and ours is not None else "—"
+            lines.append(f"| {n} | " + " | ".join("—" if med[(n, c)] is None else f"{med[(n, c)]:.4f}"
+                                                  for c in contenders) +
+                         f" | {ratio} | " + ("—" if share[n] is None else f"{share[n]:.1%}") + " |")
+        lines.append("")
+        if _accepted_plot(os.path.join(bench_dir, "accepted.png"), ns, contenders, med):
+            lines += ["![accepted traffic](bench/accepted.png)", ""]
+    if hostfw:
+        lines += [f"Host firewall: `-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT` first, `-i lo`, INVALID "
+                  f"dropped, {services} service rules for other clients, then TCP port 8080 (NEW) and UDP port "
+                  "5353, ICMP; policy DROP (bench/accepted.py). Traffic from sockets in the peer namespace over the "
+                  "veth with default offloads (bench/hostfw_traffic.py): TCP connections one after another "
+                  "(connect, 64-byte request and answer, close), then UDP datagrams over 8 flows; medians of the "
+                  "repetitions. Python on both ends is the limit of the absolute rates; the netfilter contenders "
+                  "have no XDP program here. Decided in BPF: the share of the copy's INPUT packets that its "
+                  "decided-mark rule took.", "",
+                  "| contender | TCP connections/s | ×legacy | UDP datagrams/s received | ×legacy | decided in BPF |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        base = {k: _median([r for r in hostfw if r["contender"] == "iptables-legacy"], k)
+                for k in ("conns_per_s", "udp_per_s")}
+        for c in contenders:
+            rows = [r for r in hostfw if r["contender"] == c]
+            if not rows:
+                continue
+            v = {k: _median(rows, k) for k in ("conns_per_s", "udp_per_s")}
+            sh = _median(rows, "bpf_share")
+            lines.append(f"| {c} | {v['conns_per_s']:.0f} | " +
+                         (f"{v['conns_per_s'] / base['conns_per_s']:.2f}" if base["conns_per_s"] else "—") +
+                         f" | {v['udp_per_s']:.0f} | " +
+                         (f"{v['udp_per_s'] / base['udp_per_s']:.2f}" if base["udp_per_s"] else "—") +
+                         " | " + ("—" if sh is None else f"{sh:.1%}") + " |")
+        lines.append("")
+    lines += ["Files: `bench/accepted.csv`, `bench/hostfw.csv` (every repetition).", ACCEPTED_END]
+    path = os.path.join(out, "benchmarks.md")
+    text = open(path).read() if os.path.exists(path) else ""
+    section = "\n".join(lines)
+    if ACCEPTED_BEGIN in text and ACCEPTED_END in text:
+        head, rest = text.split(ACCEPTED_BEGIN, 1)
+        text = head + section + rest.split(ACCEPTED_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    with open(path, "w") as f:
+        f.write(text)
+    return lines
+
+
+def kept_accepted_section(out):
+    """The accepted-traffic section of out/benchmarks.md, kept when write_report rewrites the file."""
+    path = os.path.join(out, "benchmarks.md")
+    text = open(path).read() if os.path.exists(path) else ""
+    if ACCEPTED_BEGIN not in text or ACCEPTED_END not in text:
+        return []
+    return ["", ACCEPTED_BEGIN + text.split(ACCEPTED_BEGIN, 1)[1].split(ACCEPTED_END, 1)[0] + ACCEPTED_END, ""]
+
+
+def _accepted_plot(path, ns, contenders, med):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("matplotlib missing (scripts/install-deps installs python3-matplotlib): no plot")
+        return False
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for c in contenders:
+        pts = [(n, med[(n, c)]) for n in ns if med[(n, c)]]
+        if pts:
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=c)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("rules (N)")
+    ax.set_ylabel("Mpps delivered to the stack")
+    ax.set_title("Accepted traffic (last rule accepts)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True

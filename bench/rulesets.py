@@ -2,7 +2,8 @@
 any iptables-save file), read into one small rule model, and the flows sent against them.
 
 The model covers the shapes of both sources: -s/-d (with or without a prefix), -p tcp/udp, --sport/--dport (one
-port or a range), -m conntrack --ctstate / -m state --state; every rule of a benchmark ruleset drops. A packet of
+port or a range), -m conntrack --ctstate / -m state --state; every rule of a benchmark ruleset drops (the
+accepted-traffic mode, bench/accepted.py, keeps ACCEPT rules: parse_rules(accept=True)). A packet of
 the generator is a flow (proto, saddr, daddr, sport, dport; addresses as integers) and is always in conntrack
 state NEW: the generator sends single UDP datagrams and TCP SYNs, nothing ever answers them.
 """
@@ -53,8 +54,9 @@ def _ports(text):
     return (int(lo or 0), int(hi or 65535)) if ":" in text else (int(text), int(text))
 
 
-def parse_rule(line):
-    """The Rule of one `-A INPUT ...` line; ValueError on an option outside the model."""
+def parse_rule(line, accept=False):
+    """The Rule of one `-A INPUT ...` line; ValueError on an option outside the model. `accept`: ACCEPT rules are
+    taken too (accepted traffic, bench/accepted.py; the flows are made the same way whatever the target)."""
     toks = shlex.split(line)
     r, i = {}, 2
     while i < len(toks):
@@ -82,6 +84,8 @@ def parse_rule(line):
         elif t in ("--ctstate", "--state"):
             r["states"] = frozenset(arg.upper().split(","))
         elif t in ("-j", "--jump"):
+            if arg == "ACCEPT" and accept:
+                break
             if arg != "DROP":
                 raise ValueError(f"-j {arg}: every rule of a benchmark ruleset drops (ACCEPT is turned into DROP)")
             break
@@ -93,13 +97,13 @@ def parse_rule(line):
     return Rule(**r)
 
 
-def parse_rules(text):
+def parse_rules(text, accept=False):
     """The Rules of the filter INPUT chain of an iptables-save text, in order."""
     rules = []
     for k, line in enumerate(text.splitlines(), 1):
         if line.startswith("-A INPUT "):
             try:
-                rules.append(parse_rule(line))
+                rules.append(parse_rule(line, accept))
             except ValueError as e:
                 raise ValueError(f"line {k}: {e}: {line}") from None
     return rules
@@ -107,14 +111,23 @@ def parse_rules(text):
 
 # ---------------------------------------------------------------------------------------------------- sources
 
-def make_ruleset(n, seed, path):
-    """gen_ruleset.py N with every target DROP: the benchmark measures filtering, not the stack behind ACCEPT."""
+def make_ruleset(n, seed, path, accept=False):
+    """gen_ruleset.py N with every target DROP: the benchmark measures filtering, not the stack behind ACCEPT.
+    With `accept` (accepted traffic) the targets stay as generated and the last rule becomes a UDP rule that
+    accepts (its addresses and ports kept), so the `last` flow is delivered to the DUT's stack: UDP, because a TCP
+    SYN to a closed port would make the DUT answer every packet with a RST."""
     text = subprocess.run([sys.executable, os.path.join(HERE, "gen_ruleset.py"), str(n), "--seed", str(seed)],
                           check=True, capture_output=True, text=True).stdout
-    text = text.replace("-j ACCEPT", "-j DROP")
+    if accept:
+        lines = text.splitlines()
+        k = max(i for i, line in enumerate(lines) if line.startswith("-A INPUT "))
+        lines[k] = re.sub(r" -j DROP$", " -j ACCEPT", lines[k].replace("-p tcp -m tcp", "-p udp -m udp"))
+        text = "\n".join(lines) + "\n"
+    else:
+        text = text.replace("-j ACCEPT", "-j DROP")
     with open(path, "w") as f:
         f.write(text)
-    rules = parse_rules(text)
+    rules = parse_rules(text, accept)
     assert len(rules) == n, f"parsed {len(rules)} of {n} rules"
     return rules
 

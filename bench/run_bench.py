@@ -43,7 +43,8 @@ sys.path.insert(0, HERE)
 from rulesets import (CORPUS, corpus_rulesets, first_match, load_file_ruleset, make_flows,  # noqa: E402,F401
                       make_ruleset, nft_set, nft_translate, own_rule_share, spread_rules, write_flows)
 
-from report import CONTENDERS, SYNTHETIC, TRAFFIC, read_previous, write_report  # noqa: E402
+from report import CONTENDERS, SYNTHETIC, TRAFFIC, accepted_section, read_previous, write_report  # noqa: E402
+import accepted  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------------------- topology
@@ -277,9 +278,23 @@ def main():
     ap.add_argument("--append", action="store_true",
                     help="keep the results of the report already in --out for the points this run does not measure")
     ap.add_argument("--report-only", action="store_true", help="rewrite the report in --out from its CSV files")
+    ap.add_argument("--verdict", choices=["drop", "accept"], default="drop",
+                    help="accept: accepted traffic (bench/accepted.py): the synthetic rulesets keep their ACCEPT "
+                         "rules, the flow hits the last rule, which accepts; delivered packets counted at the DUT")
+    ap.add_argument("--host-firewall", action="store_true",
+                    help="the host-firewall scenario (bench/accepted.py): conntrack first, TCP connections and UDP "
+                         "flows from sockets; with --verdict accept in the same run")
+    ap.add_argument("--hostfw-services", type=int, default=100, help="service rules for other clients")
+    ap.add_argument("--hostfw-seconds", type=float, default=2.0, help="seconds of TCP, then of UDP, per repetition")
+    # 3 repetitions of 4,000 stay within the client's 28,232 ephemeral ports: with 100,000 (about 18,000 a
+    # repetition) later repetitions fell to ~800 connections/s for some contenders (ports reused while the
+    # earlier connections were still in TIME_WAIT, not investigated further)
+    ap.add_argument("--hostfw-max-conns", type=int, default=4000)
+    ap.add_argument("--hostfw-max-datagrams", type=int, default=2_000_000)
     ap.add_argument("--smoke", action="store_true",
                     help="N = 1 and 10 and one small corpus ruleset, one second, one repetition; checks")
     args = ap.parse_args()
+    args.contenders_given = "--contenders" in sys.argv
     if args.smoke:
         args.rules, args.traffic, args.seconds, args.reps, args.nspp_repeat = "1,10", "last,miss", 1.0, 1, 1000
         if os.path.isdir(os.path.join(args.corpus_dir, CORPUS["bpf-iptables"])):
@@ -294,6 +309,13 @@ def main():
         return 77
     if os.cpu_count() < 2:
         args.dut_cpu = args.gen_cpu
+    if (args.verdict == "accept" or args.host_firewall or args.smoke) and not os.environ.get("BPFT_BENCH_MNTNS"):
+        # bpftables attach pins its state in bpffs: a private mount namespace with its own bpffs keeps it off the
+        # host's /sys/fs/bpf (as tests/runtime_live do).
+        os.environ["BPFT_BENCH_MNTNS"] = "1"
+        os.execvp("unshare", ["unshare", "-m", "--propagation", "slave", sys.executable] + sys.argv)
+    if os.environ.get("BPFT_BENCH_MNTNS"):
+        subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], check=True)
     command = "sudo " + shlex.join([sys.executable, os.path.relpath(os.path.abspath(sys.argv[0]), ROOT)] + sys.argv[1:])
 
     def on_signal(signum, frame):
@@ -301,6 +323,8 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
 
+    if args.verdict == "accept" or args.host_firewall:
+        return run_accepted(args, command)
     traffics = args.traffic.split(",")
     contenders = args.contenders.split(",")
     results, loads, programs, nspps, skipped, rulesets, info = [], {}, {}, {}, {}, {}, {}
@@ -412,6 +436,36 @@ def main():
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
     write_report(args.out, args, results, loads, programs, nspps, info, skipped, command, rulesets)
     log(f"run_bench: wrote {os.path.join(args.out, 'benchmarks.md')}")
+    if args.smoke:  # the accepted-traffic mode and the host firewall, briefly, with the two contenders compared
+        args.verdict, args.host_firewall, args.seconds, args.hostfw_seconds = "accept", True, 0.3, 0.2
+        args.contenders, args.contenders_given = "iptables-legacy,bpftables-xdp", True
+        if run_accepted(args, command + " (accepted traffic: --verdict accept --host-firewall)") != 0:
+            return 1
+    for f in failures:
+        log(f"FAILED {f}")
+    return 1 if failures else 0
+
+
+def run_accepted(args, command):
+    """--verdict accept (at each synthetic N) and --host-firewall: bench/accepted.py; the section "Accepted traffic
+    and a host firewall" of the report."""
+    acc, hostfw, failures = [], [], []
+    try:
+        with tempfile.TemporaryDirectory(prefix="bpftables-bench-") as tmp:
+            if args.verdict == "accept":
+                acc, f = accepted.measure_accepted(args, sys.modules[__name__], tmp)
+                failures += f
+            if args.host_firewall:
+                hostfw, f = accepted.measure_hostfw(args, sys.modules[__name__], tmp)
+                failures += f
+    except KeyboardInterrupt as e:
+        log(f"run_bench: interrupted ({e}); cleaned up")
+        return 130
+    finally:
+        for ns in list(LIVE_NAMESPACES):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    accepted_section(args.out, acc, hostfw, command, args.note, args.hostfw_services)
+    log(f"run_bench: wrote the accepted-traffic section of {os.path.join(args.out, 'benchmarks.md')}")
     for f in failures:
         log(f"FAILED {f}")
     return 1 if failures else 0
