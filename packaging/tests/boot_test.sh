@@ -75,6 +75,12 @@ expect "same attachments after reload" "va tc,vb xdp generic," "$(attachments)"
 echo "va xdp" >"$conf/interfaces"
 unit_cmd ExecReload >/dev/null 2>&1
 expect "reload follows the file: va moved to xdp native, vb detached" "va xdp native," "$(attachments)"
+echo "va tc" >"$conf/interfaces"
+unit_cmd ExecReload >/dev/null 2>&1
+expect "va, the only one, moved back to tc" "va tc," "$(attachments)"
+expect "its detach took the ruleset with it: restored again" "$(grep '^-A' "$conf/rules.v4")" "$(save | grep '^-A')"
+echo "va xdp" >"$conf/interfaces"
+unit_cmd ExecReload >/dev/null 2>&1
 
 echo "== rules.v6 without bpftables6-restore is skipped with a message"
 echo "*filter" >"$conf/rules.v6"
