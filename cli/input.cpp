@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -19,6 +20,9 @@ bool read_text(const std::string& file, std::string& out, std::string& error) {
     if (file == "-") {
         s << std::cin.rdbuf();
     } else {
+        std::error_code ec;
+        if (std::filesystem::is_directory(file, ec))  // opens, and reads as empty: an empty ruleset
+            return error = file + ": " + std::strerror(EISDIR), false;
         std::ifstream in(file, std::ios::binary);
         if (!in) return error = file + ": " + std::strerror(errno), false;
         s << in.rdbuf();

@@ -15,6 +15,13 @@ ip netns add $O || exit 1
 
 state_dir() { bt status | sed -n 's/^state //p'; }
 
+echo "== a directory is not a ruleset"
+out=$(bt compile "$work" -o "$work/dir.o" 2>&1)
+expect "compile of a directory exits 1" 1 "$?"
+grep -q ": Is a directory" <<<"$out" && ok "and says why" || { bad "and says why"; echo "$out"; }
+out=$(restore "$work" 2>&1)
+expect "restore of a directory exits 1" 1 "$?"
+
 cat >"$work/r1.rules" <<'R'
 *filter
 :INPUT ACCEPT [0:0]
