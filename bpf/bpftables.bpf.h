@@ -308,15 +308,11 @@ static __always_inline void bpft_parse_l4(struct bpft_pkt *p, __u8 *l4, void *da
 #endif
 }
 
-#ifndef BPFT_IPV6
-/* Fills p from the frame. Returns 0 when the IPv4 ruleset applies, else the verdict kind to report:
- * BPFT_NOT_IP for frames that are not IPv4, BPFT_KERNEL for IPv4 packets the kernel itself would discard or
- * that carry IP options (the kernel decides those). */
-static __always_inline __u32 bpft_parse(void *data, void *data_end, struct bpft_pkt *p) {
-    __builtin_memset(p, 0, sizeof(*p));
-    struct ethhdr *eth = data;
+/* The Ethernet header of every parse: 0 when it carries `proto` (network order), with p's source MAC and packet
+ * type (PACKET_BROADCAST 1, PACKET_MULTICAST 2) filled in; else the verdict kind. */
+static __always_inline __u32 bpft_parse_eth(struct ethhdr *eth, void *data_end, struct bpft_pkt *p, __be16 proto) {
     if ((void *)(eth + 1) > data_end) return BPFT_KERNEL;
-    if (eth->h_proto != bpf_htons(ETH_P_IP)) return BPFT_NOT_IP;
+    if (eth->h_proto != proto) return BPFT_NOT_IP;
     __builtin_memcpy(p->smac, eth->h_source, 6);
     if (eth->h_dest[0] & 1) {
         p->pkttype = (eth->h_dest[0] & eth->h_dest[1] & eth->h_dest[2] & eth->h_dest[3] & eth->h_dest[4] &
@@ -324,6 +320,18 @@ static __always_inline __u32 bpft_parse(void *data, void *data_end, struct bpft_
                          ? 1
                          : 2;
     }
+    return 0;
+}
+
+#ifndef BPFT_IPV6
+/* Fills p from the frame. Returns 0 when the IPv4 ruleset applies, else the verdict kind to report:
+ * BPFT_NOT_IP for frames that are not IPv4, BPFT_KERNEL for IPv4 packets the kernel itself would discard or
+ * that carry IP options (the kernel decides those). */
+static __always_inline __u32 bpft_parse(void *data, void *data_end, struct bpft_pkt *p) {
+    __builtin_memset(p, 0, sizeof(*p));
+    struct ethhdr *eth = data;
+    __u32 v = bpft_parse_eth(eth, data_end, p, bpf_htons(ETH_P_IP));
+    if (v) return v;
     struct iphdr *ip = (void *)(eth + 1);
     if ((void *)(ip + 1) > data_end) return BPFT_KERNEL;
     if (ip->version != 4 || ip->ihl != 5) return BPFT_KERNEL;
@@ -385,15 +393,8 @@ BPFT_GLOBAL __u32 bpft_parse6(BPFT_PARSE_CTX *ctx, struct bpft_pkt *p) {
     void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
     __builtin_memset(p, 0, sizeof(*p));
     struct ethhdr *eth = data;
-    if ((void *)(eth + 1) > data_end) return BPFT_KERNEL;
-    if (eth->h_proto != bpf_htons(ETH_P_IPV6)) return BPFT_NOT_IP;
-    __builtin_memcpy(p->smac, eth->h_source, 6);
-    if (eth->h_dest[0] & 1) {
-        p->pkttype = (eth->h_dest[0] & eth->h_dest[1] & eth->h_dest[2] & eth->h_dest[3] & eth->h_dest[4] &
-                      eth->h_dest[5]) == 0xff
-                         ? 1
-                         : 2;
-    }
+    __u32 v = bpft_parse_eth(eth, data_end, p, bpf_htons(ETH_P_IPV6));
+    if (v) return v;
     struct ipv6hdr *ip6 = (void *)(eth + 1);
     if ((void *)(ip6 + 1) > data_end) return BPFT_KERNEL;
     if (ip6->version != 6) return BPFT_KERNEL;
