@@ -62,6 +62,12 @@ bool parse_ipv4(std::string_view s, uint32_t& out) {
     return true;
 }
 
+std::string format_hex(uint32_t v) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "0x%x", v);
+    return buf;
+}
+
 std::string format_ipv4(uint32_t addr) {
     return std::to_string(addr >> 24) + '.' + std::to_string((addr >> 16) & 0xff) + '.' +
            std::to_string((addr >> 8) & 0xff) + '.' + std::to_string(addr & 0xff);

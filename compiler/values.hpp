@@ -32,6 +32,9 @@ bool parse_u32(std::string_view s, uint32_t& out, uint32_t max = 0xffffffff);
 // Decimal digits only, as iptables reads counters; false when empty, not all digits or over 64 bits.
 bool parse_decimal(std::string_view s, uint64_t& out);
 
+// 0x and lower-case hex digits, as iptables prints marks and masks ("0x1000000").
+std::string format_hex(uint32_t v);
+
 // ---- addresses
 
 bool parse_ipv4(std::string_view s, uint32_t& out);  // dotted quad, host order

@@ -6,29 +6,22 @@
 // set`) must not set it either; a decided packet never meets a chain the programs do not compile.
 //   before: *mangle -A PREROUTING -j MARK --set-xmark 0x1000000/0x1000000
 //   after:  error at MARK: MARK sets bit 0x1000000 of the packet mark, which bpftables uses ...
-#include <cstdio>
-#include <cstdlib>
 #include <optional>
 
 #include "compiler/passes/pass.hpp"
+#include "compiler/values.hpp"
 
 namespace bpftables::passes {
 namespace {
 
 constexpr const char* kReserved = "BPFTABLES-DECIDED";
 
-std::string hex(uint32_t v) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "0x%x", v);
-    return buf;
-}
+using values::format_hex;
 
 std::optional<uint32_t> number(const std::string& text) {
-    if (text.empty()) return std::nullopt;
-    char* end = nullptr;
-    unsigned long v = std::strtoul(text.c_str(), &end, 0);
-    if (*end != '\0' || v > 0xffffffffUL) return std::nullopt;
-    return static_cast<uint32_t>(v);
+    uint32_t v = 0;
+    if (!values::parse_number(text, v)) return std::nullopt;
+    return v;
 }
 
 // VALUE[/MASK]: the value (and the mask, all ones when absent).
@@ -126,7 +119,7 @@ uint32_t nft_bits_set(const std::string& statements) {
 bool check_decided_mark(const ir::Program& program, uint32_t bit, Diagnostics& diags) {
     if (bit == 0) return true;
     std::string why =
-        "bit " + hex(bit) +
+        "bit " + format_hex(bit) +
         " of the packet mark, which bpftables uses to tell the kernel's copy of the ruleset what "
         "its programs decided (bpftables-restore --decided-mark BIT picks another, 0 none)";
     bool ok = true;
