@@ -203,8 +203,6 @@ def random_rule(rng, chain_names):
         target = rng.choice(chain_names)
     else:
         target = None
-    if not parts and target is None:  # a rule with nothing prints as "-A CHAIN", which netns.Counters does not read
-        parts.append("-p udp")
     return " ".join(parts), target
 
 

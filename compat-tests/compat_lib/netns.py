@@ -82,7 +82,7 @@ NFT = Flavour("nft", ["iptables-nft-restore"], ["iptables-nft-save", "-c"])
 WITNESS = "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n" \
           ":OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n"
 
-_COUNTER_RULE = re.compile(r"^\[(\d+):(\d+)\] -A (\S+) ")
+_COUNTER_RULE = re.compile(r"^\[(\d+):(\d+)\] -A (\S+)(?: |$)")
 _COUNTER_POLICY = re.compile(r"^:(\S+) (\S+) \[(\d+):(\d+)\]")
 
 
