@@ -662,7 +662,8 @@ BPFT_GLOBAL int bpft_l4_csum_ok(bpft_ctx_t *ctx, __u32 pseudo, __u32 l4_off, __u
 #endif
 
 /* `state`, or 0 when the packet's checksum is wrong (conntrack calls it INVALID, entry or not). Checked last,
- * only for the packets that get a state from the program: what it hands over costs no checksum. */
+ * only for the packets that get a state from the program: what it hands over costs no checksum (at XDP:
+ * before the conntrack lookup, see bpft_ct_state). */
 #ifndef BPFT_IPV6
 static __always_inline __u32 bpft_checksummed(void *ctx, bpft_pkt_t *p, __u32 state) {
 #ifndef BPFT_HOOK_EGRESS
@@ -726,6 +727,15 @@ static __always_inline __u32 bpft_ct_state(void *ctx, bpft_pkt_t *p) {
     /* tcp_error and udp_error: a malformed header is INVALID (a wrong checksum too: bpft_checksummed) */
     if (p->proto == IPPROTO_TCP && (p->tcp_doff < 5 || (__u32)p->tcp_doff * 4 > p->l4_len)) return 0;
     if (p->proto == IPPROTO_UDP && (p->udp_len < 8 || p->udp_len > p->l4_len)) return 0;
+#ifdef BPFT_HOOK_XDP
+    /* At XDP a partial checksum (from a veth peer with checksum offload: every packet a container sends)
+     * cannot be told from a wrong one, and such a packet goes on to tc-ingress whatever conntrack says: the
+     * checksum comes first here, so that those packets skip the lookup, which tc-ingress makes anyway. */
+    if (!bpft_checksummed(ctx, p, 1)) return 0;
+#define bpft_checksummed_late(ctx, p, state) (state)
+#else
+#define bpft_checksummed_late bpft_checksummed
+#endif
     struct bpf_sock_tuple t = {};
 #ifndef BPFT_IPV6
     t.ipv4.saddr = bpf_htonl(p->saddr);
@@ -748,7 +758,7 @@ static __always_inline __u32 bpft_ct_state(void *ctx, bpft_pkt_t *p) {
     if (!ct) {
         p->ct_nat = 2;
         if (p->proto == IPPROTO_TCP && (p->tcp_flags & 0x17) != 0x02) return 0;
-        return bpft_checksummed(ctx, p, 1u << 3); /* NEW */
+        return bpft_checksummed_late(ctx, p, 1u << 3); /* NEW */
     }
     unsigned long status = ct->status;
     if (p->proto == IPPROTO_TCP && !bpft_tcp_in_window(ct, opts.dir, p, status)) {
@@ -766,7 +776,8 @@ static __always_inline __u32 bpft_ct_state(void *ctx, bpft_pkt_t *p) {
     if (status & (1 << 5)) state |= 1u << 6; /* IPS_DST_NAT: DNAT */
     p->ct_nat = (opts.dir == 0 && (status & (1 << 5))) || (opts.dir == 1 && (status & (1 << 4)));
     bpf_ct_release(ct);
-    state = bpft_checksummed(ctx, p, state);
+    state = bpft_checksummed_late(ctx, p, state);
+#undef bpft_checksummed_late
     p->ct_reply = state && opts.dir == 1;
     return state;
 }
@@ -787,11 +798,13 @@ struct bpft_lpm_key {
 
 /* ---- routing ------------------------------------------------------------------------------------------ */
 
-/* The namespace's own addresses (and broadcast addresses), filled by the runtime. */
+/* The namespace's local destinations: its local and broadcast routes (addresses, broadcast addresses and
+ * `ip route add local` prefixes), filled by the runtime. */
 struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(type, BPF_MAP_TYPE_LPM_TRIE);
     __uint(max_entries, 4096);
-    __type(key, __u32);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, struct bpft_lpm_key);
     __type(value, __u8);
 } bpft_local SEC(".maps");
 
@@ -815,7 +828,7 @@ static __always_inline __u32 bpft_route(void *ctx, __u32 ifindex, bpft_pkt_t *p,
     if (rc == BPF_FIB_LKUP_RET_NOT_FWDED) return BPFT_CHAIN_INPUT;
     /* The lookup refuses before routing when forwarding is off on the device: the kernel then delivers local
      * destinations (INPUT) and drops everything else before FORWARD. */
-    if (rc == BPF_FIB_LKUP_RET_FWD_DISABLED) return bpf_map_lookup_elem(&bpft_local, &d) ? BPFT_CHAIN_INPUT : 0;
+    if (rc == BPF_FIB_LKUP_RET_FWD_DISABLED) return bpft_in_set(&bpft_local, d) ? BPFT_CHAIN_INPUT : 0;
     if (rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
         *out = f.ifindex;
         return BPFT_CHAIN_FORWARD;

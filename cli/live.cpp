@@ -303,11 +303,22 @@ int list_command(int argc, char** argv) {
     }
     if (optind < argc) chain = argv[optind++];
     std::string error;
+    // As iptables -Z: the table's counters (filter by default; every table of an nft ruleset without -t), or
+    // one chain's.
     auto zero_counters = [&] {
         int code = 0;
         std::optional<Locked> locked = lock_state("bpftables -Z", wait, code);
         if (!locked) return code;
-        if (!runtime::zero_counters(locked->state, error))
+        bool nft = runtime::is_nft(locked->state);
+        std::string scope = nft && !table_given ? "" : table;
+        if (!chain.empty()) {
+            std::optional<ir::Program> committed = runtime::committed_program(locked->state, false, error);
+            bool found = false;
+            for (const ir::Table& t : committed ? committed->tables : std::vector<ir::Table>{})
+                found |= (scope.empty() || t.name == scope) && t.find(chain);
+            if (!found) return std::fprintf(stderr, "iptables: No chain/target/match by that name.\n"), 1;
+        }
+        if (!runtime::zero_counters(locked->state, scope, chain, error))
             return std::fprintf(stderr, "bpftables -Z: %s\n", error.c_str()), 1;
         return 0;
     };

@@ -12,6 +12,7 @@
 #include "compiler/hooks.hpp"
 #include "compiler/nft/canonical.hpp"
 #include "parser/nft_parser.hpp"
+#include "runtime/netfilter.hpp"
 
 namespace bpftables::cli {
 
@@ -69,8 +70,8 @@ int do_commit(const char* cmd, const runtime::State& old, runtime::CommitRequest
 }
 
 // bpftables-save of a committed nft ruleset: its canonical text, each `counter` statement with the live
-// counters of the rules lowered from its rule (summed: `{ a, b }` lowers to one rule per element), as
-// `nft list ruleset` prints them. With `table` (and `chain`): only that table (chain), as `nft list table`
+// counters of the rules lowered from its rule (summed: `{ a, b }` lowers to one rule per element) plus the
+// kernel's copy's, as `nft list ruleset` prints them. With `table` (and `chain`): only that table (chain), as `nft list table`
 // (`nft list chain`) prints it; bpftables -L of an nft ruleset.
 int save_nft(const char* cmd, const runtime::LiveView& live, const std::string& table,
              const std::string& chain) {
@@ -107,6 +108,13 @@ int save_nft(const char* cmd, const runtime::LiveView& live, const std::string& 
                 sum.packets += rc.packets, sum.bytes += rc.bytes;
             }
         }
+    // Counted once: what the kernel's copy judged (handed over, from interfaces without a program, chains
+    // bpftables does not compile) is added to what the programs decided.
+    for (const auto& [loc, c] :
+         runtime::nft_copy_counters(live.state.ruleset, live.program, live.state.decided_mark)) {
+        ir::Counters& sum = sums[loc];
+        sum.packets += c.packets, sum.bytes += c.bytes;
+    }
     std::string text = print_nft(*script, [&](const SourceLoc& loc) -> std::optional<ir::Counters> {
         auto it = sums.find({loc.line, loc.col});
         if (it == sums.end()) return std::nullopt;

@@ -4,7 +4,6 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 
@@ -118,28 +117,6 @@ bool fill_classifier(bpf_object* obj, const codegen::ClassifierTrees& trees, std
 }
 
 }  // namespace
-
-bool fill_local_addresses(int map_fd, std::string& error) {
-    struct ifaddrs* list = nullptr;
-    if (getifaddrs(&list) != 0)
-        return error = std::string("cannot list the local addresses: ") + std::strerror(errno), false;
-    bool ok = true;
-    for (struct ifaddrs* a = list; a && ok; a = a->ifa_next) {
-        for (struct sockaddr* sa :
-             {a->ifa_addr, (a->ifa_flags & IFF_BROADCAST) ? a->ifa_broadaddr : nullptr}) {
-            if (!sa || sa->sa_family != AF_INET) continue;
-            uint32_t key = ntohl(reinterpret_cast<struct sockaddr_in*>(sa)->sin_addr.s_addr);
-            uint8_t one = 1;
-            if (bpf_map_update_elem(map_fd, &key, &one, BPF_ANY) != 0) {
-                error = std::string("cannot fill the local-address map: ") + std::strerror(errno);
-                ok = false;
-                break;
-            }
-        }
-    }
-    freeifaddrs(list);
-    return ok;
-}
 
 void LoadedProgram::Closer::operator()(bpf_object* obj) const {
     bpf_object__close(obj);

@@ -36,8 +36,9 @@ struct ProgramStats {
     size_t classifier_leaves = 0;  // rule references in their leaves
 };
 
-// Fills a program's bpft_local map with the current network namespace's IPv4 addresses and broadcast
-// addresses: with forwarding off, the program tells INPUT (a local destination) from what the kernel drops.
+// Makes a program's bpft_local map hold the current network namespace's local IPv4 destinations: its local
+// and broadcast routes (its addresses, broadcast addresses and `local` prefixes), and nothing else. With
+// forwarding off, the program tells INPUT (a local destination) from what the kernel drops.
 bool fill_local_addresses(int map_fd, std::string& error);
 
 class LoadedProgram {

@@ -104,9 +104,9 @@ bool write_counters(int map_fd, const std::vector<bpft_counter>& values, std::st
     return true;
 }
 
-bool clear_counters(int map_fd, size_t gids, std::string& error) {
+bool clear_counters(int map_fd, const std::vector<uint32_t>& gids, std::string& error) {
     std::vector<bpft_counter> zero(num_cpus());
-    for (uint32_t gid = 0; gid < gids; ++gid)
+    for (uint32_t gid : gids)
         if (bpf_map_update_elem(map_fd, &gid, zero.data(), BPF_ANY) != 0)
             return error = "cannot zero the counters: " + errno_text(), false;
     return true;

@@ -33,7 +33,7 @@ std::vector<bpft_counter> read_counters(int map_fd, size_t gids);
 // Writes `values` (per gid) on CPU 0 and zero on the others.
 bool write_counters(int map_fd, const std::vector<bpft_counter>& values, std::string& error);
 // Zero on every CPU, for every gid of `gids`.
-bool clear_counters(int map_fd, size_t gids, std::string& error);
+bool clear_counters(int map_fd, const std::vector<uint32_t>& gids, std::string& error);
 
 // The key that identifies a rule across generations: table, chain and rule text (policies: the chain), with
 // the occurrence number for identical rules in one chain.

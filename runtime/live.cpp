@@ -95,19 +95,28 @@ std::vector<InterfaceStats> live_stats(const State& state) {
     return out;
 }
 
-bool zero_counters(State& state, std::string& error) {
+bool zero_counters(State& state, const std::string& table, const std::string& chain, std::string& error) {
+    auto chosen = [&](const codegen::GidInfo& g) {
+        return (table.empty() || g.table == table) && (chain.empty() || g.chain == chain);
+    };
+    std::vector<uint32_t> gids;
+    for (size_t gid = 0; gid < state.gids.size(); ++gid)
+        if (chosen(state.gids[gid])) gids.push_back(static_cast<uint32_t>(gid));
     for (codegen::Hook h : state.hooks) {
         Fd fd = open_pin(gen_pin(state.generation, "counters", h));
         if (!fd) continue;  // the program has no counter map: no rule of it can be reached
-        if (!clear_counters(fd.get(), state.gids.size(), error)) return false;
+        if (!clear_counters(fd.get(), gids, error)) return false;
     }
     if (!is_nft(state) && state.backend) {
         std::optional<ir::Program> committed = program_with(state, nullptr, error);
-        if (!committed || !zero_copy_counters(*state.backend, *committed, error)) return false;
+        if (!committed || !zero_copy_counters(*state.backend, *committed, table, chain, error)) return false;
     }
-    if (state.offsets.empty()) return true;
-    state.offsets.clear();
-    return write_state(state, error);
+    if (is_nft(state) && !nft_zero_copy_counters(state.ruleset, table, chain, error)) return false;
+    size_t before = state.offsets.size();
+    std::erase_if(state.offsets, [&](const auto& o) {
+        return o.first >= 0 && static_cast<size_t>(o.first) < state.gids.size() && chosen(state.gids[o.first]);
+    });
+    return state.offsets.size() == before || write_state(state, error);
 }
 
 bool refresh_ifnames(const State& state, std::string& error) {

@@ -61,8 +61,9 @@ struct InterfaceStats {
     std::array<uint64_t, BPFT_STAT_MAX> packets{};
 };
 std::vector<InterfaceStats> live_stats(const State& state);
-// Zeroes the counter maps and the offsets of `state` (which it rewrites).
-bool zero_counters(State& state, std::string& error);
+// Zeroes the counters of table `table` (every table when empty), of its chain `chain` alone when given, as
+// iptables -Z: in the counter maps, in the offsets of `state` (which it rewrites) and in the kernel's copy.
+bool zero_counters(State& state, const std::string& table, const std::string& chain, std::string& error);
 // Fills the interface-name maps of the running generation with every interface of the namespace.
 bool refresh_ifnames(const State& state, std::string& error);
 

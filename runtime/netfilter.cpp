@@ -1,22 +1,32 @@
 #include "runtime/netfilter.hpp"
 
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
+
+#include "base/netlink.hpp"
 
 #include "codegen/layout.hpp"
 #include "compiler/hooks.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/ir_print.hpp"
+#include "compiler/values.hpp"
 #include "parser/nft_parser.hpp"
 
 namespace bpftables::runtime {
 namespace {
+
+using values::format_hex;
 
 // Runs `command` with `input` on its stdin; its output (stdout, and stderr unless `stderr_too` is false) goes to
 // `output`.
@@ -88,12 +98,6 @@ bool sync_sets(const std::vector<ir::IpSet>& sets, std::string& error) {
     return true;
 }
 
-std::string hex(uint32_t v) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "0x%x", v);
-    return buf;
-}
-
 // The copy's mark reads do not see the bit (the check pass refused those that test it set): -m mark and
 // CONNMARK --save-mark, whose masks lose it.
 void mask_mark_reads(ir::Table& table, uint32_t bit) {
@@ -112,7 +116,7 @@ void mask_mark_reads(ir::Table& table, uint32_t bit) {
                 if (x->args[i] == "--ctmask") ctmask = v;
                 if (x->args[i] == "--mask") nfmask = ctmask = v;
             }
-            x->args = {"--save-mark", "--nfmask", hex(nfmask & ~bit), "--ctmask", hex(ctmask)};
+            x->args = {"--save-mark", "--nfmask", format_hex(nfmask & ~bit), "--ctmask", format_hex(ctmask)};
         }
 }
 
@@ -151,7 +155,7 @@ ir::Program kernel_copy(const ir::Program& program, uint32_t bit) {
             ir::Chain decided;
             decided.name = kDecidedChain;
             ir::Rule unmark;
-            unmark.target = ir::OpaqueTarget{"MARK", {"--set-xmark", "0x0/" + hex(bit)}};
+            unmark.target = ir::OpaqueTarget{"MARK", {"--set-xmark", "0x0/" + format_hex(bit)}};
             decided.rules.push_back(std::move(unmark));
             ir::Rule accept;
             accept.target = ir::AcceptTarget{};
@@ -164,8 +168,8 @@ ir::Program kernel_copy(const ir::Program& program, uint32_t bit) {
 
 std::string nft_decided_rules(const ir::Program& program, uint32_t bit) {
     if (bit == 0) return {};
-    std::string accept = "meta mark & " + hex(bit) + " == " + hex(bit);
-    std::string clear = accept + " meta mark set meta mark & " + hex(~bit) + " accept";
+    std::string accept = "meta mark & " + format_hex(bit) + " == " + format_hex(bit);
+    std::string clear = accept + " meta mark set meta mark & " + format_hex(~bit) + " accept";
     accept += " accept";
     std::vector<compiler::BaseChain> chains = compiler::base_chains(program);
     std::string out;
@@ -235,11 +239,13 @@ void add_copy_counters(compiler::Backend backend, ir::Program& program, uint32_t
     }
 }
 
-bool zero_copy_counters(compiler::Backend backend, const ir::Program& program, std::string& error) {
+bool zero_copy_counters(compiler::Backend backend, const ir::Program& program, const std::string& table,
+                        const std::string& chain, std::string& error) {
     for (const ir::Table& t : program.tables) {
-        if (!t.family.empty()) continue;
-        std::string command =
-            std::string("iptables-") + compiler::backend_name(backend) + " -w 5 -t " + t.name + " -Z";
+        if (!t.family.empty() || (!table.empty() && t.name != table)) continue;
+        if (!chain.empty() && !t.find(chain)) continue;
+        std::string command = std::string("iptables-") + compiler::backend_name(backend) + " -w 5 -t " + t.name +
+                              " -Z" + (chain.empty() ? "" : " '" + chain + "'");
         std::string output;
         if (run_with_input(command, "", output) != 0)
             return error = "cannot zero the kernel's copy (" + command + "): " + output, false;
@@ -322,6 +328,103 @@ bool ipset_destroy(const std::vector<std::string>& names, std::string& error) {
         if (existing.count(name) && run_with_input("ipset destroy " + name, "", output) != 0)
             error += "the kernel's ipset kept set " + name + ": " + output;
     return error.empty();
+}
+
+namespace {
+
+// The chains ("family table chain") whose first rule in the kernel is the handoff's (nft_decided_rules).
+std::set<std::string> chains_with_decided_rule(const ir::Program& program, uint32_t decided_mark) {
+    std::set<std::string> out;
+    std::istringstream lines(nft_decided_rules(program, decided_mark));
+    for (std::string line; std::getline(lines, line);) {
+        std::istringstream words(line);
+        std::string insert, rule, family, table, chain;
+        if (words >> insert >> rule >> family >> table >> chain && insert == "insert")
+            out.insert(family + " " + table + " " + chain);
+    }
+    return out;
+}
+
+// nf_tables' protocol family numbers (NFPROTO_*), by nft's family names.
+int nfproto(const std::string& family) {
+    static const std::map<std::string, int> numbers = {{"inet", 1},   {"ip", 2},     {"arp", 3},
+                                                       {"netdev", 5}, {"bridge", 7}, {"ip6", 10}};
+    auto it = numbers.find(family);
+    return it == numbers.end() ? -1 : it->second;
+}
+
+}  // namespace
+
+std::map<std::pair<int, int>, ir::Counters> nft_copy_counters(const std::string& canonical,
+                                                              const ir::Program& program,
+                                                              uint32_t decided_mark) {
+    std::map<std::pair<int, int>, ir::Counters> out;
+    Diagnostics ignored;
+    std::optional<parser::nft::Script> script = parser::parse_nft(canonical, "<committed>", ignored);
+    if (!script) return out;
+    std::set<std::string> decided = chains_with_decided_rule(program, decided_mark);
+    for (const parser::nft::Command& c : script->commands) {
+        if (!c.table_body) continue;
+        std::string listing;
+        if (run_with_input("nft -j list table " + c.family + " " + c.table, "", listing, false) != 0)
+            continue;
+        nlohmann::json j = nlohmann::json::parse(listing, nullptr, false);
+        if (!j.is_object() || !j["nftables"].is_array()) continue;
+        // The kernel's rules of each chain, in order: the first counter statement's values of each.
+        std::map<std::string, std::vector<ir::Counters>> kernel;
+        for (const nlohmann::json& item : j["nftables"]) {
+            if (!item.contains("rule")) continue;
+            const nlohmann::json& rule = item["rule"];
+            ir::Counters counted;
+            for (const nlohmann::json& e : rule.value("expr", nlohmann::json::array()))
+                if (e.contains("counter") && e["counter"].is_object()) {
+                    counted = {e["counter"].value("packets", uint64_t{0}),
+                               e["counter"].value("bytes", uint64_t{0})};
+                    break;
+                }
+            kernel[rule.value("chain", "")].push_back(counted);
+        }
+        for (const parser::nft::ChainDef& chain : c.table_body->chains) {
+            std::vector<ir::Counters>& rules = kernel[chain.name];
+            size_t skip = decided.count(c.family + " " + c.table + " " + chain.name) ? 1 : 0;
+            if (rules.size() != chain.body.rules.size() + skip) continue;  // changed behind bpftables' back
+            for (size_t i = 0; i < chain.body.rules.size(); ++i)
+                out[{chain.body.rules[i].loc.line, chain.body.rules[i].loc.col}] = rules[i + skip];
+        }
+    }
+    return out;
+}
+
+bool nft_zero_copy_counters(const std::string& canonical, const std::string& only, const std::string& chain,
+                            std::string& error) {
+    // NFT_MSG_GETRULE_RESET (Linux 6.2), newer than Debian 12's headers
+    constexpr uint16_t kGetRuleReset = 25;
+    for (const auto& [family, table] : nft_tables(canonical)) {
+        if ((!only.empty() && table != only) || nfproto(family) < 0) continue;
+        // nlmsghdr, nfgenmsg, then NFTA_RULE_TABLE (and NFTA_RULE_CHAIN): the dump's filter
+        std::vector<char> req(NLMSG_LENGTH(sizeof(nfgenmsg)));
+        auto attribute = [&](uint16_t type, const std::string& value) {
+            nlattr a{static_cast<uint16_t>(NLA_HDRLEN + value.size() + 1), type};
+            size_t at = req.size();
+            req.resize(at + NLA_ALIGN(a.nla_len));
+            std::memcpy(req.data() + at, &a, sizeof a);
+            std::memcpy(req.data() + at + NLA_HDRLEN, value.c_str(), value.size() + 1);
+        };
+        attribute(NFTA_RULE_TABLE, table);
+        if (!chain.empty()) attribute(NFTA_RULE_CHAIN, chain);
+        auto* h = reinterpret_cast<nlmsghdr*>(req.data());
+        h->nlmsg_len = static_cast<uint32_t>(req.size());
+        h->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | kGetRuleReset;
+        h->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+        auto* g = static_cast<nfgenmsg*>(NLMSG_DATA(h));
+        g->nfgen_family = static_cast<uint8_t>(nfproto(family));
+        g->version = NFNETLINK_V0;
+        if (!netlink_dump(
+                NETLINK_NETFILTER, h, [](const nlmsghdr*) {},
+                "cannot zero the counters of nft table " + family + " " + table, error))
+            return false;
+    }
+    return true;
 }
 
 }  // namespace bpftables::runtime

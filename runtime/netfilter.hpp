@@ -1,7 +1,9 @@
 #pragma once
 // The tables bpftables does not compile (nat, mangle, security) go to the kernel's own netfilter, through
 // iptables-restore of the chosen backend, within the same transaction as the BPF programs.
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "compiler/input_format.hpp"
@@ -42,8 +44,24 @@ bool netfilter_apply(std::optional<compiler::Backend> backend, const ir::Program
 // the kernel lacks, or a chain whose listing does not line up with the copy (changed behind bpftables' back),
 // adds nothing.
 void add_copy_counters(compiler::Backend backend, ir::Program& program, uint32_t decided_mark);
-// Zeroes the counters of the copy's tables (those of `program`).
-bool zero_copy_counters(compiler::Backend backend, const ir::Program& program, std::string& error);
+// Zeroes the counters of the copy's tables (those of `program`; only `table` when given, only its `chain` when
+// given).
+bool zero_copy_counters(compiler::Backend backend, const ir::Program& program, const std::string& table,
+                        const std::string& chain, std::string& error);
+
+// Counted once for nft rulesets: the values of the counter statements of the kernel's copy of a committed
+// nft ruleset (`canonical`, lowered as `program`, its copy holding nft_decided_rules for `decided_mark`), by
+// the position of each rule in `canonical`: what the copy judged (the packets the programs handed over, or
+// that came from interfaces without them, and every packet of the chains bpftables does not compile). Rules
+// are matched by position in their chain, the handoff's first rule left out; a chain whose listing does not
+// line up with the text (changed behind bpftables' back) has none. A rule's first counter statement counts.
+std::map<std::pair<int, int>, ir::Counters> nft_copy_counters(const std::string& canonical,
+                                                              const ir::Program& program,
+                                                              uint32_t decided_mark);
+// Zeroes every rule counter of the copy's tables (only of the tables named `table`, only of their chain
+// `chain`, when given), with NFT_MSG_GETRULE_RESET: nft 1.0.6 has no `reset rules`.
+bool nft_zero_copy_counters(const std::string& canonical, const std::string& table, const std::string& chain,
+                            std::string& error);
 
 // The tables (family, name) of a committed nft ruleset's canonical text. Every one of them goes whole to the
 // kernel's nf_tables of the namespace, in the same transaction as the programs: the compiled ones as the

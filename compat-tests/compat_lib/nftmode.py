@@ -252,7 +252,12 @@ class NftAttached(NftOracle):
     def counters(self):
         """(the kernel's: copy and witnesses, the program's), each {(table, chain): [packets of each rule]}."""
         kernel = super().counters()
-        program = {key: ch.counts for key, ch in read_ruleset(self.o.saved()).items()}
+        program = {}
+        for key, ch in read_ruleset(self.o.saved()).items():
+            # bpftables-save -c counts each packet once: the program's counts plus its copy's; the program's
+            # own are the difference.
+            copy = kernel.get(key, [])
+            program[key] = [p - k for p, k in zip(ch.counts, copy)] if len(copy) == len(ch.counts) else ch.counts
         return kernel, program
 
     def verdicts(self, chains, frames):

@@ -77,6 +77,15 @@ print(sum(i["accepted"] for i in va), sum(i["dropped"] for i in va), sum(i["hand
         restore --backend $backend "$work/r.rules" || bad "restore again"
         expect "a restore carries the copy's counts over as the programs'" "[9:" "$(counter '-A INPUT -p udp -m udp --dport 53 -j ACCEPT' | cut -d: -f1):"
         expect "and OUTPUT's" "[3:" "$(counter '-A OUTPUT -p udp -m udp --dport 10 -j ACCEPT' | cut -d: -f1):"
+        bt -Z INPUT
+        expect "-Z INPUT: that chain's counters, the program's and the copy's" "[0:0]" "$(counter '-A INPUT -p udp -m udp --dport 53 -j ACCEPT')"
+        expect "-Z INPUT: not OUTPUT's" "[3:" "$(counter '-A OUTPUT -p udp -m udp --dport 10 -j ACCEPT' | cut -d: -f1):"
+        [ "$(counter '-A INPUT -p udp -m mark --mark 0x0')" != "[0:0]" ] && ok "-Z INPUT: not the mangle table's" ||
+            bad "-Z INPUT: not the mangle table's"
+        bt -Z NOPE 2>/dev/null
+        expect "-Z of a chain that does not exist: exit 1" 1 "$?"
+        bt -t mangle -Z
+        expect "-t mangle -Z" "[0:0]" "$(counter '-A INPUT -p udp -m mark --mark 0x0')"
         bt -Z
         expect "-Z zeroes the copy too" "[0:0]" "$(counter '-A OUTPUT -p udp -m udp --dport 10 -j ACCEPT')"
         bt detach va >/dev/null || bad "detach"
@@ -139,6 +148,26 @@ expect "the other 4 were decided in BPF: bpftables-save -c adds the copy's 5" "[
 bt compile "$work/nat.rules" -o "$work/nat.o" --explain 2>&1 | grep -q "table nat has rules" &&
     ok "--explain says why" || bad "--explain says why"
 
+echo "== forwarding off: a destination local only by a route (AnyIP) is INPUT, decided in BPF"
+# without the nat table (whose flows' first packets are the kernel's)
+printf '*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n' |
+    cat - "$work/r.rules" >"$work/anyip.rules"
+restore --backend legacy "$work/anyip.rules" || bad "restore"
+inA sysctl -qw net.ipv4.ip_forward=0
+nsenter --net=/run/netns/$P ip route add 198.18.14.0/24 via $NET.1
+anyip() { nsenter --net=/run/netns/$P bash -c "for i in \$(seq $1); do echo x > /dev/udp/198.18.14.7/53; done"; }
+inA ip route add local 198.18.14.0/24 dev lo
+bt refresh || bad "refresh"
+bt -Z
+anyip 3
+expect "the copy's accept rule saw none of them" 0 "$(copy_counter legacy filter '--dport 53 -j ACCEPT')"
+expect "the program accepted them" "[3:" "$(counter '-A INPUT -p udp -m udp --dport 53 -j ACCEPT' | cut -d: -f1):"
+inA ip route del local 198.18.14.0/24 dev lo
+bt refresh || bad "refresh after the route went"
+anyip 2
+expect "route gone: the kernel decides (drops) them, the program hands them over" 0 "$(copy_counter legacy filter '--dport 53 -j ACCEPT')"
+expect "and does not count them" "[3:" "$(counter '-A INPUT -p udp -m udp --dport 53 -j ACCEPT' | cut -d: -f1):"
+
 echo "== an nft ruleset: one rule, which clears the bit in the last chain of the hook"
 printf 'table ip t {\n\tchain pre {\n\t\ttype filter hook prerouting priority -300; policy accept;\n\t}
 \tchain in {\n\t\ttype filter hook input priority 0; policy accept;\n\t\tudp dport 53 counter accept\n\t\tudp dport 54 counter drop\n\t}\n}\n' >"$work/r.nft"
@@ -154,7 +183,10 @@ kernel_nft_53() { inA nft list chain ip t in | grep 'dport 53' | sed -n 's/.*pac
 expect "the copy's rule saw none" 0 "$(kernel_nft_53)"
 udpq 2 53
 expect "not attached: the copy judged them" 2 "$(kernel_nft_53)"
-expect "bpftables counted the others" 5 "$(save -c | grep 'dport 53' | sed -n 's/.*packets \([0-9]*\).*/\1/p')"
+nft_53() { save -c | grep 'dport 53' | sed -n 's/.*packets \([0-9]*\).*/\1/p'; }
+expect "bpftables-save -c counts each once: 5 in BPF, 2 in the copy" 7 "$(nft_53)"
+bt -Z
+expect "-Z zeroes the copy's counters too" "0 0" "$(kernel_nft_53) $(nft_53)"
 sed 's/udp dport 54 counter drop/udp dport 54 meta mark set meta mark | 0x01000000 counter accept/' "$work/r.nft" >"$work/bad.nft"
 out=$(restore --format nft "$work/bad.nft" 2>&1)
 expect "nft: a statement the copy runs that sets the bit is refused" 1 "$?"
