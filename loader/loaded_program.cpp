@@ -244,6 +244,7 @@ std::optional<LoadedProgram> LoadedProgram::load_direct(const codegen::DirectPro
     p.prog_fd_ = bpf_program__fd(entry);
     p.results_fd_ = bpf_map__fd(results);
     p.counters_fd_ = bpf_map__fd(counters);
+    p.progs_fd_ = bpf_map__fd(progs);
 
     DirectLoadOptions o;
     o.type = hook == codegen::Hook::xdp ? BPF_PROG_TYPE_XDP : BPF_PROG_TYPE_SCHED_CLS;
@@ -270,6 +271,10 @@ std::optional<LoadedProgram> LoadedProgram::load_direct(const codegen::DirectPro
 
 int LoadedProgram::prog_fd() const {
     return prog_fd_;
+}
+
+int LoadedProgram::prog_array_fd() const {
+    return progs_fd_;
 }
 
 std::optional<RunResult> LoadedProgram::test_run(const std::vector<uint8_t>& frame, std::string& error,

@@ -60,6 +60,10 @@ class LoadedProgram {
     ~LoadedProgram();
 
     int prog_fd() const;
+    // The direct back end's prog array (the emitted program and the exit program), -1 for the C back end's
+    // program. Its slots are emptied when the last user reference to it goes: a runtime that keeps the entry
+    // program running pins it too.
+    int prog_array_fd() const;
     // `mark`: the skb's mark before the run (TC, with the handoff on; ignored otherwise).
     std::optional<RunResult> test_run(const std::vector<uint8_t>& frame, std::string& error,
                                       uint32_t mark = 0) const;
@@ -82,6 +86,7 @@ class LoadedProgram {
     std::optional<DirectProgram> rules_;  // the direct back end's emitted program (in the prog array)
     int results_fd_ = -1;
     int counters_fd_ = -1;
+    int progs_fd_ = -1;
     size_t gids_ = 0;
     size_t classifier_nodes_ = 0, classifier_leaves_ = 0;
 };

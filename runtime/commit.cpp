@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <future>
 #include <thread>
@@ -65,6 +66,53 @@ void put_back_old_copy(const Transaction& tx) {
     netfilter_apply(tx.old.backend, *tx.old_program, tx.stale, tx.old.decided_mark, false, ignored);
 }
 
+// One hook's program as built: the direct back end's instructions, or the C back end's object and the
+// program its passes rewrote (its sets and classifier runs are loaded from it).
+struct HookBuild {
+    codegen::Hook hook;
+    std::optional<codegen::DirectProgram> direct;
+    std::optional<codegen::Build> c;
+    ir::Program program;
+    Diagnostics diags;
+    std::string refused;  // why the direct back end did not make it (the C back end did)
+};
+
+HookBuild build_c(const Transaction& tx, codegen::Hook hook, std::string refused) {
+    HookBuild b{hook, std::nullopt, std::nullopt, tx.request.program, {}, std::move(refused)};
+    b.c = codegen::build(b.program, hook, b.diags, tx.options);
+    return b;
+}
+
+// The direct back end's program, or (Codegen::c, or automatic where direct refuses the ruleset) the C one's.
+HookBuild build_hook(const Transaction& tx, codegen::Hook hook) {
+    if (tx.codegen == Codegen::c) return build_c(tx, hook, "");
+    HookBuild b{hook, std::nullopt, std::nullopt, {}, {}, {}};
+    ir::Program program = tx.request.program;
+    b.direct = codegen::build_direct(program, hook, b.diags, tx.options);
+    if (b.direct || tx.codegen == Codegen::direct) return b;
+    std::string why = b.diags.all().empty() ? "failed" : b.diags.format(b.diags.all().front());
+    return build_c(tx, hook, "does not make it: " + why.substr(0, why.find('\n')));
+}
+
+// Loads and verifies a hook's program, with the configuration of the running generation's programs.
+std::optional<loader::LoadedProgram> load_hook(Transaction& tx, const HookBuild& built, std::string& error) {
+    const char* hook = codegen::hook_name(built.hook);
+    if (!built.direct && !built.c)
+        return error = std::string("the ruleset does not compile for ") + hook + ":\n" + built.diags.str(),
+               std::nullopt;
+    auto t = Clock::now();
+    bpft_config config{};
+    config.chain_mode = BPFT_CHAIN_ROUTE;
+    config.decided_mark = tx.next.decided_mark;  // the copy's first rules: netfilter.hpp
+    std::optional<loader::LoadedProgram> loaded =
+        built.direct ? loader::LoadedProgram::load_direct(*built.direct, built.hook, config, error)
+                     : loader::LoadedProgram::load(built.c->object.object, built.hook, config, built.program,
+                                                   built.c->c.layout, error);
+    tx.report.load_s += since(t);
+    if (!loaded) error = std::string("loading the ") + hook + " program: " + error;
+    return loaded;
+}
+
 }  // namespace
 
 Rollback::~Rollback() {
@@ -92,6 +140,9 @@ void plan(Transaction& tx) {
     if (!is_nft(next))
         next.backend = request.backend ? request.backend : !is_nft(old) ? old.backend : std::nullopt;
     tx.options = codegen::options_from_environment();
+    tx.codegen = request.codegen;
+    if (const char* env = std::getenv("BPFTABLES_CODEGEN"); env && tx.codegen == Codegen::automatic)
+        tx.codegen = parse_codegen(env).value_or(Codegen::automatic);
     if (!is_nft(next)) tx.options.semantics = next.backend.value_or(compiler::Backend::legacy);
 }
 
@@ -99,48 +150,40 @@ bool build_programs(Transaction& tx) {
     // With nothing attached, the ruleset is still verified in the kernel (at XDP) before it is committed.
     std::vector<codegen::Hook> build_hooks = tx.hooks.empty() ? std::vector{codegen::Hook::xdp} : tx.hooks;
     // Built in parallel (clang runs as a child process), then loaded and verified one by one.
-    struct Built {
-        ir::Program program;
-        Diagnostics diags;
-        std::optional<codegen::Build> build;
-    };
     auto t = Clock::now();
-    std::vector<std::future<Built>> builds;
+    std::vector<std::future<HookBuild>> builds;
     builds.reserve(build_hooks.size());
     for (codegen::Hook h : build_hooks)
-        builds.push_back(std::async(std::launch::async, [&request = tx.request, &options = tx.options, h] {
-            Built b{request.program, {}, std::nullopt};
-            b.build = codegen::build(b.program, h, b.diags, options);
-            return b;
-        }));
-    std::vector<Built> built_all;
+        builds.push_back(std::async(std::launch::async, [&tx, h] { return build_hook(tx, h); }));
+    std::vector<HookBuild> built_all;
     built_all.reserve(builds.size());
     for (auto& f : builds) built_all.push_back(f.get());
     tx.report.build_s += since(t);
     std::string& error = tx.error;
-    for (size_t i = 0; i < build_hooks.size(); ++i) {
-        codegen::Hook h = build_hooks[i];
-        ir::Program& copy = built_all[i].program;
-        std::optional<codegen::Build>& built = built_all[i].build;
-        if (!built)
-            return error = std::string("the ruleset does not compile for ") + codegen::hook_name(h) + ":\n" +
-                           built_all[i].diags.str(),
-                   false;
-        t = Clock::now();
-        bpft_config config{};
-        config.chain_mode = BPFT_CHAIN_ROUTE;
-        config.decided_mark = tx.next.decided_mark;  // the copy's first rules: netfilter.hpp
-        std::optional<loader::LoadedProgram> loaded =
-            loader::LoadedProgram::load(built->object.object, h, config, copy, built->c.layout, error);
-        tx.report.load_s += since(t);
-        if (!loaded)
-            return error = std::string("loading the ") + codegen::hook_name(h) + " program: " + error, false;
+    for (HookBuild& built : built_all) {
+        codegen::Hook h = built.hook;
+        std::optional<loader::LoadedProgram> loaded = load_hook(tx, built, error);
+        if (!loaded && built.direct && tx.codegen == Codegen::automatic) {
+            // What the verifier refuses of the direct back end's program (too many instructions: the direct
+            // back end has no classifier yet) the C back end may still make.
+            built.refused = "the kernel refused its program: " + error.substr(0, error.find('\n'));
+            t = Clock::now();
+            built = build_c(tx, h, std::move(built.refused));
+            tx.report.build_s += since(t);
+            loaded = load_hook(tx, built, error);
+        }
+        if (!loaded) return false;
+        if (!built.refused.empty())
+            tx.report.notes.push_back(std::string(codegen::hook_name(h)) +
+                                      ": built by the C back end (clang): the direct back end " +
+                                      built.refused);
         std::optional<ProgMaps> maps = prog_maps(loaded->prog_fd(), error);
         if (!maps) return false;
         if (maps->ifnames && !fill_ifnames(maps->ifnames.get(), error)) return false;
+        const codegen::Layout& layout = built.direct ? built.direct->layout : built.c->c.layout;
         if (tx.programs.empty())
-            tx.next.gids = built->c.layout.gids;
-        else if (built->c.layout.gids.size() != tx.next.gids.size())
+            tx.next.gids = layout.gids;
+        else if (layout.gids.size() != tx.next.gids.size())
             return error = "internal: the hooks' programs number their rules differently", false;
         tx.programs.push_back({h, std::move(*loaded), std::move(*maps)});
     }
@@ -204,8 +247,8 @@ bool pin_generation(Transaction& tx, Rollback& rollback) {
         for (auto [what, fd] :
              {std::pair{"prog", p.loaded.prog_fd()}, std::pair{"counters", p.maps.counters.get()},
               std::pair{"ifnames", p.maps.ifnames.get()}, std::pair{"local", p.maps.local.get()},
-              std::pair{"stats", p.maps.stats.get()}}) {
-            if (fd < 0) continue;  // no interface-name map
+              std::pair{"stats", p.maps.stats.get()}, std::pair{"progs", p.loaded.prog_array_fd()}}) {
+            if (fd < 0) continue;  // no interface-name map; the C back end's program (no prog array)
             std::string path = gen_pin(tx.next.generation, what, p.hook);
             unpin(path);  // a leftover of an interrupted command
             if (!pin(fd, path, tx.error)) return false;
@@ -383,7 +426,7 @@ void retire_old_generation(Transaction& tx) {
         }
     }
     for (codegen::Hook h : tx.old.hooks)
-        for (const char* what : {"prog", "counters", "ifnames", "local", "stats"})
+        for (const char* what : {"prog", "counters", "ifnames", "local", "stats", "progs"})
             unpin(gen_pin(tx.old.generation, what, h));
     tx.report.notes.push_back("generation " + std::to_string(tx.next.generation) + " committed: " +
                               std::to_string(tx.next.gids.size()) + " rules and policies on " +

@@ -3,7 +3,8 @@
 // first, what the steps did when a later one fails. Internal to runtime/.
 //
 //   plan                  the hooks in use and the new state (generation, ruleset text, backend)
-//   build_programs        build, load and verify one program per hook; fill their interface-name maps
+//   build_programs        build, load and verify one program per hook (the direct back end's, or the C
+//                         one's where direct refuses the ruleset); fill their interface-name maps
 //   check_kernel_copy     the kernel's netfilter / nf_tables copy, checked only (--test there)
 //   set_counters          the new programs' counters: the input's (-c) or the surviving rules'
 //   pin_generation        pin the new programs and maps                      undo: unpin them
@@ -64,6 +65,7 @@ struct Transaction {
 
     std::vector<codegen::Hook> hooks;  // the hooks the attachments need (none: nothing attached)
     codegen::Options options;          // how the programs are built (the semantics of the committed backend)
+    Codegen codegen = Codegen::automatic;  // the request's, or BPFTABLES_CODEGEN's
     State next;
     std::vector<HookProgram> programs;
     // The kernel's nf_tables copy of an nft ruleset: the tables replaced, the old text and the new one.

@@ -44,6 +44,12 @@ bool commit_generation(const State& old, CommitRequest request, CommitReport& re
 
 }  // namespace
 
+std::optional<Codegen> parse_codegen(const std::string& name) {
+    if (name == "c") return Codegen::c;
+    if (name == "direct") return Codegen::direct;
+    return std::nullopt;
+}
+
 uint32_t link_prog_id(int link_fd) {
     bpf_link_info info{};
     uint32_t len = sizeof info;

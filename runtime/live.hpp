@@ -14,6 +14,12 @@
 
 namespace bpftables::runtime {
 
+// Which back end builds the programs (bpftables-restore and attach --codegen; BPFTABLES_CODEGEN for every
+// command): the direct one (no compiler) where it supports the ruleset and the C one (clang) for a hook's
+// program where it does not, with a note saying why (automatic); or only one of them.
+enum class Codegen { automatic, c, direct };
+std::optional<Codegen> parse_codegen(const std::string& name);  // "c" or "direct"
+
 struct CommitRequest {
     ir::Program program;                  // the complete new ruleset (every table)
     std::vector<Attachment> attachments;  // the complete new set of attachments
@@ -28,6 +34,8 @@ struct CommitRequest {
     std::string nft_text;
     // bpftables-restore --decided-mark: a new State::decided_mark (else the committed one's is kept).
     std::optional<uint32_t> decided_mark;
+    // automatic: BPFTABLES_CODEGEN's choice when set.
+    Codegen codegen = Codegen::automatic;
 };
 
 struct CommitReport {
