@@ -94,7 +94,16 @@ HookBuild build_hook(const Transaction& tx, codegen::Hook hook) {
     return build_c(tx, hook, "does not make it: " + why.substr(0, why.find('\n')));
 }
 
-// Loads and verifies a hook's program, with the configuration of the running generation's programs.
+// The running generation's entry program at `hook` when the new direct program's would be the same one (its
+// key in the state), else none.
+Fd reusable_entry(const Transaction& tx, codegen::Hook hook, const std::string& key) {
+    auto old = tx.old.entries.find(hook);
+    if (old == tx.old.entries.end() || old->second != key || tx.hooks.empty()) return Fd();
+    return open_pin(gen_pin(tx.old.generation, "prog", hook));
+}
+
+// Loads and verifies a hook's program, with the configuration of the running generation's programs. A direct
+// program keeps the running entry program where it can (then only its rules program is swapped).
 std::optional<loader::LoadedProgram> load_hook(Transaction& tx, const HookBuild& built, std::string& error) {
     const char* hook = codegen::hook_name(built.hook);
     if (!built.direct && !built.c)
@@ -104,13 +113,35 @@ std::optional<loader::LoadedProgram> load_hook(Transaction& tx, const HookBuild&
     bpft_config config{};
     config.chain_mode = BPFT_CHAIN_ROUTE;
     config.decided_mark = tx.next.decided_mark;  // the copy's first rules: netfilter.hpp
-    std::optional<loader::LoadedProgram> loaded =
-        built.direct ? loader::LoadedProgram::load_direct(*built.direct, built.hook, config, error)
-                     : loader::LoadedProgram::load(built.c->object.object, built.hook, config, built.program,
-                                                   built.c->c.layout, error);
+    std::optional<loader::LoadedProgram> loaded;
+    if (built.direct) {
+        std::string key = loader::LoadedProgram::entry_key(*built.direct, built.hook, config);
+        if (Fd running = reusable_entry(tx, built.hook, key)) {
+            loaded =
+                loader::LoadedProgram::load_direct(*built.direct, built.hook, config, error, running.get());
+            tx.report.notes.push_back(
+                std::string(hook) +
+                (loaded ? ": kept the running entry program, swapped the rules program"
+                        : ": cannot keep the running entry program: " + error.substr(0, error.find('\n'))));
+        }
+        if (!loaded) loaded = loader::LoadedProgram::load_direct(*built.direct, built.hook, config, error);
+        if (loaded && !tx.hooks.empty()) tx.next.entries[built.hook] = key;
+    } else {
+        loaded = loader::LoadedProgram::load(built.c->object.object, built.hook, config, built.program,
+                                             built.c->c.layout, error);
+    }
     tx.report.load_s += since(t);
     if (!loaded) error = std::string("loading the ") + hook + " program: " + error;
     return loaded;
+}
+
+// Empties a per-CPU statistics map (a kept entry program's: it counts from the commit on, as a new one does).
+void clear_stats(int map_fd) {
+    bpft_stat_key key{}, next{};
+    const void* prev = nullptr;
+    std::vector<bpft_stat_key> keys;
+    while (bpf_map_get_next_key(map_fd, prev, &next) == 0) keys.push_back(next), key = next, prev = &key;
+    for (const bpft_stat_key& k : keys) bpf_map_delete_elem(map_fd, &k);
 }
 
 }  // namespace
@@ -179,6 +210,11 @@ bool build_programs(Transaction& tx) {
                                       built.refused);
         std::optional<ProgMaps> maps = prog_maps(loaded->prog_fd(), error);
         if (!maps) return false;
+        if (loaded->exit_fd() >= 0) {  // direct: the counters are the exit program's (a kept entry's are old)
+            std::optional<ProgMaps> exit_maps = prog_maps(loaded->exit_fd(), error);
+            if (!exit_maps) return false;
+            maps->counters = std::move(exit_maps->counters);
+        }
         if (maps->ifnames && !fill_ifnames(maps->ifnames.get(), error)) return false;
         const codegen::Layout& layout = built.direct ? built.direct->layout : built.c->c.layout;
         if (tx.programs.empty())
@@ -247,8 +283,12 @@ bool pin_generation(Transaction& tx, Rollback& rollback) {
         for (auto [what, fd] :
              {std::pair{"prog", p.loaded.prog_fd()}, std::pair{"counters", p.maps.counters.get()},
               std::pair{"ifnames", p.maps.ifnames.get()}, std::pair{"local", p.maps.local.get()},
-              std::pair{"stats", p.maps.stats.get()}, std::pair{"progs", p.loaded.prog_array_fd()}}) {
-            if (fd < 0) continue;  // no interface-name map; the C back end's program (no prog array)
+              std::pair{"stats", p.maps.stats.get()}, std::pair{"progs", p.loaded.entry_prog_array_fd()},
+              std::pair{"rprogs", p.loaded.reuses_entry() ? p.loaded.prog_array_fd() : -1},
+              std::pair{"rules", p.loaded.rules_fd()}}) {
+            // No interface-name map; the C back end's program (no prog array); a rules program's own prog
+            // array (holding its exit program) apart from the entry's only when the entry program was kept.
+            if (fd < 0) continue;
             std::string path = gen_pin(tx.next.generation, what, p.hook);
             unpin(path);  // a leftover of an interrupted command
             if (!pin(fd, path, tx.error)) return false;
@@ -319,6 +359,11 @@ bool swap_links(Transaction& tx, Rollback& rollback) {
             bpf_link_update(it->link.get(), it->old_prog, &o);
         }
         for (const std::string& p : tx.created) unpin(p);  // the last reference: the link goes
+        for (auto it = tx.slots.rbegin(); it != tx.slots.rend(); ++it) {
+            uint32_t slot = codegen::kDirectSlotRules;
+            int old_rules = it->second.get();
+            bpf_map_update_elem(it->first, &slot, &old_rules, BPF_ANY);
+        }
     });
     size_t count = 0;
     for (const Attachment& a : tx.request.attachments) {
@@ -353,6 +398,10 @@ bool swap_links(Transaction& tx, Rollback& rollback) {
                     error = "the running program of " + std::string(codegen::hook_name(h)) + " is not pinned";
                     return false;
                 }
+                if (running_id == prog_id(new_fd)) {  // a kept entry program: its rules program swaps below
+                    ++count;
+                    continue;
+                }
                 LIBBPF_OPTS(bpf_link_update_opts, o);
                 o.flags = BPF_F_REPLACE;
                 o.old_prog_fd = expected;
@@ -374,6 +423,34 @@ bool swap_links(Transaction& tx, Rollback& rollback) {
             }
             ++count;
         }
+    }
+    // Kept entry programs: their rules program swapped in their prog array (one atomic slot update).
+    for (HookProgram& p : tx.programs) {
+        if (!p.loaded.reuses_entry()) continue;
+        if (injected("swap", count++)) {
+            error = std::string("injected failure before swapping the rules program at ") +
+                    codegen::hook_name(p.hook);
+            return false;
+        }
+        uint32_t slot = codegen::kDirectSlotRules, old_id = 0;
+        int array = p.loaded.entry_prog_array_fd(), rules = p.loaded.rules_fd();
+        Fd old_rules(bpf_map_lookup_elem(array, &slot, &old_id) == 0 ? bpf_prog_get_fd_by_id(old_id) : -1);
+        if (!old_rules)
+            return error = std::string("the running rules program at ") + codegen::hook_name(p.hook) +
+                           " is gone: " + errno_text(),
+                   false;
+        if (old_id != pinned_prog_id(gen_pin(tx.old.generation, "rules", p.hook)))
+            for (const Attachment& a : tx.request.attachments)
+                for (codegen::Hook h : attachment_hooks(a))
+                    if (h == p.hook)
+                        tx.report.notes.push_back(a.iface + " at " + codegen::hook_name(h) +
+                                                  " ran a program of an interrupted command; replaced");
+        if (bpf_map_update_elem(array, &slot, &rules, BPF_ANY) != 0)
+            return error = std::string("cannot swap the rules program at ") + codegen::hook_name(p.hook) +
+                           ": " + errno_text(),
+                   false;
+        tx.slots.emplace_back(array, std::move(old_rules));
+        if (p.maps.stats) clear_stats(p.maps.stats.get());
     }
     tx.report.swap_s = since(t);
     return true;
@@ -426,7 +503,7 @@ void retire_old_generation(Transaction& tx) {
         }
     }
     for (codegen::Hook h : tx.old.hooks)
-        for (const char* what : {"prog", "counters", "ifnames", "local", "stats", "progs"})
+        for (const char* what : {"prog", "counters", "ifnames", "local", "stats", "progs", "rprogs", "rules"})
             unpin(gen_pin(tx.old.generation, what, h));
     tx.report.notes.push_back("generation " + std::to_string(tx.next.generation) + " committed: " +
                               std::to_string(tx.next.gids.size()) + " rules and policies on " +

@@ -9,7 +9,8 @@
 //   set_counters          the new programs' counters: the input's (-c) or the surviving rules'
 //   pin_generation        pin the new programs and maps                      undo: unpin them
 //   apply_kernel_copy     the kernel's copy replaced                          undo: the old copy back
-//   swap_links            every link updated in place (BPF_F_REPLACE) or created  undo: swapped back, removed
+//   swap_links            every link updated in place (BPF_F_REPLACE) or created, the rules program of a kept
+//                         entry program swapped in its prog array  undo: swapped back, removed
 //   carry_counters        what the old programs counted until the swap, as offsets
 //   write_new_state       the pinned state replaced: the commit point
 //   retire_old_generation the old generation's links (of removed attachments) and pins go
@@ -82,6 +83,8 @@ struct Transaction {
     std::map<codegen::Hook, Fd> old_progs;
     std::vector<Swapped> swapped;
     std::vector<std::string> created;  // pins of the links created
+    // Prog arrays of kept entry programs whose rules slot was swapped, with the rules program to put back.
+    std::vector<std::pair<int, Fd>> slots;
 };
 
 void plan(Transaction& tx);

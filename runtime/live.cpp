@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <map>
 
+#include "codegen/direct_emitter.hpp"
 #include "loader/loaded_program.hpp"
 #include "runtime/commit.hpp"
 #include "runtime/netfilter.hpp"
@@ -59,6 +60,14 @@ uint32_t link_prog_id(int link_fd) {
 uint32_t pinned_prog_id(const std::string& path) {
     Fd fd = open_pin(path);
     return fd ? prog_id(fd.get()) : 0;
+}
+
+bool runs_committed_rules(const State& state, codegen::Hook hook) {
+    Fd array = open_pin(gen_pin(state.generation, "progs", hook));
+    if (!array) return true;
+    uint32_t slot = codegen::kDirectSlotRules, running = 0;
+    bpf_map_lookup_elem(array.get(), &slot, &running);
+    return running == pinned_prog_id(gen_pin(state.generation, "rules", hook));
 }
 
 const char* accept_all_ruleset() {

@@ -59,6 +59,11 @@ std::vector<Attachment> current_attachments(const std::vector<Attachment>& attac
 uint32_t link_prog_id(int link_fd);
 uint32_t pinned_prog_id(const std::string& path);
 
+// Whether the entry program at `hook` runs the committed generation's rules program (the direct back end's;
+// true for the C back end's programs): a command killed after swapping a kept entry program's rules program
+// and before its commit leaves another one there.
+bool runs_committed_rules(const State& state, codegen::Hook hook);
+
 // Per-gid counters of the running generation, summed over its hooks and CPUs (indexed like state.gids).
 std::vector<bpft_counter> live_counters(const State& state);
 // bpftables stats: what the running generation's program at `hook` did with the packets of interface

@@ -38,12 +38,19 @@ udp 3 7
 expect "save -c: the DROP rule counted" "[5:150]" "$(counter '-A INPUT -p udp -m udp --dport 9 -j DROP')"
 expect "save -c: the user chain's rule counted" "[3:90]" "$(counter '-A SVC -p udp -m udp --dport 7 -j ACCEPT')"
 
+echo "== a restore whose entry programs are the same keeps them and swaps only the rules programs"
+restore -v "$work/r.rules" >"$work/restore.out" || bad "restore again"
+expect "both entry programs kept" 2 "$(grep -c ': kept the running entry program, swapped the rules program' "$work/restore.out")"
+expect "counters carried over" "[5:150]" "$(counter '-A INPUT -p udp -m udp --dport 9 -j DROP')"
+udp 1 9
+expect "and keep counting" "[6:180]" "$(counter '-A INPUT -p udp -m udp --dport 9 -j DROP')"
+
 echo "== single-rule commands; counters carry over"
 bt -A INPUT -p udp -m udp --dport 11 -j DROP || bad "-A"
 bt -I SVC 1 -p udp -m udp --dport 8 -j ACCEPT || bad "-I"
 udp 2 11
 expect "the appended rule counts" "[2:60]" "$(counter '-A INPUT -p udp -m udp --dport 11 -j DROP')"
-expect "the DROP rule kept its count" "[5:150]" "$(counter '-A INPUT -p udp -m udp --dport 9 -j DROP')"
+expect "the DROP rule kept its count" "[6:180]" "$(counter '-A INPUT -p udp -m udp --dport 9 -j DROP')"
 bt -R INPUT 1 -p udp -m udp --dport 10 -j DROP || bad "-R"
 bt -D SVC -p udp -m udp --dport 8 -j ACCEPT || bad "-D"
 expect "the user chain's rule kept its count" "[3:90]" "$(counter '-A SVC -p udp -m udp --dport 7 -j ACCEPT')"
