@@ -260,7 +260,13 @@ bool build_programs(Transaction& tx) {
 
 bool check_kernel_copy(Transaction& tx) {
     const CommitRequest& request = tx.request;
-    if (!netfilter_apply(request.backend, request.program, request.netfilter_tables, tx.next.decided_mark,
+    // A restore of one table (iptables-legacy commits each table on its own), or of any tables under
+    // iptables-nft (one transaction), changes all or nothing: apply_kernel_copy's failure then leaves the copy
+    // as it was, and its check here would only run the restore twice (half of a single-rule command's copy
+    // work, which is iptables-restore parsing the whole table).
+    bool atomic = request.netfilter_tables.size() <= 1 || request.backend == compiler::Backend::nft;
+    if ((!atomic || request.test_only) &&
+        !netfilter_apply(request.backend, request.program, request.netfilter_tables, tx.next.decided_mark,
                          true, tx.error))
         return false;
     // nft rulesets go whole to the kernel's nf_tables (netfilter.hpp: nft_tables): the
