@@ -19,12 +19,12 @@
 namespace bpftables::cli {
 
 int attach_command(int argc, char** argv) {
-    static const option long_options[] = {{"hook", required_argument, nullptr, 'H'},
-                                          {"mode", required_argument, nullptr, 'm'},
-                                          {"wait", optional_argument, nullptr, 'w'},
-                                          {"verbose", no_argument, nullptr, 'v'},
-                                          {nullptr, 0, nullptr, 0}};
+    static const option long_options[] = {
+        {"hook", required_argument, nullptr, 'H'},    {"mode", required_argument, nullptr, 'm'},
+        {"wait", optional_argument, nullptr, 'w'},    {"verbose", no_argument, nullptr, 'v'},
+        {"codegen", required_argument, nullptr, 'G'}, {nullptr, 0, nullptr, 0}};
     const char* cmd = "bpftables attach";
+    runtime::Codegen codegen = runtime::Codegen::automatic;
     runtime::Attachment a;
     std::optional<runtime::AttachHook> hook = runtime::AttachHook::xdp;
     std::optional<runtime::XdpMode> mode = runtime::XdpMode::none;
@@ -46,13 +46,18 @@ int attach_command(int argc, char** argv) {
             case 'v':
                 verbose = true;
                 break;
+            case 'G':
+                if (!read_codegen(cmd, optarg, codegen)) return 2;
+                break;
             default:
                 return 2;
         }
     }
     if (optind + 1 != argc || !hook || !mode ||
         (hook == runtime::AttachHook::tc && mode != runtime::XdpMode::none)) {
-        std::fputs("usage: bpftables attach IFACE [--hook xdp|tc] [--mode native|generic]\n", stderr);
+        std::fputs(
+            "usage: bpftables attach IFACE [--hook xdp|tc] [--mode native|generic] [--codegen c|direct]\n",
+            stderr);
         return 2;
     }
     a.hook = *hook, a.mode = *mode;
@@ -90,6 +95,7 @@ int attach_command(int argc, char** argv) {
     if (!program) return std::fprintf(stderr, "%s: %s\n", cmd, error.c_str()), 1;
     attachments.push_back(a);
     runtime::CommitRequest request{std::move(*program), attachments, false, false};
+    request.codegen = codegen;
     if (runtime::is_nft(old)) request.nft_text = old.ruleset;
     return do_commit(cmd, old, std::move(request), verbose);
 }
@@ -180,7 +186,9 @@ int status_command(int argc, char** argv) {
     }
     std::printf("generation %llu: %zu rules and policies; programs:", (unsigned long long)state->generation,
                 state->gids.size());
-    for (codegen::Hook h : state->hooks) std::printf(" %s", codegen::hook_name(h));
+    for (codegen::Hook h : state->hooks)  // the direct back end's generation pins its prog array
+        std::printf(" %s (%s)", codegen::hook_name(h),
+                    runtime::open_pin(runtime::gen_pin(state->generation, "progs", h)) ? "direct" : "C");
     std::printf("\n");
     std::set<std::string> in_bpf, in_kernel;
     std::optional<ir::Program> program = runtime::committed_program(*state, false, error);
@@ -233,7 +241,8 @@ int status_command(int argc, char** argv) {
             if (link && bpf_obj_get_info_by_fd(link.get(), &info, &len) == 0)
                 std::printf(
                     " %s link %u prog %u%s;", codegen::hook_name(h), info.id, info.prog_id,
-                    info.prog_id == runtime::pinned_prog_id(runtime::gen_pin(state->generation, "prog", h))
+                    info.prog_id == runtime::pinned_prog_id(runtime::gen_pin(state->generation, "prog", h)) &&
+                            runtime::runs_committed_rules(*state, h)
                         ? ""
                         : " (not the committed program: a command was interrupted; a restore repairs it)");
             else

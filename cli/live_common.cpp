@@ -52,6 +52,13 @@ double read_wait(int argc, char** argv) {
     return -1;  // wait as long as needed
 }
 
+bool read_codegen(const char* cmd, const char* name, runtime::Codegen& codegen) {
+    std::optional<runtime::Codegen> parsed = runtime::parse_codegen(name);
+    if (!parsed) return std::fprintf(stderr, "%s: --codegen is c or direct, not '%s'\n", cmd, name), false;
+    codegen = *parsed;
+    return true;
+}
+
 int do_commit(const char* cmd, const runtime::State& old, runtime::CommitRequest request, bool verbose) {
     runtime::CommitReport report;
     std::string error;

@@ -26,6 +26,9 @@ std::vector<runtime::Attachment> current_attachments(const char* cmd, const runt
 // -w [SECS] as iptables reads it: the seconds may follow as the next word.
 double read_wait(int argc, char** argv);
 
+// --codegen c|direct (restore, attach): false, with a message on stderr, for another name.
+bool read_codegen(const char* cmd, const char* name, runtime::Codegen& codegen);
+
 // runtime::commit, with its failure or (-v) its report printed; the exit code.
 int do_commit(const char* cmd, const runtime::State& old, runtime::CommitRequest request, bool verbose);
 

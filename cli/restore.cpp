@@ -20,20 +20,26 @@
 namespace bpftables::cli {
 namespace {
 
+// How bpftables-restore commits: -c, --test, -v, --codegen.
+struct CommitFlags {
+    bool counters = false, test = false, verbose = false;
+    runtime::Codegen codegen = runtime::Codegen::automatic;
+};
+
 // The request a merge made (runtime/merge.hpp), committed with the state's current attachments; its
 // diagnostics and failure printed.
 int commit_merged(const char* cmd, const Locked& locked, std::optional<runtime::CommitRequest> request,
-                  const Diagnostics& diags, const std::string& error, bool counters, bool test,
-                  bool verbose) {
+                  const Diagnostics& diags, const std::string& error, const CommitFlags& flags) {
     std::fputs(diags.str().c_str(), stderr);
     if (!request) {
         if (!error.empty()) std::fprintf(stderr, "%s: %s", cmd, error.c_str());
         return 1;
     }
     request->attachments = current_attachments(cmd, locked.state);
-    request->counters_from_input = counters;
-    request->test_only = test;
-    return do_commit(cmd, locked.state, std::move(*request), verbose);
+    request->counters_from_input = flags.counters;
+    request->test_only = flags.test;
+    request->codegen = flags.codegen;
+    return do_commit(cmd, locked.state, std::move(*request), flags.verbose);
 }
 
 std::string now_text() {
@@ -58,13 +64,15 @@ int restore_command(int argc, char** argv) {
                                           kIpsetsOption,
                                           kFormatOption,
                                           {"decided-mark", required_argument, nullptr, 'D'},
+                                          {"codegen", required_argument, nullptr, 'G'},
                                           {"help", no_argument, nullptr, 'h'},
                                           {"version", no_argument, nullptr, 'V'},
                                           {nullptr, 0, nullptr, 0}};
     const char* cmd = "bpftables-restore";
     std::optional<uint32_t> decided_mark;
     RulesetOptions ruleset;
-    bool counters = false, noflush = false, test = false, verbose = false;
+    CommitFlags flags;
+    bool noflush = false;
     double wait = 0;
     std::string only_table;
     optind = 1;
@@ -74,22 +82,25 @@ int restore_command(int argc, char** argv) {
         if (read == OptionRead::read) continue;
         switch (c) {
             case 'c':
-                counters = true;
+                flags.counters = true;
                 break;
             case 'n':
                 noflush = true;
                 break;
             case 't':
-                test = true;
+                flags.test = true;
                 break;
             case 'T':
                 only_table = optarg;
                 break;
             case 'v':
-                verbose = true;
+                flags.verbose = true;
                 break;
             case 'w':
                 wait = read_wait(argc, argv);
+                break;
+            case 'G':
+                if (!read_codegen(cmd, optarg, flags.codegen)) return 2;
                 break;
             case 'W':
             case 'M':
@@ -112,8 +123,7 @@ int restore_command(int argc, char** argv) {
                 std::puts(
                     "usage: bpftables-restore [-c] [-n] [-t] [-T table] [-v] [-w [secs]] [--backend "
                     "legacy|nft] [--ipsets IPSET-SAVE-FILE] [--format nft|nft-json|iptables] [--decided-mark "
-                    "BIT] "
-                    "[FILE]");
+                    "BIT] [--codegen c|direct] [FILE]");
                 return 0;
             case 'V':
                 std::printf("%s v%s\n", cmd, kVersion);
@@ -157,7 +167,7 @@ int restore_command(int argc, char** argv) {
             locked->state,
             {name, text, format == compiler::InputFormat::nft_json, noflush, ruleset.backend, decided_mark},
             diags, error);
-        return commit_merged(cmd, *locked, std::move(request), diags, error, counters, test, verbose);
+        return commit_merged(cmd, *locked, std::move(request), diags, error, flags);
     }
     Diagnostics diags;
     runtime::IptablesRestore input{name,        text, noflush, only_table, std::nullopt, ruleset.backend,
@@ -174,7 +184,7 @@ int restore_command(int argc, char** argv) {
     if (!locked) return code;
     std::optional<runtime::CommitRequest> request =
         runtime::merge_iptables(locked->state, std::move(input), diags, error);
-    return commit_merged(cmd, *locked, std::move(request), diags, error, counters, test, verbose);
+    return commit_merged(cmd, *locked, std::move(request), diags, error, flags);
 }
 
 int save_command(int argc, char** argv) {

@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
 
@@ -180,9 +181,49 @@ std::optional<LoadedProgram> LoadedProgram::load(const std::string& object, code
     return p;
 }
 
+std::map<std::string, Fd> maps_by_name(int prog_fd) {
+    std::map<std::string, Fd> out;
+    uint32_t ids[64];
+    bpf_prog_info info{};
+    info.nr_map_ids = 64;
+    info.map_ids = reinterpret_cast<uint64_t>(ids);
+    uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) != 0) return out;
+    for (uint32_t i = 0; i < std::min<uint32_t>(info.nr_map_ids, 64); ++i) {
+        Fd fd(bpf_map_get_fd_by_id(ids[i]));
+        bpf_map_info m{};
+        uint32_t mlen = sizeof m;
+        if (fd && bpf_obj_get_info_by_fd(fd.get(), &m, &mlen) == 0) out[m.name] = std::move(fd);
+    }
+    return out;
+}
+
+namespace {
+
+// The maps a rules program and its exit program share with a reused entry program: what the entry program
+// writes for them (the scratch value) and what the runtime reads or fills per namespace, not per ruleset.
+// Everything else (counters, sets, limit states, the prog arrays) is the load's own.
+constexpr const char* kSharedWithEntry[] = {"bpft_scratch", "bpft_results", "bpft_stats", "bpft_ifnames",
+                                            "bpft_local"};
+
+}  // namespace
+
+std::string LoadedProgram::entry_key(const codegen::DirectProgram& direct, codegen::Hook hook,
+                                     const bpft_config& config) {
+    std::string key = std::string(codegen::hook_name(hook)) + (direct.needs.ct ? "-ct" : "") +
+                      (direct.needs.ifname ? "-ifname" : "") + "-";
+    const auto* bytes = reinterpret_cast<const unsigned char*>(&config);
+    for (size_t i = 0; i < sizeof config; ++i) {
+        static const char hex[] = "0123456789abcdef";
+        key += hex[bytes[i] >> 4];
+        key += hex[bytes[i] & 15];
+    }
+    return key;
+}
+
 std::optional<LoadedProgram> LoadedProgram::load_direct(const codegen::DirectProgram& direct,
                                                         codegen::Hook hook, const bpft_config& config,
-                                                        std::string& error) {
+                                                        std::string& error, int reuse_entry) {
     std::string log;
     libbpf_log = &log;
     libbpf_set_print(print_to_log);
@@ -207,20 +248,40 @@ std::optional<LoadedProgram> LoadedProgram::load_direct(const codegen::DirectPro
     if (!counters ||
         bpf_map__set_max_entries(counters, static_cast<uint32_t>(std::max<size_t>(p.gids_, 1))) != 0)
         return error = "cannot size the entry object's counters", std::nullopt;
+    bpf_program* entry = bpf_object__find_program_by_name(p.obj_.get(), codegen::entry_point(hook));
+    if (!entry) return error = "the entry object lacks its entry program", std::nullopt;
+    if (reuse_entry >= 0) {
+        std::map<std::string, Fd> running = maps_by_name(reuse_entry);
+        for (const char* name : kSharedWithEntry) {
+            bpf_map* map = bpf_object__find_map_by_name(p.obj_.get(), name);
+            auto it = running.find(name);
+            if (map && it != running.end() && bpf_map__reuse_fd(map, it->second.get()) != 0)
+                return error = std::string("cannot share ") + name +
+                               " with the running entry program: " + std::strerror(errno),
+                       std::nullopt;
+        }
+        auto progs = running.find("bpft_progs");
+        if (progs == running.end())
+            return error = "the running entry program has no prog array", std::nullopt;
+        p.reused_progs_ = std::move(progs->second);
+        p.reused_entry_ = Fd(fcntl(reuse_entry, F_DUPFD_CLOEXEC, 0));
+        bpf_program__set_autoload(entry, false);
+    }
     if (bpf_object__load(p.obj_.get()) != 0)
         return error =
                    "the kernel refused the entry program: " + std::string(std::strerror(errno)) + "\n" + log,
                std::nullopt;
-    bpf_program* entry = bpf_object__find_program_by_name(p.obj_.get(), codegen::entry_point(hook));
     bpf_program* exit = bpf_object__find_program_by_name(p.obj_.get(), codegen::exit_point(hook));
     bpf_map* scratch = bpf_object__find_map_by_name(p.obj_.get(), "bpft_scratch");
     bpf_map* progs = bpf_object__find_map_by_name(p.obj_.get(), "bpft_progs");
     bpf_map* results = bpf_object__find_map_by_name(p.obj_.get(), "bpft_results");
-    if (!entry || !exit || !scratch || !progs || !results)
+    if (!exit || !scratch || !progs || !results)
         return error = "the entry object lacks its programs or maps", std::nullopt;
-    p.prog_fd_ = bpf_program__fd(entry);
+    p.prog_fd_ = p.reused_entry_ ? p.reused_entry_.get() : bpf_program__fd(entry);
     p.results_fd_ = bpf_map__fd(results);
     p.counters_fd_ = bpf_map__fd(counters);
+    p.progs_fd_ = bpf_map__fd(progs);
+    p.exit_fd_ = bpf_program__fd(exit);
 
     DirectLoadOptions o;
     o.type = hook == codegen::Hook::xdp ? BPF_PROG_TYPE_XDP : BPF_PROG_TYPE_SCHED_CLS;
@@ -235,10 +296,12 @@ std::optional<LoadedProgram> LoadedProgram::load_direct(const codegen::DirectPro
     for (const std::string& f : direct.functions) o.functions[f] = FunctionSpec{{}, true};
     p.rules_ = loader::load_direct(direct.code, o, error);
     if (!p.rules_) return std::nullopt;
-    int rules_fd = p.rules_->prog.get(), exit_fd = bpf_program__fd(exit);
+    // With a reused entry program, the rules slot of this load's own array stays empty until swap time:
+    // the rules program goes into the running entry's array (the runtime's swap).
+    int rules_fd = p.rules_->prog.get();
     for (auto [slot, fd] :
-         {std::pair{codegen::kDirectSlotRules, rules_fd}, {codegen::kDirectSlotExit, exit_fd}})
-        if (bpf_map_update_elem(bpf_map__fd(progs), &slot, &fd, BPF_ANY) != 0)
+         {std::pair{codegen::kDirectSlotRules, rules_fd}, {codegen::kDirectSlotExit, p.exit_fd_}})
+        if (bpf_map_update_elem(p.progs_fd_, &slot, &fd, BPF_ANY) != 0)
             return error = std::string("cannot fill the prog array: ") + std::strerror(errno), std::nullopt;
     if (bpf_map* local = bpf_object__find_map_by_name(p.obj_.get(), "bpft_local"))
         if (!fill_local_addresses(bpf_map__fd(local), error)) return std::nullopt;
@@ -247,6 +310,22 @@ std::optional<LoadedProgram> LoadedProgram::load_direct(const codegen::DirectPro
 
 int LoadedProgram::prog_fd() const {
     return prog_fd_;
+}
+
+int LoadedProgram::prog_array_fd() const {
+    return progs_fd_;
+}
+
+int LoadedProgram::entry_prog_array_fd() const {
+    return reused_progs_ ? reused_progs_.get() : progs_fd_;
+}
+
+int LoadedProgram::rules_fd() const {
+    return rules_ ? rules_->prog.get() : -1;
+}
+
+int LoadedProgram::exit_fd() const {
+    return exit_fd_;
 }
 
 std::optional<RunResult> LoadedProgram::test_run(const std::vector<uint8_t>& frame, std::string& error,

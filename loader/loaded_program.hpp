@@ -2,6 +2,7 @@
 // A compiled generation loaded into the kernel (not attached): the RAII owner of its bpf_object, its
 // configuration, sets and counters, and BPF_PROG_TEST_RUN on it.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +37,9 @@ struct ProgramStats {
     size_t classifier_leaves = 0;  // rule references in their leaves
 };
 
+// The maps a loaded program uses, by name.
+std::map<std::string, Fd> maps_by_name(int prog_fd);
+
 // Makes a program's bpft_local map hold the current network namespace's local IPv4 destinations: its local
 // and broadcast routes (its addresses, broadcast addresses and `local` prefixes), and nothing else. With
 // forwarding off, the program tells INPUT (a local destination) from what the kernel drops.
@@ -53,14 +57,34 @@ class LoadedProgram {
     // with `config`, and the emitted instructions loaded without clang (direct.hpp) into its prog array; its
     // counters, results and test runs are the C back end's. On failure, `error` says why (with the verifier's
     // log, which names the ruleset's lines).
+    // `reuse_entry`: the running entry program of an earlier load whose entry_key() is this one's. It is kept
+    // (not loaded again: its verification is most of a small ruleset's load), with the maps it shares with
+    // the rules program (the scratch value, results, statistics, interface names, local addresses); this
+    // load makes the rules program, the exit program, the counters and a prog array of its own, and
+    // swap_rules() puts the rules program into the running entry's prog array.
     static std::optional<LoadedProgram> load_direct(const codegen::DirectProgram& direct, codegen::Hook hook,
-                                                    const bpft_config& config, std::string& error);
+                                                    const bpft_config& config, std::string& error,
+                                                    int reuse_entry = -1);
+    // What decides the entry program of the direct back end's load: the hook, the object variant and the
+    // configuration it is loaded with. Two loads with the same key can share one entry program.
+    static std::string entry_key(const codegen::DirectProgram& direct, codegen::Hook hook,
+                                 const bpft_config& config);
 
     LoadedProgram(LoadedProgram&&) noexcept;
     LoadedProgram& operator=(LoadedProgram&&) noexcept;
     ~LoadedProgram();
 
     int prog_fd() const;
+    // The direct back end's prog array (the emitted program and the exit program), -1 for the C back end's
+    // program. Its slots are emptied when the last user reference to it goes: a runtime that keeps the entry
+    // program running pins it too.
+    int prog_array_fd() const;
+    // The direct back end's: the prog array the entry program tail-calls (another load's when this one reused
+    // its entry program, else prog_array_fd()), the rules program, the exit program (-1 for the C back end).
+    int entry_prog_array_fd() const;
+    int rules_fd() const;
+    int exit_fd() const;
+    bool reuses_entry() const { return static_cast<bool>(reused_entry_); }
     // `mark`: the skb's mark before the run (TC, with the handoff on; ignored otherwise).
     std::optional<RunResult> test_run(const std::vector<uint8_t>& frame, std::string& error,
                                       uint32_t mark = 0) const;
@@ -83,6 +107,8 @@ class LoadedProgram {
     std::optional<DirectProgram> rules_;  // the direct back end's emitted program (in the prog array)
     int results_fd_ = -1;
     int counters_fd_ = -1;
+    int progs_fd_ = -1, exit_fd_ = -1;
+    Fd reused_entry_, reused_progs_;  // reuse_entry and its prog array
     size_t gids_ = 0;
     size_t classifier_nodes_ = 0, classifier_leaves_ = 0;
 };

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <future>
 #include <thread>
@@ -65,6 +66,102 @@ void put_back_old_copy(const Transaction& tx) {
     netfilter_apply(tx.old.backend, *tx.old_program, tx.stale, tx.old.decided_mark, false, ignored);
 }
 
+// One hook's program as built: the direct back end's instructions, or the C back end's object and the
+// program its passes rewrote (its sets and classifier runs are loaded from it).
+struct HookBuild {
+    codegen::Hook hook;
+    std::optional<codegen::DirectProgram> direct;
+    std::optional<codegen::Build> c;
+    ir::Program program;
+    Diagnostics diags;
+    std::string refused;  // why the direct back end did not make it (the C back end did)
+};
+
+HookBuild build_c(const Transaction& tx, codegen::Hook hook, std::string refused) {
+    HookBuild b{hook, std::nullopt, std::nullopt, tx.request.program, {}, std::move(refused)};
+    b.c = codegen::build(b.program, hook, b.diags, tx.options);
+    return b;
+}
+
+// The direct back end's program, or (Codegen::c, or automatic where direct refuses the ruleset) the C one's.
+HookBuild build_hook(const Transaction& tx, codegen::Hook hook) {
+    if (tx.codegen == Codegen::c) return build_c(tx, hook, "");
+    HookBuild b{hook, std::nullopt, std::nullopt, {}, {}, {}};
+    ir::Program program = tx.request.program;
+    b.direct = codegen::build_direct(program, hook, b.diags, tx.options);
+    if (b.direct || tx.codegen == Codegen::direct) return b;
+    std::string why = b.diags.all().empty() ? "failed" : b.diags.format(b.diags.all().front());
+    return build_c(tx, hook, "does not make it: " + why.substr(0, why.find('\n')));
+}
+
+// The running generation's entry program at `hook` when the new direct program's would be the same one (its
+// key in the state), else none.
+Fd reusable_entry(const Transaction& tx, codegen::Hook hook, const std::string& key) {
+    auto old = tx.old.entries.find(hook);
+    if (old == tx.old.entries.end() || old->second != key || tx.hooks.empty()) return Fd();
+    return open_pin(gen_pin(tx.old.generation, "prog", hook));
+}
+
+// A hook's program loaded and verified, and what that tells the commit.
+struct HookLoad {
+    std::optional<loader::LoadedProgram> loaded;
+    std::string error, note;
+    std::string key;  // a direct program's entry key (loader::LoadedProgram::entry_key)
+    double seconds = 0;
+};
+
+// Loads and verifies a hook's program, with the configuration of the running generation's programs. A direct
+// program keeps the running entry program where it can (then only its rules program is swapped).
+HookLoad load_hook(const Transaction& tx, const HookBuild& built) {
+    HookLoad l;
+    const char* hook = codegen::hook_name(built.hook);
+    if (!built.direct && !built.c) {
+        l.error = std::string("the ruleset does not compile for ") + hook + ":\n" + built.diags.str();
+        return l;
+    }
+    auto t = Clock::now();
+    bpft_config config{};
+    config.chain_mode = BPFT_CHAIN_ROUTE;
+    config.decided_mark = tx.next.decided_mark;  // the copy's first rules: netfilter.hpp
+    if (built.direct) {
+        l.key = loader::LoadedProgram::entry_key(*built.direct, built.hook, config);
+        if (Fd running = reusable_entry(tx, built.hook, l.key)) {
+            l.loaded =
+                loader::LoadedProgram::load_direct(*built.direct, built.hook, config, l.error, running.get());
+            l.note =
+                std::string(hook) + (l.loaded ? ": kept the running entry program, swapped the rules program"
+                                              : ": cannot keep the running entry program: " +
+                                                    l.error.substr(0, l.error.find('\n')));
+        }
+        if (!l.loaded)
+            l.loaded = loader::LoadedProgram::load_direct(*built.direct, built.hook, config, l.error);
+    } else {
+        l.loaded = loader::LoadedProgram::load(built.c->object.object, built.hook, config, built.program,
+                                               built.c->c.layout, l.error);
+    }
+    l.seconds = since(t);
+    if (!l.loaded) l.error = std::string("loading the ") + hook + " program: " + l.error;
+    return l;
+}
+
+// A hook's load as the commit keeps it: its note and entry key, its time; `error` when it failed.
+std::optional<loader::LoadedProgram> take_load(Transaction& tx, HookLoad& l, codegen::Hook hook) {
+    tx.report.load_s += l.seconds;
+    if (!l.note.empty()) tx.report.notes.push_back(l.note);
+    if (!l.loaded) return tx.error = l.error, std::nullopt;
+    if (!l.key.empty() && !tx.hooks.empty()) tx.next.entries[hook] = l.key;
+    return std::move(l.loaded);
+}
+
+// Empties a per-CPU statistics map (a kept entry program's: it counts from the commit on, as a new one does).
+void clear_stats(int map_fd) {
+    bpft_stat_key key{}, next{};
+    const void* prev = nullptr;
+    std::vector<bpft_stat_key> keys;
+    while (bpf_map_get_next_key(map_fd, prev, &next) == 0) keys.push_back(next), key = next, prev = &key;
+    for (const bpft_stat_key& k : keys) bpf_map_delete_elem(map_fd, &k);
+}
+
 }  // namespace
 
 Rollback::~Rollback() {
@@ -92,55 +189,68 @@ void plan(Transaction& tx) {
     if (!is_nft(next))
         next.backend = request.backend ? request.backend : !is_nft(old) ? old.backend : std::nullopt;
     tx.options = codegen::options_from_environment();
+    tx.codegen = request.codegen;
+    if (const char* env = std::getenv("BPFTABLES_CODEGEN"); env && tx.codegen == Codegen::automatic)
+        tx.codegen = parse_codegen(env).value_or(Codegen::automatic);
     if (!is_nft(next)) tx.options.semantics = next.backend.value_or(compiler::Backend::legacy);
 }
 
 bool build_programs(Transaction& tx) {
     // With nothing attached, the ruleset is still verified in the kernel (at XDP) before it is committed.
     std::vector<codegen::Hook> build_hooks = tx.hooks.empty() ? std::vector{codegen::Hook::xdp} : tx.hooks;
-    // Built in parallel (clang runs as a child process), then loaded and verified one by one.
-    struct Built {
-        ir::Program program;
-        Diagnostics diags;
-        std::optional<codegen::Build> build;
+    // Each hook's program built in a thread of its own (clang runs as a child process), then loaded one by
+    // one: loading in parallel too gained little on 2 busy cores and raised the peak memory of the README
+    // example's restore from 19 to 29-30 MiB (libbpf reads the kernel's BTF, 5.5 MB, once per object).
+    struct Made {
+        HookBuild built;
+        double build_s = 0;
     };
-    auto t = Clock::now();
-    std::vector<std::future<Built>> builds;
-    builds.reserve(build_hooks.size());
+    std::vector<std::future<Made>> futures;
+    futures.reserve(build_hooks.size());
     for (codegen::Hook h : build_hooks)
-        builds.push_back(std::async(std::launch::async, [&request = tx.request, &options = tx.options, h] {
-            Built b{request.program, {}, std::nullopt};
-            b.build = codegen::build(b.program, h, b.diags, options);
-            return b;
+        futures.push_back(std::async(std::launch::async, [&tx, h] {
+            auto t = Clock::now();
+            Made m{build_hook(tx, h), 0};
+            m.build_s = since(t);
+            return m;
         }));
-    std::vector<Built> built_all;
-    built_all.reserve(builds.size());
-    for (auto& f : builds) built_all.push_back(f.get());
-    tx.report.build_s += since(t);
+    std::vector<Made> made;
+    made.reserve(futures.size());
+    for (auto& f : futures) made.push_back(f.get());
     std::string& error = tx.error;
-    for (size_t i = 0; i < build_hooks.size(); ++i) {
-        codegen::Hook h = build_hooks[i];
-        ir::Program& copy = built_all[i].program;
-        std::optional<codegen::Build>& built = built_all[i].build;
-        if (!built)
-            return error = std::string("the ruleset does not compile for ") + codegen::hook_name(h) + ":\n" +
-                           built_all[i].diags.str(),
-                   false;
-        t = Clock::now();
-        bpft_config config{};
-        config.chain_mode = BPFT_CHAIN_ROUTE;
-        config.decided_mark = tx.next.decided_mark;  // the copy's first rules: netfilter.hpp
-        std::optional<loader::LoadedProgram> loaded =
-            loader::LoadedProgram::load(built->object.object, h, config, copy, built->c.layout, error);
-        tx.report.load_s += since(t);
-        if (!loaded)
-            return error = std::string("loading the ") + codegen::hook_name(h) + " program: " + error, false;
+    for (Made& m : made) {
+        HookBuild& built = m.built;
+        codegen::Hook h = built.hook;
+        tx.report.build_s = std::max(tx.report.build_s, m.build_s);
+        HookLoad first = load_hook(tx, built);
+        std::optional<loader::LoadedProgram> loaded = take_load(tx, first, h);
+        if (!loaded && built.direct && tx.codegen == Codegen::automatic) {
+            // What the verifier refuses of the direct back end's program (too many instructions: the direct
+            // back end has no classifier yet) the C back end may still make.
+            built.refused = "the kernel refused its program: " + error.substr(0, error.find('\n'));
+            auto t = Clock::now();
+            built = build_c(tx, h, std::move(built.refused));
+            tx.report.build_s += since(t);
+            HookLoad again = load_hook(tx, built);
+            loaded = take_load(tx, again, h);
+        }
+        if (!loaded) return false;
+        if (!built.refused.empty())
+            tx.report.notes.push_back(std::string(codegen::hook_name(h)) +
+                                      ": built by the C back end (clang): the direct back end " +
+                                      built.refused);
         std::optional<ProgMaps> maps = prog_maps(loaded->prog_fd(), error);
         if (!maps) return false;
+        if (loaded->exit_fd() >= 0) {  // direct: the counters are the exit program's (a kept entry's are old)
+            std::optional<ProgMaps> exit_maps = prog_maps(loaded->exit_fd(), error);
+            if (!exit_maps) return false;
+            maps->counters = std::move(exit_maps->counters);
+        }
         if (maps->ifnames && !fill_ifnames(maps->ifnames.get(), error)) return false;
+        const codegen::Layout& layout = built.direct ? built.direct->layout : built.c->c.layout;
         if (tx.programs.empty())
-            tx.next.gids = built->c.layout.gids;
-        else if (built->c.layout.gids.size() != tx.next.gids.size())
+            tx.next.gids = layout.gids;
+        else if (layout.gids.size() != tx.next.gids.size())
             return error = "internal: the hooks' programs number their rules differently", false;
         tx.programs.push_back({h, std::move(*loaded), std::move(*maps)});
     }
@@ -150,7 +260,13 @@ bool build_programs(Transaction& tx) {
 
 bool check_kernel_copy(Transaction& tx) {
     const CommitRequest& request = tx.request;
-    if (!netfilter_apply(request.backend, request.program, request.netfilter_tables, tx.next.decided_mark,
+    // A restore of one table (iptables-legacy commits each table on its own), or of any tables under
+    // iptables-nft (one transaction), changes all or nothing: apply_kernel_copy's failure then leaves the copy
+    // as it was, and its check here would only run the restore twice (half of a single-rule command's copy
+    // work, which is iptables-restore parsing the whole table).
+    bool atomic = request.netfilter_tables.size() <= 1 || request.backend == compiler::Backend::nft;
+    if ((!atomic || request.test_only) &&
+        !netfilter_apply(request.backend, request.program, request.netfilter_tables, tx.next.decided_mark,
                          true, tx.error))
         return false;
     // nft rulesets go whole to the kernel's nf_tables (netfilter.hpp: nft_tables): the
@@ -204,8 +320,12 @@ bool pin_generation(Transaction& tx, Rollback& rollback) {
         for (auto [what, fd] :
              {std::pair{"prog", p.loaded.prog_fd()}, std::pair{"counters", p.maps.counters.get()},
               std::pair{"ifnames", p.maps.ifnames.get()}, std::pair{"local", p.maps.local.get()},
-              std::pair{"stats", p.maps.stats.get()}}) {
-            if (fd < 0) continue;  // no interface-name map
+              std::pair{"stats", p.maps.stats.get()}, std::pair{"progs", p.loaded.entry_prog_array_fd()},
+              std::pair{"rprogs", p.loaded.reuses_entry() ? p.loaded.prog_array_fd() : -1},
+              std::pair{"rules", p.loaded.rules_fd()}}) {
+            // No interface-name map; the C back end's program (no prog array); a rules program's own prog
+            // array (holding its exit program) apart from the entry's only when the entry program was kept.
+            if (fd < 0) continue;
             std::string path = gen_pin(tx.next.generation, what, p.hook);
             unpin(path);  // a leftover of an interrupted command
             if (!pin(fd, path, tx.error)) return false;
@@ -276,6 +396,11 @@ bool swap_links(Transaction& tx, Rollback& rollback) {
             bpf_link_update(it->link.get(), it->old_prog, &o);
         }
         for (const std::string& p : tx.created) unpin(p);  // the last reference: the link goes
+        for (auto it = tx.slots.rbegin(); it != tx.slots.rend(); ++it) {
+            uint32_t slot = codegen::kDirectSlotRules;
+            int old_rules = it->second.get();
+            bpf_map_update_elem(it->first, &slot, &old_rules, BPF_ANY);
+        }
     });
     size_t count = 0;
     for (const Attachment& a : tx.request.attachments) {
@@ -310,6 +435,10 @@ bool swap_links(Transaction& tx, Rollback& rollback) {
                     error = "the running program of " + std::string(codegen::hook_name(h)) + " is not pinned";
                     return false;
                 }
+                if (running_id == prog_id(new_fd)) {  // a kept entry program: its rules program swaps below
+                    ++count;
+                    continue;
+                }
                 LIBBPF_OPTS(bpf_link_update_opts, o);
                 o.flags = BPF_F_REPLACE;
                 o.old_prog_fd = expected;
@@ -331,6 +460,34 @@ bool swap_links(Transaction& tx, Rollback& rollback) {
             }
             ++count;
         }
+    }
+    // Kept entry programs: their rules program swapped in their prog array (one atomic slot update).
+    for (HookProgram& p : tx.programs) {
+        if (!p.loaded.reuses_entry()) continue;
+        if (injected("swap", count++)) {
+            error = std::string("injected failure before swapping the rules program at ") +
+                    codegen::hook_name(p.hook);
+            return false;
+        }
+        uint32_t slot = codegen::kDirectSlotRules, old_id = 0;
+        int array = p.loaded.entry_prog_array_fd(), rules = p.loaded.rules_fd();
+        Fd old_rules(bpf_map_lookup_elem(array, &slot, &old_id) == 0 ? bpf_prog_get_fd_by_id(old_id) : -1);
+        if (!old_rules)
+            return error = std::string("the running rules program at ") + codegen::hook_name(p.hook) +
+                           " is gone: " + errno_text(),
+                   false;
+        if (old_id != pinned_prog_id(gen_pin(tx.old.generation, "rules", p.hook)))
+            for (const Attachment& a : tx.request.attachments)
+                for (codegen::Hook h : attachment_hooks(a))
+                    if (h == p.hook)
+                        tx.report.notes.push_back(a.iface + " at " + codegen::hook_name(h) +
+                                                  " ran a program of an interrupted command; replaced");
+        if (bpf_map_update_elem(array, &slot, &rules, BPF_ANY) != 0)
+            return error = std::string("cannot swap the rules program at ") + codegen::hook_name(p.hook) +
+                           ": " + errno_text(),
+                   false;
+        tx.slots.emplace_back(array, std::move(old_rules));
+        if (p.maps.stats) clear_stats(p.maps.stats.get());
     }
     tx.report.swap_s = since(t);
     return true;
@@ -383,7 +540,7 @@ void retire_old_generation(Transaction& tx) {
         }
     }
     for (codegen::Hook h : tx.old.hooks)
-        for (const char* what : {"prog", "counters", "ifnames", "local", "stats"})
+        for (const char* what : {"prog", "counters", "ifnames", "local", "stats", "progs", "rprogs", "rules"})
             unpin(gen_pin(tx.old.generation, what, h));
     tx.report.notes.push_back("generation " + std::to_string(tx.next.generation) + " committed: " +
                               std::to_string(tx.next.gids.size()) + " rules and policies on " +

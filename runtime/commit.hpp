@@ -3,12 +3,14 @@
 // first, what the steps did when a later one fails. Internal to runtime/.
 //
 //   plan                  the hooks in use and the new state (generation, ruleset text, backend)
-//   build_programs        build, load and verify one program per hook; fill their interface-name maps
+//   build_programs        build, load and verify one program per hook (the direct back end's, or the C
+//                         one's where direct refuses the ruleset); fill their interface-name maps
 //   check_kernel_copy     the kernel's netfilter / nf_tables copy, checked only (--test there)
 //   set_counters          the new programs' counters: the input's (-c) or the surviving rules'
 //   pin_generation        pin the new programs and maps                      undo: unpin them
 //   apply_kernel_copy     the kernel's copy replaced                          undo: the old copy back
-//   swap_links            every link updated in place (BPF_F_REPLACE) or created  undo: swapped back, removed
+//   swap_links            every link updated in place (BPF_F_REPLACE) or created, the rules program of a kept
+//                         entry program swapped in its prog array  undo: swapped back, removed
 //   carry_counters        what the old programs counted until the swap, as offsets
 //   write_new_state       the pinned state replaced: the commit point
 //   retire_old_generation the old generation's links (of removed attachments) and pins go
@@ -64,6 +66,7 @@ struct Transaction {
 
     std::vector<codegen::Hook> hooks;  // the hooks the attachments need (none: nothing attached)
     codegen::Options options;          // how the programs are built (the semantics of the committed backend)
+    Codegen codegen = Codegen::automatic;  // the request's, or BPFTABLES_CODEGEN's
     State next;
     std::vector<HookProgram> programs;
     // The kernel's nf_tables copy of an nft ruleset: the tables replaced, the old text and the new one.
@@ -80,6 +83,8 @@ struct Transaction {
     std::map<codegen::Hook, Fd> old_progs;
     std::vector<Swapped> swapped;
     std::vector<std::string> created;  // pins of the links created
+    // Prog arrays of kept entry programs whose rules slot was swapped, with the rules program to put back.
+    std::vector<std::pair<int, Fd>> slots;
 };
 
 void plan(Transaction& tx);

@@ -15,6 +15,7 @@
 #include "compiler/ipsets.hpp"
 #include "compiler/iptables_lower.hpp"
 #include "compiler/nft/lower.hpp"
+#include "loader/loaded_program.hpp"
 
 namespace bpftables::runtime {
 namespace {
@@ -31,31 +32,18 @@ int num_cpus() {
 }  // namespace
 
 std::optional<ProgMaps> prog_maps(int prog_fd, std::string& error) {
-    uint32_t ids[64];
     bpf_prog_info info{};
-    info.nr_map_ids = 64;
-    info.map_ids = reinterpret_cast<uint64_t>(ids);
     uint32_t len = sizeof info;
     if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) != 0)
         return error = "cannot read the program's info: " + errno_text(), std::nullopt;
-    ProgMaps maps;
-    for (uint32_t i = 0; i < std::min<uint32_t>(info.nr_map_ids, 64); ++i) {
-        Fd fd(bpf_map_get_fd_by_id(ids[i]));
-        bpf_map_info m{};
-        uint32_t mlen = sizeof m;
-        if (!fd || bpf_obj_get_info_by_fd(fd.get(), &m, &mlen) != 0) continue;
-        if (std::strcmp(m.name, "bpft_counters") == 0)
-            maps.counters = std::move(fd);
-        else if (std::strcmp(m.name, "bpft_ifnames") == 0)
-            maps.ifnames = std::move(fd);
-        else if (std::strcmp(m.name, "bpft_local") == 0)
-            maps.local = std::move(fd);
-        else if (std::strcmp(m.name, "bpft_stats") == 0)
-            maps.stats = std::move(fd);
-    }
+    std::map<std::string, loader::Fd> maps = loader::maps_by_name(prog_fd);
+    auto take = [&](const char* name) {
+        auto it = maps.find(name);
+        return Fd(it == maps.end() ? -1 : it->second.release());
+    };
     // The interface-name map is only bound when a rule matches -i / -o; the counter map only when some rule
     // can be reached (not when an nft nat chain at prerouting hands every packet to the kernel first).
-    return maps;
+    return ProgMaps{take("bpft_counters"), take("bpft_ifnames"), take("bpft_local"), take("bpft_stats")};
 }
 
 bool fill_ifnames(int map_fd, std::string& error) {

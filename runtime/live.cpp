@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <map>
 
+#include "codegen/direct_emitter.hpp"
 #include "loader/loaded_program.hpp"
 #include "runtime/commit.hpp"
 #include "runtime/netfilter.hpp"
@@ -44,6 +45,12 @@ bool commit_generation(const State& old, CommitRequest request, CommitReport& re
 
 }  // namespace
 
+std::optional<Codegen> parse_codegen(const std::string& name) {
+    if (name == "c") return Codegen::c;
+    if (name == "direct") return Codegen::direct;
+    return std::nullopt;
+}
+
 uint32_t link_prog_id(int link_fd) {
     bpf_link_info info{};
     uint32_t len = sizeof info;
@@ -53,6 +60,14 @@ uint32_t link_prog_id(int link_fd) {
 uint32_t pinned_prog_id(const std::string& path) {
     Fd fd = open_pin(path);
     return fd ? prog_id(fd.get()) : 0;
+}
+
+bool runs_committed_rules(const State& state, codegen::Hook hook) {
+    Fd array = open_pin(gen_pin(state.generation, "progs", hook));
+    if (!array) return true;
+    uint32_t slot = codegen::kDirectSlotRules, running = 0;
+    bpf_map_lookup_elem(array.get(), &slot, &running);
+    return running == pinned_prog_id(gen_pin(state.generation, "rules", hook));
 }
 
 const char* accept_all_ruleset() {

@@ -14,6 +14,12 @@
 
 namespace bpftables::runtime {
 
+// Which back end builds the programs (bpftables-restore and attach --codegen; BPFTABLES_CODEGEN for every
+// command): the direct one (no compiler) where it supports the ruleset and the C one (clang) for a hook's
+// program where it does not, with a note saying why (automatic); or only one of them.
+enum class Codegen { automatic, c, direct };
+std::optional<Codegen> parse_codegen(const std::string& name);  // "c" or "direct"
+
 struct CommitRequest {
     ir::Program program;                  // the complete new ruleset (every table)
     std::vector<Attachment> attachments;  // the complete new set of attachments
@@ -28,6 +34,8 @@ struct CommitRequest {
     std::string nft_text;
     // bpftables-restore --decided-mark: a new State::decided_mark (else the committed one's is kept).
     std::optional<uint32_t> decided_mark;
+    // automatic: BPFTABLES_CODEGEN's choice when set.
+    Codegen codegen = Codegen::automatic;
 };
 
 struct CommitReport {
@@ -50,6 +58,11 @@ std::vector<Attachment> current_attachments(const std::vector<Attachment>& attac
 // The id of the program a link runs, and of a pinned program (0 when unknown).
 uint32_t link_prog_id(int link_fd);
 uint32_t pinned_prog_id(const std::string& path);
+
+// Whether the entry program at `hook` runs the committed generation's rules program (the direct back end's;
+// true for the C back end's programs): a command killed after swapping a kept entry program's rules program
+// and before its commit leaves another one there.
+bool runs_committed_rules(const State& state, codegen::Hook hook);
 
 // Per-gid counters of the running generation, summed over its hooks and CPUs (indexed like state.gids).
 std::vector<bpft_counter> live_counters(const State& state);

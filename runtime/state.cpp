@@ -97,6 +97,8 @@ std::string serialize(const State& s) {
     if (is_nft(s)) out += "format nft\n";
     if (s.backend) out += std::string("backend ") + compiler::backend_name(*s.backend) + "\n";
     out += "decided-mark " + std::to_string(s.decided_mark) + "\n";
+    for (const auto& [hook, key] : s.entries)
+        out += std::string("entry ") + codegen::hook_name(hook) + " " + key + "\n";
     std::istringstream sets(s.ipsets);
     for (std::string line; std::getline(sets, line);)
         if (!line.empty()) out += "ipset " + line + "\n";
@@ -161,6 +163,12 @@ std::optional<State> parse_state(const std::string& text, std::string& error) {
         } else if (key == "decided-mark") {
             if (!(words >> s.decided_mark) || (s.decided_mark & (s.decided_mark - 1)) != 0)
                 return error = "the pinned state has a bad decided-mark line", std::nullopt;
+        } else if (key == "entry") {
+            std::string hook, entry;
+            codegen::Hook h;
+            if (!(words >> hook >> entry) || !codegen::parse_hook(hook, h))
+                return error = "the pinned state has a bad entry line", std::nullopt;
+            s.entries[h] = entry;
         } else if (key == "ipset") {
             s.ipsets += line.substr(6) + "\n";
         } else if (key == "ruleset") {

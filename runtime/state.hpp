@@ -85,6 +85,9 @@ struct State {
     // accepted, which the kernel's copy accepts (and clears) in its first rule of each base chain; 0: no
     // handoff (every packet meets the whole copy). `bpftables-restore --decided-mark`.
     uint32_t decided_mark = kDefaultDecidedMark;
+    // The direct back end's programs: what their entry program was loaded as (loader::LoadedProgram::
+    // entry_key), so that a later generation whose entry program would be the same keeps it.
+    std::map<codegen::Hook, std::string> entries;
 };
 
 // Whether the committed ruleset is nft text; else iptables-save text.
