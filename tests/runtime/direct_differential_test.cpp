@@ -96,7 +96,7 @@ struct Generator {
         std::string r;
         if (chance(40)) r += address("-s");
         if (chance(30)) r += address("-d");
-        if (v6 && chance(30)) r += ipv6_only();
+        if (v6 && chance(50)) r += ipv6_only();
         if (chance(20)) r += std::string(chance(20) ? "! " : "") + "-i " + iface() + " ";
         if (chance(10)) r += std::string("-o ") + iface() + " ";
         int proto = pick(5);
@@ -169,7 +169,8 @@ struct Generator {
 
     std::vector<uint8_t> packet6() {
         loader::Ipv6 ip{.src = addr6(), .dst = addr6()};
-        ip.hop_limit = static_cast<uint8_t>(pick(3) == 0 ? 1 + pick(255) : 64);
+        static const uint8_t hop_limits[] = {1, 2, 63, 64, 65, 255};
+        ip.hop_limit = pick(4) == 0 ? static_cast<uint8_t>(1 + pick(255)) : hop_limits[pick(6)];
         if (chance(20)) ip.ext.push_back({static_cast<uint8_t>(pick(2) ? 60 : 43), {}});
         int kind = pick(4);
         if (kind == 0)
