@@ -63,7 +63,7 @@ struct bpft_pkt {
     __u32 npend;
     __u32 pend[BPFT_PEND];
     struct bpft_ifname in, out;
-#ifdef BPFT_IPV6
+#if defined(BPFT_IPV6) || defined(BPFT_DIRECT) /* the direct back end: one layout for both families */
     __u32 saddr6[4], daddr6[4]; /* host order words, [0] the most significant */
     __u32 flowinfo;             /* traffic class and flow label, network order (the route lookup's) */
     __u16 l4_off;               /* offset of the header after the extension headers, from the IPv6 header */

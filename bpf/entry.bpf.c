@@ -1,6 +1,7 @@
 /* The prebuilt side of the direct back end (docs/design-notes.md, "Direct back end"), compiled by CMake for
- * each hook (BPFT_HOOK_XDP, BPFT_HOOK_TC, with BPFT_HOOK_EGRESS at tc-egress) with and without BPFT_NEED_CT,
- * and embedded in the binary (bpf/entry_objects.hpp).
+ * each hook (BPFT_HOOK_XDP, BPFT_HOOK_TC, with BPFT_HOOK_EGRESS at tc-egress) and family (BPFT_IPV6 for an
+ * ip6tables ruleset: bpft_parse6, IPv6 conntrack tuples and routes), with and without BPFT_NEED_CT, and
+ * embedded in the binary (bpf/entry_objects.hpp).
  *
  * One packet: the entry program does what the C back end's entry point does before its first chain (the
  * handoff from XDP, bpft_parse, the context's metadata, interface names, the conntrack state, the routing
@@ -81,7 +82,11 @@ SEC(BPFT_SEC) int BPFT_ENTRY(bpft_entry_ctx_t *ctx) {
     __u32 zero = 0, chain = bpft_cfg.chain_mode, oif = 0;
     bpft_pkt_t *p = bpf_map_lookup_elem(&bpft_scratch, &zero);
     if (!p) return BPFT_PASS;
+#ifdef BPFT_IPV6
+    __u32 v = bpft_parse6(ctx, (struct bpft_pkt *)p);
+#else
     __u32 v = bpft_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, (struct bpft_pkt *)p);
+#endif
     if (v) {
         p->verdict = BPFT_V(v, BPFT_NO_GID);
         p->why = BPFT_STAT_HEADER;

@@ -1,13 +1,14 @@
 #pragma once
 // The direct back end's prebuilt entry objects (entry.bpf.c), compiled when bpftables is built and embedded
-// here: for each hook in the order of compiler::Hook (xdp, tc-ingress, tc-egress), the object without
-// conntrack, then the one with it (BPFT_NEED_CT). Index: 2 * hook + ct.
+// here: for each hook in the order of compiler::Hook (xdp, tc-ingress, tc-egress) and each family (IPv4,
+// then IPv6), the object without conntrack, then the one with it (BPFT_NEED_CT). Index:
+// 4 * hook + 2 * ipv6 + ct.
 #include <cstddef>
 
 namespace bpftables::bpf {
 
 struct EmbeddedObject {
-    const char* name;  // entry_<hook>_<ct>.bpf.o
+    const char* name;  // entry_<hook>_ip<family>_<ct>.bpf.o
     const unsigned char* data;
     size_t size;
 };

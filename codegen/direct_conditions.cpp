@@ -2,6 +2,7 @@
 // operator() mirrors its twin in match_emitters.cpp: the same fields, tests and short-header checks.
 #include "codegen/direct_conditions.hpp"
 
+#include <array>
 #include <type_traits>
 
 namespace bpftables::codegen::direct {
@@ -85,6 +86,33 @@ struct Matches {
         DirectMatch m;
         m.cond = std::move(cond);
         return m;
+    }
+    // An IPv6 address field (saddr6, daddr6: four host-order words, [0] the most significant) under a mask:
+    // one comparison per word the mask has bits in (match_emitters.cpp: net6_cond).
+    Cond net6(const char* name, const ir::Ipv6Addr& addr, const ir::Ipv6Addr& mask) const {
+        std::array<uint32_t, 4> a = ipv6_words(addr), m = ipv6_words(mask);
+        std::vector<Cond> parts;
+        for (int i = 0; i < 4; ++i) {
+            if (m[i] == 0) continue;
+            Cond c{Kind::cmp};
+            c.field = element(name, i, 4), c.op = JmpOp::eq, c.value = a[i] & m[i], c.mask = m[i];
+            parts.push_back(c);
+        }
+        return all(std::move(parts));
+    }
+    // The 128-bit field >= v (ge) or <= v, word by word from the most significant (match_emitters.cpp:
+    // cmp128).
+    Cond cmp128(const char* name, const ir::Ipv6Addr& value, bool ge) const {
+        std::array<uint32_t, 4> v = ipv6_words(value);
+        auto word = [&](int i, JmpOp op) {
+            Cond c{Kind::cmp};
+            c.field = element(name, i, 4), c.op = op, c.value = v[i];
+            return c;
+        };
+        Cond out = word(3, ge ? JmpOp::ge : JmpOp::le);
+        for (int i = 2; i >= 0; --i)
+            out = any({word(i, ge ? JmpOp::gt : JmpOp::lt), all({word(i, JmpOp::eq), std::move(out)})});
+        return out;
     }
     // (p->untracked ? UNTRACKED : ct state) & states != 0; before conntrack the state is INVALID.
     Cond ct_state_has(uint32_t states) const {
@@ -179,23 +207,38 @@ struct Matches {
                                              all({cmp("ct_reply", JmpOp::eq, 0),
                                                   cmp(forward, JmpOp::eq, n->value.addr, n->value.mask)})}));
         };
-        bool fields = m.proto || m.orig_src || m.orig_dst;
+        auto orig6 = [&](const std::optional<ir::Negatable<ir::Ipv6Net>>& n, bool src) {
+            if (!n) return yes();
+            const char* forward = src ? "saddr6" : "daddr6";
+            const char* reply = src ? "daddr6" : "saddr6";
+            return invert_if(
+                n->invert,
+                any({all({cmp("ct_reply", JmpOp::ne, 0), net6(reply, n->value.addr, n->value.mask)}),
+                     all({cmp("ct_reply", JmpOp::eq, 0), net6(forward, n->value.addr, n->value.mask)})}));
+        };
+        bool fields = m.proto || m.orig_src || m.orig_dst || m.orig_src6 || m.orig_dst6;
         if (!fields) {
             d.cond = m.state ? state : tracked;
             return d;
         }
         Cond proto = m.proto ? invert_if(m.proto->invert, cmp("proto", JmpOp::eq, m.proto->value)) : yes();
-        d.cond = all({state, tracked, proto, orig(m.orig_src, true), orig(m.orig_dst, false)});
+        d.cond = all({state, tracked, proto, orig(m.orig_src, true), orig(m.orig_dst, false),
+                      orig6(m.orig_src6, true), orig6(m.orig_dst6, false)});
         return d;
     }
     std::optional<DirectMatch> operator()(const ir::IpRangeMatch& m) const {
-        if (m.src6 || m.dst6) return std::nullopt;
         auto range = [&](const std::optional<ir::Negatable<ir::AddrRange>>& r, const char* name) {
             if (!r) return yes();
             return invert_if(r->invert,
                              all({cmp(name, JmpOp::ge, r->value.lo), cmp(name, JmpOp::le, r->value.hi)}));
         };
-        return just(all({range(m.src, "saddr"), range(m.dst, "daddr")}));
+        auto range6 = [&](const std::optional<ir::Negatable<ir::Addr6Range>>& r, const char* name) {
+            if (!r) return yes();
+            return invert_if(r->invert,
+                             all({cmp128(name, r->value.lo, true), cmp128(name, r->value.hi, false)}));
+        };
+        return just(all({range(m.src, "saddr"), range(m.dst, "daddr"), range6(m.src6, "saddr6"),
+                         range6(m.dst6, "daddr6")}));
     }
     std::optional<DirectMatch> operator()(const ir::MarkMatch& m) const {
         return just(invert_if(m.invert, cmp("mark", JmpOp::eq, m.value, m.mask)));
@@ -227,12 +270,79 @@ struct Matches {
     std::optional<DirectMatch> operator()(const ir::PktTypeMatch& m) const {
         return just(invert_if(m.invert, cmp("pkttype", JmpOp::eq, static_cast<uint32_t>(m.type))));
     }
-    // Not emitted yet (limit's token bucket, sets, IPv6, ...): the caller refuses the rule. The C back end
-    // emits every kind (match_emitters.cpp, whose visitor has no fallback).
-    template <class Other>
-    std::optional<DirectMatch> operator()(const Other&) const {
-        return std::nullopt;
+    // emit_match hands a limit before a verdict to the kernel: this is the bucket before LOG or no target.
+    std::optional<DirectMatch> operator()(const ir::LimitMatch& m) const {
+        Cond c{Kind::limit};
+        c.index = static_cast<uint32_t>(in.layout.limits.at({in.gid, in.match_index}));
+        c.cost = static_cast<uint64_t>(m.avg) * 100000;  // ns per packet (avg: 1/10000 s)
+        c.cap = c.cost * m.burst;
+        return just(c);
     }
+    // What emit_match decides in BPF: hash:ip and hash:net of IPv4 addresses, one direction.
+    std::optional<DirectMatch> operator()(const ir::SetMatch& m) const {
+        Cond c{Kind::in_set};
+        c.field = f(m.flags.at(0) == ir::Dir::src ? "saddr" : "daddr");
+        c.index = static_cast<uint32_t>(kDirectFirstSetMap + in.layout.set_index(m.name));
+        return just(invert_if(m.invert, c));
+    }
+    // The IPv6 matches (match_emitters.cpp): the entry object's bpft_parse6 walked the extension headers;
+    // proto, the ports and the ICMPv6 fields are those after them, exthdrs names the headers met.
+    std::optional<DirectMatch> operator()(const ir::Address6Match& m) const {
+        return just(
+            invert_if(m.invert, net6(m.dir == ir::Dir::src ? "saddr6" : "daddr6", m.net.addr, m.net.mask)));
+    }
+    std::optional<DirectMatch> operator()(const ir::HlMatch& m) const {
+        static const JmpOp ops[] = {JmpOp::eq, JmpOp::ne, JmpOp::lt, JmpOp::gt};
+        return just(cmp("ttl", ops[static_cast<int>(m.op)], m.value));  // the hop limit
+    }
+    std::optional<DirectMatch> operator()(const ir::Icmp6Match& m) const {
+        return l4(invert_if(m.invert, all({cmp("icmp_type", JmpOp::eq, m.type),
+                                           in_range("icmp_code", m.code_min, m.code_max)})),
+                  8);
+    }
+    std::optional<DirectMatch> operator()(const ir::Ipv6HeaderMatch& m) const {
+        // --soft: ((exthdrs ^ headers ^ inv) & headers) == 0; else exthdrs ==/!= headers
+        uint32_t inv = m.invert ? 0xff : 0;
+        if (m.soft) return just(cmp("exthdrs", JmpOp::eq, (m.headers ^ inv) & m.headers, m.headers));
+        return just(cmp("exthdrs", m.invert ? JmpOp::ne : JmpOp::eq, m.headers));
+    }
+    // frag, hbh, dst, rt, ah: no match without the header; a packet with it meets the kernel.
+    DirectMatch absent_header(uint8_t bit) const {
+        DirectMatch d;
+        d.kernel_if = cmp("exthdrs", JmpOp::ne, 0, bit);
+        d.cond = no();
+        return d;
+    }
+    std::optional<DirectMatch> operator()(const ir::FragMatch&) const {
+        return absent_header(ir::ip6h::frag);
+    }
+    std::optional<DirectMatch> operator()(const ir::HbhMatch&) const { return absent_header(ir::ip6h::hop); }
+    std::optional<DirectMatch> operator()(const ir::DstMatch&) const { return absent_header(ir::ip6h::dst); }
+    std::optional<DirectMatch> operator()(const ir::RtMatch&) const { return absent_header(ir::ip6h::route); }
+    std::optional<DirectMatch> operator()(const ir::AhMatch&) const { return absent_header(ir::ip6h::auth); }
+    std::optional<DirectMatch> operator()(const ir::MhMatch& m) const {
+        // the mobility header's type is the high byte of dport (its third byte); a hotdrop when it is cut
+        // short or its payload proto (icmp_type: the first byte) is not IPPROTO_NONE
+        DirectMatch d;
+        d.hotdrop_if = any({cmp("l4_len", JmpOp::lt, 6), cmp("icmp_type", JmpOp::ne, 59)});
+        Cond type{Kind::cmp};
+        type.field = element("dport", 1, 1);  // little-endian host: the high byte of the u16
+        std::vector<Cond> range;
+        if (m.lo == m.hi) {
+            type.op = JmpOp::eq, type.value = m.lo;
+            range.push_back(type);
+        } else {
+            Cond lo = type, hi = type;
+            lo.op = JmpOp::ge, lo.value = m.lo;
+            hi.op = JmpOp::le, hi.value = m.hi;
+            range = {lo, hi};
+        }
+        d.cond = invert_if(m.invert, all(std::move(range)));
+        return d;
+    }
+    // Always the kernel's (emit_match hands them over before this is asked).
+    std::optional<DirectMatch> operator()(const ir::AddrTypeMatch&) const { return std::nullopt; }
+    std::optional<DirectMatch> operator()(const ir::OpaqueMatch&) const { return std::nullopt; }
 };
 
 JmpOp inverse(JmpOp op) {
@@ -317,6 +427,12 @@ void CondEmitter::jump_if(const Cond& c, bool when, const std::string& target) {
             p_.emit(Jump{when ? JmpOp::eq : JmpOp::ne, Width::w64, Reg::r1, 0, target});
             return;
         }
+        case Kind::limit:
+            limit(c, when, target);
+            return;
+        case Kind::in_set:
+            in_set(c, when, target);
+            return;
         case Kind::all:
         case Kind::any: {
             // all/false and any/true: any part decides; otherwise the last part decides.
@@ -332,6 +448,64 @@ void CondEmitter::jump_if(const Cond& c, bool when, const std::string& target) {
             return;
         }
     }
+}
+
+// bpft_limit (bpf/bpftables.bpf.h), xt_limit's arithmetic on nanoseconds: under the state's spin lock, the
+// credit grows by the time since the last packet up to the capacity (a first packet finds it full), and a
+// packet that finds a packet's cost in it takes it and matches. r7 the state, r8 the time, r9 the result.
+void CondEmitter::limit(const Cond& c, bool when, const std::string& target) {
+    using namespace insn;
+    std::string decided = fresh(), refill = fresh(), have = fresh(), store = fresh();
+    p_.emit(Store{Size::u32, Reg::r10, -8, static_cast<int32_t>(c.index)});
+    p_.emit(LoadImm64{Reg::r1, ImmSource::map_idx, kDirectLimitsMap, 0, {}});
+    p_.emit(Mov{Width::w64, Reg::r2, Reg::r10});
+    p_.emit(Alu{AluOp::add, Width::w64, Reg::r2, -8});
+    p_.emit(CallHelper{1});  // bpf_map_lookup_elem
+    p_.emit(Mov{Width::w64, Reg::r9, 0});
+    p_.emit(Jump{JmpOp::eq, Width::w64, Reg::r0, 0, decided});
+    p_.emit(Mov{Width::w64, Reg::r7, Reg::r0});
+    p_.emit(CallHelper{5});  // bpf_ktime_get_ns
+    p_.emit(Mov{Width::w64, Reg::r8, Reg::r0});
+    p_.emit(Mov{Width::w64, Reg::r1, Reg::r7});
+    p_.emit(CallHelper{93});  // bpf_spin_lock
+    p_.emit(Load{Size::u64, false, Reg::r2, Reg::r7, kLimitCreditOff});
+    p_.emit(Load{Size::u64, false, Reg::r1, Reg::r7, kLimitLastOff});
+    p_.emit(LoadImm64::value(Reg::r3, c.cap));
+    p_.emit(Jump{JmpOp::ne, Width::w64, Reg::r1, 0, refill});
+    p_.emit(Mov{Width::w64, Reg::r2, Reg::r3});
+    p_.emit(Goto{have});
+    p_.label(refill);
+    p_.emit(Mov{Width::w64, Reg::r4, Reg::r8});
+    p_.emit(Alu{AluOp::sub, Width::w64, Reg::r4, Reg::r1});
+    p_.emit(Alu{AluOp::add, Width::w64, Reg::r2, Reg::r4});
+    p_.emit(Jump{JmpOp::le, Width::w64, Reg::r2, Reg::r3, have});
+    p_.emit(Mov{Width::w64, Reg::r2, Reg::r3});
+    p_.label(have);
+    p_.emit(Store{Size::u64, Reg::r7, kLimitLastOff, Reg::r8});
+    p_.emit(LoadImm64::value(Reg::r3, c.cost));
+    p_.emit(Jump{JmpOp::lt, Width::w64, Reg::r2, Reg::r3, store});
+    p_.emit(Alu{AluOp::sub, Width::w64, Reg::r2, Reg::r3});
+    p_.emit(Mov{Width::w64, Reg::r9, 1});
+    p_.label(store);
+    p_.emit(Store{Size::u64, Reg::r7, kLimitCreditOff, Reg::r2});
+    p_.emit(Mov{Width::w64, Reg::r1, Reg::r7});
+    p_.emit(CallHelper{94});  // bpf_spin_unlock
+    p_.label(decided);
+    p_.emit(Jump{when ? JmpOp::ne : JmpOp::eq, Width::w64, Reg::r9, 0, target});
+}
+
+// bpft_in_set: the address, network order, under a /32 key of the set's LPM trie.
+void CondEmitter::in_set(const Cond& c, bool when, const std::string& target) {
+    using namespace insn;
+    p_.emit(Store{Size::u32, Reg::r10, -16, 32});
+    p_.emit(Load{size_of(c.field), false, Reg::r1, Reg::r6, c.field.off});
+    p_.emit(ByteSwap{Endian::to_be, 32, Reg::r1});
+    p_.emit(Store{Size::u32, Reg::r10, -12, Reg::r1});
+    p_.emit(LoadImm64{Reg::r1, ImmSource::map_idx, static_cast<int32_t>(c.index), 0, {}});
+    p_.emit(Mov{Width::w64, Reg::r2, Reg::r10});
+    p_.emit(Alu{AluOp::add, Width::w64, Reg::r2, -16});
+    p_.emit(CallHelper{1});  // bpf_map_lookup_elem
+    p_.emit(Jump{when ? JmpOp::ne : JmpOp::eq, Width::w64, Reg::r0, 0, target});
 }
 
 }  // namespace bpftables::codegen::direct

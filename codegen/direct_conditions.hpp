@@ -10,14 +10,19 @@
 
 namespace bpftables::codegen::direct {
 
-// A condition: a comparison of one field, a name's two words (interface names), or a combination.
+// A condition: a comparison of one field, a name's two words (interface names), a token bucket (limit), a
+// set lookup, or a combination.
 struct Cond {
-    enum class Kind { yes, no, cmp, words, all, any, negate } kind = Kind::yes;
-    ScratchField field;
+    enum class Kind { yes, no, cmp, words, limit, in_set, all, any, negate } kind = Kind::yes;
+    ScratchField field;          // cmp, words; in_set: the address looked up
     uint32_t mask = 0xffffffff;  // cmp: (field & mask) op value
     insn::JmpOp op = insn::JmpOp::eq;
     uint32_t value = 0;
     IfnameWords name;  // words: ((field.w[i] ^ name.word[i]) & name.mask[i]) == 0 for i = 0, 1
+    // limit: bpft_limit (bpf/bpftables.bpf.h) on state `index` of the limits map, a packet's cost and the
+    // bucket's capacity in ns; in_set: the set map at fd_array index `index`
+    uint32_t index = 0;
+    uint64_t cost = 0, cap = 0;
     std::vector<Cond> parts;
 };
 
@@ -30,14 +35,17 @@ struct DirectMatch {
 struct MatchInput {
     const ScratchLayout& scratch;
     bool before_conntrack;  // the chain runs before conntrack (iptables' raw)
+    const Layout& layout;   // limit states and sets
+    int gid, match_index;   // of the match (its limit state)
 };
 
 // The conditions of a match whose C (emit_match) decides in BPF; nullopt when the direct back end does not
 // emit this kind yet.
 std::optional<DirectMatch> direct_match(const ir::Match& match, const MatchInput& in);
 
-// Emits jumps to `target` taken when `c` is `when`; falls through otherwise. Uses r1 to r3; r6 holds the
-// scratch value. `fresh` names local labels.
+// Emits jumps to `target` taken when `c` is `when`; falls through otherwise. Uses r0 to r5 and, for a limit,
+// r7 to r9 (free in chain functions) and the stack below r10 - 8; r6 holds the scratch value. `fresh` names
+// local labels.
 class CondEmitter {
   public:
     CondEmitter(insn::Program& p, std::string prefix) : p_(p), prefix_(std::move(prefix)) {}
@@ -45,6 +53,8 @@ class CondEmitter {
 
   private:
     std::string fresh();
+    void limit(const Cond& c, bool when, const std::string& target);
+    void in_set(const Cond& c, bool when, const std::string& target);
     insn::Program& p_;
     std::string prefix_;
     int next_ = 0;

@@ -193,12 +193,6 @@ void DirectEmitter::count(int gid) {
 }
 
 std::optional<DirectProgram> DirectEmitter::run() {
-    if (program_.family == ir::Family::ipv6) {
-        diags_.error(program_.tables.empty() ? SourceLoc{} : program_.tables[0].loc,
-                     "IPv6 programs are not supported by the direct back end yet (the C back end makes them: "
-                     "--codegen c)");
-        return std::nullopt;
-    }
     bool short_to_kernel =
         program_.short_headers == ir::ShortHeaders::kernel || options_.semantics == compiler::Backend::nft;
     short_header_ = short_to_kernel ? BPFT_KERNEL : BPFT_HOTDROP;
@@ -218,7 +212,11 @@ std::optional<DirectProgram> DirectEmitter::run() {
     if (diags_.has_errors()) return std::nullopt;
     if (hook_ != Hook::tc_egress && nat_rules(program_)) needs_.ct = true;
     prune_unreachable(p_);
-    return DirectProgram{std::move(p_), std::move(functions_), std::move(layout_), needs_};
+    std::vector<ir::IpSet> sets;
+    for (const std::string& name : layout_.sets)
+        if (const ir::IpSet* set = program_.find_set(name)) sets.push_back(*set);
+    return DirectProgram{std::move(p_), std::move(functions_), std::move(layout_),
+                         needs_,        std::move(sets),       program_.family};
 }
 
 // The C back end's entry point after its prologue (entry_emitter.cpp), which the entry program ran: OUTPUT,
@@ -416,7 +414,8 @@ bool DirectEmitter::emit_rule(const ir::Table& t, const ir::Chain& c, int index)
             handed_over = true;
             break;
         }
-        std::optional<direct::DirectMatch> d = direct::direct_match(r.matches[m], {scratch_, before_ct});
+        std::optional<direct::DirectMatch> d =
+            direct::direct_match(r.matches[m], {scratch_, before_ct, layout_, gid, static_cast<int>(m)});
         if (!d) {
             diags_.error(loc, "this match (" +
                                   ir::rule_spec(ir::Rule{loc, {r.matches[m]}, {loc}, {}, {}, {}}) +
@@ -454,8 +453,9 @@ const char* exit_point(Hook hook) {
     return "";
 }
 
-const bpf::EmbeddedObject& entry_object(Hook hook, bool ct) {
-    return bpf::entry_objects[2 * static_cast<int>(hook) + (ct ? 1 : 0)];
+const bpf::EmbeddedObject& entry_object(Hook hook, ir::Family family, bool ct) {
+    return bpf::entry_objects[4 * static_cast<int>(hook) + (family == ir::Family::ipv6 ? 2 : 0) +
+                              (ct ? 1 : 0)];
 }
 
 std::optional<DirectProgram> emit_direct(const ir::Program& program, Hook hook, Diagnostics& diags,

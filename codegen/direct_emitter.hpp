@@ -28,8 +28,13 @@
 
 namespace bpftables::codegen {
 
-// The entry object's maps that the emitted program uses, by index into the program's fd_array.
+// The entry object's maps that the emitted program uses, by index into the program's fd_array; then the
+// program's own (loader/ruleset_maps.hpp): the limit states (bpf/bpftables.bpf.h: bpft_limits) and one LPM
+// trie per set of the layout, in its order.
 inline constexpr int kDirectScratchMap = 0, kDirectCountersMap = 1, kDirectProgsMap = 2;
+inline constexpr int kDirectLimitsMap = 3, kDirectFirstSetMap = 4;
+// struct bpft_limit_state (bpf/bpftables.bpf.h): a bpf_spin_lock, then the credit and the last time (u64, ns).
+inline constexpr int16_t kLimitCreditOff = 8, kLimitLastOff = 16, kLimitStateSize = 24;
 inline constexpr uint32_t kDirectSlotRules = 0, kDirectSlotExit = 1;  // bpft_progs (bpf/entry.bpf.c)
 
 // A field of struct bpft_pkt as the entry objects lay it out (read from their BTF).
@@ -44,8 +49,9 @@ using ScratchLayout = std::map<std::string, ScratchField>;
 // they cannot be read (a build problem).
 const ScratchLayout* scratch_layout(std::string& error);
 
-// The prebuilt entry object for `hook`, with conntrack (the ruleset needs the ct state) or without.
-const bpf::EmbeddedObject& entry_object(Hook hook, bool ct);
+// The prebuilt entry object for `hook` and the ruleset's family, with conntrack (the ruleset needs the ct
+// state) or without.
+const bpf::EmbeddedObject& entry_object(Hook hook, ir::Family family, bool ct);
 const char* exit_point(Hook hook);  // the exit program's name in it
 
 struct DirectProgram {
@@ -53,6 +59,8 @@ struct DirectProgram {
     std::vector<std::string> functions;  // labels of the chain functions (global, no arguments)
     Layout layout;
     Needs needs;
+    std::vector<ir::IpSet> sets;           // the sets of layout.sets, in its order (their maps' contents)
+    ir::Family family = ir::Family::ipv4;  // which entry object parses the packets
 };
 
 // The instructions for `program`, which has been through the passes (codegen::build_direct). Constructs

@@ -70,17 +70,10 @@ std::string ifname_cond(const ir::InterfaceMatch& m) {
                                    hex(k.word[1]) + ", " + hex(k.mask[0]) + ", " + hex(k.mask[1]) + ")");
 }
 
-// An IPv6 address as the four host-order words of bpft_pkt's saddr6/daddr6 ([0] the most significant).
-std::array<uint32_t, 4> words(const ir::Ipv6Addr& a) {
-    std::array<uint32_t, 4> w{};
-    for (int i = 0; i < 16; ++i) w[i / 4] = (w[i / 4] << 8) | a[i];
-    return w;
-}
-
 // `field` (p->saddr6, p->daddr6 or a conditional of both) under an IPv6 mask, prefix or not: one comparison per
 // word the mask has bits in.
 std::string net6_cond(const std::string& field, const ir::Ipv6Addr& addr, const ir::Ipv6Addr& mask) {
-    std::array<uint32_t, 4> a = words(addr), m = words(mask);
+    std::array<uint32_t, 4> a = ipv6_words(addr), m = ipv6_words(mask);
     std::string out;
     for (int i = 0; i < 4; ++i) {
         if (m[i] == 0) continue;
@@ -93,7 +86,7 @@ std::string net6_cond(const std::string& field, const ir::Ipv6Addr& addr, const 
 
 // `field` >= v (ge) or <= v, as 128-bit numbers compared word by word.
 std::string cmp128(const std::string& field, const ir::Ipv6Addr& value, bool ge) {
-    std::array<uint32_t, 4> v = words(value);
+    std::array<uint32_t, 4> v = ipv6_words(value);
     auto w = [&](int i) { return field + "[" + std::to_string(i) + "]"; };
     std::string out = w(3) + (ge ? " >= " : " <= ") + hex(v[3]);
     for (int i = 2; i >= 0; --i)
@@ -429,6 +422,12 @@ struct Emitter {
 };
 
 }  // namespace
+
+std::array<uint32_t, 4> ipv6_words(const ir::Ipv6Addr& a) {
+    std::array<uint32_t, 4> w{};
+    for (int i = 0; i < 16; ++i) w[i / 4] = (w[i / 4] << 8) | a[i];
+    return w;
+}
 
 IfnameWords ifname_words(const ir::InterfaceMatch& m) {
     uint8_t name[16] = {}, mask[16] = {};

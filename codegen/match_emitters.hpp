@@ -5,6 +5,7 @@
 //   kernel_if  - when true, only the kernel can decide this match here: the packet is handed over
 //   hotdrop_if - when true, netfilter drops the packet at this match (a header too short to read)
 //   cond       - when true (and neither of the above), the match matches
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -48,6 +49,9 @@ struct IfnameWords {
     uint64_t word[2] = {}, mask[2] = {};
 };
 IfnameWords ifname_words(const ir::InterfaceMatch& m);
+
+// An IPv6 address as the four host-order words of bpft_pkt's saddr6/daddr6 ([0] the most significant).
+std::array<uint32_t, 4> ipv6_words(const ir::Ipv6Addr& a);
 
 // Empty when the match cannot be compiled at all (diagnosed).
 std::optional<MatchCode> emit_match(const ir::Match& match, MatchContext& ctx);

@@ -51,6 +51,8 @@ def parse_args(argv):
     ap.add_argument("--subject", choices=("run", "attached", "both"), default="run",
                     help="run: `bpftables run` (BPF_PROG_TEST_RUN); attached: bpftables attached at XDP to a DUT "
                          "veth of its own, answers from its per-rule counters; both")
+    ap.add_argument("--codegen", choices=("c", "direct"),
+                    help="the `run` subject's back end (bpftables run --codegen; its own default when not given)")
     ap.add_argument("--forward", type=int, default=0,
                     help="the first N random rulesets also run in the forward mode: their rules in FORWARD, the DUT "
                          "routing the packets out of a second veth")
@@ -152,6 +154,7 @@ class Stats:
 
 def main(argv):
     args = parse_args(argv)
+    subject.CODEGEN = args.codegen
     log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     why = preflight(args)
     if why:

@@ -28,7 +28,9 @@ Fd::~Fd() {
 }
 
 std::optional<Fd> create_map(const MapSpec& spec, std::string& error) {
-    LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = spec.flags);
+    LIBBPF_OPTS(bpf_map_create_opts, opts, .btf_fd = static_cast<uint32_t>(spec.btf_fd),
+                .btf_key_type_id = spec.btf_key_type_id, .btf_value_type_id = spec.btf_value_type_id,
+                .map_flags = spec.flags);
     std::string name = spec.name.substr(0, BPF_OBJ_NAME_LEN - 1);
     int fd = bpf_map_create(spec.type, name.c_str(), spec.key_size, spec.value_size, spec.max_entries, &opts);
     if (fd < 0) {

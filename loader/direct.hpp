@@ -43,6 +43,8 @@ struct MapSpec {
     bpf_map_type type = BPF_MAP_TYPE_ARRAY;
     std::string name;  // at most 15 characters reach the kernel
     uint32_t key_size = 4, value_size = 0, max_entries = 1, flags = 0;
+    int btf_fd = 0;  // the value's type, when the kernel needs it (a bpf_spin_lock in the value)
+    uint32_t btf_key_type_id = 0, btf_value_type_id = 0;
 };
 
 // Creates a map (bpf_map_create); on failure `error` says why.

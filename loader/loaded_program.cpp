@@ -15,6 +15,7 @@
 #include "codegen/c_emitter.hpp"
 #include "codegen/classifier.hpp"
 #include "codegen/direct_emitter.hpp"
+#include "loader/ruleset_maps.hpp"
 
 namespace bpftables::loader {
 namespace {
@@ -71,15 +72,7 @@ bool fill_sets(bpf_object* obj, const ir::Program& program, const codegen::Layou
         std::string name = "bpft_set_" + std::to_string(i);
         bpf_map* map = bpf_object__find_map_by_name(obj, name.c_str());
         if (!set || !map) return error = "set " + layout.sets[i] + " has no map", false;
-        for (const ir::Ipv4Net& n : set->members) {
-            struct {
-                uint32_t prefixlen;
-                uint32_t addr;
-            } key{static_cast<uint32_t>(__builtin_popcount(n.mask)), htonl(n.addr)};
-            uint8_t one = 1;
-            if (bpf_map_update_elem(bpf_map__fd(map), &key, &one, BPF_ANY) != 0)
-                return error = "cannot fill set " + set->name + ": " + std::strerror(errno), false;
-        }
+        if (!fill_set(bpf_map__fd(map), *set, error)) return false;
     }
     return true;
 }
@@ -234,7 +227,7 @@ std::optional<LoadedProgram> LoadedProgram::load_direct(const codegen::DirectPro
     p.hook_ = hook;
     p.handoff_ = config.decided_mark != 0;
     p.gids_ = direct.layout.gids.size();
-    const bpf::EmbeddedObject& object = codegen::entry_object(hook, direct.needs.ct);
+    const bpf::EmbeddedObject& object = codegen::entry_object(hook, direct.family, direct.needs.ct);
     LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "bpftables");
     p.obj_.reset(bpf_object__open_mem(object.data, object.size, &opts));
     if (!p.obj_)
@@ -289,10 +282,15 @@ std::optional<LoadedProgram> LoadedProgram::load_direct(const codegen::DirectPro
     // BPF_XDP).
     o.expected_attach_type = hook == codegen::Hook::xdp ? BPF_XDP : static_cast<bpf_attach_type>(0);
     o.name = "bpftables_rules";
-    o.fd_array.resize(3);
+    std::optional<std::vector<Fd>> maps = create_ruleset_maps(direct, error);
+    if (!maps) return std::nullopt;
+    p.ruleset_maps_ = std::move(*maps);
+    o.fd_array.resize(codegen::kDirectLimitsMap + p.ruleset_maps_.size());
     o.fd_array[codegen::kDirectScratchMap] = bpf_map__fd(scratch);
     o.fd_array[codegen::kDirectCountersMap] = bpf_map__fd(counters);
     o.fd_array[codegen::kDirectProgsMap] = bpf_map__fd(progs);
+    for (size_t i = 0; i < p.ruleset_maps_.size(); ++i)
+        o.fd_array[codegen::kDirectLimitsMap + i] = p.ruleset_maps_[i].get();
     for (const std::string& f : direct.functions) o.functions[f] = FunctionSpec{{}, true};
     p.rules_ = loader::load_direct(direct.code, o, error);
     if (!p.rules_) return std::nullopt;

@@ -105,6 +105,7 @@ class LoadedProgram {
     bool handoff_ = false;  // config.decided_mark set: test_run reports the frame and the mark
     int prog_fd_ = -1;
     std::optional<DirectProgram> rules_;  // the direct back end's emitted program (in the prog array)
+    std::vector<Fd> ruleset_maps_;        // its limit states and sets (ruleset_maps.hpp)
     int results_fd_ = -1;
     int counters_fd_ = -1;
     int progs_fd_ = -1, exit_fd_ = -1;

@@ -9,6 +9,10 @@ from . import packets as pk
 from .netns import DUT_IF, OUT_IF
 
 
+# The `run` subject's back end (`bpftables run --codegen`, compat.py --codegen); None: bpftables' default.
+CODEGEN = None
+
+
 class CompileError(Exception):
     pass
 
@@ -46,6 +50,8 @@ def verdicts(bpftables, filter_text, frames, hook="xdp", ns_exec=None, ipsets=No
             cmd += ["--format", fmt]
         if backend:
             cmd += ["--backend", backend]
+        if CODEGEN:
+            cmd += ["--codegen", CODEGEN]
         if ipv6:
             cmd += ["-6"]
         if ipsets is not None:

@@ -117,7 +117,7 @@ Ruleset::Loaded& Ruleset::get(Hook hook) {
 // the direct back end yet" runs on C alone; any other failure to build or load is the test's failure.
 void Ruleset::load_direct(Loaded& l, ir::Program program, Hook hook, const bpft_config& config) {
     const char* mode = std::getenv("BPFTABLES_TEST_DIRECT");
-    if ((mode && std::string(mode) == "0") || !l.prog || !options_.ipsets.empty()) {
+    if ((mode && std::string(mode) == "0") || !l.prog) {
         l.direct_why = "not built";
         return;
     }
