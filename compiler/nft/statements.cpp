@@ -56,7 +56,9 @@ bool RuleLowering::statement(const Statement& s) {
                 std::optional<Alts> alts = relation(*lhs, *op, *rhs, mask, s.loc);
                 return alts && apply(*alts, s.loc);
             }
-            if (rhs->kind != K::set) return unsupported(*rhs, "a named verdict map");
+            if (rhs->kind == K::set_ref && !(rhs = named_elements(*rhs, true))) return false;
+            if (rhs->kind != K::set) return unsupported(*rhs, "this verdict map");
+            if (rhs->args.empty()) return unsupported(*rhs, "an empty verdict map");  // as empty sets are
             // The expansion into one rule per element is exact only because the keys cannot overlap.
             std::vector<std::pair<uint64_t, uint64_t>> spans;
             for (const Expr& e : rhs->args) {
