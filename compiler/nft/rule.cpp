@@ -205,6 +205,9 @@ std::optional<std::vector<ir::Rule>> RuleLowering::run(const parser::nft::Rule& 
         std::optional<ir::LogTarget> log = log_;
         bool verdict = verdict_seen_;
         unsupported_ = failed_ = false;
+        rest_ = false;
+        for (size_t j = i + 1; j < rule.statements.size(); ++j)
+            rest_ |= rule.statements[j].kind != Statement::Kind::comment;
         ok = statement(s);
         diags_ = outer;
         if (!ok && kernel_decides_ && unsupported_ && !failed_) {

@@ -187,6 +187,7 @@ class RuleLowering {
     std::optional<ir::LogTarget> log_;
     SourceLoc log_loc_;
     bool verdict_seen_ = false;
+    bool rest_ = false;  // statements other than a comment follow the one being lowered
 };
 
 // The common shape: a single value (== or !=), a set (== forks, != inverts each) through make(value, invert).
