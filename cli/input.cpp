@@ -69,7 +69,10 @@ std::optional<ir::Program> load_ruleset(const std::string& file, const std::stri
             diags.error({}, "-6 is for ip6tables-save text; nft rulesets name the family of each table");
             return std::nullopt;
         }
-        return json ? parse_and_lower_nft_json(text, name, diags) : parse_and_lower_nft(text, name, diags);
+        // A statement bpftables does not compile hands the packets that reach it to the kernel (--explain names
+        // it), as an iptables match it does not compile does; from nft text only, as bpftables-restore does.
+        return json ? parse_and_lower_nft_json(text, name, diags)
+                    : parse_and_lower_nft(text, name, diags, /*kernel_decides=*/true);
     }
 
     std::optional<std::vector<ir::IpSet>> sets;

@@ -101,16 +101,52 @@ std::vector<BaseChain> base_chains(const ir::Program& program) {
     return out;
 }
 
+namespace {
+
+bool before_conntrack(const ir::NftHook& h) {
+    return (h.hook == "prerouting" || h.hook == "output") && h.priority < conntrack_priority;
+}
+
+}  // namespace
+
 CtPosition ct_position(const ir::Table& t) {
     if (t.family.empty()) return t.name == "raw" ? CtPosition::before : CtPosition::after;
     bool before = false, after = false;
     for (const ir::Chain& c : t.chains) {
         if (!c.nft_hook || !is_compiled_chain(t, c)) continue;
-        const ir::NftHook& h = *c.nft_hook;
-        bool early = (h.hook == "prerouting" || h.hook == "output") && h.priority < conntrack_priority;
-        (early ? before : after) = true;
+        (before_conntrack(*c.nft_hook) ? before : after) = true;
     }
     return before && after ? CtPosition::mixed : before ? CtPosition::before : CtPosition::after;
+}
+
+std::map<std::string, CtPosition> chain_ct_positions(const ir::Table& t) {
+    std::map<std::string, CtPosition> out;
+    if (t.family.empty()) {
+        for (const ir::Chain& c : t.chains) out[c.name] = ct_position(t);
+        return out;
+    }
+    // From each compiled base chain, the chains it reaches, each given the base chain's side (or mixed).
+    for (const ir::Chain& base : t.chains) {
+        if (!base.nft_hook || !is_compiled_chain(t, base)) continue;
+        CtPosition side = before_conntrack(*base.nft_hook) ? CtPosition::before : CtPosition::after;
+        std::vector<const ir::Chain*> todo{&base};
+        std::map<std::string, bool> seen;
+        while (!todo.empty()) {
+            const ir::Chain* c = todo.back();
+            todo.pop_back();
+            if (seen[c->name]) continue;
+            seen[c->name] = true;
+            auto [it, fresh] = out.emplace(c->name, side);
+            if (!fresh && it->second != side) it->second = CtPosition::mixed;
+            for (const ir::Rule& r : c->rules) {
+                const std::string* to = nullptr;
+                if (const auto* j = std::get_if<ir::JumpTarget>(&r.target)) to = &j->chain;
+                if (const auto* g = std::get_if<ir::GotoTarget>(&r.target)) to = &g->chain;
+                if (const ir::Chain* next = to ? t.find(*to) : nullptr) todo.push_back(next);
+            }
+        }
+    }
+    return out;
 }
 
 }  // namespace bpftables::compiler

@@ -54,5 +54,9 @@ std::vector<BaseChain> base_chains(const ir::Program& program);
 enum class CtPosition { before, after, mixed };
 inline constexpr int conntrack_priority = -200;
 CtPosition ct_position(const ir::Table& table);
+// Per chain, in an nft table: a compiled base chain by its hook and priority, a user chain by the compiled base
+// chains that reach it through jumps and gotos (mixed when chains of both sides do). Chains no compiled base
+// chain reaches are absent. iptables tables: every chain at the table's position.
+std::map<std::string, CtPosition> chain_ct_positions(const ir::Table& table);
 
 }  // namespace bpftables::compiler

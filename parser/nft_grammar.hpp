@@ -48,7 +48,8 @@ struct key : seq<S, not_at<word_char>> {};
 // A value as written: a number, an address, a prefix, a range "a-b", a name ("ssh", "established"); the
 // lowering reads it. A word does not start with '.' (concatenation) nor with a single ':' (mapping).
 struct word_start : sor<alnum, one<'_', '*'>, seq<one<':'>, at<sor<one<':'>, xdigit>>>> {};
-struct word : seq<word_start, star<word_char>> {};
+struct bracketed_ip6 : seq<one<'['>, plus<sor<xdigit, one<':', '.'>>>, one<']'>> {};  // dnat to [fd49::1]:80
+struct word : seq<sor<bracketed_ip6, word_start>, star<word_char>> {};
 struct ident : seq<sor<alpha, one<'_'>>, star<sor<alnum, one<'_', '-', '.', '/'>>>> {};
 
 struct escaped : seq<one<'\\'>, any> {};
@@ -178,7 +179,8 @@ struct log_stmt : seq<NFT_KEY("log"), star<sp1, log_option>> {};
 
 struct reject_kind : sor<seq<NFT_KEY("tcp"), sp1, NFT_KEY("reset")>, seq<ident, opt<sp1, NFT_KEY("type")>>> {
 };
-struct reject_code : word {};
+struct stmt_keyword;
+struct reject_code : seq<not_at<stmt_keyword>, word> {};  // not the next statement's keyword (comment ...)
 struct reject_stmt
     : seq<NFT_KEY("reject"), opt<sp1, NFT_KEY("with"), sp1, must<reject_kind>, opt<sp1, reject_code>>> {};
 
@@ -283,9 +285,20 @@ struct block_open : at<one<'{'>> {};
 struct chain_block : seq<NFT_KEY("chain"), sp1, must<chain_name>, sp, at<block_open>, chain_body> {};
 struct set_kind : sor<NFT_KEY("set"), NFT_KEY("map")> {};
 struct set_block : seq<set_kind, sp1, must<set_name>, sp, must<block_open>, set_body> {};
+// define and include, at the top level and inside a table block (as fw4 writes `define lan_devices = ...`).
+struct define_eq : one<'='> {};
+struct define_value : expr {};
+struct define_name : ident {};
+struct define_cmd : seq<sor<NFT_KEY("define"), NFT_KEY("redefine")>, sp1, must<define_name>, sp,
+                        must<define_eq>, ws, must<define_value>> {};
+struct include_path : quoted {};
+struct include_cmd : seq<NFT_KEY("include"), sp1, must<include_path>> {};
+
 struct table_attr : seq<sor<NFT_KEY("flags"), NFT_KEY("comment")>, sp1, sor<quoted, list<ident, one<','>>>> {
 };
-struct table_item : seq<sor<chain_block, set_block, object_block, table_attr>, sp, opt<one<';'>>> {};
+struct table_item
+    : seq<sor<chain_block, set_block, object_block, define_cmd, include_cmd, table_attr>, sp, opt<one<';'>>> {
+};
 struct table_body : seq<one<'{'>, ws, star<table_item, ws>, must<block_close>> {};
 
 // ---- commands
@@ -307,14 +320,6 @@ struct ruleset_cmd : NFT_KEY("ruleset") {};
 struct object_cmd : seq<object_kind, sp1, table_spec, sp1, must<object_name>, opt<sp, balanced>> {};
 struct command_body : sor<table_cmd, chain_cmd, rule_cmd, set_cmd, element_cmd, ruleset_cmd, object_cmd> {};
 struct command : seq<opt<verb, sp1>, command_body> {};
-
-struct define_eq : one<'='> {};
-struct define_value : expr {};
-struct define_name : ident {};
-struct define_cmd : seq<sor<NFT_KEY("define"), NFT_KEY("redefine")>, sp1, must<define_name>, sp,
-                        must<define_eq>, ws, must<define_value>> {};
-struct include_path : quoted {};
-struct include_cmd : seq<NFT_KEY("include"), sp1, must<include_path>> {};
 
 struct line_end : sor<one<';'>, eol, at<one<'#'>>, eof> {};
 struct top_item : seq<sor<include_cmd, define_cmd, command>, sp, must<line_end>> {};

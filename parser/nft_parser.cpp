@@ -1,5 +1,7 @@
 #include "parser/nft_parser.hpp"
 
+#include <glob.h>
+
 #include <cctype>
 
 #include <tao/pegtl/contrib/parse_tree.hpp>
@@ -362,18 +364,21 @@ class Converter {
             }
             cmd.loc = loc(*c);
             using O = nft::Command::Object;
-            if (c->is_type<g::define_cmd>()) {
-                cmd.object = O::define;
-                cmd.name = name_of(find<g::define_name>(*c));
-                cmd.value = expr(*find<g::define_value>(*c));
-            } else if (c->is_type<g::include_cmd>()) {
-                cmd.object = O::include;
-                cmd.name = name_of(find<g::include_path>(*c));
-            } else if (c->is_type<g::ruleset_cmd>()) {
+            if (c->is_type<g::define_cmd>() || c->is_type<g::include_cmd>()) {
+                define_or_include(*c, s);
+                cmd = nft::Command{};
+                continue;
+            }
+            if (c->is_type<g::ruleset_cmd>()) {
                 cmd.object = O::ruleset;
             } else {
                 table_spec(*c, cmd);
                 if (c->is_type<g::table_cmd>()) {
+                    // A block's defines (and includes) come first: they are read by the block's rules. They
+                    // stay defined after the block, where nft forgets them.
+                    for (const auto& item : c->children)
+                        if (item->is_type<g::define_cmd>() || item->is_type<g::include_cmd>())
+                            define_or_include(*item, s);
                     cmd.object = O::table;
                     if (find<g::chain_block>(*c) || find<g::set_block>(*c) || find<g::object_block>(*c) ||
                         c->string_view().find('{') != std::string_view::npos)
@@ -408,6 +413,27 @@ class Converter {
     }
 
   private:
+    // define NAME = VALUE, or include "PATH": a pattern that names no file includes nothing, as in nft (fw4
+    // writes `include "/etc/nftables.d/*.nft"`); other includes are kept, and refused by their readers.
+    void define_or_include(const Node& n, nft::Script& s) const {
+        nft::Command cmd;
+        cmd.loc = loc(n);
+        if (n.is_type<g::define_cmd>()) {
+            cmd.object = nft::Command::Object::define;
+            cmd.name = name_of(find<g::define_name>(n));
+            cmd.value = expr(*find<g::define_value>(n));
+        } else {
+            cmd.object = nft::Command::Object::include;
+            cmd.name = name_of(find<g::include_path>(n));
+            glob_t found{};
+            bool pattern = cmd.name.find_first_of("*?[") != std::string::npos;
+            int rc = glob(cmd.name.c_str(), 0, nullptr, &found);
+            globfree(&found);
+            if (pattern && rc == GLOB_NOMATCH) return;
+        }
+        s.commands.push_back(std::move(cmd));
+    }
+
     std::string file_;
 };
 

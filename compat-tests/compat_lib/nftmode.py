@@ -20,9 +20,9 @@ packet over to that copy. Its answer for a packet (attached_answer) combines the
 (bpftables-save) with the copy's and the witnesses' (the same WITNESS table, installed beside the copy): a
 packet the program kept is its own decision; a packet it passed on is its own (an accept) unless the copy moved
 more rules than the program did, then it was handed over (KERNEL) and the copy's decision must equal the
-oracle's (deferred), else it is a mismatch, or fail_open when the oracle drops it and the host took it in. A
-ruleset whose first lines carry NOT_RUN's mark holds such statements: `bpftables run` must refuse it ("not
-compiled"), and only the attached subject compares it.
+oracle's (deferred), else it is a mismatch, or fail_open when the oracle drops it and the host took it in.
+`bpftables run` hands such statements over too (KERNEL: deferred); a ruleset whose first lines carry NOT_RUN's
+mark must be refused by it ("not compiled"), and only the attached subject compares it.
 """
 import ipaddress
 import json
@@ -47,8 +47,8 @@ WITNESS = """table ip bpftc_witness {
 """
 PRIORITY_NAMES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
 HOOKS = ("prerouting", "input")  # what a packet from GEN to a local address of DUT goes through
-# The first lines of a ruleset that holds statements only the kernel's copy runs (`bpftables-restore` hands the
-# packets that reach them over; `bpftables run` and `compile` refuse them).
+# The first lines of a ruleset `bpftables run` must refuse (none of nft/ holds one now: run and compile hand
+# statements they do not compile to the kernel, as bpftables-restore does).
 NOT_RUN = re.compile(r"^# compat: not compiled by bpftables run", re.M)
 
 
@@ -64,18 +64,26 @@ class Chain:
 
 
 def read_ruleset(text):
-    """The chains of a ruleset in file order: {(table, chain): Chain}."""
+    """The chains of a ruleset in file order: {(table, chain): Chain}. A verdict map's rule (`vmap { k : jump c }`
+    or `vmap @m`, jumps only) has the verdict "vmap" and the chains it may jump to as its target."""
     chains, table, chain, in_set, family = {}, None, None, False, None
+    maps, in_map = {}, None  # the chains each named verdict map jumps to
     for n, raw in enumerate(text.splitlines(), 1):
         s = raw.strip()
         if not s or s.startswith("#"):
             continue
         if in_set:
             in_set = s != "}"
+            if in_map:
+                maps[in_map] += re.findall(r"(?:jump|goto) (\w+)", s)
         elif m := re.match(r"table (\w+) (\w+) \{$", s):
             family, table = m.group(1), m.group(2)
-        elif re.match(r"(set|map|quota|counter|limit|ct \w+) \w+ \{$", s):  # sets and stateful objects
-            in_set = True
+        elif table and not chain and s.startswith("define "):  # a table's variables, as fw4 writes them
+            continue
+        elif m := re.match(r"(set|map|quota|counter|limit|ct \w+) (\w+) \{$", s):  # sets and stateful objects
+            in_set, in_map = True, m.group(2) if m.group(1) == "map" else None
+            if in_map:
+                maps[in_map] = []
         elif m := re.match(r"chain (\w+) \{$", s):
             chain = chains[(table, m.group(1))] = Chain(table, m.group(1), n)
             chain.family = family
@@ -95,8 +103,11 @@ def read_ruleset(text):
         elif chain:
             m = re.search(r"counter packets (\d+)", s)
             chain.counts.append(int(m.group(1)) if m else 0)
-            words = s.split()
-            if words[-1] in ("accept", "drop", "return"):
+            words = re.sub(r'\s+comment "[^"]*"$', "", s).split()  # a rule's comment follows its verdict
+            if m := re.search(r" vmap (?:@(\w+)|\{(.*)\})", s):
+                chain.rules.append((n, "vmap", maps.get(m.group(1), []) if m.group(1) else
+                                    re.findall(r"(?:jump|goto) (\w+)", m.group(2))))
+            elif words[-1] in ("accept", "drop", "return"):
                 chain.rules.append((n, words[-1], None))
             elif len(words) >= 2 and words[-2] in ("jump", "goto"):
                 chain.rules.append((n, words[-2], words[-1]))
@@ -148,7 +159,11 @@ def walk(chains, moved):
             raise ValueError("jumps nest too deeply")
         for i, (line, verdict, target) in enumerate(ch.rules):
             visited.add((ch.table, ch.name, i))
-            if (ch.table, ch.name, i) not in moved:
+            if verdict == "vmap":  # no counter of its own: it jumped where rules of a chain it names moved
+                target = next((t for t in target if any((ch.table, t, j) in moved
+                                                        for j in range(len(chains[(ch.table, t)].rules)))), None)
+                verdict = "jump" if target else ""
+            elif (ch.table, ch.name, i) not in moved:
                 continue
             if verdict in ("accept", "drop"):
                 return verdict, (ch, line)

@@ -14,6 +14,15 @@ using K = nft::Expr::Kind;
 using SK = nft::Statement::Kind;
 using O = nft::Command::Object;
 
+// The priority as written, but as its number where nft 1.0.6 refuses the name although the kernel takes the
+// chain: dstnat off prerouting, srcnat off postrouting (Docker writes `type nat hook output priority dstnat`).
+std::string priority_text(const nft::Hook& h) {
+    bool dst = h.priority.rfind("dstnat", 0) == 0, src = h.priority.rfind("srcnat", 0) == 0;
+    if ((dst && h.hook != "prerouting") || (src && h.hook != "postrouting"))
+        if (std::optional<int> p = nft_priority(h.priority)) return std::to_string(*p);
+    return h.priority;
+}
+
 struct Table {
     std::string family, name;
     std::vector<nft::ObjectDef> objects;  // kept as written, for the kernel's copy
@@ -404,7 +413,8 @@ std::string print(const std::vector<Table>& tables, const NftCounters& counters)
                 out += "\t\ttype " + h->type + " hook " + h->hook;
                 if (!h->device.empty())  // the text keeps the words "device X", JSON the name
                     out += (h->device.rfind("device", 0) == 0 ? " " : " device ") + h->device;
-                out += " priority " + h->priority + "; policy " + c.body.policy.value_or("accept") + ";\n";
+                out +=
+                    " priority " + priority_text(*h) + "; policy " + c.body.policy.value_or("accept") + ";\n";
             } else if (c.body.policy) {
                 out += "\t\tpolicy " + *c.body.policy + ";\n";
             }
@@ -438,6 +448,22 @@ std::string print_nft(const parser::nft::Script& canonical, const NftCounters& c
     Diagnostics ignored;
     std::optional<std::vector<Table>> tables = Folder(ignored, false).run(canonical);
     return tables ? print(*tables, counters) : std::string();
+}
+
+std::optional<int> nft_priority(const std::string& t) {
+    static const std::pair<std::string_view, int> names[] = {
+        {"raw", -300}, {"mangle", -150}, {"dstnat", -100}, {"filter", 0}, {"security", 50}, {"srcnat", 100}};
+    char* end = nullptr;
+    long n = std::strtol(t.c_str(), &end, 10);
+    if (end && *end == 0 && !t.empty()) return static_cast<int>(n);
+    size_t sp = t.find(' ');
+    for (const auto& [name, base] : names) {
+        if (t.compare(0, sp, name) != 0) continue;
+        if (sp == std::string::npos) return base;
+        int off = std::atoi(t.c_str() + sp + 3);
+        return t[sp + 1] == '-' ? base - off : base + off;
+    }
+    return std::nullopt;
 }
 
 }  // namespace bpftables

@@ -45,4 +45,8 @@ std::string print_nft(const parser::nft::Script& canonical, const NftCounters& c
 // statement bpftables does not compile, kept in the IR for the kernel's copy to decide.
 std::string nft_statement_text(const parser::nft::Statement& s);
 
+// A chain priority: a number, or a name (raw, mangle, dstnat, filter, security, srcnat) with an optional
+// " + N" or " - N"; nullopt when it is neither.
+std::optional<int> nft_priority(const std::string& text);
+
 }  // namespace bpftables

@@ -22,6 +22,11 @@ std::optional<Alts> RuleLowering::match_ct_bits(const Selector& s, const Relatio
         return unsupported(r.rhs, "this ordering operator on " + std::string(s.name)), std::nullopt;
     Expr flat = r.rhs;
     if (r.rhs.kind == K::set) flat.kind = K::list;  // any of the states
+    // nat's status bits (Docker's `ct status dnat`) have no iptables --ctstatus name: the kernel reads them,
+    // as it reads every ct status match (codegen hands those over)
+    for (const Expr& e : flat.kind == K::list ? flat.args : std::vector<Expr>{flat})
+        if (!state && (e.text == "snat" || e.text == "dnat" || e.text == "dying"))
+            return unsupported(e, "ct status " + e.text), std::nullopt;
     std::optional<uint32_t> b = state ? bits(flat, ct_state_names, std::size(ct_state_names), "ct state")
                                       : bits(flat, ct_status_names, std::size(ct_status_names), "ct status");
     if (!b) return std::nullopt;

@@ -76,11 +76,11 @@ std::optional<uint32_t> RuleLowering::bits(const Expr& v, const NamedValue* name
     return std::nullopt;
 }
 
-// A named set read by value: its elements as an anonymous set written at `ref`; empty when the set is not one
-// (unknown, a map, or changed by the kernel at run time: reported).
-std::optional<Expr> RuleLowering::named_elements(const Expr& ref) {
+// A named set (or, for `vmap @m`, a map) read by value: its elements as an anonymous set written at `ref`;
+// empty when it is not one (unknown, a map where a set is read, or changed by the kernel at run time: reported).
+std::optional<Expr> RuleLowering::named_elements(const Expr& ref, bool map) {
     auto it = scope_.elements.find(ref.text);
-    if (it == scope_.elements.end() || scope_.sets.at(ref.text) == "map")
+    if (it == scope_.elements.end() || (scope_.sets.at(ref.text) == "map") != map)
         return unsupported(ref, "set @" + ref.text + " here"), std::nullopt;
     if (scope_.kernel_sets.count(ref.text))
         return unsupported(
@@ -205,6 +205,9 @@ std::optional<std::vector<ir::Rule>> RuleLowering::run(const parser::nft::Rule& 
         std::optional<ir::LogTarget> log = log_;
         bool verdict = verdict_seen_;
         unsupported_ = failed_ = false;
+        rest_ = false;
+        for (size_t j = i + 1; j < rule.statements.size(); ++j)
+            rest_ |= rule.statements[j].kind != Statement::Kind::comment;
         ok = statement(s);
         diags_ = outer;
         if (!ok && kernel_decides_ && unsupported_ && !failed_) {

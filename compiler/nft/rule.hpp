@@ -112,8 +112,9 @@ struct Relation {
 
 class RuleLowering {
   public:
-    // nat_chain: the rule is in a base chain of type nat, where snat, dnat, masquerade and redirect are kept
-    // as targets (never compiled: the code generator hands such chains to the kernel).
+    // nat_chain: the rule is in a base chain of type nat or in a user chain, where snat, dnat, masquerade and
+    // redirect are kept as targets (never compiled: nat chains are the kernel's, and a user chain with them
+    // may only be reached from nat chains).
     // kernel_decides: a statement bpftables does not compile (and every statement after it) becomes one
     // OpaqueMatch{"nft", {"--statement", text}}: the program hands the packets that reach it to the kernel,
     // whose copy of the ruleset decides. Otherwise such a statement is an error at its place.
@@ -137,7 +138,7 @@ class RuleLowering {
     // rule.cpp: the walk and what every part reads values with
     std::optional<Expr> resolve(const Expr& e, int depth = 0);
     bool apply(const Alts& alts, const SourceLoc& loc);
-    std::optional<Expr> named_elements(const Expr& ref);
+    std::optional<Expr> named_elements(const Expr& ref, bool map = false);
     std::optional<uint32_t> bits(const Expr& v, const NamedValue* names, size_t n, const char* what);
     std::optional<uint64_t> value(const Expr& v, uint64_t max, const char* what);
 
@@ -186,6 +187,7 @@ class RuleLowering {
     std::optional<ir::LogTarget> log_;
     SourceLoc log_loc_;
     bool verdict_seen_ = false;
+    bool rest_ = false;  // statements other than a comment follow the one being lowered
 };
 
 // The common shape: a single value (== or !=), a set (== forks, != inverts each) through make(value, invert).

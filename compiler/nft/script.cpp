@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "compiler/nft/canonical.hpp"
 #include "compiler/nft/check.hpp"
 #include "compiler/nft/rule.hpp"
 #include "parser/nft_json.hpp"
@@ -15,13 +16,6 @@ namespace bpftables {
 namespace nft {
 namespace {
 
-constexpr NamedValue priority_names[] = {{"raw", static_cast<uint32_t>(-300)},
-                                         {"mangle", static_cast<uint32_t>(-150)},
-                                         {"dstnat", static_cast<uint32_t>(-100)},
-                                         {"filter", 0},
-                                         {"security", 50},
-                                         {"srcnat", 100}};
-
 std::optional<int> priority_of(const std::string& text, const Scope& scope) {
     std::string t = text;
     if (!t.empty() && t[0] == '$') {
@@ -29,19 +23,7 @@ std::optional<int> priority_of(const std::string& text, const Scope& scope) {
         if (it == scope.vars.end() || it->second.kind != K::value) return std::nullopt;
         t = it->second.text;
     }
-    char* end = nullptr;
-    long n = std::strtol(t.c_str(), &end, 10);
-    if (end && *end == 0 && !t.empty()) return static_cast<int>(n);
-    size_t sp = t.find(' ');
-    std::optional<uint32_t> base = lookup(priority_names, t.substr(0, sp));
-    if (!base) return std::nullopt;
-    int p = static_cast<int32_t>(*base);
-    if (sp != std::string::npos) {
-        char sign = t[sp + 1];
-        int off = std::atoi(t.c_str() + sp + 3);
-        p += sign == '-' ? -off : off;
-    }
-    return p;
+    return nft_priority(t);
 }
 
 class ScriptLowering {
@@ -171,7 +153,9 @@ class ScriptLowering {
     }
 
     bool rule(ir::Chain& ch, const parser::nft::Rule& r, bool insert) {
-        bool nat_chain = ch.nft_hook && ch.nft_hook->type == "nat";
+        // nat statements: in nat base chains, and in user chains (jumped to from nat base chains, the kernel
+        // checks; passes/check_targets.cpp refuses them where a compiled chain reaches them)
+        bool nat_chain = !ch.nft_hook || ch.nft_hook->type == "nat";
         std::optional<std::vector<ir::Rule>> rules =
             RuleLowering(scope_, diags_, nat_chain, kernel_decides_).run(r);
         if (!rules) return false;

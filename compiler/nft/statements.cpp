@@ -56,7 +56,13 @@ bool RuleLowering::statement(const Statement& s) {
                 std::optional<Alts> alts = relation(*lhs, *op, *rhs, mask, s.loc);
                 return alts && apply(*alts, s.loc);
             }
-            if (rhs->kind != K::set) return unsupported(*rhs, "a named verdict map");
+            // A named map is read at the rule, before elements a later command adds; with statements after
+            // it (never reached, but nft takes them) the whole is the kernel's, as it was.
+            if (rhs->kind == K::set_ref && rest_)
+                return unsupported(*rhs, "a named verdict map with statements after it");
+            if (rhs->kind == K::set_ref && !(rhs = named_elements(*rhs, true))) return false;
+            if (rhs->kind != K::set) return unsupported(*rhs, "this verdict map");
+            if (rhs->args.empty()) return unsupported(*rhs, "an empty verdict map");  // as empty sets are
             // The expansion into one rule per element is exact only because the keys cannot overlap.
             std::vector<std::pair<uint64_t, uint64_t>> spans;
             for (const Expr& e : rhs->args) {
@@ -186,6 +192,11 @@ bool RuleLowering::statement(const Statement& s) {
             if (s.keyword == "limit") return limit(s);
             if (nat_chain_ && (s.keyword == "snat" || s.keyword == "dnat" || s.keyword == "masquerade" ||
                                s.keyword == "redirect")) {
+                for (const Expr& a : s.args)  // "to ip saddr map @m": nft refuses a set there
+                    if (a.kind == K::map && a.args.size() == 2 && a.args[1].kind == K::set_ref &&
+                        scope_.sets.count(a.args[1].text) && scope_.sets.at(a.args[1].text) != "map")
+                        return error(a.args[1].loc, "@" + a.args[1].text + " is a set, not a map",
+                                     a.args[1].length);
                 // Kept by name only: the chain is never compiled (its packets go to the kernel), and the
                 // statement's arguments have no iptables-save form (nor one form across nft text and JSON).
                 ir::OpaqueTarget nat{s.keyword, {}};

@@ -1,7 +1,7 @@
 // Where targets may stand, in the chains bpftables compiles: the nat targets only in the nat table, no SET
 // (it writes the ipsets the program matches against copies of), NOTRACK and CT --notrack only before
-// conntrack (iptables' raw; nft chains at prerouting or output of a priority below -200), and no ct state or
-// notrack in an nft table whose base chains run both before and after conntrack.
+// conntrack (iptables' raw; nft chains run only from prerouting or output at a priority below -200; in a
+// table with chains on both sides, ambiguous_conntrack.cpp has handed notrack before conntrack to the kernel).
 //   before: *filter -A INPUT -j DNAT --to-destination 198.18.0.1
 //   after:  error at DNAT: target 'DNAT' is only valid in the nat table (not filter)
 #include "compiler/hooks.hpp"
@@ -11,14 +11,6 @@ namespace bpftables::passes {
 namespace {
 
 using compiler::CtPosition;
-
-bool uses_conntrack(const ir::Rule& r) {
-    for (const ir::Match& m : r.matches)
-        if (std::holds_alternative<ir::StateMatch>(m) || std::holds_alternative<ir::ConntrackMatch>(m))
-            return true;
-    return std::holds_alternative<ir::NotrackTarget>(r.target) ||
-           std::holds_alternative<ir::CtTarget>(r.target);
-}
 
 bool is_notrack(const ir::Target& target) {
     if (std::holds_alternative<ir::NotrackTarget>(target)) return true;
@@ -32,17 +24,18 @@ class CheckTargets : public Pass {
     bool run(ir::Program& program, Diagnostics& diags) override {
         for (const ir::Table& t : program.tables) {
             if (t.family.empty() && !compiler::is_compiled_table(t.name)) continue;
-            CtPosition position = compiler::ct_position(t);
+            CtPosition table_position = compiler::ct_position(t);
+            std::map<std::string, CtPosition> positions = compiler::chain_ct_positions(t);
             for (const ir::Chain& c : t.chains) {
                 if (!compiler::is_compiled_chain(t, c)) continue;
+                auto it = positions.find(c.name);
+                CtPosition position = it != positions.end() ? it->second : table_position;
                 for (const ir::Rule& r : c.rules) {
-                    if (position == CtPosition::mixed && uses_conntrack(r))
-                        diags.error(
-                            r.loc, "table " + t.name + " has base chains both before and after conntrack " +
-                                       "(priority -200): ct state and notrack are ambiguous in its chains; " +
-                                       "put the early chains in a table of their own");
                     if (is_notrack(r.target) && position == CtPosition::after) notrack_error(t, r, diags);
-                    if (const auto* x = std::get_if<ir::OpaqueTarget>(&r.target)) opaque(t, r, *x, diags);
+                    // an nft user chain no compiled base chain reaches runs only in the kernel (nat chains')
+                    bool reached = t.family.empty() || it != positions.end();
+                    if (const auto* x = std::get_if<ir::OpaqueTarget>(&r.target); x && reached)
+                        opaque(t, r, *x, diags);
                 }
             }
         }

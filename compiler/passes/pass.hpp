@@ -20,8 +20,10 @@ std::unique_ptr<Pass> make_resolve_chains();  // jump and goto targets exist and
 std::unique_ptr<Pass> make_detect_loops();    // no chain reaches itself (iptables refuses loops)
 std::unique_ptr<Pass>
 make_unreachable_rules();  // warnings: rules after an unconditional verdict, shadowed rules
-std::unique_ptr<Pass> make_check_base_chains();  // nft base chains only at the hooks of the IPv4 path
-std::unique_ptr<Pass> make_check_targets();      // nat targets only in nat, no SET, notrack before conntrack
+std::unique_ptr<Pass> make_check_base_chains();    // nft base chains only at the hooks of the IPv4 path
+std::unique_ptr<Pass> make_ambiguous_conntrack();  // ct state and notrack in nft chains run before conntrack
+                                                   // in a table that also runs after it: the kernel's
+std::unique_ptr<Pass> make_check_targets();  // nat targets only in nat, no SET, notrack before conntrack
 
 // A live iptables ruleset whose copy in the kernel learns from a mark bit what the programs decided
 // (check_decided_mark.cpp; runtime/netfilter.hpp): no rule may set `bit` or test it set, and the chain

@@ -42,7 +42,8 @@ bool run_pipeline(ir::Program& program, Diagnostics& diags, Trace* trace) {
 }
 
 bool run_checks(ir::Program& program, Diagnostics& diags, Trace* trace) {
-    return run_passes(sequence(make_check_base_chains(), make_check_targets()), program, diags, trace);
+    return run_passes(sequence(make_check_base_chains(), make_ambiguous_conntrack(), make_check_targets()),
+                      program, diags, trace);
 }
 
 }  // namespace bpftables::passes
