@@ -34,6 +34,7 @@ struct ProgramStats {
     uint32_t jited_bytes = 0;
     size_t classifier_nodes = 0;   // decision-tree nodes of the classifier's runs
     size_t classifier_leaves = 0;  // rule references in their leaves
+    size_t classifier_bytes = 0;   // map memory of the trees and rules (codegen::classifier_bytes)
 };
 
 // Fills a program's bpft_local map with the current network namespace's IPv4 addresses and broadcast
@@ -83,7 +84,7 @@ class LoadedProgram {
     int results_fd_ = -1;
     int counters_fd_ = -1;
     size_t gids_ = 0;
-    size_t classifier_nodes_ = 0, classifier_leaves_ = 0;
+    size_t classifier_nodes_ = 0, classifier_leaves_ = 0, classifier_bytes_ = 0;
 };
 
 }  // namespace bpftables::loader
