@@ -30,7 +30,7 @@ class ClassifierRuns : public passes::Pass {
                 for (int i = 0; i < n;) {
                     int j = i;
                     while (j < n && classifier_rule(c.rules[j], 0)) ++j;
-                    if (j - i >= min_) place(c, i, j - i), changed = true;
+                    if (j - i >= min_) place(t, c, i, j - i), changed = true;
                     i = j == i ? i + 1 : j;
                 }
             }
@@ -39,7 +39,7 @@ class ClassifierRuns : public passes::Pass {
 
   private:
     // Rules [first, first + count) of `c` as one run if their trees can be built, else as two halves.
-    void place(ir::Chain& c, int first, int count) {
+    void place(const ir::Table& t, ir::Chain& c, int first, int count) {
         std::vector<bpft_cls_rule> rules;
         rules.reserve(count);
         for (int i = first; i < first + count; ++i)
@@ -51,14 +51,14 @@ class ClassifierRuns : public passes::Pass {
         }
         int half = count / 2;
         std::string what = "rules " + std::to_string(first + 1) + " to " + std::to_string(first + count) +
-                           " of " + c.name + " are not one classifier run: " + why;
+                           " of " + t.name + " " + c.name + " are not one classifier run: " + why;
         c.plan.classifier_notes.emplace_back(
             first, what + (half >= min_ ? "; split into two runs"
                                         : "; left as one test per rule (halves shorter than " +
                                               std::to_string(min_) + " rules)"));
         if (half < min_) return;
-        place(c, first, half);
-        place(c, first + half, count - half);
+        place(t, c, first, half);
+        place(t, c, first + half, count - half);
     }
 
     int min_;
