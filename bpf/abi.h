@@ -87,20 +87,28 @@ struct bpft_result {
  * sets of BPFT_CLS_TREES roots in bpft_cls_nodes: from (2 * run) * BPFT_CLS_TREES for packets with a
  * complete L4 header, from (2 * run + 1) * BPFT_CLS_TREES for TCP/UDP packets too short for theirs (whose
  * ports must not steer the walk: the first rule whose addresses and protocol match drops them, as netfilter's
- * hotdrop, if it reads ports). A leaf is a stretch of bpft_cls_leaves holding copies of its rules, in the
- * chain's order, which is the order of their gids. */
+ * hotdrop, if it reads ports). Every run's rules are in bpft_cls_rules, run after run, in the chain's order; a
+ * leaf is a stretch of references to them (indices, BPFT_CLS_REFS to an element of bpft_cls_leaves), in that
+ * order, so a reference's index orders rules as their gids do. A rule is stored once, however many leaves
+ * hold it: 4 bytes per copy instead of 28 (docs/design-notes.md, "The classifier"). */
 #define BPFT_CLS_LEAF 0xffu  /* field of a leaf node */
 #define BPFT_CLS_TREES 4     /* trees per run and root kind; the earliest rule any of them finds decides */
 #define BPFT_CLS_DEPTH 40    /* most inner nodes on a path */
 #define BPFT_CLS_LEAF_MAX 64 /* most rules in a leaf */
+#define BPFT_CLS_REFS 4      /* rule references per element of bpft_cls_leaves */
 
 struct bpft_cls_node {
     bpft_u8 field; /* 0 saddr, 1 daddr, 2 proto, 3 sport, 4 dport; BPFT_CLS_LEAF */
     bpft_u8 shift; /* inner: child = base + ((field >> shift) & ((1 << bits) - 1)) */
     bpft_u8 bits;
     bpft_u8 pad;
-    bpft_u32 base;  /* inner: first child; leaf: its first rule in bpft_cls_leaves */
+    bpft_u32 base;  /* inner: first child; leaf: its first reference (element base / BPFT_CLS_REFS, slot
+                       base % BPFT_CLS_REFS of bpft_cls_leaves) */
     bpft_u32 count; /* leaf: number of rules, in the chain's order */
+};
+
+struct bpft_cls_refs {
+    bpft_u32 rule[BPFT_CLS_REFS]; /* indices into bpft_cls_rules */
 };
 
 struct bpft_cls_rule {

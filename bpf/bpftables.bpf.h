@@ -922,12 +922,21 @@ struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(max_entries, 1);
     __type(key, __u32);
-    __type(value, struct bpft_cls_rule);
+    __type(value, struct bpft_cls_refs);
 } bpft_cls_leaves SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct bpft_cls_rule);
+} bpft_cls_rules SEC(".maps");
 
 /* The verdict of the first rule of classifier run `run` that decides the packet, or 0: the earliest rule that
  * any of the run's trees finds. Each walk visits at most BPFT_CLS_DEPTH inner nodes, then tests at most
- * BPFT_CLS_LEAF_MAX rules, and stops at rules later than one already found. */
+ * BPFT_CLS_LEAF_MAX rules, and stops at rules later than one already found. A function of its own (global:
+ * verified once), reading only the packet's fields and these maps, so that any program that defines them can
+ * call it. */
 BPFT_GLOBAL __u32 bpft_classify(bpft_pkt_t *p, __u32 run) {
     if (!p) return 0;
     __u32 saddr = p->saddr, daddr = p->daddr, proto = p->proto, sport = p->sport, dport = p->dport;
@@ -951,19 +960,23 @@ BPFT_GLOBAL __u32 bpft_classify(bpft_pkt_t *p, __u32 run) {
         __u32 base = n->base, count = n->count;
         for (__u32 i = 0; i < BPFT_CLS_LEAF_MAX; i++) {
             if (i >= count) break;
-            __u32 at = base + i;
-            struct bpft_cls_rule *r = bpf_map_lookup_elem(&bpft_cls_leaves, &at);
-            if (!r || BPFT_GID(r->verdict) >= best) break;
+            __u32 at = base + i, element = at / BPFT_CLS_REFS;
+            struct bpft_cls_refs *refs = bpf_map_lookup_elem(&bpft_cls_leaves, &element);
+            if (!refs) break;
+            __u32 id = refs->rule[at % BPFT_CLS_REFS];
+            if (id >= best) break; /* rules are in the chain's order: nothing here comes before `best` */
+            struct bpft_cls_rule *r = bpf_map_lookup_elem(&bpft_cls_rules, &id);
+            if (!r) break;
             if ((saddr & r->src_mask) != r->src || (daddr & r->dst_mask) != r->dst || proto < r->proto_lo ||
                 proto > r->proto_hi)
                 continue;
             if (l4_len < r->l4hdr) {
-                best = BPFT_GID(r->verdict), verdict = BPFT_V(BPFT_SHORT_HEADER, best);
+                best = id, verdict = BPFT_V(BPFT_SHORT_HEADER, BPFT_GID(r->verdict));
                 break;
             }
             if (sport < r->sport_lo || sport > r->sport_hi || dport < r->dport_lo || dport > r->dport_hi)
                 continue;
-            best = BPFT_GID(r->verdict), verdict = r->verdict;
+            best = id, verdict = r->verdict;
             break;
         }
     }

@@ -206,10 +206,10 @@ int compile_command(int argc, char** argv) {
             std::printf(
                 "rules %zu  c_bytes %zu  clang_s %.3f  object_bytes %zu  load_s %.3f  insns %u  "
                 "verified_insns %u  jited_bytes %u  classifier_runs %zu  classifier_nodes %zu  "
-                "classifier_leaf_entries %zu\n",
+                "classifier_leaf_entries %zu  classifier_bytes %zu\n",
                 built->c.layout.gids.size(), built->c.source.size(), built->object.seconds,
                 built->object.object.size(), load_s, s.insns, s.verified_insns, s.jited_bytes,
-                built->c.layout.runs.size(), s.classifier_nodes, s.classifier_leaves);
+                built->c.layout.runs.size(), s.classifier_nodes, s.classifier_leaves, s.classifier_bytes);
         }
     }
     if (!trace.dump_after.empty() && !trace.dumped) {

@@ -64,6 +64,8 @@ const ClassifierRun* Emitter::run_at(const ir::Table& t, const ir::Chain& c, siz
 std::string Emitter::emit_rules(const ir::Table& t, const ir::Chain& c, size_t begin, size_t end) {
     std::string out;
     for (size_t i = begin; i < end; ++i) {
+        for (const auto& [first, why] : c.plan.classifier_notes)
+            if (first == static_cast<int>(i)) explain_.push_back({c.rules[i].loc, why});
         const ClassifierRun* run = run_at(t, c, i);
         if (!run) {
             out += emit_rule(t, c, static_cast<int>(i));

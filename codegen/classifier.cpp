@@ -11,8 +11,9 @@ constexpr int fields = 5;             // saddr, daddr, proto, sport, dport
 constexpr int max_cut_bits = 8;       // at most 256 children per node
 constexpr size_t leaf_target = 24;    // a node with this many rules or fewer is a leaf
 constexpr uint64_t space_factor = 2;  // a cut may copy a node's rules into its parts at most this many times
-constexpr uint64_t parts_per_rule = 4;         // and make at most one part per four rules
-constexpr size_t max_nodes = size_t(1) << 24;  // 16M nodes (192 MiB of map): beyond, refuse
+constexpr uint64_t parts_per_rule = 4;  // and make at most one part per four rules
+constexpr size_t node_bytes = 16;  // bpft_cls_node (12 bytes) in an array map: elements are rounded up to 8
+constexpr size_t rule_bytes = 32;  // bpft_cls_rule (28 bytes)
 
 constexpr uint32_t ones(int bits) {
     return bits >= 32 ? 0xffffffffu : (1u << bits) - 1;
@@ -41,9 +42,18 @@ struct Region {
     uint32_t hi(int f) const { return lo[f] + ones(width[f]); }
 };
 
+// Builds trees into `out` until they would take more than `max_bytes` of nodes and leaf references in all
+// (then fails: the caller gives up on the run, so a failed attempt costs no more than that); with `leaf_only`,
+// every tree is one leaf.
 class Builder {
   public:
-    Builder(ClassifierTrees& out, const std::vector<Box>& boxes) : out_(out), boxes_(boxes) {}
+    Builder(ClassifierTrees& out, const std::vector<Box>& boxes, size_t max_bytes, bool leaf_only)
+        : out_(out),
+          boxes_(boxes),
+          max_bytes_(max_bytes),
+          leaf_only_(leaf_only),
+          nodes0_(out.nodes.size()),
+          leaves0_(out.leaves.size()) {}
 
     bool build(uint32_t node, std::vector<uint32_t> ids, const Region& region, int depth,
                std::string& error) {
@@ -54,7 +64,8 @@ class Builder {
                 break;
             }
         int field = -1, bits = 0;
-        if (ids.size() > leaf_target && depth < BPFT_CLS_DEPTH) choose_cut(ids, region, field, bits);
+        if (ids.size() > leaf_target && depth < BPFT_CLS_DEPTH && !leaf_only_)
+            choose_cut(ids, region, field, bits);
         if (field < 0) {
             if (ids.size() > BPFT_CLS_LEAF_MAX)
                 return error = "a leaf would hold " + std::to_string(ids.size()) + " rules (at most " +
@@ -66,17 +77,16 @@ class Builder {
                                 0,
                                 static_cast<uint32_t>(out_.leaves.size()),
                                 static_cast<uint32_t>(ids.size())};
-            for (uint32_t id : ids) out_.leaves.push_back(out_.rules[id]);
-            return true;
+            out_.leaves.insert(out_.leaves.end(), ids.begin(), ids.end());
+            return within_budget(error);
         }
         int shift = region.width[field] - bits;
         size_t children = size_t(1) << bits, base = out_.nodes.size();
-        if (base + children > max_nodes)
-            return error = "the tree would need more than " + std::to_string(max_nodes) + " nodes", false;
         out_.nodes[node] = {static_cast<uint8_t>(field), static_cast<uint8_t>(shift),
                             static_cast<uint8_t>(bits),  0,
                             static_cast<uint32_t>(base), 0};
         out_.nodes.resize(base + children);
+        if (!within_budget(error)) return false;
         std::vector<std::vector<uint32_t>> parts(children);
         for (uint32_t id : ids) {
             auto [a, b] = span(boxes_[id], region, field, shift);
@@ -94,6 +104,14 @@ class Builder {
     }
 
   private:
+    bool within_budget(std::string& error) const {
+        size_t bytes = (out_.nodes.size() - nodes0_) * node_bytes + (out_.leaves.size() - leaves0_) * 4;
+        if (bytes <= max_bytes_) return true;
+        return error = "its trees would take more than " + std::to_string(classifier_bytes_per_rule) +
+                       " bytes of map memory per rule",
+               false;
+    }
+
     static bool covers(const Box& b, const Region& r) {
         for (int f = 0; f < fields; ++f)
             if (b.lo[f] > r.lo[f] || b.hi[f] < r.hi(f)) return false;
@@ -151,6 +169,9 @@ class Builder {
 
     ClassifierTrees& out_;
     const std::vector<Box>& boxes_;
+    size_t max_bytes_;
+    bool leaf_only_;
+    size_t nodes0_, leaves0_;
 };
 
 }  // namespace
@@ -245,50 +266,84 @@ std::vector<std::vector<uint32_t>> separate(const std::vector<Box>& boxes, uint3
 
 }  // namespace
 
+size_t classifier_bytes(const ClassifierTrees& trees) {
+    size_t refs = (trees.leaves.size() + BPFT_CLS_REFS - 1) / BPFT_CLS_REFS * sizeof(bpft_cls_refs);
+    return trees.nodes.size() * node_bytes + refs + trees.rules.size() * rule_bytes;
+}
+
+std::optional<ClassifierTrees> build_classifier(const std::vector<std::vector<bpft_cls_rule>>& runs,
+                                                std::string& error, size_t* failed) {
+    ClassifierTrees out;
+    out.nodes.resize(2 * BPFT_CLS_TREES * runs.size());
+    for (bpft_cls_node& root : out.nodes) root = {BPFT_CLS_LEAF, 0, 0, 0, 0, 0};  // empty until built
+    for (const std::vector<bpft_cls_rule>& run : runs) {  // the rules of every run, run after run
+        uint32_t begin = static_cast<uint32_t>(out.rules.size());
+        out.rules.insert(out.rules.end(), run.begin(), run.end());
+        out.run_rules.emplace_back(begin, static_cast<uint32_t>(out.rules.size()));
+    }
+    std::vector<Box> boxes[2];  // whole headers (ports), truncated ones (every rule's ports widened)
+    for (bool ports : {true, false}) {
+        boxes[ports].reserve(out.rules.size());
+        for (const bpft_cls_rule& r : out.rules) boxes[ports].push_back(box_of(r, ports));
+    }
+    const Region whole{{0, 0, 0, 0, 0}, {32, 32, 8, 16, 16}};
+    for (size_t run = 0; run < runs.size(); ++run) {
+        auto [begin, end] = out.run_rules[run];
+        // The run's share of the budget, less what its rules and roots take anyway.
+        size_t n = end - begin, max_bytes = n * (classifier_bytes_per_rule - rule_bytes);
+        size_t nodes0 = out.nodes.size(), leaves0 = out.leaves.size();
+        bool built = false;
+        for (bool leaf_only : {false, true}) {  // a short run that cannot be cut well is one leaf per tree
+            out.nodes.resize(nodes0), out.leaves.resize(leaves0);
+            built = true;
+            for (bool ports : {true, false}) {
+                Builder builder(out, boxes[ports], max_bytes, leaf_only);
+                std::vector<std::vector<uint32_t>> groups = separate(boxes[ports], begin, end);
+                for (size_t tree = 0; tree < BPFT_CLS_TREES && built; ++tree) {
+                    uint32_t root =
+                        static_cast<uint32_t>((2 * run + (ports ? 0 : 1)) * BPFT_CLS_TREES + tree);
+                    out.nodes[root] = {BPFT_CLS_LEAF, 0, 0, 0, 0, 0};
+                    if (tree < groups.size())
+                        built = builder.build(root, std::move(groups[tree]), whole, 0, error);
+                }
+            }
+            if (built || n > BPFT_CLS_LEAF_MAX) break;
+        }
+        if (!built) {
+            if (failed) *failed = run;
+            return std::nullopt;
+        }
+    }
+    return out;
+}
+
 std::optional<ClassifierTrees> build_classifier(const ir::Program& program, const Layout& layout,
                                                 std::string& error) {
-    ClassifierTrees out;
-    out.nodes.resize(2 * BPFT_CLS_TREES * layout.runs.size());
-    for (bpft_cls_node& root : out.nodes) root = {BPFT_CLS_LEAF, 0, 0, 0, 0, 0};  // empty until built
-    for (const ClassifierRun& cr : layout.runs) {  // the rules of every run, run after run
+    std::vector<std::vector<bpft_cls_rule>> runs;
+    for (const ClassifierRun& cr : layout.runs) {
         const ir::Table* table = program.find(cr.table);
         const ir::Chain* chain = table ? table->find(cr.chain) : nullptr;
         if (!chain || cr.first + cr.count > static_cast<int>(chain->rules.size()))
             return error = "classifier run in " + cr.table + " " + cr.chain + " is not in the program",
                    std::nullopt;
-        uint32_t begin = static_cast<uint32_t>(out.rules.size());
+        std::vector<bpft_cls_rule>& rules = runs.emplace_back();
         for (int i = cr.first; i < cr.first + cr.count; ++i) {
             int gid = layout.gid(cr.table, cr.chain, i);
             std::optional<bpft_cls_rule> r = classifier_rule(chain->rules[i], static_cast<uint32_t>(gid));
             if (!r || gid < 0)
                 return error = "rule " + std::to_string(i + 1) + " of " + cr.chain + " cannot be classified",
                        std::nullopt;
-            out.rules.push_back(*r);
-        }
-        out.run_rules.emplace_back(begin, static_cast<uint32_t>(out.rules.size()));
-    }
-    const Region whole{{0, 0, 0, 0, 0}, {32, 32, 8, 16, 16}};
-    for (bool ports : {true, false}) {  // the trees for whole headers, then for truncated ones
-        std::vector<Box> boxes;
-        boxes.reserve(out.rules.size());
-        for (const bpft_cls_rule& r : out.rules) boxes.push_back(box_of(r, ports));
-        Builder builder(out, boxes);
-        for (size_t run = 0; run < layout.runs.size(); ++run) {
-            std::vector<std::vector<uint32_t>> groups =
-                separate(boxes, out.run_rules[run].first, out.run_rules[run].second);
-            for (size_t tree = 0; tree < groups.size(); ++tree) {
-                uint32_t root = static_cast<uint32_t>((2 * run + (ports ? 0 : 1)) * BPFT_CLS_TREES + tree);
-                if (!builder.build(root, std::move(groups[tree]), whole, 0, error)) {
-                    const ClassifierRun& cr = layout.runs[run];
-                    error = "rules " + std::to_string(cr.first + 1) + " to " +
-                            std::to_string(cr.first + cr.count) + " of " + cr.table + " " + cr.chain + ": " +
-                            error;
-                    return std::nullopt;
-                }
-            }
+            rules.push_back(*r);
         }
     }
-    return out;
+    size_t failed = 0;
+    std::optional<ClassifierTrees> trees = build_classifier(runs, error, &failed);
+    if (!trees && failed < layout.runs.size()) {
+        const ClassifierRun& cr = layout.runs[failed];
+        error = "rules " + std::to_string(cr.first + 1) + " to " + std::to_string(cr.first + cr.count) +
+                " of " + cr.table + " " + cr.chain + ": " + error;
+    }
+    return trees;
 }
 
 uint32_t classify(const ClassifierTrees& trees, uint32_t run, const ClassifierPacket& p) {
@@ -304,10 +359,10 @@ uint32_t classify(const ClassifierTrees& trees, uint32_t run, const ClassifierPa
                 continue;
             }
             for (uint32_t i = 0; i < n.count && i < BPFT_CLS_LEAF_MAX; ++i) {
-                const bpft_cls_rule& r = trees.leaves[n.base + i];
-                if ((r.verdict & 0xffffffu) >= best) break;
-                if (uint32_t v = classifier_rule_verdict(r, p)) {
-                    best = r.verdict & 0xffffffu, verdict = v;
+                uint32_t id = trees.leaves[n.base + i];
+                if (id >= best) break;
+                if (uint32_t v = classifier_rule_verdict(trees.rules[id], p)) {
+                    best = id, verdict = v;
                     break;
                 }
             }

@@ -25,14 +25,27 @@ namespace bpftables::codegen {
 std::optional<bpft_cls_rule> classifier_rule(const ir::Rule& rule, uint32_t gid);
 
 struct ClassifierTrees {
-    std::vector<bpft_cls_node> nodes;   // roots first: 2 * run, 2 * run + 1 (see bpf/abi.h)
-    std::vector<bpft_cls_rule> leaves;  // the rules of each leaf, copied: a leaf is one stretch of memory
-    std::vector<bpft_cls_rule> rules;   // every run's rules, run after run, in the chain's order
+    std::vector<bpft_cls_node> nodes;  // roots first: 2 * run, 2 * run + 1 (see bpf/abi.h)
+    std::vector<uint32_t> leaves;      // the rules of each leaf, as indices into `rules`
+    std::vector<bpft_cls_rule> rules;  // every run's rules, run after run, in the chain's order
     std::vector<std::pair<uint32_t, uint32_t>> run_rules;  // [begin, end) of each run in rules
 };
 
-// Builds the trees of every run in `layout`. Fails, saying why, when a tree would exceed the limits that
-// bpf/abi.h sets for the walk (depth, rules per leaf) or a size this loader accepts.
+// Map memory the trees take in the kernel (array elements rounded up to 8 bytes, leaves packed
+// BPFT_CLS_REFS to an element).
+size_t classifier_bytes(const ClassifierTrees& trees);
+
+// The most map memory a run may take per rule; a run beyond it is not built (classifier_runs.cpp splits it).
+constexpr size_t classifier_bytes_per_rule = 200;
+
+// Builds the trees of runs of rules (each in the chain's order, with their verdicts). Fails, saying why, when
+// a run's trees would exceed the limits that bpf/abi.h sets for the walk (depth, rules per leaf) or
+// classifier_bytes_per_rule (and sets `*failed` to that run's index); a run of at most BPFT_CLS_LEAF_MAX rules
+// never fails.
+std::optional<ClassifierTrees> build_classifier(const std::vector<std::vector<bpft_cls_rule>>& runs,
+                                                std::string& error, size_t* failed = nullptr);
+
+// The rules of every run in `layout` (classifier_rule of each, with its gid), then their trees.
 std::optional<ClassifierTrees> build_classifier(const ir::Program& program, const Layout& layout,
                                                 std::string& error);
 

@@ -428,6 +428,8 @@ struct ChainPlan {
     bool inlined = false;                         // inlined where it is jumped to, not a function of its own
     int size = 0;                                 // rules, plus what they inline (the inlining's unit)
     std::vector<std::pair<int, int>> segments;    // the functions it is split into: [begin, end) rule ranges
+    // Rules the classifier could take but does not, or takes as several runs: (first rule, why), for --explain.
+    std::vector<std::pair<int, std::string>> classifier_notes;
     bool operator==(const ChainPlan&) const = default;
 };
 

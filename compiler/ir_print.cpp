@@ -55,6 +55,8 @@ std::string plan_comments(const Chain& c) {
     for (const auto& [first, count] : c.plan.classified)
         out += "# bpftables: " + c.name + " rules " + std::to_string(first + 1) + " to " +
                std::to_string(first + count) + ": decided by the classifier\n";
+    for (const auto& [first, why] : c.plan.classifier_notes)
+        out += "# bpftables: " + c.name + " rule " + std::to_string(first + 1) + ": " + why + "\n";
     if (c.plan.inlined) out += "# bpftables: " + c.name + " is inlined where it is jumped to\n";
     if (c.plan.segments.size() > 1) {
         out += "# bpftables: " + c.name + " is split into " + std::to_string(c.plan.segments.size()) +

@@ -95,8 +95,10 @@ bool fill_array(bpf_object* obj, const char* name, const std::vector<T>& values,
 }
 
 bool size_classifier(bpf_object* obj, const codegen::ClassifierTrees& trees, std::string& error) {
-    for (auto [name, size] :
-         {std::pair{"bpft_cls_nodes", trees.nodes.size()}, {"bpft_cls_leaves", trees.leaves.size()}}) {
+    size_t refs = (trees.leaves.size() + BPFT_CLS_REFS - 1) / BPFT_CLS_REFS;
+    for (auto [name, size] : {std::pair{"bpft_cls_nodes", trees.nodes.size()},
+                              {"bpft_cls_leaves", refs},
+                              {"bpft_cls_rules", trees.rules.size()}}) {
         bpf_map* map = bpf_object__find_map_by_name(obj, name);
         if (!map) return error = std::string("the object has no map ") + name, false;
         if (bpf_map__set_max_entries(map, static_cast<uint32_t>(std::max<size_t>(size, 1))) != 0)
@@ -106,8 +108,12 @@ bool size_classifier(bpf_object* obj, const codegen::ClassifierTrees& trees, std
 }
 
 bool fill_classifier(bpf_object* obj, const codegen::ClassifierTrees& trees, std::string& error) {
+    std::vector<bpft_cls_refs> refs((trees.leaves.size() + BPFT_CLS_REFS - 1) / BPFT_CLS_REFS);
+    for (size_t i = 0; i < trees.leaves.size(); ++i)
+        refs[i / BPFT_CLS_REFS].rule[i % BPFT_CLS_REFS] = trees.leaves[i];
     return fill_array(obj, "bpft_cls_nodes", trees.nodes, error) &&
-           fill_array(obj, "bpft_cls_leaves", trees.leaves, error);
+           fill_array(obj, "bpft_cls_leaves", refs, error) &&
+           fill_array(obj, "bpft_cls_rules", trees.rules, error);
 }
 
 }  // namespace
@@ -168,6 +174,7 @@ std::optional<LoadedProgram> LoadedProgram::load(const std::string& object, code
         if (!fill_classifier(p.obj_.get(), *trees, error)) return std::nullopt;
         p.classifier_nodes_ = trees->nodes.size();
         p.classifier_leaves_ = trees->leaves.size();
+        p.classifier_bytes_ = codegen::classifier_bytes(*trees);
     }
     if (bpf_map* local = bpf_object__find_map_by_name(p.obj_.get(), "bpft_local"))
         if (!fill_local_addresses(bpf_map__fd(local), error)) return std::nullopt;
@@ -398,6 +405,7 @@ ProgramStats LoadedProgram::stats() const {
         s.jited_bytes = info.jited_prog_len;
     }
     s.classifier_nodes = classifier_nodes_;
+    s.classifier_bytes = classifier_bytes_;
     s.classifier_leaves = classifier_leaves_;
     return s;
 }

@@ -35,6 +35,7 @@ struct ProgramStats {
     uint32_t jited_bytes = 0;
     size_t classifier_nodes = 0;   // decision-tree nodes of the classifier's runs
     size_t classifier_leaves = 0;  // rule references in their leaves
+    size_t classifier_bytes = 0;   // map memory of the trees and rules (codegen::classifier_bytes)
 };
 
 // The maps a loaded program uses, by name.
@@ -111,7 +112,7 @@ class LoadedProgram {
     int progs_fd_ = -1, exit_fd_ = -1;
     Fd reused_entry_, reused_progs_;  // reuse_entry and its prog array
     size_t gids_ = 0;
-    size_t classifier_nodes_ = 0, classifier_leaves_ = 0;
+    size_t classifier_nodes_ = 0, classifier_leaves_ = 0, classifier_bytes_ = 0;
 };
 
 }  // namespace bpftables::loader

@@ -1,6 +1,9 @@
 // Classifier runs: in each compiled chain, every run of at least Options::classifier_min consecutive rules
 // that the classifier can decide (classifier_rule: addresses, protocol, ports; ACCEPT or DROP) is recorded in
-// the chain's plan; the C emitter makes each run one call to the tree walk.
+// the chain's plan; the C emitter makes each run one call to the tree walk. A run whose trees cannot be built
+// within the walk's bounds and classifier_bytes_per_rule is split in two halves, and so on: halves shorter
+// than the threshold stay rules of their own. Nothing is refused for the classifier's sake; the plan's notes
+// say what was split or left out and why (--explain).
 //   before: -A INPUT -s 198.18.0.1/32 -j DROP  (x 40)
 //   after:  the same, and "# bpftables: INPUT rules 1 to 40: decided by the classifier"
 #include "codegen/classifier.hpp"
@@ -19,6 +22,7 @@ class ClassifierRuns : public passes::Pass {
         for (ir::Table& t : program.tables)
             for (ir::Chain& c : t.chains) {
                 c.plan.classified.clear();
+                c.plan.classifier_notes.clear();
                 // The classifier's trees hold IPv4 addresses: an IPv6 ruleset has no runs (nor programs yet).
                 if (min_ <= 0 || program.family == ir::Family::ipv6 || !compiler::is_compiled_chain(t, c))
                     continue;
@@ -26,7 +30,7 @@ class ClassifierRuns : public passes::Pass {
                 for (int i = 0; i < n;) {
                     int j = i;
                     while (j < n && classifier_rule(c.rules[j], 0)) ++j;
-                    if (j - i >= min_) c.plan.classified.emplace_back(i, j - i), changed = true;
+                    if (j - i >= min_) place(t, c, i, j - i), changed = true;
                     i = j == i ? i + 1 : j;
                 }
             }
@@ -34,6 +38,29 @@ class ClassifierRuns : public passes::Pass {
     }
 
   private:
+    // Rules [first, first + count) of `c` as one run if their trees can be built, else as two halves.
+    void place(const ir::Table& t, ir::Chain& c, int first, int count) {
+        std::vector<bpft_cls_rule> rules;
+        rules.reserve(count);
+        for (int i = first; i < first + count; ++i)
+            rules.push_back(*classifier_rule(c.rules[i], static_cast<uint32_t>(i)));
+        std::string why;
+        if (build_classifier({rules}, why)) {
+            c.plan.classified.emplace_back(first, count);
+            return;
+        }
+        int half = count / 2;
+        std::string what = "rules " + std::to_string(first + 1) + " to " + std::to_string(first + count) +
+                           " of " + t.name + " " + c.name + " are not one classifier run: " + why;
+        c.plan.classifier_notes.emplace_back(
+            first, what + (half >= min_ ? "; split into two runs"
+                                        : "; left as one test per rule (halves shorter than " +
+                                              std::to_string(min_) + " rules)"));
+        if (half < min_) return;
+        place(t, c, first, half);
+        place(t, c, first + half, count - half);
+    }
+
     int min_;
 };
 

@@ -65,6 +65,57 @@ TEST_P(Classifier, TreeWalkIsFirstMatch) {
 
 INSTANTIATE_TEST_SUITE_P(Seeds, Classifier, ::testing::Range(1, 7));
 
+// Firewall-style rules, as ClassBench's fw sets (wide, overlapping prefixes and port ranges, drawn from a few
+// bases so that they nest): the runs the HiCuts trees cannot bound are split or left as rules of their own,
+// never refused, every run stays within its memory budget, and its walk is still the first match.
+std::string wide_rule_text(std::mt19937& rng) {
+    static constexpr int lens[] = {0, 4, 8, 12, 16, 20, 24, 28, 32};
+    std::string r;
+    for (const char* opt : {"-s ", "-d "}) {
+        int len = lens[pick(rng, 9)];
+        uint32_t a = (pick(rng, 4) << 30) | (pick(rng, 4) << 20) | (pick(rng, 4) << 8) | pick(rng, 4);
+        if (len) r += opt + dotted(a & (0xffffffffu << (32 - len))) + "/" + std::to_string(len) + " ";
+    }
+    r += pick(rng, 2) ? "-p tcp -m tcp " : "-p udp -m udp ";
+    for (const char* opt : {"--sport ", "--dport "}) {
+        uint16_t a = gen_ports[pick(rng, 10)], b = gen_ports[pick(rng, 10)];
+        if (a > b) std::swap(a, b);
+        r += opt + std::to_string(a) + ":" + std::to_string(b) + " ";
+    }
+    return r + (pick(rng, 2) ? "-j ACCEPT" : "-j DROP");
+}
+
+TEST(ClassifierRuns, WideOverlappingRulesAreNeverRefused) {
+    std::mt19937 rng(17);
+    std::vector<std::string> rules;
+    for (int i = 0; i < 4000; ++i) rules.push_back(wide_rule_text(rng));
+    ir::Program program = lower(input_rules(rules));
+    codegen::Layout layout = layout_of(program);
+    ASSERT_FALSE(layout.runs.empty());
+    std::string error;
+    std::optional<codegen::ClassifierTrees> trees = codegen::build_classifier(program, layout, error);
+    ASSERT_TRUE(trees) << error;
+    size_t roots = 2 * BPFT_CLS_TREES * layout.runs.size() * sizeof(bpft_cls_node);
+    EXPECT_LE(codegen::classifier_bytes(*trees),
+              codegen::classifier_bytes_per_rule * trees->rules.size() + roots);
+    const ir::ChainPlan& plan = program.find("filter")->find("INPUT")->plan;
+    if (layout.runs.size() > 1 || layout.runs[0].count < 4000) {
+        EXPECT_FALSE(plan.classifier_notes.empty());
+    }
+    for (int i = 0; i < 20000; ++i) {
+        codegen::ClassifierPacket p;
+        p.saddr = (pick(rng, 4) << 30) | (pick(rng, 4) << 20) | (pick(rng, 4) << 8) | pick(rng, 4);
+        p.daddr = (pick(rng, 4) << 30) | (pick(rng, 4) << 20) | (pick(rng, 4) << 8) | pick(rng, 4);
+        p.proto = pick(rng, 2) ? 6 : 17;
+        p.sport = gen_ports[pick(rng, 10)], p.dport = gen_ports[pick(rng, 10)];
+        p.l4_len = pick(rng, 50) ? 20 : 4;
+        for (uint32_t run = 0; run < layout.runs.size(); ++run) {
+            ASSERT_EQ(codegen::classify(*trees, run, p), linear(*trees, run, p))
+                << "run " << run << " packet " << i;
+        }
+    }
+}
+
 TEST(ClassifierRuns, OnlySimpleRulesAndLongEnough) {
     setenv("BPFTABLES_CLASSIFIER_MIN", "3", 1);
     ir::Program program = lower(input_rules({
