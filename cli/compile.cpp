@@ -24,7 +24,9 @@ namespace {
 int compile_direct(ir::Program& program, codegen::Hook hook, Diagnostics& diags,
                    const codegen::Options& options, bool explain, bool stats, std::string& listing) {
     ir::Program copy = program;
-    std::optional<codegen::DirectProgram> built = codegen::build_direct(program, hook, diags, options);
+    codegen::Options per_rule = options;  // asked for by name: the classifier's runs as rules
+    per_rule.classifier_min = 0;
+    std::optional<codegen::DirectProgram> built = codegen::build_direct(program, hook, diags, per_rule);
     if (!built) return 1;
     listing = codegen::insn::listing(built->code);
     if (explain) {

@@ -31,8 +31,7 @@ std::optional<Build> build(ir::Program& program, Hook hook, Diagnostics& diags, 
 }
 
 std::optional<DirectProgram> build_direct(ir::Program& program, Hook hook, Diagnostics& diags,
-                                          Options options) {
-    options.classifier_min = 0;
+                                          const Options& options) {
     if (!passes::run_pipeline(program, diags, options.trace) ||
         !passes::run_checks(program, diags, options.trace) || !run_transforms(program, diags, options))
         return std::nullopt;

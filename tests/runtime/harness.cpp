@@ -122,8 +122,9 @@ void Ruleset::load_direct(Loaded& l, ir::Program program, Hook hook, const bpft_
         return;
     }
     Diagnostics diags;
-    std::optional<codegen::DirectProgram> built =
-        codegen::build_direct(program, hook, diags, codegen::options_from_environment());
+    codegen::Options options = codegen::options_from_environment();
+    options.classifier_min = 0;  // the classifier's runs as rules: a cross-check of the C back end's trees
+    std::optional<codegen::DirectProgram> built = codegen::build_direct(program, hook, diags, options);
     if (!built) {
         l.direct_why = diags.str();
         if (l.direct_why.find("not supported by the direct back end yet") == std::string::npos ||

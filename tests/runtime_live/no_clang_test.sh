@@ -59,6 +59,25 @@ udp 2 10  # stats count since the last commit
 bt stats | grep -Eq "^va \(ifindex [0-9]*\) xdp: [0-9]* packets" && ok "stats" || { bad "stats"; bt stats; }
 expect "clang was never called" 0 "$(clang_calls)"
 
+echo "== a run of classifiable rules: the C back end's classifier, or without clang the rules one by one"
+{
+    printf '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n'
+    for i in $(seq 1 40); do printf -- '-A INPUT -s 198.19.1.%d/32 -j DROP\n' $i; done
+    printf -- '-A INPUT -p udp -m udp --dport 9 -j DROP\nCOMMIT\n'
+} >"$work/run.rules"
+calls=$(clang_calls)
+restore "$work/run.rules" || bad "restore of a classifiable run without clang"
+[ "$(clang_calls)" -gt "$calls" ] && ok "the C back end was tried first (its classifier)" ||
+    bad "the C back end was tried first (its classifier)"
+bt status | grep -q "^generation .*programs: xdp (direct) tc-ingress (direct)$" &&
+    ok "then the direct back end, rule by rule" || { bad "then the direct back end, rule by rule"; bt status; }
+udp 2 9
+expect "it counts" "[2:60]" "$(counter '-A INPUT -p udp -m udp --dport 9 -j DROP')"
+(unset BPFTABLES_CLANG; restore "$work/run.rules") || bad "restore with clang"
+bt status | grep -q "^generation .*programs: xdp (C) tc-ingress (C)$" &&
+    ok "with clang: the C back end (classifier)" || { bad "with clang: the C back end (classifier)"; bt status; }
+restore "$work/r.rules" || bad "restore r.rules again"
+
 echo "== the trap works: --codegen c calls it, fails, and changes nothing"
 before=$(save; gen)
 restore --codegen c "$work/r.rules" 2>/dev/null && bad "restore --codegen c without clang fails" ||
