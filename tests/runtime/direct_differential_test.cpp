@@ -167,17 +167,23 @@ struct Generator {
 
     std::vector<uint8_t> packet() { return v6 ? packet6() : packet4(); }
 
+    // kind 0: a TCP SYN or ACK, 1: a UDP datagram with up to 19 bytes of payload; either IP version.
+    template <typename Ip>
+    std::vector<uint8_t> tcp_or_udp(const Ip& ip, int kind) {
+        if (kind == 0)
+            return frame(ip, loader::Tcp{.sport = port(),
+                                         .dport = port(),
+                                         .flags = static_cast<uint8_t>(pick(2) ? 0x02 : 0x10)});
+        return frame(ip, loader::Udp{.sport = port(), .dport = port()}, pick(20));
+    }
+
     std::vector<uint8_t> packet6() {
         loader::Ipv6 ip{.src = addr6(), .dst = addr6()};
         static const uint8_t hop_limits[] = {1, 2, 63, 64, 65, 255};
         ip.hop_limit = pick(4) == 0 ? static_cast<uint8_t>(1 + pick(255)) : hop_limits[pick(6)];
         if (chance(20)) ip.ext.push_back({static_cast<uint8_t>(pick(2) ? 60 : 43), {}});
         int kind = pick(4);
-        if (kind == 0)
-            return frame(ip, loader::Tcp{.sport = port(),
-                                         .dport = port(),
-                                         .flags = static_cast<uint8_t>(pick(2) ? 0x02 : 0x10)});
-        if (kind == 1) return frame(ip, loader::Udp{.sport = port(), .dport = port()}, pick(20));
+        if (kind < 2) return tcp_or_udp(ip, kind);
         if (kind == 2) {
             static const uint8_t types[] = {128, 129, 1, 135};
             return frame(ip, loader::Icmp{.type = types[pick(4)], .code = static_cast<uint8_t>(pick(5))});
@@ -189,11 +195,7 @@ struct Generator {
     std::vector<uint8_t> packet4() {
         loader::Ipv4 ip{.src = addr(), .dst = addr()};
         int kind = pick(4);
-        if (kind == 0)
-            return frame(ip, loader::Tcp{.sport = port(),
-                                         .dport = port(),
-                                         .flags = static_cast<uint8_t>(pick(2) ? 0x02 : 0x10)});
-        if (kind == 1) return frame(ip, loader::Udp{.sport = port(), .dport = port()}, pick(20));
+        if (kind < 2) return tcp_or_udp(ip, kind);
         if (kind == 2)
             return frame(ip, loader::Icmp{.type = static_cast<uint8_t>(pick(2) ? 8 : 3),
                                           .code = static_cast<uint8_t>(pick(3))});
