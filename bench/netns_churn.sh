@@ -9,16 +9,25 @@ if [ -z "${BPFT_CHURN_MNTNS:-}" ]; then
     exec env BPFT_CHURN_MNTNS=1 unshare -m --propagation slave bash "$0" "$@"
 fi
 set -u
-B=$(cd "$1" && pwd)
+# A copy of the binary: a rebuild of the tree during the run must not fail the attaches.
+B=$(mktemp -d)
+cp "$1/bpftables" "$B/" || exit 1
 N=${2:-100} K=${3:-10}
 mount -t bpf bpf /sys/fs/bpf || exit 1
 names=()
-cleanup() { for n in "${names[@]}"; do ip netns del "$n" 2>/dev/null; done; }
+cleanup() {
+    for n in "${names[@]}"; do ip netns del "$n" 2>/dev/null; done
+    rm -rf "$B"
+}
 trap cleanup EXIT
 mem() { awk '/^(Slab|Percpu|VmallocUsed):/ { s += $2 } END { print s }' /proc/meminfo; }  # kB
 now() { date +%s.%N; }
 locks() { ls /run/bpftables 2>/dev/null | wc -l; }
+# BPF programs and links in the kernel (every namespace's, this run's and any other's: compared before/after).
+progs() { bpftool prog list 2>/dev/null | grep -c '^[0-9]*: '; }
+links() { bpftool link list 2>/dev/null | grep -c '^[0-9]*: '; }
 dirs() { ls /sys/fs/bpf/bpftables 2>/dev/null | wc -l; }
+p0=$(progs) l0=$(links)
 m0=$(mem) t0=$(now) failed=0
 for i in $(seq "$N"); do
     n=bpft-churn-$$-$i
@@ -47,8 +56,9 @@ t3=$(now)
 rounds=0
 for _ in $(seq 100); do  # the kernel tears namespaces down asynchronously: bounded
     rounds=$((rounds + 1))
-    "$B/bpftables" gc -q
+    kept=$("$B/bpftables" gc -q 2>&1 | grep -c 'still run on a device; kept')
     [ "$(dirs)" -eq 0 ] && break
+    echo "gc run $rounds: $kept state directories kept (their devices are still being torn down)"
     sleep 0.2
 done
 t4=$(now)
@@ -58,3 +68,9 @@ echo "deleted without detach in $(echo "$t3 - $t2" | bc) s; gc ($rounds runs) un
 s=$(now)
 "$B/bpftables" gc -q
 echo "one gc with nothing to collect: $(echo "$(now) - $s" | bc) s"
+echo "BPF programs in the kernel: $p0 before, $(progs) now; BPF links: $l0 before, $(links) now"
+# A namespace made now (its inode number may be a dead one's) sees no state.
+n=bpft-churn-$$-fresh
+names+=("$n")
+ip netns add "$n"
+echo "a new namespace's status: $(nsenter --net=/run/netns/"$n" "$B/bpftables" status 2>&1 | tail -1)"

@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "cli/live_commands.hpp"
 #include "cli/live_common.hpp"
@@ -278,7 +281,8 @@ int list_command(int argc, char** argv) {
                                           {"line-numbers", no_argument, nullptr, 'N'},
                                           {"wait", optional_argument, nullptr, 'w'},
                                           {nullptr, 0, nullptr, 0}};
-    bool list = false, zero = false, verbose = false, numbers = false, table_given = false;
+    bool list = false, zero = false, verbose = false, numeric = false, exact = false, numbers = false,
+         table_given = false;
     std::string table = "filter", chain;
     double wait = 0;
     optind = 1;
@@ -298,8 +302,11 @@ int list_command(int argc, char** argv) {
                 verbose = true;
                 break;
             case 'n':
+                numeric = true;
+                break;
             case 'x':
-                break;  // always numeric and exact
+                exact = true;
+                break;
             case 'N':
                 numbers = true;
                 break;
@@ -338,31 +345,15 @@ int list_command(int argc, char** argv) {
         int code = save_nft("bpftables -L", *live, table_given ? table : "", chain);
         return code != 0 || !zero ? code : zero_counters();
     }
-    std::optional<ir::Program> program = std::move(live->program);
-    const ir::Table* t = program->find(table);
-    if (!t) return std::fprintf(stderr, "bpftables -L: table '%s' does not exist\n", table.c_str()), 1;
-    bool first = true;
-    for (const ir::Chain& c : t->chains) {
-        if (!chain.empty() && c.name != chain) continue;
-        if (!first) std::puts("");
-        first = false;
-        if (c.builtin())
-            std::printf("Chain %s (policy %s %llu packets, %llu bytes)\n", c.name.c_str(),
-                        c.policy == ir::Policy::drop ? "DROP" : "ACCEPT",
-                        (unsigned long long)c.policy_counters.packets,
-                        (unsigned long long)c.policy_counters.bytes);
-        else
-            std::printf("Chain %s (user-defined)\n", c.name.c_str());
-        std::printf("%s%s%s\n", numbers ? "num  " : "", verbose ? "    pkts      bytes " : "", "rule");
-        for (size_t i = 0; i < c.rules.size(); ++i) {
-            const ir::Rule& r = c.rules[i];
-            ir::Counters rc = r.counters.value_or(ir::Counters{});
-            if (numbers) std::printf("%-4zu ", i + 1);
-            if (verbose)
-                std::printf("%8llu %10llu ", (unsigned long long)rc.packets, (unsigned long long)rc.bytes);
-            std::printf("%s\n", ir::rule_spec(r).c_str());
-        }
-    }
+    // iptables' own listing of the committed ruleset with the counters counted once.
+    std::vector<std::string> args{"-t", table, "-L"};
+    if (!chain.empty()) args.push_back(chain);
+    for (const auto& [given, flag] : {std::pair{verbose, "-v"}, std::pair{numeric, "-n"},
+                                      std::pair{exact, "-x"}, std::pair{numbers, "--line-numbers"}})
+        if (given) args.emplace_back(flag);
+    int code = runtime::iptables_listing(live->state.backend.value_or(runtime::default_backend()),
+                                         live->program, table, args);
+    if (code != 0) return code;
     return zero ? zero_counters() : 0;
 }
 

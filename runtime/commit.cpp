@@ -354,13 +354,13 @@ bool apply_kernel_copy(Transaction& tx, Rollback& rollback) {
         if (!committed) return false;
         // Counted once: the old copy's counters (what it judged) go back with it on failure, and carry over
         // to the rules that stay in the new copy; with -c the input's counters are the programs' in compiled
-        // tables and the copy's in the others.
+        // tables and the copy's in the others (all the copy's when no interface runs a program).
         tx.old_program = *committed;
         if (old.backend && !is_nft(old)) add_copy_counters(*old.backend, *tx.old_program, old.decided_mark);
         ir::Program copy = request.program;
         if (request.counters_from_input) {
             for (ir::Table& t : copy.tables)
-                if (compiler::is_compiled_table(t.name))
+                if (compiler::is_compiled_table(t.name) && !tx.hooks.empty())
                     for (ir::Chain& c : t.chains) {
                         for (ir::Rule& r : c.rules) r.counters.reset();
                         c.policy_counters = {};

@@ -2,10 +2,12 @@
 
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -239,13 +241,44 @@ void add_copy_counters(compiler::Backend backend, ir::Program& program, uint32_t
     }
 }
 
+int iptables_listing(compiler::Backend backend, const ir::Program& program, const std::string& table,
+                     const std::vector<std::string>& args) {
+    std::string tool = std::string("iptables-") + compiler::backend_name(backend);
+    std::fflush(stdout);
+    std::fflush(stderr);
+    pid_t child = fork();
+    if (child < 0) return std::fprintf(stderr, "bpftables -L: fork: %s\n", std::strerror(errno)), 1;
+    if (child == 0) {
+        if (unshare(CLONE_NEWNET) != 0)
+            std::fprintf(stderr, "bpftables -L: unshare(CLONE_NEWNET): %s\n", std::strerror(errno)), _exit(1);
+        std::string error, output;
+        if (!program.sets.empty() && !sync_sets(program.sets, error))
+            std::fprintf(stderr, "bpftables -L: %s\n", error.c_str()), _exit(1);
+        if (program.find(table) &&
+            run_with_input(tool + "-restore -w 5 --counters",
+                           ir::to_save(program, {.counters = true, .only_table = table}), output) != 0)
+            std::fprintf(stderr, "bpftables -L: %s-restore: %s", tool.c_str(), output.c_str()), _exit(1);
+        std::vector<char*> argv{tool.data()};
+        std::vector<std::string> copies = args;
+        for (std::string& a : copies) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        execvp(argv[0], argv.data());
+        std::fprintf(stderr, "bpftables -L: %s: %s\n", tool.c_str(), std::strerror(errno));
+        _exit(1);
+    }
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
 bool zero_copy_counters(compiler::Backend backend, const ir::Program& program, const std::string& table,
                         const std::string& chain, std::string& error) {
     for (const ir::Table& t : program.tables) {
         if (!t.family.empty() || (!table.empty() && t.name != table)) continue;
         if (!chain.empty() && !t.find(chain)) continue;
-        std::string command = std::string("iptables-") + compiler::backend_name(backend) + " -w 5 -t " + t.name +
-                              " -Z" + (chain.empty() ? "" : " '" + chain + "'");
+        std::string command = std::string("iptables-") + compiler::backend_name(backend) + " -w 5 -t " +
+                              t.name + " -Z" + (chain.empty() ? "" : " '" + chain + "'");
         std::string output;
         if (run_with_input(command, "", output) != 0)
             return error = "cannot zero the kernel's copy (" + command + "): " + output, false;

@@ -44,6 +44,15 @@ bool netfilter_apply(std::optional<compiler::Backend> backend, const ir::Program
 // the kernel lacks, or a chain whose listing does not line up with the copy (changed behind bpftables' back),
 // adds nothing.
 void add_copy_counters(compiler::Backend backend, ir::Program& program, uint32_t decided_mark);
+// iptables -L, printed by iptables itself: `table` of `program` (the committed ruleset with the counters to
+// show, counted once) with its sets is restored into the private network namespace of a child process, where
+// `iptables-<backend> ARGS` lists it; its output, messages and exit code are iptables' own. The kernel's copy is
+// not listed, since it holds the handoff's bookkeeping (kernel_copy). Names are resolved there as iptables does
+// without -n, but with no network: /etc/hosts and /etc/services, no DNS. Returns the exit code (1 when the
+// listing could not be made, with the reason on stderr).
+int iptables_listing(compiler::Backend backend, const ir::Program& program, const std::string& table,
+                     const std::vector<std::string>& args);
+
 // Zeroes the counters of the copy's tables (those of `program`; only `table` when given, only its `chain` when
 // given).
 bool zero_copy_counters(compiler::Backend backend, const ir::Program& program, const std::string& table,

@@ -181,6 +181,40 @@ C
 expect "single-rule commands: filter as iptables-legacy-save" "$(ip netns exec $O iptables-legacy-save -t filter | grep -v '^#')" "$(save -t filter)"
 expect "-S as iptables-legacy -S" "$(ip netns exec $O iptables-legacy -S)" "$(bt -S)"
 expect "-S INPUT 1 as iptables-legacy" "$(ip netns exec $O iptables-legacy -S INPUT 1)" "$(bt -S INPUT 1)"
+
+echo "== -L is iptables' own listing of the committed ruleset, with its counters (namespace $O the oracle)"
+cat >"$work/list.rules" <<'R'
+*filter
+:INPUT DROP [7:420]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:SVC - [0:0]
+[123456:98765432] -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+[3:180] -A INPUT -i lo -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 22 -m comment --comment "ssh in" -j ACCEPT
+-A INPUT -p udp -m multiport --dports 53,123 -j SVC
+-A INPUT -s 198.18.0.0/15 -p icmp -m icmp --icmp-type 8 -m limit --limit 3/min -j ACCEPT
+-A INPUT -m mark --mark 0x2/0xff -j ACCEPT
+-A INPUT -p tcp -j REJECT --reject-with tcp-reset
+-A SVC -m state --state NEW -j ACCEPT
+-A SVC -j LOG --log-prefix "svc "
+COMMIT
+R
+restore -c --backend legacy "$work/list.rules" || bad "restore of the listing's ruleset"
+# No interface runs a program now: the input's counters are the kernel copy's alone, and still shown.
+expect "restore -c with no program keeps the input's counters" \
+    "[123456:98765432] -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT" \
+    "$(save -c | grep -- '-A INPUT -m conntrack')"
+ip netns exec $O iptables-legacy-restore -c "$work/list.rules"
+for f in "-L -n" "-L" "-L -v -n" "-L -n -v -x --line-numbers" "-L SVC -n" "-t nat -L -n" "-L NOPE"; do
+    want=$(nsenter --net=/run/netns/$O iptables-legacy $f 2>&1)
+    wcode=$?
+    got=$(bt $f 2>&1)
+    gcode=$?
+    expect "bpftables $f: as iptables-legacy $f" "$want" "$got"
+    expect "bpftables $f: exit code" "$wcode" "$gcode"
+done
+grep -q BPFTABLES-DECIDED <<<"$(bt -L -n)" && bad "-L shows the handoff's chain" || ok "-L hides the handoff's bookkeeping"
 bt detach --all || bad "detach --all after the single-rule commands"
 
 echo "== a namespace deleted without detach: a new one inherits nothing, and its state is collected"
