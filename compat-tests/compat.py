@@ -26,7 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from compat_lib import attached, compare, conntrack, corpus, ipv6mode, netns, nftmode  # noqa: E402
+from compat_lib import attached, commands, compare, conntrack, corpus, ipv6mode, netns, nftmode  # noqa: E402
 from compat_lib import rulegen, subject, textrules  # noqa: E402
 from compat_lib import packets as pk  # noqa: E402
 
@@ -59,6 +59,10 @@ def parse_args(argv):
     ap.add_argument("--output", type=int, default=0,
                     help="the first N random rulesets also run in the output mode: their rules in OUTPUT, the "
                          "packets sent by the DUT itself (raw socket) out of its veth; run at tc-egress")
+    ap.add_argument("--commands", type=int, default=0,
+                    help="with the attached subject, the first N random rulesets are built rule by rule with "
+                         "iptables' single-rule commands (bpftables -I/-A/-D/-R/-C/-N/-P), the same commands "
+                         "given to iptables-legacy: exit codes and saved tables compared, then the packets")
     ap.add_argument("--shrink", type=int, default=3, help="shrink at most this many mismatches (0: none)")
     ap.add_argument("--print", type=int, default=5, dest="print_max", help="print at most this many mismatches")
     ap.add_argument("--results", help="write the run's results as JSON here (input of compat-tests/report)")
@@ -173,7 +177,8 @@ def main(argv):
     stats = Stats()
     results = {"seed": seed, "families": families, "families_off": families_off, "classes": classes,
                "oracles": [f.name for f in flavours], "hook": args.hook, "mismatches": [], "fail_open": [],
-               "oracle_disagreements": [], "compile_failures": [], "load_failures": [], "rulesets": 0}
+               "oracle_disagreements": [], "compile_failures": [], "load_failures": [], "rulesets": 0,
+               "commands": []}
     results.update({"regressions": [], "conntrack": [], "corpus": [], "corpus_skipped": None,
                     "command": "compat.py " + " ".join(argv)})
     start = time.monotonic()
@@ -200,7 +205,8 @@ def main(argv):
             results["rulesets"] += 1
             for fam in ruleset.families():
                 stats.family_rulesets[fam] += 1
-            compare_one(ctx, "random", rs_seed, ruleset, ruleset.filter_text(), pkts, families=True)
+            compare_one(ctx, "random", rs_seed, ruleset, ruleset.filter_text(), pkts, families=True,
+                        commands_rng=random.Random(f"{rs_seed}-commands") if k <= args.commands else None)
             if k <= args.forward:
                 fwd = ruleset.as_forward()
                 compare_one(ctx, "forward", rs_seed, fwd, fwd.filter_text(), pkts, families=True)
@@ -237,6 +243,10 @@ def main(argv):
         f"{len(results['compile_failures'])} random rulesets not compiled; {len(results['load_failures'])} not "
         f"loaded; {ct_text}; regressions {dict(reg)}; "
         f"{results['seconds']} s")
+    if results["commands"]:
+        log(f"compat: {len(results['commands'])} rulesets built by single-rule commands "
+            f"({sum(r['commands'] for r in results['commands'])} commands), "
+            f"{sum(1 for r in results['commands'] if r['difference'])} unlike iptables-legacy")
     if len(ctx.subjects) > 1:
         for sname in ctx.subjects:
             log(f"compat: subject {sname}: " + ", ".join(
@@ -258,8 +268,9 @@ def main(argv):
                   r["outcomes"].get("fail_open") for r in results.get("nft", []))
     ipv6_bad = any(r["error"] or r["outcomes"].get("mismatch") or r["outcomes"].get("confused")
                    for r in results.get("ipv6", []))
+    commands_bad = any(r["difference"] for r in results["commands"])
     bad = t["mismatch"] or t["confused"] or results["compile_failures"] or new_ct or reg["FAIL"] or nft_bad or \
-        ipv6_bad or \
+        ipv6_bad or commands_bad or \
         any(f["oracle"] == "legacy" and f.get("group", "random") in ("random", "forward", "output")
             for f in results["load_failures"])
     return 1 if bad else 0
@@ -291,7 +302,8 @@ class Ctx:
         return self.oracles[base]
 
 
-def compare_one(ctx, group, rs_seed, ruleset, text, pkts, families=False, ipsets=None, shrink=True):
+def compare_one(ctx, group, rs_seed, ruleset, text, pkts, families=False, ipsets=None, shrink=True,
+                commands_rng=None):
     """One ruleset and its packets through the kernel and each subject (`run`, `attached`); counts outcomes under
     group (group@attached for the attached subject). ruleset.base says which built-in chain the packets take.
     Returns the outcome counter of the first subject, or None when a side could not take the ruleset."""
@@ -313,9 +325,17 @@ def compare_one(ctx, group, rs_seed, ruleset, text, pkts, families=False, ipsets
                                                        chain=base)
             else:
                 att = ctx.attached[base]
-                err = att.load(text, ipsets=ipsets)
-                if err:
-                    raise subject.CompileError(f"bpftables-restore: {err}")
+                if commands_rng is not None:  # built by single-rule commands, beside iptables-legacy's
+                    n, diff = commands.build(att, legacy, text, commands_rng)
+                    results["commands"].append({"seed": rs_seed, "commands": n, "difference": diff})
+                    log(f"{group} ruleset {rs_seed}: built by {n} single-rule commands: " +
+                        ("exit codes and saved tables as iptables-legacy's" if diff is None else diff))
+                    if diff is not None:
+                        return None
+                else:
+                    err = att.load(text, ipsets=ipsets)
+                    if err:
+                        raise subject.CompileError(f"bpftables-restore: {err}")
                 answers[sname] = att.verdicts(ruleset, units)
         except subject.CompileError as e:
             if group in ("random", "forward", "output"):

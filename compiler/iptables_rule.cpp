@@ -400,7 +400,7 @@ std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<Word>& ra
 
     // An IPv6 address of /0 uninverted matches everything: ip6tables-save leaves it out.
     auto address6 = [](ir::Dir dir, const ir::Ipv6Net& net, bool invert) -> std::optional<ir::Match> {
-        if (net.mask == ir::Ipv6Addr{} && !invert) return std::nullopt;
+        if (net.mask == ir::Ipv6Addr{} && !invert) return std::nullopt;  // as IPv4's /0 below
         return ir::Address6Match{dir, net, invert};
     };
     std::vector<ir::Rule> rules;
@@ -419,8 +419,11 @@ std::optional<std::vector<ir::Rule>> lower_rule_spec(const std::vector<Word>& ra
                 if (auto m = address6(ir::Dir::dst, b.dst6[di], b.dst_inv); b.dst_set && m)
                     add(*m, b.dst_loc);
             } else {
-                if (b.src_set) add(ir::AddressMatch{ir::Dir::src, b.src[si], b.src_inv}, b.src_loc);
-                if (b.dst_set) add(ir::AddressMatch{ir::Dir::dst, b.dst[di], b.dst_inv}, b.dst_loc);
+                // As iptables stores them: a /0 that is not negated matches every packet and is no match.
+                if (b.src_set && (b.src[si].mask != 0 || b.src_inv))
+                    add(ir::AddressMatch{ir::Dir::src, b.src[si], b.src_inv}, b.src_loc);
+                if (b.dst_set && (b.dst[di].mask != 0 || b.dst_inv))
+                    add(ir::AddressMatch{ir::Dir::dst, b.dst[di], b.dst_inv}, b.dst_loc);
             }
             if (b.in) add(*b.in, b.in_loc);
             if (b.out) add(*b.out, b.out_loc);

@@ -208,7 +208,7 @@ bool parse_mac(std::string_view s, std::array<uint8_t, 6>& out) {
 
 std::string format_mac(const std::array<uint8_t, 6>& addr) {
     char buf[24];
-    std::snprintf(buf, sizeof buf, "%02X:%02X:%02X:%02X:%02X:%02X", addr[0], addr[1], addr[2], addr[3],
+    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", addr[0], addr[1], addr[2], addr[3],
                   addr[4], addr[5]);
     return buf;
 }
