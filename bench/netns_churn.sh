@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Namespaces that come and go (issue 18): N network namespaces, each with a veth pair and `bpftables attach`
-# (XDP), the first K of those attach commands killed (SIGKILL) 0.3 s in; then every namespace deleted without
+# (XDP), the first K of those attach commands killed (SIGKILL) 0 to 0.29 s in; then every namespace deleted without
 # detach, and `bpftables gc` until nothing is left. Prints the time and kernel memory of the attaches, what a
 # kill left, and what gc removed. Runs in a private mount namespace with its own bpffs; the namespaces it makes
 # are named bpft-churn-PID-I and always removed.
@@ -23,11 +23,11 @@ trap cleanup EXIT
 mem() { awk '/^(Slab|Percpu|VmallocUsed):/ { s += $2 } END { print s }' /proc/meminfo; }  # kB
 now() { date +%s.%N; }
 locks() { ls /run/bpftables 2>/dev/null | wc -l; }
-# BPF programs and links in the kernel (every namespace's, this run's and any other's: compared before/after).
-progs() { bpftool prog list 2>/dev/null | grep -c '^[0-9]*: '; }
-links() { bpftool link list 2>/dev/null | grep -c '^[0-9]*: '; }
+# This run's own: the ids of the programs its attaches put on the veths, and its namespaces' lock files (by inode).
+ids=() inodes=()
+alive() { n=0; for id in "${ids[@]}"; do bpftool prog show id "$id" >/dev/null 2>&1 && n=$((n + 1)); done; echo $n; }
+locks_left() { n=0; for i in "${inodes[@]}"; do [ -e "/run/bpftables/$i.lock" ] && n=$((n + 1)); done; echo $n; }
 dirs() { ls /sys/fs/bpf/bpftables 2>/dev/null | wc -l; }
-p0=$(progs) l0=$(links)
 m0=$(mem) t0=$(now) failed=0
 for i in $(seq "$N"); do
     n=bpft-churn-$$-$i
@@ -37,15 +37,18 @@ for i in $(seq "$N"); do
     if [ "$i" -le "$K" ]; then
         nsenter --net=/run/netns/"$n" "$B/bpftables" attach v0 >/dev/null 2>&1 &
         pid=$!
-        sleep 0.3
+        sleep "0.$(printf %02d $((RANDOM % 30)))"  # 0 to 0.29 s: before, during or after its commit
         kill -9 $pid 2>/dev/null
         wait $pid 2>/dev/null
     else
         nsenter --net=/run/netns/"$n" "$B/bpftables" attach v0 >/dev/null || failed=$((failed + 1))
     fi
+    inodes+=("$(stat -L -c %i /run/netns/"$n")")
+    id=$(ip -n "$n" -d link show v0 | grep -o 'prog/xdp id [0-9]*' | grep -o '[0-9]*$')
+    [ -n "$id" ] && ids+=("$id")
 done
 t1=$(now) m1=$(mem)
-echo "attach in $N namespaces ($K of them killed 0.3 s in, $failed failed): $(echo "$t1 - $t0" | bc) s," \
+echo "attach in $N namespaces ($K of them killed 0-0.29 s in, $failed failed): $(echo "$t1 - $t0" | bc) s," \
     "$(echo "($t1 - $t0) / $N" | bc -l | cut -c1-5) s each; kernel memory (Slab+Percpu+VmallocUsed) +$((m1 - m0)) kB," \
     "$(((m1 - m0) / N)) kB each"
 echo "state directories: $(dirs); lock files in /run/bpftables: $(locks)"
@@ -68,7 +71,8 @@ echo "deleted without detach in $(echo "$t3 - $t2" | bc) s; gc ($rounds runs) un
 s=$(now)
 "$B/bpftables" gc -q
 echo "one gc with nothing to collect: $(echo "$(now) - $s" | bc) s"
-echo "BPF programs in the kernel: $p0 before, $(progs) now; BPF links: $l0 before, $(links) now"
+echo "programs the attaches put on the veths: ${#ids[@]}, still loaded now: $(alive);" \
+    "lock files of the namespaces left: $(locks_left) of ${#inodes[@]}"
 # A namespace made now (its inode number may be a dead one's) sees no state.
 n=bpft-churn-$$-fresh
 names+=("$n")
