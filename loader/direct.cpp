@@ -15,18 +15,6 @@ namespace bpftables::loader {
 
 namespace insn = codegen::insn;
 
-Fd& Fd::operator=(Fd&& o) noexcept {
-    if (this != &o) {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = o.release();
-    }
-    return *this;
-}
-
-Fd::~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-}
-
 std::optional<Fd> create_map(const MapSpec& spec, std::string& error) {
     LIBBPF_OPTS(bpf_map_create_opts, opts, .btf_fd = static_cast<uint32_t>(spec.btf_fd),
                 .btf_key_type_id = spec.btf_key_type_id, .btf_value_type_id = spec.btf_value_type_id,

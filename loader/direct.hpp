@@ -11,33 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "base/fd.hpp"
 #include "codegen/insn/insn.hpp"
 
 struct btf;
 
 namespace bpftables::loader {
 
-// Owner of one file descriptor.
-class Fd {
-  public:
-    Fd() = default;
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(Fd&& o) noexcept : fd_(o.release()) {}
-    Fd& operator=(Fd&& o) noexcept;
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd();
-    int get() const { return fd_; }
-    int release() {
-        int fd = fd_;
-        fd_ = -1;
-        return fd;
-    }
-    explicit operator bool() const { return fd_ >= 0; }
-
-  private:
-    int fd_ = -1;
-};
+using bpftables::Fd;
 
 struct MapSpec {
     bpf_map_type type = BPF_MAP_TYPE_ARRAY;

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <thread>
+#include <utility>
 
 #include "compiler/ipsets.hpp"
 #include "compiler/iptables_lower.hpp"
@@ -36,10 +37,10 @@ std::optional<ProgMaps> prog_maps(int prog_fd, std::string& error) {
     uint32_t len = sizeof info;
     if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) != 0)
         return error = "cannot read the program's info: " + errno_text(), std::nullopt;
-    std::map<std::string, loader::Fd> maps = loader::maps_by_name(prog_fd);
+    std::map<std::string, Fd> maps = loader::maps_by_name(prog_fd);
     auto take = [&](const char* name) {
         auto it = maps.find(name);
-        return Fd(it == maps.end() ? -1 : it->second.release());
+        return it == maps.end() ? Fd() : std::move(it->second);
     };
     // The interface-name map is only bound when a rule matches -i / -o; the counter map only when some rule
     // can be reached (not when an nft nat chain at prerouting hands every packet to the kernel first).

@@ -26,24 +26,6 @@ std::string errno_text() {
 
 }  // namespace
 
-Fd& Fd::operator=(Fd&& o) noexcept {
-    if (this != &o) {
-        if (fd_ >= 0) close(fd_);
-        fd_ = o.release();
-    }
-    return *this;
-}
-
-Fd::~Fd() {
-    if (fd_ >= 0) close(fd_);
-}
-
-int Fd::release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-}
-
 const char* attach_hook_name(AttachHook hook) {
     return hook == AttachHook::xdp ? "xdp" : "tc";
 }

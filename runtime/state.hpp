@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/fd.hpp"
 #include "bpf/abi.h"
 #include "codegen/hook.hpp"
 #include "codegen/layout.hpp"
@@ -22,23 +23,7 @@
 
 namespace bpftables::runtime {
 
-// Owner of one file descriptor.
-class Fd {
-  public:
-    Fd() = default;
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(Fd&& o) noexcept : fd_(o.release()) {}
-    Fd& operator=(Fd&& o) noexcept;
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd();
-    int get() const { return fd_; }
-    int release();
-    explicit operator bool() const { return fd_ >= 0; }
-
-  private:
-    int fd_ = -1;
-};
+using bpftables::Fd;
 
 // Where `bpftables attach --hook` puts an interface's ingress program; both also carry OUTPUT at tc-egress.
 enum class AttachHook { xdp, tc };

@@ -231,9 +231,10 @@ void agree(uint32_t first, uint32_t last, bool v6) {
         // Every rule's and policy's counters (the harness compares them with the C back end's).
         const codegen::Layout* layout = rs.layout(hook);
         for (const codegen::GidInfo& info : layout->gids) {
-            if (info.table == "filter")
+            if (info.table == "filter") {
                 EXPECT_TRUE(rs.counter(hook, info.table, info.chain, info.rule)) << "seed " << seed << "\n"
                                                                                  << text;
+            }
         }
     }
 }
