@@ -243,6 +243,10 @@ def main(argv):
         f"{len(results['compile_failures'])} random rulesets not compiled; {len(results['load_failures'])} not "
         f"loaded; {ct_text}; regressions {dict(reg)}; "
         f"{results['seconds']} s")
+    if t["counted_rulesets"]:
+        log(f"compat: attached subject's counters (bpftables-save -c) against the kernel's, rule by rule: "
+            f"{t['counted_rulesets']} rulesets, {t['counted_rules']} rules and policies, {t['counted_packets']} "
+            f"packets counted by the kernel; {len(results.get('counter_differences', []))} rulesets unlike")
     if results["commands"]:
         log(f"compat: {len(results['commands'])} rulesets built by single-rule commands "
             f"({sum(r['commands'] for r in results['commands'])} commands), "
@@ -268,7 +272,7 @@ def main(argv):
                   r["outcomes"].get("fail_open") for r in results.get("nft", []))
     ipv6_bad = any(r["error"] or r["outcomes"].get("mismatch") or r["outcomes"].get("confused")
                    for r in results.get("ipv6", []))
-    commands_bad = any(r["difference"] for r in results["commands"])
+    commands_bad = any(r["difference"] for r in results["commands"]) or results.get("counter_differences")
     bad = t["mismatch"] or t["confused"] or results["compile_failures"] or new_ct or reg["FAIL"] or nft_bad or \
         ipv6_bad or commands_bad or \
         any(f["oracle"] == "legacy" and f.get("group", "random") in ("random", "forward", "output")
@@ -336,7 +340,9 @@ def compare_one(ctx, group, rs_seed, ruleset, text, pkts, families=False, ipsets
                     err = att.load(text, ipsets=ipsets)
                     if err:
                         raise subject.CompileError(f"bpftables-restore: {err}")
+                att_before = netns.Counters(att.saved())  # counted once: the programs' and the copy's
                 answers[sname] = att.verdicts(ruleset, units)
+                att_counts = counter_delta(att_before, netns.Counters(att.saved()))
         except subject.CompileError as e:
             if group in ("random", "forward", "output"):
                 results["compile_failures"].append({"seed": rs_seed, "ruleset": text, "error": str(e),
@@ -360,7 +366,10 @@ def compare_one(ctx, group, rs_seed, ruleset, text, pkts, families=False, ipsets
         log(f"ruleset {rs_seed}: iptables-legacy-restore rejected it: {err}")
         return None
     model = ruleset
+    kernel_before = legacy.counters()
     kernel = legacy.verdicts(model, units)
+    if "attached" in answers:  # every rule's and policy's count, not only the deciding rule's
+        compare_counts(ctx, group, rs_seed, text, counter_delta(kernel_before, legacy.counters()), att_counts)
     second = None
     if nft is not None and group == "random" and args.nft_rulesets != 0:
         args.nft_rulesets -= 1
@@ -384,6 +393,36 @@ def compare_one(ctx, group, rs_seed, ruleset, text, pkts, families=False, ipsets
                         "seed": rs_seed, "packet_index": i + 1, "ruleset": text, "packet": pk.describe(p),
                         "legacy": o, "nft": second[i]})
     return first
+
+
+def counter_delta(before, after):
+    """The filter table's packet counts between two netns.Counters: {(chain, rule or 0 for the policy): n}."""
+    out = {}
+    for (table, chain), counts in after.rules.items():
+        old = before.rules.get((table, chain), [])
+        for i, n in enumerate(counts):
+            if table == "filter":
+                out[(chain, i + 1)] = n - (old[i] if i < len(old) and len(old) == len(counts) else 0)
+    for (table, chain), n in after.policies.items():
+        if table == "filter":
+            out[(chain, 0)] = n - before.policies.get((table, chain), 0)
+    return out
+
+
+def compare_counts(ctx, group, rs_seed, text, kernel, attached_counts):
+    """The attached subject's counts (bpftables-save -c: counted once) against the oracle's, rule by rule, for the
+    same packets; a difference is recorded and fails the run."""
+    diff = {f"{c}:{r}": {"kernel": kernel.get((c, r), 0), "bpftables": attached_counts.get((c, r), 0)}
+            for (c, r) in sorted(set(kernel) | set(attached_counts))
+            if kernel.get((c, r), 0) != attached_counts.get((c, r), 0)}
+    ctx.stats.total["counted_rulesets"] += 1
+    ctx.stats.total["counted_rules"] += len(set(kernel) | set(attached_counts))
+    ctx.stats.total["counted_packets"] += sum(kernel.values())
+    if diff:
+        ctx.results.setdefault("counter_differences", []).append({"seed": rs_seed, "group": group,
+                                                                  "ruleset": text[:20000], "rules": diff})
+        ctx.log(f"{group}@attached ruleset {rs_seed}: counters unlike the kernel's: " +
+                ", ".join(f"{k} kernel {v['kernel']} bpftables {v['bpftables']}" for k, v in list(diff.items())[:6]))
 
 
 def tally(ctx, group, sname, rs_seed, model, text, pkts, units, kernel, subj, families, ipsets, shrink):
