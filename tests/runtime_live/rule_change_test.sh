@@ -2,8 +2,8 @@
 # Single-rule commands on a running namespace (issue 14 item 3): the kernel's copy changes by one line of
 # `iptables-legacy-restore --noflush` (bpftables -v says so), the copy's other rules keep their counters, the
 # running entry program stays, traffic meets the new rule at once, counters carry over exactly, a command that
-# fails after changing the copy puts the old rule back with its counters, and changes the one-line path cannot
-# count the same way take the whole-table path.
+# fails after changing the copy puts the old rule back with its counters, `bpftables-restore -n` with a one-rule
+# diff takes the same path, and changes the one-line path cannot count the same way take the whole-table path.
 # Usage: rule_change_test.sh BUILD_CLI_DIR   (needs root; runs itself in a private mount namespace)
 if [ -z "${BPFT_LIVE_MNTNS:-}" ]; then
     exec env BPFT_LIVE_MNTNS=1 unshare -m --propagation slave bash "$0" "$@"
@@ -55,6 +55,13 @@ out=$(bt -v -R INPUT 1 -p udp -m udp --dport 9 -j ACCEPT) || bad "-R by itself"
 grep -q "the kernel's netfilter copy is unchanged" <<<"$out" && ok "a rule replaced by itself leaves the copy" ||
     { bad "a rule replaced by itself leaves the copy"; echo "$out"; }
 expect "counters kept by -R of the same rule" "[7:" "$(counter '--dport 9 -j ACCEPT' | cut -d: -f1):"
+
+echo "== bpftables-restore -n with a one-rule diff: one line too"
+out=$(printf '*filter\n-A INPUT -p udp -m udp --dport 13 -j DROP\nCOMMIT\n' | restore -n -v --backend legacy) || bad "restore -n"
+grep -q "applied one rule to the kernel's netfilter (legacy): -I INPUT 5$" <<<"$out" &&
+    ok "restore -n of one rule is one line" || { bad "restore -n of one rule is one line"; echo "$out"; }
+udp 2 13
+expect "the restored rule decides" "[2:" "$(counter '--dport 13 -j DROP' | cut -d: -f1):"
 
 echo "== a failure after the copy changed puts the rule back with its counters"
 before=$(copy)
