@@ -298,6 +298,14 @@ std::optional<CopyChange> copy_change(compiler::Backend backend, const ir::Progr
         listing.find(" -c ") == std::string::npos)
         return std::nullopt;
     std::string kept = listing.substr(prefix.size(), listing.find('\n') - prefix.size());
+    // The copy must have the committed rule there (it may have been changed behind bpftables' back): the
+    // listing without its counters is that rule's text, else the whole table goes.
+    std::string spaced = " " + kept;
+    size_t c = spaced.find(" -c "), packets_end = spaced.find(' ', c + 4);
+    if (c == std::string::npos || packets_end == std::string::npos) return std::nullopt;
+    size_t bytes_end = spaced.find(' ', packets_end + 1);
+    std::string text = spaced.substr(0, c) + (bytes_end == std::string::npos ? "" : spaced.substr(bytes_end));
+    if (text.substr(std::min<size_t>(1, text.size())) != old_spec) return std::nullopt;
     change.line = d->added ? "-R " + position + " " + new_spec : "-D " + position;
     change.undo = (d->added ? "-R " : "-I ") + position + " " + kept;
     return change;

@@ -76,5 +76,13 @@ expect "the copy matches the committed ruleset" \
     "$(save | grep '^-A INPUT' | sed 's/^-A INPUT //')" \
     "$(copy | sed 's/^\[[0-9:]*\] -A INPUT //' | grep -v BPFTABLES-DECIDED)"
 expect "the copy still has the REJECT rule's counters" "[4:" "$(copy_counter '--dport 11 -j REJECT' | cut -d: -f1):"
+echo "== a copy changed behind bpftables' back: the whole table"
+inA iptables-legacy -R INPUT 3 -p udp -m udp --dport 99 -j DROP  # committed rule 2 (--dport 10)
+out=$(bt -v -D INPUT 2) || bad "-D after a change behind bpftables' back"
+grep -q "applied to the kernel's netfilter (legacy)$" <<<"$out" && ok "a copy that does not line up: whole table" ||
+    { bad "a copy that does not line up: whole table"; echo "$out"; }
+expect "the copy matches the committed ruleset again" \
+    "$(save | grep '^-A INPUT' | sed 's/^-A INPUT //')" \
+    "$(copy | sed 's/^\[[0-9:]*\] -A INPUT //' | grep -v BPFTABLES-DECIDED)"
 bt detach va >/dev/null
 finish
