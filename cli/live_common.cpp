@@ -59,8 +59,10 @@ bool read_codegen(const char* cmd, const char* name, runtime::Codegen& codegen) 
     return true;
 }
 
-int do_commit(const char* cmd, const runtime::State& old, runtime::CommitRequest request, bool verbose) {
+int do_commit(const char* cmd, const runtime::State& old, runtime::CommitRequest request, bool verbose,
+              std::vector<std::pair<std::string, double>> steps) {
     runtime::CommitReport report;
+    report.steps = std::move(steps);
     std::string error;
     bool test = request.test_only;
     if (!runtime::commit(old, std::move(request), report, error)) {
@@ -72,6 +74,9 @@ int do_commit(const char* cmd, const runtime::State& old, runtime::CommitRequest
         for (const std::string& n : report.notes) std::printf("%s\n", n.c_str());
         std::printf("%zu rules and policies; build %.3fs, load %.3fs, swap %.6fs%s\n", report.gids,
                     report.build_s, report.load_s, report.swap_s, test ? " (test only)" : "");
+        std::printf("steps:");
+        for (const auto& [name, seconds] : report.steps) std::printf(" %s %.4fs;", name.c_str(), seconds);
+        std::printf("\n");
     }
     return 0;
 }

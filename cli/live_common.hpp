@@ -4,6 +4,7 @@
 // committed nft ruleset.
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runtime/live.hpp"
@@ -30,7 +31,9 @@ double read_wait(int argc, char** argv);
 bool read_codegen(const char* cmd, const char* name, runtime::Codegen& codegen);
 
 // runtime::commit, with its failure or (-v) its report printed; the exit code.
-int do_commit(const char* cmd, const runtime::State& old, runtime::CommitRequest request, bool verbose);
+// `steps`: what the command timed before the commit (printed with -v before the commit's own steps).
+int do_commit(const char* cmd, const runtime::State& old, runtime::CommitRequest request, bool verbose,
+              std::vector<std::pair<std::string, double>> steps = {});
 
 // bpftables-save of a committed nft ruleset: its canonical text, each `counter` statement with the live
 // counters of the rules lowered from its rule (summed: `{ a, b }` lowers to one rule per element), as

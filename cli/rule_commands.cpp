@@ -1,6 +1,7 @@
 // iptables' command line: `bpftables [-t T] -A/-I/-D/-R/-C/-N/-X/-F/-P/-E ...` (runtime/rule_command.hpp),
 // -S, and -L / -Z (cli/live.cpp), with iptables' options wherever they stand.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -184,15 +185,23 @@ int rule_command(int argc, char** argv) {
     line.rule.words.insert(line.rule.words.end(), line.spec.begin(), line.spec.end());
     int code = 0;
     std::string cmd = std::string(kCmd) + " -" + c;
+    using Clock = std::chrono::steady_clock;
+    auto seconds = [](Clock::time_point t) {
+        return std::chrono::duration<double>(Clock::now() - t).count();
+    };
+    auto t = Clock::now();
     std::optional<Locked> locked = lock_state(cmd.c_str(), line.wait, code);
     if (!locked) return code;
+    std::vector<std::pair<std::string, double>> steps{{"lock+state", seconds(t)}};
+    t = Clock::now();
     Diagnostics diags;
     runtime::RuleCommandResult result = runtime::apply_rule_command(locked->state, line.rule, diags);
+    steps.emplace_back("command", seconds(t));
     std::fputs(diags.str().c_str(), stderr);
     if (!result.message.empty()) std::fprintf(stderr, "%s: %s\n", kCmd, result.message.c_str());
     if (!result.request) return result.code;
     result.request->attachments = current_attachments(cmd.c_str(), locked->state);
-    return do_commit(cmd.c_str(), locked->state, std::move(*result.request), line.verbose);
+    return do_commit(cmd.c_str(), locked->state, std::move(*result.request), line.verbose, std::move(steps));
 }
 
 }  // namespace bpftables::cli

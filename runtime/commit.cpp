@@ -53,13 +53,19 @@ Fd create_link(int prog_fd, const Attachment& a, codegen::Hook hook, std::string
 // The committed ruleset as a program: the state's text parsed on first use (null, with `error`, when it does
 // not parse).
 const ir::Program* committed_ir(Transaction& tx, std::string& error) {
-    if (!tx.committed) tx.committed = program_with(tx.old, nullptr, error);
+    if (!tx.committed)
+        tx.committed =
+            tx.request.committed ? std::move(tx.request.committed) : program_with(tx.old, nullptr, error);
     return tx.committed ? &*tx.committed : nullptr;
 }
 
 // On failure: the old copy in the kernel's netfilter where it was.
 void put_back_old_copy(const Transaction& tx) {
     std::string ignored;
+    if (tx.copy_change) {
+        netfilter_apply_line(*tx.request.backend, tx.copy_change->table, tx.copy_change->undo, ignored);
+        return;
+    }
     if (!tx.old_program) return;
     netfilter_apply(tx.request.backend, *tx.old_program, tx.request.netfilter_tables, tx.old.decided_mark,
                     false, ignored);
@@ -349,9 +355,28 @@ bool apply_kernel_copy(Transaction& tx, Rollback& rollback) {
     const State& old = tx.old;
     const CommitRequest& request = tx.request;
     std::string& error = tx.error;
+    const ir::Program* committed = nullptr;
     if (!request.netfilter_tables.empty()) {
-        const ir::Program* committed = committed_ir(tx, error);
+        committed = committed_ir(tx, error);
         if (!committed) return false;
+        // One rule changed in the same backend's copy (a single-rule command, a small restore -n): that rule
+        // alone, instead of reading the copy's counters and restoring whole tables.
+        if (request.backend && !is_nft(old) && old.backend == request.backend &&
+            !request.counters_from_input && old.decided_mark == tx.next.decided_mark)
+            tx.copy_change = copy_change(*request.backend, *committed, request.program,
+                                         request.netfilter_tables, tx.next.decided_mark);
+    }
+    if (tx.copy_change) {
+        const std::string& line = tx.copy_change->line;
+        if (!netfilter_apply_line(*request.backend, tx.copy_change->table, line, error)) return false;
+        // "-R INPUT 500" of the line
+        size_t chain_end = line.find(' ', 3),
+               end = line.find(' ', chain_end == std::string::npos ? 0 : chain_end + 1);
+        tx.report.notes.push_back(line.empty() ? "the kernel's netfilter copy is unchanged"
+                                               : "applied one rule to the kernel's netfilter (" +
+                                                     std::string(compiler::backend_name(*request.backend)) +
+                                                     "): " + line.substr(0, end));
+    } else if (committed) {
         // Counted once: the old copy's counters (what it judged) go back with it on failure, and carry over
         // to the rules that stay in the new copy; with -c the input's counters are the programs' in compiled
         // tables and the copy's in the others (all the copy's when no interface runs a program).

@@ -8,7 +8,7 @@
 //   check_kernel_copy     the kernel's netfilter / nf_tables copy, checked only (--test there)
 //   set_counters          the new programs' counters: the input's (-c) or the surviving rules'
 //   pin_generation        pin the new programs and maps                      undo: unpin them
-//   apply_kernel_copy     the kernel's copy replaced                          undo: the old copy back
+//   apply_kernel_copy     the kernel's copy replaced (or one rule of it)      undo: the old copy back
 //   swap_links            every link updated in place (BPF_F_REPLACE) or created, the rules program of a kept
 //                         entry program swapped in its prog array  undo: swapped back, removed
 //   carry_counters        what the old programs counted until the swap, as offsets
@@ -25,6 +25,7 @@
 #include "loader/loaded_program.hpp"
 #include "runtime/generation.hpp"
 #include "runtime/live.hpp"
+#include "runtime/netfilter.hpp"
 
 namespace bpftables::runtime {
 
@@ -78,6 +79,8 @@ struct Transaction {
     std::vector<std::string> new_pins;
     // The committed ruleset, when tables go to the kernel's netfilter (to put its copy back on a rollback).
     std::optional<ir::Program> old_program;
+    // The kernel's copy changed by one rule (netfilter.hpp: copy_change) instead of whole tables.
+    std::optional<CopyChange> copy_change;
     // With another backend than the committed copy's, that copy leaves the old backend's tables (emptied).
     std::vector<std::string> stale;
     std::map<codegen::Hook, Fd> old_progs;

@@ -130,6 +130,10 @@ void set_counted(ir::Program& program, const std::vector<codegen::GidInfo>& gids
     });
 }
 
+bool same_rule(const ir::Rule& a, const ir::Rule& b) {
+    return a.matches == b.matches && a.target == b.target;
+}
+
 void carry_counters(const ir::Program& previous, ir::Program& target) {
     std::map<std::string, std::vector<ir::Counters>> by_key;
     for (const ir::Table& t : previous.tables)

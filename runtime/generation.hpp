@@ -74,6 +74,9 @@ void set_counted(ir::Program& program, const std::vector<codegen::GidInfo>& gids
 std::optional<ir::Program> program_with(const State& state, const std::vector<bpft_counter>* values,
                                         std::string& error);
 
+// The same rule, as iptables compares them (-D, -C): what it matches and what it does, wherever it was written.
+bool same_rule(const ir::Rule& a, const ir::Rule& b);
+
 // The counters of each rule and policy of `target` that also exists in `previous` (same table, chain and rule
 // text; the n-th copy of a rule takes the n-th one's), zero for the others.
 void carry_counters(const ir::Program& previous, ir::Program& target);

@@ -7,6 +7,7 @@
 #include <net/if.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 
 #include "codegen/direct_emitter.hpp"
@@ -20,26 +21,38 @@ namespace {
 // The commit, step by step; on failure the rollback undoes, last first, what the steps before did.
 bool commit_generation(const State& old, CommitRequest request, CommitReport& report, std::string& error) {
     Transaction tx{old, std::move(request), report, error};
+    // Runs a step and records its wall time under `name`.
+    auto step = [&report](const char* name, auto&& run) {
+        auto t = std::chrono::steady_clock::now();
+        bool ok = run();
+        report.steps.emplace_back(
+            name, std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count());
+        return ok;
+    };
     plan(tx);
     // 1. Build, load and verify every program of the new generation, and check the kernel's copy.
-    if (!build_programs(tx) || !check_kernel_copy(tx)) return false;
+    if (!step("build+load", [&] { return build_programs(tx); }) ||
+        !step("check copy", [&] { return check_kernel_copy(tx); }))
+        return false;
     if (tx.request.test_only) {
         report.notes.emplace_back("--test: built, loaded and verified; nothing changed");
         return true;
     }
     if (!ensure_state_dir(error)) return false;
     // 2. Counters: the input's (-c), or those of the surviving rules of the running generation.
-    if (!set_counters(tx)) return false;
+    if (!step("counters", [&] { return set_counters(tx); })) return false;
     Rollback rollback;
     // 3. Pin the new generation; 4. the tables of the kernel's netfilter, then every link: update the existing
     // ones in place, create the new ones; the counts of the old programs up to the swap; the state.
-    if (!pin_generation(tx, rollback) || !apply_kernel_copy(tx, rollback) || !swap_links(tx, rollback))
+    if (!step("pin", [&] { return pin_generation(tx, rollback); }) ||
+        !step("kernel copy", [&] { return apply_kernel_copy(tx, rollback); }) ||
+        !step("swap", [&] { return swap_links(tx, rollback); }))
         return false;
-    carry_counters(tx);
-    if (!write_new_state(tx)) return false;
+    step("carry counters", [&] { return carry_counters(tx), true; });
+    if (!step("state", [&] { return write_new_state(tx); })) return false;
     rollback.commit();
     // 5. The old generation goes: links of attachments that were removed, then its pins.
-    retire_old_generation(tx);
+    step("retire", [&] { return retire_old_generation(tx), true; });
     return true;
 }
 
@@ -129,7 +142,8 @@ bool zero_counters(State& state, const std::string& table, const std::string& ch
     if (is_nft(state) && !nft_zero_copy_counters(state.ruleset, table, chain, error)) return false;
     size_t before = state.offsets.size();
     std::erase_if(state.offsets, [&](const auto& o) {
-        return o.first >= 0 && static_cast<size_t>(o.first) < state.gids.size() && chosen(state.gids[o.first]);
+        return o.first >= 0 && static_cast<size_t>(o.first) < state.gids.size() &&
+               chosen(state.gids[o.first]);
     });
     return state.offsets.size() == before || write_state(state, error);
 }

@@ -24,6 +24,7 @@
 #include "compiler/ir_print.hpp"
 #include "compiler/values.hpp"
 #include "parser/nft_parser.hpp"
+#include "runtime/generation.hpp"
 
 namespace bpftables::runtime {
 namespace {
@@ -206,6 +207,123 @@ std::string nft_decided_rules(const ir::Program& program, uint32_t bit) {
         out += "}\n";
     }
     return out;
+}
+
+namespace {
+
+// The one chain of `tables` whose rules differ between two copies, and where: rules [at, at + gone) of the old
+// chain are replaced by [at, at + added) of the new one. None when tables or chains differ otherwise, or when
+// more than one rule changed.
+struct ChainDiff {
+    std::string table;
+    const ir::Chain* old_chain = nullptr;
+    const ir::Chain* new_chain = nullptr;
+    size_t at = 0, gone = 0, added = 0;
+};
+
+std::optional<ChainDiff> one_rule_diff(const ir::Program& old_copy, const ir::Program& new_copy,
+                                       const std::vector<std::string>& tables) {
+    std::optional<ChainDiff> diff;
+    for (const std::string& name : tables) {
+        const ir::Table* ot = old_copy.find(name);
+        const ir::Table* nt = new_copy.find(name);
+        if (!ot || !nt || !ot->family.empty() || !nt->family.empty() ||
+            ot->chains.size() != nt->chains.size())
+            return std::nullopt;
+        for (size_t i = 0; i < ot->chains.size(); ++i) {
+            const ir::Chain& oc = ot->chains[i];
+            const ir::Chain& nc = nt->chains[i];
+            if (oc.name != nc.name || oc.policy != nc.policy) return std::nullopt;
+            const std::vector<ir::Rule>& o = oc.rules;
+            const std::vector<ir::Rule>& n = nc.rules;
+            size_t shorter = std::min(o.size(), n.size()), prefix = 0, suffix = 0;
+            while (prefix < shorter && same_rule(o[prefix], n[prefix])) ++prefix;
+            if (prefix == o.size() && prefix == n.size()) continue;
+            while (suffix < shorter - prefix && same_rule(o[o.size() - 1 - suffix], n[n.size() - 1 - suffix]))
+                ++suffix;
+            size_t gone = o.size() - prefix - suffix, added = n.size() - prefix - suffix;
+            if (diff || gone > 1 || added > 1) return std::nullopt;
+            diff = ChainDiff{name, &oc, &nc, prefix, gone, added};
+        }
+    }
+    if (!diff) return ChainDiff{};
+    return diff;
+}
+
+// How many rules of `chain` read `spec` (their text, as the counters' carrying compares them).
+size_t count_text(const ir::Chain& chain, const std::string& spec) {
+    return static_cast<size_t>(std::count_if(chain.rules.begin(), chain.rules.end(),
+                                             [&](const ir::Rule& r) { return ir::rule_spec(r) == spec; }));
+}
+
+std::string shell_word(const std::string& word) {
+    return "'" + word + "'";
+}
+
+}  // namespace
+
+std::optional<CopyChange> copy_change(compiler::Backend backend, const ir::Program& old_program,
+                                      const ir::Program& new_program, const std::vector<std::string>& tables,
+                                      uint32_t decided_mark) {
+    ir::Program old_copy = kernel_copy(old_program, decided_mark);
+    ir::Program new_copy = kernel_copy(new_program, decided_mark);
+    std::optional<ChainDiff> d = one_rule_diff(old_copy, new_copy, tables);
+    if (!d) return std::nullopt;
+    if (!d->old_chain) return CopyChange{};  // no rule changed
+    std::string old_spec = d->gone ? ir::rule_spec(d->old_chain->rules[d->at]) : "";
+    std::string new_spec = d->added ? ir::rule_spec(d->new_chain->rules[d->at]) : "";
+    // The whole-table path carries counters by rule text and occurrence: a text that the other side's chain
+    // also has would move counters between rules (or keep the replaced rule's): that path decides those.
+    if (d->gone && d->added && old_spec == new_spec) return CopyChange{};
+    if ((d->added && count_text(*d->old_chain, new_spec) != 0) ||
+        (d->gone && count_text(*d->new_chain, old_spec) != 0))
+        return std::nullopt;
+    // Sets must reach the kernel's ipset first (netfilter_apply).
+    if (old_spec.find("--match-set") != std::string::npos ||
+        new_spec.find("--match-set") != std::string::npos)
+        return std::nullopt;
+    const std::string& chain = d->old_chain->name;
+    std::string position = chain + " " + std::to_string(d->at + 1);
+    CopyChange change{d->table, "", ""};
+    if (!d->gone) {
+        change.line = "-I " + position + " " + new_spec;
+        change.undo = "-D " + position;
+        return change;
+    }
+    // The rule that goes, as the kernel lists it with its counters (-S CHAIN N -v: "-A CHAIN ... -c P B ...").
+    std::string listing;
+    std::string list = std::string("iptables-") + compiler::backend_name(backend) + " -w 5 -t " +
+                       shell_word(d->table) + " -S " + shell_word(chain) + " " + std::to_string(d->at + 1) +
+                       " -v";
+    std::string prefix = "-A " + chain + " ";
+    if (run_with_input(list, "", listing, false) != 0 || listing.rfind(prefix, 0) != 0 ||
+        listing.find(" -c ") == std::string::npos)
+        return std::nullopt;
+    std::string kept = listing.substr(prefix.size(), listing.find('\n') - prefix.size());
+    // The copy must have the committed rule there (it may have been changed behind bpftables' back): the
+    // listing without its counters is that rule's text, else the whole table goes.
+    std::string spaced = " " + kept;
+    size_t c = spaced.find(" -c "), packets_end = spaced.find(' ', c + 4);
+    if (c == std::string::npos || packets_end == std::string::npos) return std::nullopt;
+    size_t bytes_end = spaced.find(' ', packets_end + 1);
+    std::string text = spaced.substr(0, c) + (bytes_end == std::string::npos ? "" : spaced.substr(bytes_end));
+    if (text.substr(std::min<size_t>(1, text.size())) != old_spec) return std::nullopt;
+    change.line = d->added ? "-R " + position + " " + new_spec : "-D " + position;
+    change.undo = (d->added ? "-R " : "-I ") + position + " " + kept;
+    return change;
+}
+
+bool netfilter_apply_line(compiler::Backend backend, const std::string& table, const std::string& line,
+                          std::string& error) {
+    if (line.empty()) return true;
+    std::string command =
+        std::string("iptables-") + compiler::backend_name(backend) + "-restore -w 5 --noflush --counters";
+    std::string output;
+    if (run_with_input(command, "*" + table + "\n" + line + "\nCOMMIT\n", output) != 0)
+        return error = "the kernel's netfilter (" + command + ") refused `" + line + "' in table " + table +
+                       ": " + output,
+               false;
+    return true;
 }
 
 void add_copy_counters(compiler::Backend backend, ir::Program& program, uint32_t decided_mark) {

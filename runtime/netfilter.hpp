@@ -2,6 +2,7 @@
 // The tables bpftables does not compile (nat, mangle, security) go to the kernel's own netfilter, through
 // iptables-restore of the chosen backend, within the same transaction as the BPF programs.
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,6 +37,24 @@ std::string nft_decided_rules(const ir::Program& program, uint32_t decided_mark)
 bool netfilter_apply(std::optional<compiler::Backend> backend, const ir::Program& program,
                      const std::vector<std::string>& tables, uint32_t decided_mark, bool test,
                      std::string& error);
+
+// One rule of the kernel's copy changed (inserted, deleted or replaced) as one line of `iptables-restore
+// --noflush` instead of the whole table (iptables' single-rule commands, small restores): libiptc keeps the
+// counters of every other rule, as the whole-table path carries them. `line` is empty when the copy does not
+// change at all (a rule replaced by the same text keeps its counters both ways); `undo` puts the old rule
+// back with the counters the kernel had for it.
+struct CopyChange {
+    std::string table, line, undo;
+};
+// The change from `old_program`'s copy to `new_program`'s (kernel_copy with `decided_mark`) in `tables`, when
+// it is at most one rule of one chain and the whole-table path would give every rule the same counters; none
+// otherwise (then that path runs). Reads the counters of a rule that goes from the kernel (for `undo`).
+std::optional<CopyChange> copy_change(compiler::Backend backend, const ir::Program& old_program,
+                                      const ir::Program& new_program, const std::vector<std::string>& tables,
+                                      uint32_t decided_mark);
+// Applies `line` (a CopyChange's line or undo) to `table` of the copy.
+bool netfilter_apply_line(compiler::Backend backend, const std::string& table, const std::string& line,
+                          std::string& error);
 
 // Counted once: what the kernel's copy of an iptables ruleset counted (the packets the programs handed over,
 // or that came from interfaces without them, and every packet of the tables bpftables does not compile) is

@@ -45,11 +45,6 @@ bool is_index(const std::string& w, size_t& out) {
     return true;
 }
 
-// The same rule, as iptables compares them for -D and -C: what it matches and what it does.
-bool same_rule(const ir::Rule& a, const ir::Rule& b) {
-    return a.matches == b.matches && a.target == b.target;
-}
-
 // A restore line ("-N NAME", "-X", ...) of the chain commands, lowered by the restore's front end onto the
 // committed table after the checks that give iptables' messages.
 std::optional<ir::Program> lower_line(const ir::Program& base, const std::string& table,
@@ -105,7 +100,8 @@ RuleCommandResult apply_rule_command(const State& committed, const RuleCommand& 
     if (builtin_chains(command.table).empty())
         return failure(3, "can't initialize iptables table `" + command.table +
                               "': Table does not exist (do you need to insmod?)");
-    if (!base->find(command.table)) {  // as the kernel has it before any rule: its built-in chains, ACCEPT
+    bool had_table = base->find(command.table) != nullptr;
+    if (!had_table) {  // as the kernel has it before any rule: its built-in chains, ACCEPT
         ir::Table t{command.table, {}, {}};
         for (const std::string& name : builtin_chains(command.table))
             t.chains.push_back({name, ir::Policy::accept, {}, {}, {}});
@@ -227,6 +223,7 @@ RuleCommandResult apply_rule_command(const State& committed, const RuleCommand& 
     }
     CommitRequest request{std::move(next)};
     request.counters_from_input = command.counters.has_value();
+    if (had_table && !command.counters) request.committed = std::move(base);
     request.netfilter_tables = {command.table};
     request.backend = command.backend     ? command.backend
                       : committed.backend ? committed.backend

@@ -52,6 +52,23 @@ TEST(DirectEmitter, EmitsEverySupportedMatchAndTargetAndAssembles) {
     EXPECT_EQ(rule_lines, 13) << insn::listing(p->code);
 }
 
+// A bound the field's width gives is not tested: the verifier would remove the always-true test one
+// instruction at a time, moving the whole program each time.
+TEST(DirectEmitter, LeavesOutBoundsTheFieldWidthGives) {
+    Diagnostics diags;
+    std::optional<DirectProgram> p = emit(
+        "-A INPUT -p tcp -m tcp --sport 1024:65535 --dport 0:65535 -j DROP\n"
+        "-A INPUT -p udp -m udp --sport 1000:2000 --dport 65535 -j DROP\n",
+        diags);
+    ASSERT_TRUE(p) << diags.str();
+    std::string listing = insn::listing(p->code);
+    EXPECT_NE(listing.find("1024"), std::string::npos) << listing;
+    EXPECT_NE(listing.find("2000"), std::string::npos) << listing;
+    size_t at = 0, count = 0;  // only --dport 65535 (one value) tests 65535
+    while ((at = listing.find("65535", at)) != std::string::npos) ++count, ++at;
+    EXPECT_EQ(count, 1u) << listing;
+}
+
 TEST(DirectEmitter, EmitsIpv6Programs) {
     Diagnostics diags;
     std::optional<DirectProgram> p = emit(
