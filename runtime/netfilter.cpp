@@ -22,6 +22,7 @@
 #include "compiler/ir_print.hpp"
 #include "compiler/values.hpp"
 #include "parser/nft_parser.hpp"
+#include "runtime/state.hpp"
 
 namespace bpftables::runtime {
 namespace {
@@ -211,12 +212,13 @@ void add_copy_counters(compiler::Backend backend, ir::Program& program, uint32_t
     for (ir::Table& t : program.tables) {
         if (!t.family.empty()) continue;
         std::string listing;
-        if (run_with_input(
-                std::string("iptables-") + compiler::backend_name(backend) + "-save -c -t " + t.name, "",
-                listing, false) != 0)  // iptables-nft-save's warnings would cut into its lines
+        if (run_with_input(xtables_command(backend, "-save") + " -c -t " + t.name, "", listing, false) !=
+            0)  // iptables-nft-save's warnings would cut into its lines
             continue;
         Diagnostics ignored;
-        std::optional<ir::Program> kernel = parse_and_lower(listing, "<kernel copy>", ignored);
+        LowerOptions options;
+        options.family = state_family();
+        std::optional<ir::Program> kernel = parse_and_lower(listing, "<kernel copy>", ignored, options);
         const ir::Table* kt = kernel ? kernel->find(t.name) : nullptr;
         const ir::Table* ct = copy.find(t.name);
         if (!kt || !ct) continue;
@@ -244,13 +246,18 @@ bool zero_copy_counters(compiler::Backend backend, const ir::Program& program, c
     for (const ir::Table& t : program.tables) {
         if (!t.family.empty() || (!table.empty() && t.name != table)) continue;
         if (!chain.empty() && !t.find(chain)) continue;
-        std::string command = std::string("iptables-") + compiler::backend_name(backend) + " -w 5 -t " + t.name +
-                              " -Z" + (chain.empty() ? "" : " '" + chain + "'");
+        std::string command = xtables_command(backend, "") + " -w 5 -t " + t.name + " -Z" +
+                              (chain.empty() ? "" : " '" + chain + "'");
         std::string output;
         if (run_with_input(command, "", output) != 0)
             return error = "cannot zero the kernel's copy (" + command + "): " + output, false;
     }
     return true;
+}
+
+std::string xtables_command(compiler::Backend backend, const char* what) {
+    return std::string(state_family() == ir::Family::ipv6 ? "ip6tables-" : "iptables-") +
+           compiler::backend_name(backend) + what;
 }
 
 compiler::Backend default_backend() {
@@ -283,8 +290,8 @@ bool netfilter_apply(std::optional<compiler::Backend> backend, const ir::Program
         if (test) return true;
         if (!sync_sets(program.sets, error)) return false;
     }
-    std::string command = std::string("iptables-") + compiler::backend_name(*backend) +
-                          "-restore -w 5 --counters" + (test ? " --test" : "");
+    std::string command =
+        xtables_command(*backend, "-restore") + " -w 5 --counters" + (test ? " --test" : "");
     int code = run_with_input(command, text, output);
     if (code != 0) {
         std::string names;

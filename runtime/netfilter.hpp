@@ -11,6 +11,9 @@
 
 namespace bpftables::runtime {
 
+// The command of `backend` for state_family()'s rulesets: iptables-legacy, ip6tables-nft-restore (`what`
+// "-restore"), ...
+std::string xtables_command(compiler::Backend backend, const char* what);
 // What `iptables -V` says the system's iptables is.
 compiler::Backend default_backend();
 
