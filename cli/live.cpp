@@ -241,8 +241,11 @@ int status_command(int argc, char** argv) {
             if (link && bpf_obj_get_info_by_fd(link.get(), &info, &len) == 0)
                 std::printf(
                     " %s link %u prog %u%s;", codegen::hook_name(h), info.id, info.prog_id,
-                    runtime::runs_committed(*state, h, info.prog_id)
-                        ? ""
+                    runtime::runs_committed(*state, h, info.prog_id) ? ""
+                    : info.prog_id == runtime::pinned_prog_id(runtime::gen_pin(state->generation, "prog", h))
+                        ? " (the committed program without the dispatcher, as an older bpftables attached "
+                          "it; the "
+                          "next restore puts the dispatcher there)"
                         : " (not the committed program: a command was interrupted; a restore repairs it)");
             else
                 std::printf(" %s link MISSING;", codegen::hook_name(h));
