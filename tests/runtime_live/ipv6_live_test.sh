@@ -30,11 +30,11 @@ slot() {  # slot HOOK FAMILY(0|1): the id of the program in that slot of the hoo
     inA bpftool -j map lookup pinned "$sd/dispatch_progs_$1" key $2 0 0 0 2>/dev/null |
         python3 -c 'import json, sys; print(json.load(sys.stdin)["formatted"]["value"])' 2>/dev/null
 }
-# A TCP handshake and one line each way, from the peer to [V6]:PORT (a listener on 8080 in A), within 2 s.
+# A TCP handshake and one line each way, from the peer to [V6]:PORT (a listener on 8080 in A), within 1 s.
 tcp6() {
     inP /usr/bin/python3 -c "
 import socket, sys
-s = socket.create_connection(('$V6', $1), timeout=2)
+s = socket.create_connection(('$V6', $1), timeout=1)
 s.sendall(b'ping\n'); sys.exit(0 if s.recv(16) == b'pong\n' else 1)" 2>/dev/null
 }
 timeout 120 nsenter --net=/run/netns/$A /usr/bin/python3 -c "
@@ -98,7 +98,12 @@ for round in "xdp direct" "tc direct" "xdp c"; do
         bad "the SYN counted on --dport 8080 ($(counter6 '--dport 8080 -j ACCEPT'))"
     [ "$(counter6 '--ctstate RELATED,ESTABLISHED')" -ge 1 ] && ok "the rest on ESTABLISHED" ||
         bad "the rest on ESTABLISHED ($(counter6 'ESTABLISHED'))"
-    grep -q "decided in BPF" <<<"$(bt stats)" && ok "stats" || bad "stats"
+    grep -Eq "^va \(ifindex [0-9]*\) $hook[a-z-]* IPv6: [0-9]* packets, decided in BPF [1-9]" <<<"$(bt stats)" &&
+        ok "stats: the IPv6 program's line" || { bad "stats: the IPv6 program's line"; bt stats; }
+    grep -Eq "^va \(ifindex [0-9]*\) $hook[a-z-]*: [0-9]* packets, decided in BPF [1-9]" <<<"$(bt stats)" &&
+        ok "stats: the IPv4 program's line" || bad "stats: the IPv4 program's line"
+    grep -Eqi "^IPv6 \(bpftables6-restore.*generation [0-9]*: 8 rules and policies; programs:.*tc-ingress \($2\); copy in the kernel's netfilter \(ip6tables-legacy-restore\)" <<<"$(bt status)" &&
+        ok "status: the IPv6 generation" || { bad "status: the IPv6 generation"; bt status; }
 
     echo "-- restoring IPv6 leaves IPv4 alone"
     v4prog=$(slot tc-ingress 0) v4gen=$(gen)
