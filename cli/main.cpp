@@ -48,6 +48,9 @@ void usage(FILE* out) {
         "  [-t TABLE] -E OLD NEW | -S [CHAIN [RULENUM]] [-v]   (also -w [SECS], -c PKTS BYTES)\n"
         "      iptables' single-rule commands on the committed ruleset, committed as a restore is\n"
         "  -L [CHAIN] [-t TABLE] [-v] [-n] [-x] [--line-numbers] | -Z\n"
+        "  bpftables6-restore, bpftables6-save, bpftables6 [-t TABLE] -A|-D|...|-S|-L|-Z\n"
+        "      the same commands for the ip6tables ruleset, which runs beside the iptables one on the same\n"
+        "      interfaces (attach, detach: bpftables')\n"
         "  bench [ARGS]\n"
         "      the benchmark against netfilter (bench/run_bench.py; bpftables bench --help lists ARGS)\n"
         "  -V, --version | -h, --help\n",

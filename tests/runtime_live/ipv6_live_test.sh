@@ -133,6 +133,16 @@ for round in "xdp direct" "tc direct" "xdp c"; do
     expect "IPv6 still dropped in BPF, counted" 7 "$(counter6 '--dport 54 -j DROP')"
     expect "the IPv4 ruleset is the same" "$(grep '^-A' "$work/r4b")" "$(save | grep '^-A')"
 
+    if [ "$round" = "xdp direct" ]; then
+        echo "-- bpftables6: ip6tables' single-rule commands"
+        inA "$B/bpftables6" -I INPUT -p udp --dport 56 -j DROP || bad "bpftables6 -I"
+        udp6 2 56
+        expect "a rule inserted by bpftables6 -I drops in BPF" 2 "$(counter6 '--dport 56 -j DROP')"
+        expect "an IPv4 address is refused as ip6tables refuses it" 2 \
+            "$(inA "$B/bpftables6" -A INPUT -s 198.18.0.1 -j ACCEPT 2>/dev/null; echo $?)"
+        inA "$B/bpftables6" -D INPUT -p udp --dport 56 -j DROP || bad "bpftables6 -D"
+        expect "bpftables6 -S after -D" "$(grep '^-A' "$work/r6drop")" "$(inA "$B/bpftables6" -S INPUT | grep '^-A')"
+    fi
     bt detach va >/dev/null || bad "detach"
     expect "detach of the last interface leaves no state" "" "$(ls "$sd" 2>/dev/null)"
     expect "nor the IPv6 copy" "" "$(inA ip6tables-legacy-save -t filter | grep '^-A')"
