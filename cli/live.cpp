@@ -298,6 +298,13 @@ int refresh_command(int argc, char** argv) {
     std::string error;
     if (!runtime::refresh_ifnames(locked->state, error))
         return std::fprintf(stderr, "bpftables refresh: %s\n", error.c_str()), 1;
+    // The other family's programs too (the lock is the namespace's, held for both).
+    ir::Family own = runtime::state_family();
+    runtime::select_family(own == ir::Family::ipv4 ? ir::Family::ipv6 : ir::Family::ipv4);
+    std::optional<runtime::State> other = runtime::read_state(error);
+    bool refreshed = other && runtime::refresh_ifnames(*other, error);
+    runtime::select_family(own);
+    if (!refreshed) return std::fprintf(stderr, "bpftables refresh: %s\n", error.c_str()), 1;
     return 0;
 }
 

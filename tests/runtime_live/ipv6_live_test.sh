@@ -105,6 +105,7 @@ for round in "xdp direct" "tc direct" "xdp c"; do
     grep -Eqi "^IPv6 \(bpftables6-restore.*generation [0-9]*: 8 rules and policies; programs:.*tc-ingress \($2\); copy in the kernel's netfilter \(ip6tables-legacy-restore\)" <<<"$(bt status)" &&
         ok "status: the IPv6 generation" || { bad "status: the IPv6 generation"; bt status; }
 
+    expect "refresh (both families' interface names) exits 0" 0 "$(bt refresh; echo $?)"
     echo "-- restoring IPv6 leaves IPv4 alone"
     v4prog=$(slot tc-ingress 0) v4gen=$(gen)
     restore6 "$work/r6drop" || bad "restore IPv6 again"
