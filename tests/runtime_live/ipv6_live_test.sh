@@ -15,9 +15,7 @@ live_setup 14 v6 "$1"
 ip -n $A addr add 2001:db8:14::1/64 dev va nodad
 ip -n $P addr add 2001:db8:14::2/64 dev vp nodad
 V6=2001:db8:14::1
-# With forwarding off, the programs cannot tell the host's own IPv6 addresses from what the kernel drops (no
-# IPv6 local-address map yet: bpf/bpftables.bpf.h, bpft_route) and hand every packet to the kernel.
-ip netns exec $A sysctl -qw net.ipv6.conf.all.forwarding=1
+# IPv6 forwarding is off (a host's default): the programs tell the host's own addresses by bpft_local.
 
 restore6() { inA "$B/bpftables6-restore" "$@"; }
 save6() { inA "$B/bpftables6-save" "$@" | grep -v '^#'; }
