@@ -189,8 +189,10 @@ std::string nft_decided_rules(const ir::Program& program, uint32_t bit) {
         } else if (it->hook != compiler::NfHook::prerouting) {
             continue;
         }
+        // An inet table's IPv6 packets were never decided by this ruleset's programs: an IPv6 ruleset's
+        // program (bpftables6-restore) may have marked them, and netfilter runs this table for them too.
         out += "insert rule " + t->family + " " + t->name + " " + it->chain + " " +
-               (clears ? clear : accept) + "\n";
+               (t->family == "inet" ? "meta nfproto ipv4 " : "") + (clears ? clear : accept) + "\n";
     }
     // A path without a compiled chain at input (forward): a table of bpftables' own clears the bit there.
     if (!seen[0] || !seen[1]) {

@@ -148,4 +148,17 @@ for round in "xdp direct" "tc direct" "xdp c"; do
     udp6 2 54
     [ "$(counter6 '--dport 54 -j DROP')" = "" ] && ok "bpftables6-save has nothing" || bad "bpftables6-save has nothing"
 done
+
+echo "== an nft inet table beside an ip6tables ruleset: its IPv6 half still judges IPv6 packets, as netfilter does"
+unset BPFTABLES_CODEGEN
+bt attach va >/dev/null || bad "attach"
+printf 'table inet t {\n\tchain in {\n\t\ttype filter hook input priority 0; policy accept;\n\t\tudp dport 53 counter accept\n\t}\n}\n' |
+    restore --format nft || bad "restore nft"
+restore6 --backend legacy "$work/r6" || bad "restore IPv6"
+udp6 3 53
+udp 2 53
+expect "the IPv6 program decided them" 3 "$(counter6 '--dport 53 -j ACCEPT')"
+expect "the inet table's rule counted them in the kernel, and the IPv4 ones in BPF" 5 \
+    "$(save | grep 'dport 53' | sed -n 's/.*packets \([0-9]*\).*/\1/p')"
+bt detach va >/dev/null || bad "detach"
 finish
