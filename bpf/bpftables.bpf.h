@@ -799,12 +799,22 @@ struct bpft_lpm_key {
 /* ---- routing ------------------------------------------------------------------------------------------ */
 
 /* The namespace's local destinations: its local and broadcast routes (addresses, broadcast addresses and
- * `ip route add local` prefixes), filled by the runtime. */
+ * `ip route add local` prefixes), filled by the runtime. An IPv6 program's holds its local and anycast IPv6
+ * routes instead (keyed by the address's four words in network order; the loader tells by the key size). */
+#ifdef BPFT_IPV6
+struct bpft_lpm6_key {
+    __u32 prefixlen;
+    __u32 addr[4];
+};
+#define bpft_local_key bpft_lpm6_key
+#else
+#define bpft_local_key bpft_lpm_key
+#endif
 struct {
     __uint(type, BPF_MAP_TYPE_LPM_TRIE);
     __uint(max_entries, 4096);
     __uint(map_flags, BPF_F_NO_PREALLOC);
-    __type(key, struct bpft_lpm_key);
+    __type(key, struct bpft_local_key);
     __type(value, __u8);
 } bpft_local SEC(".maps");
 
@@ -838,8 +848,8 @@ static __always_inline __u32 bpft_route(void *ctx, __u32 ifindex, bpft_pkt_t *p,
 #else
 /* IPv6: INPUT for the host's own addresses, FORWARD with the outgoing interface for what it routes on;
  * 0 (the kernel decides) for multicast (ip6_mc_input delivers only the groups the host joined), with
- * forwarding off (bpft_local knows no IPv6 address: the kernel tells local destinations from dropped ones),
- * and for what ip6_forward itself refuses or answers: an unspecified or link-local source, a packet larger
+ * forwarding off for what is not local (bpft_local: the kernel drops it before FORWARD), and for what
+ * ip6_forward itself refuses or answers: an unspecified or link-local source, a packet larger
  * than the route's MTU (the lookup's FRAG_NEEDED). */
 static __always_inline __u32 bpft_route(void *ctx, __u32 ifindex, bpft_pkt_t *p, __u32 *out) {
     if ((p->daddr6[0] >> 24) == 0xff) return 0;
@@ -858,6 +868,11 @@ static __always_inline __u32 bpft_route(void *ctx, __u32 ifindex, bpft_pkt_t *p,
     f.ifindex = ifindex;
     long rc = bpf_fib_lookup(ctx, &f, sizeof(f), 0);
     if (rc == BPF_FIB_LKUP_RET_NOT_FWDED) return BPFT_CHAIN_INPUT;
+    if (rc == BPF_FIB_LKUP_RET_FWD_DISABLED) {
+        struct bpft_lpm6_key k = {128, {bpf_htonl(p->daddr6[0]), bpf_htonl(p->daddr6[1]), bpf_htonl(p->daddr6[2]),
+                                        bpf_htonl(p->daddr6[3])}};
+        return bpf_map_lookup_elem(&bpft_local, &k) ? BPFT_CHAIN_INPUT : 0;
+    }
     if (rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
         __u32 s0 = p->saddr6[0];
         if (!(s0 | p->saddr6[1] | p->saddr6[2] | p->saddr6[3]) || (s0 >> 22) == (0xfe80 >> 6)) return 0;

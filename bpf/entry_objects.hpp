@@ -16,4 +16,9 @@ struct EmbeddedObject {
 extern const EmbeddedObject entry_objects[];
 extern const int entry_object_count;
 
+// The dispatcher (dispatch.bpf.c) that every link runs, one per hook in the order of compiler::Hook (xdp,
+// tc-ingress, tc-egress): it tail-calls the IPv4 or the IPv6 ruleset's program by ethertype.
+extern const EmbeddedObject dispatch_objects[];
+extern const int dispatch_object_count;
+
 }  // namespace bpftables::bpf

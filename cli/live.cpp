@@ -177,6 +177,36 @@ int detach_command(int argc, char** argv) {
     return 0;
 }
 
+namespace {
+
+// `bpftables status`: the IPv6 ruleset's generation beside the IPv4 one's (`bpftables6 status` has the rest).
+void print_ipv6_status(const runtime::State& ipv4) {
+    runtime::select_family(ir::Family::ipv6);
+    std::string error;
+    std::optional<runtime::State> state = runtime::read_state(error);
+    if (state && state->generation != 0) {
+        std::printf(
+            "IPv6 (bpftables6-restore; `bpftables6 status`): generation %llu: %zu rules and policies; "
+            "programs:",
+            (unsigned long long)state->generation, state->gids.size());
+        for (codegen::Hook h : state->hooks) {
+            bool runs = true;
+            for (const runtime::Attachment& a : ipv4.attachments)
+                if (runtime::Fd link = runtime::open_pin(runtime::link_pin(a.ifindex, h)))
+                    runs = runs && runtime::runs_committed(*state, h, runtime::link_prog_id(link.get()));
+            std::printf(" %s (%s)%s", codegen::hook_name(h),
+                        runtime::open_pin(runtime::gen_pin(state->generation, "progs", h)) ? "direct" : "C",
+                        runs ? "" : " (not running everywhere: a restore repairs it)");
+        }
+        std::printf("; copy in the kernel's netfilter (%s)\n",
+                    state->backend ? runtime::xtables_command(*state->backend, "-restore").c_str()
+                                   : "ip6tables-restore");
+    }
+    runtime::select_family(ir::Family::ipv4);
+}
+
+}  // namespace
+
 int status_command(int argc, char** argv) {
     (void)argc, (void)argv;
     std::string error;
@@ -212,8 +242,9 @@ int status_command(int argc, char** argv) {
         std::printf("%s; in the kernel's netfilter only:", in_bpf.empty() ? " none" : "");
         for (const std::string& t : in_kernel) std::printf(" %s", t.c_str());
         std::string restore =
-            !state->backend ? "iptables-restore"
-                            : std::string("iptables-") + compiler::backend_name(*state->backend) + "-restore";
+            !state->backend
+                ? runtime::state_family() == ir::Family::ipv6 ? "ip6tables-restore" : "iptables-restore"
+                : runtime::xtables_command(*state->backend, "-restore");
         std::printf("%s; every table is also in the kernel's netfilter (%s)%s\n",
                     in_kernel.empty() ? " none" : "", restore.c_str(),
                     in_bpf.empty() ? "" : ", the compiled ones as the backstop");
@@ -244,15 +275,18 @@ int status_command(int argc, char** argv) {
             if (link && bpf_obj_get_info_by_fd(link.get(), &info, &len) == 0)
                 std::printf(
                     " %s link %u prog %u%s;", codegen::hook_name(h), info.id, info.prog_id,
-                    info.prog_id == runtime::pinned_prog_id(runtime::gen_pin(state->generation, "prog", h)) &&
-                            runtime::runs_committed_rules(*state, h)
-                        ? ""
+                    runtime::runs_committed(*state, h, info.prog_id) ? ""
+                    : info.prog_id == runtime::pinned_prog_id(runtime::gen_pin(state->generation, "prog", h))
+                        ? " (the committed program without the dispatcher, as an older bpftables attached "
+                          "it; the "
+                          "next restore puts the dispatcher there)"
                         : " (not the committed program: a command was interrupted; a restore repairs it)");
             else
                 std::printf(" %s link MISSING;", codegen::hook_name(h));
         }
         std::printf("%s\n", static_cast<int>(idx) == a.ifindex ? "" : " interface vanished or renamed");
     }
+    if (runtime::state_family() == ir::Family::ipv4) print_ipv6_status(*state);
     std::puts(
         "note: -i/-o names are known for the interfaces that existed at the last restore/attach/refresh; "
         "packets of interfaces created later are handed to the kernel until `bpftables refresh`");
@@ -267,6 +301,13 @@ int refresh_command(int argc, char** argv) {
     std::string error;
     if (!runtime::refresh_ifnames(locked->state, error))
         return std::fprintf(stderr, "bpftables refresh: %s\n", error.c_str()), 1;
+    // The other family's programs too (the lock is the namespace's, held for both).
+    ir::Family own = runtime::state_family();
+    runtime::select_family(own == ir::Family::ipv4 ? ir::Family::ipv6 : ir::Family::ipv4);
+    std::optional<runtime::State> other = runtime::read_state(error);
+    bool refreshed = other && runtime::refresh_ifnames(*other, error);
+    runtime::select_family(own);
+    if (!refreshed) return std::fprintf(stderr, "bpftables refresh: %s\n", error.c_str()), 1;
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "cli/live_commands.hpp"
 #include "cli/version.hpp"
+#include "runtime/state.hpp"
 
 namespace {
 
@@ -47,6 +48,9 @@ void usage(FILE* out) {
         "  [-t TABLE] -E OLD NEW | -S [CHAIN [RULENUM]] [-v]   (also -w [SECS], -c PKTS BYTES)\n"
         "      iptables' single-rule commands on the committed ruleset, committed as a restore is\n"
         "  -L [CHAIN] [-t TABLE] [-v] [-n] [-x] [--line-numbers] | -Z\n"
+        "  bpftables6-restore, bpftables6-save, bpftables6 [-t TABLE] -A|-D|...|-S|-L|-Z\n"
+        "      the same commands for the ip6tables ruleset, which runs beside the iptables one on the same\n"
+        "      interfaces (attach, detach: bpftables')\n"
         "  bench [ARGS]\n"
         "      the benchmark against netfilter (bench/run_bench.py; bpftables bench --help lists ARGS)\n"
         "  -V, --version | -h, --help\n",
@@ -58,15 +62,16 @@ void usage(FILE* out) {
 int main(int argc, char** argv) {
     const char* self = std::strrchr(argv[0], '/');
     self = self ? self + 1 : argv[0];
-    if (std::strcmp(self, "bpftables-restore") == 0) return bpftables::cli::restore_command(argc, argv);
-    if (std::strcmp(self, "bpftables-save") == 0) return bpftables::cli::save_command(argc, argv);
-    if (std::strncmp(self, "bpftables6", 10) == 0) {  // bpftables6, bpftables6-restore, bpftables6-save
-        std::fprintf(stderr,
-                     "%s: there is no IPv6 live runtime yet: ip6tables rulesets compile offline "
-                     "(bpftables compile -6), but cannot be restored, saved or attached\n",
-                     self);
-        return 2;
+    // bpftables6-restore, bpftables6-save, bpftables6: the same commands on the IPv6 family's state
+    // (ip6tables-save text, the kernel's copy in ip6tables), beside the IPv4 one.
+    if (std::strncmp(self, "bpftables6", 10) == 0) {
+        bpftables::runtime::select_family(bpftables::ir::Family::ipv6);
+        self += 10;
+    } else if (std::strncmp(self, "bpftables", 9) == 0) {
+        self += 9;
     }
+    if (std::strcmp(self, "-restore") == 0) return bpftables::cli::restore_command(argc, argv);
+    if (std::strcmp(self, "-save") == 0) return bpftables::cli::save_command(argc, argv);
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -84,6 +89,12 @@ int main(int argc, char** argv) {
     if (cmd == "run") return bpftables::cli::run_command(argc - 1, argv + 1);
     if (cmd == "restore") return bpftables::cli::restore_command(argc - 1, argv + 1);
     if (cmd == "save") return bpftables::cli::save_command(argc - 1, argv + 1);
+    if ((cmd == "attach" || cmd == "detach") &&
+        bpftables::runtime::state_family() == bpftables::ir::Family::ipv6) {
+        std::fprintf(stderr, "bpftables6: %s is bpftables' (the interfaces carry both families' programs)\n",
+                     cmd.c_str());
+        return 2;
+    }
     if (cmd == "attach") return bpftables::cli::attach_command(argc - 1, argv + 1);
     if (cmd == "detach") return bpftables::cli::detach_command(argc - 1, argv + 1);
     if (cmd == "status") return bpftables::cli::status_command(argc - 1, argv + 1);

@@ -55,10 +55,21 @@ int stats_command(int argc, char** argv) {
     std::string error;
     std::optional<runtime::State> state = runtime::read_state(error);
     if (!state) return std::fprintf(stderr, "bpftables stats: %s\n", error.c_str()), 1;
-    std::vector<runtime::InterfaceStats> all = runtime::live_stats(*state);
+    // Both families' programs: the IPv6 ruleset's lines say so (`family` in JSON).
+    ir::Family own = runtime::state_family();
+    std::vector<std::pair<ir::Family, runtime::InterfaceStats>> all;
+    for (ir::Family f : {ir::Family::ipv4, ir::Family::ipv6}) {
+        runtime::select_family(f);
+        std::optional<runtime::State> family_state = f == own ? state : runtime::read_state(error);
+        if (family_state)
+            for (const runtime::InterfaceStats& s : runtime::live_stats(*family_state))
+                all.emplace_back(f, s);
+    }
+    runtime::select_family(own);
     if (json) std::printf("{\"generation\": %llu, \"interfaces\": [", (unsigned long long)state->generation);
     for (size_t i = 0; i < all.size(); ++i) {
-        const runtime::InterfaceStats& s = all[i];
+        const runtime::InterfaceStats& s = all[i].second;
+        bool ipv6 = all[i].first == ir::Family::ipv6;
         char name[IF_NAMESIZE] = {};
         if (!if_indextoname(s.ifindex, name)) std::snprintf(name, sizeof name, "?");
         uint64_t accepted = s.packets[BPFT_STAT_ACCEPT], dropped = s.packets[BPFT_STAT_DROP], handed = 0;
@@ -66,10 +77,10 @@ int stats_command(int argc, char** argv) {
         uint64_t decided = accepted + dropped, total = decided + handed;
         if (json) {
             std::printf(
-                "%s{\"interface\": \"%s\", \"ifindex\": %u, \"hook\": \"%s\", \"packets\": %llu, "
-                "\"accepted\": %llu, \"dropped\": %llu, \"handed_over\": {",
-                i ? ", " : "", name, s.ifindex, codegen::hook_name(s.hook), (unsigned long long)total,
-                (unsigned long long)accepted, (unsigned long long)dropped);
+                "%s{\"interface\": \"%s\", \"ifindex\": %u, \"hook\": \"%s\", \"family\": \"%s\", "
+                "\"packets\": %llu, \"accepted\": %llu, \"dropped\": %llu, \"handed_over\": {",
+                i ? ", " : "", name, s.ifindex, codegen::hook_name(s.hook), ipv6 ? "ipv6" : "ipv4",
+                (unsigned long long)total, (unsigned long long)accepted, (unsigned long long)dropped);
             bool first = true;
             for (const Reason& r : kReasons) {
                 std::printf("%s\"%s\": %llu", first ? "" : ", ", r.name,
@@ -80,9 +91,9 @@ int stats_command(int argc, char** argv) {
             continue;
         }
         std::printf(
-            "%s (ifindex %u) %s: %llu packets, decided in BPF %llu (%.0f%%): accepted %llu, dropped %llu; "
+            "%s (ifindex %u) %s%s: %llu packets, decided in BPF %llu (%.0f%%): accepted %llu, dropped %llu; "
             "handed to the kernel %llu",
-            name, s.ifindex, codegen::hook_name(s.hook), (unsigned long long)total,
+            name, s.ifindex, codegen::hook_name(s.hook), ipv6 ? " IPv6" : "", (unsigned long long)total,
             (unsigned long long)decided,
             total ? 100.0 * static_cast<double>(decided) / static_cast<double>(total) : 0.0,
             (unsigned long long)accepted, (unsigned long long)dropped, (unsigned long long)handed);

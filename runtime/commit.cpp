@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -11,8 +12,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <future>
+#include <memory>
 #include <thread>
 
+#include "bpf/entry_objects.hpp"
 #include "codegen/build.hpp"
 #include "compiler/hooks.hpp"
 #include "compiler/ir_print.hpp"
@@ -167,6 +170,57 @@ std::optional<loader::LoadedProgram> take_load(Transaction& tx, HookLoad& l, cod
     if (!l.loaded) return tx.error = l.error, std::nullopt;
     if (!l.key.empty() && !tx.hooks.empty()) tx.next.entries[hook] = l.key;
     return std::move(l.loaded);
+}
+
+// Puts program `prog` (none: -1) into `slot` of prog array `array`.
+bool put_slot(int array, uint32_t slot, const Fd& prog) {
+    int fd = prog.get();
+    return fd >= 0 ? bpf_map_update_elem(array, &slot, &fd, BPF_ANY) == 0
+                   : bpf_map_delete_elem(array, &slot) == 0 || errno == ENOENT;
+}
+
+// Replaces the program in `slot` of prog array `array` (one atomic update) and records the old one for the
+// rollback.
+bool swap_slot(Transaction& tx, int array, uint32_t slot, int prog, const char* what) {
+    uint32_t old_id = 0;
+    Fd old(bpf_map_lookup_elem(array, &slot, &old_id) == 0 ? bpf_prog_get_fd_by_id(old_id) : -1);
+    if (old_id != 0 && old_id == prog_id(prog)) return true;  // a kept entry program
+    if (bpf_map_update_elem(array, &slot, &prog, BPF_ANY) != 0)
+        return tx.error = std::string("cannot swap the program at ") + what + ": " + errno_text(), false;
+    tx.slots.push_back({array, slot, std::move(old)});
+    return true;
+}
+
+// What a command killed between its swaps and its commit left running at `hook` is replaced: -v says so.
+void note_interrupted(Transaction& tx, codegen::Hook hook) {
+    for (const Attachment& a : tx.request.attachments)
+        for (codegen::Hook h : attachment_hooks(a))
+            if (h == hook)
+                tx.report.notes.push_back(a.iface + " at " + codegen::hook_name(h) +
+                                          " ran a program of an interrupted command; replaced");
+}
+
+// The hook's dispatcher: the pinned one, or the embedded object loaded and pinned (the pins go on a rollback).
+std::optional<Dispatcher> open_dispatcher(Transaction& tx, codegen::Hook hook) {
+    std::string prog_path = dispatch_pin("prog", hook), progs_path = dispatch_pin("progs", hook);
+    Dispatcher d{open_pin(prog_path), open_pin(progs_path)};
+    if (d.prog && d.progs) return d;
+    const bpf::EmbeddedObject& embedded = bpf::dispatch_objects[static_cast<int>(hook)];
+    std::unique_ptr<bpf_object, void (*)(bpf_object*)> obj(
+        bpf_object__open_mem(embedded.data, embedded.size, nullptr), bpf_object__close);
+    bpf_program* prog = obj ? bpf_object__find_program_by_name(obj.get(), "bpftables_dispatch") : nullptr;
+    bpf_map* progs = obj ? bpf_object__find_map_by_name(obj.get(), "bpft_families") : nullptr;
+    if (!prog || !progs || bpf_object__load(obj.get()) != 0)
+        return tx.error = std::string("cannot load the dispatcher at ") + codegen::hook_name(hook) + ": " +
+                          errno_text(),
+               std::nullopt;
+    d = {Fd(dup(bpf_program__fd(prog))), Fd(dup(bpf_map__fd(progs)))};
+    for (auto [fd, path] : {std::pair{d.progs.get(), progs_path}, std::pair{d.prog.get(), prog_path}}) {
+        unpin(path);  // a leftover of an interrupted command
+        if (!pin(fd, path, tx.error)) return std::nullopt;
+        tx.created.push_back(path);
+    }
+    return d;
 }
 
 // Empties a per-CPU statistics map (a kept entry program's: it counts from the commit on, as a new one does).
@@ -424,76 +478,74 @@ bool apply_kernel_copy(Transaction& tx, Rollback& rollback) {
 bool swap_links(Transaction& tx, Rollback& rollback) {
     std::string& error = tx.error;
     auto t = Clock::now();
-    for (codegen::Hook h : tx.old.hooks) tx.old_progs[h] = open_pin(gen_pin(tx.old.generation, "prog", h));
     rollback.on_failure([&tx] {
         for (auto it = tx.swapped.rbegin(); it != tx.swapped.rend(); ++it) {
             LIBBPF_OPTS(bpf_link_update_opts, o);
             bpf_link_update(it->link.get(), it->old_prog, &o);
         }
         for (const std::string& p : tx.created) unpin(p);  // the last reference: the link goes
-        for (auto it = tx.slots.rbegin(); it != tx.slots.rend(); ++it) {
-            uint32_t slot = codegen::kDirectSlotRules;
-            int old_rules = it->second.get();
-            bpf_map_update_elem(it->first, &slot, &old_rules, BPF_ANY);
-        }
+        for (auto it = tx.slots.rbegin(); it != tx.slots.rend(); ++it) put_slot(it->array, it->slot, it->old);
     });
+    // Each hook's program into its dispatcher's slot of this family (every attached interface runs it at once).
+    uint32_t family = family_slot(state_family());
     size_t count = 0;
+    for (HookProgram& p : tx.programs) {
+        if (std::find(tx.hooks.begin(), tx.hooks.end(), p.hook) == tx.hooks.end()) continue;
+        std::optional<Dispatcher> d = open_dispatcher(tx, p.hook);
+        if (!d) return false;
+        int array = d->progs.get();
+        tx.dispatchers.emplace(p.hook, std::move(*d));
+        uint32_t old_id = 0;
+        if (bpf_map_lookup_elem(array, &family, &old_id) == 0 &&
+            old_id != pinned_prog_id(gen_pin(tx.old.generation, "prog", p.hook)))
+            note_interrupted(tx, p.hook);
+        if (!swap_slot(tx, array, family, p.loaded.prog_fd(), codegen::hook_name(p.hook))) return false;
+    }
+    // Every link runs its hook's dispatcher: the existing ones already do (or ran a program directly, as a state
+    // written before the dispatcher has them: that program, the IPv4 one, goes into its slot, unless that slot
+    // has one); the new ones are created.
     for (const Attachment& a : tx.request.attachments) {
         for (codegen::Hook h : attachment_hooks(a)) {
-            auto prog = std::find_if(tx.programs.begin(), tx.programs.end(),
-                                     [&](const HookProgram& p) { return p.hook == h; });
-            int new_fd = prog->loaded.prog_fd();
+            const Dispatcher& d = tx.dispatchers.at(h);
+            uint32_t dispatcher_id = prog_id(d.prog.get());
             std::string path = link_pin(a.ifindex, h);
             if (injected("swap", count)) {
                 error = "injected failure before swapping " + a.iface + " at " + codegen::hook_name(h);
                 return false;
             }
+            ++count;
             Fd link = open_pin(path);
-            if (link) {
-                // The program the link runs: the committed generation's, unless a command was killed between
-                // its swaps (or its first links) and its commit; then that one is replaced (and restored on a
-                // rollback) instead.
-                auto old_prog = tx.old_progs.find(h);
-                int expected =
-                    old_prog != tx.old_progs.end() && old_prog->second ? old_prog->second.get() : -1;
-                Fd running;
-                uint32_t running_id = link_prog_id(link.get());
-                if (running_id != 0 && (expected < 0 || running_id != prog_id(expected))) {
-                    running = Fd(bpf_prog_get_fd_by_id(running_id));
-                    if (running) {
-                        expected = running.get();
-                        tx.report.notes.push_back(a.iface + " at " + codegen::hook_name(h) +
-                                                  " ran a program of an interrupted command; replaced");
-                    }
-                }
-                if (expected < 0) {
-                    error = "the running program of " + std::string(codegen::hook_name(h)) + " is not pinned";
-                    return false;
-                }
-                if (running_id == prog_id(new_fd)) {  // a kept entry program: its rules program swaps below
-                    ++count;
-                    continue;
-                }
-                LIBBPF_OPTS(bpf_link_update_opts, o);
-                o.flags = BPF_F_REPLACE;
-                o.old_prog_fd = expected;
-                if (bpf_link_update(link.get(), new_fd, &o) != 0) {
-                    error =
-                        "cannot swap the program on " + a.iface + " at " + codegen::hook_name(h) + ": " +
-                        errno_text() +
-                        (errno == ENOLINK ? " (the interface vanished: `bpftables detach " + a.iface + "`)"
-                                          : "");
-                    return false;
-                }
-                tx.swapped.push_back({std::move(link), expected, std::move(running)});
-            } else {
-                Fd created_link = create_link(new_fd, a, h, error);
+            if (!link) {
+                Fd created_link = create_link(d.prog.get(), a, h, error);
                 if (!created_link) return false;
                 if (!pin(created_link.get(), path, error)) return false;
                 tx.created.push_back(path);
                 tx.report.notes.push_back("attached to " + a.iface + " at " + codegen::hook_name(h));
+                continue;
             }
-            ++count;
+            uint32_t running_id = link_prog_id(link.get());
+            if (running_id == dispatcher_id) continue;
+            Fd running(running_id ? bpf_prog_get_fd_by_id(running_id) : -1);
+            if (!running)
+                return error = "the program that " + a.iface + " runs at " + codegen::hook_name(h) +
+                               " is gone: " + errno_text(),
+                       false;
+            uint32_t ipv4 = family_slot(ir::Family::ipv4), held = 0;
+            if (family != ipv4 && bpf_map_lookup_elem(d.progs.get(), &ipv4, &held) != 0 &&
+                !swap_slot(tx, d.progs.get(), ipv4, running.get(), codegen::hook_name(h)))
+                return false;
+            LIBBPF_OPTS(bpf_link_update_opts, o);
+            o.flags = BPF_F_REPLACE;
+            o.old_prog_fd = running.get();
+            if (bpf_link_update(link.get(), d.prog.get(), &o) != 0) {
+                error =
+                    "cannot swap the program on " + a.iface + " at " + codegen::hook_name(h) + ": " +
+                    errno_text() +
+                    (errno == ENOLINK ? " (the interface vanished: `bpftables detach " + a.iface + "`)" : "");
+                return false;
+            }
+            int old_fd = running.get();
+            tx.swapped.push_back({std::move(link), old_fd, std::move(running)});
         }
     }
     // Kept entry programs: their rules program swapped in their prog array (one atomic slot update).
@@ -505,23 +557,15 @@ bool swap_links(Transaction& tx, Rollback& rollback) {
             return false;
         }
         uint32_t slot = codegen::kDirectSlotRules, old_id = 0;
-        int array = p.loaded.entry_prog_array_fd(), rules = p.loaded.rules_fd();
-        Fd old_rules(bpf_map_lookup_elem(array, &slot, &old_id) == 0 ? bpf_prog_get_fd_by_id(old_id) : -1);
-        if (!old_rules)
+        int array = p.loaded.entry_prog_array_fd();
+        if (bpf_map_lookup_elem(array, &slot, &old_id) != 0)
             return error = std::string("the running rules program at ") + codegen::hook_name(p.hook) +
                            " is gone: " + errno_text(),
                    false;
         if (old_id != pinned_prog_id(gen_pin(tx.old.generation, "rules", p.hook)))
-            for (const Attachment& a : tx.request.attachments)
-                for (codegen::Hook h : attachment_hooks(a))
-                    if (h == p.hook)
-                        tx.report.notes.push_back(a.iface + " at " + codegen::hook_name(h) +
-                                                  " ran a program of an interrupted command; replaced");
-        if (bpf_map_update_elem(array, &slot, &rules, BPF_ANY) != 0)
-            return error = std::string("cannot swap the rules program at ") + codegen::hook_name(p.hook) +
-                           ": " + errno_text(),
-                   false;
-        tx.slots.emplace_back(array, std::move(old_rules));
+            note_interrupted(tx, p.hook);
+        std::string what = std::string("rules program at ") + codegen::hook_name(p.hook);
+        if (!swap_slot(tx, array, slot, p.loaded.rules_fd(), what.c_str())) return false;
         if (p.maps.stats) clear_stats(p.maps.stats.get());
     }
     tx.report.swap_s = since(t);

@@ -9,8 +9,9 @@
 //   set_counters          the new programs' counters: the input's (-c) or the surviving rules'
 //   pin_generation        pin the new programs and maps                      undo: unpin them
 //   apply_kernel_copy     the kernel's copy replaced (or one rule of it)      undo: the old copy back
-//   swap_links            every link updated in place (BPF_F_REPLACE) or created, the rules program of a kept
-//                         entry program swapped in its prog array  undo: swapped back, removed
+//   swap_links            each hook's program into its dispatcher's slot of the family, every link running the
+//                         dispatcher (created, or updated in place from a program it ran directly), the rules
+//                         program of a kept entry program swapped in its prog array  undo: swapped back, removed
 //   carry_counters        what the old programs counted until the swap, as offsets
 //   write_new_state       the pinned state replaced: the commit point
 //   retire_old_generation the old generation's links (of removed attachments) and pins go
@@ -54,8 +55,20 @@ struct HookProgram {
 // A link the swap updated, with the program to put back on a rollback.
 struct Swapped {
     Fd link;
-    int old_prog;  // owned by Transaction::old_progs, or by `running`
-    Fd running;    // the program of an interrupted command that the link ran
+    int old_prog;  // owned by `running`
+    Fd running;    // the program the link ran
+};
+
+// A hook's dispatcher (bpf/dispatch.bpf.c) and its prog array of the families' programs.
+struct Dispatcher {
+    Fd prog, progs;
+};
+
+// A prog array slot the swap replaced, with the program to put back on a rollback (none: emptied).
+struct SwappedSlot {
+    int array;  // owned by a Dispatcher of the transaction, or by the program loaded
+    uint32_t slot;
+    Fd old;
 };
 
 // One commit in progress: its input, what the steps made, and what a rollback needs.
@@ -83,11 +96,11 @@ struct Transaction {
     std::optional<CopyChange> copy_change;
     // With another backend than the committed copy's, that copy leaves the old backend's tables (emptied).
     std::vector<std::string> stale;
-    std::map<codegen::Hook, Fd> old_progs;
+    std::map<codegen::Hook, Dispatcher> dispatchers;
     std::vector<Swapped> swapped;
-    std::vector<std::string> created;  // pins of the links created
-    // Prog arrays of kept entry programs whose rules slot was swapped, with the rules program to put back.
-    std::vector<std::pair<int, Fd>> slots;
+    std::vector<std::string> created;  // pins of the links and dispatchers created
+    // The dispatchers' slots of the family and the rules slots of kept entry programs that were swapped.
+    std::vector<SwappedSlot> slots;
 };
 
 void plan(Transaction& tx);

@@ -112,9 +112,9 @@ std::optional<ir::Program> program_with(const State& state, const std::vector<bp
         compiler::read_ipsets(state.ipsets, "<committed sets>", diags);
     if (!sets) return error = "the committed sets do not parse:\n" + diags.str(), std::nullopt;
     // Not checked against the sets: rules of tables in the kernel's netfilter may name the kernel's ipsets.
-    std::optional<ir::Program> program = is_nft(state)
-                                             ? parse_and_lower_nft(state.ruleset, "<committed>", diags, true)
-                                             : parse_and_lower(state.ruleset, "<committed>", diags);
+    std::optional<ir::Program> program =
+        is_nft(state) ? parse_and_lower_nft(state.ruleset, "<committed>", diags, true)
+                      : parse_and_lower(state.ruleset, "<committed>", diags, {.family = state_family()});
     if (!program) return error = "the committed ruleset does not parse:\n" + diags.str(), std::nullopt;
     program->sets = std::move(*sets);
     if (values) set_counted(*program, state.gids, *values);

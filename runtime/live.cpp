@@ -83,6 +83,15 @@ bool runs_committed_rules(const State& state, codegen::Hook hook) {
     return running == pinned_prog_id(gen_pin(state.generation, "rules", hook));
 }
 
+bool runs_committed(const State& state, codegen::Hook hook, uint32_t link_prog) {
+    Fd array = open_pin(dispatch_pin("progs", hook));
+    uint32_t slot = family_slot(state_family()), running = 0;
+    return link_prog == pinned_prog_id(dispatch_pin("prog", hook)) && array &&
+           bpf_map_lookup_elem(array.get(), &slot, &running) == 0 &&
+           running == pinned_prog_id(gen_pin(state.generation, "prog", hook)) &&
+           runs_committed_rules(state, hook);
+}
+
 const char* accept_all_ruleset() {
     return "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
 }
@@ -193,6 +202,14 @@ bool commit(const State& old, CommitRequest request, CommitReport& report, std::
 }
 
 bool remove_everything(const State& state, std::string& error) {
+    // The interfaces go for both families: IPv6's state (its copy, its pins) first.
+    if (state_family() == ir::Family::ipv4) {
+        select_family(ir::Family::ipv6);
+        std::optional<State> ipv6 = read_state(error);
+        bool removed = ipv6 && (ipv6->generation == 0 || remove_everything(*ipv6, error));
+        select_family(ir::Family::ipv4);
+        if (!removed) return false;
+    }
     if (is_nft(state) && !state.ruleset.empty()) {
         std::vector<std::pair<std::string, std::string>> tables = nft_tables(state.ruleset);
         tables.emplace_back("ip", kDecidedTable);

@@ -70,6 +70,10 @@ uint32_t pinned_prog_id(const std::string& path);
 // and before its commit leaves another one there.
 bool runs_committed_rules(const State& state, codegen::Hook hook);
 
+// Whether a link whose program is `link_prog` runs the committed generation of `state` (state_family()'s) at
+// `hook`: the hook's dispatcher, with the generation's program in the family's slot, running its rules.
+bool runs_committed(const State& state, codegen::Hook hook, uint32_t link_prog);
+
 // Per-gid counters of the running generation, summed over its hooks and CPUs (indexed like state.gids).
 std::vector<bpft_counter> live_counters(const State& state);
 // bpftables stats: what the running generation's program at `hook` did with the packets of interface

@@ -48,6 +48,7 @@ std::optional<CommitRequest> merge_iptables(const State& committed_state, Iptabl
     options.noflush = input.noflush;
     options.base = &*committed;
     options.only_table = input.only_table;
+    options.family = state_family();
     std::optional<ir::Program> lowered = parse_and_lower(input.text, input.name, diags, options);
     if (!lowered) return std::nullopt;
     uint32_t bit = input.decided_mark.value_or(committed_state.decided_mark);

@@ -25,6 +25,7 @@
 #include "compiler/values.hpp"
 #include "parser/nft_parser.hpp"
 #include "runtime/generation.hpp"
+#include "runtime/state.hpp"
 
 namespace bpftables::runtime {
 namespace {
@@ -191,8 +192,10 @@ std::string nft_decided_rules(const ir::Program& program, uint32_t bit) {
         } else if (it->hook != compiler::NfHook::prerouting) {
             continue;
         }
+        // An inet table's IPv6 packets were never decided by this ruleset's programs: an IPv6 ruleset's
+        // program (bpftables6-restore) may have marked them, and netfilter runs this table for them too.
         out += "insert rule " + t->family + " " + t->name + " " + it->chain + " " +
-               (clears ? clear : accept) + "\n";
+               (t->family == "inet" ? "meta nfproto ipv4 " : "") + (clears ? clear : accept) + "\n";
     }
     // A path without a compiled chain at input (forward): a table of bpftables' own clears the bit there.
     if (!seen[0] || !seen[1]) {
@@ -292,7 +295,7 @@ std::optional<CopyChange> copy_change(compiler::Backend backend, const ir::Progr
     }
     // The rule that goes, as the kernel lists it with its counters (-S CHAIN N -v: "-A CHAIN ... -c P B ...").
     std::string listing;
-    std::string list = std::string("iptables-") + compiler::backend_name(backend) + " -w 5 -t " +
+    std::string list = xtables_command(backend, "") + " -w 5 -t " +
                        shell_word(d->table) + " -S " + shell_word(chain) + " " + std::to_string(d->at + 1) +
                        " -v";
     std::string prefix = "-A " + chain + " ";
@@ -317,7 +320,7 @@ bool netfilter_apply_line(compiler::Backend backend, const std::string& table, c
                           std::string& error) {
     if (line.empty()) return true;
     std::string command =
-        std::string("iptables-") + compiler::backend_name(backend) + "-restore -w 5 --noflush --counters";
+        xtables_command(backend, "-restore") + " -w 5 --noflush --counters";
     std::string output;
     if (run_with_input(command, "*" + table + "\n" + line + "\nCOMMIT\n", output) != 0)
         return error = "the kernel's netfilter (" + command + ") refused `" + line + "' in table " + table +
@@ -331,12 +334,13 @@ void add_copy_counters(compiler::Backend backend, ir::Program& program, uint32_t
     for (ir::Table& t : program.tables) {
         if (!t.family.empty()) continue;
         std::string listing;
-        if (run_with_input(
-                std::string("iptables-") + compiler::backend_name(backend) + "-save -c -t " + t.name, "",
-                listing, false) != 0)  // iptables-nft-save's warnings would cut into its lines
+        if (run_with_input(xtables_command(backend, "-save") + " -c -t " + t.name, "", listing, false) !=
+            0)  // iptables-nft-save's warnings would cut into its lines
             continue;
         Diagnostics ignored;
-        std::optional<ir::Program> kernel = parse_and_lower(listing, "<kernel copy>", ignored);
+        LowerOptions options;
+        options.family = state_family();
+        std::optional<ir::Program> kernel = parse_and_lower(listing, "<kernel copy>", ignored, options);
         const ir::Table* kt = kernel ? kernel->find(t.name) : nullptr;
         const ir::Table* ct = copy.find(t.name);
         if (!kt || !ct) continue;
@@ -361,7 +365,7 @@ void add_copy_counters(compiler::Backend backend, ir::Program& program, uint32_t
 
 int iptables_listing(compiler::Backend backend, const ir::Program& program, const std::string& table,
                      const std::vector<std::string>& args) {
-    std::string tool = std::string("iptables-") + compiler::backend_name(backend);
+    std::string tool = xtables_command(backend, "");
     std::fflush(stdout);
     std::fflush(stderr);
     pid_t child = fork();
@@ -395,13 +399,18 @@ bool zero_copy_counters(compiler::Backend backend, const ir::Program& program, c
     for (const ir::Table& t : program.tables) {
         if (!t.family.empty() || (!table.empty() && t.name != table)) continue;
         if (!chain.empty() && !t.find(chain)) continue;
-        std::string command = std::string("iptables-") + compiler::backend_name(backend) + " -w 5 -t " +
-                              t.name + " -Z" + (chain.empty() ? "" : " '" + chain + "'");
+        std::string command = xtables_command(backend, "") + " -w 5 -t " + t.name + " -Z" +
+                              (chain.empty() ? "" : " '" + chain + "'");
         std::string output;
         if (run_with_input(command, "", output) != 0)
             return error = "cannot zero the kernel's copy (" + command + "): " + output, false;
     }
     return true;
+}
+
+std::string xtables_command(compiler::Backend backend, const char* what) {
+    return std::string(state_family() == ir::Family::ipv6 ? "ip6tables-" : "iptables-") +
+           compiler::backend_name(backend) + what;
 }
 
 compiler::Backend default_backend() {
@@ -434,8 +443,8 @@ bool netfilter_apply(std::optional<compiler::Backend> backend, const ir::Program
         if (test) return true;
         if (!sync_sets(program.sets, error)) return false;
     }
-    std::string command = std::string("iptables-") + compiler::backend_name(*backend) +
-                          "-restore -w 5 --counters" + (test ? " --test" : "");
+    std::string command =
+        xtables_command(*backend, "-restore") + " -w 5 --counters" + (test ? " --test" : "");
     int code = run_with_input(command, text, output);
     if (code != 0) {
         std::string names;

@@ -12,6 +12,9 @@
 
 namespace bpftables::runtime {
 
+// The command of `backend` for state_family()'s rulesets: iptables-legacy, ip6tables-nft-restore (`what`
+// "-restore"), ...
+std::string xtables_command(compiler::Backend backend, const char* what);
 // What `iptables -V` says the system's iptables is.
 compiler::Backend default_backend();
 
@@ -65,7 +68,7 @@ bool netfilter_apply_line(compiler::Backend backend, const std::string& table, c
 void add_copy_counters(compiler::Backend backend, ir::Program& program, uint32_t decided_mark);
 // iptables -L, printed by iptables itself: `table` of `program` (the committed ruleset with the counters to
 // show, counted once) with its sets is restored into the private network namespace of a child process, where
-// `iptables-<backend> ARGS` lists it; its output, messages and exit code are iptables' own. The kernel's copy is
+// xtables_command(backend) ARGS (ip6tables for the IPv6 family) lists it; its output, messages and exit code are iptables' own. The kernel's copy is
 // not listed, since it holds the handoff's bookkeeping (kernel_copy). Names are resolved there as iptables does
 // without -n, but with no network: /etc/hosts and /etc/services, no DNS. Returns the exit code (1 when the
 // listing could not be made, with the reason on stderr).

@@ -52,6 +52,7 @@ std::optional<ir::Program> lower_line(const ir::Program& base, const std::string
     LowerOptions options;
     options.noflush = true;
     options.base = &base;
+    options.family = state_family();
     std::string text = "*" + table + "\n" + line + "\nCOMMIT\n";
     diags.add_source(kFile, text);
     return parse_and_lower(text, kFile, diags, options);
@@ -63,7 +64,8 @@ std::optional<std::vector<ir::Rule>> read_rules(const RuleCommand& command, cons
                                                 Diagnostics& diags, RuleCommandResult& result) {
     std::vector<parser::Word> all = words_of(command, diags);
     std::vector<parser::Word> spec(all.begin() + static_cast<long>(std::min(from, all.size())), all.end());
-    auto rules = lower_rule_spec(spec, table.name, &table, diags, sets.empty() ? nullptr : &sets);
+    auto rules =
+        lower_rule_spec(spec, table.name, &table, diags, sets.empty() ? nullptr : &sets, state_family());
     if (!rules) return result = failure(2, ""), std::nullopt;
     for (ir::Rule& r : *rules) {
         r.loc = {kFile, 1, 1};

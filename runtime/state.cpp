@@ -19,6 +19,18 @@ namespace {
 
 constexpr const char* kBpffs = "/sys/fs/bpf";
 constexpr uint32_t kChunk = 4096;  // value size of the state map
+constexpr const char* kIpv6Prefix = "v6_";
+
+ir::Family selected_family = ir::Family::ipv4;
+
+// The pins both families share.
+bool shared_pin(const std::string& name) {
+    return name.rfind("link_", 0) == 0 || name.rfind("dispatch_", 0) == 0;
+}
+
+bool ipv6_pin(const std::string& name) {
+    return name.rfind(kIpv6Prefix, 0) == 0;
+}
 
 std::string errno_text() {
     return std::strerror(errno);
@@ -57,6 +69,18 @@ std::optional<XdpMode> parse_xdp_mode(std::string_view name) {
 std::vector<codegen::Hook> attachment_hooks(const Attachment& a) {
     if (a.hook == AttachHook::xdp) return {codegen::Hook::xdp, codegen::Hook::tc_ingress};
     return {codegen::Hook::tc_ingress};
+}
+
+ir::Family state_family() {
+    return selected_family;
+}
+
+void select_family(ir::Family family) {
+    selected_family = family;
+}
+
+uint32_t family_slot(ir::Family family) {
+    return family == ir::Family::ipv6 ? 1 : 0;
 }
 
 bool is_nft(const State& state) {
@@ -216,8 +240,16 @@ std::string pin_path(const std::string& name) {
     return state_dir() + "/" + name;
 }
 
+std::string family_pin(const std::string& name) {
+    return pin_path(selected_family == ir::Family::ipv6 ? kIpv6Prefix + name : name);
+}
+
 std::string gen_pin(uint64_t generation, const char* what, codegen::Hook hook) {
-    return pin_path("g" + std::to_string(generation) + "_" + what + "_" + codegen::hook_name(hook));
+    return family_pin("g" + std::to_string(generation) + "_" + what + "_" + codegen::hook_name(hook));
+}
+
+std::string dispatch_pin(const char* what, codegen::Hook hook) {
+    return pin_path(std::string("dispatch_") + what + "_" + codegen::hook_name(hook));
 }
 
 std::string link_pin(int ifindex, codegen::Hook hook) {
@@ -237,14 +269,14 @@ void unpin(const std::string& path) {
     unlink(path.c_str());
 }
 
-std::optional<State> read_state(std::string& error) {
-    if (!bpffs_mounted()) return error = bpffs_missing(), std::nullopt;
-    adopt_inode_keyed_state();
-    Fd fd = open_pin(pin_path("state"));
+namespace {
+
+// The state pinned at `path`; a default State when there is none.
+std::optional<State> read_state_pin(const std::string& path, std::string& error) {
+    Fd fd = open_pin(path);
     if (!fd) {
         if (errno == ENOENT) return State{};
-        return error = "cannot open the pinned state " + pin_path("state") + ": " + errno_text(),
-               std::nullopt;
+        return error = "cannot open the pinned state " + path + ": " + errno_text(), std::nullopt;
     }
     bpf_map_info info{};
     uint32_t len = sizeof info;
@@ -262,6 +294,20 @@ std::optional<State> read_state(std::string& error) {
     return parse_state(text, error);
 }
 
+}  // namespace
+
+std::optional<State> read_state(std::string& error) {
+    if (!bpffs_mounted()) return error = bpffs_missing(), std::nullopt;
+    adopt_inode_keyed_state();
+    std::optional<State> state = read_state_pin(family_pin("state"), error);
+    if (state && selected_family == ir::Family::ipv6) {
+        std::optional<State> ipv4 = read_state_pin(pin_path("state"), error);
+        if (!ipv4) return std::nullopt;
+        state->attachments = std::move(ipv4->attachments);
+    }
+    return state;
+}
+
 bool write_state(const State& state, std::string& error) {
     std::string text = serialize(state);
     uint32_t entries = static_cast<uint32_t>(text.size() / kChunk + 1);
@@ -277,7 +323,7 @@ bool write_state(const State& state, std::string& error) {
         if (bpf_map_update_elem(fd.get(), &i, chunk.data(), BPF_ANY) != 0)
             return error = "cannot write the state map: " + errno_text(), false;
     }
-    std::string tmp = pin_path("state_new"), final_path = pin_path("state");
+    std::string tmp = family_pin("state_new"), final_path = family_pin("state");
     unpin(tmp);
     if (!pin(fd.get(), tmp, error)) return false;
     if (rename(tmp.c_str(), final_path.c_str()) != 0) {
@@ -297,7 +343,23 @@ bool remove_all(std::string& error) {
         if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
             names.emplace_back(e->d_name);
     closedir(d);
-    for (const std::string& n : names) unpin(dir + "/" + n);
+    bool ipv6 = selected_family == ir::Family::ipv6;
+    if (ipv6) {  // its programs out of the dispatchers first: IPv6 frames go to the IPv4 program again
+        uint32_t slot = family_slot(ir::Family::ipv6);
+        for (codegen::Hook h : {codegen::Hook::xdp, codegen::Hook::tc_ingress, codegen::Hook::tc_egress})
+            if (Fd array = open_pin(dispatch_pin("progs", h))) bpf_map_delete_elem(array.get(), &slot);
+    }
+    bool other_state = false;
+    for (const std::string& n : names) {
+        if (shared_pin(n)) continue;
+        if (ipv6_pin(n) == ipv6)
+            unpin(dir + "/" + n);
+        else if (n == (ipv6 ? std::string("state") : kIpv6Prefix + std::string("state")))
+            other_state = true;
+    }
+    if (other_state) return true;
+    for (const std::string& n : names)
+        if (shared_pin(n)) unpin(dir + "/" + n);
     if (rmdir(dir.c_str()) != 0) return error = "cannot remove " + dir + ": " + errno_text(), false;
     rmdir(state_root().c_str());  // only when no other namespace has state
     return true;

@@ -8,7 +8,16 @@
 //   g<N>_counters_<hook>    its per-CPU counters (per gid)
 //   g<N>_ifnames_<hook>     its ifindex -> name map (-i / -o)
 //   g<N>_stats_<hook>       its per-CPU packet statistics per interface (bpftables stats)
-//   link_<ifindex>_<hook>   one bpf_link per attached interface and hook (XDP link or tcx link)
+//   link_<ifindex>_<hook>   one bpf_link per attached interface and hook (XDP link or tcx link), running:
+//   dispatch_<hook>         the hook's dispatcher (bpf/dispatch.bpf.c), which tail-calls the program of the
+//   dispatch_progs_<hook>   packet's family from this prog array (slot 0 IPv4, 1 IPv6: the g<N>_prog_<hook>
+//                           of that family's running generation)
+//
+// The two families (iptables and ip6tables rulesets) each have a state and generations of their own: IPv6's
+// are the names above with a `v6_` prefix (v6_state, v6_g<N>_prog_<hook>, ...); the links and dispatchers are
+// shared. The attachments are IPv4's (`bpftables attach`): the IPv6 state's are read from it. A state
+// written before the dispatcher has links that run its IPv4 program directly; the next commit puts the
+// dispatcher there.
 #include <map>
 #include <optional>
 #include <string>
@@ -20,6 +29,7 @@
 #include "codegen/hook.hpp"
 #include "codegen/layout.hpp"
 #include "compiler/input_format.hpp"
+#include "compiler/ir.hpp"
 
 namespace bpftables::runtime {
 
@@ -75,6 +85,13 @@ struct State {
     std::map<codegen::Hook, std::string> entries;
 };
 
+// The family whose state the commands of this process read and commit: IPv4 (bpftables, bpftables-restore, ...)
+// unless main() selects IPv6 (the bpftables6 names).
+ir::Family state_family();
+void select_family(ir::Family family);
+// Its slot in the dispatchers' prog arrays (bpf/dispatch.bpf.c).
+uint32_t family_slot(ir::Family family);
+
 // Whether the committed ruleset is nft text; else iptables-save text.
 bool is_nft(const State& state);
 
@@ -98,14 +115,20 @@ bool check_bpffs(std::string& error, bool mount_if_missing = false);
 bool ensure_state_dir(std::string& error);
 
 std::string pin_path(const std::string& name);
+// The pins of state_family()'s state and generations.
+std::string family_pin(const std::string& name);
 std::string gen_pin(uint64_t generation, const char* what, codegen::Hook hook);
+// Shared by the families: an attachment's link, a hook's dispatcher ("prog") and its prog array ("progs").
 std::string link_pin(int ifindex, codegen::Hook hook);
+std::string dispatch_pin(const char* what, codegen::Hook hook);
 
-// The state of this namespace; a default State when nothing was ever committed; an error without bpffs.
+// The state of state_family() in this namespace; a default State when nothing was ever committed; an error
+// without bpffs. IPv6's has IPv4's attachments.
 std::optional<State> read_state(std::string& error);
 // Replaces the pinned state atomically.
 bool write_state(const State& state, std::string& error);
-// Removes every pin of the namespace and its directory.
+// Removes every pin of state_family(); when the other family has no state either, also the links and
+// dispatchers and the namespace's directory. IPv6's removal first empties its dispatcher slots.
 bool remove_all(std::string& error);
 
 // Opens a pinned object; an empty Fd when absent.

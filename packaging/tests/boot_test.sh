@@ -82,11 +82,12 @@ expect "its detach took the ruleset with it: restored again" "$(grep '^-A' "$con
 echo "va xdp" >"$conf/interfaces"
 unit_cmd ExecReload >/dev/null 2>&1
 
-echo "== rules.v6 without bpftables6-restore is skipped with a message"
-echo "*filter" >"$conf/rules.v6"
+echo "== rules.v6 is restored by bpftables6-restore"
+printf '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p udp -m udp --dport 54 -j DROP\nCOMMIT\n' >"$conf/rules.v6"
 out=$(unit_cmd ExecStart 2>&1)
 expect "ExecStart with rules.v6 exits 0" 0 $?
-expect "rules.v6 skipped with a message" 1 "$(echo "$out" | grep -c 'skipping .*rules.v6')"
+expect "rules.v6 restored" 1 "$(echo "$out" | grep -c 'restored .*rules.v6')"
+expect "bpftables6-save shows it" "-A INPUT -p udp -m udp --dport 54 -j DROP" "$(inA "$root/usr/sbin/bpftables6-save" | grep '^-A')"
 rm "$conf/rules.v6"
 
 echo "== the netfilter-persistent plugin: save, flush, start"
