@@ -102,7 +102,7 @@ class DirectEmitter {
 
     // classifier runs
     void call_classify(const ir::Chain& c, size_t run);
-    void classify_function(size_t run);
+    void classify_function();
     void classify_tree(uint32_t tree);
     void end_chain() {
         if (end_chain_policy_.empty())
@@ -229,7 +229,7 @@ std::optional<DirectProgram> DirectEmitter::run() {
         for (const ir::Chain& c : t.chains)
             if (compiler::is_compiled_chain(t, c) && !emit_chain(t, c)) return std::nullopt;
     }
-    for (size_t i = 0; i < layout_.runs.size(); ++i) classify_function(i);
+    if (!layout_.runs.empty()) classify_function();
     if (diags_.has_errors()) return std::nullopt;
     if (hook_ != Hook::tc_egress && nat_rules(program_)) needs_.ct = true;
     prune_unreachable(p_);
@@ -414,7 +414,8 @@ void DirectEmitter::call_classify(const ir::Chain& c, size_t run) {
     p_.line(first.loc, "-A " + c.name + " " + ir::rule_spec(first) + " (classifier run " +
                            std::to_string(run) + ", " + std::to_string(r.count) + " rules)");
     std::string after = label("after_run");
-    p_.emit(CallLocal{"classify_" + std::to_string(run)});
+    p_.emit(Mov{Width::w64, Reg::r1, static_cast<int32_t>(run)});
+    p_.emit(CallLocal{kClassifyFunction});
     p_.emit(Jump{JmpOp::eq, Width::w64, Reg::r0, 0, after});
     p_.emit(Mov{Width::w64, Reg::r7, Reg::r0});
     p_.emit(Mov{Width::w32, Reg::r1, Reg::r0});
@@ -428,20 +429,19 @@ void DirectEmitter::call_classify(const ir::Chain& c, size_t run) {
     p_.label(after);
 }
 
-// bpft_classify (bpf/bpftables.bpf.h) for one run, as a global function without arguments that returns the
-// verdict or 0. r6 the scratch value, r7 the earliest rule found so far (its index in bpft_cls_rules), r8 its
+// bpft_classify (bpf/bpftables.bpf.h) as a global function of the run (u32) that returns the verdict or 0:
+// verified once, however many runs call it. r6 the scratch value, r7 the earliest rule found so far (its index in bpft_cls_rules), r8 its
 // verdict, r9 the run's first root for this packet; on the stack, each in a slot of its own: the lookup key
 // (r10 - 4), the walk's depth (- 16) and the leaf's next reference (- 24) as 64-bit spills (the verifier
 // follows their values through the loops), the leaf's first reference and count (- 32, - 40), the reference's
 // slot in its element (- 48) and the rule's index (- 56).
-void DirectEmitter::classify_function(size_t run) {
-    std::string name = "classify_" + std::to_string(run);
-    functions_.push_back(name);
-    p_.label(name);
+void DirectEmitter::classify_function() {
+    p_.label(kClassifyFunction);
+    p_.emit(Mov{Width::w32, Reg::r9, Reg::r1});
+    p_.emit(Alu{AluOp::mul, Width::w64, Reg::r9, 2 * BPFT_CLS_TREES});
     lookup_scratch("", 0);
     p_.emit(Mov{Width::w32, Reg::r7, -1});
     p_.emit(Mov{Width::w64, Reg::r8, 0});
-    p_.emit(Mov{Width::w64, Reg::r9, static_cast<int32_t>(2 * run * BPFT_CLS_TREES)});
     // a TCP or UDP header too short for its ports: the second set of roots (abi.h)
     std::string whole = label("whole"), is_short = label("short");
     p_.emit(load(Reg::r1, "proto"));

@@ -11,9 +11,9 @@
 // Registers: r6 the scratch value in every function; in the main function r7 the context, r8 the chain
 // (p->route), r9 the verdict. Every chain (and every segment of a long chain, passes/plan_chains.cpp) is a
 // global function without arguments, verified once on its own; it looks the scratch value up again. A
-// classifier run (codegen/classifier.hpp) is a call of a global function of its own, the walk of its trees
-// over the classifier maps (bpf/bpftables.bpf.h: bpft_classify, as instructions), and the C back end's
-// dispatch on its result (chain_emitter.cpp).
+// classifier run (codegen/classifier.hpp) is a call of one global function with the run's number, the walk
+// of the run's trees over the classifier maps (bpf/bpftables.bpf.h: bpft_classify, as instructions), and
+// the C back end's dispatch on its result (chain_emitter.cpp).
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -60,9 +60,13 @@ const ScratchLayout* scratch_layout(std::string& error);
 const bpf::EmbeddedObject& entry_object(Hook hook, ir::Family family, bool ct);
 const char* exit_point(Hook hook);  // the exit program's name in it
 
+// The classifier's walk (direct_emitter.cpp): a global function whose one argument is the run (u32).
+inline constexpr const char* kClassifyFunction = "bpft_classify";
+
 struct DirectProgram {
     insn::Program code;
     std::vector<std::string> functions;  // labels of the chain functions (global, no arguments)
+    // (not kClassifyFunction, which takes the run)
     Layout layout;
     Needs needs;
     std::vector<ir::IpSet> sets;           // the sets of layout.sets, in its order (their maps' contents)

@@ -289,6 +289,8 @@ std::optional<LoadedProgram> LoadedProgram::load_direct(const codegen::DirectPro
     for (size_t i = 0; i < p.ruleset_maps_.size(); ++i)
         o.fd_array[codegen::kDirectLimitsMap + i] = p.ruleset_maps_[i].get();
     for (const std::string& f : direct.functions) o.functions[f] = FunctionSpec{{}, true};
+    if (!direct.layout.runs.empty())
+        o.functions[codegen::kClassifyFunction] = FunctionSpec{{BtfArg::u32}, true};
     p.rules_ = loader::load_direct(direct.code, o, error);
     if (!p.rules_) return std::nullopt;
     // With a reused entry program, the rules slot of this load's own array stays empty until swap time:
