@@ -3,6 +3,7 @@
 # ClassBench sets against the same program with one rule (the set's first), same packets: packets inside
 # filters drawn at random (spread) and one outside every filter (miss: every run is walked to its end).
 #   bench/classbench_nspp.sh BPFTABLES DIR SET...   (DIR holds db_generator's output files named SET)
+#   CODEGEN=c|direct picks the back end (bpftables run --codegen; default c).
 # Prints: set spread_ns miss_ns one_rule_spread_ns one_rule_miss_ns spread_ratio miss_ratio
 set -eu
 bpftables=$1 dir=$2
@@ -16,7 +17,7 @@ for set in "$@"; do
     python3 "$here/classbench.py" "$dir/$set" > /dev/null
     awk 'NR <= 4 || (/^-A/ && !done++) { print } END { print "COMMIT" }' "$tmp/all.rules" > "$tmp/one.rules"
     for r in all one; do
-        "$bpftables" run "$tmp/$r.rules" --pcap "$tmp/p.pcap" --chain INPUT --repeat 2000 2>/dev/null > "$tmp/$r.out"
+        "$bpftables" run --codegen "${CODEGEN:-c}" "$tmp/$r.rules" --pcap "$tmp/p.pcap" --chain INPUT --repeat 2000 2>/dev/null > "$tmp/$r.out"
         head -n -1 "$tmp/$r.out" | mean > "$tmp/$r.spread"
         tail -n 1 "$tmp/$r.out" | mean > "$tmp/$r.miss"
     done

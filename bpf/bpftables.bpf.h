@@ -947,7 +947,9 @@ struct {
     __type(value, struct bpft_cls_rule);
 } bpft_cls_rules SEC(".maps");
 
-/* The verdict of the first rule of classifier run `run` that decides the packet, or 0: the earliest rule that
+/* The direct back end emits this walk as instructions (codegen/direct_emitter.cpp: classify_function); a
+ * change here goes there too.
+ * The verdict of the first rule of classifier run `run` that decides the packet, or 0: the earliest rule that
  * any of the run's trees finds. Each walk visits at most BPFT_CLS_DEPTH inner nodes, then tests at most
  * BPFT_CLS_LEAF_MAX rules, and stops at rules later than one already found. A function of its own (global:
  * verified once), reading only the packet's fields and these maps, so that any program that defines them can

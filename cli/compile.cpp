@@ -24,9 +24,7 @@ namespace {
 int compile_direct(ir::Program& program, codegen::Hook hook, Diagnostics& diags,
                    const codegen::Options& options, bool explain, bool stats, std::string& listing) {
     ir::Program copy = program;
-    codegen::Options per_rule = options;  // asked for by name: the classifier's runs as rules
-    per_rule.classifier_min = 0;
-    std::optional<codegen::DirectProgram> built = codegen::build_direct(program, hook, diags, per_rule);
+    std::optional<codegen::DirectProgram> built = codegen::build_direct(program, hook, diags, options);
     if (!built) return 1;
     listing = codegen::insn::listing(built->code);
     if (explain) {
@@ -52,9 +50,11 @@ int compile_direct(ir::Program& program, codegen::Hook hook, Diagnostics& diags,
         }
         loader::ProgramStats s = loaded->stats();
         std::printf(
-            "rules %zu  emitted_insns %zu  load_s %.3f  insns %u  verified_insns %u  jited_bytes %u\n",
+            "rules %zu  emitted_insns %zu  load_s %.3f  insns %u  verified_insns %u  jited_bytes %u  "
+            "classifier_runs %zu  classifier_nodes %zu  classifier_leaf_entries %zu  classifier_bytes %zu\n",
             built->layout.gids.size(), built->code.insns.size(), load_s, s.insns, s.verified_insns,
-            s.jited_bytes);
+            s.jited_bytes, built->layout.runs.size(), s.classifier_nodes, s.classifier_leaves,
+            s.classifier_bytes);
     }
     return 0;
 }

@@ -174,7 +174,6 @@ int run_command(int argc, char** argv) {
     std::optional<loader::LoadedProgram> loaded;
     codegen::Layout layout;
     if (codegen_name == "direct") {
-        options.classifier_min = 0;  // asked for by name: the classifier's runs as rules
         std::optional<codegen::DirectProgram> built;
         if (program) built = codegen::build_direct(*program, hook, diags, options);
         std::fputs(diags.str().c_str(), stderr);

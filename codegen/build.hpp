@@ -22,10 +22,8 @@ inline std::optional<Build> build(ir::Program& program, Hook hook, Diagnostics& 
     return build(program, hook, diags, Options{}, object);
 }
 
-// The direct back end (direct_emitter.hpp): the pass pipeline, then the instructions. Its emitter has no
-// classifier yet: a ruleset with classifier runs (options.classifier_min) is refused ("not supported by the
-// direct back end yet"), so that the runtime builds it with the C back end and keeps its flat per-packet cost;
-// with classifier_min 0 (what `--codegen direct` asks for) their rules are emitted one by one.
+// The direct back end (direct_emitter.hpp): the pass pipeline, then the instructions; classifier runs
+// (options.classifier_min) call the classifier's walk over maps the loader creates (loader/ruleset_maps.hpp).
 std::optional<DirectProgram> build_direct(ir::Program& program, Hook hook, Diagnostics& diags,
                                           const Options& options);
 

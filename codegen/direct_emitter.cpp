@@ -3,7 +3,9 @@
 // passes/plan_chains.cpp planned), rules as tests that jump to the next rule, targets as verdicts.
 #include "codegen/direct_emitter.hpp"
 
+#include <cstddef>
 #include <stdexcept>
+#include <tuple>
 
 #include "bpf/abi.h"
 #include "codegen/direct_conditions.hpp"
@@ -81,7 +83,7 @@ class DirectEmitter {
         p_.emit(Exit{});
     }
     void lookup_scratch(const std::string& on_null, int32_t null_value);
-    void count(int gid);
+    void count(Operand gid);
     std::string label(const std::string& what) { return what + "_" + std::to_string(labels_++); }
 
     // main
@@ -97,6 +99,11 @@ class DirectEmitter {
     bool emit_chain(const ir::Table& t, const ir::Chain& c);
     bool emit_rules(const ir::Table& t, const ir::Chain& c, size_t begin, size_t end);
     bool emit_rule(const ir::Table& t, const ir::Chain& c, int index);
+
+    // classifier runs
+    void call_classify(const ir::Chain& c, size_t run);
+    void classify_function();
+    void classify_tree(uint32_t tree);
     void end_chain() {
         if (end_chain_policy_.empty())
             ret(end_chain_value_);
@@ -148,6 +155,7 @@ class DirectEmitter {
     std::string end_chain_policy_;
     int32_t end_chain_value_ = BPFT_CONTINUE;
     std::string ret_label_;  // an `exit` of the current function (r0 holds the verdict)
+    std::map<std::tuple<std::string, std::string, int>, size_t> runs_;  // (table, chain, first rule) -> run
 };
 
 Load DirectEmitter::load(Reg dst, const char* name) const {
@@ -174,7 +182,8 @@ void DirectEmitter::lookup_scratch(const std::string& on_null, int32_t null_valu
 
 // bpft_count (bpftables.bpf.h, counted once): the gid joins the packet's pending list, which the exit
 // program's bpft_settle adds to the counters when the packet is decided; past BPFT_PEND only npend grows.
-void DirectEmitter::count(int gid) {
+// A gid in a register must not be in r1 to r3.
+void DirectEmitter::count(Operand gid) {
     constexpr int32_t pend_max = 16;  // BPFT_PEND
     ScratchField pend = field("pend");
     if (pend.size != 4 * pend_max) throw std::logic_error("struct bpft_pkt's pend is not BPFT_PEND words");
@@ -203,20 +212,32 @@ std::optional<DirectProgram> DirectEmitter::run() {
                 names_[{t.name, c.name}] =
                     "chain_" + t.name + "_" + c.name + "_" + std::to_string(names_.size());
     }
+    std::optional<ClassifierTrees> trees;
+    if (!layout_.runs.empty()) {
+        std::string error;
+        trees = build_classifier(program_, layout_, error);
+        if (!trees) {
+            diags_.error({}, "cannot build the classifier: " + error);
+            return std::nullopt;
+        }
+        for (size_t i = 0; i < layout_.runs.size(); ++i)
+            runs_[{layout_.runs[i].table, layout_.runs[i].chain, layout_.runs[i].first}] = i;
+    }
     main_function();
     for (const ir::Table& t : program_.tables) {
         if (t.family.empty() && !compiler::is_compiled_table(t.name)) continue;
         for (const ir::Chain& c : t.chains)
             if (compiler::is_compiled_chain(t, c) && !emit_chain(t, c)) return std::nullopt;
     }
+    if (!layout_.runs.empty()) classify_function();
     if (diags_.has_errors()) return std::nullopt;
     if (hook_ != Hook::tc_egress && nat_rules(program_)) needs_.ct = true;
     prune_unreachable(p_);
     std::vector<ir::IpSet> sets;
     for (const std::string& name : layout_.sets)
         if (const ir::IpSet* set = program_.find_set(name)) sets.push_back(*set);
-    return DirectProgram{std::move(p_), std::move(functions_), std::move(layout_),
-                         needs_,        std::move(sets),       program_.family};
+    return DirectProgram{std::move(p_),   std::move(functions_), std::move(layout_), needs_,
+                         std::move(sets), std::move(trees),      program_.family};
 }
 
 // The C back end's entry point after its prologue (entry_emitter.cpp), which the entry program ran: OUTPUT,
@@ -316,11 +337,6 @@ void DirectEmitter::kernel_tables_before(NfHook hook) {
 bool DirectEmitter::emit_chain(const ir::Table& t, const ir::Chain& c) {
     const std::string& name = names_.at({t.name, c.name});
     const ir::ChainPlan& pl = c.plan;
-    if (!pl.classified.empty()) {
-        diags_.error(c.rules[pl.classified[0].first].loc,
-                     "classifier runs are not supported by the direct back end yet");
-        return false;
-    }
     int policy_gid = c.builtin() ? layout_.gid(t.name, c.name, -1) : -1;
     auto tail = [&] {
         if (c.loc.line > 0) p_.line(c.loc, c.builtin() ? ":" + c.name : "-N " + c.name);
@@ -376,10 +392,190 @@ bool DirectEmitter::emit_chain(const ir::Table& t, const ir::Chain& c) {
     return true;
 }
 
+// Rules [begin, end) of a chain; a classifier run (never split by a segment) is one call.
 bool DirectEmitter::emit_rules(const ir::Table& t, const ir::Chain& c, size_t begin, size_t end) {
-    for (size_t i = begin; i < end; ++i)
-        if (!emit_rule(t, c, static_cast<int>(i))) return false;
+    for (size_t i = begin; i < end; ++i) {
+        auto run = runs_.find({t.name, c.name, static_cast<int>(i)});
+        if (run != runs_.end()) {
+            call_classify(c, run->second);
+            i += layout_.runs[run->second].count - 1;
+        } else if (!emit_rule(t, c, static_cast<int>(i))) {
+            return false;
+        }
+    }
     return true;
+}
+
+// chain_emitter.cpp's `v = bpft_classify(p, run)`: no rule of the run decides (0), and the chain goes on
+// after it; or the rule's verdict, counted unless the header was too short for its ports.
+void DirectEmitter::call_classify(const ir::Chain& c, size_t run) {
+    const ClassifierRun& r = layout_.runs[run];
+    const ir::Rule& first = c.rules[r.first];
+    p_.line(first.loc, "-A " + c.name + " " + ir::rule_spec(first) + " (classifier run " +
+                           std::to_string(run) + ", " + std::to_string(r.count) + " rules)");
+    std::string after = label("after_run");
+    p_.emit(Mov{Width::w64, Reg::r1, static_cast<int32_t>(run)});
+    p_.emit(CallLocal{kClassifyFunction});
+    p_.emit(Jump{JmpOp::eq, Width::w64, Reg::r0, 0, after});
+    p_.emit(Mov{Width::w64, Reg::r7, Reg::r0});
+    p_.emit(Mov{Width::w32, Reg::r1, Reg::r0});
+    p_.emit(Alu{AluOp::rsh, Width::w32, Reg::r1, 24});
+    p_.emit(Jump{JmpOp::eq, Width::w32, Reg::r1, imm(short_header_), ret_label_});
+    p_.emit(Mov{Width::w32, Reg::r4, Reg::r7});
+    p_.emit(Alu{AluOp::and_, Width::w32, Reg::r4, 0xffffff});
+    count(Reg::r4);
+    p_.emit(Mov{Width::w64, Reg::r0, Reg::r7});
+    p_.emit(Goto{ret_label_});
+    p_.label(after);
+}
+
+// bpft_classify (bpf/bpftables.bpf.h) as a global function of the run (u32) that returns the verdict or 0:
+// verified once, however many runs call it. r6 the scratch value, r7 the earliest rule found so far (its index in bpft_cls_rules), r8 its
+// verdict, r9 the run's first root for this packet; on the stack, each in a slot of its own: the lookup key
+// (r10 - 4), the walk's depth (- 16) and the leaf's next reference (- 24) as 64-bit spills (the verifier
+// follows their values through the loops), the leaf's first reference and count (- 32, - 40), the reference's
+// slot in its element (- 48) and the rule's index (- 56).
+void DirectEmitter::classify_function() {
+    p_.label(kClassifyFunction);
+    p_.emit(Mov{Width::w32, Reg::r9, Reg::r1});
+    p_.emit(Alu{AluOp::mul, Width::w64, Reg::r9, 2 * BPFT_CLS_TREES});
+    lookup_scratch("", 0);
+    p_.emit(Mov{Width::w32, Reg::r7, -1});
+    p_.emit(Mov{Width::w64, Reg::r8, 0});
+    // a TCP or UDP header too short for its ports: the second set of roots (abi.h)
+    std::string whole = label("whole"), is_short = label("short");
+    p_.emit(load(Reg::r1, "proto"));
+    p_.emit(load(Reg::r2, "l4_len"));
+    std::string udp = label("udp");
+    p_.emit(Jump{JmpOp::ne, Width::w32, Reg::r1, 6, udp});
+    p_.emit(Jump{JmpOp::lt, Width::w32, Reg::r2, 20, is_short});
+    p_.emit(Goto{whole});
+    p_.label(udp);
+    p_.emit(Jump{JmpOp::ne, Width::w32, Reg::r1, 17, whole});
+    p_.emit(Jump{JmpOp::ge, Width::w32, Reg::r2, 8, whole});
+    p_.label(is_short);
+    p_.emit(Alu{AluOp::add, Width::w64, Reg::r9, imm(BPFT_CLS_TREES)});
+    p_.label(whole);
+    for (uint32_t tree = 0; tree < BPFT_CLS_TREES; ++tree) classify_tree(tree);
+    p_.emit(Mov{Width::w64, Reg::r0, Reg::r8});
+    p_.emit(Exit{});
+}
+
+// One tree: at most BPFT_CLS_DEPTH inner nodes, then at most BPFT_CLS_LEAF_MAX references of the leaf, up to
+// the first rule that decides the packet or one not earlier than r7.
+void DirectEmitter::classify_tree(uint32_t tree) {
+    std::string walk = label("walk"), leaf = label("leaf"), refs = label("refs"), have = label("key");
+    std::string ports = label("ports"), next = label("next_tree");
+    auto lookup = [&](int map) {
+        p_.emit(LoadImm64{Reg::r1, ImmSource::map_idx, map, 0, {}});
+        p_.emit(Mov{Width::w64, Reg::r2, Reg::r10});
+        p_.emit(Alu{AluOp::add, Width::w64, Reg::r2, -4});
+        p_.emit(CallHelper{1});  // bpf_map_lookup_elem
+        p_.emit(Jump{JmpOp::eq, Width::w64, Reg::r0, 0, next});
+    };
+    auto node = [](size_t off) { return static_cast<int16_t>(off); };
+    p_.emit(Mov{Width::w64, Reg::r1, Reg::r9});
+    p_.emit(Alu{AluOp::add, Width::w64, Reg::r1, imm(tree)});
+    p_.emit(Store{Size::u32, Reg::r10, -4, Reg::r1});
+    p_.emit(Mov{Width::w64, Reg::r1, 0});
+    p_.emit(Store{Size::u64, Reg::r10, -16, Reg::r1});
+    p_.label(walk);
+    lookup(kDirectClsNodesMap);
+    p_.emit(Load{Size::u8, false, Reg::r1, Reg::r0, node(offsetof(bpft_cls_node, field))});
+    p_.emit(Jump{JmpOp::eq, Width::w32, Reg::r1, imm(BPFT_CLS_LEAF), leaf});
+    p_.emit(Load{Size::u64, false, Reg::r2, Reg::r10, -16});
+    p_.emit(Jump{JmpOp::ge, Width::w64, Reg::r2, BPFT_CLS_DEPTH, next});
+    p_.emit(Alu{AluOp::add, Width::w64, Reg::r2, 1});
+    p_.emit(Store{Size::u64, Reg::r10, -16, Reg::r2});
+    // the node's field of the packet
+    const char* keys[] = {"saddr", "daddr", "proto", "sport"};
+    for (int f = 0; f < 4; ++f) {
+        p_.emit(load(Reg::r3, keys[f]));
+        p_.emit(Jump{JmpOp::eq, Width::w32, Reg::r1, f, have});
+    }
+    p_.emit(load(Reg::r3, "dport"));
+    p_.label(have);
+    p_.emit(Load{Size::u8, false, Reg::r2, Reg::r0, node(offsetof(bpft_cls_node, shift))});
+    p_.emit(Alu{AluOp::and_, Width::w32, Reg::r2, 31});
+    p_.emit(Alu{AluOp::rsh, Width::w32, Reg::r3, Reg::r2});
+    p_.emit(Load{Size::u8, false, Reg::r2, Reg::r0, node(offsetof(bpft_cls_node, bits))});
+    p_.emit(Alu{AluOp::and_, Width::w32, Reg::r2, 31});
+    p_.emit(Mov{Width::w32, Reg::r4, 1});
+    p_.emit(Alu{AluOp::lsh, Width::w32, Reg::r4, Reg::r2});
+    p_.emit(Alu{AluOp::sub, Width::w32, Reg::r4, 1});
+    p_.emit(Alu{AluOp::and_, Width::w32, Reg::r3, Reg::r4});
+    p_.emit(Load{Size::u32, false, Reg::r2, Reg::r0, node(offsetof(bpft_cls_node, base))});
+    p_.emit(Alu{AluOp::add, Width::w32, Reg::r3, Reg::r2});
+    p_.emit(Store{Size::u32, Reg::r10, -4, Reg::r3});
+    p_.emit(Goto{walk});
+
+    p_.label(leaf);
+    p_.emit(Load{Size::u32, false, Reg::r1, Reg::r0, node(offsetof(bpft_cls_node, base))});
+    p_.emit(Store{Size::u32, Reg::r10, -32, Reg::r1});
+    p_.emit(Load{Size::u32, false, Reg::r1, Reg::r0, node(offsetof(bpft_cls_node, count))});
+    p_.emit(Store{Size::u32, Reg::r10, -40, Reg::r1});
+    p_.emit(Mov{Width::w64, Reg::r1, 0});
+    p_.emit(Store{Size::u64, Reg::r10, -24, Reg::r1});
+    p_.label(refs);
+    p_.emit(Load{Size::u64, false, Reg::r1, Reg::r10, -24});
+    p_.emit(Jump{JmpOp::ge, Width::w64, Reg::r1, BPFT_CLS_LEAF_MAX, next});
+    p_.emit(Load{Size::u32, false, Reg::r2, Reg::r10, -40});
+    p_.emit(Jump{JmpOp::ge, Width::w64, Reg::r1, Reg::r2, next});
+    p_.emit(Load{Size::u32, false, Reg::r2, Reg::r10, -32});
+    p_.emit(Alu{AluOp::add, Width::w32, Reg::r2, Reg::r1});  // the reference's position
+    p_.emit(Alu{AluOp::add, Width::w64, Reg::r1, 1});
+    p_.emit(Store{Size::u64, Reg::r10, -24, Reg::r1});
+    p_.emit(Mov{Width::w32, Reg::r3, Reg::r2});
+    p_.emit(Alu{AluOp::and_, Width::w32, Reg::r3, BPFT_CLS_REFS - 1});
+    p_.emit(Store{Size::u32, Reg::r10, -48, Reg::r3});
+    p_.emit(Alu{AluOp::rsh, Width::w32, Reg::r2, 2});  // / BPFT_CLS_REFS
+    p_.emit(Store{Size::u32, Reg::r10, -4, Reg::r2});
+    lookup(kDirectClsLeavesMap);
+    p_.emit(Load{Size::u32, false, Reg::r1, Reg::r10, -48});
+    p_.emit(Alu{AluOp::and_, Width::w64, Reg::r1, BPFT_CLS_REFS - 1});
+    p_.emit(Alu{AluOp::lsh, Width::w64, Reg::r1, 2});
+    p_.emit(Alu{AluOp::add, Width::w64, Reg::r0, Reg::r1});
+    p_.emit(Load{Size::u32, false, Reg::r1, Reg::r0, 0});
+    // rules are in the chain's order: nothing from here on comes before the one found
+    p_.emit(Jump{JmpOp::ge, Width::w32, Reg::r1, Reg::r7, next});
+    p_.emit(Store{Size::u32, Reg::r10, -56, Reg::r1});
+    p_.emit(Store{Size::u32, Reg::r10, -4, Reg::r1});
+    lookup(kDirectClsRulesMap);
+    auto rule = [&](Reg dst, Size size, size_t off) {
+        p_.emit(Load{size, false, dst, Reg::r0, static_cast<int16_t>(off)});
+    };
+    for (auto [field, addr, mask] :
+         {std::tuple{"saddr", offsetof(bpft_cls_rule, src), offsetof(bpft_cls_rule, src_mask)},
+          {"daddr", offsetof(bpft_cls_rule, dst), offsetof(bpft_cls_rule, dst_mask)}}) {
+        p_.emit(load(Reg::r1, field));
+        rule(Reg::r2, Size::u32, mask);
+        p_.emit(Alu{AluOp::and_, Width::w32, Reg::r1, Reg::r2});
+        rule(Reg::r2, Size::u32, addr);
+        p_.emit(Jump{JmpOp::ne, Width::w32, Reg::r1, Reg::r2, refs});
+    }
+    auto in_range = [&](const char* field, Size size, size_t lo, size_t hi) {
+        p_.emit(load(Reg::r1, field));
+        rule(Reg::r2, size, lo);
+        p_.emit(Jump{JmpOp::lt, Width::w32, Reg::r1, Reg::r2, refs});
+        rule(Reg::r2, size, hi);
+        p_.emit(Jump{JmpOp::gt, Width::w32, Reg::r1, Reg::r2, refs});
+    };
+    in_range("proto", Size::u8, offsetof(bpft_cls_rule, proto_lo), offsetof(bpft_cls_rule, proto_hi));
+    // a header too short for the rule's ports: BPFT_SHORT_HEADER with the rule's gid
+    p_.emit(load(Reg::r1, "l4_len"));
+    rule(Reg::r2, Size::u8, offsetof(bpft_cls_rule, l4hdr));
+    p_.emit(Jump{JmpOp::ge, Width::w32, Reg::r1, Reg::r2, ports});
+    p_.emit(Load{Size::u32, false, Reg::r7, Reg::r10, -56});
+    rule(Reg::r8, Size::u32, offsetof(bpft_cls_rule, verdict));
+    p_.emit(Alu{AluOp::and_, Width::w32, Reg::r8, 0xffffff});
+    p_.emit(Alu{AluOp::or_, Width::w32, Reg::r8, verdict(short_header_, 0)});
+    p_.emit(Goto{next});
+    p_.label(ports);
+    in_range("sport", Size::u16, offsetof(bpft_cls_rule, sport_lo), offsetof(bpft_cls_rule, sport_hi));
+    in_range("dport", Size::u16, offsetof(bpft_cls_rule, dport_lo), offsetof(bpft_cls_rule, dport_hi));
+    p_.emit(Load{Size::u32, false, Reg::r7, Reg::r10, -56});
+    rule(Reg::r8, Size::u32, offsetof(bpft_cls_rule, verdict));
+    p_.label(next);
 }
 
 // One rule (chain_emitter.cpp: emit_rule): each match in order hands over, hotdrops or jumps to the next

@@ -10,7 +10,10 @@
 //
 // Registers: r6 the scratch value in every function; in the main function r7 the context, r8 the chain
 // (p->route), r9 the verdict. Every chain (and every segment of a long chain, passes/plan_chains.cpp) is a
-// global function without arguments, verified once on its own; it looks the scratch value up again.
+// global function without arguments, verified once on its own; it looks the scratch value up again. A
+// classifier run (codegen/classifier.hpp) is a call of one global function with the run's number, the walk
+// of the run's trees over the classifier maps (bpf/bpftables.bpf.h: bpft_classify, as instructions), and
+// the C back end's dispatch on its result (chain_emitter.cpp).
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -19,6 +22,7 @@
 
 #include "base/diagnostics.hpp"
 #include "bpf/entry_objects.hpp"
+#include "codegen/classifier.hpp"
 #include "codegen/hook.hpp"
 #include "codegen/insn/insn.hpp"
 #include "codegen/layout.hpp"
@@ -29,10 +33,12 @@
 namespace bpftables::codegen {
 
 // The entry object's maps that the emitted program uses, by index into the program's fd_array; then the
-// program's own (loader/ruleset_maps.hpp): the limit states (bpf/bpftables.bpf.h: bpft_limits) and one LPM
-// trie per set of the layout, in its order.
+// program's own (loader/ruleset_maps.hpp): the limit states (bpf/bpftables.bpf.h: bpft_limits), the
+// classifier's three arrays (bpft_cls_nodes, bpft_cls_leaves, bpft_cls_rules) and one LPM trie per set of the
+// layout, in its order.
 inline constexpr int kDirectScratchMap = 0, kDirectCountersMap = 1, kDirectProgsMap = 2;
-inline constexpr int kDirectLimitsMap = 3, kDirectFirstSetMap = 4;
+inline constexpr int kDirectLimitsMap = 3, kDirectClsNodesMap = 4, kDirectClsLeavesMap = 5,
+                     kDirectClsRulesMap = 6, kDirectFirstSetMap = 7;
 // struct bpft_limit_state (bpf/bpftables.bpf.h): a bpf_spin_lock, then the credit and the last time (u64, ns).
 inline constexpr int16_t kLimitCreditOff = 8, kLimitLastOff = 16, kLimitStateSize = 24;
 inline constexpr uint32_t kDirectSlotRules = 0, kDirectSlotExit = 1;  // bpft_progs (bpf/entry.bpf.c)
@@ -54,12 +60,17 @@ const ScratchLayout* scratch_layout(std::string& error);
 const bpf::EmbeddedObject& entry_object(Hook hook, ir::Family family, bool ct);
 const char* exit_point(Hook hook);  // the exit program's name in it
 
+// The classifier's walk (direct_emitter.cpp): a global function whose one argument is the run (u32).
+inline constexpr const char* kClassifyFunction = "bpft_classify";
+
 struct DirectProgram {
     insn::Program code;
     std::vector<std::string> functions;  // labels of the chain functions (global, no arguments)
+    // (not kClassifyFunction, which takes the run)
     Layout layout;
     Needs needs;
     std::vector<ir::IpSet> sets;           // the sets of layout.sets, in its order (their maps' contents)
+    std::optional<ClassifierTrees> trees;  // the trees of layout.runs (the classifier maps' contents)
     ir::Family family = ir::Family::ipv4;  // which entry object parses the packets
 };
 

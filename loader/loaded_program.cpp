@@ -77,28 +77,11 @@ bool fill_sets(bpf_object* obj, const ir::Program& program, const codegen::Layou
     return true;
 }
 
-// Classifier maps: sized to the trees before the load, filled after it.
-template <class T>
-bool fill_array(bpf_object* obj, const char* name, const std::vector<T>& values, std::string& error) {
-    bpf_map* map = bpf_object__find_map_by_name(obj, name);
-    if (!map) return error = std::string("the object has no map ") + name, false;
-    std::vector<uint32_t> keys(values.size());
-    for (uint32_t i = 0; i < keys.size(); ++i) keys[i] = i;
-    for (size_t done = 0; done < values.size();) {
-        uint32_t n = static_cast<uint32_t>(std::min<size_t>(values.size() - done, 1 << 16));
-        LIBBPF_OPTS(bpf_map_batch_opts, opts);
-        if (bpf_map_update_batch(bpf_map__fd(map), keys.data() + done, values.data() + done, &n, &opts) != 0)
-            return error = std::string("cannot fill ") + name + ": " + std::strerror(errno), false;
-        done += n;
-    }
-    return true;
-}
-
+// Classifier maps: sized to the trees before the load, filled after it (ruleset_maps.hpp).
 bool size_classifier(bpf_object* obj, const codegen::ClassifierTrees& trees, std::string& error) {
-    size_t refs = (trees.leaves.size() + BPFT_CLS_REFS - 1) / BPFT_CLS_REFS;
-    for (auto [name, size] : {std::pair{"bpft_cls_nodes", trees.nodes.size()},
-                              {"bpft_cls_leaves", refs},
-                              {"bpft_cls_rules", trees.rules.size()}}) {
+    ClassifierSizes n = classifier_sizes(trees);
+    for (auto [name, size] :
+         {std::pair{"bpft_cls_nodes", n.nodes}, {"bpft_cls_leaves", n.leaves}, {"bpft_cls_rules", n.rules}}) {
         bpf_map* map = bpf_object__find_map_by_name(obj, name);
         if (!map) return error = std::string("the object has no map ") + name, false;
         if (bpf_map__set_max_entries(map, static_cast<uint32_t>(std::max<size_t>(size, 1))) != 0)
@@ -108,12 +91,14 @@ bool size_classifier(bpf_object* obj, const codegen::ClassifierTrees& trees, std
 }
 
 bool fill_classifier(bpf_object* obj, const codegen::ClassifierTrees& trees, std::string& error) {
-    std::vector<bpft_cls_refs> refs((trees.leaves.size() + BPFT_CLS_REFS - 1) / BPFT_CLS_REFS);
-    for (size_t i = 0; i < trees.leaves.size(); ++i)
-        refs[i / BPFT_CLS_REFS].rule[i % BPFT_CLS_REFS] = trees.leaves[i];
-    return fill_array(obj, "bpft_cls_nodes", trees.nodes, error) &&
-           fill_array(obj, "bpft_cls_leaves", refs, error) &&
-           fill_array(obj, "bpft_cls_rules", trees.rules, error);
+    int fds[3];
+    const char* names[] = {"bpft_cls_nodes", "bpft_cls_leaves", "bpft_cls_rules"};
+    for (int i = 0; i < 3; ++i) {
+        bpf_map* map = bpf_object__find_map_by_name(obj, names[i]);
+        if (!map) return error = std::string("the object has no map ") + names[i], false;
+        fds[i] = bpf_map__fd(map);
+    }
+    return loader::fill_classifier(fds, trees, error);
 }
 
 }  // namespace
@@ -292,6 +277,11 @@ std::optional<LoadedProgram> LoadedProgram::load_direct(const codegen::DirectPro
     std::optional<std::vector<Fd>> maps = create_ruleset_maps(direct, error);
     if (!maps) return std::nullopt;
     p.ruleset_maps_ = std::move(*maps);
+    if (direct.trees) {
+        p.classifier_nodes_ = direct.trees->nodes.size();
+        p.classifier_leaves_ = direct.trees->leaves.size();
+        p.classifier_bytes_ = codegen::classifier_bytes(*direct.trees);
+    }
     o.fd_array.resize(codegen::kDirectLimitsMap + p.ruleset_maps_.size());
     o.fd_array[codegen::kDirectScratchMap] = bpf_map__fd(scratch);
     o.fd_array[codegen::kDirectCountersMap] = bpf_map__fd(counters);
@@ -299,6 +289,8 @@ std::optional<LoadedProgram> LoadedProgram::load_direct(const codegen::DirectPro
     for (size_t i = 0; i < p.ruleset_maps_.size(); ++i)
         o.fd_array[codegen::kDirectLimitsMap + i] = p.ruleset_maps_[i].get();
     for (const std::string& f : direct.functions) o.functions[f] = FunctionSpec{{}, true};
+    if (!direct.layout.runs.empty())
+        o.functions[codegen::kClassifyFunction] = FunctionSpec{{BtfArg::u32}, true};
     p.rules_ = loader::load_direct(direct.code, o, error);
     if (!p.rules_) return std::nullopt;
     // With a reused entry program, the rules slot of this load's own array stays empty until swap time:

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <tuple>
 
 namespace bpftables::loader {
 namespace {
@@ -45,7 +46,36 @@ std::optional<Fd> create_limits(size_t count, std::string& error) {
     return create_map(spec, error);  // the map keeps its own reference to the BTF
 }
 
+// Values 0 to values.size() - 1 of an array map, in batches.
+template <class T>
+bool fill_array(int fd, const char* name, const std::vector<T>& values, std::string& error) {
+    std::vector<uint32_t> keys(values.size());
+    for (uint32_t i = 0; i < keys.size(); ++i) keys[i] = i;
+    for (size_t done = 0; done < values.size();) {
+        uint32_t n = static_cast<uint32_t>(std::min<size_t>(values.size() - done, 1 << 16));
+        LIBBPF_OPTS(bpf_map_batch_opts, opts);
+        if (bpf_map_update_batch(fd, keys.data() + done, values.data() + done, &n, &opts) != 0)
+            return error = std::string("cannot fill ") + name + ": " + std::strerror(errno), false;
+        done += n;
+    }
+    return true;
+}
+
 }  // namespace
+
+ClassifierSizes classifier_sizes(const codegen::ClassifierTrees& trees) {
+    return {trees.nodes.size(), (trees.leaves.size() + BPFT_CLS_REFS - 1) / BPFT_CLS_REFS,
+            trees.rules.size()};
+}
+
+bool fill_classifier(const int fds[3], const codegen::ClassifierTrees& trees, std::string& error) {
+    std::vector<bpft_cls_refs> refs(classifier_sizes(trees).leaves);
+    for (size_t i = 0; i < trees.leaves.size(); ++i)
+        refs[i / BPFT_CLS_REFS].rule[i % BPFT_CLS_REFS] = trees.leaves[i];
+    return fill_array(fds[0], "bpft_cls_nodes", trees.nodes, error) &&
+           fill_array(fds[1], "bpft_cls_leaves", refs, error) &&
+           fill_array(fds[2], "bpft_cls_rules", trees.rules, error);
+}
 
 bool fill_set(int map_fd, const ir::IpSet& set, std::string& error) {
     for (const ir::Ipv4Net& n : set.members) {
@@ -68,6 +98,23 @@ std::optional<std::vector<Fd>> create_ruleset_maps(const codegen::DirectProgram&
         maps.push_back(std::move(*limits));
     } else {
         maps.emplace_back();
+    }
+    if (direct.trees) {  // the classifier's arrays (bpf/bpftables.bpf.h: bpft_cls_*), sized to its trees
+        ClassifierSizes n = classifier_sizes(*direct.trees);
+        int fds[3];
+        for (auto [name, value, size] : {std::tuple{"bpft_cls_nodes", sizeof(bpft_cls_node), n.nodes},
+                                         {"bpft_cls_leaves", sizeof(bpft_cls_refs), n.leaves},
+                                         {"bpft_cls_rules", sizeof(bpft_cls_rule), n.rules}}) {
+            MapSpec spec{BPF_MAP_TYPE_ARRAY, name, 4, static_cast<uint32_t>(value),
+                         static_cast<uint32_t>(std::max<size_t>(size, 1))};
+            std::optional<Fd> map = create_map(spec, error);
+            if (!map) return std::nullopt;
+            fds[maps.size() - 1] = map->get();
+            maps.push_back(std::move(*map));
+        }
+        if (!fill_classifier(fds, *direct.trees, error)) return std::nullopt;
+    } else {
+        maps.resize(maps.size() + 3);
     }
     for (const ir::IpSet& set : direct.sets) {
         MapSpec spec{BPF_MAP_TYPE_LPM_TRIE,

@@ -1,12 +1,14 @@
 #pragma once
 // The maps a ruleset's matches read besides the counters: its sets (ipset hash:ip and hash:net as LPM tries,
-// bpf/bpftables.bpf.h: bpft_in_set) for both back ends, and, for the direct back end, the limit states and
-// the set maps it creates itself for each generation (codegen/direct_emitter.hpp: kDirectLimitsMap,
-// kDirectFirstSetMap), since its entry objects are the same for every ruleset.
+// bpf/bpftables.bpf.h: bpft_in_set) and its classifier's trees for both back ends, and, for the direct back
+// end, the limit states, the classifier's arrays and the set maps it creates itself for each generation
+// (codegen/direct_emitter.hpp: kDirectLimitsMap, kDirectClsNodesMap, kDirectFirstSetMap), since its entry
+// objects are the same for every ruleset.
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "codegen/classifier.hpp"
 #include "codegen/direct_emitter.hpp"
 #include "compiler/ir.hpp"
 #include "loader/direct.hpp"
@@ -16,8 +18,17 @@ namespace bpftables::loader {
 // Adds the members of `set` to the LPM trie `map_fd` (keys: prefix length, network-order address).
 bool fill_set(int map_fd, const ir::IpSet& set, std::string& error);
 
+// Elements of the classifier's three arrays (bpft_cls_nodes, bpft_cls_leaves, bpft_cls_rules) for `trees`.
+struct ClassifierSizes {
+    size_t nodes, leaves, rules;
+};
+ClassifierSizes classifier_sizes(const codegen::ClassifierTrees& trees);
+
+// Fills those arrays (fds in that order), sized by classifier_sizes.
+bool fill_classifier(const int fds[3], const codegen::ClassifierTrees& trees, std::string& error);
+
 // The direct program's own maps, created and filled: element i goes to fd_array index
-// codegen::kDirectLimitsMap + i (an empty Fd where the program has no limit).
+// codegen::kDirectLimitsMap + i (an empty Fd where the program has no limit or no classifier run).
 std::optional<std::vector<Fd>> create_ruleset_maps(const codegen::DirectProgram& direct, std::string& error);
 
 }  // namespace bpftables::loader

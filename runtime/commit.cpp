@@ -97,20 +97,10 @@ HookBuild build_hook(const Transaction& tx, codegen::Hook hook) {
     if (tx.codegen == Codegen::c) return build_c(tx, hook, "");
     HookBuild b{hook, std::nullopt, std::nullopt, {}, {}, {}};
     ir::Program program = tx.request.program;
-    // Automatic: a ruleset with classifier runs goes to the C back end, which has the classifier (flat cost per
-    // packet), unless it cannot build (no clang on the host); --codegen direct: their rules one by one.
-    codegen::Options options = tx.options;
-    if (tx.codegen == Codegen::direct) options.classifier_min = 0;
-    b.direct = codegen::build_direct(program, hook, b.diags, options);
+    b.direct = codegen::build_direct(program, hook, b.diags, tx.options);
     if (b.direct || tx.codegen == Codegen::direct) return b;
     std::string why = b.diags.all().empty() ? "failed" : b.diags.format(b.diags.all().front());
-    HookBuild c = build_c(tx, hook, "does not make it: " + why.substr(0, why.find('\n')));
-    if (c.c || why.find("classifier runs are not supported") == std::string::npos) return c;
-    HookBuild per_rule{hook, std::nullopt, std::nullopt, {}, {}, {}};
-    program = tx.request.program;
-    options.classifier_min = 0;
-    per_rule.direct = codegen::build_direct(program, hook, per_rule.diags, options);
-    return per_rule.direct ? std::move(per_rule) : std::move(c);
+    return build_c(tx, hook, "does not make it: " + why.substr(0, why.find('\n')));
 }
 
 // The running generation's entry program at `hook` when the new direct program's would be the same one (its
@@ -295,8 +285,8 @@ bool build_programs(Transaction& tx) {
         HookLoad first = load_hook(tx, built);
         std::optional<loader::LoadedProgram> loaded = take_load(tx, first, h);
         if (!loaded && built.direct && tx.codegen == Codegen::automatic) {
-            // What the verifier refuses of the direct back end's program (too many instructions: the direct
-            // back end has no classifier yet) the C back end may still make.
+            // What the verifier refuses of the direct back end's program (too many instructions) the C back
+            // end may still make.
             built.refused = "the kernel refused its program: " + error.substr(0, error.find('\n'));
             auto t = Clock::now();
             built = build_c(tx, h, std::move(built.refused));

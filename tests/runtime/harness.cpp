@@ -123,7 +123,6 @@ void Ruleset::load_direct(Loaded& l, ir::Program program, Hook hook, const bpft_
     }
     Diagnostics diags;
     codegen::Options options = codegen::options_from_environment();
-    options.classifier_min = 0;  // the classifier's runs as rules: a cross-check of the C back end's trees
     std::optional<codegen::DirectProgram> built = codegen::build_direct(program, hook, diags, options);
     if (!built) {
         l.direct_why = diags.str();
