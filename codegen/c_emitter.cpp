@@ -117,6 +117,10 @@ void Emitter::explain_base_chains(const ir::Table& t) {
     before_ct_[t.name] = compiler::ct_position(t);
     if (t.family.empty()) return;
     for (const ir::Chain& c : t.chains) {
+        if (compiler::is_nat_prerouting(c)) {
+            needs_.ct = true;
+            explain_.push_back({c.loc, nat_prerouting_explained(t, c)});
+        }
         if (!c.nft_hook || !compiler::is_path_hook(c.nft_hook->hook) || is_compiled_chain(t, c)) continue;
         const ir::NftHook& h = *c.nft_hook;
         explain_.push_back({c.loc, "base chain " + t.name + " " + c.name + " (type " + h.type + " hook " +

@@ -164,11 +164,19 @@ TEST_F(NftBaseChains, InetTable) {
     EXPECT_VERDICT(rs, frame(Eth{.type = 0x86dd}, Ipv4{}, Tcp{}), "NOT_IP", "", -1);
 }
 
-TEST_F(NftBaseChains, NatBaseChainHandsToTheKernel) {
+// A nat chain at prerouting runs in BPF for the first packet of a connection (here every SYN: the test's
+// namespace has no conntrack entry), as the kernel runs it: a nat statement hands the packet over, a walk
+// that reaches none goes on to the next base chain; a drop in it drops.
+TEST_F(NftBaseChains, NatPreroutingChainRunsForTheFirstPacket) {
     Ruleset& rs = ruleset(R"(table ip nat {
     chain pre {
         type nat hook prerouting priority dstnat; policy accept;
         tcp dport 8080 dnat to 198.18.0.9:80
+        tcp dport 8081 jump svc
+        tcp dport 24 drop
+    }
+    chain svc {
+        ip daddr 198.18.0.1 dnat to 198.18.0.9:81
     }
 }
 table ip fw {
@@ -178,11 +186,19 @@ table ip fw {
     }
     chain input {
         type filter hook input priority 0; policy drop;
+        tcp dport 25 accept
     }
 }
 )");
-    EXPECT_VERDICT(rs, tcp_to(23), "DROP", "fw:early", 1);   // decided before the nat chain
-    EXPECT_VERDICT(rs, tcp_to(22), "KERNEL", "nat:pre", 0);  // reached it: the kernel decides
+    EXPECT_VERDICT(rs, tcp_to(23), "DROP", "fw:early", 1);     // decided before the nat chain
+    EXPECT_VERDICT(rs, tcp_to(8080), "KERNEL", "nat:pre", 1);  // dnat: the kernel's
+    EXPECT_VERDICT(rs, frame(Ipv4{.dst = ip("198.18.0.1")}, Tcp{.dport = 8081}), "KERNEL", "nat:svc", 1);
+    EXPECT_VERDICT(rs, frame(Ipv4{.dst = ip("198.18.0.2")}, Tcp{.dport = 8081}), "DROP", "fw:input", 0);
+    EXPECT_VERDICT(rs, tcp_to(24), "DROP", "nat:pre", 3);     // a nat chain's drop drops
+    EXPECT_VERDICT(rs, tcp_to(25), "ACCEPT", "fw:input", 1);  // no rewrite: the filter chains decide
+    EXPECT_VERDICT(rs, tcp_to(22), "DROP", "fw:input", 0);
+    // Not a connection's first packet and no entry: conntrack cannot place it, the kernel decides.
+    EXPECT_VERDICT(rs, frame(Ipv4{}, Tcp{.dport = 25, .flags = 0x10}), "KERNEL", "nat:pre", 0);
 }
 
 TEST_F(NftBaseChains, PostroutingHandsForwardedPacketsToTheKernel) {
