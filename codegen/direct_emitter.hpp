@@ -28,11 +28,11 @@
 
 namespace bpftables::codegen {
 
-// The entry object's maps that the emitted program uses, by index into the program's fd_array; then the
-// program's own (loader/ruleset_maps.hpp): the limit states (bpf/bpftables.bpf.h: bpft_limits) and one LPM
-// trie per set of the layout, in its order.
-inline constexpr int kDirectScratchMap = 0, kDirectCountersMap = 1, kDirectProgsMap = 2;
-inline constexpr int kDirectLimitsMap = 3, kDirectFirstSetMap = 4;
+// The entry object's maps that the emitted program uses, by index into the program's fd_array (bpft_local:
+// the local routes, bpf/bpftables.bpf.h); then the program's own (loader/ruleset_maps.hpp): the limit states
+// (bpf/bpftables.bpf.h: bpft_limits) and one LPM trie per set of the layout, in its order.
+inline constexpr int kDirectScratchMap = 0, kDirectCountersMap = 1, kDirectProgsMap = 2, kDirectLocalMap = 3;
+inline constexpr int kDirectLimitsMap = 4, kDirectFirstSetMap = 5;
 // struct bpft_limit_state (bpf/bpftables.bpf.h): a bpf_spin_lock, then the credit and the last time (u64, ns).
 inline constexpr int16_t kLimitCreditOff = 8, kLimitLastOff = 16, kLimitStateSize = 24;
 inline constexpr uint32_t kDirectSlotRules = 0, kDirectSlotExit = 1;  // bpft_progs (bpf/entry.bpf.c)

@@ -99,4 +99,16 @@ std::optional<Alts> RuleLowering::match_nfproto(const Selector&, const Relation&
     return unsupported(r.rhs, "this meta nfproto (only IPv4 is compiled)"), std::nullopt;
 }
 
+// fib saddr/daddr type local: -m addrtype --src-type/--dst-type LOCAL (nft_fib with no interface flag asks
+// inet_addr_type(), as xt_addrtype does). Other types, and the iif/oif forms (other selectors), are the
+// kernel's.
+std::optional<Alts> RuleLowering::match_fib_type(const Selector& s, const Relation& r) {
+    return each(r.rhs, r.op, [&](const Expr& v, bool inv) -> std::optional<ir::Match> {
+        if (v.text != "local") return unsupported(v, "fib type \"" + v.text + "\""), std::nullopt;
+        ir::AddrTypeMatch m;
+        (s.dir == ir::Dir::src ? m.src : m.dst) = ir::Negatable<uint16_t>{ir::addrtype::local, inv};
+        return m;
+    });
+}
+
 }  // namespace bpftables::nft

@@ -174,6 +174,7 @@ class RuleLowering {
     std::optional<Alts> match_mark(const Selector& s, const Relation& r);
     std::optional<Alts> match_pkttype(const Selector& s, const Relation& r);
     std::optional<Alts> match_nfproto(const Selector& s, const Relation& r);
+    std::optional<Alts> match_fib_type(const Selector& s, const Relation& r);
     std::optional<Alts> match_length(const Selector& s, const Relation& r);
     std::optional<Alts> match_ttl(const Selector& s, const Relation& r);
     std::optional<Alts> match_dscp(const Selector& s, const Relation& r);

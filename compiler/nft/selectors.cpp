@@ -41,6 +41,8 @@ const Selector* RuleLowering::find_selector(std::string_view sel) {
         {"ip ttl", &R::match_ttl},
         {"ip dscp", &R::match_dscp},
         {"ether saddr", &R::match_mac},
+        {"fib saddr type", &R::match_fib_type, Dir::src},
+        {"fib daddr type", &R::match_fib_type, Dir::dst},
     };
     for (const Selector& s : selectors)
         if (s.prefix ? sel.starts_with(s.name) : sel == s.name) return &s;

@@ -201,6 +201,29 @@ table ip fw {
     EXPECT_VERDICT(rs, frame(Ipv4{}, Tcp{.dport = 25, .flags = 0x10}), "KERNEL", "nat:pre", 0);
 }
 
+// fib daddr type local: what inet_addr_type() says, from the local table's local routes the loader keeps in
+// bpft_local (here the test's namespace: lo's 127.0.0.0/8); lo's broadcast address is not local.
+TEST_F(NftBaseChains, FibDaddrTypeLocal) {
+    Ruleset& rs = ruleset(R"(table ip t {
+    chain in {
+        type filter hook input priority 0; policy accept;
+        fib daddr type local tcp dport 22 drop
+        fib daddr type != local tcp dport 23 drop
+    }
+}
+)");
+    auto to = [](const char* addr, uint16_t dport) {
+        return frame(Ipv4{.dst = ip(addr)}, Tcp{.dport = dport});
+    };
+    EXPECT_VERDICT(rs, to("127.0.0.1", 22), "DROP", "t:in", 1);
+    EXPECT_VERDICT(rs, to("127.1.2.3", 22), "DROP", "t:in", 1);          // the local prefix 127.0.0.0/8
+    EXPECT_VERDICT(rs, to("127.255.255.255", 22), "ACCEPT", "t:in", 0);  // broadcast
+    EXPECT_VERDICT(rs, to("255.255.255.255", 22), "ACCEPT", "t:in", 0);
+    EXPECT_VERDICT(rs, to("198.18.0.2", 22), "ACCEPT", "t:in", 0);
+    EXPECT_VERDICT(rs, to("198.18.0.2", 23), "DROP", "t:in", 2);
+    EXPECT_VERDICT(rs, to("127.0.0.1", 23), "ACCEPT", "t:in", 0);
+}
+
 TEST_F(NftBaseChains, PostroutingHandsForwardedPacketsToTheKernel) {
     std::string text = R"(table ip t {
     chain fwd {
