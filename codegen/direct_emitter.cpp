@@ -280,7 +280,7 @@ void DirectEmitter::main_function() {
 // to the kernel.
 void DirectEmitter::run_hook(NfHook hook) {
     for (const compiler::BaseChain& b : compiler::base_chains(program_)) {
-        if (b.hook != hook) continue;
+        if (b.hook != hook || b.after) continue;  // compiler/hooks.hpp: nat_after
         if (!b.compiled) {
             to_out(verdict(BPFT_KERNEL, layout_.chains.at({b.table, b.chain}).kernel));
             return;

@@ -94,6 +94,7 @@ std::string Emitter::run_hook(NfHook hook, const std::string& indent) {
         if (b.hook != hook) continue;
         s += indent + "/* " + comment_text(b.table + " " + b.chain) + ", hook " + nf_hook_name(hook) +
              " priority " + std::to_string(b.priority) + " */\n";
+        if (b.after) continue;  // compiler/hooks.hpp: nat_after
         if (!b.compiled) {
             int gid = layout_.chains.at({b.table, b.chain}).kernel;
             return s + indent + "v = BPFT_V(BPFT_KERNEL, " + std::to_string(gid) + "u);\n" + indent +

@@ -94,6 +94,7 @@ std::vector<BaseChain> base_chains(const ir::Program& program) {
                 b.priority = c.nft_hook->priority;
                 b.compiled = is_compiled_chain(t, c);
                 b.nat = is_nat_prerouting(c);
+                b.after = nat_after(t, c);
             }
             if (!hook) continue;
             b.hook = *hook;
@@ -142,6 +143,27 @@ std::vector<const ir::Chain*> chains_reached(const ir::Table& t, const ir::Chain
         }
     }
     return out;
+}
+
+bool nat_after(const ir::Table& t, const ir::Chain& chain) {
+    if (!chain.nft_hook || chain.nft_hook->type != "nat" || chain.nft_hook->hook != "postrouting" ||
+        chain.policy == ir::Policy::drop)
+        return false;
+    for (const ir::Chain* c : chains_reached(t, chain))
+        for (const ir::Rule& r : c->rules) {
+            for (const ir::Match& m : r.matches)
+                if (std::holds_alternative<ir::OpaqueMatch>(m)) return false;
+            if (const auto* x = std::get_if<ir::OpaqueTarget>(&r.target))
+                if (x->name != "SNAT" && x->name != "MASQUERADE" && x->name != "DNAT" &&
+                    x->name != "REDIRECT")
+                    return false;
+            if (std::holds_alternative<ir::DropTarget>(r.target) ||
+                std::holds_alternative<ir::RejectTarget>(r.target) ||
+                std::holds_alternative<ir::NotrackTarget>(r.target) ||
+                std::holds_alternative<ir::CtTarget>(r.target))
+                return false;
+        }
+    return true;
 }
 
 std::map<std::string, CtPosition> chain_ct_positions(const ir::Table& t) {

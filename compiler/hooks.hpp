@@ -48,8 +48,17 @@ struct BaseChain {
     int priority = 0;
     std::string table, chain;
     bool compiled = true;
-    bool nat = false;  // compiled, is_nat_prerouting: run behind the conntrack guard described there
+    bool nat = false;    // compiled, is_nat_prerouting: run behind the conntrack guard described there
+    bool after = false;  // not compiled, nat_after: the program's verdict stands, the kernel runs it after
 };
+
+// An nft base chain of type nat at postrouting that cannot end a packet: no rule of it or of the chains it
+// reaches drops, rejects or has a statement bpftables does not compile (only nat statements, accept, return,
+// jumps, log, counters), and its policy accepts. Nothing compiled runs after postrouting, so the program's
+// verdict stands for a packet that reaches it: the kernel, which runs nat chains whatever the program decided,
+// then rewrites the packet as the chain says (or drops it where NAT fails, masquerade on an interface without
+// an address: as after an iptables FORWARD accept, whose nat POSTROUTING the kernel runs too).
+bool nat_after(const ir::Table& table, const ir::Chain& chain);
 
 // The base chains of a program in the order netfilter runs them: by hook, then priority (lower first); equal
 // priorities in the reverse of the order in which the chains first appear in the input (tables, then chains

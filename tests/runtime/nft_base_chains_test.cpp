@@ -244,6 +244,33 @@ TEST_F(NftBaseChains, PostroutingHandsForwardedPacketsToTheKernel) {
     EXPECT_VERDICT(ruleset(text), tcp_to(80), "ACCEPT", "t:in", 0);  // input packets never reach postrouting
 }
 
+// A nat chain at postrouting that cannot end a packet (masquerade, snat, jumps, accept) leaves the program's
+// verdict standing (the kernel runs it after); one that can (a drop) is the kernel's, as any other.
+TEST_F(NftBaseChains, NatPostroutingThatCannotEndAPacket) {
+    std::string nat = R"(table ip t {
+    chain fwd {
+        type filter hook forward priority 0; policy accept;
+        tcp dport 22 drop
+    }
+    chain post {
+        type nat hook postrouting priority srcnat; policy accept;
+        oifname "eth1" jump masq
+        ip saddr 198.18.0.1 snat to 198.19.0.1
+    }
+    chain masq {
+        masquerade
+    }
+}
+)";
+    Ruleset& fwd = ruleset(nat, RunOptions{.chain = BPFT_CHAIN_FORWARD});
+    EXPECT_VERDICT(fwd, tcp_to(22), "DROP", "t:fwd", 1);
+    EXPECT_VERDICT(fwd, tcp_to(80), "ACCEPT", "t:fwd", 0);
+    std::string with_drop = nat;
+    with_drop.replace(with_drop.find("masquerade"), 10, "tcp dport 81 drop");
+    Ruleset& dropping = ruleset(with_drop, RunOptions{.chain = BPFT_CHAIN_FORWARD});
+    EXPECT_VERDICT(dropping, tcp_to(80), "KERNEL", "t:post", 0);
+}
+
 TEST_F(NftBaseChains, OutputAtTcEgress) {
     Ruleset& rs = ruleset(R"(table ip t {
     chain out1 {
