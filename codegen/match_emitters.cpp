@@ -297,7 +297,7 @@ struct Emitter {
     // LOCAL, with no interface, of an IPv4 address: bpft_addr_local, from the local routes the runtime keeps
     // in bpft_local (loader/local_addresses.cpp), as inet_addr_type() reads the local table. Any other type,
     // or an interface: the kernel's.
-    std::optional<MatchCode> operator()(const ir::AddrTypeMatch& m) {
+    std::optional<MatchCode> operator()(const ir::AddrTypeMatch& m) const {
         auto local = [](const std::optional<ir::Negatable<uint16_t>>& t) {
             return !t || t->value == ir::addrtype::local;
         };

@@ -21,7 +21,9 @@
 //   iifname/oifname/iif/oif      -> InterfaceMatch ("eth*" is iptables' "eth+"; iif/oif by name)
 //   icmp type/code -> IcmpMatch, ip length/meta length -> LengthMatch, ip ttl -> TtlMatch, ip dscp ->
 //   DscpMatch, meta pkttype -> PktTypeMatch, ether saddr -> MacMatch, limit rate -> LimitMatch,
-//   fib saddr/daddr type local -> AddrTypeMatch (addrtype's LOCAL), comment ->
+//   fib saddr/daddr type local -> AddrTypeMatch (addrtype's LOCAL), meta nfproto ipv4 -> nothing (always
+//   true), meta nfproto ipv6 and ip6/icmpv6 fields -> "! -s 0.0.0.0/0" (never true in the IPv4 program),
+//   comment ->
 //   CommentMatch log + verdict                -> two rules (LOG, then the verdict), unless the rule has a
 //   limit
 //   snat, dnat, masquerade, redirect -> OpaqueTarget, in chains of nat base chains (the code generator

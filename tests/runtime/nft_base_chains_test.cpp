@@ -154,11 +154,17 @@ TEST_F(NftBaseChains, InetTable) {
         type filter hook input priority 0; policy accept;
         ip saddr 10.0.0.0/8 drop
         meta nfproto ipv4 tcp dport 22 drop
+        meta nfproto ipv6 tcp dport 23 drop
+        meta nfproto != ipv6 tcp dport 24 drop
+        ip6 saddr != ::1 tcp dport 25 drop
     }
 }
 )");
     EXPECT_VERDICT(rs, frame(Ipv4{.src = ip("10.1.2.3")}, Tcp{}), "DROP", "f:input", 1);
     EXPECT_VERDICT(rs, tcp_to(22), "DROP", "f:input", 2);
+    EXPECT_VERDICT(rs, tcp_to(23), "ACCEPT", "f:input", 0);  // never true in the IPv4 program
+    EXPECT_VERDICT(rs, tcp_to(24), "DROP", "f:input", 4);
+    EXPECT_VERDICT(rs, tcp_to(25), "ACCEPT", "f:input", 0);  // an IPv6 field: never an IPv4 packet's
     EXPECT_VERDICT(rs, tcp_to(80), "ACCEPT", "f:input", 0);
     // IPv6 stays with the kernel
     EXPECT_VERDICT(rs, frame(Eth{.type = 0x86dd}, Ipv4{}, Tcp{}), "NOT_IP", "", -1);
