@@ -799,8 +799,9 @@ struct bpft_lpm_key {
 /* ---- routing ------------------------------------------------------------------------------------------ */
 
 /* The namespace's local destinations: its local and broadcast routes (addresses, broadcast addresses and
- * `ip route add local` prefixes), filled by the runtime. An IPv6 program's holds its local and anycast IPv6
- * routes instead (keyed by the address's four words in network order; the loader tells by the key size). */
+ * `ip route add local` prefixes), filled by the runtime. The value: 2 (RTN_LOCAL) for a local route of the
+ * local table, the one inet_addr_type() reads; 1 for the others. An IPv6 program's holds its local and anycast
+ * IPv6 routes instead (keyed by the address's four words in network order; the loader tells by the key size). */
 #ifdef BPFT_IPV6
 struct bpft_lpm6_key {
     __u32 prefixlen;
@@ -817,6 +818,16 @@ struct {
     __type(key, struct bpft_local_key);
     __type(value, __u8);
 } bpft_local SEC(".maps");
+
+/* Whether inet_addr_type() says RTN_LOCAL for the address (host order): `fib daddr type local` and
+ * `-m addrtype --dst-type LOCAL` (no interface given). 0.0.0.0/8 and 255.255.255.255 are broadcast there,
+ * 224.0.0.0/4 multicast, before any lookup. */
+static __always_inline int bpft_addr_local(__u32 a) {
+    if ((a >> 24) == 0 || a == 0xffffffff || (a >> 28) == 0xe) return 0;
+    struct bpft_lpm_key k = {32, bpf_htonl(a)};
+    __u8 *type = bpf_map_lookup_elem(&bpft_local, &k);
+    return type && *type == 2;
+}
 
 /* INPUT or FORWARD, as the kernel's routing decides; 0 when the kernel must decide (no route, forwarding
  * disabled, blackhole ...). out receives the outgoing interface of a forwarded packet. */

@@ -117,8 +117,20 @@ void Emitter::explain_base_chains(const ir::Table& t) {
     before_ct_[t.name] = compiler::ct_position(t);
     if (t.family.empty()) return;
     for (const ir::Chain& c : t.chains) {
+        if (compiler::is_nat_prerouting(c)) {
+            needs_.ct = true;
+            explain_.push_back({c.loc, nat_prerouting_explained(t, c)});
+        }
         if (!c.nft_hook || !compiler::is_path_hook(c.nft_hook->hook) || is_compiled_chain(t, c)) continue;
         const ir::NftHook& h = *c.nft_hook;
+        if (compiler::nat_after(t, c)) {
+            explain_.push_back(
+                {c.loc, "base chain " + t.name + " " + c.name + " (type nat hook postrouting priority " +
+                            std::to_string(h.priority) +
+                            ") cannot end a packet: the program's verdict stands, and the kernel "
+                            "runs the chain after it (its nat statements rewrite the packet there)"});
+            continue;
+        }
         explain_.push_back({c.loc, "base chain " + t.name + " " + c.name + " (type " + h.type + " hook " +
                                        h.hook + " priority " + std::to_string(h.priority) +
                                        ") is not compiled: the packets that reach it are handed to the "

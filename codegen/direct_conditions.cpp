@@ -346,8 +346,21 @@ struct Matches {
         d.cond = invert_if(m.invert, all(std::move(range)));
         return d;
     }
-    // Always the kernel's (emit_match hands them over before this is asked).
-    std::optional<DirectMatch> operator()(const ir::AddrTypeMatch&) const { return std::nullopt; }
+    // bpft_addr_local (bpf/bpftables.bpf.h); the other address types are the kernel's (emit_match hands
+    // them over before this is asked).
+    std::optional<DirectMatch> operator()(const ir::AddrTypeMatch& m) const {
+        std::vector<Cond> parts;
+        for (const auto& [type, name] : {std::pair{m.src, "saddr"}, std::pair{m.dst, "daddr"}}) {
+            if (!type) continue;
+            Cond lookup{Kind::local};
+            lookup.field = f(name);
+            lookup.index = static_cast<uint32_t>(kDirectLocalMap);
+            Cond local = all({cmp(name, JmpOp::ne, 0, 0xff000000), cmp(name, JmpOp::ne, 0xffffffff),
+                              cmp(name, JmpOp::ne, 0xe0000000, 0xf0000000), lookup});
+            parts.push_back(invert_if(type->invert, local));
+        }
+        return just(all(std::move(parts)));
+    }
     std::optional<DirectMatch> operator()(const ir::OpaqueMatch&) const { return std::nullopt; }
 };
 
@@ -439,6 +452,9 @@ void CondEmitter::jump_if(const Cond& c, bool when, const std::string& target) {
         case Kind::in_set:
             in_set(c, when, target);
             return;
+        case Kind::local:
+            local(c, when, target);
+            return;
         case Kind::all:
         case Kind::any: {
             // all/false and any/true: any part decides; otherwise the last part decides.
@@ -502,6 +518,24 @@ void CondEmitter::limit(const Cond& c, bool when, const std::string& target) {
 
 // bpft_in_set: the address, network order, under a /32 key of the set's LPM trie.
 void CondEmitter::in_set(const Cond& c, bool when, const std::string& target) {
+    lookup(c);
+    p_.emit(insn::Jump{when ? insn::JmpOp::ne : insn::JmpOp::eq, insn::Width::w64, insn::Reg::r0, 0, target});
+}
+
+// bpft_addr_local's lookup: the value of the address's longest local route is 2 (RTN_LOCAL of the local
+// table); its checks before the lookup are `cmp` conditions beside this one (direct_match).
+void CondEmitter::local(const Cond& c, bool when, const std::string& target) {
+    using namespace insn;
+    lookup(c);
+    std::string skip = when ? fresh() : target;
+    p_.emit(Jump{JmpOp::eq, Width::w64, Reg::r0, 0, skip});
+    p_.emit(Load{Size::u8, false, Reg::r1, Reg::r0, 0});
+    p_.emit(Jump{when ? JmpOp::eq : JmpOp::ne, Width::w32, Reg::r1, 2, target});
+    if (when) p_.label(skip);
+}
+
+// r0: the value of the address (network order) under a /32 key of the LPM trie at fd_array index c.index.
+void CondEmitter::lookup(const Cond& c) {
     using namespace insn;
     p_.emit(Store{Size::u32, Reg::r10, -16, 32});
     p_.emit(Load{size_of(c.field), false, Reg::r1, Reg::r6, c.field.off});
@@ -511,7 +545,6 @@ void CondEmitter::in_set(const Cond& c, bool when, const std::string& target) {
     p_.emit(Mov{Width::w64, Reg::r2, Reg::r10});
     p_.emit(Alu{AluOp::add, Width::w64, Reg::r2, -16});
     p_.emit(CallHelper{1});  // bpf_map_lookup_elem
-    p_.emit(Jump{when ? JmpOp::ne : JmpOp::eq, Width::w64, Reg::r0, 0, target});
 }
 
 }  // namespace bpftables::codegen::direct

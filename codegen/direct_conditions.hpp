@@ -13,8 +13,8 @@ namespace bpftables::codegen::direct {
 // A condition: a comparison of one field, a name's two words (interface names), a token bucket (limit), a
 // set lookup, or a combination.
 struct Cond {
-    enum class Kind { yes, no, cmp, words, limit, in_set, all, any, negate } kind = Kind::yes;
-    ScratchField field;          // cmp, words; in_set: the address looked up
+    enum class Kind { yes, no, cmp, words, limit, in_set, local, all, any, negate } kind = Kind::yes;
+    ScratchField field;          // cmp, words; in_set, local: the address looked up
     uint32_t mask = 0xffffffff;  // cmp: (field & mask) op value
     insn::JmpOp op = insn::JmpOp::eq;
     uint32_t value = 0;
@@ -55,6 +55,8 @@ class CondEmitter {
     std::string fresh();
     void limit(const Cond& c, bool when, const std::string& target);
     void in_set(const Cond& c, bool when, const std::string& target);
+    void local(const Cond& c, bool when, const std::string& target);
+    void lookup(const Cond& c);
     insn::Program& p_;
     std::string prefix_;
     int next_ = 0;

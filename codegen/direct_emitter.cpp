@@ -232,6 +232,8 @@ std::optional<DirectProgram> DirectEmitter::run() {
     if (!layout_.runs.empty()) classify_function();
     if (diags_.has_errors()) return std::nullopt;
     if (hook_ != Hook::tc_egress && nat_rules(program_)) needs_.ct = true;
+    for (const compiler::BaseChain& b : compiler::base_chains(program_))
+        if (b.nat && hook_ != Hook::tc_egress) needs_.ct = true;
     prune_unreachable(p_);
     std::vector<ir::IpSet> sets;
     for (const std::string& name : layout_.sets)
@@ -299,15 +301,34 @@ void DirectEmitter::main_function() {
 // to the kernel.
 void DirectEmitter::run_hook(NfHook hook) {
     for (const compiler::BaseChain& b : compiler::base_chains(program_)) {
-        if (b.hook != hook) continue;
+        if (b.hook != hook || b.after) continue;  // compiler/hooks.hpp: nat_after
         if (!b.compiled) {
             to_out(verdict(BPFT_KERNEL, layout_.chains.at({b.table, b.chain}).kernel));
             return;
+        }
+        // compiler/hooks.hpp: is_nat_prerouting (entry_emitter.cpp: run_hook). No NAT for an untracked
+        // packet; the kernel's when conntrack cannot place it or NAT rewrites it; the chain for the first
+        // packet of a connection only.
+        std::string skip = label("nat_skip"), kernel = label("nat_kernel");
+        if (b.nat) {
+            p_.emit(load(Reg::r1, "untracked"));
+            p_.emit(Jump{JmpOp::ne, Width::w32, Reg::r1, 0, skip});
+            p_.emit(load(Reg::r1, "ct_state"));
+            p_.emit(Jump{JmpOp::eq, Width::w32, Reg::r1, 0, kernel});
+            p_.emit(load(Reg::r1, "ct_nat"));
+            p_.emit(Jump{JmpOp::eq, Width::w32, Reg::r1, 1, kernel});
+            p_.emit(Jump{JmpOp::ne, Width::w32, Reg::r1, 2, skip});
         }
         p_.emit(CallLocal{names_.at({b.table, b.chain})});
         p_.emit(Mov{Width::w64, Reg::r9, Reg::r0});
         p_.emit(Alu{AluOp::rsh, Width::w32, Reg::r0, 24});
         p_.emit(Jump{JmpOp::ne, Width::w32, Reg::r0, imm(BPFT_ACCEPT), "out"});
+        if (b.nat) {
+            p_.emit(Goto{skip});
+            p_.label(kernel);
+            to_out(verdict(BPFT_KERNEL, layout_.chains.at({b.table, b.chain}).kernel));
+            p_.label(skip);
+        }
     }
 }
 

@@ -94,13 +94,29 @@ std::string Emitter::run_hook(NfHook hook, const std::string& indent) {
         if (b.hook != hook) continue;
         s += indent + "/* " + comment_text(b.table + " " + b.chain) + ", hook " + nf_hook_name(hook) +
              " priority " + std::to_string(b.priority) + " */\n";
+        if (b.after) continue;  // compiler/hooks.hpp: nat_after
         if (!b.compiled) {
             int gid = layout_.chains.at({b.table, b.chain}).kernel;
             return s + indent + "v = BPFT_V(BPFT_KERNEL, " + std::to_string(gid) + "u);\n" + indent +
                    "goto out;\n";
         }
-        s += indent + "v = " + call(b.table, b.chain) + ";\n" + indent +
-             "if (BPFT_KIND(v) != BPFT_ACCEPT) goto out;\n";
+        auto run = [&](const std::string& in) {
+            return in + "v = " + call(b.table, b.chain) + ";\n" + in +
+                   "if (BPFT_KIND(v) != BPFT_ACCEPT) goto out;\n";
+        };
+        if (!b.nat) {
+            s += run(indent);
+            continue;
+        }
+        // compiler/hooks.hpp: is_nat_prerouting. No NAT for an untracked packet.
+        std::string gid = std::to_string(layout_.chains.at({b.table, b.chain}).kernel);
+        s += indent + "if (!p->untracked) {\n" + indent +
+             "    if (!p->ct_state || p->ct_nat == 1) { /* conntrack cannot place it, or NAT rewrites it "
+             "*/\n" +
+             indent + "        v = BPFT_V(BPFT_KERNEL, " + gid + "u);\n" + indent + "        goto out;\n" +
+             indent + "    }\n" + indent +
+             "    if (p->ct_nat == 2) { /* no entry: the first packet, the one the nat chain sees */\n" +
+             run(indent + "        ") + indent + "    }\n" + indent + "}\n";
     }
     return s;
 }

@@ -33,6 +33,14 @@ bool mangle_changes(const ir::Program& program, const std::string& chain) {
     return false;
 }
 
+std::string nat_prerouting_explained(const ir::Table& t, const ir::Chain& c) {
+    return "base chain " + t.name + " " + c.name + " (type nat hook prerouting priority " +
+           std::to_string(c.nft_hook->priority) +
+           ") runs in BPF for the first packet of a connection, as in the kernel; packets of connections "
+           "conntrack knows skip it, those whose destination the kernel's NAT rewrites (or that conntrack "
+           "cannot place) and those reaching a nat statement are handed to the kernel";
+}
+
 bool nat_rules(const ir::Program& program) {
     const ir::Table* nat = program.find("nat");
     if (!nat || !nat->family.empty()) return false;

@@ -14,5 +14,7 @@ bool mangle_changes(const ir::Program& program, const std::string& chain);
 
 // Whether an iptables nat table has rules: conntrack then says what the kernel's NAT rewrites.
 bool nat_rules(const ir::Program& program);
+// What --explain says of an nft nat base chain at prerouting (compiler/hooks.hpp: is_nat_prerouting).
+std::string nat_prerouting_explained(const ir::Table& table, const ir::Chain& chain);
 
 }  // namespace bpftables::codegen

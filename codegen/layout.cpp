@@ -55,12 +55,15 @@ Layout make_layout(const ir::Program& program) {
             }
     }
     for (const BaseChain& b : base_chains(program)) {
-        if (b.compiled) continue;
+        if (b.compiled && !b.nat) continue;
         const ir::Chain* c = program.find(b.table)->find(b.chain);
         layout.chains[{b.table, b.chain}].kernel = static_cast<int>(layout.gids.size());
-        layout.gids.push_back({b.table, b.chain, 0, c->loc,
-                               "type " + c->nft_hook->type + " hook " + c->nft_hook->hook + " priority " +
-                                   std::to_string(b.priority) + ": not compiled, handed to the kernel"});
+        layout.gids.push_back(
+            {b.table, b.chain, 0, c->loc,
+             "type " + c->nft_hook->type + " hook " + c->nft_hook->hook + " priority " +
+                 std::to_string(b.priority) +
+                 (b.nat ? ": conntrack cannot place it or NAT rewrites it, handed to the kernel"
+                        : ": not compiled, handed to the kernel")});
     }
     return layout;
 }

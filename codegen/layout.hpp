@@ -34,7 +34,8 @@ struct Layout {
     int gid(const std::string& table, const std::string& chain, int rule) const;
     struct ChainGids {
         int first_rule = -1, policy = -1;
-        int kernel = -1;  // base chains that are not compiled: the gid of "handed to the kernel here"
+        int kernel =
+            -1;  // base chains not compiled, or nat (BaseChain::nat): the gid of "handed to the kernel here"
     };
     std::map<std::pair<std::string, std::string>, ChainGids>
         chains;  // (table, chain) -> where its gids start

@@ -294,8 +294,24 @@ struct Emitter {
         code.cond = invert_if(m.invert, c);
         return code;
     }
-    std::optional<MatchCode> operator()(const ir::AddrTypeMatch&) {
-        return kernel("address types come from the kernel's routing tables");
+    // LOCAL, with no interface, of an IPv4 address: bpft_addr_local, from the local routes the runtime keeps
+    // in bpft_local (loader/local_addresses.cpp), as inet_addr_type() reads the local table. Any other type,
+    // or an interface: the kernel's.
+    std::optional<MatchCode> operator()(const ir::AddrTypeMatch& m) const {
+        auto local = [](const std::optional<ir::Negatable<uint16_t>>& t) {
+            return !t || t->value == ir::addrtype::local;
+        };
+        if (!local(m.src) || !local(m.dst) || m.limit_iface_in || m.limit_iface_out ||
+            ctx.program.family != ir::Family::ipv4)
+            return kernel(
+                "address types other than local, or with an interface, come from the kernel's "
+                "routing tables");
+        MatchCode c;
+        for (const auto& [type, field] : {std::pair{m.src, "saddr"}, std::pair{m.dst, "daddr"}})
+            if (type)
+                c.cond += (c.cond.empty() ? "" : " && ") +
+                          invert_if(type->invert, std::string("bpft_addr_local(p->") + field + ")");
+        return c;
     }
     std::optional<MatchCode> operator()(const ir::PktTypeMatch& m) {
         MatchCode c;

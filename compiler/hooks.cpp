@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <optional>
+#include <set>
 
 namespace bpftables::compiler {
 
@@ -69,8 +70,13 @@ bool is_compiled_chain(const ir::Table& table, const ir::Chain& chain) {
     if (table.family.empty()) return is_compiled_table(table.name);
     if (!chain.nft_hook) return true;
     const std::string& h = chain.nft_hook->hook;
-    return chain.nft_hook->type == "filter" &&
-           (h == "prerouting" || h == "input" || h == "forward" || h == "output");
+    return (chain.nft_hook->type == "filter" &&
+            (h == "prerouting" || h == "input" || h == "forward" || h == "output")) ||
+           is_nat_prerouting(chain);
+}
+
+bool is_nat_prerouting(const ir::Chain& chain) {
+    return chain.nft_hook && chain.nft_hook->type == "nat" && chain.nft_hook->hook == "prerouting";
 }
 
 std::vector<BaseChain> base_chains(const ir::Program& program) {
@@ -87,6 +93,8 @@ std::vector<BaseChain> base_chains(const ir::Program& program) {
                 hook = nf_hook_by_name(c.nft_hook->hook);
                 b.priority = c.nft_hook->priority;
                 b.compiled = is_compiled_chain(t, c);
+                b.nat = is_nat_prerouting(c);
+                b.after = nat_after(t, c);
             }
             if (!hook) continue;
             b.hook = *hook;
@@ -119,6 +127,45 @@ CtPosition ct_position(const ir::Table& t) {
     return before && after ? CtPosition::mixed : before ? CtPosition::before : CtPosition::after;
 }
 
+std::vector<const ir::Chain*> chains_reached(const ir::Table& t, const ir::Chain& from) {
+    std::vector<const ir::Chain*> out, todo{&from};
+    std::set<std::string> seen;
+    while (!todo.empty()) {
+        const ir::Chain* c = todo.back();
+        todo.pop_back();
+        if (!seen.insert(c->name).second) continue;
+        out.push_back(c);
+        for (const ir::Rule& r : c->rules) {
+            const std::string* to = nullptr;
+            if (const auto* j = std::get_if<ir::JumpTarget>(&r.target)) to = &j->chain;
+            if (const auto* g = std::get_if<ir::GotoTarget>(&r.target)) to = &g->chain;
+            if (const ir::Chain* next = to ? t.find(*to) : nullptr) todo.push_back(next);
+        }
+    }
+    return out;
+}
+
+bool nat_after(const ir::Table& t, const ir::Chain& chain) {
+    if (!chain.nft_hook || chain.nft_hook->type != "nat" || chain.nft_hook->hook != "postrouting" ||
+        chain.policy == ir::Policy::drop)
+        return false;
+    for (const ir::Chain* c : chains_reached(t, chain))
+        for (const ir::Rule& r : c->rules) {
+            for (const ir::Match& m : r.matches)
+                if (std::holds_alternative<ir::OpaqueMatch>(m)) return false;
+            if (const auto* x = std::get_if<ir::OpaqueTarget>(&r.target))
+                if (x->name != "SNAT" && x->name != "MASQUERADE" && x->name != "DNAT" &&
+                    x->name != "REDIRECT")
+                    return false;
+            if (std::holds_alternative<ir::DropTarget>(r.target) ||
+                std::holds_alternative<ir::RejectTarget>(r.target) ||
+                std::holds_alternative<ir::NotrackTarget>(r.target) ||
+                std::holds_alternative<ir::CtTarget>(r.target))
+                return false;
+        }
+    return true;
+}
+
 std::map<std::string, CtPosition> chain_ct_positions(const ir::Table& t) {
     std::map<std::string, CtPosition> out;
     if (t.family.empty()) {
@@ -129,21 +176,9 @@ std::map<std::string, CtPosition> chain_ct_positions(const ir::Table& t) {
     for (const ir::Chain& base : t.chains) {
         if (!base.nft_hook || !is_compiled_chain(t, base)) continue;
         CtPosition side = before_conntrack(*base.nft_hook) ? CtPosition::before : CtPosition::after;
-        std::vector<const ir::Chain*> todo{&base};
-        std::map<std::string, bool> seen;
-        while (!todo.empty()) {
-            const ir::Chain* c = todo.back();
-            todo.pop_back();
-            if (seen[c->name]) continue;
-            seen[c->name] = true;
+        for (const ir::Chain* c : chains_reached(t, base)) {
             auto [it, fresh] = out.emplace(c->name, side);
             if (!fresh && it->second != side) it->second = CtPosition::mixed;
-            for (const ir::Rule& r : c->rules) {
-                const std::string* to = nullptr;
-                if (const auto* j = std::get_if<ir::JumpTarget>(&r.target)) to = &j->chain;
-                if (const auto* g = std::get_if<ir::GotoTarget>(&r.target)) to = &g->chain;
-                if (const ir::Chain* next = to ? t.find(*to) : nullptr) todo.push_back(next);
-            }
         }
     }
     return out;

@@ -20,8 +20,17 @@ bool parse_hook(const std::string& name, Hook& out);
 bool is_compiled_table(const std::string& table);
 
 // Whether a chain becomes BPF code: every chain of iptables' filter and raw; in nft tables (ip, inet) the
-// regular chains and the base chains of type filter at prerouting, input, forward and output.
+// regular chains, the base chains of type filter at prerouting, input, forward and output, and those of type
+// nat at prerouting (is_nat_prerouting).
 bool is_compiled_chain(const ir::Table& table, const ir::Chain& chain);
+
+// An nft base chain of type nat at prerouting. The kernel runs it only for the first packet of a connection
+// (nf_nat_inet_fn: a new conntrack entry without its destination NAT set up), so the program runs it only
+// for a packet conntrack has no entry for; one that conntrack places with no NAT binding rewriting its
+// destination skips it, and any other (conntrack cannot place it, or the kernel's NAT rewrites it) is handed
+// to the kernel. In the chain, a nat statement (dnat, redirect, ...) hands the packet over; a walk that
+// reaches none accepts it (no rewrite, the null binding) to the next base chain, as the kernel does.
+bool is_nat_prerouting(const ir::Chain& chain);
 
 // The hooks of netfilter's IPv4 path, in the order a packet meets them. prerouting runs at ingress before the
 // routing decision (bpft_route), input or forward after it, output at TC egress for locally generated
@@ -39,7 +48,17 @@ struct BaseChain {
     int priority = 0;
     std::string table, chain;
     bool compiled = true;
+    bool nat = false;    // compiled, is_nat_prerouting: run behind the conntrack guard described there
+    bool after = false;  // not compiled, nat_after: the program's verdict stands, the kernel runs it after
 };
+
+// An nft base chain of type nat at postrouting that cannot end a packet: no rule of it or of the chains it
+// reaches drops, rejects or has a statement bpftables does not compile (only nat statements, accept, return,
+// jumps, log, counters), and its policy accepts. Nothing compiled runs after postrouting, so the program's
+// verdict stands for a packet that reaches it: the kernel, which runs nat chains whatever the program decided,
+// then rewrites the packet as the chain says (or drops it where NAT fails, masquerade on an interface without
+// an address: as after an iptables FORWARD accept, whose nat POSTROUTING the kernel runs too).
+bool nat_after(const ir::Table& table, const ir::Chain& chain);
 
 // The base chains of a program in the order netfilter runs them: by hook, then priority (lower first); equal
 // priorities in the reverse of the order in which the chains first appear in the input (tables, then chains
@@ -58,5 +77,7 @@ CtPosition ct_position(const ir::Table& table);
 // chains that reach it through jumps and gotos (mixed when chains of both sides do). Chains no compiled base
 // chain reaches are absent. iptables tables: every chain at the table's position.
 std::map<std::string, CtPosition> chain_ct_positions(const ir::Table& table);
+// `from` and the chains of its table it reaches through jumps and gotos (once each, `from` first).
+std::vector<const ir::Chain*> chains_reached(const ir::Table& table, const ir::Chain& from);
 
 }  // namespace bpftables::compiler

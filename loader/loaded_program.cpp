@@ -286,6 +286,8 @@ std::optional<LoadedProgram> LoadedProgram::load_direct(const codegen::DirectPro
     o.fd_array[codegen::kDirectScratchMap] = bpf_map__fd(scratch);
     o.fd_array[codegen::kDirectCountersMap] = bpf_map__fd(counters);
     o.fd_array[codegen::kDirectProgsMap] = bpf_map__fd(progs);
+    bpf_map* local = bpf_object__find_map_by_name(p.obj_.get(), "bpft_local");
+    o.fd_array[codegen::kDirectLocalMap] = local ? bpf_map__fd(local) : -1;
     for (size_t i = 0; i < p.ruleset_maps_.size(); ++i)
         o.fd_array[codegen::kDirectLimitsMap + i] = p.ruleset_maps_[i].get();
     for (const std::string& f : direct.functions) o.functions[f] = FunctionSpec{{}, true};
@@ -300,8 +302,7 @@ std::optional<LoadedProgram> LoadedProgram::load_direct(const codegen::DirectPro
          {std::pair{codegen::kDirectSlotRules, rules_fd}, {codegen::kDirectSlotExit, p.exit_fd_}})
         if (bpf_map_update_elem(p.progs_fd_, &slot, &fd, BPF_ANY) != 0)
             return error = std::string("cannot fill the prog array: ") + std::strerror(errno), std::nullopt;
-    if (bpf_map* local = bpf_object__find_map_by_name(p.obj_.get(), "bpft_local"))
-        if (!fill_local_addresses(bpf_map__fd(local), error)) return std::nullopt;
+    if (local && !fill_local_addresses(bpf_map__fd(local), error)) return std::nullopt;
     return p;
 }
 

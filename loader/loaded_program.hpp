@@ -44,7 +44,8 @@ std::map<std::string, Fd> maps_by_name(int prog_fd);
 // Makes a program's bpft_local map hold the current network namespace's local IPv4 destinations: its local
 // and broadcast routes (its addresses, broadcast addresses and `local` prefixes), and nothing else; an IPv6
 // program's (16-byte addresses) its local and anycast IPv6 routes. With forwarding off, the program tells
-// INPUT (a local destination) from what the kernel drops.
+// INPUT (a local destination) from what the kernel drops; the value (2 for a local route of the local table)
+// answers `fib daddr type local` and `-m addrtype --dst-type LOCAL`.
 bool fill_local_addresses(int map_fd, std::string& error);
 
 class LoadedProgram {

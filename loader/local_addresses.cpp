@@ -6,10 +6,11 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <set>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -30,8 +31,9 @@ struct LpmKey {
 };
 
 // Every local and broadcast IPv4 route of the current namespace (`family` AF_INET), or every local and
-// anycast IPv6 route (AF_INET6), as LPM keys.
-bool local_routes(int family, std::set<LpmKey>& out, std::string& error) {
+// anycast IPv6 route (AF_INET6), as LPM keys, each with its value in the map: 2 (RTN_LOCAL) for a local route
+// of the local table, which inet_addr_type() reads (`fib daddr type local`, `-m addrtype`), else 1.
+bool local_routes(int family, std::map<LpmKey, uint8_t>& out, std::string& error) {
     struct {
         nlmsghdr h;
         rtmsg r;
@@ -52,7 +54,12 @@ bool local_routes(int family, std::set<LpmKey>& out, std::string& error) {
         for (auto* a = RTM_RTA(r); RTA_OK(a, attrs); a = RTA_NEXT(a, attrs))
             if (a->rta_type == RTA_DST && RTA_PAYLOAD(a) == size)
                 std::memcpy(key.addr.data(), RTA_DATA(a), size);
-        out.insert(key);
+        uint32_t table = r->rtm_table;
+        attrs = static_cast<int>(RTM_PAYLOAD(h));
+        for (auto* a = RTM_RTA(r); RTA_OK(a, attrs); a = RTA_NEXT(a, attrs))
+            if (a->rta_type == RTA_TABLE && RTA_PAYLOAD(a) == 4) std::memcpy(&table, RTA_DATA(a), 4);
+        uint8_t& value = out[key];
+        value = std::max<uint8_t>(value, r->rtm_type == RTN_LOCAL && table == RT_TABLE_LOCAL ? 2 : 1);
     };
     return netlink_dump(NETLINK_ROUTE, &req.h, route, "cannot read the local routes", error);
 }
@@ -66,7 +73,7 @@ bool fill_local_addresses(int map_fd, std::string& error) {
     uint32_t len = sizeof info;
     if (bpf_obj_get_info_by_fd(map_fd, &info, &len) != 0)
         return error = std::string("cannot read the local-address map: ") + std::strerror(errno), false;
-    std::set<LpmKey> wanted;
+    std::map<LpmKey, uint8_t> wanted;
     if (!local_routes(info.key_size == sizeof(LpmKey) ? AF_INET6 : AF_INET, wanted, error)) return false;
     // What the map holds that is no longer local goes (a refresh after an address was removed).
     std::vector<LpmKey> stale;
@@ -76,9 +83,8 @@ bool fill_local_addresses(int map_fd, std::string& error) {
         key = next;
     }
     for (const LpmKey& k : stale) bpf_map_delete_elem(map_fd, &k);
-    for (const LpmKey& k : wanted) {
-        uint8_t one = 1;
-        if (bpf_map_update_elem(map_fd, &k, &one, BPF_ANY) != 0)
+    for (const auto& [k, value] : wanted) {
+        if (bpf_map_update_elem(map_fd, &k, &value, BPF_ANY) != 0)
             return error = std::string("cannot fill the local-address map: ") + std::strerror(errno), false;
     }
     return true;

@@ -43,7 +43,7 @@ std::optional<ProgMaps> prog_maps(int prog_fd, std::string& error) {
         return it == maps.end() ? Fd() : std::move(it->second);
     };
     // The interface-name map is only bound when a rule matches -i / -o; the counter map only when some rule
-    // can be reached (not when an nft nat chain at prerouting hands every packet to the kernel first).
+    // can be reached (not when a base chain bpftables does not compile hands every packet to the kernel first).
     return ProgMaps{take("bpft_counters"), take("bpft_ifnames"), take("bpft_local"), take("bpft_stats")};
 }
 

@@ -20,11 +20,14 @@
 //   ct state ...                 -> ConntrackMatch state     meta mark [& m] == v -> MarkMatch
 //   iifname/oifname/iif/oif      -> InterfaceMatch ("eth*" is iptables' "eth+"; iif/oif by name)
 //   icmp type/code -> IcmpMatch, ip length/meta length -> LengthMatch, ip ttl -> TtlMatch, ip dscp ->
-//   DscpMatch, meta pkttype -> PktTypeMatch, ether saddr -> MacMatch, limit rate -> LimitMatch, comment ->
+//   DscpMatch, meta pkttype -> PktTypeMatch, ether saddr -> MacMatch, limit rate -> LimitMatch,
+//   fib saddr/daddr type local -> AddrTypeMatch (addrtype's LOCAL), meta nfproto ipv4 -> nothing (always
+//   true), meta nfproto ipv6 and ip6/icmpv6 fields -> "! -s 0.0.0.0/0" (never true in the IPv4 program),
+//   comment ->
 //   CommentMatch log + verdict                -> two rules (LOG, then the verdict), unless the rule has a
 //   limit
-//   snat, dnat, masquerade, redirect -> OpaqueTarget, in base chains of type nat only (the code generator
-//   does not compile those chains: it hands the packets that reach them to the kernel)
+//   snat, dnat, masquerade, redirect -> OpaqueTarget, in chains of nat base chains (the code generator
+//   hands a packet that reaches one to the kernel; nat chains other than prerouting's it does not compile)
 // Anything else is an error "... is not supported" at its position, never dropped.
 #include <optional>
 #include <string>

@@ -94,9 +94,26 @@ std::optional<Alts> RuleLowering::match_pkttype(const Selector&, const Relation&
     });
 }
 
+// The program is IPv4's: ipv4 is always true there, ipv6 never (never_in_ipv4).
 std::optional<Alts> RuleLowering::match_nfproto(const Selector&, const Relation& r) {
-    if (r.op == Op::eq && r.rhs.kind == K::value && r.rhs.text == "ipv4") return Alts{Alt{}};  // always, here
-    return unsupported(r.rhs, "this meta nfproto (only IPv4 is compiled)"), std::nullopt;
+    if ((r.op == Op::eq || r.op == Op::ne) && r.rhs.kind == K::value &&
+        (r.rhs.text == "ipv4" || r.rhs.text == "ipv6")) {
+        if ((r.rhs.text == "ipv4") == (r.op == Op::eq)) return Alts{Alt{}};
+        return Alts{never_in_ipv4()};
+    }
+    return unsupported(r.rhs, "this meta nfproto (only ipv4 and ipv6)"), std::nullopt;
+}
+
+// fib saddr/daddr type local: -m addrtype --src-type/--dst-type LOCAL (nft_fib with no interface flag asks
+// inet_addr_type(), as xt_addrtype does). Other types, and the iif/oif forms (other selectors), are the
+// kernel's.
+std::optional<Alts> RuleLowering::match_fib_type(const Selector& s, const Relation& r) {
+    return each(r.rhs, r.op, [&](const Expr& v, bool inv) -> std::optional<ir::Match> {
+        if (v.text != "local") return unsupported(v, "fib type \"" + v.text + "\""), std::nullopt;
+        ir::AddrTypeMatch m;
+        (s.dir == ir::Dir::src ? m.src : m.dst) = ir::Negatable<uint16_t>{ir::addrtype::local, inv};
+        return m;
+    });
 }
 
 }  // namespace bpftables::nft

@@ -69,6 +69,12 @@ struct Alt {
 };
 using Alts = std::vector<Alt>;  // ORed: the rule expands into one copy per alternative
 
+// What is never true in the IPv4 program (an inet table's IPv6 packets are the kernel's): meta nfproto ipv6,
+// an IPv6 header field. "! -s 0.0.0.0/0" says it; the rule stays, counted, in its place.
+inline Alt never_in_ipv4() {
+    return Alt{{ir::AddressMatch{ir::Dir::src, ir::Ipv4Net{0, 0}, true}}, {}};
+}
+
 struct Scope {
     std::map<std::string, Expr> vars;
     std::map<std::string, std::string> sets;  // name -> key type of the named sets known so far
@@ -174,6 +180,7 @@ class RuleLowering {
     std::optional<Alts> match_mark(const Selector& s, const Relation& r);
     std::optional<Alts> match_pkttype(const Selector& s, const Relation& r);
     std::optional<Alts> match_nfproto(const Selector& s, const Relation& r);
+    std::optional<Alts> match_fib_type(const Selector& s, const Relation& r);
     std::optional<Alts> match_length(const Selector& s, const Relation& r);
     std::optional<Alts> match_ttl(const Selector& s, const Relation& r);
     std::optional<Alts> match_dscp(const Selector& s, const Relation& r);

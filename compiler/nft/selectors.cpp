@@ -41,6 +41,8 @@ const Selector* RuleLowering::find_selector(std::string_view sel) {
         {"ip ttl", &R::match_ttl},
         {"ip dscp", &R::match_dscp},
         {"ether saddr", &R::match_mac},
+        {"fib saddr type", &R::match_fib_type, Dir::src},
+        {"fib daddr type", &R::match_fib_type, Dir::dst},
     };
     for (const Selector& s : selectors)
         if (s.prefix ? sel.starts_with(s.name) : sel == s.name) return &s;
@@ -87,6 +89,9 @@ std::optional<Alts> RuleLowering::relation(const Expr& lhs_in, Op op, const Expr
         Expr selector = lhs.args[0];  // a copy first: assigning lhs its own child frees the child mid-copy
         lhs = std::move(selector);
     }
+    // An IPv6 header field carries nft's dependency on meta nfproto ipv6, whatever the operator and value.
+    if (lhs.kind == K::selector && (lhs.text.starts_with("ip6 ") || lhs.text.starts_with("icmpv6 ")))
+        return Alts{never_in_ipv4()};
     const Selector* reads_ipsets = lhs.kind == K::selector ? find_selector(lhs.text) : nullptr;
     bool address_set = rhs.kind == K::set_ref && reads_ipsets && reads_ipsets->named_sets &&
                        scope_.sets.count(rhs.text) && scope_.sets.at(rhs.text) == "ipv4_addr";

@@ -1,9 +1,12 @@
-// Where targets may stand, in the chains bpftables compiles: the nat targets only in the nat table, no SET
+// Where targets may stand, in the chains bpftables compiles: the nat targets only in the nat table (nft: in
+// chains only nat base chains reach, where they hand the packet to the kernel), no SET
 // (it writes the ipsets the program matches against copies of), NOTRACK and CT --notrack only before
 // conntrack (iptables' raw; nft chains run only from prerouting or output at a priority below -200; in a
 // table with chains on both sides, ambiguous_conntrack.cpp has handed notrack before conntrack to the kernel).
 //   before: *filter -A INPUT -j DNAT --to-destination 198.18.0.1
 //   after:  error at DNAT: target 'DNAT' is only valid in the nat table (not filter)
+#include <set>
+
 #include "compiler/hooks.hpp"
 #include "compiler/passes/pass.hpp"
 
@@ -26,14 +29,22 @@ class CheckTargets : public Pass {
             if (t.family.empty() && !compiler::is_compiled_table(t.name)) continue;
             CtPosition table_position = compiler::ct_position(t);
             std::map<std::string, CtPosition> positions = compiler::chain_ct_positions(t);
+            std::set<std::string>
+                filter_reached;  // nft: the chains a compiled base chain of type filter reaches
+            for (const ir::Chain& base : t.chains)
+                if (base.nft_hook && compiler::is_compiled_chain(t, base) &&
+                    !compiler::is_nat_prerouting(base))
+                    for (const ir::Chain* c : compiler::chains_reached(t, base))
+                        filter_reached.insert(c->name);
             for (const ir::Chain& c : t.chains) {
                 if (!compiler::is_compiled_chain(t, c)) continue;
                 auto it = positions.find(c.name);
                 CtPosition position = it != positions.end() ? it->second : table_position;
                 for (const ir::Rule& r : c.rules) {
                     if (is_notrack(r.target) && position == CtPosition::after) notrack_error(t, r, diags);
-                    // an nft user chain no compiled base chain reaches runs only in the kernel (nat chains')
-                    bool reached = t.family.empty() || it != positions.end();
+                    // an nft user chain no compiled filter base chain reaches runs only in the kernel, or in
+                    // a nat chain's walk, where its nat statements hand the packet over
+                    bool reached = t.family.empty() || filter_reached.count(c.name);
                     if (const auto* x = std::get_if<ir::OpaqueTarget>(&r.target); x && reached)
                         opaque(t, r, *x, diags);
                 }

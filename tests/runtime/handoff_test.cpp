@@ -37,7 +37,7 @@ class Handoff : public RuntimeTest {
 
 TEST_F(Handoff, XdpTellsTcWhatItDecided) {
     std::string text = input_chain({"-p udp --dport 53 -j ACCEPT", "-p udp --dport 54 -j DROP",
-                                    "-p udp --dport 55 -m addrtype --dst-type LOCAL -j ACCEPT"});
+                                    "-p udp --dport 55 -m addrtype ! --dst-type UNICAST -j ACCEPT"});
     REQUIRE_PARSER(text);
     Ruleset& rs = ruleset(text, {.decided_mark = bit});
     std::vector<uint8_t> accepted = frame(Ipv4{}, Udp{.dport = 53});
@@ -84,7 +84,7 @@ TEST_F(Handoff, XdpDefersWhatItsChecksumCannotTell) {
 
 TEST_F(Handoff, TcMarksWhatItAcceptsAndClearsTheRest) {
     std::string text = input_chain({"-p udp --dport 53 -j ACCEPT", "-p udp --dport 54 -j DROP",
-                                    "-p udp --dport 55 -m addrtype --dst-type LOCAL -j ACCEPT"});
+                                    "-p udp --dport 55 -m addrtype ! --dst-type UNICAST -j ACCEPT"});
     REQUIRE_PARSER(text);
     Ruleset& rs = ruleset(text, {.decided_mark = bit});
     EXPECT_EQ(run(rs, Hook::tc_ingress, frame(Ipv4{}, Udp{.dport = 53}), 0x5).mark, bit | 0x5);

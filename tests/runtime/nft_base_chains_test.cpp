@@ -154,21 +154,35 @@ TEST_F(NftBaseChains, InetTable) {
         type filter hook input priority 0; policy accept;
         ip saddr 10.0.0.0/8 drop
         meta nfproto ipv4 tcp dport 22 drop
+        meta nfproto ipv6 tcp dport 23 drop
+        meta nfproto != ipv6 tcp dport 24 drop
+        ip6 saddr != ::1 tcp dport 25 drop
     }
 }
 )");
     EXPECT_VERDICT(rs, frame(Ipv4{.src = ip("10.1.2.3")}, Tcp{}), "DROP", "f:input", 1);
     EXPECT_VERDICT(rs, tcp_to(22), "DROP", "f:input", 2);
+    EXPECT_VERDICT(rs, tcp_to(23), "ACCEPT", "f:input", 0);  // never true in the IPv4 program
+    EXPECT_VERDICT(rs, tcp_to(24), "DROP", "f:input", 4);
+    EXPECT_VERDICT(rs, tcp_to(25), "ACCEPT", "f:input", 0);  // an IPv6 field: never an IPv4 packet's
     EXPECT_VERDICT(rs, tcp_to(80), "ACCEPT", "f:input", 0);
     // IPv6 stays with the kernel
     EXPECT_VERDICT(rs, frame(Eth{.type = 0x86dd}, Ipv4{}, Tcp{}), "NOT_IP", "", -1);
 }
 
-TEST_F(NftBaseChains, NatBaseChainHandsToTheKernel) {
+// A nat chain at prerouting runs in BPF for the first packet of a connection (here every SYN: the test's
+// namespace has no conntrack entry), as the kernel runs it: a nat statement hands the packet over, a walk
+// that reaches none goes on to the next base chain; a drop in it drops.
+TEST_F(NftBaseChains, NatPreroutingChainRunsForTheFirstPacket) {
     Ruleset& rs = ruleset(R"(table ip nat {
     chain pre {
         type nat hook prerouting priority dstnat; policy accept;
         tcp dport 8080 dnat to 198.18.0.9:80
+        tcp dport 8081 jump svc
+        tcp dport 24 drop
+    }
+    chain svc {
+        ip daddr 198.18.0.1 dnat to 198.18.0.9:81
     }
 }
 table ip fw {
@@ -178,11 +192,42 @@ table ip fw {
     }
     chain input {
         type filter hook input priority 0; policy drop;
+        tcp dport 25 accept
     }
 }
 )");
-    EXPECT_VERDICT(rs, tcp_to(23), "DROP", "fw:early", 1);   // decided before the nat chain
-    EXPECT_VERDICT(rs, tcp_to(22), "KERNEL", "nat:pre", 0);  // reached it: the kernel decides
+    EXPECT_VERDICT(rs, tcp_to(23), "DROP", "fw:early", 1);     // decided before the nat chain
+    EXPECT_VERDICT(rs, tcp_to(8080), "KERNEL", "nat:pre", 1);  // dnat: the kernel's
+    EXPECT_VERDICT(rs, frame(Ipv4{.dst = ip("198.18.0.1")}, Tcp{.dport = 8081}), "KERNEL", "nat:svc", 1);
+    EXPECT_VERDICT(rs, frame(Ipv4{.dst = ip("198.18.0.2")}, Tcp{.dport = 8081}), "DROP", "fw:input", 0);
+    EXPECT_VERDICT(rs, tcp_to(24), "DROP", "nat:pre", 3);     // a nat chain's drop drops
+    EXPECT_VERDICT(rs, tcp_to(25), "ACCEPT", "fw:input", 1);  // no rewrite: the filter chains decide
+    EXPECT_VERDICT(rs, tcp_to(22), "DROP", "fw:input", 0);
+    // Not a connection's first packet and no entry: conntrack cannot place it, the kernel decides.
+    EXPECT_VERDICT(rs, frame(Ipv4{}, Tcp{.dport = 25, .flags = 0x10}), "KERNEL", "nat:pre", 0);
+}
+
+// fib daddr type local: what inet_addr_type() says, from the local table's local routes the loader keeps in
+// bpft_local (here the test's namespace: lo's 127.0.0.0/8); lo's broadcast address is not local.
+TEST_F(NftBaseChains, FibDaddrTypeLocal) {
+    Ruleset& rs = ruleset(R"(table ip t {
+    chain in {
+        type filter hook input priority 0; policy accept;
+        fib daddr type local tcp dport 22 drop
+        fib daddr type != local tcp dport 23 drop
+    }
+}
+)");
+    auto to = [](const char* addr, uint16_t dport) {
+        return frame(Ipv4{.dst = ip(addr)}, Tcp{.dport = dport});
+    };
+    EXPECT_VERDICT(rs, to("127.0.0.1", 22), "DROP", "t:in", 1);
+    EXPECT_VERDICT(rs, to("127.1.2.3", 22), "DROP", "t:in", 1);          // the local prefix 127.0.0.0/8
+    EXPECT_VERDICT(rs, to("127.255.255.255", 22), "ACCEPT", "t:in", 0);  // broadcast
+    EXPECT_VERDICT(rs, to("255.255.255.255", 22), "ACCEPT", "t:in", 0);
+    EXPECT_VERDICT(rs, to("198.18.0.2", 22), "ACCEPT", "t:in", 0);
+    EXPECT_VERDICT(rs, to("198.18.0.2", 23), "DROP", "t:in", 2);
+    EXPECT_VERDICT(rs, to("127.0.0.1", 23), "ACCEPT", "t:in", 0);
 }
 
 TEST_F(NftBaseChains, PostroutingHandsForwardedPacketsToTheKernel) {
@@ -203,6 +248,33 @@ TEST_F(NftBaseChains, PostroutingHandsForwardedPacketsToTheKernel) {
     EXPECT_VERDICT(fwd, tcp_to(22), "DROP", "t:fwd", 1);
     EXPECT_VERDICT(fwd, tcp_to(80), "KERNEL", "t:post", 0);
     EXPECT_VERDICT(ruleset(text), tcp_to(80), "ACCEPT", "t:in", 0);  // input packets never reach postrouting
+}
+
+// A nat chain at postrouting that cannot end a packet (masquerade, snat, jumps, accept) leaves the program's
+// verdict standing (the kernel runs it after); one that can (a drop) is the kernel's, as any other.
+TEST_F(NftBaseChains, NatPostroutingThatCannotEndAPacket) {
+    std::string nat = R"(table ip t {
+    chain fwd {
+        type filter hook forward priority 0; policy accept;
+        tcp dport 22 drop
+    }
+    chain post {
+        type nat hook postrouting priority srcnat; policy accept;
+        oifname "eth1" jump masq
+        ip saddr 198.18.0.1 snat to 198.19.0.1
+    }
+    chain masq {
+        masquerade
+    }
+}
+)";
+    Ruleset& fwd = ruleset(nat, RunOptions{.chain = BPFT_CHAIN_FORWARD});
+    EXPECT_VERDICT(fwd, tcp_to(22), "DROP", "t:fwd", 1);
+    EXPECT_VERDICT(fwd, tcp_to(80), "ACCEPT", "t:fwd", 0);
+    std::string with_drop = nat;
+    with_drop.replace(with_drop.find("masquerade"), 10, "tcp dport 81 drop");
+    Ruleset& dropping = ruleset(with_drop, RunOptions{.chain = BPFT_CHAIN_FORWARD});
+    EXPECT_VERDICT(dropping, tcp_to(80), "KERNEL", "t:post", 0);
 }
 
 TEST_F(NftBaseChains, OutputAtTcEgress) {

@@ -10,7 +10,7 @@ source "$(dirname "$0")/common.bash"
 live_setup 7 bs "$1"
 
 printf '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]
--A INPUT -p udp -m addrtype --dst-type LOCAL -m udp --dport 9 -j DROP
+-A INPUT -p udp -m addrtype ! --dst-type UNICAST -m udp --dport 9 -j DROP
 -A INPUT -p icmp -j DROP
 COMMIT\n' >"$work/r.rules"
 bt attach va >/dev/null || bad "attach"
@@ -42,7 +42,7 @@ grep -q "short TCP/UDP headers: handed to the kernel" <<<"$(bt status)" && ok "k
 echo "== a match XDP cannot decide (addrtype): the kernel's copy decides"
 udp 5 9
 expect "the kernel's rule dropped them" "[5:" "$(kernel_counter '-A INPUT -p udp -m addrtype' | cut -d: -f1):"
-expect "bpftables-save -c shows them once: the copy's count" "[5:" "$(counter '-A INPUT -p udp -m addrtype --dst-type LOCAL' | cut -d: -f1):"
+expect "bpftables-save -c shows them once: the copy's count" "[5:" "$(counter '-A INPUT -p udp -m addrtype ! --dst-type UNICAST' | cut -d: -f1):"
 
 echo "== fragments: handed to the kernel, which reassembles and drops them by the same rule"
 nsenter --net=/run/netns/$P ping -q -c 1 -W 1 $NET.1 >/dev/null && bad "a small ping is dropped" ||

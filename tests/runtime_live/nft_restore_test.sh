@@ -3,7 +3,8 @@
 # ruleset back in list-ruleset form; traffic is counted on the right rule; a second restore keeps the
 # counters of unchanged rules; a bad file fails at its line and leaves the previous generation running;
 # nft JSON; attach of another interface; nat chains go to the kernel's nf_tables of the namespace (and go
-# again when the next ruleset has none). Throwaway namespaces and a private bpffs.
+# again when the next ruleset has none), and a nat chain at prerouting runs in BPF for first packets.
+# Throwaway namespaces and a private bpffs.
 # Usage: nft_restore_test.sh BUILD_CLI_DIR   (needs root)
 if [ -z "${BPFT_LIVE_MNTNS:-}" ]; then
     exec env BPFT_LIVE_MNTNS=1 unshare -m --propagation slave bash "$0" "$@"
@@ -208,6 +209,7 @@ table ip nat {
 	chain pre {
 		type nat hook prerouting priority dstnat; policy accept;
 		udp dport 99 dnat to $NET.1:21
+		udp dport 98 meta mark set 0x2
 	}
 }
 N
@@ -218,6 +220,39 @@ grep -q "dnat to $NET.1:21" <<<"$(inA nft list chain ip nat pre)" && ok "dnat ru
 grep -q "tables: ip fw ip nat; copy in the kernel's nf_tables: yes" <<<"$(bt status)" && ok "status says so" ||
     bad "status says so"
 grep -q "udp dport 99 dnat to $NET.1:21" <<<"$(save)" && ok "save prints the nat rule" || bad "save prints the nat rule"
+# The nat chain runs in BPF for a connection's first packet: port 97 meets no dnat, fw's policy accepts it
+# in BPF; port 99's dnat hands it over.
+decided() { bt stats --json | python3 -c '
+import json, sys
+va = [i for i in json.load(sys.stdin)["interfaces"] if i["interface"] == "va"]
+print(sum(i["accepted"] for i in va), sum(i["handed_over"]["rule"] + i["handed_over"]["other"] for i in va))'; }
+read -r d0 h0 <<<"$(decided)"
+udp 3 97
+udp 2 99
+read -r d1 h1 <<<"$(decided)"
+expect "past the nat chain, accepted in BPF; dnat handed over" "3 2" "$((d1 - d0)) $((h1 - h0))"
+# A connection conntrack knows skips the nat chain: a flow's first datagram meets a statement bpftables
+# does not compile there (handed over), its second is decided in BPF.
+nsenter --net=/run/netns/$P timeout 5 python3 -c "
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('', 5555))
+for _ in range(2):
+    s.sendto(b'x', ('$NET.1', 98))
+    time.sleep(0.3)"
+read -r d2 h2 <<<"$(decided)"
+expect "first datagram handed over, the second (conntrack knows it) accepted in BPF" "1 1" \
+    "$((d2 - d1)) $((h2 - h1))"
+# A DNAT'd flow: its first datagram reaches the dnat, its second is one the kernel's NAT rewrites.
+nsenter --net=/run/netns/$P timeout 5 python3 -c "
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('', 5556))
+for _ in range(2):
+    s.sendto(b'x', ('$NET.1', 99))
+    time.sleep(0.3)"
+read -r d3 h3 <<<"$(decided)"
+expect "a DNAT'd flow: both datagrams handed over" "0 2" "$((d3 - d2)) $((h3 - h2))"
 sed "s/dnat to $NET.1:21/dnat to $NET.1:99999/" "$work/nat.nft" >"$work/badnat.nft"
 g=$(gen)
 err=$(restore "$work/badnat.nft" 2>&1) && bad "kernel refusal fails the restore" || ok "kernel refusal fails the restore"
