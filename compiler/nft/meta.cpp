@@ -98,6 +98,8 @@ std::optional<Alts> RuleLowering::match_pkttype(const Selector&, const Relation&
 std::optional<Alts> RuleLowering::match_nfproto(const Selector&, const Relation& r) {
     if ((r.op == Op::eq || r.op == Op::ne) && r.rhs.kind == K::value &&
         (r.rhs.text == "ipv4" || r.rhs.text == "ipv6")) {
+        if (r.op == Op::eq && !protocol(r.rhs.text == "ipv4" ? "ip" : "ip6", r.rhs.loc, r.rhs.length))
+            return std::nullopt;
         if ((r.rhs.text == "ipv4") == (r.op == Op::eq)) return Alts{Alt{}};
         return Alts{never_in_ipv4()};
     }

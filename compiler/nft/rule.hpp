@@ -135,6 +135,13 @@ class RuleLowering {
         failed_ = true;
         return false;
     }
+    // The network protocol the rule's expressions depend on, as nft's evaluator tracks it: "ip" (an ip or icmp
+    // field, meta nfproto ipv4, reject with icmp) or "ip6" (an ip6 or icmpv6 field, meta nfproto ipv6); both in
+    // one rule is nft's "conflicting protocols" error.
+    bool protocol(const std::string& l3, const SourceLoc& loc, int length) {
+        if (l3_.empty() || l3_ == l3) return l3_ = l3, true;
+        return error(loc, "conflicting protocols specified: " + l3_ + " vs. " + l3, length);
+    }
     bool unsupported(const Expr& e, const std::string& what) {
         diags_->error(e.loc, what + " is not supported", e.length);
         unsupported_ = true;
@@ -194,6 +201,7 @@ class RuleLowering {
     std::optional<ir::LogTarget> log_;
     SourceLoc log_loc_;
     bool verdict_seen_ = false;
+    std::string l3_;     // protocol()
     bool rest_ = false;  // statements other than a comment follow the one being lowered
 };
 

@@ -90,8 +90,20 @@ std::optional<Alts> RuleLowering::relation(const Expr& lhs_in, Op op, const Expr
         lhs = std::move(selector);
     }
     // An IPv6 header field carries nft's dependency on meta nfproto ipv6, whatever the operator and value.
-    if (lhs.kind == K::selector && (lhs.text.starts_with("ip6 ") || lhs.text.starts_with("icmpv6 ")))
+    if (lhs.kind == K::selector && (lhs.text.starts_with("ip6 ") || lhs.text.starts_with("icmpv6 "))) {
+        if (!protocol("ip6", lhs.loc, lhs.length)) return std::nullopt;
+        bool address = lhs.text == "ip6 saddr" || lhs.text == "ip6 daddr";
+        if (address && rhs.kind == K::set_ref && scope_.sets.count(rhs.text) &&
+            scope_.sets.at(rhs.text) != "ipv6_addr")
+            return error(rhs.loc,
+                         "datatype mismatch, expected IPv6 address, set has type " + scope_.sets.at(rhs.text),
+                         rhs.length),
+                   std::nullopt;
         return Alts{never_in_ipv4()};
+    }
+    if (lhs.kind == K::selector && (lhs.text.starts_with("ip ") || lhs.text.starts_with("icmp ")) &&
+        !protocol("ip", lhs.loc, lhs.length))
+        return std::nullopt;
     const Selector* reads_ipsets = lhs.kind == K::selector ? find_selector(lhs.text) : nullptr;
     bool address_set = rhs.kind == K::set_ref && reads_ipsets && reads_ipsets->named_sets &&
                        scope_.sets.count(rhs.text) && scope_.sets.at(rhs.text) == "ipv4_addr";

@@ -172,6 +172,9 @@ bool RuleLowering::statement(const Statement& s) {
                            lookup(icmp_code_names, code)) {
                     with = "icmp-" + code;
                     if (code == "frag-needed") return unsupported(s.args[1], "reject with " + code);
+                    if ((kind == "icmp type" || kind == "icmp") &&
+                        !protocol("ip", s.args[0].loc, s.args[0].length))
+                        return false;
                 } else if (kind.rfind("icmpv6", 0) == 0) {
                     return unsupported(s.args[0], "reject with icmpv6 (IPv6 is not compiled)");
                 } else {
