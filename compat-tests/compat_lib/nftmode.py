@@ -122,8 +122,12 @@ def read_ruleset(text):
 
 def _decided_rule(rule):
     """Whether a kernel rule is the bookkeeping bpftables puts first in a compiled base chain of its copy
-    (README, "Decided once"): `meta mark & BIT == BIT [meta mark set ...] accept`, no counter."""
+    (README, "Decided once"): `[meta nfproto ipv4] meta mark & BIT == BIT [meta mark set ...] accept`, no counter
+    (an inet table's starts with `meta nfproto ipv4`: its IPv6 half is not the IPv4 program's)."""
     expr = rule.get("expr", [])
+    if expr and isinstance(expr[0], dict) and expr[0].get("match", {}).get("left") == {"meta": {"key": "nfproto"}} \
+            and expr[0]["match"].get("right") == "ipv4":
+        expr = expr[1:]
     if not expr or not isinstance(expr[0], dict) or "match" not in expr[0]:
         return False
     m = expr[0]["match"]
