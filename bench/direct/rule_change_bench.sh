@@ -8,9 +8,7 @@ source "$(dirname "$0")/scratch_ns.bash"
 bench_setup rc "$1" "$0" "$@"
 runs=$2 f=$(realpath "$3")
 inns "$bin/bpftables-restore" --backend legacy "$f" || exit 1
-rules=$(grep -c '^-A INPUT' "$f")
-n=$(((rules + 1) / 2))
-rule=$(grep '^-A INPUT' "$f" | sed -n "${n}p" | sed 's/^-A INPUT //')
+middle_rule "$f"
 echo "== $f: rule $n of $rules: $rule"
 inns "$bin/bpftables" -R INPUT $n $rule || exit 1
 farm-bench -n "$runs" --timeout 3000 --vs "nsenter --net=/run/netns/$ns iptables-legacy -R INPUT $n $rule" -- \

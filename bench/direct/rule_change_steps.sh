@@ -10,9 +10,7 @@ source "$(dirname "$0")/scratch_ns.bash"
 bench_setup rs "$1" "$0" "$@"
 runs=$2 f=$(realpath "$3")
 inns "$bin/bpftables-restore" --backend legacy "$f" || exit 1
-rules=$(grep -c '^-A INPUT' "$f")
-n=$(((rules + 1) / 2))
-rule=$(grep '^-A INPUT' "$f" | sed -n "${n}p" | sed 's/^-A INPUT //')
+middle_rule "$f"
 other="-s 198.18.0.0/15 -p udp -m udp --dport 7 -j DROP"
 echo "== $f: rule $n of $rules"
 for i in $(seq "$runs"); do

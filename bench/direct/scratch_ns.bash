@@ -1,4 +1,4 @@
-# Shared by restore_bench.sh and rule_change_bench.sh (sourced, after `set -u`): re-executes the script in a
+# Shared by restore_bench.sh, rule_change_bench.sh and rule_change_steps.sh (sourced, after `set -u`): re-executes the script in a
 # private mount namespace with its own bpffs, makes the scratch namespace $ns (veth v0 198.18.0.1/24 and v1) with
 # bpftables attached to v0 at XDP, removes it on exit, and gives inns() (a command in $ns).
 # Usage: bench_setup PREFIX BUILD_CLI_DIR "$0" "$@"
@@ -21,3 +21,9 @@ bench_cleanup() {
     ip netns del $ns 2>/dev/null
 }
 inns() { nsenter --net=/run/netns/$ns "$@"; }
+# The middle INPUT rule of a bench/gen_ruleset.py file: rules (their number), n (its position), rule (its text).
+middle_rule() {
+    rules=$(grep -c '^-A INPUT' "$1")
+    n=$(((rules + 1) / 2))
+    rule=$(grep '^-A INPUT' "$1" | sed -n "${n}p" | sed 's/^-A INPUT //')
+}

@@ -231,26 +231,24 @@ udp 3 97
 udp 2 99
 read -r d1 h1 <<<"$(decided)"
 expect "past the nat chain, accepted in BPF; dnat handed over" "3 2" "$((d1 - d0)) $((h1 - h0))"
-# A connection conntrack knows skips the nat chain: a flow's first datagram meets a statement bpftables
-# does not compile there (handed over), its second is decided in BPF.
-nsenter --net=/run/netns/$P timeout 5 python3 -c "
+# Two datagrams of one flow (source port $1) to $NET.1:$2, 0.3 s apart (bounded: 5 s).
+flow() {
+    nsenter --net=/run/netns/$P timeout 5 python3 -c "
 import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(('', 5555))
+s.bind(('', $1))
 for _ in range(2):
-    s.sendto(b'x', ('$NET.1', 98))
+    s.sendto(b'x', ('$NET.1', $2))
     time.sleep(0.3)"
+}
+# A connection conntrack knows skips the nat chain: a flow's first datagram meets a statement bpftables
+# does not compile there (handed over), its second is decided in BPF.
+flow 5555 98
 read -r d2 h2 <<<"$(decided)"
 expect "first datagram handed over, the second (conntrack knows it) accepted in BPF" "1 1" \
     "$((d2 - d1)) $((h2 - h1))"
 # A DNAT'd flow: its first datagram reaches the dnat, its second is one the kernel's NAT rewrites.
-nsenter --net=/run/netns/$P timeout 5 python3 -c "
-import socket, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(('', 5556))
-for _ in range(2):
-    s.sendto(b'x', ('$NET.1', 99))
-    time.sleep(0.3)"
+flow 5556 99
 read -r d3 h3 <<<"$(decided)"
 expect "a DNAT'd flow: both datagrams handed over" "0 2" "$((d3 - d2)) $((h3 - h2))"
 sed "s/dnat to $NET.1:21/dnat to $NET.1:99999/" "$work/nat.nft" >"$work/badnat.nft"
