@@ -26,7 +26,7 @@ void usage(FILE* out) {
     std::fputs(
         "usage: bpftables stats [--json]\n"
         "  per interface and hook: the packets the running programs decided in BPF (accepted, dropped)\n"
-        "  and those they handed to the kernel, by reason, since the last commit\n",
+        "  and those they handed to the kernel, by reason, since the hook was attached\n",
         out);
 }
 

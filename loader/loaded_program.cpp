@@ -101,6 +101,16 @@ bool fill_classifier(bpf_object* obj, const codegen::ClassifierTrees& trees, std
     return loader::fill_classifier(fds, trees, error);
 }
 
+// Makes an opened object's bpft_stats the map `stats` (when it is one: >= 0).
+bool count_stats_in(bpf_object* obj, int stats, std::string& error) {
+    bpf_map* map = stats >= 0 ? bpf_object__find_map_by_name(obj, "bpft_stats") : nullptr;
+    if (map && bpf_map__reuse_fd(map, stats) != 0)
+        return error =
+                   std::string("cannot count in the running program's statistics: ") + std::strerror(errno),
+               false;
+    return true;
+}
+
 }  // namespace
 
 void LoadedProgram::Closer::operator()(bpf_object* obj) const {
@@ -113,7 +123,8 @@ LoadedProgram::~LoadedProgram() = default;
 
 std::optional<LoadedProgram> LoadedProgram::load(const std::string& object, codegen::Hook hook,
                                                  const bpft_config& config, const ir::Program& program,
-                                                 const codegen::Layout& layout, std::string& error) {
+                                                 const codegen::Layout& layout, std::string& error,
+                                                 int stats) {
     std::string log;
     libbpf_log = &log;
     libbpf_set_print(print_to_log);
@@ -128,7 +139,8 @@ std::optional<LoadedProgram> LoadedProgram::load(const std::string& object, code
         libbpf_log = nullptr;
         return std::nullopt;
     }
-    if (!set_config(p.obj_.get(), config, error)) return libbpf_log = nullptr, std::nullopt;
+    if (!set_config(p.obj_.get(), config, error) || !count_stats_in(p.obj_.get(), stats, error))
+        return libbpf_log = nullptr, std::nullopt;
     std::optional<codegen::ClassifierTrees> trees;
     if (!layout.runs.empty()) {
         trees = codegen::build_classifier(program, layout, error);
@@ -208,7 +220,7 @@ std::string LoadedProgram::entry_key(const codegen::DirectProgram& direct, codeg
 
 std::optional<LoadedProgram> LoadedProgram::load_direct(const codegen::DirectProgram& direct,
                                                         codegen::Hook hook, const bpft_config& config,
-                                                        std::string& error, int reuse_entry) {
+                                                        std::string& error, int reuse_entry, int stats) {
     std::string log;
     libbpf_log = &log;
     libbpf_set_print(print_to_log);
@@ -227,7 +239,8 @@ std::optional<LoadedProgram> LoadedProgram::load_direct(const codegen::DirectPro
                std::nullopt;
     uint32_t need_ifname = direct.needs.ifname ? 1 : 0;
     if (!set_config(p.obj_.get(), config, error) ||
-        !set_rodata(p.obj_.get(), "bpft_need_ifname", &need_ifname, sizeof need_ifname, error))
+        !set_rodata(p.obj_.get(), "bpft_need_ifname", &need_ifname, sizeof need_ifname, error) ||
+        (reuse_entry < 0 && !count_stats_in(p.obj_.get(), stats, error)))
         return std::nullopt;
     bpf_map* counters = bpf_object__find_map_by_name(p.obj_.get(), "bpft_counters");
     if (!counters ||

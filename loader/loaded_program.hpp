@@ -52,9 +52,12 @@ class LoadedProgram {
   public:
     // Opens the object, sets the configuration and loads it; fills the sets of `program`. On failure, `error`
     // says why (with the verifier's log when the verifier refused).
+    // `stats`: a running program's bpft_stats map (same hook and family) that this one counts on in its
+    // place, so that `bpftables stats` goes on across commits; -1: a map of its own.
     static std::optional<LoadedProgram> load(const std::string& object, codegen::Hook hook,
                                              const bpft_config& config, const ir::Program& program,
-                                             const codegen::Layout& layout, std::string& error);
+                                             const codegen::Layout& layout, std::string& error,
+                                             int stats = -1);
 
     // The direct back end (codegen/direct_emitter.hpp): the hook's prebuilt entry object, loaded by libbpf
     // with `config`, and the emitted instructions loaded without clang (direct.hpp) into its prog array; its
@@ -64,10 +67,11 @@ class LoadedProgram {
     // (not loaded again: its verification is most of a small ruleset's load), with the maps it shares with
     // the rules program (the scratch value, results, statistics, interface names, local addresses); this
     // load makes the rules program, the exit program, the counters and a prog array of its own, and
-    // swap_rules() puts the rules program into the running entry's prog array.
+    // swap_rules() puts the rules program into the running entry's prog array. `stats`: as load()'s (a kept
+    // entry program's own is shared anyway).
     static std::optional<LoadedProgram> load_direct(const codegen::DirectProgram& direct, codegen::Hook hook,
                                                     const bpft_config& config, std::string& error,
-                                                    int reuse_entry = -1);
+                                                    int reuse_entry = -1, int stats = -1);
     // What decides the entry program of the direct back end's load: the hook, the object variant and the
     // configuration it is loaded with. Two loads with the same key can share one entry program.
     static std::string entry_key(const codegen::DirectProgram& direct, codegen::Hook hook,

@@ -132,6 +132,9 @@ HookLoad load_hook(const Transaction& tx, const HookBuild& built) {
     bpft_config config{};
     config.chain_mode = BPFT_CHAIN_ROUTE;
     config.decided_mark = tx.next.decided_mark;  // the copy's first rules: netfilter.hpp
+    // The running program's statistics at this hook go on in the new one's (bpftables stats counts from the
+    // attachment on, not from the last commit).
+    Fd stats = tx.hooks.empty() ? Fd() : open_pin(gen_pin(tx.old.generation, "stats", built.hook));
     if (built.direct) {
         l.key = loader::LoadedProgram::entry_key(*built.direct, built.hook, config);
         if (Fd running = reusable_entry(tx, built.hook, l.key)) {
@@ -143,10 +146,11 @@ HookLoad load_hook(const Transaction& tx, const HookBuild& built) {
                                                     l.error.substr(0, l.error.find('\n')));
         }
         if (!l.loaded)
-            l.loaded = loader::LoadedProgram::load_direct(*built.direct, built.hook, config, l.error);
+            l.loaded = loader::LoadedProgram::load_direct(*built.direct, built.hook, config, l.error, -1,
+                                                          stats.get());
     } else {
         l.loaded = loader::LoadedProgram::load(built.c->object.object, built.hook, config, built.program,
-                                               built.c->c.layout, l.error);
+                                               built.c->c.layout, l.error, stats.get());
     }
     l.seconds = since(t);
     if (!l.loaded) l.error = std::string("loading the ") + hook + " program: " + l.error;
@@ -211,15 +215,6 @@ std::optional<Dispatcher> open_dispatcher(Transaction& tx, codegen::Hook hook) {
         tx.created.push_back(path);
     }
     return d;
-}
-
-// Empties a per-CPU statistics map (a kept entry program's: it counts from the commit on, as a new one does).
-void clear_stats(int map_fd) {
-    bpft_stat_key key{}, next{};
-    const void* prev = nullptr;
-    std::vector<bpft_stat_key> keys;
-    while (bpf_map_get_next_key(map_fd, prev, &next) == 0) keys.push_back(next), key = next, prev = &key;
-    for (const bpft_stat_key& k : keys) bpf_map_delete_elem(map_fd, &k);
 }
 
 }  // namespace
@@ -556,7 +551,6 @@ bool swap_links(Transaction& tx, Rollback& rollback) {
             note_interrupted(tx, p.hook);
         std::string what = std::string("rules program at ") + codegen::hook_name(p.hook);
         if (!swap_slot(tx, array, slot, p.loaded.rules_fd(), what.c_str())) return false;
-        if (p.maps.stats) clear_stats(p.maps.stats.get());
     }
     tx.report.swap_s = since(t);
     return true;

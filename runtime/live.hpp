@@ -77,7 +77,7 @@ bool runs_committed(const State& state, codegen::Hook hook, uint32_t link_prog);
 // Per-gid counters of the running generation, summed over its hooks and CPUs (indexed like state.gids).
 std::vector<bpft_counter> live_counters(const State& state);
 // bpftables stats: what the running generation's program at `hook` did with the packets of interface
-// `ifindex` since it was committed, by enum bpft_stat (bpf/abi.h), summed over the CPUs.
+// `ifindex` since the hook was attached (a commit's programs count on in the running ones' map), by enum bpft_stat (bpf/abi.h), summed over the CPUs.
 struct InterfaceStats {
     uint32_t ifindex = 0;
     codegen::Hook hook = codegen::Hook::xdp;
