@@ -116,7 +116,7 @@ TEST(NftJson, LocalNftListingsLowerAsTheirText) {
         std::ofstream l(list);
         for (const std::string& f : inputs) l << f << "\n";
     }
-    std::string cmd = "xargs -d '\\n' -a '" + list.string() +
+    std::string cmd = "xargs -d '\\n' -P 4 -n 64 -a '" + list.string() +
                       "' bash '" BPFTABLES_SOURCE_DIR "/tests/corpus/nft_json_oracle.sh' '" + out.string() +
                       "'";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
