@@ -259,11 +259,13 @@ size_t count_text(const ir::Chain& chain, const std::string& spec) {
                                              [&](const ir::Rule& r) { return ir::rule_spec(r) == spec; }));
 }
 
-std::string shell_word(const std::string& word) {
-    return "'" + word + "'";
-}
-
 }  // namespace
+
+std::string shell_word(const std::string& word) {
+    std::string quoted = "'";
+    for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return quoted + "'";
+}
 
 std::optional<CopyChange> copy_change(compiler::Backend backend, const ir::Program& old_program,
                                       const ir::Program& new_program, const std::vector<std::string>& tables,
@@ -295,9 +297,8 @@ std::optional<CopyChange> copy_change(compiler::Backend backend, const ir::Progr
     }
     // The rule that goes, as the kernel lists it with its counters (-S CHAIN N -v: "-A CHAIN ... -c P B ...").
     std::string listing;
-    std::string list = xtables_command(backend, "") + " -w 5 -t " +
-                       shell_word(d->table) + " -S " + shell_word(chain) + " " + std::to_string(d->at + 1) +
-                       " -v";
+    std::string list = xtables_command(backend, "") + " -w 5 -t " + shell_word(d->table) + " -S " +
+                       shell_word(chain) + " " + std::to_string(d->at + 1) + " -v";
     std::string prefix = "-A " + chain + " ";
     if (run_with_input(list, "", listing, false) != 0 || listing.rfind(prefix, 0) != 0 ||
         listing.find(" -c ") == std::string::npos)
@@ -319,8 +320,7 @@ std::optional<CopyChange> copy_change(compiler::Backend backend, const ir::Progr
 bool netfilter_apply_line(compiler::Backend backend, const std::string& table, const std::string& line,
                           std::string& error) {
     if (line.empty()) return true;
-    std::string command =
-        xtables_command(backend, "-restore") + " -w 5 --noflush --counters";
+    std::string command = xtables_command(backend, "-restore") + " -w 5 --noflush --counters";
     std::string output;
     if (run_with_input(command, "*" + table + "\n" + line + "\nCOMMIT\n", output) != 0)
         return error = "the kernel's netfilter (" + command + ") refused `" + line + "' in table " + table +
@@ -399,8 +399,8 @@ bool zero_copy_counters(compiler::Backend backend, const ir::Program& program, c
     for (const ir::Table& t : program.tables) {
         if (!t.family.empty() || (!table.empty() && t.name != table)) continue;
         if (!chain.empty() && !t.find(chain)) continue;
-        std::string command = xtables_command(backend, "") + " -w 5 -t " + t.name + " -Z" +
-                              (chain.empty() ? "" : " '" + chain + "'");
+        std::string command = xtables_command(backend, "") + " -w 5 -t " + shell_word(t.name) + " -Z" +
+                              (chain.empty() ? "" : " " + shell_word(chain));
         std::string output;
         if (run_with_input(command, "", output) != 0)
             return error = "cannot zero the kernel's copy (" + command + "): " + output, false;

@@ -12,6 +12,9 @@
 
 namespace bpftables::runtime {
 
+// `word` as one word of a shell command line (single-quoted; a quote in it as '\'').
+std::string shell_word(const std::string& word);
+
 // The command of `backend` for state_family()'s rulesets: iptables-legacy, ip6tables-nft-restore (`what`
 // "-restore"), ...
 std::string xtables_command(compiler::Backend backend, const char* what);

@@ -5,10 +5,24 @@
 
 #include "compiler/ipsets.hpp"
 #include "compiler/ir_print.hpp"
+#include "runtime/netfilter.hpp"
 #include "runtime/state.hpp"
 
 namespace bpftables {
 namespace {
+
+// Table and chain names go to iptables through the shell: one word each, whatever they hold.
+TEST(LiveState, ShellWordsKeepQuotes) {
+    EXPECT_EQ(runtime::shell_word("INPUT"), "'INPUT'");
+    EXPECT_EQ(runtime::shell_word("it's"), "'it'\\''s'");
+    std::string out;
+    FILE* p = popen(("printf %s " + runtime::shell_word("a 'b' $c;d")).c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    char buf[64];
+    while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    pclose(p);
+    EXPECT_EQ(out, "a 'b' $c;d");
+}
 
 TEST(LiveState, SetsPrintAsIpsetSaveAndReadBack) {
     const std::string text =
