@@ -429,6 +429,8 @@ def main():
         args.families = []
     if not args.families or set(args.families) - {4, 6}:
         ap.error(f"--family {args.family}: 4, 6 or 4,6")
+    if 6 in args.families and (args.corpus or args.ruleset or args.verdict == "accept" or args.host_firewall):
+        ap.error("--family 6 measures the synthetic rulesets (--rules) with dropped traffic only")
     if os.geteuid() != 0:
         log("run_bench: needs root (network namespaces, XDP): skipped")
         return 77
