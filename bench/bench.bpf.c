@@ -5,14 +5,16 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
-/* One flow, addresses and ports in network byte order (filled by bench/bpftables_bench.cpp). */
+/* One flow, addresses and ports in network byte order (filled by bench/bpftables_bench.cpp); an IPv4 flow's
+ * addresses are saddr[0] and daddr[0]. */
 struct bench_flow {
-    __u32 saddr;
-    __u32 daddr;
+    __u32 saddr[4];
+    __u32 daddr[4];
     __u16 sport;
     __u16 dport;
     __u8 proto;
@@ -81,8 +83,8 @@ int bench_gen(struct xdp_md* ctx) {
     ip->ttl = 64;
     ip->protocol = f->proto;
     ip->check = 0;
-    ip->saddr = f->saddr;
-    ip->daddr = f->daddr;
+    ip->saddr = f->saddr[0];
+    ip->daddr = f->daddr[0];
     ip->check = ip_checksum(ip);
 
     __u8* l4 = data + FRAME_L4;
@@ -104,7 +106,7 @@ int bench_gen(struct xdp_md* ctx) {
         /* A valid checksum: netfilter's conntrack (nf_conntrack_checksum=1) makes a segment with a bad one
          * INVALID, so --ctstate NEW rules (the bpf-iptables corpus) would not match it. */
         const __u16* w = (const __u16*)l4;
-        __u32 sum = (f->saddr & 0xffff) + (f->saddr >> 16) + (f->daddr & 0xffff) + (f->daddr >> 16) +
+        __u32 sum = (f->saddr[0] & 0xffff) + (f->saddr[0] >> 16) + (f->daddr[0] & 0xffff) + (f->daddr[0] >> 16) +
                     bpf_htons(IPPROTO_TCP) + bpf_htons(FRAME_LEN - FRAME_L4);
 #pragma unroll
         for (int i = 0; i < (FRAME_LEN - FRAME_L4) / 2; i++) sum += w[i];
@@ -112,6 +114,69 @@ int bench_gen(struct xdp_md* ctx) {
         sum = (sum & 0xffff) + (sum >> 16);
         ports[8] = (__u16)~sum;
     }
+    return XDP_TX;
+}
+
+/* The IPv6 frame: the IPv4 frame's 30 bytes of TCP or UDP behind a 40-byte IPv6 header (84 bytes). */
+#define FRAME6_L4 (sizeof(struct ethhdr) + sizeof(struct ipv6hdr))
+#define FRAME6_LEN (FRAME6_L4 + FRAME_LEN - FRAME_L4)
+
+/* bench_gen for IPv6 flows: the template frame (ethertype 0x86dd) gets the next flow's IPv6 header and its TCP
+ * SYN or UDP datagram, both with a valid checksum (mandatory for UDP over IPv6; conntrack checks either). */
+SEC("xdp")
+int bench_gen6(struct xdp_md* ctx) {
+    void* data = (void*)(long)ctx->data;
+    void* data_end = (void*)(long)ctx->data_end;
+    if (data + FRAME6_LEN > data_end) return XDP_ABORTED;
+    __u32 zero = 0;
+    __u64* seq = bpf_map_lookup_elem(&bench_seq, &zero);
+    if (!seq) return XDP_ABORTED;
+    __u32 index = (__u32)(*seq % bench_nflows);
+    *seq += 1;
+    struct bench_flow* f = bpf_map_lookup_elem(&bench_flows, &index);
+    if (!f) return XDP_ABORTED;
+
+    struct ipv6hdr* ip6 = data + sizeof(struct ethhdr);
+    *(__u32*)ip6 = bpf_htonl(6u << 28);
+    ip6->payload_len = bpf_htons(FRAME6_LEN - FRAME6_L4);
+    ip6->nexthdr = f->proto;
+    ip6->hop_limit = 64;
+    __u32* src = (__u32*)&ip6->saddr;
+    __u32* dst = (__u32*)&ip6->daddr;
+    __u32 sum = bpf_htons(f->proto) + bpf_htons(FRAME6_LEN - FRAME6_L4);
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        src[i] = f->saddr[i];
+        dst[i] = f->daddr[i];
+        sum += (f->saddr[i] & 0xffff) + (f->saddr[i] >> 16) + (f->daddr[i] & 0xffff) + (f->daddr[i] >> 16);
+    }
+
+    __u8* l4 = data + FRAME6_L4;
+    __u16* ports = (__u16*)l4;
+    __u16* check;
+    ports[0] = f->sport;
+    ports[1] = f->dport;
+    if (f->proto == IPPROTO_UDP) {
+        ports[2] = bpf_htons(FRAME6_LEN - FRAME6_L4); /* length */
+        ports[3] = 0;
+        check = &ports[3];
+    } else {
+        __u32* words = (__u32*)l4;
+        words[1] = bpf_htonl(1); /* seq */
+        words[2] = 0;            /* ack */
+        l4[12] = 5 << 4;         /* data offset */
+        l4[13] = 0x02;           /* SYN */
+        ports[7] = bpf_htons(1024);
+        ports[8] = 0;
+        ports[9] = 0;
+        check = &ports[8];
+    }
+    const __u16* w = (const __u16*)l4;
+#pragma unroll
+    for (int i = 0; i < (FRAME6_LEN - FRAME6_L4) / 2; i++) sum += w[i];
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    *check = (__u16)~sum ? (__u16)~sum : 0xffff; /* UDP over IPv6: 0 would mean "no checksum", not allowed */
     return XDP_TX;
 }
 

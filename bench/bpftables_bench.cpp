@@ -2,10 +2,11 @@
 //
 //   bpftables_bench send --ns NS --dev IF --src-mac MAC --dst-mac MAC --flows FILE --seconds S
 //                        --max-packets N [--cpu C]
-//       The traffic generator: bench_gen (bench.bpf.c) run with BPF_PROG_TEST_RUN in live-frames mode inside
-//       NS, XDP_TX out of IF, round robin over the flows. Bounded by packets and seconds. Prints
-//       "sent PACKETS seconds S".
+//       The traffic generator: bench_gen (bench_gen6 for IPv6 flows; bench.bpf.c) run with BPF_PROG_TEST_RUN in
+//       live-frames mode inside NS, XDP_TX out of IF, round robin over the flows. Bounded by packets and seconds.
+//       Prints "sent PACKETS seconds S".
 //   bpftables_bench dut --ns NS --dev IF --mode pass|drop|bpftables-xdp|bpftables-tc [--ruleset FILE]
+//                       [--family 4|6]
 //       Loads and attaches the DUT's program to IF inside NS (bpf links: they go when this process goes),
 //       prints "ready k=v ...", then answers one command per stdin line until EOF:
 //         count               -> "count VERDICTS ARRIVED" (the program's counters, summed over CPUs)
@@ -14,7 +15,8 @@
 //         rules               -> "rules P1 ... Pn POLICY" packets per rule of filter INPUT, then its policy
 //                                (bpftables modes; "rules" alone otherwise): which rule decided
 //
-// Flow files: one flow a line, "tcp|udp SADDR DADDR SPORT DPORT".
+// Flow files: one flow a line, "tcp|udp SADDR DADDR SPORT DPORT"; IPv4 or IPv6 addresses, one family a file.
+// --family 6 reads the DUT's ruleset as ip6tables-save text.
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -48,6 +50,7 @@ namespace bpftables::bench {
 namespace {
 
 constexpr size_t kFrameLen = 64;
+constexpr size_t kFrame6Len = kFrameLen - 20 + 40;  // the same 30 bytes of TCP or UDP behind an IPv6 header
 
 struct Fd {
     int fd = -1;
@@ -68,8 +71,8 @@ using Object = std::unique_ptr<bpf_object, ObjectCloser>;
 
 // Mirrors struct bench_flow in bench.bpf.c (network byte order).
 struct Flow {
-    uint32_t saddr = 0;
-    uint32_t daddr = 0;
+    uint32_t saddr[4] = {};  // IPv4: saddr[0]
+    uint32_t daddr[4] = {};
     uint16_t sport = 0;
     uint16_t dport = 0;
     uint8_t proto = 0;
@@ -100,23 +103,31 @@ bool enter_netns(const std::string& name) {
     return true;
 }
 
-std::optional<std::vector<Flow>> read_flows(const std::string& file) {
+struct Flows {
+    std::vector<Flow> flows;
+    bool ipv6 = false;
+};
+
+// The flows of a file, all of one family (the first flow's).
+std::optional<Flows> read_flows(const std::string& file) {
     std::ifstream in(file);
     if (!in) return std::nullopt;
-    std::vector<Flow> flows;
+    Flows out;
     std::string proto, src, dst;
     unsigned sport, dport;
     while (in >> proto >> src >> dst >> sport >> dport) {
+        if (out.flows.empty()) out.ipv6 = src.find(':') != std::string::npos;
+        int af = out.ipv6 ? AF_INET6 : AF_INET;
         Flow f;
         f.proto = proto == "tcp" ? IPPROTO_TCP : IPPROTO_UDP;
-        if (inet_pton(AF_INET, src.c_str(), &f.saddr) != 1 || inet_pton(AF_INET, dst.c_str(), &f.daddr) != 1)
+        if (inet_pton(af, src.c_str(), f.saddr) != 1 || inet_pton(af, dst.c_str(), f.daddr) != 1)
             return std::nullopt;
         f.sport = htons(static_cast<uint16_t>(sport));
         f.dport = htons(static_cast<uint16_t>(dport));
-        flows.push_back(f);
+        out.flows.push_back(f);
     }
-    if (flows.empty()) return std::nullopt;
-    return flows;
+    if (out.flows.empty()) return std::nullopt;
+    return out;
 }
 
 bool parse_mac(const std::string& text, uint8_t (&mac)[6]) {
@@ -134,32 +145,68 @@ uint16_t ip_checksum(const uint8_t* header) {
     return static_cast<uint16_t>(~sum);
 }
 
-// A 64-byte Ethernet/IPv4/TCP-or-UDP frame for `flow`, the same bytes bench_gen writes.
-std::vector<uint8_t> build_frame(const Flow& flow, const uint8_t (&src_mac)[6], const uint8_t (&dst_mac)[6]) {
-    std::vector<uint8_t> frame(kFrameLen, 0);
+// The L4 checksum (TCP, or UDP over IPv6) over the pseudo-header and the segment, in network order.
+uint16_t l4_checksum(const uint8_t* src, const uint8_t* dst, size_t addr_len, uint8_t proto,
+                     const uint8_t* l4, size_t len) {
+    uint32_t sum = proto + static_cast<uint32_t>(len);
+    auto add = [&](const uint8_t* p, size_t n) {
+        for (size_t i = 0; i < n; i += 2) sum += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
+    };
+    add(src, addr_len);
+    add(dst, addr_len);
+    add(l4, len);
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    uint16_t check = static_cast<uint16_t>(~sum);
+    return check ? check : 0xffff;
+}
+
+// A 64-byte Ethernet/IPv4/TCP-or-UDP frame for `flow` (84 bytes, Ethernet/IPv6, with `ipv6`), the same bytes
+// bench_gen (bench_gen6) writes.
+std::vector<uint8_t> build_frame(const Flow& flow, const uint8_t (&src_mac)[6], const uint8_t (&dst_mac)[6],
+                                 bool ipv6 = false) {
+    const size_t len = ipv6 ? kFrame6Len : kFrameLen, l3 = ipv6 ? 40 : 20;
+    std::vector<uint8_t> frame(len, 0);
     std::memcpy(&frame[0], dst_mac, 6);
     std::memcpy(&frame[6], src_mac, 6);
-    frame[12] = 0x08;
     uint8_t* ip = &frame[14];
-    ip[0] = 0x45;
-    ip[3] = static_cast<uint8_t>(kFrameLen - 14);
-    ip[8] = 64;
-    ip[9] = flow.proto;
-    std::memcpy(&ip[12], &flow.saddr, 4);
-    std::memcpy(&ip[16], &flow.daddr, 4);
-    uint16_t check = ip_checksum(ip);
-    ip[10] = static_cast<uint8_t>(check >> 8);
-    ip[11] = static_cast<uint8_t>(check);
-    uint8_t* l4 = ip + 20;
+    uint8_t* l4 = ip + l3;
+    const size_t l4_len = len - 14 - l3;
+    if (ipv6) {
+        frame[12] = 0x86, frame[13] = 0xdd;
+        ip[0] = 0x60;
+        ip[5] = static_cast<uint8_t>(l4_len);
+        ip[6] = flow.proto;
+        ip[7] = 64;
+        std::memcpy(&ip[8], flow.saddr, 16);
+        std::memcpy(&ip[24], flow.daddr, 16);
+    } else {
+        frame[12] = 0x08;
+        ip[0] = 0x45;
+        ip[3] = static_cast<uint8_t>(len - 14);
+        ip[8] = 64;
+        ip[9] = flow.proto;
+        std::memcpy(&ip[12], flow.saddr, 4);
+        std::memcpy(&ip[16], flow.daddr, 4);
+        uint16_t check = ip_checksum(ip);
+        ip[10] = static_cast<uint8_t>(check >> 8);
+        ip[11] = static_cast<uint8_t>(check);
+    }
     std::memcpy(&l4[0], &flow.sport, 2);
     std::memcpy(&l4[2], &flow.dport, 2);
     if (flow.proto == IPPROTO_UDP) {
-        l4[5] = static_cast<uint8_t>(kFrameLen - 34);
+        l4[5] = static_cast<uint8_t>(l4_len);
+        if (ipv6) {
+            uint16_t check = l4_checksum(&ip[8], &ip[24], 16, flow.proto, l4, l4_len);
+            l4[6] = static_cast<uint8_t>(check >> 8), l4[7] = static_cast<uint8_t>(check);
+        }
     } else {
         l4[7] = 1;
         l4[12] = 5 << 4;
         l4[13] = 0x02;
         l4[14] = 0x04;
+        uint16_t check = ipv6 ? l4_checksum(&ip[8], &ip[24], 16, flow.proto, l4, l4_len)
+                              : l4_checksum(&ip[12], &ip[16], 4, flow.proto, l4, l4_len);
+        l4[16] = static_cast<uint8_t>(check >> 8), l4[17] = static_cast<uint8_t>(check);
     }
     return frame;
 }
@@ -213,11 +260,14 @@ void on_alarm(int) {}
 int send_command(const Args& args) {
     for (const char* key : {"ns", "dev", "src-mac", "dst-mac", "flows", "seconds", "max-packets"})
         if (!args.count(key)) return std::fprintf(stderr, "bpftables_bench send: --%s is required\n", key), 2;
-    auto flows = read_flows(args.at("flows"));
+    auto read = read_flows(args.at("flows"));
     uint8_t src_mac[6], dst_mac[6];
-    if (!flows || !parse_mac(args.at("src-mac"), src_mac) || !parse_mac(args.at("dst-mac"), dst_mac))
+    if (!read || !parse_mac(args.at("src-mac"), src_mac) || !parse_mac(args.at("dst-mac"), dst_mac))
         return std::fprintf(stderr, "bpftables_bench send: bad flows or MAC\n"), 2;
+    std::vector<Flow>* flows = &read->flows;
     if (flows->size() > (1u << 17)) flows->resize(1u << 17);
+    const bool ipv6 = read->ipv6;
+    const size_t frame_len = ipv6 ? kFrame6Len : kFrameLen;
     double seconds = std::stod(args.at("seconds"));
     uint64_t max_packets = std::stoull(args.at("max-packets"));
     int cpu = args.count("cpu") ? std::stoi(args.at("cpu")) : 0;
@@ -235,7 +285,7 @@ int send_command(const Args& args) {
     bpf_map* flow_map = bpf_object__find_map_by_name(obj->get(), "bench_flows");
     for (uint32_t i = 0; i < flows->size(); ++i)
         bpf_map_update_elem(bpf_map__fd(flow_map), &i, &(*flows)[i], BPF_ANY);
-    int fd = prog_fd(*obj, "bench_gen");
+    int fd = prog_fd(*obj, ipv6 ? "bench_gen6" : "bench_gen");
 
     // A hard stop independent of the loop: SIGALRM interrupts a running test run (EINTR).
     struct sigaction sa {};
@@ -243,9 +293,9 @@ int send_command(const Args& args) {
     sigaction(SIGALRM, &sa, nullptr);
     alarm(static_cast<unsigned>(seconds * 2) + 5);
 
-    std::vector<uint8_t> frame = build_frame((*flows)[0], src_mac, dst_mac);
+    std::vector<uint8_t> frame = build_frame((*flows)[0], src_mac, dst_mac, ipv6);
     xdp_md ctx{};
-    ctx.data_end = kFrameLen;
+    ctx.data_end = static_cast<uint32_t>(frame_len);
     ctx.ingress_ifindex = ifindex;
     const uint64_t chunk = 1u << 18;
     uint64_t sent = 0;
@@ -254,7 +304,7 @@ int send_command(const Args& args) {
     while (sent < max_packets && elapsed < seconds) {
         LIBBPF_OPTS(bpf_test_run_opts, opts);
         opts.data_in = frame.data();
-        opts.data_size_in = kFrameLen;
+        opts.data_size_in = static_cast<uint32_t>(frame_len);
         opts.ctx_in = &ctx;
         opts.ctx_size_in = sizeof ctx;
         opts.flags = BPF_F_TEST_XDP_LIVE_FRAMES;
@@ -315,7 +365,8 @@ bool attach_tc(Dut& dut, int fd, unsigned ifindex) {
     return true;
 }
 
-double nspp(const Dut& dut, uint32_t repeat, const std::vector<Flow>& flows) {
+double nspp(const Dut& dut, uint32_t repeat, const Flows& read) {
+    const std::vector<Flow>& flows = read.flows;
     std::optional<loader::LoadedProgram> copy;
     int fd;
     if (dut.rules) {
@@ -334,10 +385,10 @@ double nspp(const Dut& dut, uint32_t repeat, const std::vector<Flow>& flows) {
     double total = 0;
     int runs = 0;
     for (size_t i = 0; i < flows.size(); i += step) {
-        std::vector<uint8_t> frame = build_frame(flows[i], mac, mac);
+        std::vector<uint8_t> frame = build_frame(flows[i], mac, mac, read.ipv6);
         LIBBPF_OPTS(bpf_test_run_opts, opts);
         opts.data_in = frame.data();
-        opts.data_size_in = kFrameLen;
+        opts.data_size_in = static_cast<uint32_t>(frame.size());
         opts.repeat = repeat;
         if (bpf_prog_test_run_opts(fd, &opts) != 0) return -1;
         total += opts.duration, ++runs;
@@ -362,7 +413,11 @@ int dut_command(const Args& args) {
         dut.hook = mode == "bpftables-xdp" ? codegen::Hook::xdp : codegen::Hook::tc_ingress;
         auto t0 = std::chrono::steady_clock::now();
         Diagnostics diags;
-        dut.program = cli::load_ruleset(args.at("ruleset"), "", diags);
+        const bool ipv6 = args.count("family") && args.at("family") == "6";
+        if (args.count("family") && !ipv6 && args.at("family") != "4")
+            return std::fprintf(stderr, "bpftables_bench dut: --family 4 or 6\n"), 2;
+        dut.program =
+            cli::load_ruleset(args.at("ruleset"), "", diags, "", ipv6 ? ir::Family::ipv6 : ir::Family::ipv4);
         std::optional<codegen::Build> built;
         if (dut.program)
             built = codegen::build(*dut.program, dut.hook, diags, codegen::options_from_environment());

@@ -11,6 +11,7 @@ import sys
 CONTENDERS = ["iptables-legacy", "iptables-nft", "nft", "nft-set", "bpftables-xdp", "bpftables-tc", "xdp-drop"]
 TRAFFIC = ["last", "spread", "miss"]
 SYNTHETIC = "synthetic"  # the ruleset label of gen_ruleset.py's rulesets; a corpus ruleset's label is its name
+SYNTHETIC6 = "synthetic-ipv6"  # the same rulesets mapped into 2001:db8::/32 (the IPv6 mode, ipv6_section)
 
 
 def log(*args):
@@ -224,7 +225,8 @@ def write_report(out, args, results, loads, programs, nspps, info, skipped, comm
         lines += ["", "## Plots", "", "![throughput](bench/throughput.png)", "", "![load time](bench/load.png)"]
     lines += ["", "Files: `bench/throughput.csv` (every repetition), `bench/load.csv`, `bench/program.csv`" +
               (", `bench/rulesets.csv` (the corpus rulesets and their flows)." if rulesets else "."), ""]
-    lines += kept_accepted_section(out)
+    lines += kept_section(out, IPV6_BEGIN, IPV6_END)
+    lines += kept_section(out, ACCEPTED_BEGIN, ACCEPTED_END)
     with open(os.path.join(out, "benchmarks.md"), "w") as f:
         f.write("\n".join(lines))
 
@@ -507,26 +509,166 @@ def accepted_section(out, acc, hostfw, command, note, services):
                          " | " + ("—" if sh is None else f"{sh:.1%}") + " |")
         lines.append("")
     lines += ["Files: `bench/accepted.csv`, `bench/hostfw.csv` (every repetition).", ACCEPTED_END]
-    path = os.path.join(out, "benchmarks.md")
-    text = open(path).read() if os.path.exists(path) else ""
-    section = "\n".join(lines)
-    if ACCEPTED_BEGIN in text and ACCEPTED_END in text:
-        head, rest = text.split(ACCEPTED_BEGIN, 1)
-        text = head + section + rest.split(ACCEPTED_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    with open(path, "w") as f:
-        f.write(text)
+    replace_section(out, ACCEPTED_BEGIN, ACCEPTED_END, "\n".join(lines))
     return lines
 
 
-def kept_accepted_section(out):
-    """The accepted-traffic section of out/benchmarks.md, kept when write_report rewrites the file."""
+def kept_section(out, begin, end):
+    """The section of out/benchmarks.md between the markers `begin` and `end` (accepted traffic, IPv6), kept when
+    write_report rewrites the file."""
     path = os.path.join(out, "benchmarks.md")
     text = open(path).read() if os.path.exists(path) else ""
-    if ACCEPTED_BEGIN not in text or ACCEPTED_END not in text:
+    if begin not in text or end not in text:
         return []
-    return ["", ACCEPTED_BEGIN + text.split(ACCEPTED_BEGIN, 1)[1].split(ACCEPTED_END, 1)[0] + ACCEPTED_END, ""]
+    return ["", begin + text.split(begin, 1)[1].split(end, 1)[0] + end, ""]
+
+
+def replace_section(out, begin, end, section, before=None):
+    """Writes `section` (text from `begin` to `end`) into out/benchmarks.md in place of the one between those
+    markers, else before the marker `before` when there is one, else at the end."""
+    path = os.path.join(out, "benchmarks.md")
+    text = open(path).read() if os.path.exists(path) else ""
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + section + rest.split(end, 1)[1]
+    elif before and before in text:
+        head, rest = text.split(before, 1)
+        text = head + section + "\n\n" + before + rest
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    os.makedirs(out, exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+# ---------------------------------------------------------------------------------------------------- IPv6
+
+IPV6_BEGIN, IPV6_END = "<!-- ipv6: begin -->", "<!-- ipv6: end -->"
+IPV6_NAMES = {"iptables-legacy": "ip6tables-legacy", "iptables-nft": "ip6tables-nft", "nft": "nft (ip6)",
+              "nft-set": "nft-set (ip6)"}
+
+
+def ipv6_section(args, data, command):
+    """The section "IPv6 beside IPv4" of out/benchmarks.md (between its markers; the rest of the file is kept)
+    and its CSV files bench/ipv6.csv (every repetition, both families) and bench/ipv6_programs.csv, from the IPv6
+    mode's results (run_bench.run_ipv6): per traffic kind the IPv6 rates and their ratio to ip6tables-legacy, then
+    each contender's IPv6 rate beside its IPv4 rate in the same run, bpftables' ns/packet in both families."""
+    results, loads, programs, nspps, skipped, _ = data
+    bench_dir = os.path.join(args.out, "bench")
+    os.makedirs(bench_dir, exist_ok=True)
+    family = {SYNTHETIC: 4, SYNTHETIC6: 6}
+    with open(os.path.join(bench_dir, "ipv6.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["family", "rules", "traffic", "contender", "rep", "verdicts", "arrived", "seconds", "mpps"])
+        for r in results:
+            w.writerow([family[r["ruleset"]], r["n"], r["traffic"], r["contender"], r["rep"], r["verdicts"],
+                        r["arrived"], f"{r['seconds']:.6f}", f"{r['mpps']:.6f}"])
+    with open(os.path.join(bench_dir, "ipv6_programs.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["family", "rules", "contender", "load_s"] + PROGRAM_KEYS +
+                   ["ns_per_packet_last", "ns_per_packet_spread", "ns_per_packet_miss"])
+        for label, n, c in sorted(set(loads) | set(programs)):
+            p = programs.get((label, n, c), {})
+            w.writerow([family[label], n, c, f"{loads[(label, n, c)]:.6f}" if (label, n, c) in loads else ""] +
+                       [p.get(k, "") for k in PROGRAM_KEYS] + [nspps.get((label, n, c, t), "") for t in TRAFFIC])
+
+    def median(label, n, t, c):
+        v = [r["mpps"] for r in results if (r["ruleset"], r["n"], r["traffic"], r["contender"]) == (label, n, t, c)]
+        return (statistics.median(v), min(v), max(v)) if v else None
+
+    rows6 = [r for r in results if r["ruleset"] == SYNTHETIC6]
+    ns = sorted({r["n"] for r in rows6})
+    contenders = [c for c in CONTENDERS if any(r["contender"] == c for r in rows6)]
+    traffics = [t for t in TRAFFIC if any(r["traffic"] == t for r in rows6)]
+    both = any(r["ruleset"] == SYNTHETIC for r in results)
+    m = machine()
+    lines = [IPV6_BEGIN, "## IPv6 beside IPv4", "",
+             f"Machine: {m['cpu']}, {m['cores']} cores, kernel {m['kernel']}; load average at the end "
+             f"{' '.join(m['load'])}{' (' + args.note + ')' if args.note else ''}.", "",
+             "Produced by (this section only; the tables above come from their own run):", "", "```", command,
+             "```", "",
+             "- Rulesets: `bench/gen_ruleset.py N` (seed 1, every target DROP), then mapped into 2001:db8::/32 "
+             "(`bench/rulesets.py`, `ipv6_text`): an IPv4 address A/L of a rule becomes 2001:db8:A_hi:A_lo::/(32 + "
+             "L), so a /32 becomes a /64; a flow's address A becomes 2001:db8:A_hi:A_lo::1. A packet is in an IPv6 "
+             "rule exactly when its IPv4 twin is in the IPv4 rule: the same rules decide the same flows.",
+             "- Contenders, same names as above in their IPv6 versions: `ip6tables-legacy-restore`, "
+             "`ip6tables-nft-restore`, `ip6tables-restore-translate` through `nft -f` (an `ip6` table), the "
+             "concatenated set with `ipv6_addr` fields, bpftables compiling the ip6tables-save text (`-6`) at XDP "
+             "and TC, and the same drop program. The DUT has 2001:db8::/32 as a local route.",
+             "- Traffic: `bench_gen6` (bench/bench.bpf.c), 84-byte frames: the same 30 bytes of TCP SYN or UDP as "
+             "the IPv4 64-byte frames behind a 40-byte IPv6 header, with valid TCP and UDP checksums; counted at "
+             "the DUT as for IPv4, and checked the same way (which rule decided)." +
+             (" The IPv4 figures in this section are from the same run, same flows, contenders set up at the same "
+              "time as the IPv6 ones." if both else ""),
+             f"- {args.reps} repetition(s) of {args.seconds} s per point; medians [min–max]; `bench/ipv6.csv` has "
+             "every repetition of both families, `bench/ipv6_programs.csv` load times, program sizes and "
+             "ns/packet.", ""]
+    display = lambda c: IPV6_NAMES.get(c, c)  # noqa: E731
+    for t in traffics:
+        lines += [f"### IPv6, traffic `{t}` (Mpps, median [min–max])", "",
+                  "| rules | " + " | ".join(map(display, contenders)) + " |", "|---:|" + "---:|" * len(contenders)]
+        for n in ns:
+            cells = []
+            for c in contenders:
+                mm = median(SYNTHETIC6, n, t, c)
+                cells.append(f"{mm[0]:.3g} [{mm[1]:.3g}–{mm[2]:.3g}]" if mm else
+                             "not run" if (SYNTHETIC6, n, c) in skipped else "—")
+            lines.append(f"| {n} | " + " | ".join(cells) + " |")
+        rest = [c for c in contenders if c not in ("iptables-legacy", "xdp-drop")]
+        if "iptables-legacy" in contenders and rest:
+            lines += ["", f"Ratio to ip6tables-legacy, traffic `{t}` (median ÷ median at the same N):", "",
+                      "| rules | " + " | ".join(map(display, rest)) + " |", "|---:|" + "---:|" * len(rest)]
+            for n in ns:
+                base = median(SYNTHETIC6, n, t, "iptables-legacy")
+                cells = []
+                for c in rest:
+                    mm = median(SYNTHETIC6, n, t, c)
+                    cells.append(f"{mm[0] / base[0]:.2f}×" if mm and base and base[0] > 0 else "—")
+                lines.append(f"| {n} | " + " | ".join(cells) + " |")
+        if both:
+            lines += ["", f"IPv6 beside IPv4, traffic `{t}` (Mpps medians, IPv4 → IPv6, and IPv6 ÷ IPv4):", "",
+                      "| rules | " + " | ".join(contenders) + " |", "|---:|" + "---:|" * len(contenders)]
+            for n in ns:
+                cells = []
+                for c in contenders:
+                    a, b = median(SYNTHETIC, n, t, c), median(SYNTHETIC6, n, t, c)
+                    cells.append(f"{a[0]:.3g} → {b[0]:.3g} ({b[0] / a[0]:.2f})" if a and b and a[0] > 0 else "—")
+                lines.append(f"| {n} | " + " | ".join(cells) + " |")
+        lines.append("")
+    hooks = [c for c in contenders if c.startswith("bpftables")]
+    if hooks:
+        lines += ["### bpftables programs and load times, IPv4 and IPv6", "",
+                  "ns/packet of the program alone (`BPF_PROG_TEST_RUN`, not live, `repeat` " + str(args.nspp_repeat) +
+                  ", mean over up to 32 flows of the traffic kind); load: parse, compile and verify in-process; "
+                  "netfilter's load: its restore tool or `nft -f`.", "",
+                  "| rules | hook | family | compile s | load s | xlated insns | ns/pkt last | ns/pkt spread | "
+                  "ns/pkt miss | IPv6 ÷ IPv4 ns/pkt (last) |", "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for n in ns:
+            for c in hooks:
+                for label in (SYNTHETIC, SYNTHETIC6):
+                    p = programs.get((label, n, c))
+                    if not p:
+                        continue
+                    v4, v6 = nspps.get((SYNTHETIC, n, c, "last")), nspps.get((SYNTHETIC6, n, c, "last"))
+                    ratio = f"{v6 / v4:.2f}" if label == SYNTHETIC6 and v4 and v6 else ""
+                    lines.append(f"| {n} | {c} | {family[label]} | {float(p.get('compile_s', 0)):.2f} | "
+                                 f"{float(p.get('load_s', 0)):.3f} | {p.get('insns', '')} | " +
+                                 " | ".join(f"{nspps[(label, n, c, tt)]:.1f}" if (label, n, c, tt) in nspps else "—"
+                                            for tt in TRAFFIC) + f" | {ratio} |")
+        nf = [c for c in contenders if not c.startswith("bpftables") and c != "xdp-drop"]
+        if nf:
+            lines += ["", "| rules | family | " + " | ".join(f"{c} load s" for c in nf) + " |",
+                      "|---:|---:|" + "---:|" * len(nf)]
+            for n in ns:
+                for label in (SYNTHETIC, SYNTHETIC6):
+                    if any((label, n, c) in loads for c in nf):
+                        lines.append(f"| {n} | {family[label]} | " + " | ".join(
+                            f"{loads[(label, n, c)]:.3f}" if (label, n, c) in loads else "—" for c in nf) + " |")
+        lines.append("")
+    for (label, n, c), why in sorted(skipped.items()):
+        lines.append(f"- not measured: IPv{family[label]} N={n}, {c}: {why}")
+    lines.append(IPV6_END)
+    replace_section(args.out, IPV6_BEGIN, IPV6_END, "\n".join(lines), before=ACCEPTED_BEGIN)
 
 
 def _accepted_plot(path, ns, contenders, med):

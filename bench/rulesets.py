@@ -6,6 +6,11 @@ port or a range), -m conntrack --ctstate / -m state --state; every rule of a ben
 accepted-traffic mode, bench/accepted.py, keeps ACCEPT rules: parse_rules(accept=True)). A packet of
 the generator is a flow (proto, saddr, daddr, sport, dport; addresses as integers) and is always in conntrack
 state NEW: the generator sends single UDP datagrams and TCP SYNs, nothing ever answers them.
+
+IPv6 (`family` 6): the same rulesets and flows mapped into 2001:db8::/32 (`ipv6_text`, `ipv6_int`): an IPv4
+address A/L becomes 2001:db8:A_hi:A_lo::/(32 + L), a flow's address A the host ::1 of that /64. A flow is in an
+IPv6 rule exactly when the IPv4 flow is in the IPv4 rule, so the rule model, the flows and the rule each flow is
+made for are the IPv4 ones.
 """
 import bisect
 import ipaddress
@@ -23,6 +28,7 @@ from compat_lib.textrules import filter_section, remap_addresses  # noqa: E402
 
 ANY = ipaddress.ip_network("0.0.0.0/0")
 BENCH_NET = ipaddress.ip_network("198.18.0.0/15")
+BENCH_NET6 = ipaddress.ip_network("2001:db8::/32")
 PROTO_NUM = {"tcp": 6, "udp": 17}
 FLOW_STATE = "NEW"  # the conntrack state of every generated packet (see the module's comment)
 
@@ -192,6 +198,41 @@ def load_file_ruleset(src, path):
     return rules
 
 
+# ---------------------------------------------------------------------------------------------------- IPv6
+
+def ipv6_int(a):
+    """The IPv6 address (an integer) of the IPv4 address `a` (an integer): 2001:db8:A_hi:A_lo::1."""
+    return int(BENCH_NET6.network_address) | (a << 64) | 1
+
+
+def ipv6_net(net):
+    """The IPv6 network of an IPv4 network: 2001:db8:A_hi:A_lo::/(32 + L); 0.0.0.0/0 stays everything (::/0)."""
+    if net.prefixlen == 0:
+        return ipaddress.ip_network("::/0")
+    return ipaddress.IPv6Network((int(BENCH_NET6.network_address) | (int(net.network_address) << 64),
+                                  32 + net.prefixlen))
+
+
+_ADDRESS = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?:/(\d{1,3}(?:\.\d{1,3}){3}|\d{1,2}))?(?![\d.])")
+
+
+def ipv6_text(text):
+    """An iptables-save ruleset (IPv4) as the ip6tables-save ruleset of the same rules: every address of a rule
+    mapped with ipv6_net; anything else unchanged (a rule outside the rule model is not converted here either)."""
+    def one(m):
+        return str(ipv6_net(ipaddress.ip_network(m.group(0), strict=False)))
+    return "".join(_ADDRESS.sub(one, line) if line.startswith("-A ") else line
+                   for line in text.splitlines(keepends=True))
+
+
+def write_ipv6(src, path):
+    """ipv6_text() of the file `src`, written to `path`."""
+    with open(src) as f:
+        text = ipv6_text(f.read())
+    with open(path, "w") as f:
+        f.write(text)
+
+
 # ---------------------------------------------------------------------------------------------------- flows
 
 def _span(rule):
@@ -304,20 +345,23 @@ def own_rule_share(rules, flows, sample=512):
     return sum(first_match(rules, f, spans) == k for f, k in pairs), len(pairs)
 
 
-def write_flows(flows, path):
+def write_flows(flows, path, family=4):
+    """The flows file of bpftables_bench; family 6 writes each flow's addresses mapped by ipv6_int."""
+    addr = ipaddress.IPv4Address if family == 4 else lambda a: ipaddress.IPv6Address(ipv6_int(a))
     with open(path, "w") as f:
         for proto, s, d, sp, dp in flows:
-            f.write(f"{proto} {ipaddress.IPv4Address(s)} {ipaddress.IPv4Address(d)} {sp} {dp}\n")
+            f.write(f"{proto} {addr(s)} {addr(d)} {sp} {dp}\n")
 
 
 # ---------------------------------------------------------------------------------------------------- nft
 
-def nft_translate(ruleset, path):
-    """iptables-restore-translate's output, plus a trailing counter rule: nft has no policy counters."""
-    text = subprocess.run(["iptables-restore-translate", "-f", ruleset], check=True, capture_output=True,
-                          text=True).stdout
+def nft_translate(ruleset, path, family=4):
+    """iptables-restore-translate's output (ip6tables-restore-translate's for family 6: an `ip6` table), plus a
+    trailing counter rule: nft has no policy counters."""
+    tool, table = ("iptables-restore-translate", "ip") if family == 4 else ("ip6tables-restore-translate", "ip6")
+    text = subprocess.run([tool, "-f", ruleset], check=True, capture_output=True, text=True).stdout
     with open(path, "w") as f:
-        f.write(text + "add rule ip filter INPUT counter\n")
+        f.write(text + f"add rule {table} filter INPUT counter\n")
 
 
 def _box(r):
@@ -355,20 +399,26 @@ def _kept(rules):
     return kept
 
 
-def _set(name, rules):
+def _set(name, rules, family=4):
     """(set definition, the selector expression) for rules. The fields that fewer rules leave open come first:
     pipapo narrows the candidates field by field, and a first field every element leaves open (enterprise's
     sources) makes a lookup about 10 times slower (enterprise rules_5000, miss, 0.5 s runs on a loaded machine:
     0.012 Mpps with saddr first, 0.13 with daddr first, 0.18 in this order). With no open field (the synthetic
     rulesets) the order stays saddr . daddr . l4proto . sport . dport."""
     fields = sorted(_FIELDS, key=lambda f: sum(map(f[2], rules)))  # stable: ties keep the order above
+    if family == 6:  # the same fields in the same order, the addresses mapped (ipv6_net)
+        fields = [_FIELDS6.get(f[1], f) for f in fields]
     elems = [" . ".join(f[3](r) for f in fields) for r in _kept(rules)]
     return (f"  set {name} {{\n    type {' . '.join(f[0] for f in fields)}; flags interval;\n"
             "    elements = {\n      " + ",\n      ".join(elems) + "\n    }\n  }\n",
             " . ".join(f[1] for f in fields) + f" @{name}")
 
 
-def nft_set(rules, path):
+_FIELDS6 = {"ip saddr": ("ipv6_addr", "ip6 saddr", _FIELDS[0][2], lambda r: str(ipv6_net(r.src))),
+            "ip daddr": ("ipv6_addr", "ip6 daddr", _FIELDS[1][2], lambda r: str(ipv6_net(r.dst)))}
+
+
+def nft_set(rules, path, family=4):
     """The same rules with nftables sets, possible because every rule has the same verdict (so their order does
     not change any packet's verdict): the rules of each conntrack state list (none, or e.g. NEW) become one
     concatenated interval set behind one `ct state` rule, in the order each list first appears; a rule that
@@ -383,10 +433,10 @@ def nft_set(rules, path):
             chain.append(f"{ct}counter drop")
         rest = [r for r in rs if not r.only_states()]
         if rest:
-            definition, lookup = _set("rules" if not sets else f"rules{len(sets)}", rest)
+            definition, lookup = _set("rules" if not sets else f"rules{len(sets)}", rest, family)
             sets.append(definition)
             chain.append(f"{ct}{lookup} counter drop")
     with open(path, "w") as f:
-        f.write("table ip bench {\n" + "".join(sets) +
+        f.write(f"table {'ip' if family == 4 else 'ip6'} bench {{\n" + "".join(sets) +
                 "  chain INPUT {\n    type filter hook input priority filter; policy drop;\n" +
                 "".join(f"    {c}\n" for c in chain) + "    counter\n  }\n}\n")

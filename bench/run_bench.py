@@ -11,6 +11,9 @@ markdown report.
     sudo /usr/bin/python3 bench/run_bench.py --build-dir build-bench --rules 1,10,100,1000 --out docs
     sudo /usr/bin/python3 bench/run_bench.py --build-dir build --corpus bpf-iptables --bpftables-max-rules 10000 \
         --out docs/bpf-iptables     # the bpf-iptables paper's rulesets (bench/rulesets.py), one table each
+    sudo /usr/bin/python3 bench/run_bench.py --build-dir build --family 4,6 --rules 1,1000,10000 --out docs
+        # IPv6 beside IPv4: the same rulesets mapped into 2001:db8::/32 (bench/rulesets.py), ip6tables-legacy,
+        # ip6tables-nft and nft's ip6 table; only the section "IPv6" of the report is rewritten
     /usr/bin/python3 bench/run_bench.py --smoke --build-dir build-bench --out /tmp/smoke     # ctest; exit 77 when not root
 """
 import argparse
@@ -41,9 +44,10 @@ def log(*args):
 
 sys.path.insert(0, HERE)
 from rulesets import (CORPUS, corpus_rulesets, first_match, load_file_ruleset, make_flows,  # noqa: E402,F401
-                      make_ruleset, nft_set, nft_translate, own_rule_share, spread_rules, write_flows)
+                      make_ruleset, nft_set, nft_translate, own_rule_share, spread_rules, write_flows, write_ipv6)
 
-from report import CONTENDERS, SYNTHETIC, TRAFFIC, accepted_section, read_previous, write_report  # noqa: E402
+from report import (CONTENDERS, SYNTHETIC, SYNTHETIC6, TRAFFIC, accepted_section, ipv6_section,  # noqa: E402
+                    read_previous, write_report)
 import accepted  # noqa: E402
 
 
@@ -68,7 +72,8 @@ LIVE_NAMESPACES = set()
 
 
 class Topology:
-    """Generator and DUT namespaces joined by a veth pair; 198.18.0.0/15 is local at the DUT."""
+    """Generator and DUT namespaces joined by a veth pair; 198.18.0.0/15 and 2001:db8::/32 are local at the
+    DUT."""
     serial = 0
 
     def __init__(self):
@@ -88,6 +93,8 @@ class Topology:
             for dev in ("lo", self.dut_dev):
                 run(["ip", "-n", self.dut, "link", "set", dev, "up"])
             run(["ip", "-n", self.dut, "route", "add", "local", "198.18.0.0/15", "dev", "lo", "table", "local"])
+            run(["ip", "-n", self.dut, "-6", "route", "add", "local", "2001:db8::/32", "dev", "lo", "table",
+                 "local"])
             run(["sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0", f"net.ipv4.conf.{self.dut_dev}.rp_filter=0",
                  "net.ipv4.conf.all.accept_local=1", f"net.ipv4.conf.{self.dut_dev}.accept_local=1"],
                 ns=self.dut)
@@ -125,10 +132,13 @@ class Topology:
 # ---------------------------------------------------------------------------------------------------- contenders
 
 class Contender:
-    """A contender set up in a Topology's DUT: verdicts() counts the packets that reached a verdict there."""
+    """A contender set up in a Topology's DUT: verdicts() counts the packets that reached a verdict there. With
+    family 6 the ruleset is ip6tables-save text: iptables-legacy and iptables-nft are ip6tables-legacy and
+    ip6tables-nft, nft's tables are ip6 tables, bpftables compiles it as IPv6."""
 
-    def __init__(self, name, topo, build_dir, ruleset, nft_file, nft_set_file):
-        self.name, self.topo = name, topo
+    def __init__(self, name, topo, build_dir, ruleset, nft_file, nft_set_file, family=4):
+        self.name, self.topo, self.family = name, topo, family
+        self.iptables = name.replace("iptables", "ip6tables") if family == 6 else name
         self.load_s = None
         self.info = {}
         mode = {"bpftables-xdp": "bpftables-xdp", "bpftables-tc": "bpftables-tc", "xdp-drop": "drop"}.get(name,
@@ -138,7 +148,7 @@ class Contender:
         cmd = [os.path.join(build_dir, "bench", "bpftables_bench"), "dut", "--ns", topo.dut, "--dev",
                topo.dut_dev, "--mode", mode]
         if mode.startswith("bpftables"):
-            cmd += ["--ruleset", ruleset]
+            cmd += ["--ruleset", ruleset, "--family", str(family)]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if not line.startswith("ready"):
@@ -153,7 +163,7 @@ class Contender:
         start = time.monotonic()
         if self.name in ("iptables-legacy", "iptables-nft"):
             with open(ruleset) as f:
-                run([f"{self.name}-restore"], ns=ns, stdin=f)
+                run([f"{self.iptables}-restore"], ns=ns, stdin=f)
         else:
             run(["nft", "-f", nft_file if self.name == "nft" else nft_set_file], ns=ns)
         self.load_s = time.monotonic() - start
@@ -171,14 +181,14 @@ class Contender:
             self.per_rule = [int(x) for x in self.command("rules")[1:]]
         ns = self.topo.dut
         if self.name in ("iptables-legacy", "iptables-nft"):
-            out = run([self.name, "-L", "INPUT", "-v", "-x", "-n"], ns=ns).stdout.splitlines()
+            out = run([self.iptables, "-L", "INPUT", "-v", "-x", "-n"], ns=ns).stdout.splitlines()
             # per rule, then the policy: which rule decided is checked against the flows (decided_by)
             self.per_rule = [int(line.split()[0]) for line in out[2:] if line.strip()] + \
                 [int(re.search(r"policy \w+ (\d+) packets", out[0]).group(1))]
             verdicts = sum(self.per_rule)
         elif self.name in ("nft", "nft-set"):
             table = "filter" if self.name == "nft" else "bench"
-            out = run(["nft", "list", "chain", "ip", table, "INPUT"], ns=ns).stdout
+            out = run(["nft", "list", "chain", "ip" if self.family == 4 else "ip6", table, "INPUT"], ns=ns).stdout
             verdicts = sum(int(x) for x in re.findall(r"counter packets (\d+)", out))
         return verdicts, arrived
 
@@ -218,17 +228,108 @@ def send(build_dir, topo, flows_file, seconds, max_packets, cpu):
     return int(out[1]), float(out[3])
 
 
+def measure(args, pts, traffics, contenders, data, info, failures, tmp, checkpoint):
+    """Measures each point of `pts` (label, ruleset file, rules, seed text, family 4 or 6) with every contender
+    and traffic kind, into `data` (results, loads, programs, nspps, skipped, rulesets); checkpoint() after each
+    point (the report so far)."""
+    results, loads, programs, nspps, skipped, rulesets = data
+    for k, (label, ruleset, rules, seed, family) in enumerate(pts):
+        n = len(rules)
+        name = {SYNTHETIC: f"N={n}", SYNTHETIC6: f"IPv6 N={n}"}.get(label, f"{label} ({n} rules)")
+        nft_file, nft_set_file = os.path.join(tmp, f"rules-{k}.nft"), os.path.join(tmp, f"set-{k}.nft")
+        nft_translate(ruleset, nft_file, family)
+        nft_set(rules, nft_set_file, family)
+        flow_files, expect = {}, {}
+        for t in traffics:
+            flows = make_flows(rules, t, random.Random(f"{seed}-{t}"))
+            if not flows:
+                log(f"{name}: no flow for traffic {t}: not measured")
+                rulesets.setdefault(label, {})["no_flows"] = \
+                    " ".join(filter(None, [rulesets[label].get("no_flows"), t]))
+                continue
+            if label not in (SYNTHETIC, SYNTHETIC6) and t == "spread":
+                own, checked = own_rule_share(rules, flows)
+                rulesets[label].update(spread_flows=len(flows), spread_own_rule=own, spread_checked=checked)
+            # the rule (None: the policy) that should decide every packet; for spread, the rules
+            expect[t] = set(spread_rules(rules)) if t == "spread" else first_match(rules, flows[0])
+            flow_files[t] = os.path.join(tmp, f"flows-{k}-{t}.txt")
+            write_flows(flows, flow_files[t], family)
+        with contextlib.ExitStack() as stack:
+            # Every contender set up at once, each in its own pair of namespaces; the repetitions then
+            # go round the contenders, so a change in the machine's load hits all of them alike.
+            duts = {}
+            for c in contenders:
+                if c.startswith("bpftables") and n > args.bpftables_max_rules:
+                    skipped[(label, n, c)] = (f"not run: compiling {n} rules takes too long for this run "
+                                              f"(--bpftables-max-rules {args.bpftables_max_rules})")
+                    continue
+                log(f"{name} {c}: loading")
+                topo = stack.enter_context(Topology())
+                try:
+                    dut = Contender(c, topo, args.build_dir, ruleset, nft_file, nft_set_file, family)
+                except RuntimeError as e:
+                    skipped[(label, n, c)] = \
+                        "failed to load: " + str(e).splitlines()[0].replace("|", "/")[:200]
+                    failures.append(f"{name} {c}: {e}")
+                    log(f"  {e}")
+                    continue
+                stack.callback(dut.close)
+                duts[c] = dut
+                if dut.load_s is not None:
+                    loads[(label, n, c)] = dut.load_s
+                if c.startswith("bpftables"):
+                    programs[(label, n, c)] = dut.info
+                info["threaded"] = "yes" if topo.threaded_napi(args.dut_cpu) else "no"
+            for t in (t for t in traffics if t in flow_files):
+                for c, dut in duts.items():
+                    if c.startswith("bpftables") or c == "xdp-drop":
+                        v = dut.nspp(args.nspp_repeat, flow_files[t])
+                        if v is not None:
+                            nspps[(label, n, c, t)] = v
+                for rep in range(args.reps):
+                    order = list(duts.items())
+                    order = order[rep % len(order):] + order[:rep % len(order)] if order else order
+                    for c, dut in order:
+                        v0, a0 = dut.counts()
+                        before = getattr(dut, "per_rule", None)
+                        sent, secs = send(args.build_dir, dut.topo, flow_files[t], args.seconds,
+                                          args.max_packets, args.gen_cpu)
+                        time.sleep(0.05)  # the ring's last packets
+                        v1, a1 = dut.counts()
+                        r = {"ruleset": label, "n": n, "traffic": t, "contender": c, "rep": rep,
+                             "verdicts": v1 - v0, "arrived": a1 - a0, "seconds": secs, "sent": sent,
+                             "mpps": (v1 - v0) / secs / 1e6}
+                        results.append(r)
+                        log(f"  {c} {t} rep {rep}: {r['mpps']:.3f} Mpps (verdicts {v1 - v0}, arrived "
+                            f"{a1 - a0}, sent {sent} in {secs:.2f}s)")
+                        if v1 - v0 <= 0:
+                            failures.append(f"{name} {c} {t}: no verdicts counted at the DUT")
+                        elif before and t == "spread":
+                            share = dut.share_of(before, expect[t])
+                            log(f"    {share:.1%} decided by the rules the flows were made for")
+                        elif before and t in expect:
+                            # the rule counters say which rule decided: the one the flow was made for
+                            k_got, share = dut.decided_by(before)
+                            what = lambda k: "the policy" if k is None else f"rule {k + 1}"
+                            log(f"    {share:.0%} decided by {what(k_got)}, expected {what(expect[t])}")
+                            if k_got != expect[t] or share < 0.99:
+                                failures.append(f"{name} {c} {t}: {share:.0%} of the packets decided by "
+                                                f"{what(k_got)}, expected {what(expect[t])}")
+        checkpoint()
+
+
 # ---------------------------------------------------------------------------------------------------- main
 
 SMOKE_CORPUS = "^enterprise-public-servers/rules_50$"  # 51 rules, conntrack ones among them
 
 
 def points(args, tmp, rulesets, skipped):
-    """(label, ruleset file, rules, seed text) of each ruleset to measure: the synthetic N first, then the corpus
-    rulesets and --ruleset files, converted (rulesets.convert); one that cannot be taken is reported skipped."""
+    """(label, ruleset file, rules, seed text, family) of each ruleset to measure: the synthetic N first, then the
+    corpus rulesets and --ruleset files, converted (rulesets.convert); one that cannot be taken is reported
+    skipped."""
     for n in args.ns_list:
         path = os.path.join(tmp, f"rules-{n}.txt")
-        yield SYNTHETIC, path, make_ruleset(n, args.seed, path), f"{args.seed}-{n}"
+        yield SYNTHETIC, path, make_ruleset(n, args.seed, path), f"{args.seed}-{n}", 4
     sources = [(label, path) for name in args.corpus for label, path in corpus_rulesets(args.corpus_dir, name)
                if re.search(args.corpus_match, label)]
     sources += [(os.path.basename(f), f) for f in args.ruleset]
@@ -243,7 +344,21 @@ def points(args, tmp, rulesets, skipped):
             log(f"{label}: not taken: {e}")
             continue
         rulesets[label] = {"source": os.path.relpath(src, os.path.dirname(ROOT)), "rules": len(rules)}
-        yield label, path, rules, f"{args.seed}-{label}"
+        yield label, path, rules, f"{args.seed}-{label}", 4
+
+
+def ipv6_points(args, tmp):
+    """The points of the IPv6 mode: each synthetic N in each family of --family, IPv4 first, the IPv6 ruleset the
+    IPv4 one mapped into 2001:db8::/32 (rulesets.write_ipv6), with the same seed, so the same flows mapped."""
+    for n in args.ns_list:
+        path = os.path.join(tmp, f"rules-{n}.txt")
+        rules = make_ruleset(n, args.seed, path)
+        if 4 in args.families:
+            yield SYNTHETIC, path, rules, f"{args.seed}-{n}", 4
+        if 6 in args.families:
+            path6 = os.path.join(tmp, f"rules6-{n}.txt")
+            write_ipv6(path, path6)
+            yield SYNTHETIC6, path6, rules, f"{args.seed}-{n}", 6
 
 
 def main():
@@ -291,6 +406,10 @@ def main():
     # earlier connections were still in TIME_WAIT, not investigated further)
     ap.add_argument("--hostfw-max-conns", type=int, default=4000)
     ap.add_argument("--hostfw-max-datagrams", type=int, default=2_000_000)
+    ap.add_argument("--family", default="4",
+                    help="4, 6 or 4,6: with 6, the IPv6 mode: the synthetic rulesets mapped into 2001:db8::/32 "
+                         "(and the IPv4 ones in the same run with 4,6) against ip6tables-legacy, ip6tables-nft "
+                         "and nft ip6 tables; writes only the section \"IPv6\" of the report")
     ap.add_argument("--smoke", action="store_true",
                     help="N = 1 and 10 and one small corpus ruleset, one second, one repetition; checks")
     args = ap.parse_args()
@@ -304,6 +423,14 @@ def main():
     if args.rules is None:
         args.rules = "none" if args.corpus or args.ruleset else "1,10,100,1000"
     args.ns_list = [] if args.rules == "none" else [int(x) for x in args.rules.split(",")]
+    try:
+        args.families = sorted({int(x) for x in args.family.split(",")})
+    except ValueError:
+        args.families = []
+    if not args.families or set(args.families) - {4, 6}:
+        ap.error(f"--family {args.family}: 4, 6 or 4,6")
+    if 6 in args.families and (args.corpus or args.ruleset or args.verdict == "accept" or args.host_firewall):
+        ap.error("--family 6 measures the synthetic rulesets (--rules) with dropped traffic only")
     if os.geteuid() != 0:
         log("run_bench: needs root (network namespaces, XDP): skipped")
         return 77
@@ -325,6 +452,8 @@ def main():
 
     if args.verdict == "accept" or args.host_firewall:
         return run_accepted(args, command)
+    if 6 in args.families:
+        return run_ipv6(args, command)
     traffics = args.traffic.split(",")
     contenders = args.contenders.split(",")
     results, loads, programs, nspps, skipped, rulesets, info = [], {}, {}, {}, {}, {}, {}
@@ -342,92 +471,12 @@ def main():
         command = previous + "\n" + command if previous else command
         info["threaded"] = "yes"  # as the earlier run found (it is recorded in its report)
     failures = []
+    data = (results, loads, programs, nspps, skipped, rulesets)
     try:
         with tempfile.TemporaryDirectory(prefix="bpftables-bench-") as tmp:
-            for k, (label, ruleset, rules, seed) in enumerate(points(args, tmp, rulesets, skipped)):
-                n = len(rules)
-                name = f"N={n}" if label == SYNTHETIC else f"{label} ({n} rules)"
-                nft_file, nft_set_file = os.path.join(tmp, f"rules-{k}.nft"), os.path.join(tmp, f"set-{k}.nft")
-                nft_translate(ruleset, nft_file)
-                nft_set(rules, nft_set_file)
-                flow_files, expect = {}, {}
-                for t in traffics:
-                    flows = make_flows(rules, t, random.Random(f"{seed}-{t}"))
-                    if not flows:
-                        log(f"{name}: no flow for traffic {t}: not measured")
-                        rulesets.setdefault(label, {})["no_flows"] = \
-                            " ".join(filter(None, [rulesets[label].get("no_flows"), t]))
-                        continue
-                    if label != SYNTHETIC and t == "spread":
-                        own, checked = own_rule_share(rules, flows)
-                        rulesets[label].update(spread_flows=len(flows), spread_own_rule=own, spread_checked=checked)
-                    # the rule (None: the policy) that should decide every packet; for spread, the rules
-                    expect[t] = set(spread_rules(rules)) if t == "spread" else first_match(rules, flows[0])
-                    flow_files[t] = os.path.join(tmp, f"flows-{k}-{t}.txt")
-                    write_flows(flows, flow_files[t])
-                with contextlib.ExitStack() as stack:
-                    # Every contender set up at once, each in its own pair of namespaces; the repetitions then
-                    # go round the contenders, so a change in the machine's load hits all of them alike.
-                    duts = {}
-                    for c in contenders:
-                        if c.startswith("bpftables") and n > args.bpftables_max_rules:
-                            skipped[(label, n, c)] = (f"not run: compiling {n} rules takes too long for this run "
-                                                      f"(--bpftables-max-rules {args.bpftables_max_rules})")
-                            continue
-                        log(f"{name} {c}: loading")
-                        topo = stack.enter_context(Topology())
-                        try:
-                            dut = Contender(c, topo, args.build_dir, ruleset, nft_file, nft_set_file)
-                        except RuntimeError as e:
-                            skipped[(label, n, c)] = \
-                                "failed to load: " + str(e).splitlines()[0].replace("|", "/")[:200]
-                            failures.append(f"{name} {c}: {e}")
-                            log(f"  {e}")
-                            continue
-                        stack.callback(dut.close)
-                        duts[c] = dut
-                        if dut.load_s is not None:
-                            loads[(label, n, c)] = dut.load_s
-                        if c.startswith("bpftables"):
-                            programs[(label, n, c)] = dut.info
-                        info["threaded"] = "yes" if topo.threaded_napi(args.dut_cpu) else "no"
-                    for t in (t for t in traffics if t in flow_files):
-                        for c, dut in duts.items():
-                            if c.startswith("bpftables") or c == "xdp-drop":
-                                v = dut.nspp(args.nspp_repeat, flow_files[t])
-                                if v is not None:
-                                    nspps[(label, n, c, t)] = v
-                        for rep in range(args.reps):
-                            order = list(duts.items())
-                            order = order[rep % len(order):] + order[:rep % len(order)] if order else order
-                            for c, dut in order:
-                                v0, a0 = dut.counts()
-                                before = getattr(dut, "per_rule", None)
-                                sent, secs = send(args.build_dir, dut.topo, flow_files[t], args.seconds,
-                                                  args.max_packets, args.gen_cpu)
-                                time.sleep(0.05)  # the ring's last packets
-                                v1, a1 = dut.counts()
-                                r = {"ruleset": label, "n": n, "traffic": t, "contender": c, "rep": rep,
-                                     "verdicts": v1 - v0, "arrived": a1 - a0, "seconds": secs, "sent": sent,
-                                     "mpps": (v1 - v0) / secs / 1e6}
-                                results.append(r)
-                                log(f"  {c} {t} rep {rep}: {r['mpps']:.3f} Mpps (verdicts {v1 - v0}, arrived "
-                                    f"{a1 - a0}, sent {sent} in {secs:.2f}s)")
-                                if v1 - v0 <= 0:
-                                    failures.append(f"{name} {c} {t}: no verdicts counted at the DUT")
-                                elif before and t == "spread":
-                                    share = dut.share_of(before, expect[t])
-                                    log(f"    {share:.1%} decided by the rules the flows were made for")
-                                elif before and t in expect:
-                                    # the rule counters say which rule decided: the one the flow was made for
-                                    k_got, share = dut.decided_by(before)
-                                    what = lambda k: "the policy" if k is None else f"rule {k + 1}"
-                                    log(f"    {share:.0%} decided by {what(k_got)}, expected {what(expect[t])}")
-                                    if k_got != expect[t] or share < 0.99:
-                                        failures.append(f"{name} {c} {t}: {share:.0%} of the packets decided by "
-                                                        f"{what(k_got)}, expected {what(expect[t])}")
-                write_report(args.out, args, results, loads, programs, nspps, info, skipped, command,
-                             rulesets)  # so far
+            measure(args, points(args, tmp, rulesets, skipped), traffics, contenders, data, info, failures, tmp,
+                    lambda: write_report(args.out, args, results, loads, programs, nspps, info, skipped, command,
+                                         rulesets))  # so far
     except KeyboardInterrupt as e:
         log(f"run_bench: interrupted ({e}); cleaned up")
         return 130
@@ -441,6 +490,32 @@ def main():
         args.contenders, args.contenders_given = "iptables-legacy,bpftables-xdp", True
         if run_accepted(args, command + " (accepted traffic: --verdict accept --host-firewall)") != 0:
             return 1
+        # one tiny IPv6 case: N = 1, traffic last, ip6tables-legacy against bpftables at XDP
+        args.families, args.ns_list, args.traffic, args.seconds = [6], [1], "last", 0.3
+        if run_ipv6(args, command + " (IPv6: --family 6 --rules 1 --traffic last)") != 0:
+            return 1
+    for f in failures:
+        log(f"FAILED {f}")
+    return 1 if failures else 0
+
+
+def run_ipv6(args, command):
+    """--family with 6: the synthetic rulesets in each family, same contenders (their IPv6 versions) and traffic;
+    the section "IPv6" of the report (report.ipv6_section), rewritten after each point."""
+    data, info, failures = ([], {}, {}, {}, {}, {}), {}, []
+    traffics, contenders = args.traffic.split(","), args.contenders.split(",")
+    write = lambda: ipv6_section(args, data, command)  # noqa: E731
+    try:
+        with tempfile.TemporaryDirectory(prefix="bpftables-bench-") as tmp:
+            measure(args, ipv6_points(args, tmp), traffics, contenders, data, info, failures, tmp, write)
+    except KeyboardInterrupt as e:
+        log(f"run_bench: interrupted ({e}); cleaned up")
+        return 130
+    finally:
+        for ns in list(LIVE_NAMESPACES):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    write()
+    log(f"run_bench: wrote the IPv6 section of {os.path.join(args.out, 'benchmarks.md')}")
     for f in failures:
         log(f"FAILED {f}")
     return 1 if failures else 0

@@ -20,6 +20,46 @@
 #include "runtime/netns.hpp"
 
 namespace bpftables::cli {
+namespace {
+
+// After an attach (the IPv4 state committed with the new attachment `a`): the IPv6 generation's programs for
+// the hooks of `a` that it lacks (an `xdp` attachment when IPv6 had only tc-ingress), so that the interface's
+// IPv6 frames meet the IPv6 ruleset at once rather than the IPv4 program's handover. The committed IPv6
+// ruleset is committed again with the attachments, as bpftables6-restore of the same ruleset would: counters
+// carry over, the kernel's ip6tables copy is not touched. IPv4 never lacks a hook here: attach commits it.
+int commit_missing_ipv6_hooks(const char* cmd, const runtime::Attachment& a, runtime::Codegen codegen,
+                              bool verbose) {
+    runtime::select_family(ir::Family::ipv6);
+    struct Ipv4Again {
+        ~Ipv4Again() { runtime::select_family(ir::Family::ipv4); }
+    } ipv4_again;
+    std::string error;
+    std::optional<runtime::State> ipv6 = runtime::read_state(error);  // with the attachments just committed
+    if (!ipv6) return std::fprintf(stderr, "%s: IPv6: %s\n", cmd, error.c_str()), 1;
+    if (ipv6->generation == 0) return 0;
+    std::vector<codegen::Hook> hooks = runtime::attachment_hooks(a);
+    if (std::all_of(hooks.begin(), hooks.end(), [&](codegen::Hook h) {
+            return std::find(ipv6->hooks.begin(), ipv6->hooks.end(), h) != ipv6->hooks.end();
+        }))
+        return 0;
+    std::optional<ir::Program> program = runtime::committed_program(*ipv6, false, error);
+    if (program) {
+        runtime::CommitRequest request{std::move(*program), ipv6->attachments, false, false};
+        request.codegen = codegen;
+        if (runtime::is_nft(*ipv6)) request.nft_text = ipv6->ruleset;
+        if (do_commit(cmd, *ipv6, std::move(request), verbose) == 0) return 0;
+    } else {
+        std::fprintf(stderr, "%s: IPv6: %s\n", cmd, error.c_str());
+    }
+    std::fprintf(
+        stderr,
+        "%s: %s is attached, but the IPv6 ruleset has no %s program: its IPv6 frames go to the kernel's "
+        "ip6tables copy until bpftables6-restore\n",
+        cmd, a.iface.c_str(), runtime::attach_hook_name(a.hook));
+    return 1;
+}
+
+}  // namespace
 
 int attach_command(int argc, char** argv) {
     static const option long_options[] = {
@@ -100,7 +140,8 @@ int attach_command(int argc, char** argv) {
     runtime::CommitRequest request{std::move(*program), attachments, false, false};
     request.codegen = codegen;
     if (runtime::is_nft(old)) request.nft_text = old.ruleset;
-    return do_commit(cmd, old, std::move(request), verbose);
+    if (int rc = do_commit(cmd, old, std::move(request), verbose); rc != 0) return rc;
+    return commit_missing_ipv6_hooks(cmd, a, codegen, verbose);
 }
 
 int gc_command(int argc, char** argv) {

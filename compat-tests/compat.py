@@ -103,7 +103,7 @@ def preflight(args):
     if not os.access(args.bpftables, os.X_OK):
         return f"{args.bpftables} not built"
     if args.subject != "run":
-        for name in ("bpftables-restore", "bpftables-save"):
+        for name in ("bpftables-restore", "bpftables-save", "bpftables6-restore", "bpftables6-save"):
             if not os.access(os.path.join(os.path.dirname(args.bpftables), name), os.X_OK):
                 return f"{name} not next to {args.bpftables}"
         err = attached.private_bpffs()  # before any namespace or thread exists
@@ -270,7 +270,8 @@ def main(argv):
     # fail-open there fails the run too.
     nft_bad = any(r["error"] or r["outcomes"].get("mismatch") or r["outcomes"].get("confused") or
                   r["outcomes"].get("fail_open") for r in results.get("nft", []))
-    ipv6_bad = any(r["error"] or r["outcomes"].get("mismatch") or r["outcomes"].get("confused")
+    ipv6_bad = any(r["error"] or r["outcomes"].get("mismatch") or r["outcomes"].get("confused") or
+                   r["outcomes"].get("fail_open") or r.get("counter_differences")
                    for r in results.get("ipv6", []))
     commands_bad = any(r["difference"] for r in results["commands"]) or results.get("counter_differences")
     bad = t["mismatch"] or t["confused"] or results["compile_failures"] or new_ct or reg["FAIL"] or nft_bad or \
@@ -342,7 +343,7 @@ def compare_one(ctx, group, rs_seed, ruleset, text, pkts, families=False, ipsets
                         raise subject.CompileError(f"bpftables-restore: {err}")
                 att_before = netns.Counters(att.saved())  # counted once: the programs' and the copy's
                 answers[sname] = att.verdicts(ruleset, units)
-                att_counts = counter_delta(att_before, netns.Counters(att.saved()))
+                att_counts = netns.counter_delta(att_before, netns.Counters(att.saved()))
         except subject.CompileError as e:
             if group in ("random", "forward", "output"):
                 results["compile_failures"].append({"seed": rs_seed, "ruleset": text, "error": str(e),
@@ -369,7 +370,8 @@ def compare_one(ctx, group, rs_seed, ruleset, text, pkts, families=False, ipsets
     kernel_before = legacy.counters()
     kernel = legacy.verdicts(model, units)
     if "attached" in answers:  # every rule's and policy's count, not only the deciding rule's
-        compare_counts(ctx, group, rs_seed, text, counter_delta(kernel_before, legacy.counters()), att_counts)
+        compare_counts(ctx, group, rs_seed, text, netns.counter_delta(kernel_before, legacy.counters()),
+                       att_counts)
     second = None
     if nft is not None and group == "random" and args.nft_rulesets != 0:
         args.nft_rulesets -= 1
@@ -393,20 +395,6 @@ def compare_one(ctx, group, rs_seed, ruleset, text, pkts, families=False, ipsets
                         "seed": rs_seed, "packet_index": i + 1, "ruleset": text, "packet": pk.describe(p),
                         "legacy": o, "nft": second[i]})
     return first
-
-
-def counter_delta(before, after):
-    """The filter table's packet counts between two netns.Counters: {(chain, rule or 0 for the policy): n}."""
-    out = {}
-    for (table, chain), counts in after.rules.items():
-        old = before.rules.get((table, chain), [])
-        for i, n in enumerate(counts):
-            if table == "filter":
-                out[(chain, i + 1)] = n - (old[i] if i < len(old) and len(old) == len(counts) else 0)
-    for (table, chain), n in after.policies.items():
-        if table == "filter":
-            out[(chain, 0)] = n - before.policies.get((table, chain), 0)
-    return out
 
 
 def compare_counts(ctx, group, rs_seed, text, kernel, attached_counts):
@@ -571,23 +559,34 @@ def run_ipv6_mode(ctx, seed):
         ctx.log("SKIP IPv6 mode: ip6tables-legacy-restore not installed")
         return
     recs = ipv6mode.run_all(ctx.args.bpftables, ctx.args.hook, seed, ctx.args.ipv6_rulesets, ctx.args.ipv6_packets,
-                            ctx.args.corpus, ctx.log, ctx.args.print_max, ctx.args.ipv6_docker)
-    c = collections.Counter()
-    for r in recs:
-        c.update(r["outcomes"])
-        for outcome, n in r["outcomes"].items():
-            ctx.stats.groups["ipv6"][outcome] += n
-        if r["error"]:
-            ctx.stats.groups["ipv6"]["ruleset_error"] += 1
-            ctx.log(f"IPv6 {r['ruleset']}: {r['error']}" + (f"\n{r['text']}" if "text" in r else ""))
-        for m in r["mismatches"]:
-            ctx.log(f"IPv6 MISMATCH {r['ruleset']}: kernel {m['kernel']}, bpftables {m['bpftables']}, frame "
-                    f"{m['frame']}" + (f"\n{r['text']}" if "text" in r else ""))
-    docker = sum(r["ruleset"].startswith("docker ") for r in recs)
-    ctx.log(f"compat: IPv6 mode: {len(recs) - docker} random rulesets + {docker} Docker ip6tables rulesets, "
-            f"{sum(c.values())} packets; compared {c['agree'] + c['mismatch']}: {c['agree']} agree, "
-            f"{c['mismatch']} mismatch; {c['deferred']} handed to the kernel; {c['unverifiable']} unverifiable; "
-            f"{c['confused']} confused; {sum(bool(r['error']) for r in recs)} ruleset errors")
+                            ctx.args.corpus, ctx.log, ctx.args.print_max, ctx.args.ipv6_docker, ctx.subjects)
+    for sname in ctx.subjects:
+        group = "ipv6" if sname == "run" else f"ipv6@{sname}"
+        mine = [r for r in recs if r["subject"] == sname]
+        c = collections.Counter()
+        for r in mine:
+            c.update(r["outcomes"])
+            for outcome, n in r["outcomes"].items():
+                ctx.stats.groups[group][outcome] += n
+            if r["error"]:
+                ctx.stats.groups[group]["ruleset_error"] += 1
+                ctx.log(f"IPv6 ({sname}) {r['ruleset']}: {r['error']}" + (f"\n{r['text']}" if "text" in r else ""))
+            for m in r["mismatches"]:
+                ctx.log(f"IPv6 ({sname}) MISMATCH {r['ruleset']}: kernel {m['kernel']}, bpftables {m['bpftables']}, "
+                        f"frame {m['frame']}" + (f"\n{r['text']}" if "text" in r else ""))
+            if r.get("counter_differences"):
+                ctx.log(f"IPv6 ({sname}) {r['ruleset']}: counters unlike the kernel's: " + ", ".join(
+                    f"{k} kernel {v['kernel']} bpftables {v['bpftables']}" for k, v in r["counter_differences"].items()))
+        docker = sum(r["ruleset"].startswith("docker ") for r in mine)
+        counted = [r["counted"] for r in mine if "counted" in r]
+        ctx.log(f"compat: IPv6 mode ({sname}): {len(mine) - docker} random rulesets + {docker} Docker ip6tables "
+                f"rulesets, {sum(c.values())} packets; compared {c['agree'] + c['mismatch']}: {c['agree']} agree, "
+                f"{c['mismatch']} mismatch; {c['deferred']} handed to the kernel; {c['fragment_kernel']} fragments "
+                f"handed to the kernel as expected; {c['fail_open']} fail-open; {c['unverifiable']} unverifiable; "
+                f"{c['confused']} confused; {sum(bool(r['error']) for r in mine)} ruleset errors" +
+                (f"; counters rule by rule: {len(counted)} rulesets, {sum(x['rules'] for x in counted)} rules and "
+                 f"policies, {sum(x['packets'] for x in counted)} packets counted by the kernel, "
+                 f"{sum(bool(r['counter_differences']) for r in mine)} rulesets unlike" if counted else ""))
     ctx.results["ipv6"] = recs
 
 

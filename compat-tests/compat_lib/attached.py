@@ -38,8 +38,8 @@ EMPTY_FILTER = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACC
 SECURITY = "*security\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
 # In nf_tables, before every iptables table and before conntrack's defrag (-400), out of the way of the backstop
 # (iptables-nft's table ip filter): counts every packet the program passed on, fragments held for reassembly too.
-EARLY_WITNESS = "table ip bpftc_witness {\n chain early {\n  type filter hook prerouting priority -450; " \
-                "policy accept;\n  counter\n }\n}\n"
+EARLY_WITNESS = "table {family} bpftc_witness {{\n chain early {{\n  type filter hook prerouting priority -450; " \
+                "policy accept;\n  counter\n }}\n}}\n"  # .format(family=Attached.NFT_FAMILY)
 SEEN_WAIT = 0.2  # seconds: the bounded wait for the DUT's veth to count a unit's frames
 DELAYS = (0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05)  # the bounded wait for a packet's counters, in seconds
 _COUNTER = re.compile(r"counter packets (\d+)")
@@ -69,7 +69,10 @@ class AttachError(Exception):
 
 class Attached(netns.Oracle):
     """A GEN/DUT pair (netns.Oracle's, with its injection socket and witness reader) whose DUT carries
-    bpftables at XDP. chain: the base chain the frames take in the DUT (INPUT; FORWARD with forward=True)."""
+    bpftables at XDP. chain: the base chain the frames take in the DUT (INPUT; FORWARD with forward=True).
+    IPv6 (ipv6mode.Attached6) changes the family's names below and the DUT's routing (_dut_routing)."""
+    XTABLES = "iptables"  # the kernel copy's tools: XTABLES-BACKEND-save
+    NFT_FAMILY = "ip"  # the early witness's table
 
     def __init__(self, bpftables, tag, hook="xdp", forward=False, output=False, route_back=False, backend="legacy"):
         super().__init__(netns.LEGACY, tag, route_back=route_back, forward=forward, output=output)
@@ -98,12 +101,7 @@ class Attached(netns.Oracle):
                 os.rmdir(self.sysfs)
                 self.sysfs = None
                 raise AttachError(f"sysfs of {self.dut}: {r.stderr.strip()}")
-        if not self.forward and not self.output:
-            # 198.18.0.0/16 is local by a `local` route, not by addresses: with forwarding off, bpf_fib_lookup
-            # refuses before routing and the program knows only the namespace's addresses as INPUT (it hands the
-            # rest to the kernel). With forwarding on, the lookup routes and answers "local" for the whole range;
-            # nothing else has a route here, so the kernel's own path is unchanged.
-            netns.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"], ns=self.dut)
+        self._dut_routing()
         err = netns.Oracle.load(self, EMPTY_FILTER + SECURITY)  # the witness tables, in iptables-legacy
         if err:
             raise AttachError(f"witness tables: {err}")
@@ -113,13 +111,21 @@ class Attached(netns.Oracle):
         if not self.output and shutil.which("nft"):
             # Before conntrack's defrag (-400): a fragment the program passes on is held there when a rule loaded
             # conntrack, so it never reaches the mangle witness; this counter still sees it.
-            r = self._dut_cmd(["nft", "-f", "-"], input=EARLY_WITNESS)
+            r = self._dut_cmd(["nft", "-f", "-"], input=EARLY_WITNESS.format(family=self.NFT_FAMILY))
             if r.returncode != 0:
                 raise AttachError(f"nft early witness: {r.stderr.strip()}")
             self.early = True
         if self.output:  # tc-egress runs after every witness: what left vdut0 is read where it arrives, in GEN
             self.rsock = self.gen_socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
             self.rsock.bind((netns.GEN_IF, 0x0800))
+
+    def _dut_routing(self):
+        if not self.forward and not self.output:
+            # 198.18.0.0/16 is local by a `local` route, not by addresses: with forwarding off, bpf_fib_lookup
+            # refuses before routing and the program knows only the namespace's addresses as INPUT (it hands the
+            # rest to the kernel). With forwarding on, the lookup routes and answers "local" for the whole range;
+            # nothing else has a route here, so the kernel's own path is unchanged.
+            netns.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"], ns=self.dut)
 
     def close(self):
         if self.sysfs:  # it holds the DUT namespace alive
@@ -182,7 +188,7 @@ class Attached(netns.Oracle):
         (iptables-save -c of its backend, the handoff's bookkeeping rules left out) are taken off."""
         counters = netns.Counters(self.saved())
         if self.copy_backend:
-            r = self._dut_cmd([f"iptables-{self.copy_backend}-save", "-c", "-t", "filter"])
+            r = self._dut_cmd([f"{self.XTABLES}-{self.copy_backend}-save", "-c", "-t", "filter"])
             lines = [ln for ln in r.stdout.splitlines() if "BPFTABLES-DECIDED" not in ln]
             copy = netns.Counters("\n".join(lines))
             for key, counts in copy.rules.items():
@@ -271,10 +277,10 @@ class Attached(netns.Oracle):
             return int(f.read())
 
     def _early(self):
-        r = self._dut_cmd(["nft", "list", "chain", "ip", "bpftc_witness", "early"])
+        r = self._dut_cmd(["nft", "list", "chain", self.NFT_FAMILY, "bpftc_witness", "early"])
         m = _COUNTER.search(r.stdout)
         if r.returncode != 0 or not m:
-            raise RuntimeError(f"nft list chain ip bpftc_witness early: {r.stderr.strip() or r.stdout}")
+            raise RuntimeError(f"nft list chain {self.NFT_FAMILY} bpftc_witness early: {r.stderr.strip() or r.stdout}")
         return int(m.group(1))
 
     def _output_answer(self, unit, answer):

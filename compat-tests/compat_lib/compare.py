@@ -30,8 +30,20 @@ def as_output(frame):
 
 
 def is_fragment(frame):
-    """True for an IPv4 fragment (MF set or a non-zero offset) of a frame built here (Ethernet + IPv4)."""
-    return len(frame) >= 22 and frame[12:14] == b"\x08\x00" and bool((frame[20] & 0x3F) or frame[21])
+    """True for an IPv4 fragment (MF set or a non-zero offset) of a frame built here (Ethernet + IPv4), or an IPv6
+    frame with a fragment header among its extension headers (hop-by-hop, routing, destination options, AH)."""
+    if len(frame) >= 22 and frame[12:14] == b"\x08\x00":
+        return bool((frame[20] & 0x3F) or frame[21])
+    if len(frame) < 54 or frame[12:14] != b"\x86\xdd":
+        return False
+    nh, off = frame[20], 54
+    for _ in range(8):  # bounded, as the kernel's walk is
+        if nh == 44:
+            return True
+        if nh not in (0, 43, 60, 51) or off + 2 > len(frame):
+            return False
+        nh, off = frame[off], off + ((frame[off + 1] + 2) * 4 if nh == 51 else (frame[off + 1] + 1) * 8)
+    return False
 
 
 def fragmented(unit):

@@ -12,13 +12,22 @@ multiport, TCP flags, icmp6 types by name and number, hl, ipv6header, the header
 ICMPv6 (echo, errors, neighbour solicitation and advertisement) with and without extension headers (destination
 options, routing, AH, hop-by-hop, a first fragment, ESP, no next header), cut short, hop limits, traffic classes.
 Docker's ip6tables rulesets (the corpus) are loaded whole (their filter table) and run the same way.
+
+With the attached subject (`Attached6`, compat.py --subject attached|both) every ruleset also goes through bpftables
+attached for real: a pair of the same shape whose DUT veth carries `bpftables attach vdut0 --hook xdp`, the ruleset
+restored with `bpftables6-restore --backend legacy` (its kernel copy in ip6tables-legacy), the same frames injected,
+the deciding rule from `bpftables6-save -c` (attached.Attached's reading, its witness tables in ip6tables-legacy and
+its early witness in an ip6 table), and every rule's and policy's count over the ruleset's packets compared with
+ip6tables-legacy's (counted once). Its records have "subject": "attached".
 """
+import contextlib
 import ipaddress
 import os
 import random
 import re
 import struct
 
+from . import attached
 from . import compare
 from . import netns
 from . import packets as pk
@@ -226,6 +235,15 @@ def random_ruleset(rng, n_rules):
 
 # ---- the oracle ----------------------------------------------------------------------------------------------
 
+def ipv6_dut(d):
+    """IPv6 on in the DUT namespace d (IPv6 forwarding off, a host's default), 2001:db8:1::/64 local."""
+    netns.run(["sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=0", "net.ipv6.conf.default.disable_ipv6=0",
+               f"net.ipv6.conf.{netns.DUT_IF}.disable_ipv6=0", "net.ipv6.conf.lo.disable_ipv6=0",
+               f"net.ipv6.conf.{netns.DUT_IF}.accept_dad=0", f"net.ipv6.conf.{netns.DUT_IF}.accept_ra=0"], ns=d)
+    netns.run(["ip", "-n", d, "-6", "addr", "add", "2001:db8:1::fffe/128", "dev", netns.DUT_IF, "nodad"])
+    netns.run(["ip", "-n", d, "-6", "route", "add", "local", LOCAL6, "dev", "lo"])
+
+
 class Oracle6(netns.Oracle):
     """netns.Oracle's INPUT pair with IPv6 on in the DUT, ip6tables-legacy and no getsockopt counter reader."""
 
@@ -234,41 +252,76 @@ class Oracle6(netns.Oracle):
 
     def _create(self):
         super()._create()
-        d = self.dut
-        netns.run(["sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=0", "net.ipv6.conf.default.disable_ipv6=0",
-                   f"net.ipv6.conf.{netns.DUT_IF}.disable_ipv6=0", "net.ipv6.conf.lo.disable_ipv6=0",
-                   f"net.ipv6.conf.{netns.DUT_IF}.accept_dad=0", f"net.ipv6.conf.{netns.DUT_IF}.accept_ra=0"], ns=d)
-        netns.run(["ip", "-n", d, "-6", "addr", "add", "2001:db8:1::fffe/128", "dev", netns.DUT_IF, "nodad"])
-        netns.run(["ip", "-n", d, "-6", "route", "add", "local", LOCAL6, "dev", "lo"])
+        ipv6_dut(self.dut)
 
     def _check_fast(self):
         self.use_fast = False  # iptcounters reads IPv4 tables only
 
 
-def answer_units(o, bpftables, text, model, frames, hook):
-    kernel = o.verdicts(model, [[f] for f in frames])
-    subj = subject.verdicts(bpftables, text, frames, hook, ns_exec=o.dut, ipv6=True)
-    return kernel, subj
+class Attached6(attached.Attached):
+    """The attached subject for ip6tables rulesets: attached.Attached's pair (XDP) with Oracle6's DUT, its witness
+    tables in ip6tables-legacy, the ruleset through bpftables6-restore and its answers from bpftables6-save -c.
+    With IPv6 forwarding off the program tells INPUT by the local routes (bpft_local), 2001:db8:1::/64 among them."""
+    XTABLES, NFT_FAMILY = "ip6tables", "ip6"
+
+    def __init__(self, bpftables, tag):
+        super().__init__(bpftables, tag)
+        self.flavour = LEGACY6
+        self.restore = os.path.join(os.path.dirname(bpftables), "bpftables6-restore")
+        self.save = os.path.join(os.path.dirname(bpftables), "bpftables6-save")
+
+    def _dut_routing(self):
+        ipv6_dut(self.dut)
 
 
-def run_one(o, bpftables, hook, name, text, policy, frames, log, print_max):
-    rec = {"ruleset": name, "outcomes": {}, "error": None, "mismatches": []}
+def run_one(o, bpftables, hook, name, text, policy, frames, log, print_max, att=None):
+    """The `run` subject's record, then with `att` (Attached6) the attached subject's."""
+    rec = {"ruleset": name, "subject": "run", "outcomes": {}, "error": None, "mismatches": []}
+    recs = [rec]
+    if att is not None:
+        recs.append({"ruleset": name, "subject": "attached", "outcomes": {}, "error": None, "mismatches": [],
+                     "counter_differences": {}})
     err = o.load(text)
     if err:
-        rec["error"] = f"ip6tables-legacy-restore refused it: {err}"
-        return rec
+        for r in recs:
+            r["error"] = f"ip6tables-legacy-restore refused it: {err}"
+        return recs
     model = Model(text, policy)
+    units = [[f] for f in frames]
+    kernel_before = o.counters()
+    kernel = o.verdicts(model, units)
+    kernel_counts = netns.counter_delta(kernel_before, o.counters())
     try:
-        kernel, subj = answer_units(o, bpftables, text, model, frames, hook)
+        subj = subject.verdicts(bpftables, text, frames, hook, ns_exec=o.dut, ipv6=True)
     except subject.CompileError as e:
         rec["error"] = f"bpftables run -6 failed: {e}"
-        return rec
-    for f, k, s in zip(frames, kernel, subj):
-        outcome = compare.classify(k, s)
-        rec["outcomes"][outcome] = rec["outcomes"].get(outcome, 0) + 1
-        if outcome in ("mismatch", "confused") and len(rec["mismatches"]) < print_max:
-            rec["mismatches"].append({"frame": f.hex(), "kernel": k, "bpftables": s})
-    return rec
+    else:
+        for f, k, s in zip(frames, kernel, subj):
+            count(rec, f, k, s, compare.classify(k, s), print_max)
+    if att is None:
+        return recs
+    rec = recs[1]
+    err = att.load(text)
+    if err:
+        rec["error"] = f"bpftables6-restore failed: {err}"
+        return recs
+    before = netns.Counters(att.saved())
+    answers = att.verdicts(model, units)
+    counts = netns.counter_delta(before, netns.Counters(att.saved()))
+    for u, k, s in zip(units, kernel, answers):
+        count(rec, u[0], k, s, compare.classify_subject("attached", k, s, u), print_max)
+    keys = sorted(set(kernel_counts) | set(counts))
+    rec["counter_differences"] = {f"{c}:{r}": {"kernel": kernel_counts.get((c, r), 0),
+                                               "bpftables": counts.get((c, r), 0)}
+                                  for (c, r) in keys if kernel_counts.get((c, r), 0) != counts.get((c, r), 0)}
+    rec["counted"] = {"rules": len(keys), "packets": sum(kernel_counts.values())}
+    return recs
+
+
+def count(rec, frame, kernel, subj, outcome, print_max):
+    rec["outcomes"][outcome] = rec["outcomes"].get(outcome, 0) + 1
+    if outcome in ("mismatch", "confused", "fail_open") and len(rec["mismatches"]) < print_max:
+        rec["mismatches"].append({"frame": frame.hex(), "kernel": kernel, "bpftables": subj})
 
 
 # Neighbour discovery and conntrack: nf_conntrack_icmpv6_error leaves router and neighbour discovery and MLD
@@ -323,22 +376,30 @@ def docker_rulesets(corpus):
     return out
 
 
-def run_all(bpftables, hook, seed, n_rulesets, n_packets, corpus, log, print_max=5, n_docker=-1):
-    """Returns one record per ruleset: {"ruleset", "outcomes": {outcome: n}, "error", "mismatches"}. n_docker: how
-    many of the corpus' Docker ip6tables rulesets (-1: all), with n_packets // 2 packets each."""
+def run_all(bpftables, hook, seed, n_rulesets, n_packets, corpus, log, print_max=5, n_docker=-1,
+            subjects=("run",)):
+    """Returns records per ruleset and subject: {"ruleset", "subject", "outcomes": {outcome: n}, "error",
+    "mismatches"}, the attached subject's with "counter_differences" and "counted". n_docker: how many of the
+    corpus' Docker ip6tables rulesets (-1: all), with n_packets // 2 packets each. subjects: "run" is always
+    there; with "attached" every ruleset goes through Attached6 too."""
     recs = []
-    with Oracle6("v6") as o:
-        recs.append(run_one(o, bpftables, hook, "neighbour discovery and conntrack", ND_RULESET, "DROP", nd_frames(),
-                            log, print_max))
+    with Oracle6("v6") as o, (Attached6(bpftables, "att6") if "attached" in subjects
+                                  else contextlib.nullcontext()) as att:
+        def one(name, text, policy, frames):
+            recs.extend(run_one(o, bpftables, hook, name, text, policy, frames, log, print_max, att))
+        one("neighbour discovery and conntrack", ND_RULESET, "DROP", nd_frames())
         for k in range(n_rulesets):
             rng = random.Random(f"{seed}-ipv6-{k}")
             text, policy = random_ruleset(rng, rng.randint(3, 12))
             frames = [random_packet(rng) for _ in range(n_packets)]
-            recs.append(run_one(o, bpftables, hook, f"random {seed}-ipv6-{k}", text, policy, frames, log, print_max))
-            recs[-1]["text"] = text
+            n = len(recs)
+            one(f"random {seed}-ipv6-{k}", text, policy, frames)
+            for r in recs[n:]:
+                r["text"] = text
         rng = random.Random(f"{seed}-ipv6-docker")
         docker = docker_rulesets(corpus)
         for name, text, policy in docker if n_docker < 0 else docker[:n_docker]:
             frames = [random_packet(rng) for _ in range(max(n_packets // 2, 1))]
-            recs.append(run_one(o, bpftables, hook, "docker " + name, text, policy, frames, log, print_max))
+            one("docker " + name, text, policy, frames)
     return recs
+

@@ -102,6 +102,20 @@ class Counters:
                 self.rules.setdefault((table, m.group(3)), []).append(int(m.group(1)))
 
 
+def counter_delta(before, after):
+    """The filter table's packet counts between two Counters: {(chain, rule or 0 for the policy): n}."""
+    out = {}
+    for (table, chain), counts in after.rules.items():
+        old = before.rules.get((table, chain), [])
+        for i, n in enumerate(counts):
+            if table == "filter":
+                out[(chain, i + 1)] = n - (old[i] if i < len(old) and len(old) == len(counts) else 0)
+    for (table, chain), n in after.policies.items():
+        if table == "filter":
+            out[(chain, 0)] = n - before.policies.get((table, chain), 0)
+    return out
+
+
 class Oracle:
     """One GEN/DUT namespace pair running one iptables flavour. Use as a context manager."""
 

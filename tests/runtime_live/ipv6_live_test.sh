@@ -4,8 +4,9 @@
 # in its own slot of the hooks' dispatchers. IPv6 verdicts are decided in BPF (bpftables6-save -c, stats), the
 # kernel's copy is ip6tables' with the mark rule, neighbour discovery and a real TCP handshake pass through an
 # ACCEPT-ICMPv6 / conntrack ruleset with a DROP policy, restoring one family leaves the other's programs and
-# counters alone, and a failed IPv6 restore leaves everything running. The second round builds with the C back
-# end (BPFTABLES_CODEGEN=c).
+# counters alone, a failed IPv6 restore leaves everything running, and attaching another interface at a hook
+# the IPv6 generation lacks builds its IPv6 program there. The third round builds with the C back end
+# (BPFTABLES_CODEGEN=c).
 # Usage: ipv6_live_test.sh BUILD_CLI_DIR   (needs root; runs itself in a private mount namespace)
 if [ -z "${BPFT_LIVE_MNTNS:-}" ]; then
     exec env BPFT_LIVE_MNTNS=1 unshare -m --propagation slave bash "$0" "$@"
@@ -132,6 +133,25 @@ for round in "xdp direct" "tc direct" "xdp c"; do
     expect "IPv6 still dropped in BPF, counted" 7 "$(counter6 '--dport 54 -j DROP')"
     expect "the IPv4 ruleset is the same" "$(grep '^-A' "$work/r4b")" "$(save | grep '^-A')"
 
+    if [ "$round" = "tc direct" ]; then
+        echo "-- attach at a hook the IPv6 generation lacks builds its program there"
+        ip -n $A link add vb type veth peer name vc && ip -n $A link set vb up && ip -n $A link set vc up ||
+            bad "a second veth"
+        expect "no IPv6 program at xdp before" "" "$(slot xdp 1)"
+        v6gen=$(bt status | sed -n 's/^IPv6 .*generation \([0-9]*\):.*/\1/p')
+        bt attach vb --hook xdp >/dev/null || bad "attach vb --hook xdp"
+        [ -n "$(slot xdp 0)" ] && [ -n "$(slot xdp 1)" ] && ok "xdp: both families' programs after attach" ||
+            bad "xdp: both families' programs after attach ($(slot xdp 0) / $(slot xdp 1))"
+        grep -Eq "^IPv6 .*generation $((v6gen + 1)): .*programs: xdp \(direct\) tc-ingress \(direct\);" \
+            <<<"$(bt status)" && ok "status: a new IPv6 generation with xdp and tc-ingress" ||
+            { bad "status: a new IPv6 generation with xdp and tc-ingress"; bt status; }
+        expect "the IPv6 ruleset is the same" "$(grep '^-A' "$work/r6drop")" "$(save6 | grep '^-A')"
+        expect "its counters carried over" 7 "$(counter6 '--dport 54 -j DROP')"
+        udp6 1 54
+        expect "IPv6 on va still dropped in BPF" 8 "$(counter6 '--dport 54 -j DROP')"
+        bt detach vb >/dev/null || bad "detach vb"
+        ip -n $A link del vb
+    fi
     if [ "$round" = "xdp direct" ]; then
         echo "-- bpftables6: ip6tables' single-rule commands"
         inA "$B/bpftables6" -I INPUT -p udp --dport 56 -j DROP || bad "bpftables6 -I"
