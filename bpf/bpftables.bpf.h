@@ -29,7 +29,11 @@
 #ifndef BPFT_SHORT_HEADER
 #define BPFT_SHORT_HEADER BPFT_HOTDROP
 #endif
+#ifndef BPFT_EXIT_ONLY
 #define BPFT_GLOBAL __attribute__((noinline)) /* a global BPF function: verified once, on its own */
+#else /* entry.bpf.c's exit program alone: none of them, nor the kernel functions they call */
+#define BPFT_GLOBAL static __attribute__((noinline, unused))
+#endif
 #define BPFT_V(kind, gid) (((__u32)(kind) << 24) | (__u32)(gid))
 #define BPFT_PEND 16 /* counted rules a packet's pending list holds (a power of two) */
 

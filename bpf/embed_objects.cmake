@@ -1,5 +1,5 @@
 # Writes OUT: the BPF objects listed in OBJECTS (comma-separated) as byte arrays, in bpftables::bpf::ARRAY
-# (entry_objects.hpp: entry_objects, the default, or dispatch_objects) with their number in COUNT, in the order
+# (entry_objects.hpp: entry_objects, the default, exit_objects or dispatch_objects) with their number in COUNT, in the order
 # given.
 if(NOT ARRAY)
   set(ARRAY entry_objects)

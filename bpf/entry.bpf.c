@@ -65,6 +65,7 @@ static __always_inline int bpft_finish(bpft_entry_ctx_t *ctx, bpft_pkt_t *p) {
     return BPFT_KIND(v) == BPFT_DROP || BPFT_KIND(v) == BPFT_HOTDROP ? BPFT_DROP_CODE : BPFT_PASS;
 }
 
+#ifndef BPFT_EXIT_ONLY
 static __always_inline void bpft_out_iface(bpft_pkt_t *p, __u32 oif) {
     if (!bpft_need_ifname) return;
     if (bpft_cfg.out_override) {
@@ -148,6 +149,7 @@ SEC(BPFT_SEC) int BPFT_ENTRY(bpft_entry_ctx_t *ctx) {
     p->verdict = BPFT_V(BPFT_KERNEL, BPFT_NO_GID); /* no rules loaded: the kernel decides */
     return bpft_finish(ctx, p);
 }
+#endif /* BPFT_EXIT_ONLY */
 
 SEC(BPFT_SEC) int BPFT_EXIT(bpft_entry_ctx_t *ctx) {
     __u32 zero = 0;

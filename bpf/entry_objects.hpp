@@ -16,6 +16,11 @@ struct EmbeddedObject {
 extern const EmbeddedObject entry_objects[];
 extern const int entry_object_count;
 
+// Their exit programs alone (entry.bpf.c with BPFT_EXIT_ONLY), for each hook and family: index 2 * hook + ipv6.
+// A load that keeps the running entry program needs only these (and libbpf no kernel BTF for them).
+extern const EmbeddedObject exit_objects[];
+extern const int exit_object_count;
+
 // The dispatcher (dispatch.bpf.c) that every link runs, one per hook in the order of compiler::Hook (xdp,
 // tc-ingress, tc-egress): it tail-calls the IPv4 or the IPv6 ruleset's program by ethertype.
 extern const EmbeddedObject dispatch_objects[];

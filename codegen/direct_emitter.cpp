@@ -675,6 +675,10 @@ const bpf::EmbeddedObject& entry_object(Hook hook, ir::Family family, bool ct) {
                               (ct ? 1 : 0)];
 }
 
+const bpf::EmbeddedObject& exit_object(Hook hook, ir::Family family) {
+    return bpf::exit_objects[2 * static_cast<int>(hook) + (family == ir::Family::ipv6 ? 1 : 0)];
+}
+
 std::optional<DirectProgram> emit_direct(const ir::Program& program, Hook hook, Diagnostics& diags,
                                          const Options& options) {
     std::string error;

@@ -59,6 +59,8 @@ const ScratchLayout* scratch_layout(std::string& error);
 // state) or without.
 const bpf::EmbeddedObject& entry_object(Hook hook, ir::Family family, bool ct);
 const char* exit_point(Hook hook);  // the exit program's name in it
+// The same object's exit program alone (and its maps), for a load that keeps the running entry program.
+const bpf::EmbeddedObject& exit_object(Hook hook, ir::Family family);
 
 // The classifier's walk (direct_emitter.cpp): a global function whose one argument is the run (u32).
 inline constexpr const char* kClassifyFunction = "bpft_classify";

@@ -231,7 +231,11 @@ std::optional<LoadedProgram> LoadedProgram::load_direct(const codegen::DirectPro
     p.hook_ = hook;
     p.handoff_ = config.decided_mark != 0;
     p.gids_ = direct.layout.gids.size();
-    const bpf::EmbeddedObject& object = codegen::entry_object(hook, direct.family, direct.needs.ct);
+    // Keeping the running entry program, only the exit program is loaded: from the object that holds it
+    // alone, which libbpf loads without reading the kernel's BTF (most of a small restore's time).
+    const bpf::EmbeddedObject& object = reuse_entry >= 0
+                                            ? codegen::exit_object(hook, direct.family)
+                                            : codegen::entry_object(hook, direct.family, direct.needs.ct);
     LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "bpftables");
     p.obj_.reset(bpf_object__open_mem(object.data, object.size, &opts));
     if (!p.obj_)
@@ -247,7 +251,7 @@ std::optional<LoadedProgram> LoadedProgram::load_direct(const codegen::DirectPro
         bpf_map__set_max_entries(counters, static_cast<uint32_t>(std::max<size_t>(p.gids_, 1))) != 0)
         return error = "cannot size the entry object's counters", std::nullopt;
     bpf_program* entry = bpf_object__find_program_by_name(p.obj_.get(), codegen::entry_point(hook));
-    if (!entry) return error = "the entry object lacks its entry program", std::nullopt;
+    if (!entry && reuse_entry < 0) return error = "the entry object lacks its entry program", std::nullopt;
     if (reuse_entry >= 0) {
         std::map<std::string, Fd> running = maps_by_name(reuse_entry);
         for (const char* name : kSharedWithEntry) {
@@ -263,7 +267,6 @@ std::optional<LoadedProgram> LoadedProgram::load_direct(const codegen::DirectPro
             return error = "the running entry program has no prog array", std::nullopt;
         p.reused_progs_ = std::move(progs->second);
         p.reused_entry_ = Fd(fcntl(reuse_entry, F_DUPFD_CLOEXEC, 0));
-        bpf_program__set_autoload(entry, false);
     }
     if (bpf_object__load(p.obj_.get()) != 0)
         return error =

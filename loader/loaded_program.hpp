@@ -66,7 +66,8 @@ class LoadedProgram {
     // `reuse_entry`: the running entry program of an earlier load whose entry_key() is this one's. It is kept
     // (not loaded again: its verification is most of a small ruleset's load), with the maps it shares with
     // the rules program (the scratch value, results, statistics, interface names, local addresses); this
-    // load makes the rules program, the exit program, the counters and a prog array of its own, and
+    // load makes the rules program, the exit program (from the object that holds it alone: libbpf reads no
+    // kernel BTF for it), the counters and a prog array of its own, and
     // swap_rules() puts the rules program into the running entry's prog array. `stats`: as load()'s (a kept
     // entry program's own is shared anyway).
     static std::optional<LoadedProgram> load_direct(const codegen::DirectProgram& direct, codegen::Hook hook,
