@@ -106,6 +106,25 @@ class ScriptLowering {
             }
             program_.nft_sets.push_back(std::move(*set));
         };
+        // Anonymous maps are named by their place in the program ("__vmap0", ...), the same from nft text and
+        // JSON (the lowering named them by source position).
+        std::map<std::string, std::string> anonymous;
+        for (ir::Table& t : program_.tables)
+            for (ir::Chain& ch : t.chains)
+                for (ir::Rule& r : ch.rules)
+                    if (auto* v = std::get_if<ir::VmapTarget>(&r.target);
+                        v && v->map.starts_with("__vmap_")) {
+                        auto it =
+                            anonymous.emplace(v->map, "__vmap" + std::to_string(anonymous.size())).first;
+                        v->map = it->second;
+                    }
+        std::vector<ir::NftSet> kept;
+        for (ir::NftSet& s : program_.nft_sets)
+            if (auto it = anonymous.find(s.name); it != anonymous.end()) {
+                s.name = it->second;
+                kept.push_back(std::move(s));
+            }
+        program_.nft_sets = std::move(kept);
         for (ir::Table& t : program_.tables)
             for (ir::Chain& ch : t.chains)
                 for (ir::Rule& r : ch.rules) {
@@ -113,7 +132,7 @@ class ScriptLowering {
                         if (const auto* m = std::get_if<ir::NftSetMatch>(&r.matches[i]))
                             build(m->set, m->key, r.match_locs[i], false);
                     if (auto* v = std::get_if<ir::VmapTarget>(&r.target);
-                        v && !v->map.starts_with("__vmap_")) {
+                        v && !v->map.starts_with("__vmap")) {
                         build(v->map, v->key, r.target_loc, true);
                         v->verdicts = verdicts[v->map];
                     }
