@@ -501,7 +501,7 @@ std::optional<NftLookupCode> nft_lookup_code(const std::string& name, const std:
             case ir::KeyField::oifname: {
                 ctx.needs.ifname = true;
                 bool in = k.field == ir::KeyField::iifname;
-                kernel.push_back(in ? "!p->in_known" : "!p->out_known");
+                kernel.emplace_back(in ? "!p->in_known" : "!p->out_known");
                 std::string f = in ? "p->in.w[" : "p->out.w[";
                 for (int i = 0; i < 4; ++i)
                     words.push_back("k_[" + std::to_string(size / 4 + i) + "] = (__u32)(" + f +
