@@ -591,13 +591,16 @@ void CondEmitter::local(const Cond& c, bool when, const std::string& target) {
     if (when) p_.label(skip);
 }
 
-// The key at r10 - 80 (at most ir::max_key_size bytes, below the slots of lookup and limit): each field as
-// match_emitters.cpp's nft_lookup_code writes it (addresses and ports in network order in a 4-byte word, a
-// protocol in its first byte, an interface name's two words), or (32, address) for an LPM trie.
+// The key just below the slots of lookup and limit (r10 - 16), 8-byte aligned, so that a function's stack
+// grows only by its key (at most ir::max_key_size bytes; the verifier bounds the stack of a call chain): each
+// field as match_emitters.cpp's nft_lookup_code writes it (addresses and ports in network order in a 4-byte
+// word, a protocol in its first byte, an interface name's two words), or (32, address) for an LPM trie.
 void CondEmitter::map_lookup(const Cond& c) {
     using namespace insn;
     using How = Cond::KeyLoad::How;
-    constexpr int16_t base = -80;
+    int size = c.lpm ? 4 : 0;
+    for (const Cond::KeyLoad& k : c.key) size += k.how == How::name ? 16 : 4;
+    const auto base = static_cast<int16_t>(-16 - (size + 7) / 8 * 8);
     int16_t off = base;
     if (c.lpm) {
         p_.emit(Store{Size::u32, Reg::r10, off, 32});
