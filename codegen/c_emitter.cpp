@@ -90,6 +90,20 @@ std::optional<CProgram> Emitter::run() {
     s += bpf::runtime_h;
     s += "\n/* ---- sets ---- */\n";
     for (size_t i = 0; i < layout_.sets.size(); ++i) {
+        if (const ir::NftSet* nft =
+                program_.find_nft_set(layout_.sets[i])) {  // hash or LPM trie, __u32 values
+            std::string n = std::to_string(std::max<size_t>(nft->elements.size(), 1));
+            s += "/* nft set " + comment_text(layout_.sets[i]) + " */\nstruct {\n";
+            if (nft->lpm)
+                s += "    __uint(type, BPF_MAP_TYPE_LPM_TRIE);\n    __type(key, struct bpft_lpm_key);\n";
+            else
+                s += "    __uint(type, BPF_MAP_TYPE_HASH);\n    __uint(key_size, " +
+                     std::to_string(nft->key_size) + ");\n";
+            s += "    __uint(max_entries, " + n +
+                 ");\n    __uint(map_flags, BPF_F_NO_PREALLOC);\n    __type(value, __u32);\n} bpft_set_" +
+                 std::to_string(i) + " SEC(\".maps\");\n";
+            continue;
+        }
         const ir::IpSet* set = program_.find_set(layout_.sets[i]);
         size_t n = set ? std::max<size_t>(set->members.size(), 1) : 1;
         s += "/* set " + comment_text(layout_.sets[i]) +

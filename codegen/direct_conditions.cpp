@@ -3,6 +3,7 @@
 #include "codegen/direct_conditions.hpp"
 
 #include <array>
+#include <stdexcept>
 #include <type_traits>
 
 namespace bpftables::codegen::direct {
@@ -284,6 +285,14 @@ struct Matches {
         c.cap = c.cost * m.burst;
         return just(c);
     }
+    std::optional<DirectMatch> operator()(const ir::NftSetMatch& m) const {
+        const ir::NftSet* set = in.program.find_nft_set(m.set);
+        NftLookup l =
+            nft_lookup(m.key, set && set->lpm,
+                       static_cast<uint32_t>(kDirectFirstSetMap + in.layout.set_index(m.set)), in.scratch);
+        l.checks.cond = all({l.checks.cond, invert_if(m.invert, l.lookup)});
+        return l.checks;
+    }
     // What emit_match decides in BPF: hash:ip and hash:net of IPv4 addresses, one direction.
     std::optional<DirectMatch> operator()(const ir::SetMatch& m) const {
         Cond c{Kind::in_set};
@@ -398,6 +407,50 @@ insn::Size size_of(const ScratchField& f) {
 
 }  // namespace
 
+NftLookup nft_lookup(const std::vector<ir::KeyPart>& key, bool lpm, uint32_t map_index,
+                     const ScratchLayout& scratch) {
+    NftLookup out;
+    out.lookup.kind = Kind::lookup;
+    out.lookup.index = map_index;
+    out.lookup.lpm = lpm;
+    std::vector<Cond> kernel, protos;
+    auto cmp = [&](const char* name, JmpOp op, uint32_t value) {
+        Cond c{Kind::cmp};
+        c.field = scratch.at(name), c.op = op, c.value = value;
+        return c;
+    };
+    using How = Cond::KeyLoad::How;
+    for (const ir::KeyPart& k : key) {
+        switch (k.field) {
+            case ir::KeyField::saddr:
+            case ir::KeyField::daddr:
+                out.lookup.key.push_back(
+                    {scratch.at(k.field == ir::KeyField::saddr ? "saddr" : "daddr"), How::addr});
+                break;
+            case ir::KeyField::l4proto:
+                out.lookup.key.push_back({scratch.at("proto"), How::byte});
+                break;
+            case ir::KeyField::sport:
+            case ir::KeyField::dport:
+                out.checks.hotdrop_if = cmp("l4_len", JmpOp::lt, 4);
+                if (k.proto) protos.push_back(cmp("proto", JmpOp::eq, k.proto));
+                out.lookup.key.push_back(
+                    {scratch.at(k.field == ir::KeyField::sport ? "sport" : "dport"), How::port});
+                break;
+            case ir::KeyField::iifname:
+            case ir::KeyField::oifname: {
+                bool in = k.field == ir::KeyField::iifname;
+                kernel.push_back(cmp(in ? "in_known" : "out_known", JmpOp::eq, 0));
+                out.lookup.key.push_back({scratch.at(in ? "in" : "out"), How::name});
+                break;
+            }
+        }
+    }
+    out.checks.kernel_if = any(std::move(kernel));
+    out.checks.cond = all(std::move(protos));
+    return out;
+}
+
 std::optional<DirectMatch> direct_match(const ir::Match& match, const MatchInput& in) {
     return std::visit(Matches{in}, match);
 }
@@ -454,6 +507,10 @@ void CondEmitter::jump_if(const Cond& c, bool when, const std::string& target) {
             return;
         case Kind::local:
             local(c, when, target);
+            return;
+        case Kind::lookup:
+            map_lookup(c);
+            p_.emit(Jump{when ? JmpOp::ne : JmpOp::eq, Width::w64, Reg::r0, 0, target});
             return;
         case Kind::all:
         case Kind::any: {
@@ -532,6 +589,57 @@ void CondEmitter::local(const Cond& c, bool when, const std::string& target) {
     p_.emit(Load{Size::u8, false, Reg::r1, Reg::r0, 0});
     p_.emit(Jump{when ? JmpOp::eq : JmpOp::ne, Width::w32, Reg::r1, 2, target});
     if (when) p_.label(skip);
+}
+
+// The key just below the slots of lookup and limit (r10 - 16), 8-byte aligned, so that a function's stack
+// grows only by its key (at most ir::max_key_size bytes; the verifier bounds the stack of a call chain): each
+// field as match_emitters.cpp's nft_lookup_code writes it (addresses and ports in network order in a 4-byte
+// word, a protocol in its first byte, an interface name's two words), or (32, address) for an LPM trie.
+void CondEmitter::map_lookup(const Cond& c) {
+    using namespace insn;
+    using How = Cond::KeyLoad::How;
+    int size = c.lpm ? 4 : 0;
+    for (const Cond::KeyLoad& k : c.key) size += k.how == How::name ? 16 : 4;
+    const auto base = static_cast<int16_t>(-16 - (size + 7) / 8 * 8);
+    int16_t off = base;
+    if (c.lpm) {
+        p_.emit(Store{Size::u32, Reg::r10, off, 32});
+        off += 4;
+    }
+    for (const Cond::KeyLoad& k : c.key) {
+        switch (k.how) {
+            case How::addr:
+                p_.emit(Load{size_of(k.field), false, Reg::r1, Reg::r6, k.field.off});
+                p_.emit(ByteSwap{Endian::to_be, 32, Reg::r1});
+                p_.emit(Store{Size::u32, Reg::r10, off, Reg::r1});
+                off += 4;
+                break;
+            case How::byte:
+                p_.emit(Load{size_of(k.field), false, Reg::r1, Reg::r6, k.field.off});
+                p_.emit(Store{Size::u32, Reg::r10, off, Reg::r1});
+                off += 4;
+                break;
+            case How::port:
+                p_.emit(Load{size_of(k.field), false, Reg::r1, Reg::r6, k.field.off});
+                p_.emit(ByteSwap{Endian::to_be, 16, Reg::r1});
+                p_.emit(Store{Size::u32, Reg::r10, off, Reg::r1});
+                off += 4;
+                break;
+            case How::name:
+                for (int16_t i = 0; i < 2; ++i) {
+                    p_.emit(
+                        Load{Size::u64, false, Reg::r1, Reg::r6, static_cast<int16_t>(k.field.off + 8 * i)});
+                    p_.emit(Store{Size::u64, Reg::r10, static_cast<int16_t>(off + 8 * i), Reg::r1});
+                }
+                off += 16;
+                break;
+        }
+    }
+    if (off - base > static_cast<int16_t>(ir::max_key_size)) throw std::logic_error("an nft key too long");
+    p_.emit(LoadImm64{Reg::r1, ImmSource::map_idx, static_cast<int32_t>(c.index), 0, {}});
+    p_.emit(Mov{Width::w64, Reg::r2, Reg::r10});
+    p_.emit(Alu{AluOp::add, Width::w64, Reg::r2, base});
+    p_.emit(CallHelper{1});  // bpf_map_lookup_elem
 }
 
 // r0: the value of the address (network order) under a /32 key of the LPM trie at fd_array index c.index.

@@ -13,7 +13,7 @@ namespace bpftables::codegen::direct {
 // A condition: a comparison of one field, a name's two words (interface names), a token bucket (limit), a
 // set lookup, or a combination.
 struct Cond {
-    enum class Kind { yes, no, cmp, words, limit, in_set, local, all, any, negate } kind = Kind::yes;
+    enum class Kind { yes, no, cmp, words, limit, in_set, local, lookup, all, any, negate } kind = Kind::yes;
     ScratchField field;          // cmp, words; in_set, local: the address looked up
     uint32_t mask = 0xffffffff;  // cmp: (field & mask) op value
     insn::JmpOp op = insn::JmpOp::eq;
@@ -24,6 +24,14 @@ struct Cond {
     uint32_t index = 0;
     uint64_t cost = 0, cap = 0;
     std::vector<Cond> parts;
+    // lookup: an nft set's map at fd_array index `index`, keyed by these fields (KeyLoad) in order; `lpm`: a
+    // trie keyed by (32, the one address)
+    struct KeyLoad {
+        ScratchField field;
+        enum class How { addr, byte, port, name } how = How::addr;
+    };
+    std::vector<KeyLoad> key;
+    bool lpm = false;
 };
 
 struct DirectMatch {
@@ -34,10 +42,21 @@ struct DirectMatch {
 
 struct MatchInput {
     const ScratchLayout& scratch;
-    bool before_conntrack;  // the chain runs before conntrack (iptables' raw)
-    const Layout& layout;   // limit states and sets
-    int gid, match_index;   // of the match (its limit state)
+    bool before_conntrack;       // the chain runs before conntrack (iptables' raw)
+    const Layout& layout;        // limit states and sets
+    int gid, match_index;        // of the match (its limit state)
+    const ir::Program& program;  // nft sets
 };
+
+// An nft lookup's conditions (ir::NftSetMatch, ir::VmapTarget; match_emitters.hpp: nft_lookup_code): the key's
+// prerequisites in kernel_if, hotdrop_if and cond, and the lookup itself, a Kind::lookup condition returned
+// apart (true when the key is in the map at fd_array index `map_index`).
+struct NftLookup {
+    DirectMatch checks;
+    Cond lookup;
+};
+NftLookup nft_lookup(const std::vector<ir::KeyPart>& key, bool lpm, uint32_t map_index,
+                     const ScratchLayout& scratch);
 
 // The conditions of a match whose C (emit_match) decides in BPF; nullopt when the direct back end does not
 // emit this kind yet.
@@ -50,6 +69,8 @@ class CondEmitter {
   public:
     CondEmitter(insn::Program& p, std::string prefix) : p_(p), prefix_(std::move(prefix)) {}
     void jump_if(const Cond& c, bool when, const std::string& target);
+    // A Kind::lookup condition's key built on the stack and looked up: r0 the element's value, or 0.
+    void map_lookup(const Cond& c);
 
   private:
     std::string fresh();

@@ -134,6 +134,8 @@ class DirectEmitter {
             ret(verdict(BPFT_KERNEL, gid));
     }
     void target(const ir::OpaqueTarget&, const ir::Table&, int gid) { ret(verdict(BPFT_KERNEL, gid)); }
+    void target(const ir::VmapTarget& x, const ir::Table& t, int gid);
+    void dispatch(const ir::VmapTarget& x, const ir::Table& t, int gid, size_t lo, size_t hi);
     void notrack(const ir::Table& t) {
         if (compiler::ct_position(t) == compiler::CtPosition::before)
             p_.emit(Store{Size::u8, Reg::r6, field("untracked").off, 1});
@@ -155,6 +157,7 @@ class DirectEmitter {
     std::string end_chain_policy_;
     int32_t end_chain_value_ = BPFT_CONTINUE;
     std::string ret_label_;  // an `exit` of the current function (r0 holds the verdict)
+    std::string rule_next_, rule_kernel_, rule_hotdrop_;  // the labels of the rule being emitted
     std::map<std::tuple<std::string, std::string, int>, size_t> runs_;  // (table, chain, first rule) -> run
 };
 
@@ -236,10 +239,14 @@ std::optional<DirectProgram> DirectEmitter::run() {
         if (b.nat && hook_ != Hook::tc_egress) needs_.ct = true;
     prune_unreachable(p_);
     std::vector<ir::IpSet> sets;
+    std::vector<ir::NftSet> nft_sets;
     for (const std::string& name : layout_.sets)
-        if (const ir::IpSet* set = program_.find_set(name)) sets.push_back(*set);
+        if (const ir::NftSet* nft = program_.find_nft_set(name))
+            nft_sets.push_back(*nft);
+        else if (const ir::IpSet* set = program_.find_set(name))
+            sets.push_back(*set);
     return DirectProgram{std::move(p_),   std::move(functions_), std::move(layout_), needs_,
-                         std::move(sets), std::move(trees),      program_.family};
+                         std::move(sets), std::move(nft_sets),   std::move(trees),   program_.family};
 }
 
 // The C back end's entry point after its prologue (entry_emitter.cpp), which the entry program ran: OUTPUT,
@@ -607,6 +614,7 @@ bool DirectEmitter::emit_rule(const ir::Table& t, const ir::Chain& c, int index)
     int gid = layout_.gid(t.name, c.name, index);
     p_.line(r.loc, "-A " + c.name + " " + ir::rule_spec(r));
     std::string next = label("next"), kernel = label("kernel"), hotdrop = label("hotdrop");
+    rule_next_ = next, rule_kernel_ = kernel, rule_hotdrop_ = hotdrop;
     bool before_ct = compiler::ct_position(t) == compiler::CtPosition::before;
     direct::CondEmitter conds(p_, next);
     bool handed_over = false;
@@ -631,8 +639,8 @@ bool DirectEmitter::emit_rule(const ir::Table& t, const ir::Chain& c, int index)
             handed_over = true;
             break;
         }
-        std::optional<direct::DirectMatch> d =
-            direct::direct_match(r.matches[m], {scratch_, before_ct, layout_, gid, static_cast<int>(m)});
+        std::optional<direct::DirectMatch> d = direct::direct_match(
+            r.matches[m], {scratch_, before_ct, layout_, gid, static_cast<int>(m), program_});
         if (!d) {
             diags_.error(loc, "this match (" +
                                   ir::rule_spec(ir::Rule{loc, {r.matches[m]}, {loc}, {}, {}, {}}) +
@@ -654,6 +662,49 @@ bool DirectEmitter::emit_rule(const ir::Table& t, const ir::Chain& c, int index)
     ret(verdict(short_header_, gid));
     p_.label(next);
     return true;
+}
+
+// A verdict map (target_emitter.cpp): after the rule is counted, its key's prerequisites (the rule's kernel,
+// short-header and next labels), the lookup (not in the map: the next rule), then the element's verdict: a
+// binary search over the verdict indices in r1, each leaf emitting its verdict as a rule's target.
+void DirectEmitter::target(const ir::VmapTarget& x, const ir::Table& t, int gid) {
+    const ir::NftSet* set = program_.find_nft_set(x.map);
+    direct::NftLookup l =
+        direct::nft_lookup(x.key, set && set->lpm,
+                           static_cast<uint32_t>(kDirectFirstSetMap + layout_.set_index(x.map)), scratch_);
+    for (const ir::KeyPart& k : x.key)
+        needs_.ifname |= k.field == ir::KeyField::iifname || k.field == ir::KeyField::oifname;
+    std::string next = rule_next_;
+    direct::CondEmitter conds(p_, label("vmap"));
+    conds.jump_if(l.checks.kernel_if, true, rule_kernel_);
+    conds.jump_if(l.checks.hotdrop_if, true, rule_hotdrop_);
+    conds.jump_if(l.checks.cond, false, next);
+    conds.map_lookup(l.lookup);
+    p_.emit(Jump{JmpOp::eq, Width::w64, Reg::r0, 0, next});
+    p_.emit(Load{Size::u32, false, Reg::r1, Reg::r0, 0});
+    dispatch(x, t, gid, 0, x.verdicts.size());
+    p_.emit(Goto{next});  // an index no verdict has
+}
+
+// Verdicts [lo, hi) for the index in r1; each verdict's code ends at the rule's next label or leaves.
+void DirectEmitter::dispatch(const ir::VmapTarget& x, const ir::Table& t, int gid, size_t lo, size_t hi) {
+    if (hi - lo <= 4) {
+        for (size_t i = lo; i < hi; ++i) {
+            std::string other = label("vmap_other");
+            p_.emit(Jump{JmpOp::ne, Width::w32, Reg::r1, static_cast<int32_t>(i), other});
+            std::visit([&](const auto& y) { target(y, t, gid); }, ir::vmap_target(x.verdicts[i]));
+            p_.emit(Goto{rule_next_});
+            p_.label(other);
+        }
+        p_.emit(Goto{rule_next_});
+        return;
+    }
+    size_t mid = lo + (hi - lo) / 2;
+    std::string upper = label("vmap_upper");
+    p_.emit(Jump{JmpOp::ge, Width::w32, Reg::r1, static_cast<int32_t>(mid), upper});
+    dispatch(x, t, gid, lo, mid);
+    p_.label(upper);
+    dispatch(x, t, gid, mid, hi);
 }
 
 }  // namespace

@@ -71,7 +71,8 @@ struct DirectProgram {
     // (not kClassifyFunction, which takes the run)
     Layout layout;
     Needs needs;
-    std::vector<ir::IpSet> sets;           // the sets of layout.sets, in its order (their maps' contents)
+    std::vector<ir::IpSet> sets;           // the ipsets of layout.sets, in its order (their maps' contents)
+    std::vector<ir::NftSet> nft_sets;      // and its nft sets and maps (the loader goes by layout.sets)
     std::optional<ClassifierTrees> trees;  // the trees of layout.runs (the classifier maps' contents)
     ir::Family family = ir::Family::ipv4;  // which entry object parses the packets
 };

@@ -63,6 +63,8 @@ class Emitter {
                             const std::string& g);
     std::string emit_target(const ir::OpaqueTarget& x, const ir::Table&, const ir::Chain&, const ir::Rule& r,
                             const std::string& g);
+    std::string emit_target(const ir::VmapTarget& x, const ir::Table& t, const ir::Chain& c,
+                            const ir::Rule& r, const std::string& g);
     std::string notrack(const ir::Table& t, const ir::Rule&, const std::string&);
 
     // entry_emitter.cpp

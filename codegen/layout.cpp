@@ -42,7 +42,12 @@ Layout make_layout(const ir::Program& program) {
                     if (auto* s = std::get_if<ir::SetMatch>(&r.matches[m]);
                         s && layout.set_index(s->name) < 0)
                         layout.sets.push_back(s->name);
+                    if (auto* s = std::get_if<ir::NftSetMatch>(&r.matches[m]);
+                        s && layout.set_index(s->set) < 0)
+                        layout.sets.push_back(s->set);
                 }
+                if (auto* v = std::get_if<ir::VmapTarget>(&r.target); v && layout.set_index(v->map) < 0)
+                    layout.sets.push_back(v->map);
             }
         }
     }

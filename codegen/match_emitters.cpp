@@ -374,6 +374,13 @@ struct Emitter {
                                          (m.flags[0] == ir::Dir::src ? "p->saddr" : "p->daddr") + ")");
         return c;
     }
+    std::optional<MatchCode> operator()(const ir::NftSetMatch& m) {
+        std::optional<NftLookupCode> l = nft_lookup_code(m.set, m.key, ctx);
+        if (!l) return std::nullopt;
+        MatchCode c = l->checks;
+        c.cond = all_of({c.cond == "1" ? "" : c.cond, invert_if(m.invert, l->lookup + " != 0")});
+        return c;
+    }
     // The IPv6 matches (ip6tables rulesets). bpft_parse has walked the extension headers as ipv6_find_hdr
     // does: p->proto, the ports and the ICMPv6 fields are those after them, p->exthdrs names the headers met.
     std::optional<MatchCode> operator()(const ir::Address6Match& m) {
@@ -458,6 +465,67 @@ IfnameWords ifname_words(const ir::InterfaceMatch& m) {
         k.mask[i / 8] |= static_cast<uint64_t>(mask[i]) << (8 * (i % 8));
     }
     return k;
+}
+
+std::optional<NftLookupCode> nft_lookup_code(const std::string& name, const std::vector<ir::KeyPart>& key,
+                                             MatchContext& ctx) {
+    const ir::NftSet* set = ctx.program.find_nft_set(name);
+    int index = ctx.layout.set_index(name);
+    if (!set || index < 0) {
+        ctx.diags.error(ctx.loc, "nft set @" + name + " has no map");
+        return std::nullopt;
+    }
+    NftLookupCode out;
+    std::vector<std::string> kernel, conds, words;
+    bool short_ports = false;
+    uint32_t size = 0;
+    for (const ir::KeyPart& k : key) {
+        std::string w = "k_[" + std::to_string(size / 4) + "] = ";
+        switch (k.field) {
+            case ir::KeyField::saddr:
+            case ir::KeyField::daddr:
+                words.push_back(w + "bpf_htonl(" +
+                                (k.field == ir::KeyField::saddr ? "p->saddr" : "p->daddr") + ");");
+                break;
+            case ir::KeyField::l4proto:
+                words.push_back(w + "p->proto;");
+                break;
+            case ir::KeyField::sport:
+            case ir::KeyField::dport:
+                short_ports = true;
+                if (k.proto) conds.push_back("p->proto == " + num(k.proto));
+                words.push_back(w + "bpf_htons(" +
+                                (k.field == ir::KeyField::sport ? "p->sport" : "p->dport") + ");");
+                break;
+            case ir::KeyField::iifname:
+            case ir::KeyField::oifname: {
+                ctx.needs.ifname = true;
+                bool in = k.field == ir::KeyField::iifname;
+                kernel.emplace_back(in ? "!p->in_known" : "!p->out_known");
+                std::string f = in ? "p->in.w[" : "p->out.w[";
+                for (int i = 0; i < 4; ++i)
+                    words.push_back("k_[" + std::to_string(size / 4 + i) + "] = (__u32)(" + f +
+                                    std::to_string(i / 2) + "]" + (i % 2 ? " >> 32" : "") + ");");
+                break;
+            }
+        }
+        size += ir::key_part_size(k.field);
+    }
+    if (set->lpm) {  // one address: (prefix length 32, address) in the trie
+        out.lookup = "({ __u32 k_[2] = {32, 0}; k_[1] = " + words[0].substr(words[0].find('=') + 2) +
+                     " (__u32 *)bpf_map_lookup_elem(&bpft_set_" + std::to_string(index) + ", k_); })";
+    } else {
+        std::string body;
+        for (const std::string& w : words) body += w + " ";
+        out.lookup = "({ __u32 k_[" + std::to_string(size / 4) + "] = {}; " + body +
+                     "(__u32 *)bpf_map_lookup_elem(&bpft_set_" + std::to_string(index) + ", k_); })";
+    }
+    for (const std::string& k : kernel)
+        out.checks.kernel_if += (out.checks.kernel_if.empty() ? "" : " || ") + k;
+    if (short_ports) out.checks.hotdrop_if = "p->l4_len < 4";
+    for (const std::string& c : conds)
+        out.checks.cond = out.checks.cond == "1" ? c : out.checks.cond + " && " + c;
+    return out;
 }
 
 std::optional<MatchCode> emit_match(const ir::Match& match, MatchContext& ctx) {

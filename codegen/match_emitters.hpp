@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/diagnostics.hpp"
 #include "codegen/hook.hpp"
@@ -52,6 +53,17 @@ IfnameWords ifname_words(const ir::InterfaceMatch& m);
 
 // An IPv6 address as the four host-order words of bpft_pkt's saddr6/daddr6 ([0] the most significant).
 std::array<uint32_t, 4> ipv6_words(const ir::Ipv6Addr& a);
+
+// An nft lookup (ir::NftSetMatch, ir::VmapTarget) in C: `checks` its key's prerequisites (kernel_if: an
+// interface the hook cannot name; hotdrop_if: a transport header too short for its ports; cond: the protocol
+// of tcp/udp ports), `lookup` an expression of the element's value (`__u32 *`, null when the key is not in the
+// set's map bpft_set_N).
+struct NftLookupCode {
+    MatchCode checks;
+    std::string lookup;
+};
+std::optional<NftLookupCode> nft_lookup_code(const std::string& set, const std::vector<ir::KeyPart>& key,
+                                             MatchContext& ctx);
 
 // Empty when the match cannot be compiled at all (diagnosed).
 std::optional<MatchCode> emit_match(const ir::Match& match, MatchContext& ctx);

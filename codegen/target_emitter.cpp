@@ -75,6 +75,33 @@ std::string Emitter::emit_target(const ir::OpaqueTarget& x, const ir::Table&, co
     return ret("BPFT_KERNEL", g);
 }
 
+// A verdict map: after the rule is counted, its key's prerequisites, the lookup (a key not in the map goes on
+// with the next rule: `break` leaves the rule's do-while), then a switch on the element's verdict index, each
+// case the code of that verdict as a rule's target (a jump's call, a return's end of the chain ...).
+std::string Emitter::emit_target(const ir::VmapTarget& x, const ir::Table& t, const ir::Chain& c,
+                                 const ir::Rule& r, const std::string& g) {
+    MatchContext ctx{hook_,        t.name, before_ct_[t.name] == CtPosition::before,
+                     layout_,      -1,     -1,
+                     r.target_loc, diags_, needs_,
+                     program_,     true};
+    std::optional<NftLookupCode> l = nft_lookup_code(x.map, x.key, ctx);
+    if (!l) return {};
+    std::string out;
+    if (!l->checks.kernel_if.empty())
+        out += "        if (" + l->checks.kernel_if + ") return BPFT_V(BPFT_KERNEL, " + g + ");\n";
+    if (!l->checks.hotdrop_if.empty())
+        out += "        if (" + l->checks.hotdrop_if + ") return BPFT_V(BPFT_SHORT_HEADER, " + g + ");\n";
+    if (l->checks.cond != "1") out += "        if (!(" + l->checks.cond + ")) break;\n";
+    out += "        __u32 *x_ = " + l->lookup + ";\n        if (!x_) break;\n        switch (*x_) {\n";
+    for (size_t i = 0; i < x.verdicts.size(); ++i) {
+        out += "        case " + std::to_string(i) + ":\n";
+        out += std::visit([&](const auto& y) { return emit_target(y, t, c, r, g); },
+                          ir::vmap_target(x.verdicts[i]));
+        out += "        break;\n";
+    }
+    return out + "        }\n        break;\n";
+}
+
 // notrack before conntrack (placement checked by passes/check_targets.cpp; in a table with base chains on
 // both sides of conntrack it is refused there).
 std::string Emitter::notrack(const ir::Table& t, const ir::Rule&, const std::string&) {

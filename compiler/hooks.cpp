@@ -135,12 +135,9 @@ std::vector<const ir::Chain*> chains_reached(const ir::Table& t, const ir::Chain
         todo.pop_back();
         if (!seen.insert(c->name).second) continue;
         out.push_back(c);
-        for (const ir::Rule& r : c->rules) {
-            const std::string* to = nullptr;
-            if (const auto* j = std::get_if<ir::JumpTarget>(&r.target)) to = &j->chain;
-            if (const auto* g = std::get_if<ir::GotoTarget>(&r.target)) to = &g->chain;
-            if (const ir::Chain* next = to ? t.find(*to) : nullptr) todo.push_back(next);
-        }
+        for (const ir::Rule& r : c->rules)
+            for (const std::string& to : ir::target_chains(r.target))
+                if (const ir::Chain* next = t.find(to)) todo.push_back(next);
     }
     return out;
 }
@@ -162,6 +159,9 @@ bool nat_after(const ir::Table& t, const ir::Chain& chain) {
                 std::holds_alternative<ir::NotrackTarget>(r.target) ||
                 std::holds_alternative<ir::CtTarget>(r.target))
                 return false;
+            if (const auto* v = std::get_if<ir::VmapTarget>(&r.target))
+                for (const ir::VmapVerdict& x : v->verdicts)
+                    if (x.kind == ir::VmapVerdict::Kind::drop) return false;
         }
     return true;
 }

@@ -338,6 +338,29 @@ struct SetMatch {  // -m set --match-set NAME src[,dst...]
     auto operator<=>(const SetMatch&) const = default;
 };
 
+// nft: one field of a set lookup's key ("ip daddr . meta l4proto . th dport @s"), in the order written. In the
+// BPF map's key each field takes 4 bytes (addresses and ports in network order, then zeros; a protocol in the
+// first byte), an interface name 16 (its bytes, NUL-padded), as nf_tables lays out its registers.
+enum class KeyField : uint8_t { saddr, daddr, l4proto, sport, dport, iifname, oifname };
+
+struct KeyPart {
+    KeyField field = KeyField::saddr;
+    uint8_t proto = 0;  // ports: tcp 6 or udp 17 (nft's dependency on meta l4proto), or 0: th (any protocol)
+    auto operator<=>(const KeyPart&) const = default;
+};
+
+inline uint32_t key_part_size(KeyField f) {
+    return f == KeyField::iifname || f == KeyField::oifname ? 16 : 4;
+}
+inline constexpr uint32_t max_key_size = 64;  // bytes of a lookup's key (the direct back end's stack slot)
+
+struct NftSetMatch {  // nft "KEY @set": one lookup in the set's map (Program::nft_sets); "!=": not in it
+    std::string set;
+    std::vector<KeyPart> key;
+    bool invert = false;
+    auto operator<=>(const NftSetMatch&) const = default;
+};
+
 struct OpaqueMatch {  // any other -m module: kept as canonical text, never compiled
     std::string module;
     std::vector<std::string> args;
@@ -349,7 +372,7 @@ using Match =
                  MultiportMatch, StateMatch, ConntrackMatch, IpRangeMatch, MarkMatch, CommentMatch,
                  LengthMatch, TtlMatch, DscpMatch, TosMatch, MacMatch, AddrTypeMatch, PktTypeMatch,
                  LimitMatch, SetMatch, OpaqueMatch, Address6Match, HlMatch, Icmp6Match, Ipv6HeaderMatch,
-                 FragMatch, HbhMatch, DstMatch, RtMatch, AhMatch, MhMatch>;
+                 FragMatch, HbhMatch, DstMatch, RtMatch, AhMatch, MhMatch, NftSetMatch>;
 
 // ---- targets
 
@@ -391,6 +414,23 @@ struct CtTarget {  // raw: -j CT [--notrack | other options kept as text]
     std::vector<std::string> args;
     auto operator<=>(const CtTarget&) const = default;
 };
+// One verdict of an nft verdict map: accept, drop, return, continue, jump CHAIN, goto CHAIN.
+struct VmapVerdict {
+    enum class Kind : uint8_t { accept, drop, return_, continue_, jump, goto_ } kind = Kind::accept;
+    std::string chain;  // jump, goto
+    auto operator<=>(const VmapVerdict&) const = default;
+};
+
+// nft "KEY vmap @m" (or an anonymous "{ k : verdict, ... }"): one lookup in the map (Program::nft_sets), whose
+// element's value indexes `verdicts`; a packet whose key is not in the map goes on with the next rule. The rule
+// counts every packet that reaches the lookup, as nft's counter before the vmap does.
+struct VmapTarget {
+    std::string map;
+    std::vector<KeyPart> key;
+    std::vector<VmapVerdict> verdicts;
+    auto operator<=>(const VmapTarget&) const = default;
+};
+
 struct OpaqueTarget {  // any other -j TARGET: kept as canonical text, never compiled
     std::string name;
     std::vector<std::string> args;
@@ -398,7 +438,12 @@ struct OpaqueTarget {  // any other -j TARGET: kept as canonical text, never com
 };
 
 using Target = std::variant<NoTarget, AcceptTarget, DropTarget, ReturnTarget, JumpTarget, GotoTarget,
-                            RejectTarget, LogTarget, NotrackTarget, CtTarget, OpaqueTarget>;
+                            RejectTarget, LogTarget, NotrackTarget, CtTarget, OpaqueTarget, VmapTarget>;
+
+// The chains a target jumps or goes to: a jump's, a goto's, a verdict map's.
+std::vector<std::string> target_chains(const Target& target);
+// A verdict map's verdict as the target it stands for (continue: NoTarget).
+Target vmap_target(const VmapVerdict& v);
 
 // ---- structure
 
@@ -468,6 +513,24 @@ struct IpSet {
     std::vector<std::string> entries;
 };
 
+// An nft named set or map read by NftSetMatch / VmapTarget (anonymous verdict maps get a name of their own),
+// as its BPF map holds it: a hash of the key's bytes, or an LPM trie of (prefix length, address) for one
+// address field with prefixes or ranges (ranges split into prefixes). Its elements as the set has them when
+// the ruleset is read.
+struct NftSet {
+    std::string name;
+    SourceLoc loc;
+    bool lpm = false;
+    uint32_t key_size = 0;  // bytes (LPM: the address's 4, after the 4 of the prefix length)
+    struct Element {
+        std::vector<uint8_t> key;
+        uint32_t prefix = 0;  // LPM: the prefix length
+        uint32_t value = 0;   // maps: the index of the element's verdict (VmapTarget::verdicts)
+        auto operator<=>(const Element&) const = default;
+    };
+    std::vector<Element> elements;
+};
+
 // What a match does with a TCP or UDP packet too short for the header it reads. iptables-legacy's matches
 // (and iptables-nft's xt compat ones) drop it, netfilter's "hotdrop"; nf_tables' payload expressions (nft
 // rulesets, and most of what iptables-nft translates) just do not match it. `kernel`: the program hands such
@@ -480,9 +543,11 @@ struct Program {
     std::vector<Table> tables;
     std::vector<IpSet> sets;
     ShortHeaders short_headers = ShortHeaders::hotdrop;
+    std::vector<NftSet> nft_sets;  // last: aggregates
     const Table* find(const std::string& table) const;
     Table* find(const std::string& table);
     const IpSet* find_set(const std::string& name) const;
+    const NftSet* find_nft_set(const std::string& name) const;
 };
 
 }  // namespace bpftables::ir

@@ -19,6 +19,7 @@ struct TargetName {
     std::string operator()(const NotrackTarget&) { return "NOTRACK"; }
     std::string operator()(const CtTarget&) { return "CT"; }
     std::string operator()(const OpaqueTarget& t) { return t.name; }
+    std::string operator()(const VmapTarget&) { return "VMAP"; }
 };
 
 const char* policy_name(Policy p) {

@@ -68,9 +68,14 @@ bool set_config(bpf_object* obj, const bpft_config& config, std::string& error) 
 bool fill_sets(bpf_object* obj, const ir::Program& program, const codegen::Layout& layout,
                std::string& error) {
     for (size_t i = 0; i < layout.sets.size(); ++i) {
-        const ir::IpSet* set = program.find_set(layout.sets[i]);
         std::string name = "bpft_set_" + std::to_string(i);
         bpf_map* map = bpf_object__find_map_by_name(obj, name.c_str());
+        if (const ir::NftSet* nft = program.find_nft_set(layout.sets[i])) {
+            if (!map) return error = "set " + layout.sets[i] + " has no map", false;
+            if (!fill_nft_set(bpf_map__fd(map), *nft, error)) return false;
+            continue;
+        }
+        const ir::IpSet* set = program.find_set(layout.sets[i]);
         if (!set || !map) return error = "set " + layout.sets[i] + " has no map", false;
         if (!fill_set(bpf_map__fd(map), *set, error)) return false;
     }

@@ -90,6 +90,49 @@ bool fill_set(int map_fd, const ir::IpSet& set, std::string& error) {
     return true;
 }
 
+bool fill_nft_set(int map_fd, const ir::NftSet& set, std::string& error) {
+    auto failed = [&] {
+        return error = "cannot fill nft set " + set.name + ": " + std::strerror(errno), false;
+    };
+    if (set.lpm) {
+        for (const ir::NftSet::Element& e : set.elements) {
+            uint8_t key[8];
+            std::memcpy(key, &e.prefix, 4);
+            std::memcpy(key + 4, e.key.data(), 4);
+            if (bpf_map_update_elem(map_fd, key, &e.value, BPF_ANY) != 0) return failed();
+        }
+        return true;
+    }
+    std::vector<uint8_t> keys;
+    std::vector<uint32_t> values;
+    keys.reserve(set.elements.size() * set.key_size);
+    for (const ir::NftSet::Element& e : set.elements) {
+        keys.insert(keys.end(), e.key.begin(), e.key.end());
+        values.push_back(e.value);
+    }
+    for (size_t done = 0; done < values.size();) {
+        uint32_t n = static_cast<uint32_t>(std::min<size_t>(values.size() - done, 1 << 14));
+        LIBBPF_OPTS(bpf_map_batch_opts, opts);
+        if (bpf_map_update_batch(map_fd, keys.data() + done * set.key_size, values.data() + done, &n,
+                                 &opts) != 0)
+            return failed();
+        done += n;
+    }
+    return true;
+}
+
+std::optional<Fd> create_nft_set(const ir::NftSet& set, std::string& error) {
+    MapSpec spec{set.lpm ? BPF_MAP_TYPE_LPM_TRIE : BPF_MAP_TYPE_HASH,
+                 "bpft_nft_set",
+                 set.lpm ? 8u : set.key_size,
+                 4,
+                 static_cast<uint32_t>(std::max<size_t>(set.elements.size(), 1)),
+                 BPF_F_NO_PREALLOC};
+    std::optional<Fd> map = create_map(spec, error);
+    if (!map || !fill_nft_set(map->get(), set, error)) return std::nullopt;
+    return map;
+}
+
 std::optional<std::vector<Fd>> create_ruleset_maps(const codegen::DirectProgram& direct, std::string& error) {
     std::vector<Fd> maps;
     if (!direct.layout.limits.empty()) {
@@ -116,7 +159,19 @@ std::optional<std::vector<Fd>> create_ruleset_maps(const codegen::DirectProgram&
     } else {
         maps.resize(maps.size() + 3);
     }
-    for (const ir::IpSet& set : direct.sets) {
+    for (const std::string& name : direct.layout.sets) {
+        if (auto nft = std::find_if(direct.nft_sets.begin(), direct.nft_sets.end(),
+                                    [&](const ir::NftSet& s) { return s.name == name; });
+            nft != direct.nft_sets.end()) {
+            std::optional<Fd> map = create_nft_set(*nft, error);
+            if (!map) return std::nullopt;
+            maps.push_back(std::move(*map));
+            continue;
+        }
+        auto found = std::find_if(direct.sets.begin(), direct.sets.end(),
+                                  [&](const ir::IpSet& s) { return s.name == name; });
+        if (found == direct.sets.end()) return error = "set " + name + " has no contents", std::nullopt;
+        const ir::IpSet& set = *found;
         MapSpec spec{BPF_MAP_TYPE_LPM_TRIE,
                      "bpft_set",
                      8,

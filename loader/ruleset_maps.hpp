@@ -18,6 +18,13 @@ namespace bpftables::loader {
 // Adds the members of `set` to the LPM trie `map_fd` (keys: prefix length, network-order address).
 bool fill_set(int map_fd, const ir::IpSet& set, std::string& error);
 
+// Adds the elements of an nft set or map to its hash or LPM trie (keys: NftSet::Element's bytes, after the
+// prefix length for an LPM trie; values: the element's verdict index). Hash maps are filled in batches.
+bool fill_nft_set(int map_fd, const ir::NftSet& set, std::string& error);
+
+// Creates the BPF map of an nft set or map (hash, or LPM trie) and fills it.
+std::optional<Fd> create_nft_set(const ir::NftSet& set, std::string& error);
+
 // Elements of the classifier's three arrays (bpft_cls_nodes, bpft_cls_leaves, bpft_cls_rules) for `trees`.
 struct ClassifierSizes {
     size_t nodes, leaves, rules;

@@ -82,6 +82,8 @@ std::optional<Expr> Reader::expr(const json& j, const SourceLoc& parent, int dep
                 return fail(l, "a set element with \"" + k + "\" is not supported");
             if ((k == "timeout" || k == "expires") && x.is_number_integer())
                 options += (options.empty() ? "" : " ") + k + " " + number(x) + "s";
+            if (k == "counter")  // per-element counters (their values are the kernel's): as the text's option
+                options += (options.empty() ? "" : " ") + std::string("counter");
             if (k == "comment" && x.is_string())
                 options +=
                     (options.empty() ? "" : " ") + std::string("comment \"") + x.get<std::string>() + "\"";

@@ -51,13 +51,11 @@ class PlanChains : public passes::Pass {
             }
             const ir::Rule& r = c.rules[i];
             int size = 1 + static_cast<int>(r.matches.size()) / 4;
-            const std::string* target = nullptr;
-            if (auto* j = std::get_if<ir::JumpTarget>(&r.target)) target = &j->chain;
-            if (auto* g = std::get_if<ir::GotoTarget>(&r.target)) target = &g->chain;
-            if (ir::Chain* to = target ? t.find(*target) : nullptr) {
-                const ir::ChainPlan& tp = plan(t, *to);
-                if (tp.inlined) size += tp.size;
-            }
+            for (const std::string& target : ir::target_chains(r.target))
+                if (ir::Chain* to = t.find(target)) {
+                    const ir::ChainPlan& tp = plan(t, *to);
+                    if (tp.inlined) size += tp.size;
+                }
             rule_size.push_back(size);
             p.size += size;
         }

@@ -84,6 +84,7 @@ struct Scope {
     // The elements of the named sets a rule reads by value (all but address sets of ip saddr/daddr, which are
     // ipsets): expanded where they are read, as an anonymous set written there.
     std::map<std::string, std::vector<Expr>> elements;
+    std::set<std::string> interval_sets;  // declared with "flags interval"
 };
 
 // Set elements that carry state the lookup evaluates (limit, quota, ct count, last): only the kernel has it.
@@ -128,6 +129,9 @@ class RuleLowering {
         : scope_(scope), diags_(&diags), nat_chain_(nat_chain), kernel_decides_(kernel_decides) {}
 
     std::optional<std::vector<ir::Rule>> run(const parser::nft::Rule& rule);
+    // The maps of the anonymous verdict maps the rule looks up (named sets' maps are built once the whole
+    // script is read: ScriptLowering).
+    std::vector<ir::NftSet>& anonymous_sets() { return anonymous_sets_; }
 
   private:
     bool error(const SourceLoc& loc, const std::string& msg, int length = 1) {
@@ -159,6 +163,11 @@ class RuleLowering {
     bool statement(const Statement& s);
     std::optional<ir::Target> verdict(const Expr& v);
     bool limit(const Statement& s);
+
+    // sets.cpp: one lookup in a BPF map; nullopt (nothing reported) where the map cannot hold the set: the
+    // caller expands it into one rule per element, as before.
+    std::optional<Alts> set_lookup(const Expr& lhs, Op op, const Expr& ref);
+    std::optional<Alts> vmap_lookup(const Expr& lhs, const Expr& rhs, const SourceLoc& loc);
 
     // selectors.cpp: a relation, dispatched by the table of selectors
 
@@ -198,6 +207,7 @@ class RuleLowering {
     bool nat_chain_ = false, kernel_decides_ = false;
     bool unsupported_ = false, failed_ = false;  // what the statement being lowered ran into
     std::vector<ir::Rule> rules_{1};
+    std::vector<ir::NftSet> anonymous_sets_;
     std::optional<ir::LogTarget> log_;
     SourceLoc log_loc_;
     bool verdict_seen_ = false;

@@ -9,6 +9,8 @@
 #include "compiler/nft/canonical.hpp"
 #include "compiler/nft/check.hpp"
 #include "compiler/nft/rule.hpp"
+#include "compiler/nft/sets.hpp"
+#include "compiler/values.hpp"
 #include "parser/nft_json.hpp"
 #include "parser/nft_parser.hpp"
 
@@ -35,18 +37,16 @@ class ScriptLowering {
         bool ok = true;
         find_kernel_sets(script);
         for (const auto& c : script.commands) ok &= command(c);
-        if (!ok) return std::nullopt;
+        if (!ok || !named_set_maps()) return std::nullopt;
         for (const ir::Table& t : program_.tables)  // jumps stay inside their table
             for (const ir::Chain& ch : t.chains)
-                for (const ir::Rule& r : ch.rules) {
-                    const std::string* to = nullptr;
-                    if (const auto* j = std::get_if<ir::JumpTarget>(&r.target)) to = &j->chain;
-                    if (const auto* g = std::get_if<ir::GotoTarget>(&r.target)) to = &g->chain;
-                    if (to && !t.find(*to))
-                        ok = error(r.target_loc, "no chain \"" + *to + "\" in table " + t.name);
-                    if (to && t.find(*to) && t.find(*to)->nft_hook)
-                        ok = error(r.target_loc, "cannot jump to base chain \"" + *to + "\"");
-                }
+                for (const ir::Rule& r : ch.rules)
+                    for (const std::string& to : ir::target_chains(r.target)) {
+                        if (!t.find(to))
+                            ok = error(r.target_loc, "no chain \"" + to + "\" in table " + t.name);
+                        if (t.find(to) && t.find(to)->nft_hook)
+                            ok = error(r.target_loc, "cannot jump to base chain \"" + to + "\"");
+                    }
         if (!ok) return std::nullopt;
         // nft's payload expressions do not match a header cut short: the kernel's copy decides such packets
         program_.short_headers = ir::ShortHeaders::kernel;
@@ -83,6 +83,61 @@ class ScriptLowering {
                 for (const auto& r : c.chain_body->rules) written(r);
             if (c.rule) written(*c.rule);
         }
+    }
+
+    // The maps of the named sets and verdict maps the rules look up, from their elements once the whole
+    // script is read (generators add elements after the rules), keyed as the first rule that reads each one;
+    // a named map's verdicts go into every rule that reads it.
+    bool named_set_maps() {
+        bool ok = true;
+        std::map<std::string, std::vector<ir::VmapVerdict>> verdicts;
+        auto build = [&](const std::string& name, const std::vector<ir::KeyPart>& key, const SourceLoc& at,
+                         bool map) {
+            if (program_.find_nft_set(name)) return;
+            std::string why;
+            auto elements = scope_.elements.find(name);
+            std::optional<ir::NftSet> set =
+                build_nft_set(name, at, key, scope_.interval_sets.count(name) > 0,
+                              elements == scope_.elements.end() ? std::vector<Expr>{} : elements->second, map,
+                              &verdicts[name], why);
+            if (!set) {
+                ok = error(at, "@" + name + ": " + why + " is not supported in a set a rule looks up");
+                return;
+            }
+            program_.nft_sets.push_back(std::move(*set));
+        };
+        // Anonymous maps are named by their place in the program ("__vmap0", ...), the same from nft text and
+        // JSON (the lowering named them by source position).
+        std::map<std::string, std::string> anonymous;
+        for (ir::Table& t : program_.tables)
+            for (ir::Chain& ch : t.chains)
+                for (ir::Rule& r : ch.rules)
+                    if (auto* v = std::get_if<ir::VmapTarget>(&r.target);
+                        v && v->map.starts_with("__vmap_")) {
+                        auto it =
+                            anonymous.emplace(v->map, "__vmap" + std::to_string(anonymous.size())).first;
+                        v->map = it->second;
+                    }
+        std::vector<ir::NftSet> kept;
+        for (ir::NftSet& s : program_.nft_sets)
+            if (auto it = anonymous.find(s.name); it != anonymous.end()) {
+                s.name = it->second;
+                kept.push_back(std::move(s));
+            }
+        program_.nft_sets = std::move(kept);
+        for (ir::Table& t : program_.tables)
+            for (ir::Chain& ch : t.chains)
+                for (ir::Rule& r : ch.rules) {
+                    for (size_t i = 0; i < r.matches.size(); ++i)
+                        if (const auto* m = std::get_if<ir::NftSetMatch>(&r.matches[i]))
+                            build(m->set, m->key, r.match_locs[i], false);
+                    if (auto* v = std::get_if<ir::VmapTarget>(&r.target);
+                        v && !v->map.starts_with("__vmap")) {
+                        build(v->map, v->key, r.target_loc, true);
+                        v->verdicts = verdicts[v->map];
+                    }
+                }
+        return ok;
     }
 
     bool error(const SourceLoc& loc, const std::string& m) {
@@ -156,9 +211,11 @@ class ScriptLowering {
         // nat statements: in nat base chains, and in user chains (jumped to from nat base chains, the kernel
         // checks; passes/check_targets.cpp refuses them where a compiled chain reaches them)
         bool nat_chain = !ch.nft_hook || ch.nft_hook->type == "nat";
-        std::optional<std::vector<ir::Rule>> rules =
-            RuleLowering(scope_, diags_, nat_chain, kernel_decides_).run(r);
+        RuleLowering lowering(scope_, diags_, nat_chain, kernel_decides_);
+        std::optional<std::vector<ir::Rule>> rules = lowering.run(r);
         if (!rules) return false;
+        for (ir::NftSet& s : lowering.anonymous_sets())
+            if (!program_.find_nft_set(s.name)) program_.nft_sets.push_back(std::move(s));
         ch.rules.insert(insert ? ch.rules.begin() : ch.rules.end(), rules->begin(), rules->end());
         return true;
     }
@@ -191,6 +248,8 @@ class ScriptLowering {
                            false;
         if (is_map) key = "map";
         scope_.sets[name] = key;
+        if (std::find(body.flags.begin(), body.flags.end(), "interval") != body.flags.end())
+            scope_.interval_sets.insert(name);
         std::vector<Expr>& kept = scope_.elements[name];
         if (body.elements) kept.insert(kept.end(), body.elements->args.begin(), body.elements->args.end());
         if (key != "ipv4_addr") return true;  // read by value where a rule reads it (named_elements)
@@ -202,15 +261,21 @@ class ScriptLowering {
             s = &program_.sets.back();
         }
         if (!body.elements) return true;
-        for (const Expr& e : body.elements->args) {
-            ir::Ipv4Net net;
-            if (e.kind != K::value || !ipv4_net(e.text, net))
-                return diags_.error(
-                           e.loc,
-                           "set element \"" + e.text + "\" is not supported (addresses and prefixes only)",
-                           e.length),
+        for (const Expr& e : body.elements->args) {  // a range as its prefixes
+            std::vector<ir::NftSet::Element> prefixes;
+            std::string why;
+            if (e.kind != K::value || !element_keys({ir::KeyPart{}}, true, e, prefixes, why))
+                return diags_.error(e.loc,
+                                    "set element \"" + e.text +
+                                        "\" is not supported (addresses, prefixes and ranges only)",
+                                    e.length),
                        false;
-            s->members.push_back(net);
+            for (const ir::NftSet::Element& p : prefixes) {
+                uint32_t mask = values::prefix_mask(static_cast<int>(p.prefix));
+                uint32_t a =
+                    static_cast<uint32_t>(p.key[0]) << 24 | p.key[1] << 16 | p.key[2] << 8 | p.key[3];
+                s->members.push_back(ir::Ipv4Net{a & mask, mask});
+            }
         }
         return true;
     }
@@ -228,6 +293,7 @@ class ScriptLowering {
             case O::ruleset:
                 if (c.verb == "flush") {
                     program_ = {};
+                    scope_.interval_sets.clear();
                     scope_.sets.clear();
                     scope_.elements.clear();
                     return true;

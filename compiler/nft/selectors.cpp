@@ -107,6 +107,10 @@ std::optional<Alts> RuleLowering::relation(const Expr& lhs_in, Op op, const Expr
     const Selector* reads_ipsets = lhs.kind == K::selector ? find_selector(lhs.text) : nullptr;
     bool address_set = rhs.kind == K::set_ref && reads_ipsets && reads_ipsets->named_sets &&
                        scope_.sets.count(rhs.text) && scope_.sets.at(rhs.text) == "ipv4_addr";
+    if (rhs.kind == K::set_ref && !and_mask && !mask) {  // one lookup in the set's map, where it can hold it
+        std::optional<Alts> lookup = set_lookup(lhs, op, rhs);
+        if (lookup || failed_) return lookup;
+    }
     if (rhs.kind == K::set_ref && !address_set) {
         std::optional<Expr> set = named_elements(rhs);
         if (!set) return std::nullopt;

@@ -60,6 +60,11 @@ bool RuleLowering::statement(const Statement& s) {
             // it (never reached, but nft takes them) the whole is the kernel's, as it was.
             if (rhs->kind == K::set_ref && rest_)
                 return unsupported(*rhs, "a named verdict map with statements after it");
+            if (std::optional<Alts> lookup = vmap_lookup(*lhs, *rhs, s.loc)) {  // one lookup, then a dispatch
+                verdict_seen_ = true;
+                return apply(*lookup, s.loc);
+            }
+            if (failed_) return false;
             if (rhs->kind == K::set_ref && !(rhs = named_elements(*rhs, true))) return false;
             if (rhs->kind != K::set) return unsupported(*rhs, "this verdict map");
             if (rhs->args.empty()) return unsupported(*rhs, "an empty verdict map");  // as empty sets are

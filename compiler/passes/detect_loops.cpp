@@ -26,24 +26,23 @@ class DetectLoops : public Pass {
         if (state[c.name] == 2) return true;
         state[c.name] = 1;
         path.push_back(c.name);
-        for (const ir::Rule& r : c.rules) {
-            const std::string* target = nullptr;
-            if (auto* j = std::get_if<ir::JumpTarget>(&r.target)) target = &j->chain;
-            if (auto* g = std::get_if<ir::GotoTarget>(&r.target)) target = &g->chain;
-            const ir::Chain* to = target ? t.find(*target) : nullptr;
-            if (!to) continue;
-            if (state[to->name] == 1) {
-                std::string loop;
-                bool on = false;
-                for (const std::string& p : path) {
-                    on = on || p == to->name;
-                    if (on) loop += p + " -> ";
+        for (const ir::Rule& r : c.rules)
+            for (const std::string& target : ir::target_chains(r.target)) {
+                const ir::Chain* to = t.find(target);
+                if (!to) continue;
+                if (state[to->name] == 1) {
+                    std::string loop;
+                    bool on = false;
+                    for (const std::string& p : path) {
+                        on = on || p == to->name;
+                        if (on) loop += p + " -> ";
+                    }
+                    diags.error(r.target_loc, "chain loop: " + loop + to->name,
+                                static_cast<int>(target.size()));
+                    return false;
                 }
-                diags.error(r.target_loc, "chain loop: " + loop + to->name, static_cast<int>(target->size()));
-                return false;
+                if (!visit(t, *to, state, path, diags)) return false;
             }
-            if (!visit(t, *to, state, path, diags)) return false;
-        }
         path.pop_back();
         state[c.name] = 2;
         return true;

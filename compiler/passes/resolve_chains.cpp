@@ -11,19 +11,16 @@ class ResolveChains : public Pass {
     bool run(ir::Program& program, Diagnostics& diags) override {
         for (const ir::Table& t : program.tables)
             for (const ir::Chain& c : t.chains)
-                for (const ir::Rule& r : c.rules) {
-                    const std::string* target = nullptr;
-                    if (auto* j = std::get_if<ir::JumpTarget>(&r.target)) target = &j->chain;
-                    if (auto* g = std::get_if<ir::GotoTarget>(&r.target)) target = &g->chain;
-                    if (!target) continue;
-                    const ir::Chain* to = t.find(*target);
-                    int len = static_cast<int>(target->size());
-                    if (!to)
-                        diags.error(r.target_loc, "chain '" + *target + "' does not exist in table " + t.name,
-                                    len);
-                    else if (to->builtin())
-                        diags.error(r.target_loc, "cannot jump to built-in chain '" + *target + "'", len);
-                }
+                for (const ir::Rule& r : c.rules)
+                    for (const std::string& target : ir::target_chains(r.target)) {
+                        const ir::Chain* to = t.find(target);
+                        int len = static_cast<int>(target.size());
+                        if (!to)
+                            diags.error(r.target_loc,
+                                        "chain '" + target + "' does not exist in table " + t.name, len);
+                        else if (to->builtin())
+                            diags.error(r.target_loc, "cannot jump to built-in chain '" + target + "'", len);
+                    }
         return false;
     }
 };

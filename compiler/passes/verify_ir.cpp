@@ -55,13 +55,11 @@ bool verify_ir(const ir::Program& program, Diagnostics& diags) {
                     std::visit(check, m);
                     if (!check.ok) bug(r.loc, "unmasked address or unordered range in a match");
                 }
-                const std::string* target = nullptr;
-                if (auto* j = std::get_if<ir::JumpTarget>(&r.target)) target = &j->chain;
-                if (auto* g = std::get_if<ir::GotoTarget>(&r.target)) target = &g->chain;
-                if (!target) continue;
-                const ir::Chain* to = t.find(*target);
-                if (!to || to->builtin())
-                    bug(r.target_loc, "jump to '" + *target + "', not a user chain of " + t.name);
+                for (const std::string& target : ir::target_chains(r.target)) {
+                    const ir::Chain* to = t.find(target);
+                    if (!to || to->builtin())
+                        bug(r.target_loc, "jump to '" + target + "', not a user chain of " + t.name);
+                }
             }
         }
     }

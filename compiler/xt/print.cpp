@@ -6,6 +6,39 @@
 namespace bpftables::xt {
 namespace {
 
+// An nft lookup's key as nft writes it: "ip daddr . meta l4proto . th dport", without spaces.
+std::string key_text(const std::vector<ir::KeyPart>& key) {
+    std::string out;
+    for (const ir::KeyPart& k : key) {
+        if (!out.empty()) out += '.';
+        const char* port_proto = k.proto == 6 ? "tcp" : k.proto == 17 ? "udp" : "th";
+        switch (k.field) {
+            case ir::KeyField::saddr:
+                out += "saddr";
+                break;
+            case ir::KeyField::daddr:
+                out += "daddr";
+                break;
+            case ir::KeyField::l4proto:
+                out += "l4proto";
+                break;
+            case ir::KeyField::sport:
+                out += std::string(port_proto) + "-sport";
+                break;
+            case ir::KeyField::dport:
+                out += std::string(port_proto) + "-dport";
+                break;
+            case ir::KeyField::iifname:
+                out += "iifname";
+                break;
+            case ir::KeyField::oifname:
+                out += "oifname";
+                break;
+        }
+    }
+    return out;
+}
+
 struct MatchPrinter {
     std::string& out;
 
@@ -29,6 +62,10 @@ struct MatchPrinter {
     void operator()(const ir::OpaqueMatch& m) {
         for (const std::string& a : m.args) out += ' ' + quote_if_needed(a);
     }
+    void operator()(const ir::NftSetMatch& m) {  // nft's "KEY @set", which has no iptables form
+        out += m.invert ? " ! --lookup " : " --lookup ";
+        out += key_text(m.key) + " @" + quote_if_needed(m.set);
+    }
 #define XT_MATCH(name, type)             \
     void operator()(const ir::type& m) { \
         print(m, out);                   \
@@ -48,6 +85,9 @@ struct TargetPrinter {
     void operator()(const ir::OpaqueTarget& t) {
         for (const std::string& a : t.args) out += ' ' + quote_if_needed(a);
     }
+    void operator()(const ir::VmapTarget& t) {  // nft's "KEY vmap @m", which has no iptables form
+        out += " --key " + key_text(t.key) + " --map @" + quote_if_needed(t.map);
+    }
 #define XT_TARGET(name, type)            \
     void operator()(const ir::type& t) { \
         print(t, out);                   \
@@ -62,6 +102,7 @@ struct ModuleName {
     std::string operator()(const ir::InterfaceMatch&) { return {}; }
     std::string operator()(const ir::FragmentMatch&) { return {}; }
     std::string operator()(const ir::OpaqueMatch& m) { return m.module; }
+    std::string operator()(const ir::NftSetMatch&) { return "nftset"; }
 #define XT_MATCH(name, type)                  \
     std::string operator()(const ir::type&) { \
         return #name;                         \

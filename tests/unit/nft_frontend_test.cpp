@@ -96,9 +96,7 @@ TEST(NftLower, Ruleset) {
     EXPECT_EQ(in.rules[0].matches, std::vector<ir::Match>{ct});
     EXPECT_EQ(in.rules[1].matches, std::vector<ir::Match>{(ir::InterfaceMatch{ir::Dir::src, "lo", false})});
     const ir::Rule& r = in.rules[2];
-    ir::SetMatch set;
-    set.name = "allowed";
-    set.flags = {ir::Dir::src};
+    ir::NftSetMatch set{"allowed", {ir::KeyPart{ir::KeyField::saddr, 0}}, false};  // one lookup in its map
     ir::TcpMatch tcp;
     tcp.dport = ir::Negatable<ir::PortRange>{{22, 22}, false};
     EXPECT_EQ(r.matches, (std::vector<ir::Match>{ir::ProtocolMatch{6, false}, set, tcp}));
@@ -188,7 +186,8 @@ TEST(NftCheck, RefusesWhatNftRefuses) {
         << diags.str();
 }
 
-TEST(NftLower, SetsExpandVmapsSplit) {
+// Anonymous sets expand into one rule per element; a verdict map is one rule, one lookup and a dispatch.
+TEST(NftLower, SetsExpandVmapsLookUp) {
     Diagnostics diags;
     std::vector<ir::Rule> r = lower("ip saddr { 1.1.1.1, 2.2.2.0/24 } drop", diags);
     ASSERT_EQ(r.size(), 2u) << diags.str();
@@ -196,9 +195,12 @@ TEST(NftLower, SetsExpandVmapsSplit) {
     r = lower("ip saddr != { 1.1.1.1, 2.2.2.2 } drop", diags);
     ASSERT_EQ(r.size(), 1u);
     EXPECT_EQ(r[0].matches.size(), 2u);
-    r = lower("tcp dport vmap { 22 : accept, 23 : drop }", diags);
-    ASSERT_EQ(r.size(), 2u);
-    EXPECT_TRUE(std::holds_alternative<ir::DropTarget>(r[1].target));
+    r = lower("tcp dport vmap { 22 : accept, 23 : drop, 24 : accept }", diags);
+    ASSERT_EQ(r.size(), 1u);
+    const auto& vmap = std::get<ir::VmapTarget>(r[0].target);
+    EXPECT_EQ(vmap.key, std::vector<ir::KeyPart>{(ir::KeyPart{ir::KeyField::dport, 6})});
+    EXPECT_EQ(vmap.verdicts, (std::vector<ir::VmapVerdict>{{ir::VmapVerdict::Kind::accept, {}},
+                                                           {ir::VmapVerdict::Kind::drop, {}}}));
     r = lower("meta l4proto { tcp, udp } th dport 53 accept", diags);
     ASSERT_EQ(r.size(), 2u) << diags.str();
     EXPECT_TRUE(std::holds_alternative<ir::UdpMatch>(r[1].matches[1]));
@@ -260,12 +262,12 @@ TEST(NftLower, KernelDecidesWhatIsNotCompiled) {
     EXPECT_EQ(rules[1].matches,
               std::vector<ir::Match>{(ir::OpaqueMatch{"nft", {"--statement", "ip saddr @seen drop"}})});
     EXPECT_TRUE(
-        std::holds_alternative<ir::SetMatch>(rules[2].matches[0]));  // a set nothing changes: compiled
+        std::holds_alternative<ir::NftSetMatch>(rules[2].matches[0]));  // a set nothing changes: compiled
     EXPECT_TRUE(std::holds_alternative<ir::OpaqueMatch>(rules[3].matches.back()));
 }
 
-// Concatenations and named sets read by value expand as anonymous sets do: one rule per element (ports: one
-// multiport).
+// Concatenations and named sets a map cannot hold (intervals of ports, a concatenation with intervals) expand
+// as anonymous sets do: one rule per element (ports: one multiport); the others are one lookup.
 TEST(NftLower, ConcatenationsAndNamedSetsExpand) {
     Diagnostics diags;
     std::optional<ir::Program> p = parse_and_lower_nft(R"(table ip t {
@@ -284,10 +286,10 @@ TEST(NftLower, ConcatenationsAndNamedSetsExpand) {
     ASSERT_TRUE(p) << diags.str();
     std::vector<std::string> rules;
     for (const ir::Rule& r : p->tables[0].chains[0].rules) rules.push_back(ir::rule_spec(r));
-    EXPECT_EQ(rules,
-              (std::vector<std::string>{"-s 198.18.0.1/32 -p tcp -m tcp --dport 22 -j ACCEPT",
-                                        "-s 198.18.0.0/24 -p tcp -m tcp --dport 80:81 -j ACCEPT",
-                                        "-p udp -m multiport --dports 53,1000:2000 -j DROP", "-j ACCEPT"}));
+    EXPECT_EQ(rules, (std::vector<std::string>{"-s 198.18.0.1/32 -p tcp -m tcp --dport 22 -j ACCEPT",
+                                               "-s 198.18.0.0/24 -p tcp -m tcp --dport 80:81 -j ACCEPT",
+                                               "-p udp -m multiport --dports 53,1000:2000 -j DROP",
+                                               "-p udp -m nftset ! --lookup udp-dport @none -j ACCEPT"}));
     Diagnostics bad;
     EXPECT_FALSE(parse_and_lower_nft(
         "table ip t {\n chain c {\n  ip saddr . tcp dport { 198.18.0.1 } accept\n }\n}\n", "s.nft", bad));
@@ -345,8 +347,9 @@ TEST(NftLower, GeneratorRulesets) {
     const ir::Table& t = p->tables[0];
     ASSERT_EQ(t.find("fwd")->rules.size(), 1u);
     const ir::Rule& vmap = t.find("fwd")->rules[0];
-    EXPECT_EQ(vmap.matches, std::vector<ir::Match>{(ir::InterfaceMatch{ir::Dir::dst, "br0", false})});
-    EXPECT_EQ(std::get<ir::JumpTarget>(vmap.target).chain, "fwd_br0");
+    EXPECT_TRUE(vmap.matches.empty());
+    EXPECT_EQ(std::get<ir::VmapTarget>(vmap.target).verdicts,
+              std::vector<ir::VmapVerdict>{(ir::VmapVerdict{ir::VmapVerdict::Kind::jump, "fwd_br0"})});
     const ir::Chain& after = *t.find("fwd_br0");  // reached from forward only: compiled
     EXPECT_TRUE(std::holds_alternative<ir::ConntrackMatch>(after.rules[0].matches[0]));
     EXPECT_EQ(after.rules[1].matches,
