@@ -81,8 +81,12 @@ bool same_rule(const ir::Rule& a, const ir::Rule& b);
 // text; the n-th copy of a rule takes the n-th one's), zero for the others.
 void carry_counters(const ir::Program& previous, ir::Program& target);
 // Counters (per gid of `layout`) of the rules of `target` that also exist in `previous` (same table, chain
-// and rule text), taken from there.
-std::vector<bpft_counter> carried(const ir::Program& previous, ir::Program target,
+// and rule text), taken from there: from `values` (per gid of `previous_gids`) in compiled chains, from
+// `previous` itself in the others. What carry_counters does after set_counted, without copying either
+// program (two copies were a third of a 100,000-rule restore).
+std::vector<bpft_counter> carried(const ir::Program& previous,
+                                  const std::vector<codegen::GidInfo>& previous_gids,
+                                  const std::vector<bpft_counter>& values, const ir::Program& target,
                                   const std::vector<codegen::GidInfo>& layout);
 
 // Fails on purpose at the point a test names (BPFTABLES_TEST_FAIL=swap:N fails before the N+1th swap,
