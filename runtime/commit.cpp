@@ -361,7 +361,7 @@ bool set_counters(Transaction& tx) {
     } else {
         const ir::Program* committed = committed_ir(tx, tx.error);
         if (!committed) return false;
-        initial = carried(*committed, tx.old.gids, tx.before, tx.request.program, tx.next.gids);
+        initial = carried(*committed, tx.old.gids, tx.before, tx.next.gids);
     }
     auto counted = std::find_if(tx.programs.begin(), tx.programs.end(),
                                 [](const HookProgram& p) { return static_cast<bool>(p.maps.counters); });
@@ -575,8 +575,7 @@ void carry_counters(Transaction& tx) {
     std::string ignored;
     if (any)
         if (const ir::Program* committed = committed_ir(tx, ignored)) {
-            std::vector<bpft_counter> add =
-                carried(*committed, tx.old.gids, delta, tx.request.program, tx.next.gids);
+            std::vector<bpft_counter> add = carried(*committed, tx.old.gids, delta, tx.next.gids);
             for (size_t i = 0; i < add.size(); ++i)
                 if (add[i].packets || add[i].bytes) tx.next.offsets[static_cast<int>(i)] = add[i];
         }

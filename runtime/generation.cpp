@@ -186,66 +186,47 @@ void carry_counters(const ir::Program& previous, ir::Program& target) {
 
 namespace {
 
-// Every rule and builtin policy of `program` with its key (gid_key), in the order for_each_counted and
-// carry_counters visit them: f(table, chain, rule or null for the policy, key).
-template <typename F>
-void for_each_keyed(const ir::Program& program, F f) {
-    for (const ir::Table& t : program.tables)
-        for (const ir::Chain& c : t.chains) {
-            for (const ir::Rule& r : c.rules)
-                f(t, c, &r, gid_key(t.name, c.name, 1, "-A " + c.name + " " + ir::rule_spec(r)));
-            if (c.builtin()) f(t, c, nullptr, gid_key(t.name, c.name, 0, ""));
-        }
+// Whether gid `g` is a rule or a policy (not the kernel's handoff of a base chain bpftables does not compile).
+bool counted(const codegen::GidInfo& g) {
+    return g.rule != 0 || g.text.rfind(':', 0) == 0;
 }
-
-// The gids of a layout by key: next(key) is the gid of the key's next occurrence, -1 past the last.
-class GidsByKey {
-  public:
-    explicit GidsByKey(const std::vector<codegen::GidInfo>& gids) {
-        for (size_t i = 0; i < gids.size(); ++i)
-            index_[gid_key(gids[i].table, gids[i].chain, gids[i].rule, gids[i].text)].push_back(
-                static_cast<int>(i));
-    }
-    int next(const std::string& key) {
-        auto it = index_.find(key);
-        size_t n = seen_[key]++;
-        return it != index_.end() && n < it->second.size() ? it->second[n] : -1;
-    }
-
-  private:
-    std::unordered_map<std::string, std::vector<int>> index_;
-    std::unordered_map<std::string, size_t> seen_;
-};
 
 }  // namespace
 
 std::vector<bpft_counter> carried(const ir::Program& previous,
                                   const std::vector<codegen::GidInfo>& previous_gids,
-                                  const std::vector<bpft_counter>& values, const ir::Program& target,
+                                  const std::vector<bpft_counter>& values,
                                   const std::vector<codegen::GidInfo>& layout) {
+    // The counters of every rule and policy of `previous` by key (gid_key), in the chains' order: the
+    // compiled ones from `values` through the gids (which list them in that order, with their text), the
+    // others as `previous` has them.
     std::unordered_map<std::string, std::vector<ir::Counters>> by_key;
-    GidsByKey old_gids(previous_gids);
-    for_each_keyed(previous, [&](const ir::Table& t, const ir::Chain& c, const ir::Rule* r, std::string key) {
-        ir::Counters v = r ? r->counters.value_or(ir::Counters{}) : c.policy_counters;
-        if (compiler::is_compiled_chain(t, c)) {
-            int gid = old_gids.next(key);
-            v = gid >= 0 && static_cast<size_t>(gid) < values.size()
-                    ? ir::Counters{values[gid].packets, values[gid].bytes}
-                    : ir::Counters{};
+    for (size_t i = 0; i < previous_gids.size(); ++i) {
+        const codegen::GidInfo& g = previous_gids[i];
+        if (!counted(g)) continue;
+        by_key[gid_key(g.table, g.chain, g.rule, g.text)].push_back(
+            i < values.size() ? ir::Counters{values[i].packets, values[i].bytes} : ir::Counters{});
+    }
+    for (const ir::Table& t : previous.tables)
+        for (const ir::Chain& c : t.chains) {
+            if (compiler::is_compiled_chain(t, c)) continue;
+            for (const ir::Rule& r : c.rules)
+                by_key[gid_key(t.name, c.name, 1, "-A " + c.name + " " + ir::rule_spec(r))].push_back(
+                    r.counters.value_or(ir::Counters{}));
+            if (c.builtin()) by_key[gid_key(t.name, c.name, 0, "")].push_back(c.policy_counters);
         }
-        by_key[std::move(key)].push_back(v);
-    });
+    // The n-th rule (or policy) of the layout with a key takes the n-th counters of that key.
     std::unordered_map<std::string, size_t> used;
-    GidsByKey new_gids(layout);
     std::vector<bpft_counter> out(layout.size());
-    for_each_keyed(
-        target, [&](const ir::Table& t, const ir::Chain& c, const ir::Rule*, const std::string& key) {
-            if (!compiler::is_compiled_chain(t, c)) return;
-            auto it = by_key.find(key);
-            size_t n = used[key]++;
-            ir::Counters v = it != by_key.end() && n < it->second.size() ? it->second[n] : ir::Counters{};
-            if (int gid = new_gids.next(key); gid >= 0) out[gid] = {v.packets, v.bytes};
-        });
+    for (size_t i = 0; i < layout.size(); ++i) {
+        const codegen::GidInfo& g = layout[i];
+        if (!counted(g)) continue;
+        std::string key = gid_key(g.table, g.chain, g.rule, g.text);
+        auto it = by_key.find(key);
+        size_t n = used[key]++;
+        if (it != by_key.end() && n < it->second.size())
+            out[i] = {it->second[n].packets, it->second[n].bytes};
+    }
     return out;
 }
 
