@@ -410,6 +410,8 @@ def classbench_section(args, results, loads, programs, nspps, rulesets):
              "`bench/classbench.py`, less the filters on protocols other than TCP and UDP (the generator sends "
              "those two). Their addresses span all of IPv4, so only the programs are measured (bpftables is "
              "forced to INPUT; the netfilter contenders would see only the packets addressed to the DUT). "
+             "`last`: the flow whose first matching rule is the latest found (these sets end with rules that "
+             "earlier ones cover); `miss`: none exists when a set ends with catch-all rules. "
              "Mpps: median of the repetitions; `÷1`: that median ÷ the same program's with one rule (synthetic "
              "N=1, same traffic kind); `load`: parse, compile (C and clang) and load of the XDP program; bytes "
              "per rule: map memory of the classifier's nodes, leaf references and rules over the rules.", ""]

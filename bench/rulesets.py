@@ -304,7 +304,8 @@ def flow_for(rule, rnd, used):
 
 def make_flows(rules, traffic, rnd, limit=1 << 16):
     """Flows for a traffic kind: `last` — one flow whose first matching rule is the last rule a NEW packet can
-    match; `spread` — one flow per such rule (evenly sampled above `limit`); `miss` — up to 64 flows no rule
+    match (when no packet reaches it, the latest rule that one of a few flows aimed at the last rules reaches);
+    `spread` — one flow per such rule (evenly sampled above `limit`); `miss` — up to 64 flows no rule
     matches (the policy decides). Returns [] when the ruleset allows no such flow."""
     used = _Used(rules)
     spans = [_span(r) for r in rules]
@@ -317,7 +318,18 @@ def make_flows(rules, traffic, rnd, limit=1 << 16):
             f = flow_for(rules[k], rnd, used)
             if not any(_hits(c, f) for c in spans[:k]):
                 return [f]
-        return []
+        # No packet reaches the last rule (ClassBench sets end with rules that earlier ones cover): the flow
+        # whose first matching rule is the latest found, from a few flows inside each of the last rules.
+        best, best_k = None, -1
+        for k in hit[-2:-33:-1]:
+            if k <= best_k:
+                break
+            for _ in range(4):
+                f = flow_for(rules[k], rnd, used)
+                j = first_match(rules, f, spans)
+                if j is not None and j > best_k:
+                    best, best_k = f, j
+        return [best] if best else []
     if traffic == "spread":
         return [flow_for(rules[k], rnd, used) for k in spread_rules(rules, limit)]
     flows = []  # miss: destination port 9, below every synthetic rule's ports; anything that matches is left out
