@@ -89,6 +89,7 @@ std::string wide_rule_text(std::mt19937& rng) {
 TEST(ClassifierRuns, WideOverlappingRulesAreNeverRefused) {
     std::mt19937 rng(17);
     std::vector<std::string> rules;
+    rules.reserve(4000);
     for (int i = 0; i < 4000; ++i) rules.push_back(wide_rule_text(rng));
     ir::Program program = lower(input_rules(rules));
     codegen::Layout layout = layout_of(program);
@@ -123,6 +124,7 @@ TEST(ClassifierRuns, WideOverlappingRulesAreNeverRefused) {
 TEST(ClassifierRuns, TreesAreBuiltOncePerCache) {
     std::mt19937 rng(23);
     std::vector<std::string> rules;
+    rules.reserve(4000);
     for (int i = 0; i < 4000; ++i) rules.push_back(wide_rule_text(rng));
     ir::Program input = lower(input_rules(rules));
     codegen::Options options = codegen::options_from_environment();
