@@ -63,7 +63,10 @@ std::optional<CommitRequest> merge_iptables(const State& committed_state, Iptabl
     // Tables the input names replace (or, with --noflush, are) the committed ones; the others stay (copied:
     // the committed program goes on to the commit, which needs it whole).
     auto taken = [&](const ir::Table& t) { return input.only_table.empty() || t.name == input.only_table; };
-    ir::Program next{committed->family, {}, committed->sets, committed->short_headers};
+    std::vector<ir::Table> committed_tables = std::move(committed->tables);
+    ir::Program next = *committed;  // all but the tables (whatever fields a program has)
+    next.tables.clear();
+    committed->tables = std::move(committed_tables);
     for (const ir::Table& t : committed->tables)
         if (ir::Table* in = lowered->find(t.name); !in || !taken(*in))
             next.tables.push_back(t);
