@@ -437,7 +437,8 @@ int dut_command(const Args& args) {
               << " clang_s=" << built->object.seconds
               << " load_s=" << std::chrono::duration<double>(t2 - t1).count() << " insns=" << s.insns
               << " verified_insns=" << s.verified_insns << " jited_bytes=" << s.jited_bytes
-              << " object_bytes=" << dut.object.size() << " c_bytes=" << built->c.source.size();
+              << " object_bytes=" << dut.object.size() << " c_bytes=" << built->c.source.size()
+              << " classifier_bytes=" << s.classifier_bytes;
     }
     if (mode != "bpftables-xdp") {
         dut.bench = open_bench_object(1);

@@ -12,6 +12,9 @@ CONTENDERS = ["iptables-legacy", "iptables-nft", "nft", "nft-set", "bpftables-xd
 TRAFFIC = ["last", "spread", "miss"]
 SYNTHETIC = "synthetic"  # the ruleset label of gen_ruleset.py's rulesets; a corpus ruleset's label is its name
 SYNTHETIC6 = "synthetic-ipv6"  # the same rulesets mapped into 2001:db8::/32 (the IPv6 mode, ipv6_section)
+CLASSBENCH = "classbench"  # ClassBench sets are labelled classbench/SEED_N (run_bench.py --classbench)
+# ClassBench addresses span all of IPv4: only the programs (forced to INPUT) see every packet (rulesets.py)
+CLASSBENCH_CONTENDERS = ["bpftables-xdp", "bpftables-tc", "xdp-drop"]
 
 
 def log(*args):
@@ -66,7 +69,8 @@ def write_csvs(bench_dir, results, loads, programs, nspps, skipped, rulesets, co
                 w.writerow([label] + [d.get(k, "") for k in RULESET_KEYS[1:]])
 
 
-PROGRAM_KEYS = ["compile_s", "clang_s", "load_s", "insns", "verified_insns", "jited_bytes", "object_bytes", "c_bytes"]
+PROGRAM_KEYS = ["compile_s", "clang_s", "load_s", "insns", "verified_insns", "jited_bytes", "object_bytes", "c_bytes",
+                "classifier_bytes"]
 RULESET_KEYS = ["ruleset", "source", "rules", "spread_flows", "spread_own_rule", "spread_checked", "no_flows"]
 
 
@@ -217,6 +221,7 @@ def write_report(out, args, results, loads, programs, nspps, info, skipped, comm
                         for tt in TRAFFIC) + " |")
                     break
     lines += corpus_sections(args, all_results, all_loads, all_programs, all_nspps, all_skipped, rulesets)
+    lines += classbench_section(args, all_results, all_loads, all_programs, all_nspps, rulesets)
     if all_skipped:
         lines += ["", "## Not measured", ""]
         for (label, n, c), why in sorted(all_skipped.items()):
@@ -315,7 +320,8 @@ def corpus_plot(path, labels, contenders, median):
 
 def corpus_sections(args, results, loads, programs, nspps, skipped, rulesets):
     """One section per corpus ruleset: Mpps per contender and traffic kind, ratios, load times, programs."""
-    labels = [label for label in rulesets if label != SYNTHETIC and any(r["ruleset"] == label for r in results)]
+    labels = [label for label in rulesets if label != SYNTHETIC and not label.startswith(CLASSBENCH + "/") and
+              any(r["ruleset"] == label for r in results)]
     if not labels:
         return []
 
@@ -383,6 +389,60 @@ def corpus_sections(args, results, loads, programs, nspps, skipped, rulesets):
                              f"{p.get('verified_insns', '')}, JIT bytes {p.get('jited_bytes', '')}; ns/packet of "
                              f"the program alone (`BPF_PROG_TEST_RUN`, repeat {args.nspp_repeat}): {ns or '—'}.")
         lines.append("")
+    return lines
+
+
+def classbench_section(args, results, loads, programs, nspps, rulesets):
+    """ClassBench sets (run_bench.py --classbench): per set and size, Mpps of each program per traffic kind and
+    its ratio to the same program with one rule (synthetic N=1 of the same run or report), load time, map
+    memory of the classifier per rule, ns/packet of the program alone."""
+    labels = sorted((label for label in rulesets if label.startswith(CLASSBENCH + "/") and
+                     any(r["ruleset"] == label for r in results)),
+                    key=lambda lb: (lb.split("/")[1].split("_")[0], int(lb.rsplit("_", 1)[1])))
+    if not labels:
+        return []
+
+    def median(label, t, c):
+        v = [r["mpps"] for r in results if (r["ruleset"], r["traffic"], r["contender"]) == (label, t, c)]
+        return statistics.median(v) if v else None
+
+    lines = ["", "## ClassBench filter sets", "",
+             "ClassBench (`shared/corpus/classbench`: the seeds of real ACLs, firewalls and IP chains) sets made by "
+             "its `db_generator -bc SEED N 2 0.5 -0.1` and turned into INPUT rules (every one DROP) by "
+             "`bench/classbench.py`, less the filters on protocols other than TCP and UDP (the generator sends "
+             "those two). Their addresses span all of IPv4, so only the programs are measured (bpftables is "
+             "forced to INPUT; the netfilter contenders would see only the packets addressed to the DUT). "
+             "`last`: the flow whose first matching rule is the latest found (these sets end with rules that "
+             "earlier ones cover); `miss`: none exists when a set ends with catch-all rules. "
+             "Mpps: median of the repetitions; `÷1`: that median ÷ the same program's with one rule (synthetic "
+             "N=1, same traffic kind); `load`: parse, compile (C and clang) and load of the XDP program; bytes "
+             "per rule: map memory of the classifier's nodes, leaf references and rules over the rules.", ""]
+    for c in [c for c in ("bpftables-xdp", "bpftables-tc") if any(r["contender"] == c and r["ruleset"] in labels
+                                                                   for r in results)]:
+        one = {t: median(SYNTHETIC, t, c) for t in TRAFFIC}
+        lines += [f"`{c}` (Mpps; ÷1):", "",
+                  "| set | rules | last | spread | miss | load s | verified insns | classifier bytes / rule | "
+                  "ns/pkt last / spread / miss |", "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+        for label in labels:
+            n = rulesets[label].get("rules")
+            cells = []
+            for t in TRAFFIC:
+                m = median(label, t, c)
+                ratio = f" ({m / one[t]:.2f})" if m and one[t] else ""
+                cells.append(f"{m:.3g}{ratio}" if m else "—")
+            rn = next((r["n"] for r in results if r["ruleset"] == label), None)
+            p = programs.get((label, rn, c), {})
+            load = loads.get((label, rn, c))
+            per_rule = (f"{int(p['classifier_bytes']) / int(n):.0f}" if p.get("classifier_bytes") and n else "—")
+            ns = " / ".join(f"{nspps[(label, rn, c, t)]:.0f}" if (label, rn, c, t) in nspps else "—"
+                            for t in TRAFFIC)
+            lines.append(f"| {label.split('/')[1]} | {n} | " + " | ".join(cells) +
+                         f" | {f'{load:.2f}' if load is not None else '—'} | {p.get('verified_insns', '—')} | "
+                         f"{per_rule} | {ns} |")
+        lines.append("")
+    ceil = [f"{label.split('/')[1]} " + "/".join(f"{median(label, t, 'xdp-drop'):.3g}" if median(label, t, "xdp-drop")
+                                                 else "—" for t in TRAFFIC) for label in labels]
+    lines += ["xdp-drop (the ceiling; last/spread/miss Mpps): " + ", ".join(ceil) + ".", ""]
     return lines
 
 

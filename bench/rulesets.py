@@ -233,6 +233,49 @@ def write_ipv6(src, path):
         f.write(text)
 
 
+def classbench_rulesets(corpus_dir, sets, sizes, work_dir, log=print):
+    """(label, iptables-save path, filters left out) of each ClassBench set SEED_N (`sets` like ["acl1", "fw1"],
+    `sizes` like [1000, 10000]): the filter set `work_dir/SEED_N` is made by the corpus' db_generator
+    (`-bc SEED N 2 0.5 -0.1`, as docs/design-notes.md's figures) unless it is there already (db_generator seeds
+    itself from the clock: keeping the file keeps the set of an earlier run), built into `work_dir` from
+    `corpus_dir/classbench/db_generator` on first use; then bench/classbench.py's rules (every one DROP,
+    the policy too) without the filters on protocols the generator cannot send (not tcp or udp). The addresses
+    are ClassBench's own (all of IPv4): bpftables at the DUT is forced to INPUT (no route is looked up), the
+    netfilter contenders would only see the packets addressed to the DUT, so ClassBench rows measure the
+    programs (run_bench.py: CLASSBENCH_CONTENDERS)."""
+    from classbench import convert as classbench_convert
+    source = os.path.join(corpus_dir, "classbench")
+    gen = os.path.join(work_dir, "db_generator", "db_generator")
+    out = []
+    for name in sets:
+        for n in sizes:
+            raw = os.path.join(work_dir, f"{name}_{n}")
+            if not os.path.exists(raw):
+                if not os.path.exists(gen):
+                    build = os.path.dirname(gen)
+                    os.makedirs(build, exist_ok=True)
+                    for f in os.listdir(os.path.join(source, "db_generator")):
+                        with open(os.path.join(source, "db_generator", f), "rb") as a, \
+                                open(os.path.join(build, f), "wb") as b:
+                            b.write(a.read())
+                    log(f"classbench: building db_generator in {build}")
+                    subprocess.run(["make", "-C", build, "db_generator"], check=True, capture_output=True)
+                log(f"classbench: generating {raw}")
+                subprocess.run([gen, "-bc", os.path.join(source, "seeds", f"{name}_seed"), str(n), "2", "0.5",
+                                "-0.1", raw], check=True, capture_output=True, cwd=work_dir)
+            with open(raw) as f:
+                text, _ = classbench_convert(f.readlines())
+            # policy DROP, as for the other rulesets: `miss` then measures the walk, not the stack behind ACCEPT
+            lines = text.replace(":INPUT ACCEPT", ":INPUT DROP").splitlines()
+            kept = [line for line in lines if not line.startswith("-A ") or " -p tcp" in line or
+                    " -p udp" in line or " -p " not in line]
+            path = os.path.join(work_dir, f"{name}_{n}.rules")
+            with open(path, "w") as f:
+                f.write("\n".join(kept) + "\n")
+            out.append((f"classbench/{name}_{n}", path, len(lines) - len(kept)))
+    return out
+
+
 # ---------------------------------------------------------------------------------------------------- flows
 
 def _span(rule):
@@ -302,7 +345,8 @@ def flow_for(rule, rnd, used):
 
 def make_flows(rules, traffic, rnd, limit=1 << 16):
     """Flows for a traffic kind: `last` — one flow whose first matching rule is the last rule a NEW packet can
-    match; `spread` — one flow per such rule (evenly sampled above `limit`); `miss` — up to 64 flows no rule
+    match (when no packet reaches it, the latest rule that one of a few flows aimed at the last rules reaches);
+    `spread` — one flow per such rule (evenly sampled above `limit`); `miss` — up to 64 flows no rule
     matches (the policy decides). Returns [] when the ruleset allows no such flow."""
     used = _Used(rules)
     spans = [_span(r) for r in rules]
@@ -315,7 +359,18 @@ def make_flows(rules, traffic, rnd, limit=1 << 16):
             f = flow_for(rules[k], rnd, used)
             if not any(_hits(c, f) for c in spans[:k]):
                 return [f]
-        return []
+        # No packet reaches the last rule (ClassBench sets end with rules that earlier ones cover): the flow
+        # whose first matching rule is the latest found, from a few flows inside each of the last rules.
+        best, best_k = None, -1
+        for k in hit[-2:-33:-1]:
+            if k <= best_k:
+                break
+            for _ in range(4):
+                f = flow_for(rules[k], rnd, used)
+                j = first_match(rules, f, spans)
+                if j is not None and j > best_k:
+                    best, best_k = f, j
+        return [best] if best else []
     if traffic == "spread":
         return [flow_for(rules[k], rnd, used) for k in spread_rules(rules, limit)]
     flows = []  # miss: destination port 9, below every synthetic rule's ports; anything that matches is left out

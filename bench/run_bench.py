@@ -43,10 +43,12 @@ def log(*args):
 # ---------------------------------------------------------------------------------------------------- rulesets
 
 sys.path.insert(0, HERE)
-from rulesets import (CORPUS, corpus_rulesets, first_match, load_file_ruleset, make_flows,  # noqa: E402,F401
-                      make_ruleset, nft_set, nft_translate, own_rule_share, spread_rules, write_flows, write_ipv6)
+from rulesets import (CORPUS, classbench_rulesets, corpus_rulesets, first_match, load_file_ruleset,  # noqa: E402,F401
+                      make_flows, make_ruleset, nft_set, nft_translate, own_rule_share, parse_rules, spread_rules,
+                      write_flows, write_ipv6)
 
-from report import (CONTENDERS, SYNTHETIC, SYNTHETIC6, TRAFFIC, accepted_section, ipv6_section,  # noqa: E402
+from report import (CLASSBENCH, CLASSBENCH_CONTENDERS, CONTENDERS, SYNTHETIC, SYNTHETIC6, TRAFFIC,  # noqa: E402
+                    accepted_section, ipv6_section,
                     read_previous, write_report)
 import accepted  # noqa: E402
 
@@ -236,9 +238,14 @@ def measure(args, pts, traffics, contenders, data, info, failures, tmp, checkpoi
     for k, (label, ruleset, rules, seed, family) in enumerate(pts):
         n = len(rules)
         name = {SYNTHETIC: f"N={n}", SYNTHETIC6: f"IPv6 N={n}"}.get(label, f"{label} ({n} rules)")
+        point_contenders = contenders
+        if label.startswith(CLASSBENCH + "/") and not args.contenders_given:
+            point_contenders = [c for c in contenders if c in CLASSBENCH_CONTENDERS]
         nft_file, nft_set_file = os.path.join(tmp, f"rules-{k}.nft"), os.path.join(tmp, f"set-{k}.nft")
-        nft_translate(ruleset, nft_file, family)
-        nft_set(rules, nft_set_file, family)
+        if "nft" in point_contenders:
+            nft_translate(ruleset, nft_file, family)
+        if "nft-set" in point_contenders:
+            nft_set(rules, nft_set_file, family)
         flow_files, expect = {}, {}
         for t in traffics:
             flows = make_flows(rules, t, random.Random(f"{seed}-{t}"))
@@ -258,7 +265,7 @@ def measure(args, pts, traffics, contenders, data, info, failures, tmp, checkpoi
             # Every contender set up at once, each in its own pair of namespaces; the repetitions then
             # go round the contenders, so a change in the machine's load hits all of them alike.
             duts = {}
-            for c in contenders:
+            for c in point_contenders:
                 if c.startswith("bpftables") and n > args.bpftables_max_rules:
                     skipped[(label, n, c)] = (f"not run: compiling {n} rules takes too long for this run "
                                               f"(--bpftables-max-rules {args.bpftables_max_rules})")
@@ -333,6 +340,18 @@ def points(args, tmp, rulesets, skipped):
     sources = [(label, path) for name in args.corpus for label, path in corpus_rulesets(args.corpus_dir, name)
                if re.search(args.corpus_match, label)]
     sources += [(os.path.basename(f), f) for f in args.ruleset]
+    if args.classbench:
+        os.makedirs(args.classbench_dir, exist_ok=True)
+        for label, path, left_out in classbench_rulesets(args.corpus_dir, args.classbench.split(","),
+                                                         [int(x) for x in args.classbench_sizes.split(",")],
+                                                         args.classbench_dir, log):
+            with open(path) as f:
+                rules = parse_rules(f.read())
+            name = label.split("/")[1]
+            rulesets[label] = {"source": f"db_generator -bc {name.split('_')[0]}_seed {name.split('_')[1]} 2 0.5 "
+                                         f"-0.1 ({left_out} filters on other protocols left out)",
+                               "rules": len(rules)}
+            yield label, path, rules, f"{args.seed}-{label}", 4
     for k, (label, src) in enumerate(sources):
         path = os.path.join(tmp, f"ruleset-{k}.txt")
         try:
@@ -378,6 +397,13 @@ def main():
     ap.add_argument("--corpus-match", default="", help="only the corpus rulesets whose name matches this regex")
     ap.add_argument("--ruleset", action="append", default=[], metavar="FILE",
                     help="measure this iptables-save file too (converted like the corpus); repeatable")
+    ap.add_argument("--classbench", default="",
+                    help="ClassBench sets too, e.g. acl1,fw1,ipc1 (made by the corpus' db_generator at "
+                         "--classbench-sizes; measured with the contenders CLASSBENCH_CONTENDERS unless "
+                         "--contenders is given)")
+    ap.add_argument("--classbench-sizes", default="1000,10000,100000")
+    ap.add_argument("--classbench-dir", default=os.path.join(tempfile.gettempdir(), "bpftables-classbench"),
+                    help="where db_generator is built and its sets kept (an existing set is reused)")
     ap.add_argument("--traffic", default=",".join(TRAFFIC))
     ap.add_argument("--contenders", default=",".join(CONTENDERS))
     ap.add_argument("--bpftables-max-rules", type=int, default=1000,
@@ -421,7 +447,7 @@ def main():
         else:
             log(f"run_bench: no corpus in {args.corpus_dir}: the corpus part of the smoke test is skipped")
     if args.rules is None:
-        args.rules = "none" if args.corpus or args.ruleset else "1,10,100,1000"
+        args.rules = "none" if args.corpus or args.ruleset or args.classbench else "1,10,100,1000"
     args.ns_list = [] if args.rules == "none" else [int(x) for x in args.rules.split(",")]
     try:
         args.families = sorted({int(x) for x in args.family.split(",")})
@@ -464,7 +490,9 @@ def main():
         return 0
     if args.append:
         labels = [label for name in args.corpus for label, _ in corpus_rulesets(args.corpus_dir, name)
-                  if re.search(args.corpus_match, label)] + [os.path.basename(f) for f in args.ruleset]
+                  if re.search(args.corpus_match, label)] + [os.path.basename(f) for f in args.ruleset] + \
+            [f"{CLASSBENCH}/{name}_{n}" for name in filter(None, args.classbench.split(","))
+             for n in args.classbench_sizes.split(",")]
         results, loads, programs, nspps, skipped, rulesets, previous = read_previous(
             args.out, {(SYNTHETIC, n, c) for n in args.ns_list for c in contenders + ["all"]} |
             {(label, None, c) for label in labels for c in contenders + ["all"]})

@@ -30,11 +30,14 @@ std::optional<Build> build(ir::Program& program, Hook hook, Diagnostics& diags, 
     return Build{std::move(*c), std::move(*obj)};
 }
 
+bool prepare_direct(ir::Program& program, Diagnostics& diags, const Options& options) {
+    return passes::run_pipeline(program, diags, options.trace) &&
+           passes::run_checks(program, diags, options.trace) && run_transforms(program, diags, options);
+}
+
 std::optional<DirectProgram> build_direct(ir::Program& program, Hook hook, Diagnostics& diags,
                                           const Options& options) {
-    if (!passes::run_pipeline(program, diags, options.trace) ||
-        !passes::run_checks(program, diags, options.trace) || !run_transforms(program, diags, options))
-        return std::nullopt;
+    if (!prepare_direct(program, diags, options)) return std::nullopt;
     return emit_direct(program, hook, diags, options);
 }
 

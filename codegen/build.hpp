@@ -27,6 +27,10 @@ inline std::optional<Build> build(ir::Program& program, Hook hook, Diagnostics& 
 std::optional<DirectProgram> build_direct(ir::Program& program, Hook hook, Diagnostics& diags,
                                           const Options& options);
 
+// build_direct's passes alone (false when they refuse the program): they do not depend on the hook, so a
+// program prepared once can go to emit_direct for every hook (a restore builds XDP and TC).
+bool prepare_direct(ir::Program& program, Diagnostics& diags, const Options& options);
+
 // The code generator's passes (codegen/passes/passes.hpp): they record their decisions in each chain's
 // ir::ChainPlan, which `--dump-after PASS` prints and the C back end follows.
 bool run_transforms(ir::Program& program, Diagnostics& diags, const Options& options = {});

@@ -1,6 +1,7 @@
 #include "codegen/classifier.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <tuple>
 
@@ -271,54 +272,116 @@ size_t classifier_bytes(const ClassifierTrees& trees) {
     return trees.nodes.size() * node_bytes + refs + trees.rules.size() * rule_bytes;
 }
 
-std::optional<ClassifierTrees> build_classifier(const std::vector<std::vector<bpft_cls_rule>>& runs,
-                                                std::string& error, size_t* failed) {
+namespace {
+
+// The trees of one run (its roots 0 to 2 * BPFT_CLS_TREES - 1, its rules 0 to run.size() - 1), or nullopt
+// with `error`.
+std::optional<ClassifierTrees> build_run(const std::vector<bpft_cls_rule>& run, std::string& error) {
     ClassifierTrees out;
-    out.nodes.resize(2 * BPFT_CLS_TREES * runs.size());
+    out.nodes.resize(2 * BPFT_CLS_TREES);
     for (bpft_cls_node& root : out.nodes) root = {BPFT_CLS_LEAF, 0, 0, 0, 0, 0};  // empty until built
-    for (const std::vector<bpft_cls_rule>& run : runs) {  // the rules of every run, run after run
-        uint32_t begin = static_cast<uint32_t>(out.rules.size());
-        out.rules.insert(out.rules.end(), run.begin(), run.end());
-        out.run_rules.emplace_back(begin, static_cast<uint32_t>(out.rules.size()));
-    }
+    out.rules = run;
+    out.run_rules.emplace_back(0, static_cast<uint32_t>(run.size()));
     std::vector<Box> boxes[2];  // whole headers (ports), truncated ones (every rule's ports widened)
     for (bool ports : {true, false}) {
-        boxes[ports].reserve(out.rules.size());
-        for (const bpft_cls_rule& r : out.rules) boxes[ports].push_back(box_of(r, ports));
+        boxes[ports].reserve(run.size());
+        for (const bpft_cls_rule& r : run) boxes[ports].push_back(box_of(r, ports));
     }
     const Region whole{{0, 0, 0, 0, 0}, {32, 32, 8, 16, 16}};
-    for (size_t run = 0; run < runs.size(); ++run) {
-        auto [begin, end] = out.run_rules[run];
-        // The run's share of the budget, less what its rules and roots take anyway.
-        size_t n = end - begin, max_bytes = n * (classifier_bytes_per_rule - rule_bytes);
-        size_t nodes0 = out.nodes.size(), leaves0 = out.leaves.size();
-        bool built = false;
-        for (bool leaf_only : {false, true}) {  // a short run that cannot be cut well is one leaf per tree
-            out.nodes.resize(nodes0), out.leaves.resize(leaves0);
-            built = true;
-            for (bool ports : {true, false}) {
-                Builder builder(out, boxes[ports], max_bytes, leaf_only);
-                std::vector<std::vector<uint32_t>> groups = separate(boxes[ports], begin, end);
-                for (size_t tree = 0; tree < BPFT_CLS_TREES && built; ++tree) {
-                    uint32_t root =
-                        static_cast<uint32_t>((2 * run + (ports ? 0 : 1)) * BPFT_CLS_TREES + tree);
-                    out.nodes[root] = {BPFT_CLS_LEAF, 0, 0, 0, 0, 0};
-                    if (tree < groups.size())
-                        built = builder.build(root, std::move(groups[tree]), whole, 0, error);
-                }
+    // The run's share of the budget, less what its rules and roots take anyway.
+    uint32_t n = static_cast<uint32_t>(run.size());
+    size_t max_bytes = n * (classifier_bytes_per_rule - rule_bytes);
+    bool built = false;
+    for (bool leaf_only : {false, true}) {  // a short run that cannot be cut well is one leaf per tree
+        out.nodes.resize(2 * BPFT_CLS_TREES), out.leaves.clear();
+        built = true;
+        for (bool ports : {true, false}) {
+            Builder builder(out, boxes[ports], max_bytes, leaf_only);
+            std::vector<std::vector<uint32_t>> groups = separate(boxes[ports], 0, n);
+            for (size_t tree = 0; tree < BPFT_CLS_TREES && built; ++tree) {
+                uint32_t root = static_cast<uint32_t>((ports ? 0 : 1) * BPFT_CLS_TREES + tree);
+                out.nodes[root] = {BPFT_CLS_LEAF, 0, 0, 0, 0, 0};
+                if (tree < groups.size())
+                    built = builder.build(root, std::move(groups[tree]), whole, 0, error);
             }
-            if (built || n > BPFT_CLS_LEAF_MAX) break;
         }
-        if (!built) {
+        if (built || n > BPFT_CLS_LEAF_MAX) break;
+    }
+    if (!built) return std::nullopt;
+    return out;
+}
+
+// Appends one run's trees (build_run's) to `out` as run `index`, with `rules` (the run's, with the
+// verdicts they have here): roots into their slots, the other nodes, leaves and rules after what is there.
+void append_run(ClassifierTrees& out, size_t index, const ClassifierTrees& one,
+                const std::vector<bpft_cls_rule>& rules) {
+    constexpr uint32_t roots = 2 * BPFT_CLS_TREES;
+    uint32_t node0 = static_cast<uint32_t>(out.nodes.size()),
+             leaf0 = static_cast<uint32_t>(out.leaves.size()),
+             rule0 = static_cast<uint32_t>(out.rules.size());
+    auto relocated = [&](bpft_cls_node n) {
+        n.base = n.field == BPFT_CLS_LEAF ? n.base + leaf0 : n.base - roots + node0;
+        return n;
+    };
+    for (uint32_t r = 0; r < roots; ++r) out.nodes[index * roots + r] = relocated(one.nodes[r]);
+    out.nodes.reserve(out.nodes.size() + one.nodes.size() - roots);
+    for (size_t i = roots; i < one.nodes.size(); ++i) out.nodes.push_back(relocated(one.nodes[i]));
+    out.leaves.reserve(out.leaves.size() + one.leaves.size());
+    for (uint32_t id : one.leaves) out.leaves.push_back(id + rule0);
+    out.rules.insert(out.rules.end(), rules.begin(), rules.end());
+    out.run_rules.emplace_back(rule0, static_cast<uint32_t>(out.rules.size()));
+}
+
+}  // namespace
+
+ClassifierCache::Entry ClassifierCache::get(const std::vector<bpft_cls_rule>& run,
+                                            const std::function<Entry()>& build) {
+    std::string key(run.size() * sizeof(bpft_cls_rule), '\0');
+    for (size_t i = 0; i < run.size(); ++i) {
+        bpft_cls_rule r = run[i];
+        r.verdict = 0, r.pad = 0;
+        std::memcpy(key.data() + i * sizeof r, &r, sizeof r);
+    }
+    std::promise<Entry> promise;
+    std::shared_future<Entry> future;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto [it, inserted] = entries_.try_emplace(std::move(key));
+        if (inserted)
+            it->second = promise.get_future().share(), ++builds_;
+        else
+            future = it->second;
+    }
+    if (future.valid()) return future.get();
+    Entry e = build();
+    promise.set_value(e);
+    return e;
+}
+
+std::optional<ClassifierTrees> build_classifier(const std::vector<std::vector<bpft_cls_rule>>& runs,
+                                                std::string& error, size_t* failed, ClassifierCache* cache) {
+    ClassifierTrees out;
+    out.nodes.resize(2 * BPFT_CLS_TREES * runs.size());
+    for (size_t run = 0; run < runs.size(); ++run) {
+        auto build = [&] {
+            ClassifierCache::Entry e;
+            if (std::optional<ClassifierTrees> one = build_run(runs[run], e.error))
+                e.trees = std::make_shared<const ClassifierTrees>(std::move(*one));
+            return e;
+        };
+        ClassifierCache::Entry e = cache ? cache->get(runs[run], build) : build();
+        if (!e.trees) {
+            error = e.error;
             if (failed) *failed = run;
             return std::nullopt;
         }
+        append_run(out, run, *e.trees, runs[run]);
     }
     return out;
 }
 
 std::optional<ClassifierTrees> build_classifier(const ir::Program& program, const Layout& layout,
-                                                std::string& error) {
+                                                std::string& error, ClassifierCache* cache) {
     std::vector<std::vector<bpft_cls_rule>> runs;
     for (const ClassifierRun& cr : layout.runs) {
         const ir::Table* table = program.find(cr.table);
@@ -337,7 +400,7 @@ std::optional<ClassifierTrees> build_classifier(const ir::Program& program, cons
         }
     }
     size_t failed = 0;
-    std::optional<ClassifierTrees> trees = build_classifier(runs, error, &failed);
+    std::optional<ClassifierTrees> trees = build_classifier(runs, error, &failed, cache);
     if (!trees && failed < layout.runs.size()) {
         const ClassifierRun& cr = layout.runs[failed];
         error = "rules " + std::to_string(cr.first + 1) + " to " + std::to_string(cr.first + cr.count) +

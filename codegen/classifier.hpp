@@ -10,6 +10,11 @@
 // layout lists them); the loader builds their trees with this and fills the maps; bpf/bpftables.bpf.h walks
 // them.
 #include <cstdint>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,16 +43,39 @@ size_t classifier_bytes(const ClassifierTrees& trees);
 // The most map memory a run may take per rule; a run beyond it is not built (classifier_runs.cpp splits it).
 constexpr size_t classifier_bytes_per_rule = 200;
 
+// The trees of single runs, built once and shared: the classifier-runs pass builds a run's trees to know
+// whether it fits, the emitter needs the same trees, and a restore builds the program of each hook (XDP and
+// TC) from the same rules. Keyed by the run's rules without their verdicts (the trees depend on the fields
+// only); safe to share between the threads that build the hooks' programs (one builds a run, the others
+// wait for it).
+class ClassifierCache {
+  public:
+    struct Entry {
+        std::shared_ptr<const ClassifierTrees>
+            trees;          // one run's, as build_classifier makes them; null: failed
+        std::string error;  // why it failed
+    };
+    // The trees of `run`, built by `build` on the first request for its rules.
+    Entry get(const std::vector<bpft_cls_rule>& run, const std::function<Entry()>& build);
+    size_t builds() const { return builds_; }
+
+  private:
+    std::mutex mutex_;
+    std::map<std::string, std::shared_future<Entry>> entries_;
+    size_t builds_ = 0;
+};
+
 // Builds the trees of runs of rules (each in the chain's order, with their verdicts). Fails, saying why, when
 // a run's trees would exceed the limits that bpf/abi.h sets for the walk (depth, rules per leaf) or
 // classifier_bytes_per_rule (and sets `*failed` to that run's index); a run of at most BPFT_CLS_LEAF_MAX rules
-// never fails.
+// never fails. With a cache, each run's trees are built once per cache.
 std::optional<ClassifierTrees> build_classifier(const std::vector<std::vector<bpft_cls_rule>>& runs,
-                                                std::string& error, size_t* failed = nullptr);
+                                                std::string& error, size_t* failed = nullptr,
+                                                ClassifierCache* cache = nullptr);
 
 // The rules of every run in `layout` (classifier_rule of each, with its gid), then their trees.
 std::optional<ClassifierTrees> build_classifier(const ir::Program& program, const Layout& layout,
-                                                std::string& error);
+                                                std::string& error, ClassifierCache* cache = nullptr);
 
 // A packet's classifier fields, host order.
 struct ClassifierPacket {

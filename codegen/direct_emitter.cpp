@@ -218,7 +218,7 @@ std::optional<DirectProgram> DirectEmitter::run() {
     std::optional<ClassifierTrees> trees;
     if (!layout_.runs.empty()) {
         std::string error;
-        trees = build_classifier(program_, layout_, error);
+        trees = build_classifier(program_, layout_, error, options_.classifier_cache.get());
         if (!trees) {
             diags_.error({}, "cannot build the classifier: " + error);
             return std::nullopt;

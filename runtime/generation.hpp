@@ -80,9 +80,14 @@ bool same_rule(const ir::Rule& a, const ir::Rule& b);
 // The counters of each rule and policy of `target` that also exists in `previous` (same table, chain and rule
 // text; the n-th copy of a rule takes the n-th one's), zero for the others.
 void carry_counters(const ir::Program& previous, ir::Program& target);
-// Counters (per gid of `layout`) of the rules of `target` that also exist in `previous` (same table, chain
-// and rule text), taken from there.
-std::vector<bpft_counter> carried(const ir::Program& previous, ir::Program target,
+// Counters (per gid of `layout`, the new program's) of its rules and policies that also exist in `previous`
+// (same table, chain and rule text; the n-th copy of a rule takes the n-th one's): from `values` (per gid of
+// `previous_gids`) in compiled chains, from `previous` itself in the others. What carry_counters does after
+// set_counted, without copying either program or printing their compiled rules again (the gids hold their
+// text): two copies and four prints of every rule were a third of a 100,000-rule restore.
+std::vector<bpft_counter> carried(const ir::Program& previous,
+                                  const std::vector<codegen::GidInfo>& previous_gids,
+                                  const std::vector<bpft_counter>& values,
                                   const std::vector<codegen::GidInfo>& layout);
 
 // Fails on purpose at the point a test names (BPFTABLES_TEST_FAIL=swap:N fails before the N+1th swap,

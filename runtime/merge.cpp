@@ -19,7 +19,8 @@ std::optional<CommitRequest> merge_iptables(const State& committed_state, Iptabl
                                             Diagnostics& diags, std::string& error) {
     std::optional<ir::Program> committed = committed_program(committed_state, false, error);
     if (!committed) return error += "\n", std::nullopt;
-    if (is_nft(committed_state)) {
+    bool replaced_nft = is_nft(committed_state);
+    if (replaced_nft) {
         // iptables input replaces a committed nft ruleset entirely (the two cannot be kept in one text).
         if (input.noflush || !input.only_table.empty())
             return error =
@@ -59,16 +60,20 @@ std::optional<CommitRequest> merge_iptables(const State& committed_state, Iptabl
     std::vector<std::string> netfilter_tables;
     for (const ir::Table& t : lowered->tables)
         if (input.only_table.empty() || t.name == input.only_table) netfilter_tables.push_back(t.name);
-    // Tables the input names replace (or, with --noflush, are) the committed ones; the others stay.
-    ir::Program next = *committed;
-    for (ir::Table& t : lowered->tables) {
-        if (!input.only_table.empty() && t.name != input.only_table)
-            continue;  // -T: the input's other tables are ignored
-        if (ir::Table* existing = next.find(t.name))
-            *existing = std::move(t);
+    // Tables the input names replace (or, with --noflush, are) the committed ones; the others stay (copied:
+    // the committed program goes on to the commit, which needs it whole).
+    auto taken = [&](const ir::Table& t) { return input.only_table.empty() || t.name == input.only_table; };
+    std::vector<ir::Table> committed_tables = std::move(committed->tables);
+    ir::Program next = *committed;  // all but the tables (whatever fields a program has)
+    next.tables.clear();
+    committed->tables = std::move(committed_tables);
+    for (const ir::Table& t : committed->tables)
+        if (ir::Table* in = lowered->find(t.name); !in || !taken(*in))
+            next.tables.push_back(t);
         else
-            next.tables.push_back(std::move(t));
-    }
+            next.tables.push_back(std::move(*in)), in->name.clear();  // moved: not appended below
+    for (ir::Table& t : lowered->tables)
+        if (!t.name.empty() && taken(t) && !next.find(t.name)) next.tables.push_back(std::move(t));
     next.sets = std::move(sets);
     // A new bit: every table's copy gets the new bookkeeping (netfilter.hpp: kernel_copy).
     if (bit != committed_state.decided_mark)
@@ -76,6 +81,7 @@ std::optional<CommitRequest> merge_iptables(const State& committed_state, Iptabl
             if (std::find(netfilter_tables.begin(), netfilter_tables.end(), t.name) == netfilter_tables.end())
                 netfilter_tables.push_back(t.name);
     CommitRequest request{std::move(next)};
+    if (!replaced_nft) request.committed = std::move(committed);  // parsed once (commit.cpp: committed_ir)
     request.decided_mark = input.decided_mark;
     request.netfilter_tables = std::move(netfilter_tables);
     if (!request.netfilter_tables.empty())

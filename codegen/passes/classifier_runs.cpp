@@ -15,7 +15,8 @@ namespace {
 
 class ClassifierRuns : public passes::Pass {
   public:
-    explicit ClassifierRuns(const Options& options) : min_(options.classifier_min) {}
+    explicit ClassifierRuns(const Options& options)
+        : min_(options.classifier_min), cache_(options.classifier_cache.get()) {}
     const char* name() const override { return "classifier-runs"; }
     bool run(ir::Program& program, Diagnostics&) override {
         bool changed = false;
@@ -45,7 +46,7 @@ class ClassifierRuns : public passes::Pass {
         for (int i = first; i < first + count; ++i)
             rules.push_back(*classifier_rule(c.rules[i], static_cast<uint32_t>(i)));
         std::string why;
-        if (build_classifier({rules}, why)) {
+        if (build_classifier({rules}, why, nullptr, cache_)) {
             c.plan.classified.emplace_back(first, count);
             return;
         }
@@ -62,6 +63,7 @@ class ClassifierRuns : public passes::Pass {
     }
 
     int min_;
+    ClassifierCache* cache_;
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <cstring>
 
 #include "base/diagnostics.hpp"
 #include "codegen/build.hpp"
@@ -88,6 +89,7 @@ std::string wide_rule_text(std::mt19937& rng) {
 TEST(ClassifierRuns, WideOverlappingRulesAreNeverRefused) {
     std::mt19937 rng(17);
     std::vector<std::string> rules;
+    rules.reserve(4000);
     for (int i = 0; i < 4000; ++i) rules.push_back(wide_rule_text(rng));
     ir::Program program = lower(input_rules(rules));
     codegen::Layout layout = layout_of(program);
@@ -114,6 +116,45 @@ TEST(ClassifierRuns, WideOverlappingRulesAreNeverRefused) {
                 << "run " << run << " packet " << i;
         }
     }
+}
+
+// Trees built once (codegen::ClassifierCache): the classifier-runs pass builds every run it tries, split
+// halves included; the emitter of the same program and a second hook's pass and emitter (a restore builds
+// XDP and TC) build nothing more, and the trees are those of a build without the cache.
+TEST(ClassifierRuns, TreesAreBuiltOncePerCache) {
+    std::mt19937 rng(23);
+    std::vector<std::string> rules;
+    rules.reserve(4000);
+    for (int i = 0; i < 4000; ++i) rules.push_back(wide_rule_text(rng));
+    ir::Program input = lower(input_rules(rules));
+    codegen::Options options = codegen::options_from_environment();
+    ASSERT_TRUE(options.classifier_cache);
+    ir::Program first = input, second = input;
+    Diagnostics diags;
+    codegen::run_transforms(first, diags, options);
+    codegen::Layout layout = codegen::make_layout(first);
+    ASSERT_GT(layout.runs.size(), 1u);  // some run was split: the pass tried more runs than it kept
+    size_t tried = options.classifier_cache->builds();
+    EXPECT_GT(tried, layout.runs.size());
+    std::string error;
+    std::optional<codegen::ClassifierTrees> cached =
+        codegen::build_classifier(first, layout, error, options.classifier_cache.get());
+    ASSERT_TRUE(cached) << error;
+    codegen::run_transforms(second, diags, options);
+    ASSERT_TRUE(codegen::build_classifier(second, codegen::make_layout(second), error,
+                                          options.classifier_cache.get()));
+    EXPECT_EQ(options.classifier_cache->builds(), tried);
+    std::optional<codegen::ClassifierTrees> fresh = codegen::build_classifier(first, layout, error);
+    ASSERT_TRUE(fresh) << error;
+    ASSERT_EQ(cached->nodes.size(), fresh->nodes.size());
+    for (size_t i = 0; i < fresh->nodes.size(); ++i)
+        ASSERT_EQ(std::memcmp(&cached->nodes[i], &fresh->nodes[i], sizeof(bpft_cls_node)), 0) << "node " << i;
+    EXPECT_EQ(cached->leaves, fresh->leaves);
+    EXPECT_EQ(cached->run_rules, fresh->run_rules);
+    ASSERT_EQ(cached->rules.size(), fresh->rules.size());
+    EXPECT_EQ(
+        std::memcmp(cached->rules.data(), fresh->rules.data(), fresh->rules.size() * sizeof(bpft_cls_rule)),
+        0);
 }
 
 TEST(ClassifierRuns, OnlySimpleRulesAndLongEnough) {
