@@ -59,18 +59,23 @@ static __always_inline __u16 ip_checksum(const struct iphdr* ip) {
     return (__u16)~sum;
 }
 
+/* The next flow, round robin (NULL when the maps fail). */
+static __always_inline struct bench_flow* bench_next_flow(void) {
+    __u32 zero = 0;
+    __u64* seq = bpf_map_lookup_elem(&bench_seq, &zero);
+    if (!seq) return 0;
+    __u32 index = (__u32)(*seq % bench_nflows);
+    *seq += 1;
+    return bpf_map_lookup_elem(&bench_flows, &index);
+}
+
 /* Rewrites the template frame's IPv4 and L4 headers with the next flow (round robin) and sends it out. */
 SEC("xdp")
 int bench_gen(struct xdp_md* ctx) {
     void* data = (void*)(long)ctx->data;
     void* data_end = (void*)(long)ctx->data_end;
     if (data + FRAME_LEN > data_end) return XDP_ABORTED;
-    __u32 zero = 0;
-    __u64* seq = bpf_map_lookup_elem(&bench_seq, &zero);
-    if (!seq) return XDP_ABORTED;
-    __u32 index = (__u32)(*seq % bench_nflows);
-    *seq += 1;
-    struct bench_flow* f = bpf_map_lookup_elem(&bench_flows, &index);
+    struct bench_flow* f = bench_next_flow();
     if (!f) return XDP_ABORTED;
 
     struct iphdr* ip = data + sizeof(struct ethhdr);
@@ -128,12 +133,7 @@ int bench_gen6(struct xdp_md* ctx) {
     void* data = (void*)(long)ctx->data;
     void* data_end = (void*)(long)ctx->data_end;
     if (data + FRAME6_LEN > data_end) return XDP_ABORTED;
-    __u32 zero = 0;
-    __u64* seq = bpf_map_lookup_elem(&bench_seq, &zero);
-    if (!seq) return XDP_ABORTED;
-    __u32 index = (__u32)(*seq % bench_nflows);
-    *seq += 1;
-    struct bench_flow* f = bpf_map_lookup_elem(&bench_flows, &index);
+    struct bench_flow* f = bench_next_flow();
     if (!f) return XDP_ABORTED;
 
     struct ipv6hdr* ip6 = data + sizeof(struct ethhdr);

@@ -230,6 +230,21 @@ def send(build_dir, topo, flows_file, seconds, max_packets, cpu):
     return int(out[1]), float(out[3])
 
 
+def measure_in_tmp(args, make_points, traffics, contenders, data, info, failures, checkpoint):
+    """measure() of make_points(tmp) in a temporary directory, every namespace removed however it ends; True when
+    interrupted (Ctrl-C)."""
+    try:
+        with tempfile.TemporaryDirectory(prefix="bpftables-bench-") as tmp:
+            measure(args, make_points(tmp), traffics, contenders, data, info, failures, tmp, checkpoint)
+    except KeyboardInterrupt as e:
+        log(f"run_bench: interrupted ({e}); cleaned up")
+        return True
+    finally:
+        for ns in list(LIVE_NAMESPACES):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    return False
+
+
 def measure(args, pts, traffics, contenders, data, info, failures, tmp, checkpoint):
     """Measures each point of `pts` (label, ruleset file, rules, seed text, family 4 or 6) with every contender
     and traffic kind, into `data` (results, loads, programs, nspps, skipped, rulesets); checkpoint() after each
@@ -500,17 +515,10 @@ def main():
         info["threaded"] = "yes"  # as the earlier run found (it is recorded in its report)
     failures = []
     data = (results, loads, programs, nspps, skipped, rulesets)
-    try:
-        with tempfile.TemporaryDirectory(prefix="bpftables-bench-") as tmp:
-            measure(args, points(args, tmp, rulesets, skipped), traffics, contenders, data, info, failures, tmp,
-                    lambda: write_report(args.out, args, results, loads, programs, nspps, info, skipped, command,
-                                         rulesets))  # so far
-    except KeyboardInterrupt as e:
-        log(f"run_bench: interrupted ({e}); cleaned up")
+    if measure_in_tmp(args, lambda tmp: points(args, tmp, rulesets, skipped), traffics, contenders, data, info,
+                      failures, lambda: write_report(args.out, args, results, loads, programs, nspps, info, skipped,
+                                                     command, rulesets)):  # so far
         return 130
-    finally:
-        for ns in list(LIVE_NAMESPACES):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
     write_report(args.out, args, results, loads, programs, nspps, info, skipped, command, rulesets)
     log(f"run_bench: wrote {os.path.join(args.out, 'benchmarks.md')}")
     if args.smoke:  # the accepted-traffic mode and the host firewall, briefly, with the two contenders compared
@@ -533,15 +541,8 @@ def run_ipv6(args, command):
     data, info, failures = ([], {}, {}, {}, {}, {}), {}, []
     traffics, contenders = args.traffic.split(","), args.contenders.split(",")
     write = lambda: ipv6_section(args, data, command)  # noqa: E731
-    try:
-        with tempfile.TemporaryDirectory(prefix="bpftables-bench-") as tmp:
-            measure(args, ipv6_points(args, tmp), traffics, contenders, data, info, failures, tmp, write)
-    except KeyboardInterrupt as e:
-        log(f"run_bench: interrupted ({e}); cleaned up")
+    if measure_in_tmp(args, lambda tmp: ipv6_points(args, tmp), traffics, contenders, data, info, failures, write):
         return 130
-    finally:
-        for ns in list(LIVE_NAMESPACES):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
     write()
     log(f"run_bench: wrote the IPv6 section of {os.path.join(args.out, 'benchmarks.md')}")
     for f in failures:
