@@ -2,7 +2,10 @@
 
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <fcntl.h>
 #include <sched.h>
+#include <spawn.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,23 +35,74 @@ namespace {
 
 using values::format_hex;
 
-// Runs `command` with `input` on its stdin; its output (stdout, and stderr unless `stderr_too` is false) goes to
-// `output`.
+// `command` as its words: split at spaces, a word quoted by shell_word() taken whole (the only quoting the
+// commands here use).
+std::vector<std::string> command_words(const std::string& command) {
+    std::vector<std::string> words;
+    std::string word;
+    bool in_word = false;
+    for (size_t i = 0; i < command.size(); ++i) {
+        char c = command[i];
+        if (c == ' ') {
+            if (in_word) words.push_back(std::move(word)), word.clear(), in_word = false;
+        } else if (c == '\\' && i + 1 < command.size()) {
+            word += command[++i], in_word = true;
+        } else if (c == '\'') {
+            size_t end = command.find('\'', i + 1);
+            if (end == std::string::npos) end = command.size();
+            word += command.substr(i + 1, end - i - 1), in_word = true;
+            i = end;
+        } else {
+            word += c, in_word = true;
+        }
+    }
+    if (in_word) words.push_back(std::move(word));
+    return words;
+}
+
+// Runs `command` (its words: command_words) with `input` on its stdin, without a shell (sh -c added a process
+// start to each of a restore's two to four commands); its output (stdout, and stderr unless `stderr_too` is
+// false) goes to `output`. The exit code, or -1 when it did not run.
 int run_with_input(const std::string& command, const std::string& input, std::string& output,
                    bool stderr_too = true) {
-    char path[] = "/tmp/bpftables-nf.XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0) return output = "cannot create a temporary file", -1;
-    bool written = write(fd, input.data(), input.size()) == static_cast<ssize_t>(input.size());
-    close(fd);
-    if (!written) return unlink(path), output = "cannot write a temporary file", -1;
-    std::string full = command + " < " + path + (stderr_too ? " 2>&1" : " 2>/dev/null");
-    FILE* p = popen(full.c_str(), "r");
-    if (!p) return unlink(path), output = "cannot run " + command, -1;
-    char buf[512];
-    for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) output.append(buf, n);
-    int status = pclose(p);
-    unlink(path);
+    std::vector<std::string> words = command_words(command);
+    if (words.empty()) return output = "nothing to run", -1;
+    Fd in(memfd_create("bpftables-input", MFD_CLOEXEC));
+    if (!in) return output = std::string("cannot create the input of ") + command + ": " + std::strerror(errno), -1;
+    for (size_t done = 0; done < input.size();) {
+        ssize_t n = write(in.get(), input.data() + done, input.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return output = "cannot write the input of " + command, -1;
+        done += static_cast<size_t>(n);
+    }
+    lseek(in.get(), 0, SEEK_SET);
+    int pipe_fds[2];
+    if (pipe2(pipe_fds, O_CLOEXEC) != 0) return output = "cannot run " + command, -1;
+    Fd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
+    Fd null(stderr_too ? -1 : open("/dev/null", O_WRONLY | O_CLOEXEC));
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in.get(), 0);
+    posix_spawn_file_actions_adddup2(&actions, write_end.get(), 1);
+    posix_spawn_file_actions_adddup2(&actions, stderr_too ? write_end.get() : null.get(), 2);
+    std::vector<char*> argv;
+    for (std::string& w : words) argv.push_back(w.data());
+    argv.push_back(nullptr);
+    pid_t child = -1;
+    int spawned = posix_spawnp(&child, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    write_end = Fd();
+    if (spawned != 0) return output = "cannot run " + command + ": " + std::strerror(spawned), -1;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = read(read_end.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        output.append(buf, static_cast<size_t>(n));
+    }
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -331,16 +385,26 @@ bool netfilter_apply_line(compiler::Backend backend, const std::string& table, c
 
 void add_copy_counters(compiler::Backend backend, ir::Program& program, uint32_t decided_mark) {
     ir::Program copy = kernel_copy(program, decided_mark);
+    // One save of every table (a process start per table was most of this), of which the program's tables
+    // are parsed (another one in the kernel's copy, which bpftables did not put there, may not parse).
+    std::string all;
+    if (run_with_input(xtables_command(backend, "-save") + " -c", "", all, false) !=
+        0)  // iptables-nft-save's warnings would cut into its lines
+        return;
+    std::map<std::string, std::string> listings;  // by table
+    std::istringstream lines(all);
+    std::string* into = nullptr;
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind('*', 0) == 0) into = &listings[line.substr(1)];
+        if (into) *into += line + "\n";
+    }
     for (ir::Table& t : program.tables) {
-        if (!t.family.empty()) continue;
-        std::string listing;
-        if (run_with_input(xtables_command(backend, "-save") + " -c -t " + t.name, "", listing, false) !=
-            0)  // iptables-nft-save's warnings would cut into its lines
-            continue;
+        if (!t.family.empty() || !listings.count(t.name)) continue;
         Diagnostics ignored;
         LowerOptions options;
         options.family = state_family();
-        std::optional<ir::Program> kernel = parse_and_lower(listing, "<kernel copy>", ignored, options);
+        std::optional<ir::Program> kernel =
+            parse_and_lower(listings[t.name], "<kernel copy>", ignored, options);
         const ir::Table* kt = kernel ? kernel->find(t.name) : nullptr;
         const ir::Table* ct = copy.find(t.name);
         if (!kt || !ct) continue;
