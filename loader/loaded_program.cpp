@@ -225,7 +225,10 @@ std::string LoadedProgram::entry_key(const codegen::DirectProgram& direct, codeg
 
 std::optional<LoadedProgram> LoadedProgram::load_direct(const codegen::DirectProgram& direct,
                                                         codegen::Hook hook, const bpft_config& config,
-                                                        std::string& error, int reuse_entry, int stats) {
+                                                        std::string& error, int reuse_entry, int stats,
+                                                        KeptExit keep_exit) {
+    if (reuse_entry >= 0 && keep_exit.exit >= 0 && keep_exit.counters >= 0)
+        return load_rules_only(direct, hook, config, error, reuse_entry, keep_exit);
     std::string log;
     libbpf_log = &log;
     libbpf_set_print(print_to_log);
@@ -289,41 +292,87 @@ std::optional<LoadedProgram> LoadedProgram::load_direct(const codegen::DirectPro
     p.progs_fd_ = bpf_map__fd(progs);
     p.exit_fd_ = bpf_program__fd(exit);
 
+    bpf_map* local = bpf_object__find_map_by_name(p.obj_.get(), "bpft_local");
+    if (!p.load_rules(direct, bpf_map__fd(scratch), bpf_map__fd(counters), local ? bpf_map__fd(local) : -1,
+                      error))
+        return std::nullopt;
+    return p;
+}
+
+bool LoadedProgram::load_rules(const codegen::DirectProgram& direct, int scratch, int counters, int local,
+                               std::string& error) {
     DirectLoadOptions o;
-    o.type = hook == codegen::Hook::xdp ? BPF_PROG_TYPE_XDP : BPF_PROG_TYPE_SCHED_CLS;
+    o.type = hook_ == codegen::Hook::xdp ? BPF_PROG_TYPE_XDP : BPF_PROG_TYPE_SCHED_CLS;
     // A prog array takes programs of its owner's type and expected attach type (libbpf loads SEC("xdp") with
     // BPF_XDP).
-    o.expected_attach_type = hook == codegen::Hook::xdp ? BPF_XDP : static_cast<bpf_attach_type>(0);
+    o.expected_attach_type = hook_ == codegen::Hook::xdp ? BPF_XDP : static_cast<bpf_attach_type>(0);
     o.name = "bpftables_rules";
     std::optional<std::vector<Fd>> maps = create_ruleset_maps(direct, error);
-    if (!maps) return std::nullopt;
-    p.ruleset_maps_ = std::move(*maps);
+    if (!maps) return false;
+    ruleset_maps_ = std::move(*maps);
     if (direct.trees) {
-        p.classifier_nodes_ = direct.trees->nodes.size();
-        p.classifier_leaves_ = direct.trees->leaves.size();
-        p.classifier_bytes_ = codegen::classifier_bytes(*direct.trees);
+        classifier_nodes_ = direct.trees->nodes.size();
+        classifier_leaves_ = direct.trees->leaves.size();
+        classifier_bytes_ = codegen::classifier_bytes(*direct.trees);
     }
-    o.fd_array.resize(codegen::kDirectLimitsMap + p.ruleset_maps_.size());
-    o.fd_array[codegen::kDirectScratchMap] = bpf_map__fd(scratch);
-    o.fd_array[codegen::kDirectCountersMap] = bpf_map__fd(counters);
-    o.fd_array[codegen::kDirectProgsMap] = bpf_map__fd(progs);
-    bpf_map* local = bpf_object__find_map_by_name(p.obj_.get(), "bpft_local");
-    o.fd_array[codegen::kDirectLocalMap] = local ? bpf_map__fd(local) : -1;
-    for (size_t i = 0; i < p.ruleset_maps_.size(); ++i)
-        o.fd_array[codegen::kDirectLimitsMap + i] = p.ruleset_maps_[i].get();
+    o.fd_array.resize(codegen::kDirectLimitsMap + ruleset_maps_.size());
+    o.fd_array[codegen::kDirectScratchMap] = scratch;
+    o.fd_array[codegen::kDirectCountersMap] = counters;
+    o.fd_array[codegen::kDirectProgsMap] = progs_fd_;
+    o.fd_array[codegen::kDirectLocalMap] = local;
+    for (size_t i = 0; i < ruleset_maps_.size(); ++i)
+        o.fd_array[codegen::kDirectLimitsMap + i] = ruleset_maps_[i].get();
     for (const std::string& f : direct.functions) o.functions[f] = FunctionSpec{{}, true};
     if (!direct.layout.runs.empty())
         o.functions[codegen::kClassifyFunction] = FunctionSpec{{BtfArg::u32}, true};
-    p.rules_ = loader::load_direct(direct.code, o, error);
-    if (!p.rules_) return std::nullopt;
-    // With a reused entry program, the rules slot of this load's own array stays empty until swap time:
-    // the rules program goes into the running entry's array (the runtime's swap).
-    int rules_fd = p.rules_->prog.get();
+    rules_ = loader::load_direct(direct.code, o, error);
+    if (!rules_) return false;
+    // With a reused entry program, the rules slot of the entry's array changes at swap time (the runtime's
+    // swap); this load's own array holds both.
+    int rules_fd = rules_->prog.get();
     for (auto [slot, fd] :
-         {std::pair{codegen::kDirectSlotRules, rules_fd}, {codegen::kDirectSlotExit, p.exit_fd_}})
-        if (bpf_map_update_elem(p.progs_fd_, &slot, &fd, BPF_ANY) != 0)
-            return error = std::string("cannot fill the prog array: ") + std::strerror(errno), std::nullopt;
-    if (local && !fill_local_addresses(bpf_map__fd(local), error)) return std::nullopt;
+         {std::pair{codegen::kDirectSlotRules, rules_fd}, {codegen::kDirectSlotExit, exit_fd_}})
+        if (bpf_map_update_elem(progs_fd_, &slot, &fd, BPF_ANY) != 0)
+            return error = std::string("cannot fill the prog array: ") + std::strerror(errno), false;
+    return local < 0 || fill_local_addresses(local, error);
+}
+
+std::optional<LoadedProgram> LoadedProgram::load_rules_only(const codegen::DirectProgram& direct,
+                                                            codegen::Hook hook, const bpft_config& config,
+                                                            std::string& error, int reuse_entry,
+                                                            KeptExit keep_exit) {
+    LoadedProgram p;
+    p.hook_ = hook;
+    p.handoff_ = config.decided_mark != 0;
+    p.gids_ = direct.layout.gids.size();
+    p.entry_maps_ = maps_by_name(reuse_entry);
+    auto shared = [&p](const char* name) {
+        auto it = p.entry_maps_.find(name);
+        return it == p.entry_maps_.end() ? -1 : it->second.get();
+    };
+    auto progs = p.entry_maps_.find("bpft_progs");
+    if (progs == p.entry_maps_.end() || shared("bpft_scratch") < 0 || shared("bpft_results") < 0)
+        return error = "the running entry program lacks its maps", std::nullopt;
+    bpf_map_info info{};
+    uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(progs->second.get(), &info, &len) != 0)
+        return error = std::string("cannot read the running prog array: ") + std::strerror(errno), std::nullopt;
+    p.made_progs_ = Fd(bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "bpft_progs", sizeof(uint32_t), sizeof(uint32_t),
+                                      info.max_entries, nullptr));
+    p.reused_entry_ = Fd(fcntl(reuse_entry, F_DUPFD_CLOEXEC, 0));
+    p.reused_progs_ = Fd(fcntl(progs->second.get(), F_DUPFD_CLOEXEC, 0));
+    p.kept_exit_ = Fd(fcntl(keep_exit.exit, F_DUPFD_CLOEXEC, 0));
+    p.kept_counters_ = Fd(fcntl(keep_exit.counters, F_DUPFD_CLOEXEC, 0));
+    if (!p.made_progs_ || !p.reused_entry_ || !p.reused_progs_ || !p.kept_exit_ || !p.kept_counters_)
+        return error = std::string("cannot keep the running exit program: ") + std::strerror(errno),
+               std::nullopt;
+    p.prog_fd_ = p.reused_entry_.get();
+    p.results_fd_ = shared("bpft_results");
+    p.counters_fd_ = p.kept_counters_.get();
+    p.progs_fd_ = p.made_progs_.get();
+    p.exit_fd_ = p.kept_exit_.get();
+    if (!p.load_rules(direct, shared("bpft_scratch"), p.counters_fd_, shared("bpft_local"), error))
+        return std::nullopt;
     return p;
 }
 

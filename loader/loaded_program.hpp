@@ -48,6 +48,11 @@ std::map<std::string, Fd> maps_by_name(int prog_fd);
 // answers `fib daddr type local` and `-m addrtype --dst-type LOCAL`.
 bool fill_local_addresses(int map_fd, std::string& error);
 
+// The running exit program and counters map that a direct load keeps (LoadedProgram::load_direct).
+struct KeptExit {
+    int exit = -1, counters = -1;
+};
+
 class LoadedProgram {
   public:
     // Opens the object, sets the configuration and loads it; fills the sets of `program`. On failure, `error`
@@ -70,9 +75,13 @@ class LoadedProgram {
     // kernel BTF for it), the counters and a prog array of its own, and
     // swap_rules() puts the rules program into the running entry's prog array. `stats`: as load()'s (a kept
     // entry program's own is shared anyway).
+    // `keep_exit` (with `reuse_entry` only): the running exit program and its counters map are kept too, when
+    // the rules are numbered as the running ones are (same gids): no object is opened, the rules program alone
+    // is loaded, into a prog array of its own holding that exit program, and it counts into the same map.
     static std::optional<LoadedProgram> load_direct(const codegen::DirectProgram& direct, codegen::Hook hook,
                                                     const bpft_config& config, std::string& error,
-                                                    int reuse_entry = -1, int stats = -1);
+                                                    int reuse_entry = -1, int stats = -1,
+                                                    KeptExit keep_exit = {});
     // What decides the entry program of the direct back end's load: the hook, the object variant and the
     // configuration it is loaded with. Two loads with the same key can share one entry program.
     static std::string entry_key(const codegen::DirectProgram& direct, codegen::Hook hook,
@@ -93,6 +102,8 @@ class LoadedProgram {
     int rules_fd() const;
     int exit_fd() const;
     bool reuses_entry() const { return static_cast<bool>(reused_entry_); }
+    // The running exit program and counters map were kept (load_direct's keep_exit).
+    bool keeps_exit() const { return static_cast<bool>(kept_exit_); }
     // `mark`: the skb's mark before the run (TC, with the handoff on; ignored otherwise).
     std::optional<RunResult> test_run(const std::vector<uint8_t>& frame, std::string& error,
                                       uint32_t mark = 0) const;
@@ -105,6 +116,14 @@ class LoadedProgram {
 
   private:
     LoadedProgram() = default;
+    // load_direct with a kept entry and exit program: the rules program alone.
+    static std::optional<LoadedProgram> load_rules_only(const codegen::DirectProgram& direct,
+                                                        codegen::Hook hook, const bpft_config& config,
+                                                        std::string& error, int reuse_entry, KeptExit keep_exit);
+    // The emitted program loaded (its maps: the scratch value, the counters, the local addresses or -1; the
+    // prog array progs_fd_ and exit program exit_fd_), its limit states and sets made, the prog array filled.
+    bool load_rules(const codegen::DirectProgram& direct, int scratch, int counters, int local,
+                    std::string& error);
     struct Closer {
         void operator()(bpf_object* obj) const;
     };
@@ -118,6 +137,9 @@ class LoadedProgram {
     int counters_fd_ = -1;
     int progs_fd_ = -1, exit_fd_ = -1;
     Fd reused_entry_, reused_progs_;  // reuse_entry and its prog array
+    // keep_exit: the exit program and counters kept, the prog array made, the maps shared with the entry.
+    Fd kept_exit_, kept_counters_, made_progs_;
+    std::map<std::string, Fd> entry_maps_;
     size_t gids_ = 0;
     size_t classifier_nodes_ = 0, classifier_leaves_ = 0, classifier_bytes_ = 0;
 };

@@ -118,6 +118,32 @@ Fd reusable_entry(const Transaction& tx, codegen::Hook hook, const std::string& 
     return open_pin(gen_pin(tx.old.generation, "prog", hook));
 }
 
+// The running generation's exit program at `hook` (in the rules program's own prog array when its entry
+// program was kept, else in the entry's), none when it has none.
+Fd running_exit(const Transaction& tx, codegen::Hook hook) {
+    Fd array = open_pin(gen_pin(tx.old.generation, "rprogs", hook));
+    if (!array) array = open_pin(gen_pin(tx.old.generation, "progs", hook));
+    uint32_t slot = codegen::kDirectSlotExit, id = 0;
+    if (!array || bpf_map_lookup_elem(array.get(), &slot, &id) != 0 || id == 0) return Fd();
+    return Fd(bpf_prog_get_fd_by_id(id));
+}
+
+// The rules numbered as the running generation's (same tables, chains, positions and texts, in the same
+// order): each count stays where it is, so the running exit programs and counters maps can be kept.
+bool same_gids(const std::vector<codegen::GidInfo>& a, const std::vector<codegen::GidInfo>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
+        return x.table == y.table && x.chain == y.chain && x.rule == y.rule && x.text == y.text;
+    });
+}
+
+// The configuration every hook's program is loaded with.
+bpft_config hook_config(const Transaction& tx) {
+    bpft_config config{};
+    config.chain_mode = BPFT_CHAIN_ROUTE;
+    config.decided_mark = tx.next.decided_mark;  // the copy's first rules: netfilter.hpp
+    return config;
+}
+
 // A hook's program loaded and verified, and what that tells the commit.
 struct HookLoad {
     std::optional<loader::LoadedProgram> loaded;
@@ -136,21 +162,23 @@ HookLoad load_hook(const Transaction& tx, const HookBuild& built) {
         return l;
     }
     auto t = Clock::now();
-    bpft_config config{};
-    config.chain_mode = BPFT_CHAIN_ROUTE;
-    config.decided_mark = tx.next.decided_mark;  // the copy's first rules: netfilter.hpp
+    bpft_config config = hook_config(tx);
     // The running program's statistics at this hook go on in the new one's (bpftables stats counts from the
     // attachment on, not from the last commit).
     Fd stats = tx.hooks.empty() ? Fd() : open_pin(gen_pin(tx.old.generation, "stats", built.hook));
     if (built.direct) {
         l.key = loader::LoadedProgram::entry_key(*built.direct, built.hook, config);
         if (Fd running = reusable_entry(tx, built.hook, l.key)) {
-            l.loaded =
-                loader::LoadedProgram::load_direct(*built.direct, built.hook, config, l.error, running.get());
-            l.note =
-                std::string(hook) + (l.loaded ? ": kept the running entry program, swapped the rules program"
-                                              : ": cannot keep the running entry program: " +
-                                                    l.error.substr(0, l.error.find('\n')));
+            Fd exit = tx.keep_counters ? running_exit(tx, built.hook) : Fd();
+            Fd counters = exit ? open_pin(gen_pin(tx.old.generation, "counters", built.hook)) : Fd();
+            l.loaded = loader::LoadedProgram::load_direct(*built.direct, built.hook, config, l.error,
+                                                          running.get(), -1, {exit.get(), counters.get()});
+            l.note = std::string(hook) +
+                     (!l.loaded ? ": cannot keep the running entry program: " +
+                                      l.error.substr(0, l.error.find('\n'))
+                      : l.loaded->keeps_exit()
+                          ? ": kept the running entry and exit programs and counters, swapped the rules program"
+                          : ": kept the running entry program, swapped the rules program");
         }
         if (!l.loaded)
             l.loaded = loader::LoadedProgram::load_direct(*built.direct, built.hook, config, l.error, -1,
@@ -257,6 +285,24 @@ void plan(Transaction& tx) {
     if (!is_nft(next)) tx.options.semantics = next.backend.value_or(compiler::Backend::legacy);
 }
 
+// Whether every hook can keep the running generation's counters (and exit programs): each hook's program
+// direct and its entry program kept, the rules numbered as the running ones, the same hooks, no -c.
+template <typename Made>
+bool keeps_counters(const Transaction& tx, const std::vector<Made>& made) {
+    if (tx.request.counters_from_input || tx.hooks.empty() || tx.hooks != tx.old.hooks || tx.keep_failed)
+        return false;
+    for (const Made& m : made) {
+        const auto& direct = m.built.direct;
+        if (!direct || !same_gids(direct->layout.gids, tx.old.gids)) return false;
+        bpft_config config = hook_config(tx);
+        auto old = tx.old.entries.find(m.built.hook);
+        if (old == tx.old.entries.end() ||
+            old->second != loader::LoadedProgram::entry_key(*direct, m.built.hook, config))
+            return false;
+    }
+    return true;
+}
+
 bool build_programs(Transaction& tx) {
     // With nothing attached, the ruleset is still verified in the kernel (at XDP) before it is committed.
     std::vector<codegen::Hook> build_hooks = tx.hooks.empty() ? std::vector{codegen::Hook::xdp} : tx.hooks;
@@ -287,6 +333,7 @@ bool build_programs(Transaction& tx) {
     made.reserve(futures.size());
     for (auto& f : futures) made.push_back(f.get());
     std::string& error = tx.error;
+    tx.keep_counters = keeps_counters(tx, made);
     for (Made& m : made) {
         HookBuild& built = m.built;
         codegen::Hook h = built.hook;
@@ -304,6 +351,16 @@ bool build_programs(Transaction& tx) {
             loaded = take_load(tx, again, h);
         }
         if (!loaded) return false;
+        if (tx.keep_counters && !loaded->keeps_exit()) {
+            // A hook that could not keep its counters: none does (each count lives in one hook's map, the
+            // carrying reads them all), so every hook loads again with its own.
+            tx.report.notes.emplace_back("the running counters maps could not all be kept: loaded again");
+            tx.keep_counters = false;
+            tx.keep_failed = true;
+            tx.programs.clear();
+            tx.next.entries = {};
+            return build_programs(tx);
+        }
         if (!built.refused.empty())
             tx.report.notes.push_back(std::string(codegen::hook_name(h)) +
                                       ": built by the C back end (clang): the direct back end " +
@@ -358,7 +415,9 @@ bool check_kernel_copy(Transaction& tx) {
 }
 
 bool set_counters(Transaction& tx) {
-    // The input's (-c), or those of the surviving rules of the running generation.
+    // The input's (-c), or those of the surviving rules of the running generation: with the running counters
+    // maps kept, they are already there (and the offsets with them).
+    if (tx.keep_counters) return tx.next.offsets = tx.old.offsets, true;
     std::vector<bpft_counter> initial;
     tx.before = live_counters(tx.old);
     if (tx.request.counters_from_input) {
@@ -569,7 +628,7 @@ bool swap_links(Transaction& tx, Rollback& rollback) {
 }
 
 void carry_counters(Transaction& tx) {
-    if (tx.request.counters_from_input || tx.old.hooks.empty()) return;
+    if (tx.request.counters_from_input || tx.old.hooks.empty() || tx.keep_counters) return;
     // What the old programs counted after their counters were copied, up to the swap, is kept as offsets
     // (writing the live per-CPU map now would race with the new programs). A program that was running
     // when its link was swapped finishes within microseconds.

@@ -89,6 +89,10 @@ struct Transaction {
     // The committed ruleset, parsed from the state once (committed_ir in commit.cpp) for the steps that need it.
     std::optional<ir::Program> committed;
     std::vector<bpft_counter> before;  // the old generation's counters when the new one's were set
+    // Every hook keeps its running entry program, exit program and counters map (the rules numbered as the
+    // running ones: runtime/commit.cpp, keeps_counters): the counts go on in the same maps, nothing is carried.
+    bool keep_counters = false;
+    bool keep_failed = false;  // a hook could not keep them: every hook loaded again with counters of its own
     std::vector<std::string> new_pins;
     // The committed ruleset, when tables go to the kernel's netfilter (to put its copy back on a rollback).
     std::optional<ir::Program> old_program;
