@@ -176,9 +176,8 @@ HookLoad load_hook(const Transaction& tx, const HookBuild& built) {
             l.note = std::string(hook) +
                      (!l.loaded ? ": cannot keep the running entry program: " +
                                       l.error.substr(0, l.error.find('\n'))
-                      : l.loaded->keeps_exit()
-                          ? ": kept the running entry and exit programs and counters, swapped the rules program"
-                          : ": kept the running entry program, swapped the rules program");
+                                : std::string(": kept the running entry program, swapped the rules program") +
+                                      (l.loaded->keeps_exit() ? "; kept its exit program and counters" : ""));
         }
         if (!l.loaded)
             l.loaded = loader::LoadedProgram::load_direct(*built.direct, built.hook, config, l.error, -1,

@@ -44,6 +44,21 @@ expect "both entry programs kept" 2 "$(grep -c ': kept the running entry program
 expect "counters carried over" "[5:150]" "$(counter '-A INPUT -p udp -m udp --dport 9 -j DROP')"
 udp 1 9
 expect "and keep counting" "[6:180]" "$(counter '-A INPUT -p udp -m udp --dport 9 -j DROP')"
+expect "the rules numbered as before: both exit programs and counters kept" 2 \
+    "$(grep -c '; kept its exit program and counters$' "$work/restore.out")"
+
+echo "== a restore that keeps the counters and fails after its swap leaves them as they were"
+BPFTABLES_TEST_FAIL=state restore "$work/r.rules" 2>/dev/null && bad "the injected failure failed the restore"
+expect "the counts after the failed restore" "[6:180]" "$(counter '-A INPUT -p udp -m udp --dport 9 -j DROP')"
+udp 1 9
+expect "still counting" "[7:210]" "$(counter '-A INPUT -p udp -m udp --dport 9 -j DROP')"
+bt status | grep -q "not the committed" && bad "status: the committed rules program runs" || ok "status: the committed rules program runs"
+sed -e 's/^-A INPUT -p udp -m udp --dport 9/[5:150] &/' -e 's/^-A SVC/[3:90] &/' "$work/r.rules" >"$work/rc.rules"
+restore -c -v "$work/rc.rules" >"$work/restore.out" || bad "restore -c"
+expect "a -c restore loads counters of its own" 0 "$(grep -c '; kept its exit program and counters$' "$work/restore.out")"
+expect "and takes the input's" "[5:150]" "$(counter '-A INPUT -p udp -m udp --dport 9 -j DROP')"
+udp 1 9
+expect "then counts on" "[6:180]" "$(counter '-A INPUT -p udp -m udp --dport 9 -j DROP')"
 
 echo "== single-rule commands; counters carry over"
 bt -A INPUT -p udp -m udp --dport 11 -j DROP || bad "-A"
