@@ -19,10 +19,58 @@
 #include <string>
 #include <vector>
 
+#include "cli/import_libraries.hpp"
 #include "cli/import_sources.hpp"
 
 namespace bpftables::cli {
 namespace {
+
+// libip4tc's and libxtables' functions, from the libraries opened on first use (import_libraries.hpp).
+struct Legacy {
+    decltype(&::iptc_init) iptc_init = nullptr;
+    decltype(&::iptc_free) iptc_free = nullptr;
+    decltype(&::iptc_strerror) iptc_strerror = nullptr;
+    decltype(&::iptc_first_chain) iptc_first_chain = nullptr;
+    decltype(&::iptc_next_chain) iptc_next_chain = nullptr;
+    decltype(&::iptc_builtin) iptc_builtin = nullptr;
+    decltype(&::iptc_get_policy) iptc_get_policy = nullptr;
+    decltype(&::iptc_first_rule) iptc_first_rule = nullptr;
+    decltype(&::iptc_next_rule) iptc_next_rule = nullptr;
+    decltype(&::iptc_get_target) iptc_get_target = nullptr;
+    decltype(&::xtables_init_all) xtables_init_all = nullptr;
+    decltype(&::xtables_compatible_revision) xtables_compatible_revision = nullptr;
+    decltype(&::xtables_find_match) xtables_find_match = nullptr;
+    decltype(&::xtables_find_match_revision) xtables_find_match_revision = nullptr;
+    decltype(&::xtables_find_target) xtables_find_target = nullptr;
+    decltype(&::xtables_find_target_revision) xtables_find_target_revision = nullptr;
+};
+Legacy lib;  // set by load_legacy()
+
+bool load_legacy(std::string& error) {
+    static bool loaded = false;
+    if (loaded) return true;
+    void* xt = open_library("libxtables.so.12", error);
+    void* iptc = xt ? open_library("libip4tc.so.2", error) : nullptr;
+    if (!iptc || !library_function(iptc, "iptc_init", lib.iptc_init, error) ||
+        !library_function(iptc, "iptc_free", lib.iptc_free, error) ||
+        !library_function(iptc, "iptc_strerror", lib.iptc_strerror, error) ||
+        !library_function(iptc, "iptc_first_chain", lib.iptc_first_chain, error) ||
+        !library_function(iptc, "iptc_next_chain", lib.iptc_next_chain, error) ||
+        !library_function(iptc, "iptc_builtin", lib.iptc_builtin, error) ||
+        !library_function(iptc, "iptc_get_policy", lib.iptc_get_policy, error) ||
+        !library_function(iptc, "iptc_first_rule", lib.iptc_first_rule, error) ||
+        !library_function(iptc, "iptc_next_rule", lib.iptc_next_rule, error) ||
+        !library_function(iptc, "iptc_get_target", lib.iptc_get_target, error) ||
+        !library_function(xt, "xtables_init_all", lib.xtables_init_all, error) ||
+        !library_function(xt, "xtables_compatible_revision", lib.xtables_compatible_revision, error) ||
+        !library_function(xt, "xtables_find_match", lib.xtables_find_match, error) ||
+        !library_function(xt, "xtables_find_match_revision", lib.xtables_find_match_revision, error) ||
+        !library_function(xt, "xtables_find_target", lib.xtables_find_target, error) ||
+        !library_function(xt, "xtables_find_target_revision", lib.xtables_find_target_revision, error))
+        return false;
+    loaded = true;
+    return true;
+}
 
 // libxtables reports fatal errors through this and expects it not to return (as in iptables itself).
 // The GNU attribute, not [[noreturn]]: the member exit_err is a pointer to a noreturn function type.
@@ -43,7 +91,7 @@ xtables_globals globals = {
     .orig_opts = nullptr,
     .opts = nullptr,
     .exit_err = xtables_exit,
-    .compat_rev = xtables_compatible_revision,
+    .compat_rev = nullptr,  // libxtables' own (load_legacy)
 };
 
 void save_ip(const char* option, in_addr addr, in_addr mask, bool invert) {
@@ -88,9 +136,9 @@ void save_proto(uint16_t proto, bool invert) {
 
 bool save_match(const xt_entry_match* m, const ipt_ip* ip, std::string& error) {
     const char* name = m->u.user.name;
-    xtables_match* match = xtables_find_match(name, XTF_TRY_LOAD, nullptr);
+    xtables_match* match = lib.xtables_find_match(name, XTF_TRY_LOAD, nullptr);
     if (!match) return error = std::string("no libxtables extension for match '") + name + "'", false;
-    xtables_match* revision = xtables_find_match_revision(name, XTF_TRY_LOAD, match, m->u.user.revision);
+    xtables_match* revision = lib.xtables_find_match_revision(name, XTF_TRY_LOAD, match, m->u.user.revision);
     xtables_match* shown = revision ? revision : match;
     std::printf(" -m %s", shown->alias ? shown->alias(m) : name);
     if (revision && revision->save)
@@ -103,14 +151,14 @@ bool save_match(const xt_entry_match* m, const ipt_ip* ip, std::string& error) {
 }
 
 bool save_target(const ipt_entry* e, xtc_handle* h, std::string& error) {
-    const char* target_name = iptc_get_target(e, h);
+    const char* target_name = lib.iptc_get_target(e, h);
     const xt_entry_target* t = ipt_get_target(const_cast<ipt_entry*>(e));
     if (t->u.user.name[0]) {
         const char* name = t->u.user.name;
-        xtables_target* target = xtables_find_target(name, XTF_TRY_LOAD);
+        xtables_target* target = lib.xtables_find_target(name, XTF_TRY_LOAD);
         if (!target) return error = std::string("no libxtables extension for target '") + name + "'", false;
         xtables_target* revision =
-            xtables_find_target_revision(name, XTF_TRY_LOAD, target, t->u.user.revision);
+            lib.xtables_find_target_revision(name, XTF_TRY_LOAD, target, t->u.user.revision);
         xtables_target* shown = revision ? revision : target;
         std::printf(" -j %s", shown->alias ? shown->alias(t) : target_name);
         if (revision && revision->save)
@@ -150,13 +198,13 @@ bool save_rule(const ipt_entry* e, xtc_handle* h, const char* chain, bool counte
 }
 
 bool save_table(const char* table, bool counters, std::string& error) {
-    std::unique_ptr<xtc_handle, decltype(&iptc_free)> h(iptc_init(table), iptc_free);
-    if (!h) return error = std::string("table ") + table + ": " + iptc_strerror(errno), false;
+    std::unique_ptr<xtc_handle, decltype(lib.iptc_free)> h(lib.iptc_init(table), lib.iptc_free);
+    if (!h) return error = std::string("table ") + table + ": " + lib.iptc_strerror(errno), false;
     std::printf("*%s\n", table);
-    for (const char* chain = iptc_first_chain(h.get()); chain; chain = iptc_next_chain(h.get())) {
-        if (iptc_builtin(chain, h.get())) {
+    for (const char* chain = lib.iptc_first_chain(h.get()); chain; chain = lib.iptc_next_chain(h.get())) {
+        if (lib.iptc_builtin(chain, h.get())) {
             xt_counters counters{};
-            const char* policy = iptc_get_policy(chain, &counters, h.get());
+            const char* policy = lib.iptc_get_policy(chain, &counters, h.get());
             std::printf(":%s %s [%llu:%llu]\n", chain, policy ? policy : "-",
                         static_cast<unsigned long long>(counters.pcnt),
                         static_cast<unsigned long long>(counters.bcnt));
@@ -164,10 +212,10 @@ bool save_table(const char* table, bool counters, std::string& error) {
             std::printf(":%s - [0:0]\n", chain);
         }
     }
-    for (const char* chain = iptc_first_chain(h.get()); chain; chain = iptc_next_chain(h.get())) {
+    for (const char* chain = lib.iptc_first_chain(h.get()); chain; chain = lib.iptc_next_chain(h.get())) {
         int position = 1;
-        for (const ipt_entry* e = iptc_first_rule(chain, h.get()); e;
-             e = iptc_next_rule(e, h.get()), ++position) {
+        for (const ipt_entry* e = lib.iptc_first_rule(chain, h.get()); e;
+             e = lib.iptc_next_rule(e, h.get()), ++position) {
             if (!save_rule(e, h.get(), chain, counters, error)) {
                 error = std::string("table ") + table + ", chain " + chain + ", rule " +
                         std::to_string(position) + ": " + error;
@@ -195,7 +243,9 @@ std::vector<std::string> existing_tables() {
 bool save_iptables_legacy(bool counters, std::string& out, std::string& error) {
     static bool initialised = false;
     if (!initialised) {
-        if (xtables_init_all(&globals, NFPROTO_IPV4) < 0)
+        if (!load_legacy(error)) return error = "iptables-legacy: " + error, false;
+        globals.compat_rev = lib.xtables_compatible_revision;
+        if (lib.xtables_init_all(&globals, NFPROTO_IPV4) < 0)
             return error = "libxtables: cannot initialise", false;
         initialised = true;
     }
