@@ -356,9 +356,10 @@ std::optional<LoadedProgram> LoadedProgram::load_rules_only(const codegen::Direc
     bpf_map_info info{};
     uint32_t len = sizeof info;
     if (bpf_obj_get_info_by_fd(progs->second.get(), &info, &len) != 0)
-        return error = std::string("cannot read the running prog array: ") + std::strerror(errno), std::nullopt;
-    p.made_progs_ = Fd(bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "bpft_progs", sizeof(uint32_t), sizeof(uint32_t),
-                                      info.max_entries, nullptr));
+        return error = std::string("cannot read the running prog array: ") + std::strerror(errno),
+               std::nullopt;
+    p.made_progs_ = Fd(bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "bpft_progs", sizeof(uint32_t),
+                                      sizeof(uint32_t), info.max_entries, nullptr));
     p.reused_entry_ = Fd(fcntl(reuse_entry, F_DUPFD_CLOEXEC, 0));
     p.reused_progs_ = Fd(fcntl(progs->second.get(), F_DUPFD_CLOEXEC, 0));
     p.kept_exit_ = Fd(fcntl(keep_exit.exit, F_DUPFD_CLOEXEC, 0));

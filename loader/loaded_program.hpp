@@ -119,7 +119,8 @@ class LoadedProgram {
     // load_direct with a kept entry and exit program: the rules program alone.
     static std::optional<LoadedProgram> load_rules_only(const codegen::DirectProgram& direct,
                                                         codegen::Hook hook, const bpft_config& config,
-                                                        std::string& error, int reuse_entry, KeptExit keep_exit);
+                                                        std::string& error, int reuse_entry,
+                                                        KeptExit keep_exit);
     // The emitted program loaded (its maps: the scratch value, the counters, the local addresses or -1; the
     // prog array progs_fd_ and exit program exit_fd_), its limit states and sets made, the prog array filled.
     bool load_rules(const codegen::DirectProgram& direct, int scratch, int counters, int local,

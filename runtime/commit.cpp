@@ -390,6 +390,17 @@ bool check_kernel_copy(Transaction& tx) {
     // as it was, and its check here would only run the restore twice (half of a single-rule command's copy
     // work, which is iptables-restore parsing the whole table).
     bool atomic = request.netfilter_tables.size() <= 1 || request.backend == compiler::Backend::nft;
+    // One rule changed, or none, in the same backend's copy (a single-rule command, a small restore -n, the
+    // same tables restored again): that rule alone goes (apply_kernel_copy), in one table, all or nothing.
+    if (!request.netfilter_tables.empty() && request.backend && !is_nft(tx.old) &&
+        tx.old.backend == request.backend && !request.counters_from_input &&
+        tx.old.decided_mark == tx.next.decided_mark) {
+        const ir::Program* committed = committed_ir(tx, tx.error);
+        if (!committed) return false;
+        tx.copy_change = copy_change(*request.backend, *committed, request.program, request.netfilter_tables,
+                                     tx.next.decided_mark);
+        atomic = atomic || tx.copy_change.has_value();
+    }
     if ((!atomic || request.test_only) &&
         !netfilter_apply(request.backend, request.program, request.netfilter_tables, tx.next.decided_mark,
                          true, tx.error))
@@ -468,12 +479,6 @@ bool apply_kernel_copy(Transaction& tx, Rollback& rollback) {
     if (!request.netfilter_tables.empty()) {
         committed = committed_ir(tx, error);
         if (!committed) return false;
-        // One rule changed in the same backend's copy (a single-rule command, a small restore -n): that rule
-        // alone, instead of reading the copy's counters and restoring whole tables.
-        if (request.backend && !is_nft(old) && old.backend == request.backend &&
-            !request.counters_from_input && old.decided_mark == tx.next.decided_mark)
-            tx.copy_change = copy_change(*request.backend, *committed, request.program,
-                                         request.netfilter_tables, tx.next.decided_mark);
     }
     if (tx.copy_change) {
         const std::string& line = tx.copy_change->line;

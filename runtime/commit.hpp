@@ -5,7 +5,8 @@
 //   plan                  the hooks in use and the new state (generation, ruleset text, backend)
 //   build_programs        build, load and verify one program per hook (the direct back end's, or the C
 //                         one's where direct refuses the ruleset); fill their interface-name maps
-//   check_kernel_copy     the kernel's netfilter / nf_tables copy, checked only (--test there)
+//   check_kernel_copy     the kernel's netfilter / nf_tables copy, checked only (--test there), or the one
+//                         rule of it that changes (netfilter.hpp: copy_change) found
 //   set_counters          the new programs' counters: the input's (-c) or the surviving rules'
 //   pin_generation        pin the new programs and maps                      undo: unpin them
 //   apply_kernel_copy     the kernel's copy replaced (or one rule of it)      undo: the old copy back

@@ -1,8 +1,8 @@
 #include "runtime/netfilter.hpp"
 
+#include <fcntl.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <fcntl.h>
 #include <sched.h>
 #include <spawn.h>
 #include <sys/mman.h>
@@ -68,7 +68,9 @@ int run_with_input(const std::string& command, const std::string& input, std::st
     std::vector<std::string> words = command_words(command);
     if (words.empty()) return output = "nothing to run", -1;
     Fd in(memfd_create("bpftables-input", MFD_CLOEXEC));
-    if (!in) return output = std::string("cannot create the input of ") + command + ": " + std::strerror(errno), -1;
+    if (!in)
+        return output = std::string("cannot create the input of ") + command + ": " + std::strerror(errno),
+               -1;
     for (size_t done = 0; done < input.size();) {
         ssize_t n = write(in.get(), input.data() + done, input.size() - done);
         if (n < 0 && errno == EINTR) continue;
