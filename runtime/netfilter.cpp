@@ -88,6 +88,7 @@ int run_with_input(const std::string& command, const std::string& input, std::st
     posix_spawn_file_actions_adddup2(&actions, write_end.get(), 1);
     posix_spawn_file_actions_adddup2(&actions, stderr_too ? write_end.get() : null.get(), 2);
     std::vector<char*> argv;
+    argv.reserve(words.size() + 1);
     for (std::string& w : words) argv.push_back(w.data());
     argv.push_back(nullptr);
     pid_t child = -1;
