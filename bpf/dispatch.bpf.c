@@ -4,7 +4,9 @@
  * (the ip6tables ruleset's program), slot BPFT_FAMILY_IPV4 for everything else (the iptables ruleset's, which
  * hands frames that are not IPv4 to the kernel as it always did). A family without a program: its IPv6 frames
  * go to the IPv4 program, as before there were two families; nothing at all: the kernel decides. Each family's
- * commit replaces only its slot (one atomic map update). */
+ * commit replaces only its slot (one atomic map update).
+ * bpftables_pass is what a link runs instead on a device where an nf_tables ingress chain runs (netdev or inet
+ * family): that chain comes after tc ingress, so every packet is left to the kernel there (runtime/commit.cpp). */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/pkt_cls.h>
@@ -37,6 +39,10 @@ SEC(BPFT_SEC) int bpftables_dispatch(bpft_dispatch_ctx_t *ctx) {
     if ((void *)(eth + 1) <= data_end && eth->h_proto == bpf_htons(ETH_P_IPV6))
         bpf_tail_call(ctx, &bpft_families, BPFT_FAMILY_IPV6);
     bpf_tail_call(ctx, &bpft_families, BPFT_FAMILY_IPV4);
+    return BPFT_PASS;
+}
+
+SEC(BPFT_SEC) int bpftables_pass(bpft_dispatch_ctx_t *ctx) {
     return BPFT_PASS;
 }
 

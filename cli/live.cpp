@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -16,6 +17,7 @@
 #include "codegen/layout.hpp"
 #include "compiler/hooks.hpp"
 #include "compiler/ir_print.hpp"
+#include "runtime/commit.hpp"
 #include "runtime/netfilter.hpp"
 #include "runtime/netns.hpp"
 
@@ -305,6 +307,9 @@ int status_command(int argc, char** argv) {
             std::printf(" %s (%s, %zu entries)", set.name.c_str(), set.type.c_str(), set.members.size());
         std::printf("\n");
     }
+    std::string listing;
+    std::map<std::string, std::string> ingress =
+        runtime::ingress_chains(listing).value_or(std::map<std::string, std::string>{});
     for (const runtime::Attachment& a : state->attachments) {
         std::printf("%s (ifindex %d) %s%s%s:", a.iface.c_str(), a.ifindex, runtime::attach_hook_name(a.hook),
                     a.mode == runtime::XdpMode::none ? "" : " ", runtime::xdp_mode_name(a.mode));
@@ -313,7 +318,25 @@ int status_command(int argc, char** argv) {
             runtime::Fd link = runtime::open_pin(runtime::link_pin(a.ifindex, h));
             bpf_link_info info{};
             uint32_t len = sizeof info;
-            if (link && bpf_obj_get_info_by_fd(link.get(), &info, &len) == 0)
+            bool ingress_hook = h == codegen::Hook::xdp || h == codegen::Hook::tc_ingress;
+            auto chain = ingress_hook ? ingress.find(a.iface) : ingress.end();
+            bool passes = link && bpf_obj_get_info_by_fd(link.get(), &info, &len) == 0 &&
+                          info.prog_id == runtime::pinned_prog_id(runtime::dispatch_pin("pass", h));
+            if (passes)
+                std::printf(
+                    " %s link %u prog %u (passes every packet to the kernel: %s);", codegen::hook_name(h),
+                    info.id, info.prog_id,
+                    chain != ingress.end()
+                        ? ("nf_tables ingress chain " + chain->second + " runs on this device").c_str()
+                        : "no nf_tables ingress chain runs on it now: `bpftables refresh` puts the "
+                          "programs back");
+            else if (link && info.prog_id != 0 && chain != ingress.end())
+                std::printf(
+                    " %s link %u prog %u (nf_tables ingress chain %s runs on this device after tc ingress "
+                    "and sees what the programs decide: `bpftables refresh` leaves its packets to the "
+                    "kernel);",
+                    codegen::hook_name(h), info.id, info.prog_id, chain->second.c_str());
+            else if (link && bpf_obj_get_info_by_fd(link.get(), &info, &len) == 0)
                 std::printf(
                     " %s link %u prog %u%s;", codegen::hook_name(h), info.id, info.prog_id,
                     runtime::runs_committed(*state, h, info.prog_id) ? ""
@@ -349,6 +372,11 @@ int refresh_command(int argc, char** argv) {
     bool refreshed = other && runtime::refresh_ifnames(*other, error);
     runtime::select_family(own);
     if (!refreshed) return std::fprintf(stderr, "bpftables refresh: %s\n", error.c_str()), 1;
+    // The links: the pass program where an nf_tables ingress chain runs now (the links are both families').
+    std::vector<std::string> notes;
+    if (!runtime::relink_ingress(locked->state, notes, error))
+        return std::fprintf(stderr, "bpftables refresh: %s\n", error.c_str()), 1;
+    for (const std::string& n : notes) std::printf("%s\n", n.c_str());
     return 0;
 }
 

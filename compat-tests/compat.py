@@ -269,7 +269,7 @@ def main(argv):
     # nft mode: the kernel's copy that the attached subject hands packets to is the oracle's own ruleset, so a
     # fail-open there fails the run too.
     nft_bad = any(r["error"] or r["outcomes"].get("mismatch") or r["outcomes"].get("confused") or
-                  r["outcomes"].get("fail_open") for r in results.get("nft", []))
+                  r["outcomes"].get("fail_open") or r.get("counter_differences") for r in results.get("nft", []))
     ipv6_bad = any(r["error"] or r["outcomes"].get("mismatch") or r["outcomes"].get("confused") or
                    r["outcomes"].get("fail_open") or r.get("counter_differences")
                    for r in results.get("ipv6", []))
@@ -549,6 +549,11 @@ def run_nft_mode(ctx, seed):
                 f"{c['fail_open']} fail-open; {c['confused']} confused; {c['unverifiable']} unverifiable; "
                 f"rulesets: {sum(r['subject'] == sname for r in recs)}, "
                 f"{sum(bool(r['not_compiled']) for r in recs if r['subject'] == sname)} not compiled (as marked)")
+    counted = [r for r in recs if "counted_rules" in r]
+    if counted:
+        ctx.log(f"compat: nft mode (attached): counters rule by rule (bpftables-save -c against the kernel's): "
+                f"{len(counted)} rulesets, {sum(r['counted_rules'] for r in counted)} rules, "
+                f"{sum(bool(r['counter_differences']) for r in counted)} rulesets unlike")
     ctx.results["nft"] = recs
 
 

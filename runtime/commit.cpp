@@ -229,26 +229,59 @@ void note_interrupted(Transaction& tx, codegen::Hook hook) {
 }
 
 // The hook's dispatcher: the pinned one, or the embedded object loaded and pinned (the pins go on a rollback).
+// Its pass program too (pinned apart: a dispatcher pinned by an older bpftables has none).
 std::optional<Dispatcher> open_dispatcher(Transaction& tx, codegen::Hook hook) {
-    std::string prog_path = dispatch_pin("prog", hook), progs_path = dispatch_pin("progs", hook);
-    Dispatcher d{open_pin(prog_path), open_pin(progs_path)};
-    if (d.prog && d.progs) return d;
+    std::string prog_path = dispatch_pin("prog", hook), progs_path = dispatch_pin("progs", hook),
+                pass_path = dispatch_pin("pass", hook);
+    Dispatcher d{open_pin(prog_path), open_pin(progs_path), open_pin(pass_path)};
+    if (d.prog && d.progs && d.pass) return d;
     const bpf::EmbeddedObject& embedded = bpf::dispatch_objects[static_cast<int>(hook)];
     std::unique_ptr<bpf_object, void (*)(bpf_object*)> obj(
         bpf_object__open_mem(embedded.data, embedded.size, nullptr), bpf_object__close);
     bpf_program* prog = obj ? bpf_object__find_program_by_name(obj.get(), "bpftables_dispatch") : nullptr;
+    bpf_program* pass = obj ? bpf_object__find_program_by_name(obj.get(), "bpftables_pass") : nullptr;
     bpf_map* progs = obj ? bpf_object__find_map_by_name(obj.get(), "bpft_families") : nullptr;
-    if (!prog || !progs || bpf_object__load(obj.get()) != 0)
+    if (!prog || !pass || !progs || bpf_object__load(obj.get()) != 0)
         return tx.error = std::string("cannot load the dispatcher at ") + codegen::hook_name(hook) + ": " +
                           errno_text(),
                std::nullopt;
-    d = {Fd(dup(bpf_program__fd(prog))), Fd(dup(bpf_map__fd(progs)))};
-    for (auto [fd, path] : {std::pair{d.progs.get(), progs_path}, std::pair{d.prog.get(), prog_path}}) {
+    std::vector<std::pair<int, std::string>> pins;
+    if (!d.prog || !d.progs) {
+        d.prog = Fd(dup(bpf_program__fd(prog)));
+        d.progs = Fd(dup(bpf_map__fd(progs)));
+        pins = {{d.progs.get(), progs_path}, {d.prog.get(), prog_path}};
+    }
+    d.pass = Fd(dup(bpf_program__fd(pass)));
+    pins.emplace_back(d.pass.get(), pass_path);
+    for (const auto& [fd, path] : pins) {
         unpin(path);  // a leftover of an interrupted command
         if (!pin(fd, path, tx.error)) return std::nullopt;
         tx.created.push_back(path);
     }
     return d;
+}
+
+// Why the link of `iface` at `hook` runs the pass program instead of the dispatcher ("" for the dispatcher):
+// an nf_tables ingress chain on the device runs after tc ingress, so the programs would hide what they drop
+// from it and show it the decided mark; the kernel decides every packet of that device.
+std::string pass_reason(const std::map<std::string, std::string>& ingress, const std::string& iface,
+                        codegen::Hook hook) {
+    if (hook != codegen::Hook::xdp && hook != codegen::Hook::tc_ingress) return "";
+    auto it = ingress.find(iface);
+    return it == ingress.end() ? "" : it->second;
+}
+
+// The embedded dispatcher object's pass program, loaded alone (for `bpftables refresh`).
+Fd load_pass(codegen::Hook hook, std::string& error) {
+    const bpf::EmbeddedObject& embedded = bpf::dispatch_objects[static_cast<int>(hook)];
+    std::unique_ptr<bpf_object, void (*)(bpf_object*)> obj(
+        bpf_object__open_mem(embedded.data, embedded.size, nullptr), bpf_object__close);
+    bpf_program* pass = obj ? bpf_object__find_program_by_name(obj.get(), "bpftables_pass") : nullptr;
+    if (!pass || bpf_object__load(obj.get()) != 0)
+        return error = std::string("cannot load the pass program at ") + codegen::hook_name(hook) + ": " +
+                       errno_text(),
+               Fd();
+    return Fd(dup(bpf_program__fd(pass)));
 }
 
 }  // namespace
@@ -564,10 +597,21 @@ bool swap_links(Transaction& tx, Rollback& rollback) {
     // Every link runs its hook's dispatcher: the existing ones already do (or ran a program directly, as a state
     // written before the dispatcher has them: that program, the IPv4 one, goes into its slot, unless that slot
     // has one); the new ones are created.
+    std::string listing;
+    std::map<std::string, std::string> ingress =
+        ingress_chains(listing).value_or(std::map<std::string, std::string>{});
+    if (!listing.empty()) tx.report.notes.push_back(listing + ": no nf_tables ingress chain assumed");
     for (const Attachment& a : tx.request.attachments) {
         for (codegen::Hook h : attachment_hooks(a)) {
             const Dispatcher& d = tx.dispatchers.at(h);
-            uint32_t dispatcher_id = prog_id(d.prog.get());
+            std::string chain = pass_reason(ingress, a.iface, h);
+            int want = chain.empty() ? d.prog.get() : d.pass.get();
+            uint32_t dispatcher_id = prog_id(d.prog.get()), want_id = prog_id(want),
+                     pass_id = prog_id(d.pass.get());
+            if (!chain.empty())
+                tx.report.notes.push_back(a.iface + " at " + codegen::hook_name(h) +
+                                          ": nf_tables ingress chain " + chain +
+                                          " runs on it after tc ingress: every packet is left to the kernel");
             std::string path = link_pin(a.ifindex, h);
             if (injected("swap", count)) {
                 error = "injected failure before swapping " + a.iface + " at " + codegen::hook_name(h);
@@ -576,7 +620,7 @@ bool swap_links(Transaction& tx, Rollback& rollback) {
             ++count;
             Fd link = open_pin(path);
             if (!link) {
-                Fd created_link = create_link(d.prog.get(), a, h, error);
+                Fd created_link = create_link(want, a, h, error);
                 if (!created_link) return false;
                 if (!pin(created_link.get(), path, error)) return false;
                 tx.created.push_back(path);
@@ -584,20 +628,21 @@ bool swap_links(Transaction& tx, Rollback& rollback) {
                 continue;
             }
             uint32_t running_id = link_prog_id(link.get());
-            if (running_id == dispatcher_id) continue;
+            if (running_id == want_id) continue;
             Fd running(running_id ? bpf_prog_get_fd_by_id(running_id) : -1);
             if (!running)
                 return error = "the program that " + a.iface + " runs at " + codegen::hook_name(h) +
                                " is gone: " + errno_text(),
                        false;
             uint32_t ipv4 = family_slot(ir::Family::ipv4), held = 0;
-            if (family != ipv4 && bpf_map_lookup_elem(d.progs.get(), &ipv4, &held) != 0 &&
+            bool ours = running_id == dispatcher_id || running_id == pass_id;
+            if (!ours && family != ipv4 && bpf_map_lookup_elem(d.progs.get(), &ipv4, &held) != 0 &&
                 !swap_slot(tx, d.progs.get(), ipv4, running.get(), codegen::hook_name(h)))
                 return false;
             LIBBPF_OPTS(bpf_link_update_opts, o);
             o.flags = BPF_F_REPLACE;
             o.old_prog_fd = running.get();
-            if (bpf_link_update(link.get(), d.prog.get(), &o) != 0) {
+            if (bpf_link_update(link.get(), want, &o) != 0) {
                 error =
                     "cannot swap the program on " + a.iface + " at " + codegen::hook_name(h) + ": " +
                     errno_text() +
@@ -681,6 +726,43 @@ void retire_old_generation(Transaction& tx) {
     tx.report.notes.push_back("generation " + std::to_string(tx.next.generation) + " committed: " +
                               std::to_string(tx.next.gids.size()) + " rules and policies on " +
                               std::to_string(tx.request.attachments.size()) + " interface(s)");
+}
+
+bool relink_ingress(const State& state, std::vector<std::string>& notes, std::string& error) {
+    std::optional<std::map<std::string, std::string>> ingress = ingress_chains(error);
+    if (!ingress) return false;
+    for (const Attachment& a : state.attachments)
+        for (codegen::Hook h : attachment_hooks(a)) {
+            if (h != codegen::Hook::xdp && h != codegen::Hook::tc_ingress) continue;
+            Fd link = open_pin(link_pin(a.ifindex, h)), prog = open_pin(dispatch_pin("prog", h));
+            Fd pass = open_pin(dispatch_pin("pass", h));
+            if (!link || !prog) continue;  // `bpftables status` says so; a restore repairs it
+            std::string chain = pass_reason(*ingress, a.iface, h);
+            if (!chain.empty() && !pass) {
+                pass = load_pass(h, error);
+                if (!pass || !pin(pass.get(), dispatch_pin("pass", h), error)) return false;
+            }
+            int want = chain.empty() ? prog.get() : pass.get();
+            uint32_t running = link_prog_id(link.get());
+            if (running == prog_id(want)) continue;
+            // Only the dispatcher and the pass program are switched; anything else is an interrupted command's
+            // (a restore repairs it).
+            if (running != prog_id(prog.get()) && (!pass || running != prog_id(pass.get()))) continue;
+            Fd old(bpf_prog_get_fd_by_id(running));
+            LIBBPF_OPTS(bpf_link_update_opts, o);
+            o.flags = BPF_F_REPLACE;
+            o.old_prog_fd = old.get();
+            if (!old || bpf_link_update(link.get(), want, &o) != 0)
+                return error = "cannot swap the program on " + a.iface + " at " + codegen::hook_name(h) +
+                               ": " + errno_text(),
+                       false;
+            notes.push_back(a.iface + " at " + codegen::hook_name(h) +
+                            (chain.empty()
+                                 ? ": no nf_tables ingress chain runs on it: the programs decide again"
+                                 : ": nf_tables ingress chain " + chain +
+                                       " runs on it after tc ingress: every packet is left to the kernel"));
+        }
+    return true;
 }
 
 }  // namespace bpftables::runtime

@@ -63,6 +63,7 @@ struct Swapped {
 // A hook's dispatcher (bpf/dispatch.bpf.c) and its prog array of the families' programs.
 struct Dispatcher {
     Fd prog, progs;
+    Fd pass;  // bpftables_pass: what a link runs where an nf_tables ingress chain runs (bpf/dispatch.bpf.c)
 };
 
 // A prog array slot the swap replaced, with the program to put back on a rollback (none: emptied).
@@ -115,6 +116,11 @@ bool set_counters(Transaction& tx);
 bool pin_generation(Transaction& tx, Rollback& rollback);
 bool apply_kernel_copy(Transaction& tx, Rollback& rollback);
 bool swap_links(Transaction& tx, Rollback& rollback);
+
+// `bpftables refresh`: each link of `state`'s attachments at xdp and tc-ingress runs the pass program where an
+// nf_tables ingress chain runs on its device now, the dispatcher elsewhere (as swap_links chooses at a commit);
+// `notes` says what changed.
+bool relink_ingress(const State& state, std::vector<std::string>& notes, std::string& error);
 void carry_counters(Transaction& tx);
 bool write_new_state(Transaction& tx);
 void retire_old_generation(Transaction& tx);

@@ -84,6 +84,8 @@ bool runs_committed_rules(const State& state, codegen::Hook hook) {
 }
 
 bool runs_committed(const State& state, codegen::Hook hook, uint32_t link_prog) {
+    // A device with an nf_tables ingress chain: the pass program is what the commit put there.
+    if (link_prog != 0 && link_prog == pinned_prog_id(dispatch_pin("pass", hook))) return true;
     Fd array = open_pin(dispatch_pin("progs", hook));
     uint32_t slot = family_slot(state_family()), running = 0;
     return link_prog == pinned_prog_id(dispatch_pin("prog", hook)) && array &&

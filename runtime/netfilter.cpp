@@ -1,6 +1,8 @@
 #include "runtime/netfilter.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <sched.h>
@@ -14,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -652,6 +655,72 @@ bool nft_zero_copy_counters(const std::string& canonical, const std::string& onl
             return false;
     }
     return true;
+}
+
+std::optional<std::map<std::string, std::string>> ingress_chains(std::string& error) {
+    constexpr uint32_t kNetdevIngress = 0, kInetIngress = 5;  // NF_NETDEV_INGRESS, NF_INET_INGRESS
+    std::vector<char> req(NLMSG_LENGTH(sizeof(nfgenmsg)));
+    auto* h = reinterpret_cast<nlmsghdr*>(req.data());
+    h->nlmsg_len = static_cast<uint32_t>(req.size());
+    h->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETCHAIN;
+    h->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    auto* g = static_cast<nfgenmsg*>(NLMSG_DATA(h));
+    g->nfgen_family = NFPROTO_UNSPEC;  // every family
+    g->version = NFNETLINK_V0;
+    std::map<std::string, std::string> chains;
+    auto attributes = [](const void* data, size_t len, const std::function<void(const nlattr*)>& each) {
+        const auto* p = static_cast<const char*>(data);
+        while (len >= NLA_HDRLEN) {
+            const auto* a = reinterpret_cast<const nlattr*>(p);
+            if (a->nla_len < NLA_HDRLEN || a->nla_len > len) return;
+            each(a);
+            size_t step = std::min<size_t>(NLA_ALIGN(a->nla_len), len);
+            p += step, len -= step;
+        }
+    };
+    auto text = [](const nlattr* a) {
+        const char* s = reinterpret_cast<const char*>(a) + NLA_HDRLEN;
+        return std::string(s, strnlen(s, a->nla_len - NLA_HDRLEN));
+    };
+    bool ok = netlink_dump(
+        NETLINK_NETFILTER, h,
+        [&](const nlmsghdr* m) {
+            if (m->nlmsg_len < NLMSG_LENGTH(sizeof(nfgenmsg))) return;
+            const auto* gm = static_cast<const nfgenmsg*>(NLMSG_DATA(m));
+            if (gm->nfgen_family != NFPROTO_NETDEV && gm->nfgen_family != NFPROTO_INET) return;
+            std::string table, name;
+            std::optional<uint32_t> hooknum;
+            std::vector<std::string> devices;
+            attributes(static_cast<const char*>(NLMSG_DATA(m)) + NLMSG_ALIGN(sizeof(nfgenmsg)),
+                       m->nlmsg_len - NLMSG_LENGTH(sizeof(nfgenmsg)), [&](const nlattr* a) {
+                           uint16_t type = a->nla_type & NLA_TYPE_MASK;
+                           if (type == NFTA_CHAIN_TABLE) table = text(a);
+                           if (type == NFTA_CHAIN_NAME) name = text(a);
+                           if (type != NFTA_CHAIN_HOOK) return;
+                           attributes(
+                               reinterpret_cast<const char*>(a) + NLA_HDRLEN, a->nla_len - NLA_HDRLEN,
+                               [&](const nlattr* k) {
+                                   uint16_t kt = k->nla_type & NLA_TYPE_MASK;
+                                   if (kt == NFTA_HOOK_HOOKNUM && k->nla_len >= NLA_HDRLEN + 4) {
+                                       uint32_t be = 0;
+                                       std::memcpy(&be, reinterpret_cast<const char*>(k) + NLA_HDRLEN, 4);
+                                       hooknum = ntohl(be);
+                                   }
+                                   if (kt == NFTA_HOOK_DEV) devices.push_back(text(k));
+                                   if (kt == NFTA_HOOK_DEVS)
+                                       attributes(reinterpret_cast<const char*>(k) + NLA_HDRLEN,
+                                                  k->nla_len - NLA_HDRLEN,
+                                                  [&](const nlattr* d) { devices.push_back(text(d)); });
+                               });
+                       });
+            bool netdev = gm->nfgen_family == NFPROTO_NETDEV;
+            if (!hooknum || *hooknum != (netdev ? kNetdevIngress : kInetIngress)) return;
+            for (const std::string& d : devices)
+                chains.emplace(d, std::string(netdev ? "netdev " : "inet ") + table + " " + name);
+        },
+        "cannot list the nf_tables chains", error);
+    if (!ok) return std::nullopt;
+    return chains;
 }
 
 }  // namespace bpftables::runtime

@@ -109,6 +109,12 @@ std::vector<std::pair<std::string, std::string>> nft_tables(const std::string& c
 bool nft_apply(const std::vector<std::pair<std::string, std::string>>& remove, const std::string& text,
                bool test, std::string& error);
 
+// The namespace's nf_tables base chains at an ingress hook (netdev ingress, inet ingress), by device name:
+// "FAMILY TABLE CHAIN" of the first one found on each device. They run after tc ingress, so on those devices
+// the programs would hide what they drop from the chain and show it the decided mark: the links there pass
+// every packet to the kernel (runtime/commit.cpp). nullopt with `error` when nf_tables cannot be listed.
+std::optional<std::map<std::string, std::string>> ingress_chains(std::string& error);
+
 // Destroys the named sets of the kernel's ipset (those it has; a set still referenced stays, with `error`).
 bool ipset_destroy(const std::vector<std::string>& names, std::string& error);
 

@@ -419,9 +419,19 @@ def run_all(oracle, bpftables, hook, directory, seed, packets, log, attached=Non
                 rec["error"] = f"nft -f: {err}"
             log(f"nft {name}: nft -f: {err}")
             continue
+        k0 = nft.counters()
         kernel = nft.verdicts(chains, frames)
+        k1 = nft.counters()
         if "attached" in recs and recs["attached"]["error"] is None:
+            a0 = read_ruleset(att.o.saved())
             answers["attached"] = att.verdicts(chains, frames)
+            a1 = read_ruleset(att.o.saved())
+            diff = counter_differences(chains, (k0, k1), (a0, a1))
+            recs["attached"]["counter_differences"] = diff
+            recs["attached"]["counted_rules"] = sum(len(ch.rules) for ch in chains.values())
+            if diff:
+                log(f"nft {name} (attached): counters unlike the kernel's: " + ", ".join(
+                    f"{k} kernel {v['kernel']} bpftables {v['bpftables']}" for k, v in list(diff.items())[:8]))
         for sname, subj in answers.items():
             rec = recs[sname]
             for p, o, s in zip(pkts, kernel, subj):
@@ -436,6 +446,24 @@ def run_all(oracle, bpftables, hook, directory, seed, packets, log, attached=Non
                 ", ".join(f"{n} {c}" for c, n in sorted(rec["outcomes"].items())))
     oracle._dut_cmd(["nft", "flush", "ruleset"])  # leave the DUT empty
     return records
+
+
+def counter_differences(chains, kernel, attached):
+    """Counted once, rule by rule: what every rule's counter gained in the oracle over the run (`nft -j list
+    ruleset` before and after) against what `bpftables-save -c` of the attached subject (the program's counts
+    plus its copy's) gained over the same frames. {"TABLE CHAIN rule N": {"kernel": k, "bpftables": b}} for each
+    rule where they differ."""
+    (k0, k1), (a0, a1) = kernel, attached
+    out = {}
+    for key, ch in chains.items():
+        for i in range(len(ch.rules)):
+            k = _delta(k1, k0, key, i)
+            before, after = a0.get(key), a1.get(key)
+            b = (after.counts[i] if after and i < len(after.counts) else 0) - \
+                (before.counts[i] if before and i < len(before.counts) else 0)
+            if k != b:
+                out[f"{key[0]} {key[1]} rule {i + 1}"] = {"kernel": k, "bpftables": b}
+    return out
 
 
 def _key(answer):
