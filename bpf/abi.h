@@ -120,6 +120,16 @@ struct bpft_cls_rule {
     bpft_u32 verdict; /* BPFT_V(BPFT_ACCEPT or BPFT_DROP, gid) */
 };
 
+/* IPv6 runs: the walk's addresses are 32-bit ids (codegen/classifier.hpp: "Address ids"), looked up in the
+ * LPM trie bpft_cls_ids: per run and field, the run's prefixes under a 32-bit tag, run * 2 + field (0
+ * source, 1 destination), big-endian, so the prefix length of an entry is 32 + the prefix's; the value is
+ * its own id. Every run has ::/0 in each field, so a lookup always finds an id. */
+struct bpft_cls_key6 {
+    bpft_u32 prefixlen;
+    bpft_u8 tag[4];   /* run * 2 + field, big-endian */
+    bpft_u8 addr[16]; /* network order */
+};
+
 struct bpft_counter {
     bpft_u64 packets;
     bpft_u64 bytes;

@@ -962,6 +962,29 @@ struct {
     __type(value, struct bpft_cls_rule);
 } bpft_cls_rules SEC(".maps");
 
+#ifdef BPFT_IPV6
+struct {
+    __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+    __uint(max_entries, 1);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, struct bpft_cls_key6);
+    __type(value, __u32);
+} bpft_cls_ids SEC(".maps");
+
+/* The id of the packet's source (field 0) or destination (1) address in run `run` (abi.h: bpft_cls_key6). */
+static __always_inline __u32 bpft_cls_id(bpft_pkt_t *p, __u32 run, __u32 field) {
+    struct bpft_cls_key6 k = {.prefixlen = 32 + 128};
+    __u32 tag = bpf_htonl(run * 2 + field);
+    __builtin_memcpy(k.tag, &tag, 4);
+    for (int i = 0; i < 4; i++) {
+        __u32 w = bpf_htonl(field ? p->daddr6[i] : p->saddr6[i]);
+        __builtin_memcpy(k.addr + 4 * i, &w, 4);
+    }
+    __u32 *id = bpf_map_lookup_elem(&bpft_cls_ids, &k);
+    return id ? *id : 0;
+}
+#endif
+
 /* The direct back end emits this walk as instructions (codegen/direct_emitter.cpp: classify_function); a
  * change here goes there too.
  * The verdict of the first rule of classifier run `run` that decides the packet, or 0: the earliest rule that
@@ -971,7 +994,12 @@ struct {
  * call it. */
 BPFT_GLOBAL __u32 bpft_classify(bpft_pkt_t *p, __u32 run) {
     if (!p) return 0;
-    __u32 saddr = p->saddr, daddr = p->daddr, proto = p->proto, sport = p->sport, dport = p->dport;
+#ifdef BPFT_IPV6 /* the addresses as the run's ids (abi.h: bpft_cls_key6): the rest is IPv4's walk */
+    __u32 saddr = bpft_cls_id(p, run, 0), daddr = bpft_cls_id(p, run, 1);
+#else
+    __u32 saddr = p->saddr, daddr = p->daddr;
+#endif
+    __u32 proto = p->proto, sport = p->sport, dport = p->dport;
     __u32 l4_len = p->l4_len;
     int is_short = (proto == IPPROTO_TCP && l4_len < 20) || (proto == IPPROTO_UDP && l4_len < 8);
     __u32 best = 0xffffffffu, verdict = 0;

@@ -15,6 +15,9 @@ constexpr uint64_t space_factor = 2;  // a cut may copy a node's rules into its 
 constexpr uint64_t parts_per_rule = 4;  // and make at most one part per four rules
 constexpr size_t node_bytes = 16;  // bpft_cls_node (12 bytes) in an array map: elements are rounded up to 8
 constexpr size_t rule_bytes = 32;  // bpft_cls_rule (28 bytes)
+// An entry of the LPM trie bpft_cls_ids as the kernel counts it (kernel/bpf/lpm_trie.c: a node of 40 bytes,
+// the key's 20 bytes of data, the 4-byte value).
+constexpr size_t id_bytes = 64;
 
 constexpr uint32_t ones(int bits) {
     return bits >= 32 ? 0xffffffffu : (1u << bits) - 1;
@@ -177,8 +180,31 @@ class Builder {
 
 }  // namespace
 
-std::optional<bpft_cls_rule> classifier_rule(const ir::Rule& rule, uint32_t gid) {
-    bpft_cls_rule r{};
+namespace {
+
+// The prefix of an ip6tables address, or nullopt when its mask is not a prefix (ip6tables accepts any mask).
+std::optional<Prefix6> prefix_of(const ir::Ipv6Net& net) {
+    Prefix6 p;
+    int len = 0;
+    bool ended = false;
+    for (int i = 0; i < 16; ++i)
+        for (int bit = 7; bit >= 0; --bit) {
+            bool one = (net.mask[i] >> bit) & 1;
+            if (one && ended) return std::nullopt;
+            if (!one) ended = true;
+            len += one ? 1 : 0;
+        }
+    for (int i = 0; i < 16; ++i) p.addr[i / 4] |= uint32_t(net.addr[i]) << (8 * (3 - i % 4));
+    p.len = static_cast<uint8_t>(len);
+    return p;
+}
+
+}  // namespace
+
+std::optional<ClassifierRule> classifier_rule(const ir::Rule& rule, uint32_t gid, ir::Family family) {
+    ClassifierRule out;
+    out.family = family;
+    bpft_cls_rule& r = out.box;
     r.sport_hi = r.dport_hi = 0xffff;
     r.proto_hi = 0xff;
     if (std::holds_alternative<ir::AcceptTarget>(rule.target))
@@ -200,9 +226,15 @@ std::optional<bpft_cls_rule> classifier_rule(const ir::Rule& rule, uint32_t gid)
     for (const ir::Match& match : rule.matches) {
         if (auto* a = std::get_if<ir::AddressMatch>(&match)) {
             bool& seen = a->dir == ir::Dir::src ? src : dst;
-            if (a->invert || seen) return std::nullopt;
+            if (a->invert || seen || family != ir::Family::ipv4) return std::nullopt;
             (a->dir == ir::Dir::src ? r.src : r.dst) = a->net.addr;
             (a->dir == ir::Dir::src ? r.src_mask : r.dst_mask) = a->net.mask;
+            seen = true;
+        } else if (auto* a6 = std::get_if<ir::Address6Match>(&match)) {
+            bool& seen = a6->dir == ir::Dir::src ? src : dst;
+            std::optional<Prefix6> prefix = prefix_of(a6->net);
+            if (a6->invert || seen || family != ir::Family::ipv6 || !prefix) return std::nullopt;
+            (a6->dir == ir::Dir::src ? out.src6 : out.dst6) = *prefix;
             seen = true;
         } else if (auto* p = std::get_if<ir::ProtocolMatch>(&match)) {
             if (p->invert || proto) return std::nullopt;
@@ -217,7 +249,7 @@ std::optional<bpft_cls_rule> classifier_rule(const ir::Rule& rule, uint32_t gid)
         }
     }
     if (ports && !(proto && r.proto_lo == ports_proto)) return std::nullopt;
-    return r;
+    return out;
 }
 
 uint32_t classifier_rule_verdict(const bpft_cls_rule& r, const ClassifierPacket& p) {
@@ -269,8 +301,87 @@ std::vector<std::vector<uint32_t>> separate(const std::vector<Box>& boxes, uint3
 
 size_t classifier_bytes(const ClassifierTrees& trees) {
     size_t refs = (trees.leaves.size() + BPFT_CLS_REFS - 1) / BPFT_CLS_REFS * sizeof(bpft_cls_refs);
-    return trees.nodes.size() * node_bytes + refs + trees.rules.size() * rule_bytes;
+    return trees.nodes.size() * node_bytes + refs + trees.rules.size() * rule_bytes +
+           trees.ids.size() * id_bytes;
 }
+
+namespace {
+
+bool contains(const Prefix6& outer, const std::array<uint32_t, 4>& addr) {
+    for (int w = 0; w < 4; ++w) {
+        int bits = std::clamp(outer.len - 32 * w, 0, 32);
+        uint32_t mask = bits == 0 ? 0 : 0xffffffffu << (32 - bits);
+        if ((addr[w] & mask) != outer.addr[w]) return false;
+    }
+    return true;
+}
+
+// The address ids of one field of an IPv6 run (ClassifierId): the own id of every prefix in `used` and of
+// ::/0 into `own`, the block (base, mask) of every prefix of `used` into `block`; false when the root's block
+// would need more than 32 bits.
+bool assign_ids(std::vector<Prefix6> prefixes, std::vector<std::pair<Prefix6, uint32_t>>& own,
+                std::map<Prefix6, std::pair<uint32_t, uint32_t>>& block) {
+    prefixes.emplace_back();  // ::/0
+    std::sort(prefixes.begin(), prefixes.end());
+    prefixes.erase(std::unique(prefixes.begin(), prefixes.end()), prefixes.end());
+    // Sorted by address, then length: a preorder of the trie (a prefix before the prefixes inside it).
+    size_t n = prefixes.size();
+    std::vector<std::vector<size_t>> children(n);
+    std::vector<size_t> path;  // the prefixes that contain the current one, the longest last
+    for (size_t i = 0; i < n; ++i) {
+        while (!path.empty() && !contains(prefixes[path.back()], prefixes[i].addr)) path.pop_back();
+        if (!path.empty()) children[path.back()].push_back(i);
+        path.push_back(i);
+    }
+    std::vector<uint64_t> size(n);
+    for (size_t i = n; i-- > 0;) {
+        uint64_t inside = 1;
+        for (size_t c : children[i]) inside += size[c];
+        uint64_t s = 1;
+        while (s < inside) s <<= 1;
+        if (s > (uint64_t(1) << 32)) return false;
+        size[i] = s;
+    }
+    std::vector<uint64_t> base(n);
+    for (size_t i = 0; i < n; ++i) {
+        std::stable_sort(children[i].begin(), children[i].end(),
+                         [&](size_t x, size_t y) { return size[x] > size[y]; });
+        uint64_t next = base[i];
+        for (size_t c : children[i]) base[c] = next, next += size[c];
+        own.emplace_back(prefixes[i], static_cast<uint32_t>(next));
+        block[prefixes[i]] = {static_cast<uint32_t>(base[i]), ~static_cast<uint32_t>(size[i] - 1)};
+    }
+    return true;
+}
+
+// The boxes of a run's rules: IPv4's as they are; IPv6's with their addresses as blocks of address ids,
+// whose prefixes go to `ids` (as run 0). False, with `error`, when the ids would need more than 32 bits.
+bool boxes_of(const std::vector<ClassifierRule>& run, std::vector<bpft_cls_rule>& boxes,
+              std::vector<ClassifierId>& ids, std::string& error) {
+    boxes.reserve(run.size());
+    for (const ClassifierRule& r : run) boxes.push_back(r.box);
+    if (run.empty() || run.front().family != ir::Family::ipv6) return true;
+    for (uint8_t field = 0; field < 2; ++field) {
+        std::vector<Prefix6> used;
+        used.reserve(run.size());
+        for (const ClassifierRule& r : run) used.push_back(field == 0 ? r.src6 : r.dst6);
+        std::vector<std::pair<Prefix6, uint32_t>> own;
+        std::map<Prefix6, std::pair<uint32_t, uint32_t>> block;
+        if (!assign_ids(std::move(used), own, block))
+            return error = std::string("its IPv6 ") + (field == 0 ? "source" : "destination") +
+                           " prefixes nest too deeply for 32-bit address ids",
+                   false;
+        for (auto& [prefix, id] : own) ids.push_back({0, field, prefix, id});
+        for (size_t i = 0; i < run.size(); ++i) {
+            auto [value, mask] = block.at(field == 0 ? run[i].src6 : run[i].dst6);
+            (field == 0 ? boxes[i].src : boxes[i].dst) = value;
+            (field == 0 ? boxes[i].src_mask : boxes[i].dst_mask) = mask;
+        }
+    }
+    return true;
+}
+
+}  // namespace
 
 namespace {
 
@@ -358,41 +469,49 @@ ClassifierCache::Entry ClassifierCache::get(const std::vector<bpft_cls_rule>& ru
     return e;
 }
 
-std::optional<ClassifierTrees> build_classifier(const std::vector<std::vector<bpft_cls_rule>>& runs,
+std::optional<ClassifierTrees> build_classifier(const std::vector<std::vector<ClassifierRule>>& runs,
                                                 std::string& error, size_t* failed, ClassifierCache* cache) {
     ClassifierTrees out;
     out.nodes.resize(2 * BPFT_CLS_TREES * runs.size());
     for (size_t run = 0; run < runs.size(); ++run) {
-        auto build = [&] {
-            ClassifierCache::Entry e;
-            if (std::optional<ClassifierTrees> one = build_run(runs[run], e.error))
-                e.trees = std::make_shared<const ClassifierTrees>(std::move(*one));
-            return e;
-        };
-        ClassifierCache::Entry e = cache ? cache->get(runs[run], build) : build();
+        if (!runs[run].empty()) out.family = runs[run].front().family;
+        std::vector<bpft_cls_rule> boxes;
+        std::vector<ClassifierId> ids;
+        ClassifierCache::Entry e;
+        if (boxes_of(runs[run], boxes, ids, e.error)) {
+            auto build = [&] {
+                ClassifierCache::Entry built;
+                if (std::optional<ClassifierTrees> one = build_run(boxes, built.error))
+                    built.trees = std::make_shared<const ClassifierTrees>(std::move(*one));
+                return built;
+            };
+            e = cache ? cache->get(boxes, build) : build();
+        }
         if (!e.trees) {
             error = e.error;
             if (failed) *failed = run;
             return std::nullopt;
         }
-        append_run(out, run, *e.trees, runs[run]);
+        append_run(out, run, *e.trees, boxes);
+        for (ClassifierId& id : ids) id.run = static_cast<uint32_t>(run), out.ids.push_back(id);
     }
     return out;
 }
 
 std::optional<ClassifierTrees> build_classifier(const ir::Program& program, const Layout& layout,
                                                 std::string& error, ClassifierCache* cache) {
-    std::vector<std::vector<bpft_cls_rule>> runs;
+    std::vector<std::vector<ClassifierRule>> runs;
     for (const ClassifierRun& cr : layout.runs) {
         const ir::Table* table = program.find(cr.table);
         const ir::Chain* chain = table ? table->find(cr.chain) : nullptr;
         if (!chain || cr.first + cr.count > static_cast<int>(chain->rules.size()))
             return error = "classifier run in " + cr.table + " " + cr.chain + " is not in the program",
                    std::nullopt;
-        std::vector<bpft_cls_rule>& rules = runs.emplace_back();
+        std::vector<ClassifierRule>& rules = runs.emplace_back();
         for (int i = cr.first; i < cr.first + cr.count; ++i) {
             int gid = layout.gid(cr.table, cr.chain, i);
-            std::optional<bpft_cls_rule> r = classifier_rule(chain->rules[i], static_cast<uint32_t>(gid));
+            std::optional<ClassifierRule> r =
+                classifier_rule(chain->rules[i], static_cast<uint32_t>(gid), program.family);
             if (!r || gid < 0)
                 return error = "rule " + std::to_string(i + 1) + " of " + cr.chain + " cannot be classified",
                        std::nullopt;
@@ -409,7 +528,20 @@ std::optional<ClassifierTrees> build_classifier(const ir::Program& program, cons
     return trees;
 }
 
-uint32_t classify(const ClassifierTrees& trees, uint32_t run, const ClassifierPacket& p) {
+uint32_t address_id(const ClassifierTrees& trees, uint32_t run, int field,
+                    const std::array<uint32_t, 4>& addr) {
+    const ClassifierId* best = nullptr;
+    for (const ClassifierId& id : trees.ids)
+        if (id.run == run && id.field == field && contains(id.prefix, addr) &&
+            (!best || id.prefix.len > best->prefix.len))
+            best = &id;
+    return best ? best->id : 0;
+}
+
+uint32_t classify(const ClassifierTrees& trees, uint32_t run, const ClassifierPacket& packet) {
+    ClassifierPacket p = packet;
+    if (trees.family == ir::Family::ipv6)
+        p.saddr = address_id(trees, run, 0, p.saddr6), p.daddr = address_id(trees, run, 1, p.daddr6);
     const uint32_t key[fields] = {p.saddr, p.daddr, p.proto, p.sport, p.dport};
     uint32_t best = UINT32_MAX, verdict = 0;
     for (uint32_t tree = 0; tree < BPFT_CLS_TREES; ++tree) {

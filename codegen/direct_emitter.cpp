@@ -78,6 +78,8 @@ class DirectEmitter {
   private:
     ScratchField field(const char* name) const { return scratch_.at(name); }
     Load load(Reg dst, const char* name) const;
+    Load classifier_address(Reg dst, int field) const;
+    void classifier_ids();
     void ret(int32_t v) {
         p_.emit(Mov{Width::w64, Reg::r0, v});
         p_.emit(Exit{});
@@ -165,6 +167,46 @@ Load DirectEmitter::load(Reg dst, const char* name) const {
     ScratchField f = field(name);
     Size s = f.size == 1 ? Size::u8 : f.size == 2 ? Size::u16 : f.size == 8 ? Size::u64 : Size::u32;
     return Load{s, false, dst, Reg::r6, f.off};
+}
+
+// The address the classifier's walk reads in field 0 (source) or 1 (destination): the packet's (IPv4), or its
+// id in the run (IPv6: classifier_ids put them on the stack).
+Load DirectEmitter::classifier_address(Reg dst, int field) const {
+    if (program_.family == ir::Family::ipv6)
+        return Load{Size::u32, false, dst, Reg::r10, static_cast<int16_t>(field == 0 ? -64 : -72)};
+    return load(dst, field == 0 ? "saddr" : "daddr");
+}
+
+// IPv6: the ids of the packet's addresses in the run (bpf/bpftables.bpf.h: bpft_cls_id), one LPM lookup
+// each in bpft_cls_ids, to r10 - 64 (source) and - 72 (destination); the run was stored at r10 - 104, the key
+// (bpf/abi.h: bpft_cls_key6) is built at r10 - 96.
+void DirectEmitter::classifier_ids() {
+    const int16_t key = -96;
+    for (int f = 0; f < 2; ++f) {
+        p_.emit(Mov{Width::w64, Reg::r1, 32 + 128});
+        p_.emit(Store{Size::u32, Reg::r10, key, Reg::r1});
+        p_.emit(Load{Size::u32, false, Reg::r1, Reg::r10, -104});
+        p_.emit(Alu{AluOp::lsh, Width::w32, Reg::r1, 1});
+        p_.emit(Alu{AluOp::or_, Width::w32, Reg::r1, f});
+        p_.emit(ByteSwap{Endian::to_be, 32, Reg::r1});
+        p_.emit(Store{Size::u32, Reg::r10, static_cast<int16_t>(key + 4), Reg::r1});
+        ScratchField addr = field(f == 0 ? "saddr6" : "daddr6");
+        for (int16_t w = 0; w < 4; ++w) {
+            p_.emit(Load{Size::u32, false, Reg::r1, Reg::r6, static_cast<int16_t>(addr.off + 4 * w)});
+            p_.emit(ByteSwap{Endian::to_be, 32, Reg::r1});
+            p_.emit(Store{Size::u32, Reg::r10, static_cast<int16_t>(key + 8 + 4 * w), Reg::r1});
+        }
+        p_.emit(LoadImm64{Reg::r1, ImmSource::map_idx, kDirectClsIdsMap, 0, {}});
+        p_.emit(Mov{Width::w64, Reg::r2, Reg::r10});
+        p_.emit(Alu{AluOp::add, Width::w64, Reg::r2, key});
+        p_.emit(CallHelper{1});  // bpf_map_lookup_elem
+        std::string none = label("no_id");
+        p_.emit(Mov{Width::w64, Reg::r1, 0});
+        p_.emit(Jump{JmpOp::eq, Width::w64, Reg::r0, 0, none});
+        p_.emit(Load{Size::u32, false, Reg::r1, Reg::r0, 0});
+        p_.label(none);
+        p_.emit(Store{Size::u32, Reg::r10, static_cast<int16_t>(f == 0 ? -64 : -72), Reg::r1});
+    }
 }
 
 // r6 = the scratch value; when the lookup fails, return `null_value`.
@@ -462,12 +504,15 @@ void DirectEmitter::call_classify(const ir::Chain& c, size_t run) {
 // verdict, r9 the run's first root for this packet; on the stack, each in a slot of its own: the lookup key
 // (r10 - 4), the walk's depth (- 16) and the leaf's next reference (- 24) as 64-bit spills (the verifier
 // follows their values through the loops), the leaf's first reference and count (- 32, - 40), the reference's
-// slot in its element (- 48) and the rule's index (- 56).
+// slot in its element (- 48) and the rule's index (- 56); for IPv6, the address ids (- 64, - 72), the LPM key
+// (- 96 to - 73) and the run (- 104) (classifier_ids).
 void DirectEmitter::classify_function() {
     p_.label(kClassifyFunction);
     p_.emit(Mov{Width::w32, Reg::r9, Reg::r1});
+    if (program_.family == ir::Family::ipv6) p_.emit(Store{Size::u32, Reg::r10, -104, Reg::r1});
     p_.emit(Alu{AluOp::mul, Width::w64, Reg::r9, 2 * BPFT_CLS_TREES});
     lookup_scratch("", 0);
+    if (program_.family == ir::Family::ipv6) classifier_ids();
     p_.emit(Mov{Width::w32, Reg::r7, -1});
     p_.emit(Mov{Width::w64, Reg::r8, 0});
     // a TCP or UDP header too short for its ports: the second set of roots (abi.h)
@@ -518,7 +563,7 @@ void DirectEmitter::classify_tree(uint32_t tree) {
     // the node's field of the packet
     const char* keys[] = {"saddr", "daddr", "proto", "sport"};
     for (int f = 0; f < 4; ++f) {
-        p_.emit(load(Reg::r3, keys[f]));
+        p_.emit(f < 2 ? classifier_address(Reg::r3, f) : load(Reg::r3, keys[f]));
         p_.emit(Jump{JmpOp::eq, Width::w32, Reg::r1, f, have});
     }
     p_.emit(load(Reg::r3, "dport"));
@@ -573,9 +618,9 @@ void DirectEmitter::classify_tree(uint32_t tree) {
         p_.emit(Load{size, false, dst, Reg::r0, static_cast<int16_t>(off)});
     };
     for (auto [field, addr, mask] :
-         {std::tuple{"saddr", offsetof(bpft_cls_rule, src), offsetof(bpft_cls_rule, src_mask)},
-          {"daddr", offsetof(bpft_cls_rule, dst), offsetof(bpft_cls_rule, dst_mask)}}) {
-        p_.emit(load(Reg::r1, field));
+         {std::tuple{0, offsetof(bpft_cls_rule, src), offsetof(bpft_cls_rule, src_mask)},
+          {1, offsetof(bpft_cls_rule, dst), offsetof(bpft_cls_rule, dst_mask)}}) {
+        p_.emit(classifier_address(Reg::r1, field));
         rule(Reg::r2, Size::u32, mask);
         p_.emit(Alu{AluOp::and_, Width::w32, Reg::r1, Reg::r2});
         rule(Reg::r2, Size::u32, addr);

@@ -35,10 +35,11 @@ namespace bpftables::codegen {
 // The entry object's maps that the emitted program uses, by index into the program's fd_array (bpft_local:
 // the local routes, bpf/bpftables.bpf.h); then the program's own (loader/ruleset_maps.hpp): the limit states
 // (bpf/bpftables.bpf.h: bpft_limits), the classifier's three arrays (bpft_cls_nodes, bpft_cls_leaves,
-// bpft_cls_rules) and one LPM trie per set of the layout, in its order.
+// bpft_cls_rules) and its IPv6 address ids (bpft_cls_ids, an LPM trie; empty for IPv4), and one LPM trie per
+// set of the layout, in its order.
 inline constexpr int kDirectScratchMap = 0, kDirectCountersMap = 1, kDirectProgsMap = 2, kDirectLocalMap = 3;
 inline constexpr int kDirectLimitsMap = 4, kDirectClsNodesMap = 5, kDirectClsLeavesMap = 6,
-                     kDirectClsRulesMap = 7, kDirectFirstSetMap = 8;
+                     kDirectClsRulesMap = 7, kDirectClsIdsMap = 8, kDirectFirstSetMap = 9;
 // struct bpft_limit_state (bpf/bpftables.bpf.h): a bpf_spin_lock, then the credit and the last time (u64, ns).
 inline constexpr int16_t kLimitCreditOff = 8, kLimitLastOff = 16, kLimitStateSize = 24;
 inline constexpr uint32_t kDirectSlotRules = 0, kDirectSlotExit = 1;  // bpft_progs (bpf/entry.bpf.c)

@@ -92,13 +92,18 @@ bool size_classifier(bpf_object* obj, const codegen::ClassifierTrees& trees, std
         if (bpf_map__set_max_entries(map, static_cast<uint32_t>(std::max<size_t>(size, 1))) != 0)
             return error = std::string("cannot size ") + name, false;
     }
+    if (n.ids == 0) return true;
+    bpf_map* ids = bpf_object__find_map_by_name(obj, "bpft_cls_ids");
+    if (!ids) return error = "the object has no map bpft_cls_ids", false;
+    if (bpf_map__set_max_entries(ids, static_cast<uint32_t>(n.ids)) != 0)
+        return error = "cannot size bpft_cls_ids", false;
     return true;
 }
 
 bool fill_classifier(bpf_object* obj, const codegen::ClassifierTrees& trees, std::string& error) {
-    int fds[3];
-    const char* names[] = {"bpft_cls_nodes", "bpft_cls_leaves", "bpft_cls_rules"};
-    for (int i = 0; i < 3; ++i) {
+    int fds[4] = {-1, -1, -1, -1};
+    const char* names[] = {"bpft_cls_nodes", "bpft_cls_leaves", "bpft_cls_rules", "bpft_cls_ids"};
+    for (int i = 0; i < (trees.ids.empty() ? 3 : 4); ++i) {
         bpf_map* map = bpf_object__find_map_by_name(obj, names[i]);
         if (!map) return error = std::string("the object has no map ") + names[i], false;
         fds[i] = bpf_map__fd(map);

@@ -64,17 +64,30 @@ bool fill_array(int fd, const char* name, const std::vector<T>& values, std::str
 }  // namespace
 
 ClassifierSizes classifier_sizes(const codegen::ClassifierTrees& trees) {
-    return {trees.nodes.size(), (trees.leaves.size() + BPFT_CLS_REFS - 1) / BPFT_CLS_REFS,
-            trees.rules.size()};
+    return {trees.nodes.size(), (trees.leaves.size() + BPFT_CLS_REFS - 1) / BPFT_CLS_REFS, trees.rules.size(),
+            trees.ids.size()};
 }
 
-bool fill_classifier(const int fds[3], const codegen::ClassifierTrees& trees, std::string& error) {
+bool fill_classifier(const int fds[4], const codegen::ClassifierTrees& trees, std::string& error) {
     std::vector<bpft_cls_refs> refs(classifier_sizes(trees).leaves);
     for (size_t i = 0; i < trees.leaves.size(); ++i)
         refs[i / BPFT_CLS_REFS].rule[i % BPFT_CLS_REFS] = trees.leaves[i];
-    return fill_array(fds[0], "bpft_cls_nodes", trees.nodes, error) &&
-           fill_array(fds[1], "bpft_cls_leaves", refs, error) &&
-           fill_array(fds[2], "bpft_cls_rules", trees.rules, error);
+    if (!fill_array(fds[0], "bpft_cls_nodes", trees.nodes, error) ||
+        !fill_array(fds[1], "bpft_cls_leaves", refs, error) ||
+        !fill_array(fds[2], "bpft_cls_rules", trees.rules, error))
+        return false;
+    for (const codegen::ClassifierId& id : trees.ids) {  // bpf/abi.h: bpft_cls_key6
+        bpft_cls_key6 key{static_cast<uint32_t>(32 + id.prefix.len), {}, {}};
+        uint32_t tag = htonl(id.run * 2 + id.field);
+        std::memcpy(key.tag, &tag, 4);
+        for (int w = 0; w < 4; ++w) {
+            uint32_t word = htonl(id.prefix.addr[w]);
+            std::memcpy(key.addr + 4 * w, &word, 4);
+        }
+        if (bpf_map_update_elem(fds[3], &key, &id.id, BPF_ANY) != 0)
+            return error = std::string("cannot fill bpft_cls_ids: ") + std::strerror(errno), false;
+    }
+    return true;
 }
 
 bool fill_set(int map_fd, const ir::IpSet& set, std::string& error) {
@@ -142,9 +155,9 @@ std::optional<std::vector<Fd>> create_ruleset_maps(const codegen::DirectProgram&
     } else {
         maps.emplace_back();
     }
-    if (direct.trees) {  // the classifier's arrays (bpf/bpftables.bpf.h: bpft_cls_*), sized to its trees
+    if (direct.trees) {  // the classifier's maps (bpf/bpftables.bpf.h: bpft_cls_*), sized to its trees
         ClassifierSizes n = classifier_sizes(*direct.trees);
-        int fds[3];
+        int fds[4] = {-1, -1, -1, -1};
         for (auto [name, value, size] : {std::tuple{"bpft_cls_nodes", sizeof(bpft_cls_node), n.nodes},
                                          {"bpft_cls_leaves", sizeof(bpft_cls_refs), n.leaves},
                                          {"bpft_cls_rules", sizeof(bpft_cls_rule), n.rules}}) {
@@ -155,9 +168,19 @@ std::optional<std::vector<Fd>> create_ruleset_maps(const codegen::DirectProgram&
             fds[maps.size() - 1] = map->get();
             maps.push_back(std::move(*map));
         }
+        if (n.ids > 0) {
+            MapSpec spec{BPF_MAP_TYPE_LPM_TRIE,        "bpft_cls_ids",   sizeof(bpft_cls_key6), 4,
+                         static_cast<uint32_t>(n.ids), BPF_F_NO_PREALLOC};
+            std::optional<Fd> map = create_map(spec, error);
+            if (!map) return std::nullopt;
+            fds[3] = map->get();
+            maps.push_back(std::move(*map));
+        } else {
+            maps.emplace_back();
+        }
         if (!fill_classifier(fds, *direct.trees, error)) return std::nullopt;
     } else {
-        maps.resize(maps.size() + 3);
+        maps.resize(maps.size() + 4);
     }
     for (const std::string& name : direct.layout.sets) {
         if (auto nft = std::find_if(direct.nft_sets.begin(), direct.nft_sets.end(),

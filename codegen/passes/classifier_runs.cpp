@@ -1,7 +1,8 @@
 // Classifier runs: in each compiled chain, every run of at least Options::classifier_min consecutive rules
-// that the classifier can decide (classifier_rule: addresses, protocol, ports; ACCEPT or DROP) is recorded in
-// the chain's plan; the C emitter makes each run one call to the tree walk. A run whose trees cannot be built
-// within the walk's bounds and classifier_bytes_per_rule is split in two halves, and so on: halves shorter
+// that the classifier can decide (classifier_rule: IPv4 or IPv6 prefixes, protocol, ports; ACCEPT or DROP)
+// is recorded in the chain's plan; the emitters make each run one call to the tree walk. A run whose trees
+// cannot be built within the walk's bounds and classifier_bytes_per_rule (or whose IPv6 prefixes nest too
+// deeply for 32-bit address ids) is split in two halves, and so on: halves shorter
 // than the threshold stay rules of their own. Nothing is refused for the classifier's sake; the plan's notes
 // say what was split or left out and why (--explain).
 //   before: -A INPUT -s 198.18.0.1/32 -j DROP  (x 40)
@@ -24,13 +25,12 @@ class ClassifierRuns : public passes::Pass {
             for (ir::Chain& c : t.chains) {
                 c.plan.classified.clear();
                 c.plan.classifier_notes.clear();
-                // The classifier's trees hold IPv4 addresses: an IPv6 ruleset has no runs (nor programs yet).
-                if (min_ <= 0 || program.family == ir::Family::ipv6 || !compiler::is_compiled_chain(t, c))
-                    continue;
+                if (min_ <= 0 || !compiler::is_compiled_chain(t, c)) continue;
+                family_ = program.family;
                 int n = static_cast<int>(c.rules.size());
                 for (int i = 0; i < n;) {
                     int j = i;
-                    while (j < n && classifier_rule(c.rules[j], 0)) ++j;
+                    while (j < n && classifier_rule(c.rules[j], 0, family_)) ++j;
                     if (j - i >= min_) place(t, c, i, j - i), changed = true;
                     i = j == i ? i + 1 : j;
                 }
@@ -41,10 +41,10 @@ class ClassifierRuns : public passes::Pass {
   private:
     // Rules [first, first + count) of `c` as one run if their trees can be built, else as two halves.
     void place(const ir::Table& t, ir::Chain& c, int first, int count) {
-        std::vector<bpft_cls_rule> rules;
+        std::vector<ClassifierRule> rules;
         rules.reserve(count);
         for (int i = first; i < first + count; ++i)
-            rules.push_back(*classifier_rule(c.rules[i], static_cast<uint32_t>(i)));
+            rules.push_back(*classifier_rule(c.rules[i], static_cast<uint32_t>(i), family_));
         std::string why;
         if (build_classifier({rules}, why, nullptr, cache_)) {
             c.plan.classified.emplace_back(first, count);
@@ -64,6 +64,7 @@ class ClassifierRuns : public passes::Pass {
 
     int min_;
     ClassifierCache* cache_;
+    ir::Family family_ = ir::Family::ipv4;
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -155,6 +156,112 @@ TEST(ClassifierRuns, TreesAreBuiltOncePerCache) {
     EXPECT_EQ(
         std::memcmp(cached->rules.data(), fresh->rules.data(), fresh->rules.size() * sizeof(bpft_cls_rule)),
         0);
+}
+
+// IPv6: the walk over address ids (one LPM lookup per field, then IPv4's trees) against a linear scan of the
+// rules' own 128-bit prefixes, which knows nothing of ids.
+bool in_prefix(const codegen::Prefix6& p, const std::array<uint32_t, 4>& addr) {
+    for (int w = 0; w < 4; ++w) {
+        int bits = std::clamp(p.len - 32 * w, 0, 32);
+        if ((addr[w] & (bits == 0 ? 0 : 0xffffffffu << (32 - bits))) != p.addr[w]) return false;
+    }
+    return true;
+}
+
+uint32_t linear6(const std::vector<codegen::ClassifierRule>& rules, const codegen::ClassifierPacket& p) {
+    for (const codegen::ClassifierRule& r : rules) {
+        if (!in_prefix(r.src6, p.saddr6) || !in_prefix(r.dst6, p.daddr6)) continue;
+        bpft_cls_rule box = r.box;
+        box.src = box.src_mask = box.dst = box.dst_mask = 0;
+        if (uint32_t v = codegen::classifier_rule_verdict(box, p)) return v;
+    }
+    return 0;
+}
+
+class Classifier6 : public ::testing::TestWithParam<int> {};
+
+TEST_P(Classifier6, TreeWalkOnAddressIdsIsFirstMatch) {
+    std::mt19937 rng(GetParam());
+    std::vector<std::string> rules;
+    size_t n = GetParam() % 3 == 0 ? 3000 : 300;
+    for (size_t i = 0; i < n; ++i) rules.push_back(classifier_rule_text6(rng));
+    Diagnostics diags;
+    std::optional<ir::Program> program =
+        parse_and_lower(input_rules(rules), "test.rules", diags, {.family = ir::Family::ipv6});
+    ASSERT_TRUE(program) << diags.str();
+    codegen::Layout layout = layout_of(*program);
+    ASSERT_FALSE(layout.runs.empty());
+    std::string error;
+    std::optional<codegen::ClassifierTrees> trees = codegen::build_classifier(*program, layout, error);
+    ASSERT_TRUE(trees) << error;
+    EXPECT_EQ(trees->family, ir::Family::ipv6);
+    const ir::Chain& input = *program->find("filter")->find("INPUT");
+    std::vector<std::vector<codegen::ClassifierRule>> runs;
+    for (const codegen::ClassifierRun& run : layout.runs) {
+        std::vector<codegen::ClassifierRule>& rs = runs.emplace_back();
+        for (int i = run.first; i < run.first + run.count; ++i)
+            rs.push_back(*codegen::classifier_rule(
+                input.rules[i], static_cast<uint32_t>(layout.gid("filter", "INPUT", i)), ir::Family::ipv6));
+    }
+    for (int i = 0; i < 20000; ++i) {
+        codegen::ClassifierPacket p = classifier_packet6(rng);
+        for (uint32_t run = 0; run < runs.size(); ++run) {
+            uint32_t want = linear6(runs[run], p), got = codegen::classify(*trees, run, p);
+            ASSERT_EQ(got, want) << "seed " << GetParam() << " packet " << i << " run " << run << ": "
+                                 << colon(p.saddr6) << " -> " << colon(p.daddr6) << " proto " << int(p.proto)
+                                 << " ports " << p.sport << ":" << p.dport << " l4 " << p.l4_len;
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, Classifier6, ::testing::Range(1, 5));
+
+// Ids of a run: a prefix's block holds exactly the ids of the prefixes inside it; 32 prefixes nested in one
+// another (under ::/0) take all 2^32 ids, 33 need more: such a run is split, then left as rules of their
+// own with a note, never refused.
+TEST(ClassifierRuns, DeeplyNestedIpv6PrefixesAreLeftAsRules) {
+    std::vector<std::string> rules;
+    for (int len = 1; len <= 66; ++len) rules.push_back("-s 8000::/" + std::to_string(len) + " -j DROP");
+    Diagnostics diags;
+    std::optional<ir::Program> program =
+        parse_and_lower(input_rules(rules), "test.rules", diags, {.family = ir::Family::ipv6});
+    ASSERT_TRUE(program) << diags.str();
+    codegen::Layout layout = layout_of(*program);
+    EXPECT_TRUE(layout.runs.empty());
+    const ir::ChainPlan& plan = program->find("filter")->find("INPUT")->plan;
+    ASSERT_FALSE(plan.classifier_notes.empty());
+    EXPECT_NE(plan.classifier_notes[0].second.find("nest too deeply for 32-bit address ids"),
+              std::string::npos)
+        << plan.classifier_notes[0].second;
+    // /1 to /32: the innermost owns id 0, /1 the block [0, 2^31) and id 2^30, ::/0 id 2^31
+    std::vector<codegen::ClassifierRule> run;
+    for (int len = 1; len <= 32; ++len) {
+        codegen::ClassifierRule r;
+        r.family = ir::Family::ipv6;
+        r.src6 = {{0x80000000u, 0, 0, 0}, static_cast<uint8_t>(len)};
+        r.box.proto_hi = 0xff, r.box.sport_hi = r.box.dport_hi = 0xffff;
+        r.box.verdict = (BPFT_DROP << 24) | len;
+        run.push_back(r);
+    }
+    std::string error;
+    std::optional<codegen::ClassifierTrees> trees = codegen::build_classifier({run}, error);
+    ASSERT_TRUE(trees) << error;
+    codegen::ClassifierPacket p;
+    p.saddr6 = {0x80000000u, 0, 0, 1};
+    EXPECT_EQ(codegen::address_id(*trees, 0, 0, p.saddr6), 0u);
+    p.saddr6 = {0, 0, 0, 1};
+    EXPECT_EQ(codegen::address_id(*trees, 0, 0, p.saddr6), 0x80000000u);
+    EXPECT_EQ(trees->rules[0].src_mask, 0x80000000u);   // /1: half the ids
+    EXPECT_EQ(trees->rules[30].src_mask, 0xfffffffeu);  // /31: its own id and /32's
+    EXPECT_EQ(trees->rules[31].src_mask, 0xffffffffu);
+    EXPECT_EQ(codegen::classify(*trees, 0, p), 0u);
+    p.saddr6 = {0xc0000000u, 0, 0, 0};  // in /1 only
+    EXPECT_EQ(codegen::address_id(*trees, 0, 0, p.saddr6), 0x40000000u);
+    EXPECT_EQ(codegen::classify(*trees, 0, p), run[0].box.verdict);
+    run.push_back(run.back());
+    run.back().src6.len = 33;  // 33 prefixes under ::/0: 2^33 ids
+    EXPECT_FALSE(codegen::build_classifier({run}, error));
+    EXPECT_NE(error.find("nest too deeply"), std::string::npos) << error;
 }
 
 TEST(ClassifierRuns, OnlySimpleRulesAndLongEnough) {
