@@ -299,6 +299,7 @@ InPlace commit_elements(const State& old, const CommitRequest& request, CommitRe
         if (!c.put.empty() || !c.remove.empty()) changes[after.nft_sets[i].name] = std::move(c);
     }
     for (size_t i = 0; i < after.sets.size(); ++i) {
+        if (after.find_nft_set(after.sets[i].name)) continue;  // its map is the nft set's (loader)
         SetChange c = diff(entries(before.sets[i]), entries(after.sets[i]));
         if (!c.put.empty() || !c.remove.empty()) changes[after.sets[i].name] = std::move(c);
     }
