@@ -18,7 +18,7 @@ trap 'ip netns del $ns 2>/dev/null; rm -rf "$dir"' EXIT
 ip netns add $ns
 ip -n $ns link add va type veth peer name vb
 ip -n $ns link set va up && ip -n $ns link set vb up
-in() { nsenter --net=/run/netns/$ns "$@"; }
+inns() { nsenter --net=/run/netns/$ns "$@"; }
 python3 - "$N" >"$dir/set.nft" <<'PY'
 import sys
 n = int(sys.argv[1])
@@ -27,14 +27,14 @@ print('flush ruleset\ntable ip t {\n    set block { type ipv4_addr; elements = {
       '    chain input {\n        type filter hook input priority 0; policy accept;\n'
       '        ip saddr @block drop\n    }\n}' % block)
 PY
-in "$C/bpftables" attach va --hook xdp --mode generic >/dev/null
-in "$C/bpftables-restore" --format nft "$dir/set.nft"
+inns "$C/bpftables" attach va --hook xdp --mode generic >/dev/null
+inns "$C/bpftables-restore" --format nft "$dir/set.nft"
 echo 'add element ip t block { 198.18.0.1 }' >"$dir/add.nft"
 echo 'delete element ip t block { 198.18.0.1 }' >"$dir/del.nft"
 ms() {
     local t0
     t0=$(date +%s%N)
-    in "$C/bpftables-restore" --format nft -n "$@" >/dev/null
+    inns "$C/bpftables-restore" --format nft -n "$@" >/dev/null
     echo $((($(date +%s%N) - t0) / 1000000))
 }
 declare -A t
@@ -49,4 +49,4 @@ echo "set of $N elements; $ROUNDS rounds; median ms (all runs); load: $(cut -d' 
 for k in inplace.add inplace.del rebuild.add rebuild.del; do
     printf '%-12s %6s   (%s)\n' "$k" "$(median <<<"${t[$k]}")" "${t[$k]}"
 done
-in "$C/bpftables" detach --all >/dev/null
+inns "$C/bpftables" detach --all >/dev/null
