@@ -138,6 +138,41 @@ TEST(NftParser, FlatElementListsReadAsTheParseTree) {
         << diags.str();
 }
 
+// add element of a key the set has adds nothing; delete element removes by key; both fold into the text and
+// the lowering alike.
+TEST(NftCanonical, ElementsAddedAndDeleted) {
+    auto canonical = [](const std::string& text, Diagnostics& diags) {
+        std::optional<parser::nft::Script> s = parser::parse_nft(text, "e.nft", diags);
+        return s ? canonical_nft(*s, diags) : std::nullopt;
+    };
+    std::string base =
+        "table ip t {\n set s { type ipv4_addr; elements = { 1.1.1.1, 2.2.2.2 } }\n"
+        " map m { type inet_service : verdict; elements = { 22 : accept } }\n"
+        " chain c { ip saddr @s drop; tcp dport vmap @m }\n}\n";
+    Diagnostics diags;
+    std::optional<std::string> text = canonical(base +
+                                                    "add element ip t s { 2.2.2.2, 3.3.3.3 }\n"
+                                                    "delete element ip t s { 1.1.1.1 }\n"
+                                                    "add element ip t m { 22 : accept, 80 : drop }\n"
+                                                    "destroy element ip t m { 443 }\n",
+                                                diags);
+    ASSERT_TRUE(text) << diags.str();
+    EXPECT_NE(text->find("elements = { 2.2.2.2, 3.3.3.3 }"), std::string::npos) << *text;
+    EXPECT_NE(text->find("elements = { 22 : accept, 80 : drop }"), std::string::npos) << *text;
+    std::optional<ir::Program> p = parse_and_lower_nft(*text, "c.nft", diags);
+    ASSERT_TRUE(p) << diags.str();
+    ASSERT_EQ(p->nft_sets.size(), 2u);
+    EXPECT_EQ(p->nft_sets[0].elements.size(), 2u);
+    EXPECT_GE(p->nft_sets[0].capacity, 1024u);  // room for elements added in place
+    diags.clear();
+    EXPECT_FALSE(canonical(base + "delete element ip t s { 9.9.9.9 }\n", diags));
+    EXPECT_NE(diags.str().find("e.nft:6:25: error: element 9.9.9.9 is not in set s"), std::string::npos)
+        << diags.str();
+    diags.clear();
+    EXPECT_FALSE(canonical(base + "add element ip t m { 22 : drop }\n", diags));
+    EXPECT_NE(diags.str().find("exists with another value"), std::string::npos) << diags.str();
+}
+
 TEST(NftLower, Ruleset) {
     Diagnostics diags;
     std::optional<ir::Program> p = parse_and_lower_nft(ruleset, "r.nft", diags);
