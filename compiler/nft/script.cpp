@@ -267,16 +267,15 @@ class ScriptLowering {
             scope_.interval_sets.insert(name);
         // Elements added to a set that has some: those of a key it has add nothing (canonical.cpp, as nft).
         std::vector<Expr>& kept = scope_.elements[name];
-        std::vector<Expr> added;
+        size_t first_added = kept.size();
         if (body.elements && kept.empty()) {
-            added = body.elements->args;
+            kept = body.elements->args;
         } else if (body.elements) {
             std::set<std::string> keys;
             for (const Expr& e : kept) keys.insert(nft_element_key(e));
             for (const Expr& e : body.elements->args)
-                if (keys.insert(nft_element_key(e)).second) added.push_back(e);
+                if (keys.insert(nft_element_key(e)).second) kept.push_back(e);
         }
-        kept.insert(kept.end(), added.begin(), added.end());
         if (key != "ipv4_addr") return true;  // read by value where a rule reads it (named_elements)
         ir::IpSet* s = nullptr;
         for (ir::IpSet& x : program_.sets)
@@ -285,7 +284,8 @@ class ScriptLowering {
             program_.sets.push_back(ir::IpSet{name, "hash:net", loc, {}});
             s = &program_.sets.back();
         }
-        for (const Expr& e : added) {  // a range as its prefixes
+        for (size_t i = first_added; i < kept.size(); ++i) {  // a range as its prefixes
+            const Expr& e = kept[i];
             std::vector<ir::NftSet::Element> prefixes;
             std::string why;
             if (e.kind != K::value || !element_keys({ir::KeyPart{}}, true, e, prefixes, why))
