@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "compiler/ir_print.hpp"
 #include "compiler/nft/lower.hpp"
 #include "runtime/generation.hpp"
 #include "runtime/netfilter.hpp"
@@ -365,6 +366,7 @@ InPlace commit_elements(const State& old, const CommitRequest& request, CommitRe
     // The commit point: the state with the new canonical text (same generation, layout and counters).
     State next = old;
     next.ruleset = request.nft_text;
+    next.ipsets = ir::to_ipset_save(after.sets);  // as plan() writes them (program_with reads them back)
     if (injected("elements") || !write_state(next, error)) {
         if (error.empty()) error = "injected failure before writing the state";
         undo_copy();
