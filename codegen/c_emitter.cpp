@@ -92,7 +92,7 @@ std::optional<CProgram> Emitter::run() {
     for (size_t i = 0; i < layout_.sets.size(); ++i) {
         if (const ir::NftSet* nft =
                 program_.find_nft_set(layout_.sets[i])) {  // hash or LPM trie, __u32 values
-            std::string n = std::to_string(std::max<size_t>(nft->elements.size(), 1));
+            std::string n = std::to_string(nft->map_entries());
             s += "/* nft set " + comment_text(layout_.sets[i]) + " */\nstruct {\n";
             if (nft->lpm)
                 s += "    __uint(type, BPF_MAP_TYPE_LPM_TRIE);\n    __type(key, struct bpft_lpm_key);\n";
@@ -105,7 +105,7 @@ std::optional<CProgram> Emitter::run() {
             continue;
         }
         const ir::IpSet* set = program_.find_set(layout_.sets[i]);
-        size_t n = set ? std::max<size_t>(set->members.size(), 1) : 1;
+        size_t n = set ? set->map_entries() : 1;
         s += "/* set " + comment_text(layout_.sets[i]) +
              " */\nstruct {\n    __uint(type, BPF_MAP_TYPE_LPM_TRIE);\n"
              "    __uint(max_entries, " +

@@ -9,6 +9,7 @@
 // Each match struct keeps what iptables-save needs to print it back (so the canonical printer can reproduce
 // the upstream text) and what the back ends need to decide it.
 
+#include <algorithm>
 #include <array>
 #include <compare>
 #include <cstdint>
@@ -511,6 +512,12 @@ struct IpSet {
     // add line after the set's name (entries of every type, with their options).
     std::string options = "family inet";
     std::vector<std::string> entries;
+    // Entries its map is created with (0: as many as members): room for elements an nft `add element` adds
+    // in place (runtime/elements.hpp).
+    uint32_t capacity = 0;
+    uint32_t map_entries() const {
+        return std::max(std::max(capacity, static_cast<uint32_t>(members.size())), uint32_t{1});
+    }
 };
 
 // An nft named set or map read by NftSetMatch / VmapTarget (anonymous verdict maps get a name of their own),
@@ -529,6 +536,12 @@ struct NftSet {
         auto operator<=>(const Element&) const = default;
     };
     std::vector<Element> elements;
+    // Entries its map is created with (0: as many as elements): a named set's room for elements that an
+    // `add element` adds in place (runtime/elements.hpp).
+    uint32_t capacity = 0;
+    uint32_t map_entries() const {
+        return std::max(std::max(capacity, static_cast<uint32_t>(elements.size())), uint32_t{1});
+    }
 };
 
 // What a match does with a TCP or UDP packet too short for the header it reads. iptables-legacy's matches

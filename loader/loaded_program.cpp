@@ -402,6 +402,16 @@ int LoadedProgram::exit_fd() const {
     return exit_fd_;
 }
 
+int LoadedProgram::set_map_fd(size_t i) const {
+    if (rules_) {
+        size_t at = codegen::kDirectFirstSetMap - codegen::kDirectLimitsMap + i;
+        return at < ruleset_maps_.size() ? ruleset_maps_[at].get() : -1;
+    }
+    bpf_map* map =
+        obj_ ? bpf_object__find_map_by_name(obj_.get(), ("bpft_set_" + std::to_string(i)).c_str()) : nullptr;
+    return map ? bpf_map__fd(map) : -1;
+}
+
 std::optional<RunResult> LoadedProgram::test_run(const std::vector<uint8_t>& frame, std::string& error,
                                                  uint32_t mark) const {
     uint32_t zero = 0;

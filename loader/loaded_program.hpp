@@ -104,6 +104,8 @@ class LoadedProgram {
     bool reuses_entry() const { return static_cast<bool>(reused_entry_); }
     // The running exit program and counters map were kept (load_direct's keep_exit).
     bool keeps_exit() const { return static_cast<bool>(kept_exit_); }
+    // The map of the i-th set of the program's layout (codegen::Layout::sets), -1 when there is none.
+    int set_map_fd(size_t i) const;
     // `mark`: the skb's mark before the run (TC, with the handoff on; ignored otherwise).
     std::optional<RunResult> test_run(const std::vector<uint8_t>& frame, std::string& error,
                                       uint32_t mark = 0) const;

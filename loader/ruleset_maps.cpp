@@ -139,7 +139,7 @@ std::optional<Fd> create_nft_set(const ir::NftSet& set, std::string& error) {
                  "bpft_nft_set",
                  set.lpm ? 8u : set.key_size,
                  4,
-                 static_cast<uint32_t>(std::max<size_t>(set.elements.size(), 1)),
+                 set.map_entries(),
                  BPF_F_NO_PREALLOC};
     std::optional<Fd> map = create_map(spec, error);
     if (!map || !fill_nft_set(map->get(), set, error)) return std::nullopt;
@@ -195,12 +195,7 @@ std::optional<std::vector<Fd>> create_ruleset_maps(const codegen::DirectProgram&
                                   [&](const ir::IpSet& s) { return s.name == name; });
         if (found == direct.sets.end()) return error = "set " + name + " has no contents", std::nullopt;
         const ir::IpSet& set = *found;
-        MapSpec spec{BPF_MAP_TYPE_LPM_TRIE,
-                     "bpft_set",
-                     8,
-                     1,
-                     static_cast<uint32_t>(std::max<size_t>(set.members.size(), 1)),
-                     BPF_F_NO_PREALLOC};
+        MapSpec spec{BPF_MAP_TYPE_LPM_TRIE, "bpft_set", 8, 1, set.map_entries(), BPF_F_NO_PREALLOC};
         std::optional<Fd> map = create_map(spec, error);
         if (!map || !fill_set(map->get(), set, error)) return std::nullopt;
         maps.push_back(std::move(*map));

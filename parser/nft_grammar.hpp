@@ -135,9 +135,45 @@ struct verdict;
 struct mapping_colon : one<':'> {};
 struct set_elem : seq<elem_key, opt<sp, mapping_colon, sp, sor<verdict, elem_value>>> {};
 struct set_close : one<'}'> {};
-struct anon_set
+struct set_elems
     : seq<one<'{'>, ws, opt<list<set_elem, seq<ws, one<','>, ws>>, opt<ws, one<','>>>, ws, must<set_close>> {
 };
+
+// The same element lists, read flat: a list of the common element forms (words and quoted strings, their
+// concatenations, a verdict or a value after ':', the options timeout, expires, comment and counter) is one
+// parse-tree node, whose elements nft_parser.cpp reads with actions instead of a node per word: 100,000
+// elements made a million nodes. Each rule takes only what set_elems would read the same way (a word that
+// starts a selector, a variable, a nested set, a limit or an unknown word after a key is not taken), so any
+// other list is read by set_elems, with its messages.
+struct flat_quoted : seq<one<'"'>, star<sor<escaped, not_one<'"', '\n'>>>, one<'"'>> {};
+// What may start a selector (selector_name), without its parse-tree rules: a rule with one inside makes the
+// parse tree allocate a node each time it runs. A word that may start one is left to set_elems.
+struct flat_selector_start
+    : seq<at<alpha>,
+          sor<bare_meta_key, seq<NFT_KEY("jhash"), sp1>,
+              seq<sor<proto_name, NFT_KEY("ct"), NFT_KEY("meta"), NFT_KEY("numgen"), NFT_KEY("symhash")>, sp1,
+                  sor<alpha, one<'_'>>>>> {};
+struct flat_word : seq<not_at<flat_selector_start>, sor<bracketed_ip6, word_start>, star<word_char>> {};
+struct flat_primary : sor<flat_quoted, flat_word> {};
+struct flat_key : list<flat_primary, dot> {};
+struct flat_value_key : list<flat_primary, dot> {};
+struct flat_option_word : seq<sor<bracketed_ip6, word_start>, star<word_char>> {};
+struct flat_option_quoted : seq<one<'"'>, star<sor<escaped, not_one<'"', '\n'>>>, one<'"'>> {};
+struct flat_option
+    : sor<seq<NFT_KEY("timeout"), sp1, flat_option_word>, seq<NFT_KEY("expires"), sp1, flat_option_word>,
+          seq<NFT_KEY("comment"), sp1, flat_option_quoted>,
+          seq<NFT_KEY("counter"), opt<sp1, NFT_KEY("packets"), sp1, flat_option_word, sp1, NFT_KEY("bytes"),
+                                      sp1, flat_option_word>>> {};
+struct flat_options : star<sp1, flat_option> {};
+struct flat_verdict_name : sor<NFT_KEY("accept"), NFT_KEY("drop"), NFT_KEY("continue"), NFT_KEY("return")> {};
+struct flat_jump_name : sor<NFT_KEY("jump"), NFT_KEY("goto")> {};
+struct flat_chain : sor<flat_option_quoted, ident> {};
+struct flat_verdict : sor<flat_verdict_name, seq<flat_jump_name, sp1, flat_chain>> {};
+struct flat_value : sor<flat_verdict, seq<not_at<flat_jump_name>, flat_value_key>> {};
+struct flat_elem : seq<flat_key, flat_options, opt<sp, one<':'>, sp, flat_value>> {};
+struct flat_set
+    : seq<one<'{'>, ws, opt<list<flat_elem, seq<ws, one<','>, ws>>, opt<ws, one<','>>>, ws, one<'}'>> {};
+struct anon_set : sor<flat_set, set_elems> {};
 
 struct quoted_range : seq<quoted, one<'-'>, quoted> {};  // meta hour "00:00"-"02:02"
 struct primary : sor<quoted_range, quoted, variable, selector, set_ref, anon_set, paren, word> {};

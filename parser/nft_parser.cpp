@@ -3,6 +3,7 @@
 #include <glob.h>
 
 #include <cctype>
+#include <stdexcept>
 
 #include <tao/pegtl/contrib/parse_tree.hpp>
 
@@ -38,9 +39,151 @@ using selector = pegtl::parse_tree::selector<
         g::set_tail, g::set_value, g::set_list, g::relation_tail, g::relop, g::rhs, g::rhs_mask,
         g::reset_stmt, g::other_slash, g::quoted_range,
         // expressions
-        g::quoted, g::variable, g::set_ref, g::word, g::selector, g::anon_set, g::set_elem, g::elem_key,
-        g::elem_value, g::paren, g::concat, g::binop_expr, g::binop, g::expr, g::value_concat, g::value_binop,
-        g::value_list, g::mask_list>>;
+        g::quoted, g::variable, g::set_ref, g::word, g::selector, g::anon_set, g::flat_set, g::set_elem,
+        g::elem_key, g::elem_value, g::paren, g::concat, g::binop_expr, g::binop, g::expr, g::value_concat,
+        g::value_binop, g::value_list, g::mask_list>>;
+
+int first_line_length(std::string_view s) {
+    size_t nl = s.find('\n');
+    return static_cast<int>(nl == std::string_view::npos ? s.size() : nl);
+}
+
+std::string unquote(std::string_view s) {
+    if (s.size() < 2 || s.front() != '"') return std::string(s);
+    std::string out;
+    for (size_t i = 1; i + 1 < s.size(); ++i) {
+        if (s[i] == '\\' && i + 2 == s.size() - 1 && s[i + 1] == '*') {
+            out += "\\*";  // kept: a final "\*" is a literal star, a final "*" a wildcard
+            break;
+        }
+        if (s[i] == '\\' && i + 2 < s.size()) ++i;
+        out += s[i];
+    }
+    return out;
+}
+
+std::string words(std::string_view s) {  // whitespace (and continuations) collapsed to one blank
+    std::string out;
+    bool blank = false;
+    for (char c : s) {
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\\') {
+            blank = true;
+            continue;
+        }
+        if (blank && !out.empty()) out += ' ';
+        blank = false;
+        out += c;
+    }
+    return out;
+}
+
+// ---- a flat element list (nft_grammar.hpp: flat_set), read by actions into the Exprs the parse tree of
+// set_elems would give
+
+struct FlatElements {
+    const std::string& file;
+    std::vector<Expr>& out;
+    std::vector<Expr> parts;  // the words and strings of the key (or value) being read
+    Expr key, value, chain;
+    bool has_value = false, has_chain = false;
+
+    template <typename Input>
+    Expr leaf(const Input& in, Expr::Kind kind, std::string text) const {
+        Expr e;
+        e.kind = kind;
+        e.text = std::move(text);
+        auto p = in.position();
+        e.loc = {file, static_cast<int>(p.line), static_cast<int>(p.column)};
+        e.length = first_line_length(in.string_view());
+        return e;
+    }
+
+    template <typename Input>
+    Expr joined(const Input& in) {  // one part, or their concatenation
+        Expr e;
+        if (parts.size() == 1) {
+            e = std::move(parts.front());
+        } else {
+            e = leaf(in, Expr::Kind::concat, ".");
+            e.args = std::move(parts);
+        }
+        parts.clear();
+        return e;
+    }
+};
+
+template <typename Rule>
+struct flat_action : pegtl::nothing<Rule> {};
+template <>
+struct flat_action<g::flat_word> {
+    template <typename Input>
+    static void apply(const Input& in, FlatElements& s) {
+        s.parts.push_back(s.leaf(in, Expr::Kind::value, in.string()));
+    }
+};
+template <>
+struct flat_action<g::flat_quoted> {
+    template <typename Input>
+    static void apply(const Input& in, FlatElements& s) {
+        s.parts.push_back(s.leaf(in, Expr::Kind::string, unquote(in.string_view())));
+    }
+};
+template <>
+struct flat_action<g::flat_key> {
+    template <typename Input>
+    static void apply(const Input& in, FlatElements& s) {
+        s.key = s.joined(in);
+    }
+};
+template <>
+struct flat_action<g::flat_options> {
+    template <typename Input>
+    static void apply(const Input& in, FlatElements& s) {
+        s.key.elem_options = words(in.string_view());
+    }
+};
+template <>
+struct flat_action<g::flat_value_key> {
+    template <typename Input>
+    static void apply(const Input& in, FlatElements& s) {
+        s.value = s.joined(in);
+        s.has_value = true;
+    }
+};
+template <>
+struct flat_action<g::flat_chain> {
+    template <typename Input>
+    static void apply(const Input& in, FlatElements& s) {
+        s.chain = s.leaf(in, Expr::Kind::string, unquote(in.string_view()));
+        s.has_chain = true;
+    }
+};
+template <>
+struct flat_action<g::flat_verdict> {
+    template <typename Input>
+    static void apply(const Input& in, FlatElements& s) {
+        std::string_view text = in.string_view();
+        s.value = s.leaf(in, Expr::Kind::verdict, std::string(text.substr(0, text.find_first_of(" \t\\"))));
+        if (s.has_chain) s.value.args.push_back(std::move(s.chain));
+        s.has_chain = false;
+        s.has_value = true;
+    }
+};
+template <>
+struct flat_action<g::flat_elem> {
+    template <typename Input>
+    static void apply(const Input& in, FlatElements& s) {
+        if (!s.has_value) {
+            s.out.push_back(std::move(s.key));
+            return;
+        }
+        Expr e = s.leaf(in, Expr::Kind::mapping, ":");
+        e.args.push_back(std::move(s.key));
+        e.args.push_back(std::move(s.value));
+        s.out.push_back(std::move(e));
+        s.has_value = false;
+    }
+};
 
 class Converter {
   public:
@@ -51,38 +194,17 @@ class Converter {
         return {file_, static_cast<int>(p.line), static_cast<int>(p.column)};
     }
 
-    static int length(const Node& n) {
-        std::string_view s = n.string_view();
-        size_t nl = s.find('\n');
-        return static_cast<int>(nl == std::string_view::npos ? s.size() : nl);
-    }
+    static int length(const Node& n) { return first_line_length(n.string_view()); }
 
-    static std::string unquote(std::string_view s) {
-        if (s.size() < 2 || s.front() != '"') return std::string(s);
-        std::string out;
-        for (size_t i = 1; i + 1 < s.size(); ++i) {
-            if (s[i] == '\\' && i + 2 == s.size() - 1 && s[i + 1] == '*') {
-                out += "\\*";  // kept: a final "\*" is a literal star, a final "*" a wildcard
-                break;
-            }
-            if (s[i] == '\\' && i + 2 < s.size()) ++i;
-            out += s[i];
-        }
-        return out;
-    }
-
-    static std::string words(std::string_view s) {  // whitespace (and continuations) collapsed to one blank
-        std::string out;
-        bool blank = false;
-        for (char c : s) {
-            if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\\') {
-                blank = true;
-                continue;
-            }
-            if (blank && !out.empty()) out += ' ';
-            blank = false;
-            out += c;
-        }
+    // The elements of a flat list (g::flat_set), read again with the actions above from its position.
+    std::vector<Expr> flat_elements(const Node& n) const {
+        std::vector<Expr> out;
+        std::string_view text = n.string_view();
+        auto p = n.begin();
+        pegtl::memory_input<> in(text.data(), text.data() + text.size(), file_, p.byte, p.line, p.column);
+        FlatElements state{file_, out, {}, {}, {}, {}};
+        if (!pegtl::parse<g::flat_set, flat_action>(in, state))
+            throw std::logic_error("a flat element list does not parse again");
         return out;
     }
 
@@ -124,6 +246,10 @@ class Converter {
             const Node& set =
                 child(n) && child(n)->is_type<g::anon_set>() ? *child(n) : n;  // elements_body is an anon_set
             Expr e = leaf(n, K::set, "");
+            if (const Node* flat = find<g::flat_set>(set)) {
+                e.args = flat_elements(*flat);
+                return e;
+            }
             for (const auto& c : set.children) e.args.push_back(expr(*c));
             return e;
         }

@@ -410,7 +410,7 @@ bool build_programs(Transaction& tx) {
             tx.next.gids = layout.gids;
         else if (layout.gids.size() != tx.next.gids.size())
             return error = "internal: the hooks' programs number their rules differently", false;
-        tx.programs.push_back({h, std::move(*loaded), std::move(*maps)});
+        tx.programs.push_back({h, std::move(*loaded), std::move(*maps), layout.sets});
     }
     tx.report.gids = tx.next.gids.size();
     return true;
@@ -500,7 +500,18 @@ bool pin_generation(Transaction& tx, Rollback& rollback) {
             if (!pin(fd, path, tx.error)) return false;
             tx.new_pins.push_back(path);
         }
+        // The maps of its sets, which `add element` changes in place (runtime/elements.hpp).
+        for (size_t i = 0; i < p.sets.size(); ++i) {
+            int fd = p.loaded.set_map_fd(i);
+            if (fd < 0) continue;
+            std::string path = set_pin(tx.next.generation, tx.next.set_maps.size(), p.hook);
+            unpin(path);
+            if (!pin(fd, path, tx.error)) return false;
+            tx.new_pins.push_back(path);
+            tx.next.set_maps.emplace_back(p.hook, p.sets[i]);
+        }
     }
+    tx.next.set_maps_pinned = true;
     return true;
 }
 
@@ -723,6 +734,8 @@ void retire_old_generation(Transaction& tx) {
     for (codegen::Hook h : tx.old.hooks)
         for (const char* what : {"prog", "counters", "ifnames", "local", "stats", "progs", "rprogs", "rules"})
             unpin(gen_pin(tx.old.generation, what, h));
+    for (size_t k = 0; k < tx.old.set_maps.size(); ++k)
+        unpin(set_pin(tx.old.generation, k, tx.old.set_maps[k].first));
     tx.report.notes.push_back("generation " + std::to_string(tx.next.generation) + " committed: " +
                               std::to_string(tx.next.gids.size()) + " rules and policies on " +
                               std::to_string(tx.request.attachments.size()) + " interface(s)");

@@ -51,6 +51,7 @@ struct HookProgram {
     codegen::Hook hook;
     loader::LoadedProgram loaded;
     ProgMaps maps;
+    std::vector<std::string> sets;  // its layout's sets (codegen::Layout::sets): loaded.set_map_fd(i)
 };
 
 // A link the swap updated, with the program to put back on a rollback.

@@ -13,6 +13,7 @@
 #include "codegen/direct_emitter.hpp"
 #include "loader/loaded_program.hpp"
 #include "runtime/commit.hpp"
+#include "runtime/elements.hpp"
 #include "runtime/netfilter.hpp"
 
 namespace bpftables::runtime {
@@ -195,6 +196,10 @@ std::optional<LiveView> read_live(bool with_counters, std::string& error) {
 }
 
 bool commit(const State& old, CommitRequest request, CommitReport& report, std::string& error) {
+    if (request.elements) {  // set elements only: the running maps change in place where they can
+        InPlace in_place = commit_elements(old, request, report, error);
+        if (in_place != InPlace::rebuild) return in_place == InPlace::done;
+    }
     bool test_only = request.test_only;
     if (commit_generation(old, std::move(request), report, error)) return true;
     // A first commit that failed leaves no empty state directory (or leftover pins) behind.

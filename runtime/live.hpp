@@ -40,6 +40,14 @@ struct CommitRequest {
     // The committed ruleset as the command already parsed it from the state (program_with without counters),
     // so that the commit does not parse it again (a tenth of a single-rule command's time at 10k rules).
     std::optional<ir::Program> committed;
+    // An nft restore -n that changes set elements only (runtime/elements.hpp): the `delete element` / `add
+    // element` lines that give the kernel's copy the new elements, and those that put the old ones back. The
+    // commit then changes the running maps in place (`committed` holds the old elements), or builds a new
+    // generation where it cannot.
+    struct Elements {
+        std::string apply, undo;
+    };
+    std::optional<Elements> elements;
 };
 
 struct CommitReport {

@@ -11,6 +11,7 @@
 #include "compiler/passes/pass.hpp"
 #include "parser/nft_json.hpp"
 #include "parser/nft_parser.hpp"
+#include "runtime/elements.hpp"
 #include "runtime/netfilter.hpp"
 
 namespace bpftables::runtime {
@@ -134,7 +135,14 @@ std::optional<CommitRequest> merge_nft(const State& committed_state, const NftRe
         for (const Diagnostic& d : marks.all()) error += d.message + "\n";
         return std::nullopt;
     }
+    // -n that changes set elements only: the commit changes the running maps in place (elements.hpp).
+    std::optional<CommitRequest::Elements> elements;
+    std::optional<ir::Program> committed;
+    if (input.noflush && is_nft(committed_state) && !committed_state.ruleset.empty())
+        elements = element_change(committed_state, *canonical, *program, committed);
     CommitRequest request{std::move(*program)};
+    request.elements = std::move(elements);
+    request.committed = std::move(committed);
     request.nft_text = std::move(*canonical);
     request.decided_mark = input.decided_mark;
     // The tables that a committed iptables ruleset had in the kernel's netfilter go (to empty built-in

@@ -105,6 +105,9 @@ std::string serialize(const State& s) {
     out += "decided-mark " + std::to_string(s.decided_mark) + "\n";
     for (const auto& [hook, key] : s.entries)
         out += std::string("entry ") + codegen::hook_name(hook) + " " + key + "\n";
+    if (s.set_maps_pinned) out += "set-maps\n";
+    for (const auto& [hook, name] : s.set_maps)
+        out += std::string("set-map ") + codegen::hook_name(hook) + " " + name + "\n";
     std::istringstream sets(s.ipsets);
     for (std::string line; std::getline(sets, line);)
         if (!line.empty()) out += "ipset " + line + "\n";
@@ -175,6 +178,14 @@ std::optional<State> parse_state(const std::string& text, std::string& error) {
             if (!(words >> hook >> entry) || !codegen::parse_hook(hook, h))
                 return error = "the pinned state has a bad entry line", std::nullopt;
             s.entries[h] = entry;
+        } else if (key == "set-maps") {
+            s.set_maps_pinned = true;
+        } else if (key == "set-map") {
+            std::string hook;
+            codegen::Hook h;
+            if (!(words >> hook) || !codegen::parse_hook(hook, h) || line.size() <= 9 + hook.size())
+                return error = "the pinned state has a bad set-map line", std::nullopt;
+            s.set_maps.emplace_back(h, line.substr(9 + hook.size()));
         } else if (key == "ipset") {
             s.ipsets += line.substr(6) + "\n";
         } else if (key == "ruleset") {
@@ -246,6 +257,10 @@ std::string family_pin(const std::string& name) {
 
 std::string gen_pin(uint64_t generation, const char* what, codegen::Hook hook) {
     return family_pin("g" + std::to_string(generation) + "_" + what + "_" + codegen::hook_name(hook));
+}
+
+std::string set_pin(uint64_t generation, size_t k, codegen::Hook hook) {
+    return gen_pin(generation, ("set" + std::to_string(k)).c_str(), hook);
 }
 
 std::string dispatch_pin(const char* what, codegen::Hook hook) {

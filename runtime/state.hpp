@@ -8,6 +8,7 @@
 //   g<N>_counters_<hook>    its per-CPU counters (per gid)
 //   g<N>_ifnames_<hook>     its ifindex -> name map (-i / -o)
 //   g<N>_stats_<hook>       its per-CPU packet statistics per interface (bpftables stats)
+//   g<N>_set<K>_<hook>      the map of a set its program looks up (State::set_maps[K] names the set)
 //   link_<ifindex>_<hook>   one bpf_link per attached interface and hook (XDP link or tcx link), running:
 //   dispatch_<hook>         the hook's dispatcher (bpf/dispatch.bpf.c), which tail-calls the program of the
 //   dispatch_progs_<hook>   packet's family from this prog array (slot 0 IPv4, 1 IPv6: the g<N>_prog_<hook>
@@ -83,6 +84,12 @@ struct State {
     // The direct back end's programs: what their entry program was loaded as (loader::LoadedProgram::
     // entry_key), so that a later generation whose entry program would be the same keeps it.
     std::map<codegen::Hook, std::string> entries;
+    // The maps of the sets (nft sets and maps, ipsets) the running generation's programs look up, pinned as
+    // g<N>_set<K>_<hook> for entry K (set_pin), so that an `add element` changes them in place
+    // (runtime/elements.hpp); `set_maps_pinned`: the generation pinned them all (a state written before did
+    // not).
+    std::vector<std::pair<codegen::Hook, std::string>> set_maps;
+    bool set_maps_pinned = false;
 };
 
 // The family whose state the commands of this process read and commit: IPv4 (bpftables, bpftables-restore, ...)
@@ -118,6 +125,8 @@ std::string pin_path(const std::string& name);
 // The pins of state_family()'s state and generations.
 std::string family_pin(const std::string& name);
 std::string gen_pin(uint64_t generation, const char* what, codegen::Hook hook);
+// The pin of State::set_maps[k] of `generation`.
+std::string set_pin(uint64_t generation, size_t k, codegen::Hook hook);
 // Shared by the families: an attachment's link, a hook's dispatcher ("prog") and its prog array ("progs").
 std::string link_pin(int ifindex, codegen::Hook hook);
 std::string dispatch_pin(const char* what, codegen::Hook hook);

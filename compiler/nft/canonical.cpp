@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <unordered_set>
 
 #include "parser/nft_parser.hpp"
 
@@ -22,6 +23,8 @@ std::string priority_text(const nft::Hook& h) {
         if (std::optional<int> p = nft_priority(h.priority)) return std::to_string(*p);
     return h.priority;
 }
+
+std::string expr_only(const nft::Expr& e);
 
 struct Table {
     std::string family, name;
@@ -158,10 +161,53 @@ class Folder {
             if (!e) return false;
             if (!it->body.elements) {
                 it->body.elements = std::move(*e);
-            } else {
-                for (nft::Expr& x : e->args) it->body.elements->args.push_back(std::move(x));
+                return true;
+            }
+            // An element the set has already is not added again (nft keeps one); a map's element with
+            // another value is refused, as the kernel refuses it (EEXIST).
+            std::vector<nft::Expr>& kept = it->body.elements->args;
+            std::unordered_set<std::string> keys;
+            for (const nft::Expr& x : kept) keys.insert(nft_element_key(x));
+            for (nft::Expr& x : e->args) {
+                if (keys.insert(nft_element_key(x)).second) {
+                    kept.push_back(std::move(x));
+                    continue;
+                }
+                if (x.kind != K::mapping) continue;  // a set's element has no value to differ
+                std::string text = expr_only(x);
+                bool same = std::any_of(kept.begin(), kept.end(),
+                                        [&](const nft::Expr& k) { return expr_only(k) == text; });
+                if (!same)
+                    return error(x.loc, "element " + nft_element_key(x) + " of " + name +
+                                            " exists with another value (delete it first)");
             }
         }
+        return true;
+    }
+
+    // delete (destroy) element: the elements of the set with these keys go; a key the set does not have is an
+    // error for delete, as in nft (ENOENT), and nothing for destroy.
+    bool delete_elements(Table& t, const nft::Command& c) {
+        auto it = std::find_if(t.sets.begin(), t.sets.end(),
+                               [&](const nft::SetDef& s) { return s.name == c.name; });
+        if (it == t.sets.end()) return error(c.loc, "no set " + c.name);
+        if (!c.set_body || !c.set_body->elements) return true;
+        std::optional<nft::Expr> e = resolve(*c.set_body->elements);
+        if (!e) return false;
+        std::unordered_set<std::string> gone;
+        for (const nft::Expr& x : e->args) gone.insert(nft_element_key(x));
+        std::vector<nft::Expr> none;
+        std::vector<nft::Expr>& kept = it->body.elements ? it->body.elements->args : none;
+        size_t before = kept.size();
+        std::unordered_set<std::string> found;
+        std::erase_if(kept, [&](const nft::Expr& x) {
+            std::string key = nft_element_key(x);
+            return gone.count(key) && found.insert(key).second;
+        });
+        if (c.verb == "delete" && before - kept.size() != gone.size())
+            for (const nft::Expr& x : e->args)
+                if (!found.count(nft_element_key(x)))
+                    return error(x.loc, "element " + nft_element_key(x) + " is not in set " + c.name);
         return true;
     }
 
@@ -190,9 +236,13 @@ class Folder {
             return error(
                 c.loc, "table " + c.family + " " + c.table +
                            ": from nft JSON only ip and inet tables are kept; give this ruleset as nft text");
+        if ((c.verb == "delete" || c.verb == "destroy") && c.object == O::element) {
+            Table* t = table(c, false);
+            return t && delete_elements(*t, c);
+        }
         if (c.verb == "delete" || c.verb == "destroy") {
             if (c.object != O::table)
-                return error(c.loc, c.verb + " of anything but a table is not supported");
+                return error(c.loc, c.verb + " of anything but a table or elements is not supported");
             auto it = std::remove_if(tables_.begin(), tables_.end(), [&](const Table& t) {
                 return t.family == c.family && t.name == c.table;
             });
@@ -280,6 +330,14 @@ std::string quoted(const std::string& s) {
 }
 
 std::string expr_only(const nft::Expr& e);
+
+}  // namespace
+
+std::string nft_element_key(const nft::Expr& e) {
+    return expr_only(e.kind == K::mapping ? e.args.at(0) : e);
+}
+
+namespace {
 
 // An expression, with a set element's options after it.
 std::string expr(const nft::Expr& e) {

@@ -15,11 +15,11 @@
 // `bpftables-save` prints and what goes to the kernel's nf_tables (`nft -f`) when the ruleset needs it there.
 //
 // Folded: flush ruleset, add/create table, chain, set, map, element, add/insert rule, delete/destroy table,
-// flush table/chain, define. Kept for the kernel's copy (their only one): tables of the families bpftables does
-// not compile (ip6, arp, bridge, netdev) and named stateful objects (counter, quota, ...) as written. Refused,
-// each with an error at its position: include, replace, list, reset, delete of anything but a table, object
-// commands outside a table block, and from JSON (whose reader keeps some statements by their keyword alone)
-// other families and stateful objects.
+// delete/destroy element, flush table/chain, define. Kept for the kernel's copy (their only one): tables of
+// the families bpftables does not compile (ip6, arp, bridge, netdev) and named stateful objects (counter,
+// quota, ...) as written. Refused, each with an error at its position: include, replace, list, reset, delete
+// of anything but a table or elements, object commands outside a table block, and from JSON (whose reader
+// keeps some statements by their keyword alone) other families and stateful objects.
 #include <functional>
 #include <optional>
 #include <string>
@@ -44,6 +44,11 @@ std::string print_nft(const parser::nft::Script& canonical, const NftCounters& c
 // One statement as the canonical text prints it (single blanks, `define`s as written): the text of an nft
 // statement bpftables does not compile, kept in the IR for the kernel's copy to decide.
 std::string nft_statement_text(const parser::nft::Statement& s);
+
+// What identifies a set element: its key as the canonical text prints it (a map's without its value, and
+// without the element's options). `add element` of a key the set has adds nothing; `delete element` removes
+// the element with that key.
+std::string nft_element_key(const parser::nft::Expr& element);
 
 // A chain priority: a number, or a name (raw, mangle, dstnat, filter, security, srcnat) with an optional
 // " + N" or " - N"; nullopt when it is neither.

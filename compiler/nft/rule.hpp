@@ -84,7 +84,8 @@ struct Scope {
     // The elements of the named sets a rule reads by value (all but address sets of ip saddr/daddr, which are
     // ipsets): expanded where they are read, as an anonymous set written there.
     std::map<std::string, std::vector<Expr>> elements;
-    std::set<std::string> interval_sets;  // declared with "flags interval"
+    std::set<std::string> interval_sets;    // declared with "flags interval"
+    std::map<std::string, uint32_t> sizes;  // declared with "size N"
 };
 
 // Set elements that carry state the lookup evaluates (limit, quota, ct count, last): only the kernel has it.

@@ -4,6 +4,8 @@
 #include "compiler/nft/lower.hpp"
 
 #include <algorithm>
+#include <climits>
+#include <cstdlib>
 #include <set>
 
 #include "compiler/nft/canonical.hpp"
@@ -137,6 +139,16 @@ class ScriptLowering {
                         v->verdicts = verdicts[v->map];
                     }
                 }
+        // Room for the elements a later `add element` adds in place (runtime/elements.hpp): the set's
+        // declared `size`, else twice its elements and at least 1024. Anonymous maps never change.
+        auto room = [&](const std::string& name, size_t n) {
+            auto size = scope_.sizes.find(name);
+            size_t want = size != scope_.sizes.end() ? size->second : std::max<size_t>(2 * n, 1024);
+            return static_cast<uint32_t>(std::min<size_t>(std::max(want, n), UINT32_MAX));
+        };
+        for (ir::NftSet& s : program_.nft_sets)
+            if (!s.name.starts_with("__vmap")) s.capacity = room(s.name, s.elements.size());
+        for (ir::IpSet& s : program_.sets) s.capacity = room(s.name, s.members.size());
         return ok;
     }
 
@@ -248,10 +260,22 @@ class ScriptLowering {
                            false;
         if (is_map) key = "map";
         scope_.sets[name] = key;
+        for (const std::string& a : body.attrs)
+            if (a.starts_with("size "))
+                scope_.sizes[name] = static_cast<uint32_t>(std::strtoul(a.c_str() + 5, nullptr, 10));
         if (std::find(body.flags.begin(), body.flags.end(), "interval") != body.flags.end())
             scope_.interval_sets.insert(name);
+        // Elements added to a set that has some: those of a key it has add nothing (canonical.cpp, as nft).
         std::vector<Expr>& kept = scope_.elements[name];
-        if (body.elements) kept.insert(kept.end(), body.elements->args.begin(), body.elements->args.end());
+        size_t first_added = kept.size();
+        if (body.elements && kept.empty()) {
+            kept = body.elements->args;
+        } else if (body.elements) {
+            std::set<std::string> keys;
+            for (const Expr& e : kept) keys.insert(nft_element_key(e));
+            for (const Expr& e : body.elements->args)
+                if (keys.insert(nft_element_key(e)).second) kept.push_back(e);
+        }
         if (key != "ipv4_addr") return true;  // read by value where a rule reads it (named_elements)
         ir::IpSet* s = nullptr;
         for (ir::IpSet& x : program_.sets)
@@ -260,8 +284,8 @@ class ScriptLowering {
             program_.sets.push_back(ir::IpSet{name, "hash:net", loc, {}});
             s = &program_.sets.back();
         }
-        if (!body.elements) return true;
-        for (const Expr& e : body.elements->args) {  // a range as its prefixes
+        for (size_t i = first_added; i < kept.size(); ++i) {  // a range as its prefixes
+            const Expr& e = kept[i];
             std::vector<ir::NftSet::Element> prefixes;
             std::string why;
             if (e.kind != K::value || !element_keys({ir::KeyPart{}}, true, e, prefixes, why))
@@ -270,14 +294,37 @@ class ScriptLowering {
                                         "\" is not supported (addresses, prefixes and ranges only)",
                                     e.length),
                        false;
-            for (const ir::NftSet::Element& p : prefixes) {
-                uint32_t mask = values::prefix_mask(static_cast<int>(p.prefix));
-                uint32_t a =
-                    static_cast<uint32_t>(p.key[0]) << 24 | p.key[1] << 16 | p.key[2] << 8 | p.key[3];
-                s->members.push_back(ir::Ipv4Net{a & mask, mask});
+            for (const ir::NftSet::Element& p : prefixes) s->members.push_back(member(p));
+        }
+        return true;
+    }
+
+    // delete (destroy) element: the elements with these keys (canonical.hpp: nft_element_key) leave the set;
+    // an address set's members are its remaining elements'.
+    bool delete_elements(const Command& c) {
+        if (!scope_.sets.count(c.name)) return error(c.loc, "no set " + c.name);
+        if (!c.set_body || !c.set_body->elements) return true;
+        std::set<std::string> gone;
+        for (const Expr& e : c.set_body->elements->args) gone.insert(nft_element_key(e));
+        std::vector<Expr>& kept = scope_.elements[c.name];
+        std::erase_if(kept, [&](const Expr& e) { return gone.count(nft_element_key(e)) > 0; });
+        for (ir::IpSet& s : program_.sets) {
+            if (s.name != c.name) continue;
+            s.members.clear();
+            for (const Expr& e : kept) {
+                std::vector<ir::NftSet::Element> prefixes;
+                std::string why;
+                if (!element_keys({ir::KeyPart{}}, true, e, prefixes, why)) continue;
+                for (const ir::NftSet::Element& p : prefixes) s.members.push_back(member(p));
             }
         }
         return true;
+    }
+
+    static ir::Ipv4Net member(const ir::NftSet::Element& p) {
+        uint32_t mask = values::prefix_mask(static_cast<int>(p.prefix));
+        uint32_t a = static_cast<uint32_t>(p.key[0]) << 24 | p.key[1] << 16 | p.key[2] << 8 | p.key[3];
+        return ir::Ipv4Net{a & mask, mask};
     }
 
     bool command(const Command& c) {
@@ -296,6 +343,7 @@ class ScriptLowering {
                     scope_.interval_sets.clear();
                     scope_.sets.clear();
                     scope_.elements.clear();
+                    scope_.sizes.clear();
                     return true;
                 }
                 return error(c.loc, c.verb + " ruleset is not supported");
@@ -303,9 +351,10 @@ class ScriptLowering {
                 break;
         }
         if (!compiled_family(c)) return true;
+        if ((c.verb == "delete" || c.verb == "destroy") && c.object == O::element) return delete_elements(c);
         if (c.verb == "delete" || c.verb == "destroy") {
             if (c.object != O::table)
-                return error(c.loc, c.verb + " of anything but a table is not supported");
+                return error(c.loc, c.verb + " of anything but a table or elements is not supported");
             auto it = std::remove_if(program_.tables.begin(), program_.tables.end(), [&](const ir::Table& t) {
                 return t.name == c.table && t.family == c.family;
             });

@@ -72,6 +72,8 @@ TEST(LiveState, StateTextRoundTripsWithSets) {
     s.ipsets = "create blocked hash:ip family inet\nadd blocked 198.19.0.7\n";
     s.ruleset = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m set --match-set blocked src -j DROP\nCOMMIT\n";
     s.backend = compiler::Backend::nft;
+    s.set_maps = {{codegen::Hook::xdp, "blocked"}, {codegen::Hook::tc_ingress, "my set"}};
+    s.set_maps_pinned = true;
     std::string error;
     auto back = runtime::parse_state(runtime::serialize(s), error);
     ASSERT_TRUE(back) << error;
@@ -84,6 +86,8 @@ TEST(LiveState, StateTextRoundTripsWithSets) {
     EXPECT_EQ(back->ipsets, s.ipsets);
     EXPECT_EQ(back->ruleset, s.ruleset);
     EXPECT_EQ(back->backend, compiler::Backend::nft);
+    EXPECT_EQ(back->set_maps, s.set_maps);  // the pins of its set maps, by set name (with blanks)
+    EXPECT_TRUE(back->set_maps_pinned);
     EXPECT_FALSE(runtime::parse_state("bpftables-state 1\nbackend iptables\nruleset\n", error));
 }
 

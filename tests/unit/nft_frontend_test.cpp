@@ -79,6 +79,100 @@ TEST(NftParser, ErrorsPointAtTheText) {
         << diags.str();
 }
 
+// An Expr with everything the parser gives it: kind, text, position, length, options and arguments.
+std::string dump(const parser::nft::Expr& e) {
+    std::string out = std::to_string(static_cast<int>(e.kind)) + "|" + e.text + "|" + e.loc.file + ":" +
+                      std::to_string(e.loc.line) + ":" + std::to_string(e.loc.col) + "+" +
+                      std::to_string(e.length) + "|" + e.elem_options + "(";
+    for (const parser::nft::Expr& a : e.args) out += dump(a) + ",";
+    return out + ")";
+}
+
+// Element lists the flat rules read (nft_grammar.hpp: flat_set) give the Exprs the parse tree of set_elems
+// gives: an element only set_elems reads (a limit) at the end makes the whole list its.
+TEST(NftParser, FlatElementListsReadAsTheParseTree) {
+    const char* lists[] = {
+        "{ 10.0.0.1, 10.0.0.0/8, 10.1.0.1-10.1.0.9, ::1, 2001:db8::/32, * }",
+        "{ 10.0.0.1 . tcp . 80 : goto svc1, \"eth0\" . 10.0.0.2 : jump \"my chain\",\n"
+        "  10.0.0.3 . udp . 53 : drop , 1 : accept, 2 :continue,3 : return, 4 : 10.0.0.1 . 80 }",
+        "{ 10.0.0.1 timeout 1h expires 59m, 10.0.0.2 comment \"a, b\", 10.0.0.3 counter packets 1 bytes 2,\n"
+        "  10.0.0.4 counter # a comment\n , 10.0.0.5 \\\n . 7, }",
+        "{ tcp . 80, jumpy, acceptance : dropped, 22 }",
+    };
+    for (const char* list : lists) {
+        for (const char* form :
+             {"table ip t {\n set s {\n  elements = %s\n }\n}\n", "add element ip t s %s\n",
+              "table ip t {\n chain c {\n  ip saddr %s\n }\n}\n"}) {
+            auto text = [&](const std::string& l) {
+                std::string f = form;
+                return f.replace(f.find("%s"), 2, l);
+            };
+            std::string flat = list, slow = flat.substr(0, flat.size() - 1);
+            slow += (flat.ends_with(", }") ? "" : ", ") + std::string("9.9.9.9 limit rate 1/second }");
+            auto elements = [&](const std::string& t) {
+                Diagnostics diags;
+                std::optional<parser::nft::Script> s = parser::parse_nft(t, "f.nft", diags);
+                EXPECT_TRUE(s) << diags.str() << t;
+                if (!s) return parser::nft::Expr{};
+                const parser::nft::Command& c = s->commands.back();
+                if (c.set_body) return *c.set_body->elements;
+                if (c.table_body && !c.table_body->sets.empty()) return *c.table_body->sets[0].body.elements;
+                return c.table_body->chains[0].body.rules[0].statements[0].rhs;
+            };
+            parser::nft::Expr a = elements(text(flat)), b = elements(text(slow));
+            ASSERT_EQ(a.args.size() + 1, b.args.size()) << text(flat);
+            b.args.pop_back();
+            a.length = b.length;  // the set's own: its text differs
+            EXPECT_EQ(dump(a), dump(b)) << text(flat);
+        }
+    }
+    // The messages of a list the flat rules do not take are set_elems'.
+    Diagnostics diags;
+    EXPECT_FALSE(parser::parse_nft("add element ip t s { 1 : jump }\n", "e.nft", diags));
+    EXPECT_NE(diags.str().find("e.nft:1:"), std::string::npos) << diags.str();
+    EXPECT_NE(diags.str().find("expected a chain name after 'jump' or 'goto'"), std::string::npos)
+        << diags.str();
+    diags.clear();
+    EXPECT_FALSE(parser::parse_nft("add element ip t s { 1, 2\n 3 }\n", "e.nft", diags));
+    EXPECT_NE(diags.str().find("e.nft:2:2: error: expected ',' or '}' in the set"), std::string::npos)
+        << diags.str();
+}
+
+// add element of a key the set has adds nothing; delete element removes by key; both fold into the text and
+// the lowering alike.
+TEST(NftCanonical, ElementsAddedAndDeleted) {
+    auto canonical = [](const std::string& text, Diagnostics& diags) {
+        std::optional<parser::nft::Script> s = parser::parse_nft(text, "e.nft", diags);
+        return s ? canonical_nft(*s, diags) : std::nullopt;
+    };
+    std::string base =
+        "table ip t {\n set s { type ipv4_addr; elements = { 1.1.1.1, 2.2.2.2 } }\n"
+        " map m { type inet_service : verdict; elements = { 22 : accept } }\n"
+        " chain c { ip saddr @s drop; tcp dport vmap @m }\n}\n";
+    Diagnostics diags;
+    std::optional<std::string> text = canonical(base +
+                                                    "add element ip t s { 2.2.2.2, 3.3.3.3 }\n"
+                                                    "delete element ip t s { 1.1.1.1 }\n"
+                                                    "add element ip t m { 22 : accept, 80 : drop }\n"
+                                                    "destroy element ip t m { 443 }\n",
+                                                diags);
+    ASSERT_TRUE(text) << diags.str();
+    EXPECT_NE(text->find("elements = { 2.2.2.2, 3.3.3.3 }"), std::string::npos) << *text;
+    EXPECT_NE(text->find("elements = { 22 : accept, 80 : drop }"), std::string::npos) << *text;
+    std::optional<ir::Program> p = parse_and_lower_nft(*text, "c.nft", diags);
+    ASSERT_TRUE(p) << diags.str();
+    ASSERT_EQ(p->nft_sets.size(), 2u);
+    EXPECT_EQ(p->nft_sets[0].elements.size(), 2u);
+    EXPECT_GE(p->nft_sets[0].capacity, 1024u);  // room for elements added in place
+    diags.clear();
+    EXPECT_FALSE(canonical(base + "delete element ip t s { 9.9.9.9 }\n", diags));
+    EXPECT_NE(diags.str().find("e.nft:6:25: error: element 9.9.9.9 is not in set s"), std::string::npos)
+        << diags.str();
+    diags.clear();
+    EXPECT_FALSE(canonical(base + "add element ip t m { 22 : drop }\n", diags));
+    EXPECT_NE(diags.str().find("exists with another value"), std::string::npos) << diags.str();
+}
+
 TEST(NftLower, Ruleset) {
     Diagnostics diags;
     std::optional<ir::Program> p = parse_and_lower_nft(ruleset, "r.nft", diags);
