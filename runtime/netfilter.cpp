@@ -95,7 +95,18 @@ int run_with_input(const std::string& command, const std::string& input, std::st
     for (std::string& w : words) argv.push_back(w.data());
     argv.push_back(nullptr);
     pid_t child = -1;
-    int spawned = posix_spawnp(&child, argv[0], &actions, nullptr, argv.data(), environ);
+    // Without PATH (a unit's bare environment), the directories a shell would search: iptables' tools are in
+    // /usr/sbin, which posix_spawnp's own default leaves out.
+    std::string program = argv[0];
+    if (!std::getenv("PATH") && program.find('/') == std::string::npos)
+        for (const char* dir :
+             {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"})
+            if (std::string candidate = std::string(dir) + "/" + program;
+                access(candidate.c_str(), X_OK) == 0) {
+                program = candidate;
+                break;
+            }
+    int spawned = posix_spawnp(&child, program.c_str(), &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     write_end = Fd();
     if (spawned != 0) return output = "cannot run " + command + ": " + std::strerror(spawned), -1;
