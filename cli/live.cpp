@@ -318,35 +318,29 @@ int status_command(int argc, char** argv) {
             runtime::Fd link = runtime::open_pin(runtime::link_pin(a.ifindex, h));
             bpf_link_info info{};
             uint32_t len = sizeof info;
-            bool ingress_hook = h == codegen::Hook::xdp || h == codegen::Hook::tc_ingress;
-            auto chain = ingress_hook ? ingress.find(a.iface) : ingress.end();
-            bool passes = link && bpf_obj_get_info_by_fd(link.get(), &info, &len) == 0 &&
-                          info.prog_id == runtime::pinned_prog_id(runtime::dispatch_pin("pass", h));
-            if (passes)
-                std::printf(
-                    " %s link %u prog %u (passes every packet to the kernel: %s);", codegen::hook_name(h),
-                    info.id, info.prog_id,
-                    chain != ingress.end()
-                        ? ("nf_tables ingress chain " + chain->second + " runs on this device").c_str()
-                        : "no nf_tables ingress chain runs on it now: `bpftables refresh` puts the "
-                          "programs back");
-            else if (link && info.prog_id != 0 && chain != ingress.end())
-                std::printf(
-                    " %s link %u prog %u (nf_tables ingress chain %s runs on this device after tc ingress "
-                    "and sees what the programs decide: `bpftables refresh` leaves its packets to the "
-                    "kernel);",
-                    codegen::hook_name(h), info.id, info.prog_id, chain->second.c_str());
-            else if (link && bpf_obj_get_info_by_fd(link.get(), &info, &len) == 0)
-                std::printf(
-                    " %s link %u prog %u%s;", codegen::hook_name(h), info.id, info.prog_id,
-                    runtime::runs_committed(*state, h, info.prog_id) ? ""
-                    : info.prog_id == runtime::pinned_prog_id(runtime::gen_pin(state->generation, "prog", h))
-                        ? " (the committed program without the dispatcher, as an older bpftables attached "
-                          "it; the "
-                          "next restore puts the dispatcher there)"
-                        : " (not the committed program: a command was interrupted; a restore repairs it)");
-            else
+            if (!link || bpf_obj_get_info_by_fd(link.get(), &info, &len) != 0) {
                 std::printf(" %s link MISSING;", codegen::hook_name(h));
+                continue;
+            }
+            std::string chain = runtime::pass_reason(ingress, a.iface, h);
+            std::string what;
+            if (info.prog_id == runtime::pinned_prog_id(runtime::dispatch_pin("pass", h)))
+                what = " (passes every packet to the kernel: " +
+                       (chain.empty() ? std::string("no nf_tables ingress chain runs on it now: `bpftables "
+                                                    "refresh` puts the programs back")
+                                      : "nf_tables ingress chain " + chain + " runs on this device") +
+                       ")";
+            else if (!chain.empty())
+                what = " (nf_tables ingress chain " + chain +
+                       " runs on this device after tc ingress and sees what the programs decide: `bpftables "
+                       "refresh` leaves its packets to the kernel)";
+            else if (!runtime::runs_committed(*state, h, info.prog_id))
+                what = info.prog_id == runtime::pinned_prog_id(runtime::gen_pin(state->generation, "prog", h))
+                           ? " (the committed program without the dispatcher, as an older bpftables attached "
+                             "it; "
+                             "the next restore puts the dispatcher there)"
+                           : " (not the committed program: a command was interrupted; a restore repairs it)";
+            std::printf(" %s link %u prog %u%s;", codegen::hook_name(h), info.id, info.prog_id, what.c_str());
         }
         std::printf("%s\n", static_cast<int>(idx) == a.ifindex ? "" : " interface vanished or renamed");
     }

@@ -261,16 +261,6 @@ std::optional<Dispatcher> open_dispatcher(Transaction& tx, codegen::Hook hook) {
     return d;
 }
 
-// Why the link of `iface` at `hook` runs the pass program instead of the dispatcher ("" for the dispatcher):
-// an nf_tables ingress chain on the device runs after tc ingress, so the programs would hide what they drop
-// from it and show it the decided mark; the kernel decides every packet of that device.
-std::string pass_reason(const std::map<std::string, std::string>& ingress, const std::string& iface,
-                        codegen::Hook hook) {
-    if (hook != codegen::Hook::xdp && hook != codegen::Hook::tc_ingress) return "";
-    auto it = ingress.find(iface);
-    return it == ingress.end() ? "" : it->second;
-}
-
 // The embedded dispatcher object's pass program, loaded alone (for `bpftables refresh`).
 Fd load_pass(codegen::Hook hook, std::string& error) {
     const bpf::EmbeddedObject& embedded = bpf::dispatch_objects[static_cast<int>(hook)];
@@ -746,11 +736,10 @@ bool relink_ingress(const State& state, std::vector<std::string>& notes, std::st
     if (!ingress) return false;
     for (const Attachment& a : state.attachments)
         for (codegen::Hook h : attachment_hooks(a)) {
-            if (h != codegen::Hook::xdp && h != codegen::Hook::tc_ingress) continue;
+            std::string chain = pass_reason(*ingress, a.iface, h);
             Fd link = open_pin(link_pin(a.ifindex, h)), prog = open_pin(dispatch_pin("prog", h));
             Fd pass = open_pin(dispatch_pin("pass", h));
             if (!link || !prog) continue;  // `bpftables status` says so; a restore repairs it
-            std::string chain = pass_reason(*ingress, a.iface, h);
             if (!chain.empty() && !pass) {
                 pass = load_pass(h, error);
                 if (!pass || !pin(pass.get(), dispatch_pin("pass", h), error)) return false;
@@ -776,6 +765,13 @@ bool relink_ingress(const State& state, std::vector<std::string>& notes, std::st
                                        " runs on it after tc ingress: every packet is left to the kernel"));
         }
     return true;
+}
+
+std::string pass_reason(const std::map<std::string, std::string>& ingress, const std::string& iface,
+                        codegen::Hook hook) {
+    if (hook != codegen::Hook::xdp && hook != codegen::Hook::tc_ingress) return "";
+    auto it = ingress.find(iface);
+    return it == ingress.end() ? "" : it->second;
 }
 
 }  // namespace bpftables::runtime

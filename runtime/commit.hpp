@@ -118,6 +118,12 @@ bool pin_generation(Transaction& tx, Rollback& rollback);
 bool apply_kernel_copy(Transaction& tx, Rollback& rollback);
 bool swap_links(Transaction& tx, Rollback& rollback);
 
+// Why the link of `iface` at `hook` runs the pass program instead of the dispatcher ("" for the dispatcher):
+// an nf_tables ingress chain on the device (`ingress`: ingress_chains()) runs after tc ingress, so the programs
+// would hide what they drop from it and show it the decided mark; the kernel decides every packet there.
+std::string pass_reason(const std::map<std::string, std::string>& ingress, const std::string& iface,
+                        codegen::Hook hook);
+
 // `bpftables refresh`: each link of `state`'s attachments at xdp and tc-ingress runs the pass program where an
 // nf_tables ingress chain runs on its device now, the dispatcher elsewhere (as swap_links chooses at a commit);
 // `notes` says what changed.

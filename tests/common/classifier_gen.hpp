@@ -27,17 +27,10 @@ constexpr uint32_t gen_base = 0xc6120000;
 constexpr uint16_t gen_ports[] = {0, 1, 52, 53, 54, 1023, 1024, 8080, 65534, 65535};
 
 // One rule, written after "-A CHAIN ".
-inline std::string classifier_rule_text(std::mt19937& rng) {
-    static constexpr int lens[] = {22, 23, 24, 26, 30, 32};
-    std::string r;
-    for (const char* opt : {"-s ", "-d "})
-        if (pick(rng, 3)) {
-            int len = lens[pick(rng, 6)];
-            uint32_t mask = len == 0 ? 0 : 0xffffffffu << (32 - len);
-            r += opt + dotted((gen_base | pick(rng, 1024)) & mask) + "/" + std::to_string(len) + " ";
-        }
-    static constexpr const char* protos[] = {"tcp", "udp", "icmp", ""};
-    std::string proto = protos[pick(rng, 4)];
+// "-p PROTO " (one of `protos`, "" for none) and, for tcp and udp, port matches: the part of a random
+// classifier rule after its addresses, for either family.
+inline std::string classifier_l4_text(std::mt19937& rng, const std::array<const char*, 4>& protos) {
+    std::string r, proto = protos[pick(rng, 4)];
     if (!proto.empty()) r += "-p " + proto + " ";
     if ((proto == "tcp" || proto == "udp") && pick(rng, 4)) {
         r += "-m " + proto + " ";
@@ -48,6 +41,19 @@ inline std::string classifier_rule_text(std::mt19937& rng) {
             r += opt + (a == b ? std::to_string(a) : std::to_string(a) + ":" + std::to_string(b)) + " ";
         }
     }
+    return r;
+}
+
+inline std::string classifier_rule_text(std::mt19937& rng) {
+    static constexpr int lens[] = {22, 23, 24, 26, 30, 32};
+    std::string r;
+    for (const char* opt : {"-s ", "-d "})
+        if (pick(rng, 3)) {
+            int len = lens[pick(rng, 6)];
+            uint32_t mask = len == 0 ? 0 : 0xffffffffu << (32 - len);
+            r += opt + dotted((gen_base | pick(rng, 1024)) & mask) + "/" + std::to_string(len) + " ";
+        }
+    r += classifier_l4_text(rng, {"tcp", "udp", "icmp", ""});
     if (!pick(rng, 8)) r += "-m comment --comment c ";
     return r + (pick(rng, 2) ? "-j ACCEPT" : "-j DROP");
 }
@@ -82,18 +88,7 @@ inline std::string classifier_rule_text6(std::mt19937& rng) {
             }
             r += (field == 0 ? "-s " : "-d ") + colon(a) + "/" + std::to_string(len) + " ";
         }
-    static constexpr const char* protos[] = {"tcp", "udp", "ipv6-icmp", ""};
-    std::string proto = protos[pick(rng, 4)];
-    if (!proto.empty()) r += "-p " + proto + " ";
-    if ((proto == "tcp" || proto == "udp") && pick(rng, 4)) {
-        r += "-m " + proto + " ";
-        for (const char* opt : {"--sport ", "--dport "}) {
-            if (!pick(rng, 2)) continue;
-            uint16_t a = gen_ports[pick(rng, 10)], b = gen_ports[pick(rng, 10)];
-            if (a > b) std::swap(a, b);
-            r += opt + (a == b ? std::to_string(a) : std::to_string(a) + ":" + std::to_string(b)) + " ";
-        }
-    }
+    r += classifier_l4_text(rng, {"tcp", "udp", "ipv6-icmp", ""});
     return r + (pick(rng, 2) ? "-j ACCEPT" : "-j DROP");
 }
 
